@@ -1,0 +1,31 @@
+"""The Flask sync server: create_app() builds an app from configuration; nothing is created at import."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application from the environment plus ``config`` overrides."""
+    from server import cli, errors, extensions, security
+    from server.api import register_api
+    from server.config import load_config
+    from server.web import register_web
+
+    settings = load_config(config)
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.config["MEDIA_ROOT"]).mkdir(parents=True, exist_ok=True)
+
+    api = extensions.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+    register_api(api)
+    register_web(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,13 @@
+"""JSON API blueprints (flask-smorest): one blueprint per resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register_api(api: Any) -> None:
+    """Register every API blueprint on the app's Api."""
+    from . import auth, catalogues, devices, enterprises, qr
+
+    for module in (auth, devices, enterprises, catalogues, qr):
+        api.register_blueprint(module.blp)

@@ -1,0 +1,69 @@
+"""Who is calling: the signed-in user (session) or a registered device (bearer token)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import g, request
+
+from server.domain.roles import Role
+from server.extensions import db
+from server.models import Device, User
+from server.models.base import utcnow
+from server.services.devices import device_for_token
+from sync import problems
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_user() -> User:
+    """The caller's user, from the session or from the bearer token's device."""
+    user = g.get("user")
+    if user is None:
+        device = bearer_device()
+        user = device.user
+    return cast(User, user)
+
+
+def bearer_device() -> Device:
+    """The device behind the request's bearer token (401 when there is none or it is revoked)."""
+    device = g.get("device")
+    if device is not None:
+        return cast(Device, device)
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise problems.unauthenticated()
+    device = device_for_token(db.session, header.removeprefix("Bearer ").strip())
+    device.last_seen_at = utcnow()
+    g.device = device
+    return device
+
+
+def require_roles(*roles: Role) -> Callable[[F], F]:
+    """Allow the view only to callers having one of ``roles`` (admins always pass)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user.role not in roles and user.role != Role.admin:
+                raise problems.forbidden()
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def signed_in(view: F) -> F:
+    """Require a signed-in session user (not a device token)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.get("user") is None:
+            raise problems.unauthenticated()
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)

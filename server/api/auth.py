@@ -1,0 +1,52 @@
+"""Sign-in and sign-out for the API (session cookie + CSRF token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+from flask_smorest import Blueprint
+
+from server import security
+from server.api.access import signed_in
+from server.api.schemas import LoginSchema, ProblemSchema, SessionSchema, UserSchema
+from server.extensions import db
+from server.services.users import authenticate
+from sync import problems
+
+blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign-in / 登录")
+
+
+@blp.route("/login", methods=["POST"])
+@blp.arguments(LoginSchema)
+@blp.response(200, SessionSchema)
+@blp.alt_response(401, schema=ProblemSchema)
+@security.csrf_exempt
+def login(credentials: dict[str, str]) -> dict[str, Any]:
+    """Sign in with user name and password; starts a session and returns its CSRF token."""
+    if not request.is_json:
+        # JSON only: a foreign page cannot post JSON here without a CORS preflight we never grant.
+        raise problems.invalid_json()
+    user = authenticate(db.session, credentials["username"], credentials["password"])
+    db.session.commit()
+    security.login_session(user.id)
+    return {"user": user, "csrf_token": security.csrf_token()}
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.response(204)
+def logout() -> None:
+    """End the session."""
+    security.logout_session()
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, SessionSchema)
+@blp.alt_response(401, schema=ProblemSchema)
+@signed_in
+def me() -> dict[str, Any]:
+    """The signed-in user and the session's CSRF token."""
+    return {"user": g.user, "csrf_token": security.csrf_token()}
+
+
+__all__ = ["UserSchema", "blp"]

@@ -1,0 +1,49 @@
+"""Marshmallow schemas shared by the API blueprints."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class ProblemSchema(Schema):
+    """Every error body: a stable code and the message in zh-CN and English."""
+
+    code = fields.String(required=True, metadata={"example": "401.3"})
+    message = fields.String(required=True)
+    messages = fields.Dict(keys=fields.String(), values=fields.String())
+    details = fields.Dict()
+
+
+class RegionSchema(Schema):
+    """A region in a user's scope."""
+
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+
+
+class UserSchema(Schema):
+    """The signed-in user as the client sees it."""
+
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+    region = fields.Nested(RegionSchema, allow_none=True)
+    enterprise_id = fields.UUID(allow_none=True)
+    badge_no = fields.String(allow_none=True)
+
+
+class LoginSchema(Schema):
+    """Credentials for signing in."""
+
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256), load_only=True)
+
+
+class SessionSchema(Schema):
+    """The result of signing in: who, and the CSRF token to send with unsafe requests."""
+
+    user = fields.Nested(UserSchema)
+    csrf_token = fields.String()

@@ -1,0 +1,189 @@
+"""`flask` commands: seed-demo, demo-logins, create-user, catalogue import, import-enterprises, qr-posters."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from server.domain.roles import Role
+from server.extensions import db
+from sync.problems import Problem
+
+catalogue_cli = AppGroup("catalogue", help="Checklist catalogues / 检查目录")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo county (idempotent): regions, users, enterprises, catalogue, campaign."""
+    from server.services.demo import seed_demo
+
+    summary = seed_demo(db.session)
+    db.session.commit()
+    click.echo(summary)
+
+
+@click.command("demo-logins")
+def demo_logins_command() -> None:
+    """Print the demo users' logins."""
+    from server.services.demo import demo_logins_text
+
+    click.echo(demo_logins_text())
+
+
+@click.command("create-user")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", default="", help="display name (defaults to the user name)")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--region", "region_code", default=None, help="region code, e.g. 141123")
+@click.option("--enterprise", "credit_code", default=None, help="credit code, for an enterprise user")
+@click.option("--badge-no", default=None, help="执法证号 of an inspector")
+@click.password_option(help="at least 8 characters; asked for when not given")
+def create_user_command(
+    username: str,
+    display_name: str,
+    role: str,
+    region_code: str | None,
+    credit_code: str | None,
+    badge_no: str | None,
+    password: str,
+) -> None:
+    """Create a user with a role and a scope."""
+    import sqlalchemy as sa
+
+    from server.models import Enterprise, Region
+    from server.services.users import create_user
+
+    region = enterprise = None
+    if region_code:
+        region = db.session.scalar(sa.select(Region).where(Region.code == region_code))
+        if region is None:
+            _fail(f"区域 {region_code} 不存在 / no region with code {region_code}")
+    if credit_code:
+        enterprise = db.session.scalar(sa.select(Enterprise).where(Enterprise.credit_code == credit_code))
+        if enterprise is None:
+            _fail(f"企业 {credit_code} 不存在 / no enterprise with credit code {credit_code}")
+    try:
+        user = create_user(
+            db.session,
+            username=username,
+            password=password,
+            display_name=display_name,
+            role=Role(role),
+            region=region,
+            enterprise=enterprise,
+            badge_no=badge_no,
+        )
+    except Problem as problem:
+        _fail(f"{problem.message('zh')} / {problem.message('en')}")
+        return
+    db.session.commit()
+    click.echo(f"created user {user.username} ({user.role.value}) id={user.id}")
+
+
+@catalogue_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="replace an existing version that no inspection uses yet")
+def catalogue_import_command(path: Path, replace: bool) -> None:
+    """Validate a catalogue file and add it as a new version."""
+    from server.catalogue.loader import CatalogueError, load_catalogue_file
+    from server.services.catalogues import import_catalogue
+
+    try:
+        spec = load_catalogue_file(path)
+    except CatalogueError as error:
+        _fail(f"检查目录文件有误 / invalid catalogue file {path.name}:\n{error}")
+        return
+    try:
+        outcome = import_catalogue(db.session, spec, replace=replace)
+    except Problem as problem:
+        db.session.rollback()
+        _fail(f"{problem.message('zh')}\n{problem.message('en')}")
+        return
+    db.session.commit()
+    key = sum(1 for item in spec.items if item.section == "key")
+    click.echo(
+        f"{outcome.action}: {spec.code} v{spec.version} — {key} key items, "
+        f"{len(spec.items) - key} management items"
+    )
+
+
+@catalogue_cli.command("list")
+def catalogue_list_command() -> None:
+    """List catalogue versions."""
+    import sqlalchemy as sa
+
+    from server.models import Catalogue
+    from server.services.catalogues import catalogue_in_use_by_inspections
+
+    for cat in db.session.scalars(sa.select(Catalogue).order_by(Catalogue.code, Catalogue.version)):
+        used = "in use" if catalogue_in_use_by_inspections(db.session, cat.id) else "unused"
+        click.echo(f"{cat.code} v{cat.version}  {len(cat.items)} items  {used}  {cat.title}")
+
+
+@click.command("import-enterprises")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--region", "default_region", default=None, help="region code for rows that name none")
+@click.option("--dry-run", is_flag=True, help="check the file and report, write nothing")
+@click.option("--strict", is_flag=True, help="write nothing when any row is bad")
+def import_enterprises_command(path: Path, default_region: str | None, dry_run: bool, strict: bool) -> None:
+    """Import or update enterprises from .xlsx or .csv (Chinese headers); re-import updates by credit code."""
+    from server.services.enterprise_import import import_enterprises
+
+    try:
+        report = import_enterprises(
+            db.session, path, default_region_code=default_region, dry_run=dry_run, strict=strict
+        )
+    except Problem as problem:
+        db.session.rollback()
+        _fail(f"{problem.message('zh')}\n{problem.message('en')}")
+        return
+    if dry_run or (strict and report.errors):
+        db.session.rollback()
+    else:
+        db.session.commit()
+    click.echo(report.as_text())
+    if report.errors:
+        sys.exit(1)
+
+
+@click.command("qr-posters")
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="output folder (default: instance/qr-posters)",
+)
+@click.option("--reissue", "reissue", multiple=True, help="credit code whose code to re-issue (revokes the old)")
+def qr_posters_command(out_dir: Path | None, reissue: tuple[str, ...]) -> None:
+    """Write a PNG poster per enterprise plus one printable sheet (HTML and PDF) for all."""
+    from server.qrcodes.posters import write_posters
+
+    target = out_dir or Path(current_app.instance_path) / "qr-posters"
+    try:
+        result = write_posters(db.session, target, reissue=list(reissue))
+    except Problem as problem:
+        db.session.rollback()
+        _fail(f"{problem.message('zh')}\n{problem.message('en')}")
+        return
+    db.session.commit()
+    click.echo(result.as_text())
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on ``app``."""
+    for command in (
+        seed_demo_command,
+        demo_logins_command,
+        create_user_command,
+        import_enterprises_command,
+        qr_posters_command,
+    ):
+        app.cli.add_command(command)
+    app.cli.add_command(catalogue_cli)

@@ -1,0 +1,61 @@
+"""Configuration from the environment, with runtime state kept under the instance folder."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+#: The repository's root; the default instance folder lives here (git-ignored).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_path() -> Path:
+    """Where the database, media and keys live: $INSTANCE_PATH or ./instance."""
+    return Path(os.environ.get("INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
+
+
+def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
+    """Read a secret from ``path``, creating it (mode 0600) on first use."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config: defaults, then environment variables, then explicit overrides."""
+    overrides = dict(overrides or {})
+    instance = Path(overrides.get("INSTANCE_PATH") or instance_path())
+    env = os.environ
+    config: dict[str, Any] = {
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance / 'app.db'}",
+        "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        "QR_SIGNING_KEY_FILE": env.get("QR_SIGNING_KEY_FILE") or str(instance / "qr-signing-key.pem"),
+        "DEFAULT_AUTHORITY_NAME": env.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
+        "CJK_FONT": env.get("CJK_FONT") or "",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH") or 64 * 1024 * 1024),
+        "API_TITLE": "县级冶金工贸安全检查 API",
+        "API_VERSION": "1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "JSON_SORT_KEYS": False,
+    }
+    config.update(overrides)
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = env.get("SECRET_KEY") or read_or_create_secret(instance / "secret_key")
+    return config

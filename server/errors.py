@@ -1,0 +1,128 @@
+"""The server's entries in the one error catalogue, and how problems become JSON responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from sync import problems
+from sync.problems import Problem, define
+
+credit_code_invalid = define(
+    "400.3",
+    400,
+    "统一社会信用代码“{value}”无效：{reason}",
+    "Unified social credit code '{value}' is invalid: {reason_en}",
+)
+catalogue_invalid = define(
+    "400.4", 400, "检查目录文件有误：{problems}", "The catalogue file is invalid: {problems}"
+)
+import_file_invalid = define(
+    "400.5", 400, "导入文件无法读取：{reason}", "The import file cannot be read: {reason}"
+)
+qr_forged = define(
+    "400.6",
+    400,
+    "二维码不是本局签发的（签名无效），请人工核实企业。",
+    "This QR code was not issued by the bureau (bad signature); verify the enterprise by hand.",
+)
+qr_malformed = define(
+    "400.7", 400, "无法识别的二维码内容。", "The QR code content is not recognised."
+)
+bad_credentials = define("401.3", 401, "用户名或密码错误。", "Wrong user name or password.")
+csrf_failed = define(
+    "403.2",
+    403,
+    "页面已过期或请求来源不可信（CSRF 校验失败），请刷新后重试。",
+    "The page expired or the request's origin is not trusted (CSRF check failed); reload and retry.",
+)
+account_disabled = define("403.3", 403, "此账号已停用。", "This account is disabled.")
+qr_unknown = define(
+    "404.2", 404, "二维码对应的企业不存在。", "No enterprise is registered for this QR code."
+)
+credit_code_duplicate = define(
+    "409.1",
+    409,
+    "统一社会信用代码 {value} 重复（已用于“{other}”）。",
+    "Credit code {value} is a duplicate (already used by '{other}').",
+)
+catalogue_in_use = define(
+    "409.2",
+    409,
+    "检查目录 {code} 第 {version} 版已被检查记录引用，不可修改；请导入新版本。",
+    "Catalogue {code} version {version} is used by inspections and cannot change; import a new version.",
+)
+qr_revoked = define(
+    "409.3",
+    409,
+    "此二维码已于 {revoked_at} 作废（已重新签发），请扫描企业现行二维码。",
+    "This QR code was revoked on {revoked_at} (re-issued); scan the enterprise's current code.",
+)
+user_exists = define("409.4", 409, "用户名“{username}”已存在。", "User name '{username}' already exists.")
+
+
+def preferred_language() -> str:
+    """'en' when the request asks for English (``?lang=en`` or Accept-Language), else 'zh'."""
+    lang = request.args.get("lang") or request.cookies.get("lang")
+    if lang in ("zh", "en"):
+        return lang
+    best = request.accept_languages.best_match(["zh", "zh-CN", "en"], default="zh")
+    return "en" if best and best.startswith("en") else "zh"
+
+
+def problem_response(problem: Problem) -> Response:
+    """Render a problem as the JSON body every endpoint uses for errors."""
+    response = jsonify(problem.to_dict(preferred_language()))
+    response.status_code = problem.status
+    return response
+
+
+def problem_from_http(exc: HTTPException, extra: dict[str, Any] | None = None) -> Problem:
+    """Map a werkzeug HTTP error (404, 405, 413, webargs 422 ...) onto a catalogue problem."""
+    code = exc.code or 500
+    if code == 404:
+        return problems.not_found()
+    if code == 405:
+        return problems.method_not_allowed()
+    if code == 413:
+        return problems.payload_too_large(limit="")
+    if code in (400, 422):
+        messages = (extra or {}).get("messages") or getattr(exc, "data", {}).get("messages")
+        return problems.invalid_fields(fields=_flatten_messages(messages) if messages else exc.description)
+    if code == 401:
+        return problems.unauthenticated()
+    if code == 403:
+        return problems.forbidden()
+    return problems.internal_error()
+
+
+def _flatten_messages(messages: Any, prefix: str = "") -> str:
+    """Turn webargs/marshmallow nested messages into 'field: message' text."""
+    if isinstance(messages, dict):
+        parts = []
+        for key, value in messages.items():
+            if key in ("json", "query", "form", "headers", "files", "path") and not prefix:
+                parts.append(_flatten_messages(value, ""))
+            else:
+                parts.append(_flatten_messages(value, f"{prefix}.{key}" if prefix else str(key)))
+        return "; ".join(p for p in parts if p)
+    if isinstance(messages, list):
+        text = " ".join(str(m) for m in messages)
+        return f"{prefix}: {text}" if prefix else text
+    return f"{prefix}: {messages}" if prefix else str(messages)
+
+
+def init_app(app: Flask) -> None:
+    """Answer every error under /api with the catalogue's JSON; pages keep HTML error pages."""
+
+    @app.errorhandler(Problem)
+    def _handle_problem(problem: Problem) -> Response:
+        return problem_response(problem)
+
+    @app.errorhandler(HTTPException)
+    def _handle_http(exc: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            return problem_response(problem_from_http(exc))
+        return exc

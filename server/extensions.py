@@ -1,0 +1,53 @@
+"""Flask extensions, created unbound and attached in create_app()."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from server.models import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(compare_type=True, render_as_batch=True)
+
+
+class ProblemApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api, answering errors with the catalogue's JSON instead of its own shape."""
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        """Render webargs/HTTP errors as catalogue problems."""
+        from server.errors import problem_from_http, problem_response
+
+        return problem_response(problem_from_http(error, getattr(error, "data", None)))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers work during a write; foreign keys are off by default in SQLite."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def init_app(app: Flask) -> ProblemApi:
+    """Bind the extensions to ``app``; returns the app's own OpenAPI registry for its blueprints."""
+    db.init_app(app)
+    with app.app_context():
+        event.listen(db.engine, "connect", _sqlite_pragmas)
+    from server.services.catalogues import install_immutability_guard
+
+    install_immutability_guard(db.session)
+    migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
+    # One Api per app: its OpenAPI spec describes exactly the blueprints this app registered.
+    return ProblemApi(app)

@@ -1,0 +1,48 @@
+"""Administrative regions: city ▸ county ▸ development zone."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, TimestampMixin, enum_column
+
+
+class RegionLevel(StrEnum):
+    """Where a region sits in the hierarchy."""
+
+    city = "city"
+    county = "county"
+    zone = "zone"
+
+
+class Region(TimestampMixin, Base):
+    """A city, county or development zone; scopes users and enterprises."""
+
+    __tablename__ = "region"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    level: Mapped[RegionLevel] = mapped_column(enum_column(RegionLevel, 16))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    #: The bureau that issues QR codes and documents for this region, e.g. 兴县应急管理局.
+    authority_name: Mapped[str | None] = mapped_column(sa.String(100))
+
+    parent: Mapped[Region | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Region]] = relationship(back_populates="parent")
+
+    def ancestors_and_self(self) -> list[Region]:
+        """This region and every region above it, nearest first."""
+        chain: list[Region] = []
+        node: Region | None = self
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain
+
+    def issuing_authority(self) -> str | None:
+        """The nearest authority name at or above this region."""
+        return next((r.authority_name for r in self.ancestors_and_self() if r.authority_name), None)

@@ -1,0 +1,63 @@
+"""Users (one role each, a region scope or an enterprise) and their registered devices."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.domain.roles import Role
+
+from .base import Base, TimestampMixin, UTCDateTime, enum_column, utcnow
+
+if TYPE_CHECKING:
+    from .enterprise import Enterprise
+    from .region import Region
+
+
+class User(TimestampMixin, Base):
+    """A person who signs in: inspector, supervisor, city supervisor, enterprise, expert or admin."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role, 24))
+    region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("enterprise.id"), index=True)
+    #: 执法证号 of an inspector, printed on enforcement documents.
+    badge_no: Mapped[str | None] = mapped_column(sa.String(32))
+    phone: Mapped[str | None] = mapped_column(sa.String(32))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    region: Mapped[Region | None] = relationship()
+    enterprise: Mapped[Enterprise | None] = relationship()
+    devices: Mapped[list[Device]] = relationship(back_populates="user", foreign_keys="Device.user_id")
+
+
+class Device(Base):
+    """One installed copy of the app: a bearer token (stored hashed) and an ECDSA P-256 public key."""
+
+    __tablename__ = "device"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The device's public key as a JWK (P-256), used to verify sealed inspections.
+    public_key_jwk: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
+    label: Mapped[str | None] = mapped_column(sa.String(100))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Highest mutation sequence number applied from this device (gapless, starts at 0).
+    last_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    user: Mapped[User] = relationship(back_populates="devices", foreign_keys=[user_id])

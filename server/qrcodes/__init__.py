@@ -1,0 +1,1 @@
+"""QR codes posted at enterprises: signed payloads and printable posters."""

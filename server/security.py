@@ -1,0 +1,150 @@
+"""Passwords, bearer tokens, sessions and CSRF: the mechanics behind sign-in and device auth."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, g, request, session
+
+from server.errors import csrf_failed
+from sync import problems
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_hasher = PasswordHasher()
+#: Compared against when a user name is unknown, so both paths cost one argon2 verification.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+CSRF_SESSION_KEY = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FORM_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; takes the same time whether or not the user exists."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than today's."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def new_bearer_token() -> str:
+    """A fresh random device token (256 bits), shown to the device once."""
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """How a bearer token is stored: SHA-256 suffices for a 256-bit random secret."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use."""
+    token = session.get(CSRF_SESSION_KEY)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_SESSION_KEY] = token
+    return cast(str, token)
+
+
+def csrf_exempt(view: F) -> F:
+    """Mark a view that authenticates by bearer token only, so a session's CSRF check does not apply."""
+    view._csrf_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def _check_csrf() -> None:
+    """Refuse unsafe requests riding on a session cookie unless they carry the session's token."""
+    if request.method in SAFE_METHODS:
+        return
+    view = request.endpoint and request.url_rule and _view_function()
+    if view is not None and getattr(view, "_csrf_exempt", False):
+        return
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        # Bearer requests carry no ambient credential a foreign page could borrow.
+        return
+    expected = session.get(CSRF_SESSION_KEY)
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FORM_FIELD)
+    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
+        raise csrf_failed()
+
+
+def _view_function() -> Any:
+    from flask import current_app
+
+    return current_app.view_functions.get(request.endpoint or "")
+
+
+def login_session(user_id: int) -> None:
+    """Start a fresh session for ``user_id`` (a new session id defeats session fixation)."""
+    session.clear()
+    session["user_id"] = user_id
+    session.permanent = True
+    csrf_token()
+
+
+def logout_session() -> None:
+    """End the session."""
+    session.clear()
+
+
+def login_required(view: F) -> F:
+    """Require a signed-in user (session); JSON 401 for the API, redirect to the login page otherwise."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.get("user") is None:
+            if request.path.startswith("/api/"):
+                raise problems.unauthenticated()
+            from flask import redirect, url_for
+
+            return redirect(url_for("web.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def init_app(app: Flask) -> None:
+    """Load the signed-in user for each request, check CSRF, and expose the token to templates."""
+    from server.services.users import active_user_by_id
+
+    @app.before_request
+    def _load_user() -> None:
+        user_id = session.get("user_id")
+        g.user = active_user_by_id(user_id) if user_id is not None else None
+        if user_id is not None and g.user is None:
+            session.clear()
+        _check_csrf()
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        return {"csrf_token": csrf_token, "current_user": g.get("user")}
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

@@ -1,0 +1,1 @@
+"""Use cases: small functions handed what they need (a session, the actor, plain values)."""

@@ -1,0 +1,82 @@
+"""Registering devices (one per installed app), authenticating them, revoking their tokens."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server import security
+from server.models import Device, User
+from server.models.base import utcnow
+from sync import problems
+
+_JWK_P256_KEYS = {"kty", "crv", "x", "y"}
+
+
+def validate_public_jwk(jwk: dict[str, Any] | None) -> dict[str, str] | None:
+    """Keep only the public part of an ECDSA P-256 JWK; refuse anything else (a private 'd' above all)."""
+    if jwk is None:
+        return None
+    if "d" in jwk:
+        raise problems.invalid_fields(fields="public_key: a private key was sent; send the public key only")
+    if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
+        raise problems.invalid_fields(fields="public_key: must be an EC P-256 JWK")
+    if not all(isinstance(jwk.get(k), str) and jwk.get(k) for k in ("x", "y")):
+        raise problems.invalid_fields(fields="public_key: x and y are required")
+    return {k: str(jwk[k]) for k in _JWK_P256_KEYS}
+
+
+def register_device(
+    session: Session,
+    user: User,
+    *,
+    device_id: uuid.UUID | None = None,
+    public_key_jwk: dict[str, Any] | None = None,
+    label: str | None = None,
+    user_agent: str | None = None,
+) -> tuple[Device, str]:
+    """Register a device for ``user`` and return it with its bearer token (shown only this once).
+
+    Registering an id the same user already has re-issues its token (a reinstall keeps its history);
+    an id that belongs to someone else is refused.
+    """
+    key = validate_public_jwk(public_key_jwk)
+    token = security.new_bearer_token()
+    device = session.get(Device, device_id) if device_id else None
+    if device is not None and device.user_id != user.id:
+        raise problems.forbidden()
+    if device is None:
+        device = Device(id=device_id or uuid.uuid4(), user_id=user.id, last_seq=0)
+        session.add(device)
+    device.token_hash = security.token_digest(token)
+    device.public_key_jwk = key
+    device.label = (label or "")[:100] or None
+    device.user_agent = (user_agent or "")[:255] or None
+    device.revoked_at = None
+    device.revoked_by_id = None
+    device.last_seen_at = utcnow()
+    session.flush()
+    return device, token
+
+
+def device_for_token(session: Session, token: str) -> Device:
+    """The device owning this bearer token; a revoked token or disabled user is refused."""
+    device = session.scalar(sa.select(Device).where(Device.token_hash == security.token_digest(token)))
+    if device is None:
+        raise problems.unauthenticated()
+    if device.revoked_at is not None:
+        raise problems.device_revoked()
+    if not device.user.active:
+        raise problems.unauthenticated()
+    return device
+
+
+def revoke_device(session: Session, device: Device, by: User) -> None:
+    """Revoke a device's token; the device must sign in again to sync."""
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        device.revoked_by_id = by.id
+    session.flush()

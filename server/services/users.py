@@ -1,0 +1,84 @@
+"""Creating users, signing in, and finding the signed-in user."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server import security
+from server.domain.roles import Role, scope_problem
+from server.errors import account_disabled, bad_credentials, user_exists
+from server.extensions import db
+from server.models import Enterprise, Region, User
+from server.models.base import utcnow
+from sync import problems
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    region: Region | None = None,
+    enterprise: Enterprise | None = None,
+    badge_no: str | None = None,
+    phone: str | None = None,
+) -> User:
+    """Add a user after checking the name is free and the role fits the scope given."""
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise problems.invalid_fields(fields="username: 1-64 characters")
+    if len(password) < 8:
+        raise problems.invalid_fields(fields="password: at least 8 characters")
+    if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+        raise user_exists(username=username)
+    if enterprise is not None and region is None:
+        region = enterprise.region
+    problem = scope_problem(role, has_region=region is not None, has_enterprise=enterprise is not None)
+    if problem:
+        raise problems.invalid_fields(fields=problem)
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        password_hash=security.hash_password(password),
+        role=role,
+        region=region,
+        enterprise=enterprise,
+        badge_no=badge_no,
+        phone=phone,
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """The active user with these credentials; raises a catalogue problem otherwise."""
+    user = session.scalar(sa.select(User).where(User.username == username.strip()))
+    if not security.verify_password(user.password_hash if user else None, password):
+        raise bad_credentials()
+    assert user is not None
+    if not user.active:
+        raise account_disabled()
+    if security.password_needs_rehash(user.password_hash):
+        user.password_hash = security.hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def active_user_by_id(user_id: object) -> User | None:
+    """The active user with this id, or None (a deleted or disabled account ends its sessions)."""
+    if not isinstance(user_id, int):
+        return None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def user_enterprise_id(user: User) -> uuid.UUID | None:
+    """The enterprise an enterprise user belongs to."""
+    return user.enterprise_id

@@ -1,0 +1,12 @@
+"""Server-rendered pages (Jinja): sign-in, the landing page of QR codes, and the supervisor's pages."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    """Register the page blueprints."""
+    from . import views
+
+    app.register_blueprint(views.bp)

@@ -1,0 +1,1 @@
+"""Generic replication protocol: push / pull / blobs. Knows entities only through registered handlers."""

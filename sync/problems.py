@@ -1,0 +1,113 @@
+"""The error catalogue mechanism: stable codes with zh-CN and English messages (after ODK Central's problem.js).
+
+Every JSON error the system returns, and every reason an import or sync rejects something with, is a
+`Problem` built from a `ProblemType` registered here. `sync/` registers its own types; `server/` registers
+the rest through `define`, so there is one catalogue at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_CATALOGUE: dict[str, ProblemType] = {}
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """One entry of the catalogue: a stable code, its HTTP status and message templates."""
+
+    code: str
+    status: int
+    zh: str
+    en: str
+
+    def __call__(self, **details: Any) -> Problem:
+        """Make a Problem of this type, filling the message templates with ``details``."""
+        return Problem(self, dict(details))
+
+
+class Problem(Exception):
+    """An error with a stable code; rendered as JSON by the app and as text by the CLI."""
+
+    def __init__(self, kind: ProblemType, details: Mapping[str, Any] | None = None) -> None:
+        self.kind = kind
+        self.details: dict[str, Any] = dict(details or {})
+        super().__init__(self.message("en"))
+
+    @property
+    def code(self) -> str:
+        """The stable code, e.g. ``400.3``."""
+        return self.kind.code
+
+    @property
+    def status(self) -> int:
+        """The HTTP status this problem answers with."""
+        return self.kind.status
+
+    def message(self, lang: str = "zh") -> str:
+        """The message in ``lang`` ("zh" or "en"), details filled in."""
+        template = self.kind.en if lang.startswith("en") else self.kind.zh
+        try:
+            return template.format(**self.details)
+        except (KeyError, IndexError, ValueError):
+            return template
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        """The JSON body of this problem: code, message in the asked language, both messages, details."""
+        return {
+            "code": self.code,
+            "message": self.message(lang),
+            "messages": {"zh-CN": self.message("zh"), "en": self.message("en")},
+            "details": _jsonable(self.details),
+        }
+
+
+def define(code: str, status: int, zh: str, en: str) -> ProblemType:
+    """Register a problem type; a code may be defined once only, so codes stay stable and unique."""
+    existing = _CATALOGUE.get(code)
+    if existing is not None:
+        if (existing.status, existing.zh, existing.en) == (status, zh, en):
+            return existing
+        raise ValueError(f"problem code {code} is already defined differently")
+    if str(status) != code.split(".", 1)[0]:
+        raise ValueError(f"problem code {code} must start with its HTTP status {status}")
+    kind = ProblemType(code, status, zh, en)
+    _CATALOGUE[code] = kind
+    return kind
+
+
+def catalogue() -> dict[str, ProblemType]:
+    """All registered problem types by code (a copy)."""
+    return dict(sorted(_CATALOGUE.items(), key=lambda kv: tuple(int(p) for p in kv[0].split("."))))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+# Problems of the protocol layer itself; the server adds its own in server/errors.py.
+invalid_json = define("400.1", 400, "请求内容不是有效的 JSON。", "The request body is not valid JSON.")
+invalid_fields = define(
+    "400.2", 400, "请求字段有误：{fields}", "Some fields of the request are invalid: {fields}"
+)
+unauthenticated = define("401.1", 401, "需要登录或有效的设备令牌。", "Sign-in or a valid device token is required.")
+device_revoked = define(
+    "401.2", 401, "此设备的令牌已被吊销，请重新登录注册设备。", "This device's token was revoked; sign in again."
+)
+forbidden = define("403.1", 403, "无权执行此操作。", "You are not allowed to do this.")
+not_found = define("404.1", 404, "找不到请求的资源。", "The requested resource was not found.")
+method_not_allowed = define("405.1", 405, "不支持此请求方法。", "This method is not allowed here.")
+payload_too_large = define(
+    "413.1", 413, "请求过大（上限 {limit}）。", "The request is too large (limit {limit})."
+)
+internal_error = define(
+    "500.1", 500, "服务器内部错误，请稍后重试。", "Internal server error; please retry later."
+)
