@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    # Kept out of run-time imports so that `import server.domain` stays free of Flask.
+    from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application from the environment plus ``config`` overrides."""
+    from flask import Flask
+
     from server import cli, errors, extensions, security
     from server.api import register_api
     from server.config import load_config

@@ -157,10 +157,15 @@ def import_enterprises_command(path: Path, default_region: str | None, dry_run: 
 
 @click.command("qr-posters")
 @click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="output folder (default: instance/qr-posters)",
 )
-@click.option("--reissue", "reissue", multiple=True, help="credit code whose code to re-issue (revokes the old)")
+@click.option(
+    "--reissue", "reissue", multiple=True, help="credit code whose code to re-issue (revokes the old)"
+)
 def qr_posters_command(out_dir: Path | None, reissue: tuple[str, ...]) -> None:
     """Write a PNG poster per enterprise plus one printable sheet (HTML and PDF) for all."""
     from server.qrcodes.posters import write_posters

@@ -28,9 +28,7 @@ qr_forged = define(
     "二维码不是本局签发的（签名无效），请人工核实企业。",
     "This QR code was not issued by the bureau (bad signature); verify the enterprise by hand.",
 )
-qr_malformed = define(
-    "400.7", 400, "无法识别的二维码内容。", "The QR code content is not recognised."
-)
+qr_malformed = define("400.7", 400, "无法识别的二维码内容。", "The QR code content is not recognised.")
 bad_credentials = define("401.3", 401, "用户名或密码错误。", "Wrong user name or password.")
 csrf_failed = define(
     "403.2",
@@ -39,9 +37,7 @@ csrf_failed = define(
     "The page expired or the request's origin is not trusted (CSRF check failed); reload and retry.",
 )
 account_disabled = define("403.3", 403, "此账号已停用。", "This account is disabled.")
-qr_unknown = define(
-    "404.2", 404, "二维码对应的企业不存在。", "No enterprise is registered for this QR code."
-)
+qr_unknown = define("404.2", 404, "二维码对应的企业不存在。", "No enterprise is registered for this QR code.")
 credit_code_duplicate = define(
     "409.1",
     409,

@@ -11,7 +11,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from server.models import Base
@@ -20,7 +20,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 
 
-class ProblemApi(Api):  # type: ignore[misc]
+class ProblemApi(Api):
     """flask-smorest's Api, answering errors with the catalogue's JSON instead of its own shape."""
 
     def handle_http_exception(self, error: HTTPException) -> Any:
@@ -47,7 +47,7 @@ def init_app(app: Flask) -> ProblemApi:
         event.listen(db.engine, "connect", _sqlite_pragmas)
     from server.services.catalogues import install_immutability_guard
 
-    install_immutability_guard(db.session)
+    install_immutability_guard(Session)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     # One Api per app: its OpenAPI spec describes exactly the blueprints this app registered.
     return ProblemApi(app)

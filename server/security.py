@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, g, request, session
 
@@ -18,9 +18,7 @@ from sync import problems
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_hasher = PasswordHasher()
-#: Compared against when a user name is unknown, so both paths cost one argon2 verification.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+_DUMMY_PASSWORD = "not-a-real-password"
 
 CSRF_SESSION_KEY = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -28,22 +26,38 @@ CSRF_FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
+def _hasher() -> PasswordHasher:
+    """The app's argon2id hasher (argon2-cffi's defaults; tests may choose the cheapest)."""
+    return cast(PasswordHasher, current_app_argon2()["hasher"])
+
+
 def hash_password(password: str) -> str:
     """An argon2id hash of ``password``."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; takes the same time whether or not the user exists."""
+    state = current_app_argon2()
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            bool(_hasher().verify(password_hash or state["dummy_hash"], password))
+            and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 
 
+def current_app_argon2() -> dict[str, Any]:
+    """The app's hasher state: the hasher and a dummy hash made with it."""
+    from flask import current_app
+
+    return cast(dict[str, Any], current_app.extensions["argon2"])
+
+
 def password_needs_rehash(password_hash: str) -> bool:
     """True when the hash was made with weaker parameters than today's."""
-    return _hasher.check_needs_rehash(password_hash)
+    return _hasher().check_needs_rehash(password_hash)
 
 
 def new_bearer_token() -> str:
@@ -80,6 +94,9 @@ def _check_csrf() -> None:
         return
     if request.headers.get("Authorization", "").startswith("Bearer "):
         # Bearer requests carry no ambient credential a foreign page could borrow.
+        return
+    if request.path.startswith("/api/") and "user_id" not in session:
+        # No signed-in session to ride on: the endpoint's own auth check answers (401).
         return
     expected = session.get(CSRF_SESSION_KEY)
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FORM_FIELD)
@@ -125,6 +142,11 @@ def login_required(view: F) -> F:
 def init_app(app: Flask) -> None:
     """Load the signed-in user for each request, check CSRF, and expose the token to templates."""
     from server.services.users import active_user_by_id
+
+    # Tests may ask for the cheapest parameters: hashing dozens of demo users must not take seconds.
+    profile = profiles.CHEAPEST if app.config.get("PASSWORD_HASH_PROFILE") == "cheapest" else None
+    hasher = PasswordHasher.from_parameters(profile) if profile else PasswordHasher()
+    app.extensions["argon2"] = {"hasher": hasher, "dummy_hash": hasher.hash(_DUMMY_PASSWORD)}
 
     @app.before_request
     def _load_user() -> None:

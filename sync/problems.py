@@ -98,9 +98,14 @@ invalid_json = define("400.1", 400, "请求内容不是有效的 JSON。", "The 
 invalid_fields = define(
     "400.2", 400, "请求字段有误：{fields}", "Some fields of the request are invalid: {fields}"
 )
-unauthenticated = define("401.1", 401, "需要登录或有效的设备令牌。", "Sign-in or a valid device token is required.")
+unauthenticated = define(
+    "401.1", 401, "需要登录或有效的设备令牌。", "Sign-in or a valid device token is required."
+)
 device_revoked = define(
-    "401.2", 401, "此设备的令牌已被吊销，请重新登录注册设备。", "This device's token was revoked; sign in again."
+    "401.2",
+    401,
+    "此设备的令牌已被吊销，请重新登录注册设备。",
+    "This device's token was revoked; sign in again.",
 )
 forbidden = define("403.1", 403, "无权执行此操作。", "You are not allowed to do this.")
 not_found = define("404.1", 404, "找不到请求的资源。", "The requested resource was not found.")

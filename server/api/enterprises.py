@@ -53,7 +53,9 @@ def list_enterprises(args: dict[str, Any]) -> list[Enterprise]:
     if args.get("q"):
         like = f"%{args['q'].strip()}%"
         query = query.where(
-            sa.or_(Enterprise.name.like(like), Enterprise.credit_code.like(like), Enterprise.address.like(like))
+            sa.or_(
+                Enterprise.name.like(like), Enterprise.credit_code.like(like), Enterprise.address.like(like)
+            )
         )
     return list(db.session.scalars(query.order_by(Enterprise.name)))
 

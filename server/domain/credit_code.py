@@ -43,7 +43,7 @@ _REASON_ZH = {
 }
 
 
-class InvalidCreditCode(ValueError):  # noqa: N818 - the name the API and callers use
+class InvalidCreditCode(ValueError):
     """A string that is not a valid 统一社会信用代码; `reason` is a stable short key."""
 
     def __init__(self, code: str, reason: str, position: int | None, detail: str) -> None:

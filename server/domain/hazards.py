@@ -111,6 +111,10 @@ class HazardEvent:
     deadline: date | None = None
     reason: str = ""
 
+    def __post_init__(self) -> None:
+        # Rows read back from storage may carry the kind as a plain string.
+        object.__setattr__(self, "kind", HazardEventKind(self.kind))
+
 
 @dataclass(frozen=True)
 class HazardStatus:
@@ -136,12 +140,16 @@ class HazardStatus:
         return self.state in RESOLVED_STATES
 
     def is_overdue(self, today: date) -> bool:
-        """Return True when the hazard is open and `today` is past its deadline."""
-        return self.is_open and self.deadline is not None and today > self.deadline
+        """True when rectification is still the enterprise's to do and `today` is past the deadline.
+
+        A reported rectification awaits the regulator's acceptance: its delay is not the enterprise's.
+        """
+        awaiting_enterprise = self.is_open and self.state != HazardState.reported
+        return awaiting_enterprise and self.deadline is not None and today > self.deadline
 
 
-class IllegalTransition(ValueError):  # noqa: N818 - the name the API and callers use
-    """An event that may not be applied to the hazard's current status."""
+class IllegalTransition(ValueError):
+    """An event that may not be applied; `index` is its 0-based position in the log, `state` None before found."""
 
     def __init__(
         self, index: int, kind: HazardEventKind, state: HazardState | None, why_zh: str, why_en: str
@@ -155,7 +163,7 @@ class IllegalTransition(ValueError):  # noqa: N818 - the name the API and caller
         state_en = state.value if state is not None else "(no events)"
         super().__init__(
             f"第 {index + 1} 个事件“{kind.label_zh}”在状态“{state_zh}”下不允许：{why_zh} / "
-            f"event #{index} {kind.value!r} not allowed in state {state_en}: {why_en}"
+            f"event {index + 1} (index {index}) {kind.value!r} not allowed in state {state_en}: {why_en}"
         )
 
 
@@ -204,6 +212,7 @@ def _state_refusal(status: HazardStatus | None, kind: HazardEventKind) -> tuple[
 
 def apply_event(status: HazardStatus | None, event: HazardEvent, level: HazardLevel) -> HazardStatus:
     """Return the status after `event`, or raise IllegalTransition (index = position in the log)."""
+    level = HazardLevel(level)
     index = 0 if status is None else status.events
     state = None if status is None else status.state
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin
+
+if TYPE_CHECKING:
+    from .region import Region
 
 
 class Campaign(TimestampMixin, Base):
@@ -22,6 +26,7 @@ class Campaign(TimestampMixin, Base):
     #: Minimum share of county-checked enterprises the city samples (双随机), in percent.
     sampling_percent: Mapped[int] = mapped_column(sa.Integer, default=10)
 
+    region: Mapped[Region] = relationship()
     phases: Mapped[list[CampaignPhase]] = relationship(
         back_populates="campaign", order_by="CampaignPhase.starts_on", cascade="all, delete-orphan"
     )

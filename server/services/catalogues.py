@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from server.errors import catalogue_in_use
 from server.models import Catalogue, CatalogueItem, Inspection
+from server.services import DbSession
 
 if TYPE_CHECKING:
     from server.catalogue.loader import CatalogueSpec
@@ -24,13 +24,13 @@ class ImportOutcome:
     action: str  # "created", "unchanged" or "replaced"
 
 
-def catalogue_in_use_by_inspections(session: Session, catalogue_id: Any) -> bool:
+def catalogue_in_use_by_inspections(session: DbSession, catalogue_id: Any) -> bool:
     """True when any inspection references this catalogue version."""
     query = sa.select(sa.literal(1)).where(Inspection.catalogue_id == catalogue_id).limit(1)
     return session.scalar(query) is not None
 
 
-def import_catalogue(session: Session, spec: CatalogueSpec, *, replace: bool = False) -> ImportOutcome:
+def import_catalogue(session: DbSession, spec: CatalogueSpec, *, replace: bool = False) -> ImportOutcome:
     """Add the catalogue version ``spec`` describes.
 
     The same file twice is a no-op. A file for an existing code and version with other content is
@@ -89,12 +89,10 @@ _BOOKKEEPING = frozenset({"change_no", "row_version", "updated_at", "deleted_at"
 
 def _content_changed(obj: Any) -> bool:
     state = sa.inspect(obj)
-    return any(
-        attr.history.has_changes() for attr in state.attrs if attr.key not in _BOOKKEEPING
-    )
+    return any(attr.history.has_changes() for attr in state.attrs if attr.key not in _BOOKKEEPING)
 
 
-def _refuse_changes_to_used_versions(session: Session, _context: Any, _instances: Any) -> None:
+def _refuse_changes_to_used_versions(session: DbSession, _context: Any, _instances: Any) -> None:
     """Model-level guard: no code path may edit or delete a catalogue version an inspection uses."""
     touched: set[Any] = set()
     for obj in list(session.dirty) + list(session.deleted):

@@ -6,11 +6,11 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from server import security
 from server.models import Device, User
 from server.models.base import utcnow
+from server.services import DbSession
 from sync import problems
 
 _JWK_P256_KEYS = {"kty", "crv", "x", "y"}
@@ -30,7 +30,7 @@ def validate_public_jwk(jwk: dict[str, Any] | None) -> dict[str, str] | None:
 
 
 def register_device(
-    session: Session,
+    session: DbSession,
     user: User,
     *,
     device_id: uuid.UUID | None = None,
@@ -62,7 +62,7 @@ def register_device(
     return device, token
 
 
-def device_for_token(session: Session, token: str) -> Device:
+def device_for_token(session: DbSession, token: str) -> Device:
     """The device owning this bearer token; a revoked token or disabled user is refused."""
     device = session.scalar(sa.select(Device).where(Device.token_hash == security.token_digest(token)))
     if device is None:
@@ -74,7 +74,7 @@ def device_for_token(session: Session, token: str) -> Device:
     return device
 
 
-def revoke_device(session: Session, device: Device, by: User) -> None:
+def revoke_device(session: DbSession, device: Device, by: User) -> None:
     """Revoke a device's token; the device must sign in again to sync."""
     if device.revoked_at is None:
         device.revoked_at = utcnow()

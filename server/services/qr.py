@@ -3,30 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
-from sqlalchemy.orm import Session
 
 from server.errors import qr_revoked, qr_unknown
 from server.models import Enterprise, QrToken
 from server.models.base import utcnow
 from server.qrcodes import signing
+from server.services import DbSession
 
 
 def signing_key() -> ec.EllipticCurvePrivateKey:
     """The app's QR signing key (instance/qr-signing-key.pem unless configured), cached per app."""
-    cache = current_app.extensions.setdefault("qr_signing_key", {})
+    cache: dict[str, ec.EllipticCurvePrivateKey] = current_app.extensions.setdefault("qr_signing_key", {})
     path = current_app.config["QR_SIGNING_KEY_FILE"]
     if path not in cache:
-        from pathlib import Path
-
         cache[path] = signing.load_or_create_key(Path(path))
-    return cache[path]  # type: ignore[no-any-return]
+    return cache[path]
 
 
-def issue_token(session: Session, enterprise: Enterprise) -> str:
+def issue_token(session: DbSession, enterprise: Enterprise) -> str:
     """Give the enterprise a new QR token, revoking its current one (a re-printed poster replaces it)."""
     now = utcnow()
     if enterprise.qr_token:
@@ -42,7 +41,7 @@ def issue_token(session: Session, enterprise: Enterprise) -> str:
     return token
 
 
-def ensure_token(session: Session, enterprise: Enterprise) -> str:
+def ensure_token(session: DbSession, enterprise: Enterprise) -> str:
     """The enterprise's current token, issuing the first one if it has none."""
     return enterprise.qr_token or issue_token(session, enterprise)
 
@@ -64,7 +63,7 @@ class Resolved:
     token: str
 
 
-def resolve(session: Session, text: str) -> Resolved:
+def resolve(session: DbSession, text: str) -> Resolved:
     """The enterprise a scanned code stands for; forged, malformed, revoked and unknown codes raise."""
     claim = signing.verify_payload(signing_key().public_key(), text)
     record = session.get(QrToken, claim.token)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from server.domain.roles import Role
 from server.models import Enterprise, Region, User
+from server.services import DbSession
 
 
-def region_subtree_ids(session: Session, root_id: int) -> set[int]:
+def region_subtree_ids(session: DbSession, root_id: int) -> set[int]:
     """``root_id`` and the ids of every region below it."""
     ids = {root_id}
     frontier = {root_id}
@@ -20,7 +20,7 @@ def region_subtree_ids(session: Session, root_id: int) -> set[int]:
     return ids
 
 
-def visible_region_ids(session: Session, user: User) -> set[int] | None:
+def visible_region_ids(session: DbSession, user: User) -> set[int] | None:
     """Regions the user may see; None means every region (admin)."""
     if user.role == Role.admin:
         return None
@@ -29,7 +29,7 @@ def visible_region_ids(session: Session, user: User) -> set[int] | None:
     return region_subtree_ids(session, user.region_id)
 
 
-def visible_enterprises(session: Session, user: User) -> sa.Select[tuple[Enterprise]]:
+def visible_enterprises(session: DbSession, user: User) -> sa.Select[Enterprise]:
     """A query for the enterprises the user may see: their own for an enterprise user, else by region."""
     query = sa.select(Enterprise).where(Enterprise.deleted_at.is_(None))
     if user.role == Role.enterprise:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from server import security
 from server.domain.roles import Role, scope_problem
@@ -13,11 +12,12 @@ from server.errors import account_disabled, bad_credentials, user_exists
 from server.extensions import db
 from server.models import Enterprise, Region, User
 from server.models.base import utcnow
+from server.services import DbSession
 from sync import problems
 
 
 def create_user(
-    session: Session,
+    session: DbSession,
     *,
     username: str,
     password: str,
@@ -57,7 +57,7 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
+def authenticate(session: DbSession, username: str, password: str) -> User:
     """The active user with these credentials; raises a catalogue problem otherwise."""
     user = session.scalar(sa.select(User).where(User.username == username.strip()))
     if not security.verify_password(user.password_hash if user else None, password):

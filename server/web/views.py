@@ -13,7 +13,9 @@ from server.services import qr
 from server.services.users import authenticate
 from sync.problems import Problem
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    "web", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -32,7 +34,9 @@ def login() -> Any:
     error = None
     if request.method == "POST":
         try:
-            user = authenticate(db.session, request.form.get("username", ""), request.form.get("password", ""))
+            user = authenticate(
+                db.session, request.form.get("username", ""), request.form.get("password", "")
+            )
         except Problem as problem:
             error = problem.message("zh")
         else:

@@ -116,6 +116,14 @@ def test_every_transition(
         assert err.value.state is state
 
 
+def test_plain_strings_from_storage_are_accepted() -> None:
+    event = HazardEvent("found", T0, deadline=D0)  # type: ignore[arg-type]
+    assert event.kind is K.found
+    assert apply_event(None, event, "major").level is HazardLevel.major  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        HazardEvent("lost", T0)  # type: ignore[arg-type]
+
+
 def test_first_event_must_be_found() -> None:
     assert allowed_events(None) == {K.found}
     for kind in HazardEventKind:
@@ -277,7 +285,7 @@ def test_replay_names_the_bad_event_index() -> None:
         replay(events, HazardLevel.general)
     assert err.value.index == 2
     assert "第 3 个事件" in str(err.value)
-    assert "event #2 'accepted'" in str(err.value)
+    assert "event 3 (index 2) 'accepted'" in str(err.value)
     assert "整改中" in str(err.value)
     assert isinstance(err.value, ValueError)
 
@@ -308,7 +316,9 @@ def test_is_overdue() -> None:
     assert not status.is_overdue(D0)
     assert status.is_overdue(D0 + timedelta(days=1))
     reported = build([K.found, K.rectification_reported])
-    assert reported.is_overdue(D0 + timedelta(days=1))
+    assert not reported.is_overdue(D0 + timedelta(days=1))  # awaiting acceptance, not the enterprise's delay
+    rejected = build([K.found, K.rectification_reported, K.rejected])
+    assert rejected.is_overdue(D0 + timedelta(days=1))
     accepted = build(PATHS[S.accepted])
     assert not accepted.is_overdue(D0 + timedelta(days=100))
     no_deadline = apply_event(None, ev(K.found), HazardLevel.general)

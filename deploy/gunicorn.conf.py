@@ -1,0 +1,21 @@
+"""gunicorn settings; `make run` uses them, and so can a systemd unit in production.
+
+Every value can be changed by environment variable (HOST, PORT, WEB_CONCURRENCY, GUNICORN_TIMEOUT).
+"""
+
+import multiprocessing
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or min(4, multiprocessing.cpu_count() * 2))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+# Photo uploads from a slow field connection can take a while; resumable PUTs keep each request short.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 120)
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+# Forwarded headers are trusted only from the local reverse proxy (deploy/nginx.conf).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,1 @@
+"""Checklist catalogues as versioned data files, and the loader that validates them."""

@@ -1,0 +1,858 @@
+"""Importing the enterprise registry (企业名录) from the county's spreadsheet: .xlsx or .csv, Chinese headers.
+
+Rules the import keeps:
+
+- the header row is the first of the first 10 rows naming both 企业名称 and 统一社会信用代码 (title rows
+  above it are common); blank rows and a 合计/总计 row are skipped;
+- every cell of a row is checked before anything of that row is written, and every problem of a row is
+  reported, with the row number the user sees in Excel and the column header as written in the file;
+- a credit code that appears on several rows is reported on each of them and none of them is written:
+  the import cannot know which row is right;
+- re-importing updates by credit code and never deletes; a blank cell keeps what is stored (registry
+  exports often leave fields out), except sector flags, where blank means "no";
+- an enterprise new to the database gets its first QR token.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import re
+import unicodedata
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.domain.credit_code import InvalidCreditCode, validate_credit_code
+from server.domain.sectors import SECTOR_LABELS_EN, SECTOR_LABELS_ZH, Sector
+from server.errors import credit_code_invalid, import_file_invalid
+from server.models import Enterprise, Region
+from server.services import DbSession
+from server.services.qr import issue_token
+from sync.problems import Problem, define
+
+# --- The reasons a row is refused (the catalogue's 400.20-400.29) -------------------------------------
+
+value_missing = define("400.20", 400, "必填，不能为空", "required; must not be blank")
+credit_code_repeated = define(
+    "400.21",
+    400,
+    "统一社会信用代码 {value} 在文件中出现多次（第 {rows} 行），这些行均未导入，请核对后只保留一行",
+    "credit code {value} appears on several rows of the file (rows {rows}); none of them was imported, "
+    "keep one",
+)
+region_unknown = define(
+    "400.22",
+    400,
+    "区域“{value}”不存在或名称不唯一，请填写区域代码或准确名称",
+    "no region '{value}', or its name is ambiguous; give the region's code or exact name",
+)
+coordinate_invalid = define(
+    "400.23",
+    400,
+    "“{value}”无效：{axis}应为 {low} 至 {high} 之间的数字（WGS-84，中国境内）",
+    "'{value}' is invalid: {axis_en} must be a number from {low} to {high} (WGS-84, within China)",
+)
+coordinate_incomplete = define(
+    "400.24", 400, "经度和纬度须同时填写或同时留空", "give both longitude and latitude, or neither"
+)
+count_invalid = define("400.25", 400, "“{value}”不是非负整数", "'{value}' is not a whole number of 0 or more")
+flag_invalid = define(
+    "400.26",
+    400,
+    "“{value}”无法识别，请填 是/否（或 √/×、Y/N、1/0）",
+    "'{value}' is not recognised; use 是/否 (or √/×, Y/N, 1/0)",
+)
+sector_unknown = define(
+    "400.27", 400, "未知的行业类别“{value}”（可填：{known}）", "unknown sector '{value}' (known: {known_en})"
+)
+date_invalid = define(
+    "400.28",
+    400,
+    "“{value}”不是有效日期（例如 2022-05-03、2022/5/3、2022年5月3日）",
+    "'{value}' is not a valid date (e.g. 2022-05-03, 2022/5/3, 2022年5月3日)",
+)
+text_invalid = define("400.29", 400, "“{value}”{rule}", "'{value}' {rule_en}")
+
+# --- Columns -------------------------------------------------------------------------------------------
+
+#: China's extent, WGS-84: a point outside is a typo or swapped columns, not a plant in the county.
+LON_RANGE = (73.0, 136.0)
+LAT_RANGE = (3.0, 54.0)
+HEADER_SEARCH_ROWS = 10
+ACCEPTED_SUFFIXES = (".xlsx", ".csv")
+
+#: Lengths of the Enterprise columns, so a long cell is a row error rather than a database error.
+_MAX_LENGTH = {"name": 200, "address": 300, "main_person": 50, "main_person_phone": 32}
+
+_SECTOR_EXTRA_ALIASES: dict[Sector, tuple[str, ...]] = {
+    Sector.steel: ("钢铁企业", "冶金", "钢铁行业"),
+    Sector.aluminium_casting: ("铝加工", "深井铸造", "铝加工深井铸造", "铝深井铸造"),
+    Sector.dust_explosion: ("粉尘", "粉尘防爆", "涉爆粉尘"),
+    Sector.ammonia_refrigeration: ("涉氨", "氨制冷"),
+    Sector.confined_space: ("有限空间",),
+    Sector.hazardous_work: ("危险作业许可",),
+    Sector.major_hazard_source: ("重大危险源企业",),
+    Sector.gas_area: ("煤气", "涉煤气", "煤气危险区域"),
+}
+
+
+@dataclass(frozen=True)
+class _Field:
+    """A column the import knows: its key, the header shown in messages, and accepted header spellings."""
+
+    key: str
+    label: str
+    aliases: tuple[str, ...]
+
+
+def _key(text: Any) -> str:
+    """A header or label folded for matching: NFKC (full-width to half-width), no spaces, no '*', lower."""
+    folded = unicodedata.normalize("NFKC", str(text))
+    return "".join(folded.split()).strip("*:").lower()
+
+
+def _loose_key(key: str) -> str:
+    """The key without bracketed remarks, so 联系电话(手机) matches 联系电话."""
+    return re.sub(r"\(.*?\)|\[.*?\]|【.*?】", "", key)
+
+
+def _sector_names(sector: Sector) -> tuple[str, ...]:
+    return (
+        SECTOR_LABELS_ZH[sector],
+        sector.value,
+        SECTOR_LABELS_EN[sector],
+        *_SECTOR_EXTRA_ALIASES.get(sector, ()),
+    )
+
+
+FIELDS: tuple[_Field, ...] = (
+    _Field("name", "企业名称", ("企业名称", "单位名称", "企业(单位)名称", "名称", "name", "enterprise name")),
+    _Field(
+        "credit_code",
+        "统一社会信用代码",
+        ("统一社会信用代码", "社会信用代码", "信用代码", "统一信用代码", "credit code", "uscc"),
+    ),
+    _Field(
+        "region",
+        "所属区域",
+        (
+            "所属区域",
+            "所在乡镇",
+            "区域",
+            "所在区域",
+            "所属乡镇",
+            "乡镇",
+            "所属乡镇(街道)",
+            "区域代码",
+            "region",
+            "region code",
+        ),
+    ),
+    _Field("address", "地址", ("地址", "企业地址", "详细地址", "生产经营地址", "经营地址", "address")),
+    _Field("lon", "经度", ("经度", "lon", "lng", "longitude")),
+    _Field("lat", "纬度", ("纬度", "lat", "latitude")),
+    _Field(
+        "dust_workers",
+        "粉尘涉爆作业人数",
+        ("粉尘涉爆作业人数", "涉爆粉尘作业人数", "粉尘涉爆从业人数", "粉尘作业人数", "dust workers"),
+    ),
+    _Field("main_person", "主要负责人", ("主要负责人", "负责人", "main person", "responsible person")),
+    _Field(
+        "phone",
+        "联系电话",
+        ("联系电话", "电话", "联系方式", "手机", "主要负责人电话", "负责人电话", "phone", "telephone", "tel"),
+    ),
+    _Field(
+        "established_on", "成立日期", ("成立日期", "成立时间", "established", "established on", "founded")
+    ),
+    _Field("sectors", "涉及行业", ("涉及行业", "行业类别", "行业", "所属行业", "sectors", "sector")),
+    *(_Field(f"sector:{sector.value}", SECTOR_LABELS_ZH[sector], _sector_names(sector)) for sector in Sector),
+)
+_FIELD_BY_KEY = {f.key: f for f in FIELDS}
+_ALIASES: dict[str, str] = {_key(alias): f.key for f in FIELDS for alias in f.aliases}
+_SECTOR_BY_NAME: dict[str, Sector] = {_key(n): s for s in Sector for n in _sector_names(s)}
+REQUIRED = ("name", "credit_code")
+
+_TRUE = frozenset({"是", "√", "✓", "✔", "y", "yes", "1", "true", "有", "涉及"})
+_FALSE = frozenset({"否", "×", "✗", "✘", "n", "no", "0", "false", "无", "不涉及", ""})
+_NONE_WORDS = frozenset({"无", "-", "—", "/", "none"})
+_TOTAL_WORDS = ("合计", "总计", "小计")
+
+_CREDIT_REASONS: dict[str, tuple[str, str]] = {
+    "length": ("长度应为 18 位（现为 {n} 位）", "must be 18 characters long (has {n})"),
+    "charset": ("第 {p} 位是不允许的字符", "the character at position {p} is not allowed"),
+    "registration_authority": ("第 1 位登记管理部门代码无效", "position 1 is not a registration authority"),
+    "division_code": (
+        "第 3-8 位应为行政区划代码（数字）",
+        "positions 3-8 must be the division code (digits)",
+    ),
+    "org_code_check": (
+        "第 17 位组织机构代码校验位错误",
+        "the organisation-code check (position 17) is wrong",
+    ),
+    "check_digit": ("校验位错误", "check digit wrong"),
+}
+
+
+# --- The report ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem of one row: the row number as Excel shows it, the column header, the reason."""
+
+    row: int
+    column: str
+    reason: str
+    reason_en: str = ""
+    code: str = ""
+
+    @classmethod
+    def of(cls, row: int, column: str, problem: Problem) -> RowError:
+        """A row error whose reason is a catalogue problem."""
+        return cls(row, column, problem.message("zh"), problem.message("en"), problem.code)
+
+    def as_text(self) -> str:
+        """One line: 第 7 行 [统一社会信用代码]：校验位错误 (check digit wrong)."""
+        english = f" ({self.reason_en})" if self.reason_en else ""
+        return f"第 {self.row} 行 [{self.column}]：{self.reason}{english}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, in a dry run or a refused strict run, would have done)."""
+
+    source: str = ""
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    strict: bool = False
+
+    @property
+    def written(self) -> bool:
+        """Whether the good rows were written to the session."""
+        return not self.dry_run and not (self.strict and self.errors)
+
+    @property
+    def error_rows(self) -> list[int]:
+        """The numbers of the rows that have at least one problem."""
+        return sorted({e.row for e in self.errors})
+
+    def as_text(self) -> str:
+        """A multi-line summary: counts, what was written, then one line per problem."""
+        bad = len(self.error_rows)
+        lines = [
+            f"企业名录导入 / enterprise import: {self.source}".rstrip(": "),
+            f"新增 {self.created}，更新 {self.updated}，未变 {self.unchanged}，有误 {bad} 行 / "
+            f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"rows with errors {bad}",
+        ]
+        if self.dry_run:
+            lines.append("试运行：未写入任何数据（以上为将会发生的变化） / dry run: nothing was written")
+        elif self.strict and self.errors:
+            lines.append(
+                "严格模式：文件有误，未写入任何数据 / strict mode: the file has errors, nothing was written"
+            )
+        elif self.errors:
+            lines.append(
+                "有误的行未导入，其余各行已导入 / rows with errors were skipped, the others imported"
+            )
+        lines.extend(f"说明 / note: {note}" for note in self.notes)
+        lines.extend(error.as_text() for error in sorted(self.errors, key=lambda e: e.row))
+        return "\n".join(lines)
+
+
+# --- Reading the file ----------------------------------------------------------------------------------
+
+
+def _file_invalid(zh: str, en: str) -> Problem:
+    return import_file_invalid(reason=zh, reason_en=en)
+
+
+def _read_xlsx(path: Path) -> list[list[list[Any]]]:
+    """Every sheet's rows, each row a list of cell values (rows may differ in length)."""
+    import openpyxl
+
+    try:
+        # Office files often carry extensions openpyxl does not support; it warns and reads the data.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises zip, XML and key errors for damaged files
+        raise _file_invalid(
+            f"{path.name} 不是有效的 .xlsx 文件（{type(error).__name__}）",
+            f"{path.name} is not a readable .xlsx file ({type(error).__name__})",
+        ) from error
+    try:
+        sheets = []
+        for sheet in book.worksheets:
+            # Some exporters write a wrong sheet dimension, and read-only mode would stop at it.
+            if hasattr(sheet, "reset_dimensions"):
+                sheet.reset_dimensions()
+            sheets.append([list(row) for row in sheet.iter_rows(values_only=True)])
+        return sheets
+    finally:
+        book.close()
+
+
+def _decode(data: bytes, name: str) -> str:
+    """CSV text: UTF-8 (BOM or not), UTF-16 with a BOM, else GB18030 (a superset of the GBK offices export)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings: tuple[str, ...] = ("utf-16",)
+    else:
+        encodings = ("utf-8-sig", "gb18030")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise _file_invalid(
+        f"{name} 的文字编码无法识别（应为 UTF-8 或 GBK/GB18030）",
+        f"the text encoding of {name} is not recognised (expected UTF-8 or GBK/GB18030)",
+    )
+
+
+def _read_csv(path: Path) -> list[list[Any]]:
+    """The CSV's records; the delimiter is the one of , ; TAB under which the header row is found."""
+    text = _decode(path.read_bytes(), path.name)
+    candidates = (",", ";", "\t")
+    parsed: dict[str, list[list[Any]]] = {}
+    try:
+        for delimiter in candidates:
+            rows: list[list[Any]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+            if _find_header(rows).found:
+                return rows
+            parsed[delimiter] = rows
+    except csv.Error as error:
+        raise _file_invalid(
+            f"{path.name} 不是有效的 CSV 文件：{error}", f"{path.name} is not valid CSV: {error}"
+        )
+    # No header under any delimiter: report against the likeliest one, the most frequent.
+    sample = text[:4096]
+    best = max(candidates, key=sample.count)
+    return parsed[best]
+
+
+# --- Finding the header ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Header:
+    """Where the header row is and which column holds which field."""
+
+    index: int = -1
+    columns: dict[str, tuple[int, str]] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return self.index >= 0
+
+    def missing(self) -> list[str]:
+        return [_FIELD_BY_KEY[k].label for k in REQUIRED if k not in self.columns]
+
+
+def _map_header(cells: Sequence[Any], index: int) -> _Header:
+    header = _Header(index=index)
+    for col, cell in enumerate(cells):
+        if cell is None or not str(cell).strip():
+            continue
+        shown = "".join(str(cell).split())
+        key = _key(cell)
+        field_key = _ALIASES.get(key) or _ALIASES.get(_loose_key(key))
+        if field_key is None:
+            if key not in ("序号", "编号", "备注", "no.", "no"):
+                header.ignored.append(shown)
+        elif field_key in header.columns:
+            header.duplicates.append(f"{shown}（同“{header.columns[field_key][1]}”）")
+        else:
+            header.columns[field_key] = (col, shown)
+    return header
+
+
+def _find_header(rows: Sequence[Sequence[Any]]) -> _Header:
+    """The first row of the first 10 with every required column; else the closest one, not found."""
+    best = _Header()
+    for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        header = _map_header(cells, index)
+        if not header.missing():
+            return header
+        if len(header.columns) > len(best.columns):
+            best = header
+    best.index = -1
+    return best
+
+
+# --- Cell parsers: each returns the value or raises a Problem ----------------------------------------------
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """A cell value as quoted in a message, cut short when long."""
+    text = _text(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _text(value: Any) -> str:
+    """A cell as text: numbers without a spurious '.0', dates as ISO, surrounding space removed."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _plain_text(value: Any, attr: str) -> str:
+    text = " ".join(_text(value).split())
+    limit = _MAX_LENGTH[attr]
+    if len(text) > limit:
+        raise text_invalid(
+            value=_shown(text, 20),
+            rule=f"过长（最多 {limit} 个字）",
+            rule_en=f"is too long (at most {limit} characters)",
+        )
+    return text
+
+
+def _phone(value: Any) -> str:
+    text = " ".join(unicodedata.normalize("NFKC", _text(value)).split())
+    if not re.fullmatch(r"\+?[0-9][0-9 \-]*", text) or sum(ch.isdigit() for ch in text) < 5:
+        raise text_invalid(
+            value=_shown(text),
+            rule="不是电话号码（只能包含数字、空格、“-”和“+”）",
+            rule_en="is not a phone number (digits, spaces, '-' and '+' only)",
+        )
+    return _plain_text(text, "main_person_phone")
+
+
+def _coordinate(value: Any, axis: str) -> float:
+    low, high = LON_RANGE if axis == "lon" else LAT_RANGE
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        text = unicodedata.normalize("NFKC", _text(value)).rstrip("°").strip()
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number) or not low <= number <= high:
+        raise coordinate_invalid(
+            value=_shown(value),
+            axis="经度" if axis == "lon" else "纬度",
+            axis_en="longitude" if axis == "lon" else "latitude",
+            low=f"{low:g}",
+            high=f"{high:g}",
+        )
+    # Beyond 7 decimals (about 1 cm) the digits are noise; rounding keeps re-imports unchanged.
+    return round(number, 7)
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if float(value).is_integer() and value >= 0:
+            return int(value)
+        raise count_invalid(value=_shown(value))
+    text = unicodedata.normalize("NFKC", _text(value)).replace(",", "")
+    text = re.sub(r"\s*[人名]$", "", text)
+    if not text.isdigit():
+        raise count_invalid(value=_shown(value))
+    return int(text)
+
+
+#: Excel serials below this (1927) are more likely a bare year or a stray number than a date.
+_MIN_SERIAL = 10000
+_DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+
+
+def _date(value: Any, today: date) -> date:
+    from openpyxl.utils.datetime import from_excel
+
+    found: date | None = None
+    try:
+        if isinstance(value, datetime):
+            found = value.date()
+        elif isinstance(value, date):
+            found = value
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            if value >= _MIN_SERIAL and float(value).is_integer():
+                found = from_excel(value).date()
+        else:
+            text = unicodedata.normalize("NFKC", _text(value))
+            # A CSV written from Excel may carry a midnight time after the date.
+            text = re.sub(r"[ T]\d{1,2}:\d{2}(:\d{2})?$", "", text).strip()
+            if match := _DATE_RE.fullmatch(text):
+                found = date(int(match[1]), int(match[2]), int(match[3]))
+            elif re.fullmatch(r"\d{8}", text):
+                found = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+            elif re.fullmatch(r"\d{5}(\.0+)?", text) and float(text) >= _MIN_SERIAL:
+                found = from_excel(float(text)).date()
+    except (ValueError, OverflowError):
+        found = None
+    if found is None or not date(1900, 1, 1) <= found <= today:
+        raise date_invalid(value=_shown(value))
+    return found
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    key = _key(_text(value))
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise flag_invalid(value=_shown(value))
+
+
+def _sector_list(value: Any) -> tuple[set[Sector], list[Problem]]:
+    chosen: set[Sector] = set()
+    problems: list[Problem] = []
+    for part in re.split(r"[、,，;；\n]+", _text(value)):
+        key = _key(part)
+        if not key or key in _NONE_WORDS:
+            continue
+        sector = _SECTOR_BY_NAME.get(key) or _SECTOR_BY_NAME.get(_loose_key(key))
+        if sector is None:
+            problems.append(
+                sector_unknown(
+                    value=_shown(part.strip()),
+                    known="、".join(SECTOR_LABELS_ZH[s] for s in Sector),
+                    known_en=", ".join(s.value for s in Sector),
+                )
+            )
+        else:
+            chosen.add(sector)
+    return chosen, problems
+
+
+def _credit_code(value: Any) -> str:
+    raw = _text(value)
+    try:
+        return validate_credit_code(raw)
+    except InvalidCreditCode as error:
+        zh, en = _CREDIT_REASONS.get(error.reason, (str(error), str(error)))
+        details = {"n": len(error.code), "p": error.position}
+        raise credit_code_invalid(
+            value=_shown(raw, 24), reason=zh.format(**details), reason_en=en.format(**details)
+        ) from None
+
+
+# --- Rows ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    """A row that passed every cell check: what it says, ready to compare and write."""
+
+    line: int
+    credit_code: str
+    values: dict[str, Any]
+    sectors: dict[Sector, bool]
+    region: Region | None
+    region_column: str
+
+
+class _Regions:
+    """Regions by code and by exact name (a name two regions share is ambiguous, never guessed)."""
+
+    def __init__(self, session: DbSession) -> None:
+        self.by_code: dict[str, Region] = {}
+        self.by_name: dict[str, list[Region]] = defaultdict(list)
+        for region in session.scalars(sa.select(Region)):
+            self.by_code[region.code] = region
+            self.by_name[region.name].append(region)
+
+    def find(self, raw: Any) -> Region:
+        text = unicodedata.normalize("NFKC", _text(raw)).strip()
+        region = self.by_code.get(text)
+        if region is None:
+            named = self.by_name.get(text) or self.by_name.get(_text(raw), [])
+            if len(named) == 1:
+                region = named[0]
+        if region is None:
+            raise region_unknown(value=_shown(raw))
+        return region
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _cell(cells: Sequence[Any], header: _Header, key: str) -> Any:
+    column = header.columns.get(key)
+    if column is None or column[0] >= len(cells):
+        return None
+    return cells[column[0]]
+
+
+def _is_total_row(cells: Sequence[Any], header: _Header) -> bool:
+    first = next((_text(c) for c in cells if not _is_blank(c)), "")
+    return first.startswith(_TOTAL_WORDS) and _is_blank(_cell(cells, header, "credit_code"))
+
+
+def _is_repeated_header(cells: Sequence[Any], header: _Header) -> bool:
+    """A multi-page export may repeat the header row; it is not an enterprise."""
+    return _ALIASES.get(_key(_text(_cell(cells, header, "credit_code")))) == "credit_code"
+
+
+def _parse_row(
+    cells: Sequence[Any],
+    line: int,
+    header: _Header,
+    regions: _Regions,
+    default_region: Region | None,
+    today: date,
+) -> tuple[_Row | None, list[RowError]]:
+    """Check every cell of one row; the row, or None and all its problems."""
+    errors: list[RowError] = []
+    values: dict[str, Any] = {}
+
+    def column(key: str) -> str:
+        found = header.columns.get(key)
+        return found[1] if found else _FIELD_BY_KEY[key].label
+
+    def check(key: str, parse: Any, *args: Any) -> Any:
+        raw = _cell(cells, header, key)
+        if _is_blank(raw):
+            if key in REQUIRED:
+                errors.append(RowError.of(line, column(key), value_missing()))
+            return None
+        try:
+            return parse(raw, *args)
+        except Problem as problem:
+            errors.append(RowError.of(line, column(key), problem))
+            return None
+
+    name = check("name", _plain_text, "name")
+    credit_code = check("credit_code", _credit_code)
+    if name:
+        values["name"] = name
+    for key, attr, parser, extra in (
+        ("address", "address", _plain_text, ("address",)),
+        ("dust_workers", "dust_workers", _count, ()),
+        ("main_person", "main_person", _plain_text, ("main_person",)),
+        ("phone", "main_person_phone", _phone, ()),
+        ("established_on", "established_on", _date, (today,)),
+    ):
+        parsed = check(key, parser, *extra)
+        if parsed is not None and parsed != "":
+            values[attr] = parsed
+
+    lon = check("lon", _coordinate, "lon")
+    lat = check("lat", _coordinate, "lat")
+    lon_blank = _is_blank(_cell(cells, header, "lon"))
+    lat_blank = _is_blank(_cell(cells, header, "lat"))
+    if lon_blank != lat_blank:
+        errors.append(RowError.of(line, column("lat" if lat_blank else "lon"), coordinate_incomplete()))
+    elif lon is not None and lat is not None:
+        values["lon"], values["lat"] = lon, lat
+
+    sectors: dict[Sector, bool] = {}
+    if "sectors" in header.columns:
+        listed, problems = _sector_list(_cell(cells, header, "sectors"))
+        errors.extend(RowError.of(line, column("sectors"), p) for p in problems)
+        sectors = {s: s in listed for s in Sector}
+    for sector in Sector:
+        key = f"sector:{sector.value}"
+        if key in header.columns:
+            flag = check(key, _flag)
+            # Sector flags are the one place where blank means "no"; a list column and flags combine.
+            sectors[sector] = bool(flag) or sectors.get(sector, False)
+
+    region: Region | None = default_region
+    region_raw = _cell(cells, header, "region")
+    if not _is_blank(region_raw):
+        try:
+            region = regions.find(region_raw)
+        except Problem as problem:
+            errors.append(RowError.of(line, column("region"), problem))
+
+    if errors or credit_code is None:
+        return None, errors
+    return _Row(line, credit_code, values, sectors, region, column("region")), []
+
+
+# --- The import -----------------------------------------------------------------------------------------------
+
+
+def _load_rows(path: Path) -> tuple[list[list[Any]], _Header]:
+    suffix = path.suffix.lower()
+    if suffix not in ACCEPTED_SUFFIXES:
+        hint_zh = "；旧版 .xls 请在 Excel 中另存为 .xlsx" if suffix == ".xls" else ""
+        hint_en = "; save an old .xls as .xlsx in Excel" if suffix == ".xls" else ""
+        raise _file_invalid(
+            f"不支持的文件类型“{suffix or path.name}”，只接受 .xlsx 或 .csv{hint_zh}",
+            f"unsupported file type '{suffix or path.name}'; only .xlsx or .csv{hint_en}",
+        )
+    if not path.is_file():
+        raise _file_invalid(f"找不到文件 {path.name}", f"file {path.name} not found")
+    try:
+        sheets = _read_xlsx(path) if suffix == ".xlsx" else [_read_csv(path)]
+    except OSError as error:
+        raise _file_invalid(f"无法读取 {path.name}：{error}", f"cannot read {path.name}: {error}") from error
+    best_rows: list[list[Any]] = sheets[0] if sheets else []
+    best = _Header()
+    for rows in sheets:
+        header = _find_header(rows)
+        if header.found:
+            return rows, header
+        if len(header.columns) > len(best.columns):
+            best_rows, best = rows, header
+    missing = "、".join(best.missing())
+    raise _file_invalid(
+        f"前 {HEADER_SEARCH_ROWS} 行中找不到表头，缺少必需的列：{missing}"
+        f"（表头须同时含“企业名称”和“统一社会信用代码”）",
+        f"no header row in the first {HEADER_SEARCH_ROWS} rows; missing required column(s): {missing} "
+        f"(the header must name both 企业名称 and 统一社会信用代码)",
+    )
+
+
+def _existing(session: DbSession, codes: Iterable[str]) -> dict[str, Enterprise]:
+    """The stored enterprises with these credit codes, deleted ones included."""
+    found: dict[str, Enterprise] = {}
+    pending = sorted(set(codes))
+    # Chunks keep the IN list under every database's bound-parameter limit.
+    for start in range(0, len(pending), 500):
+        chunk = pending[start : start + 500]
+        for enterprise in session.scalars(sa.select(Enterprise).where(Enterprise.credit_code.in_(chunk))):
+            found[enterprise.credit_code] = enterprise
+    return found
+
+
+def _changes(enterprise: Enterprise, row: _Row) -> dict[str, Any]:
+    """The attributes the row would change on a stored enterprise."""
+    changes = {attr: value for attr, value in row.values.items() if getattr(enterprise, attr) != value}
+    for sector, flag in row.sectors.items():
+        column = f"sector_{sector.value}"
+        if bool(getattr(enterprise, column)) != flag:
+            changes[column] = flag
+    if row.region is not None and enterprise.region_id != row.region.id:
+        changes["region"] = row.region
+    if enterprise.deleted_at is not None:
+        # The registry lists it again, so it is back under supervision.
+        changes["deleted_at"] = None
+    return changes
+
+
+def import_enterprises(
+    session: DbSession,
+    path: Path,
+    *,
+    default_region_code: str | None = None,
+    dry_run: bool = False,
+    strict: bool = False,
+) -> ImportReport:
+    """Import or update enterprises from an .xlsx or .csv registry; bad rows are reported, never half-written."""
+    report = ImportReport(source=path.name, dry_run=dry_run, strict=strict)
+    regions = _Regions(session)
+    default_region: Region | None = None
+    if default_region_code:
+        default_region = regions.by_code.get(default_region_code.strip())
+        if default_region is None:
+            raise region_unknown(value=default_region_code)
+
+    rows, header = _load_rows(path)
+    if "region" not in header.columns and default_region is None:
+        raise _file_invalid(
+            "缺少“所属区域”列：请在文件中加上该列（区域代码或名称），或在导入时指定默认区域（--region）",
+            "no 所属区域 (region) column: add one (region code or name), or give a default region (--region)",
+        )
+    if ("lon" in header.columns) != ("lat" in header.columns):
+        raise _file_invalid(
+            "经度列和纬度列须同时存在", "the longitude and latitude columns must both be present"
+        )
+    if header.ignored:
+        report.notes.append(f"未识别的列已忽略 / columns ignored: {'、'.join(header.ignored)}")
+    if header.duplicates:
+        report.notes.append(f"重复的列已忽略 / duplicate columns ignored: {'、'.join(header.duplicates)}")
+
+    today = date.today()
+    parsed: list[_Row] = []
+    for index in range(header.index + 1, len(rows)):
+        cells = rows[index]
+        if all(_is_blank(c) for c in cells) or _is_total_row(cells, header):
+            continue
+        if _is_repeated_header(cells, header):
+            continue
+        row, errors = _parse_row(cells, index + 1, header, regions, default_region, today)
+        report.errors.extend(errors)
+        if row is not None:
+            parsed.append(row)
+
+    lines_by_code: dict[str, list[int]] = defaultdict(list)
+    for index in range(header.index + 1, len(rows)):
+        cells = rows[index]
+        raw = _cell(cells, header, "credit_code")
+        if _is_blank(raw) or _is_repeated_header(cells, header):
+            continue
+        try:
+            lines_by_code[validate_credit_code(_text(raw))].append(index + 1)
+        except InvalidCreditCode:
+            continue
+    credit_column = header.columns["credit_code"][1]
+    for code, lines in lines_by_code.items():
+        if len(lines) > 1:
+            problem = credit_code_repeated(value=code, rows=", ".join(map(str, lines)))
+            report.errors.extend(RowError.of(line, credit_column, problem) for line in lines)
+    parsed = [row for row in parsed if len(lines_by_code[row.credit_code]) == 1]
+
+    stored = _existing(session, (row.credit_code for row in parsed))
+    good: list[_Row] = []
+    for row in parsed:
+        if row.credit_code not in stored and row.region is None:
+            report.errors.append(RowError.of(row.line, row.region_column, value_missing()))
+        else:
+            good.append(row)
+
+    write = report.written
+    for row in good:
+        enterprise = stored.get(row.credit_code)
+        if enterprise is None:
+            report.created += 1
+            if write:
+                _create(session, row)
+            continue
+        changes = _changes(enterprise, row)
+        if not changes:
+            report.unchanged += 1
+            continue
+        report.updated += 1
+        if write:
+            for attr, value in changes.items():
+                setattr(enterprise, attr, value)
+            enterprise.row_version += 1
+    if write:
+        session.flush()
+    return report
+
+
+def _create(session: DbSession, row: _Row) -> Enterprise:
+    assert row.region is not None  # rows without a region were refused above
+    enterprise = Enterprise(credit_code=row.credit_code, region=row.region, **row.values)
+    enterprise.sectors = {s for s, flag in row.sectors.items() if flag}
+    session.add(enterprise)
+    # The token row needs the enterprise's id, which the flush assigns.
+    session.flush()
+    issue_token(session, enterprise)
+    return enterprise

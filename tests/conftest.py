@@ -1,0 +1,188 @@
+"""Shared fixtures: an app on a freshly migrated, demo-seeded database per test.
+
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set (CI sets it). Each test gets its own copy
+of a template database made once per session (a file copy on SQLite, CREATE DATABASE … TEMPLATE on
+PostgreSQL), so tests never see each other's writes and the schema is the migrated one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server import create_app
+from server.extensions import db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+DEMO_PASSWORD = "jiancha-2026"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything under tests/integration talks to a database: mark it so `-m integration` selects it."""
+    for item in items:
+        if "tests/integration/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.integration)
+
+
+def app_config(database_url: str, instance: Path, **extra: Any) -> dict[str, Any]:
+    """The configuration every test app uses."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(instance),
+        "MEDIA_ROOT": str(instance / "media"),
+        "SECRET_KEY": "test-secret",
+        "PUBLIC_BASE_URL": "https://jc.example.cn",
+        "PASSWORD_HASH_PROFILE": "cheapest",
+        **extra,
+    }
+
+
+def dispose(app: Flask) -> None:
+    """Close every pooled connection of the app (no leaked connections between tests)."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+class Databases:
+    """Makes empty databases and copies of a template, on SQLite or PostgreSQL."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.pg = TEST_DATABASE_URL.startswith("postgresql")
+        self.prefix = f"t{uuid.uuid4().hex[:8]}"
+        self.created: list[str] = []
+
+    def _admin(self) -> sa.Engine:
+        return sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+
+    def _pg_url(self, name: str) -> str:
+        return sa.make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+
+    def empty(self, name: str) -> str:
+        """A new, empty database."""
+        if not self.pg:
+            return f"sqlite:///{self.root / (name + '.db')}"
+        full = f"{self.prefix}_{name}"
+        engine = self._admin()
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{full}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{full}"'))
+        engine.dispose()
+        self.created.append(full)
+        return self._pg_url(full)
+
+    def copy(self, template_url: str, name: str) -> str:
+        """A new database with the template's content."""
+        if not self.pg:
+            source = Path(sa.make_url(template_url).database or "")
+            target = self.root / f"{name}.db"
+            shutil.copyfile(source, target)
+            return f"sqlite:///{target}"
+        template = sa.make_url(template_url).database
+        full = f"{self.prefix}_{name}"
+        engine = self._admin()
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{full}" TEMPLATE "{template}"'))
+        engine.dispose()
+        self.created.append(full)
+        return self._pg_url(full)
+
+    def drop(self, url: str) -> None:
+        """Remove a database made here."""
+        if not self.pg:
+            path = Path(sa.make_url(url).database or "")
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            return
+        name = sa.make_url(url).database
+        engine = self._admin()
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+        if name in self.created:
+            self.created.remove(name)
+
+    def drop_all(self) -> None:
+        """Remove every database still left."""
+        for name in list(self.created):
+            self.drop(self._pg_url(name))
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    """The session's database maker; drops what it made at the end."""
+    maker = Databases(tmp_path_factory.mktemp("db"))
+    yield maker
+    maker.drop_all()
+
+
+@pytest.fixture(scope="session")
+def qr_key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One QR signing key for the whole session (made on first use by the app)."""
+    return str(tmp_path_factory.mktemp("keys") / "qr-signing-key.pem")
+
+
+@pytest.fixture(scope="session")
+def seeded_template(databases: Databases, tmp_path_factory: pytest.TempPathFactory, qr_key_file: str) -> str:
+    """A database migrated to head and loaded with the demo county, copied for each test."""
+    import flask_migrate
+
+    from server.services.demo import seed_demo
+
+    url = databases.empty("template")
+    instance = tmp_path_factory.mktemp("template-instance")
+    app = create_app(app_config(url, instance, QR_SIGNING_KEY_FILE=qr_key_file))
+    with app.app_context():
+        flask_migrate.upgrade()
+        seed_demo(db.session)
+        db.session.commit()
+    dispose(app)
+    if not databases.pg:
+        # Fold the WAL into the main file so that copying the file copies everything.
+        path = sa.make_url(url).database or ""
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+    return url
+
+
+@pytest.fixture
+def database_url(databases: Databases, seeded_template: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """This test's own copy of the seeded database."""
+    url = databases.copy(seeded_template, f"w{uuid.uuid4().hex[:10]}")
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, qr_key_file: str) -> Iterator[Flask]:
+    """An app on this test's seeded database (use ``with app.app_context():`` for direct DB work, so that
+    each request of the test client gets its own context, as in production)."""
+    application = create_app(app_config(database_url, tmp_path / "instance", QR_SIGNING_KEY_FILE=qr_key_file))
+    yield application
+    dispose(application)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the app."""
+    return app.test_client()
+
+
+def login(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> str:
+    """Sign in through the JSON API and return the session's CSRF token."""
+    response = client.post("/api/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return str(response.get_json()["csrf_token"])
