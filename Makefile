@@ -48,8 +48,8 @@ run: setup pwa demo
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c deploy/gunicorn.conf.py 'server:create_app()'
 
 lint: setup-dev
-	$(BIN)/ruff check server sync tests bench
-	$(BIN)/ruff format --check server sync tests bench
+	$(BIN)/ruff check server sync tests $(wildcard bench)
+	$(BIN)/ruff format --check server sync tests $(wildcard bench)
 
 typecheck: setup-dev
 	$(BIN)/mypy
@@ -64,7 +64,7 @@ test-unit: setup-dev
 
 # Run with TEST_DATABASE_URL=postgresql+psycopg://... to use PostgreSQL.
 test-integration: setup-dev
-	$(BIN)/pytest -q -m integration tests/integration
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q -m integration tests/integration
 
 test-e2e: setup-dev pwa
 	$(BIN)/pytest -q tests/e2e

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from server.domain.roles import Role
 from server.extensions import db
@@ -22,6 +22,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Load the demo county (idempotent): regions, users, enterprises, catalogue, campaign."""
     from server.services.demo import seed_demo
@@ -32,6 +33,7 @@ def seed_demo_command() -> None:
 
 
 @click.command("demo-logins")
+@with_appcontext
 def demo_logins_command() -> None:
     """Print the demo users' logins."""
     from server.services.demo import demo_logins_text
@@ -40,6 +42,7 @@ def demo_logins_command() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--username", required=True)
 @click.option("--name", "display_name", default="", help="display name (defaults to the user name)")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
@@ -130,6 +133,7 @@ def catalogue_list_command() -> None:
 
 
 @click.command("import-enterprises")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--region", "default_region", default=None, help="region code for rows that name none")
 @click.option("--dry-run", is_flag=True, help="check the file and report, write nothing")
@@ -156,6 +160,7 @@ def import_enterprises_command(path: Path, default_region: str | None, dry_run: 
 
 
 @click.command("qr-posters")
+@with_appcontext
 @click.option(
     "--out",
     "out_dir",

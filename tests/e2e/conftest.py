@@ -1,0 +1,130 @@
+"""The real server (gunicorn, as `make run` starts it) and Debian's Chromium driven by Playwright.
+
+Outside CI these tests skip when /usr/bin/chromium is absent; in CI (CI=true) that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running server: its base URL and the environment it was started with."""
+
+    url: str
+    env: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium; missing is a skip on a developer's machine and a failure in CI."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run must install Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    seeded_template: str, tmp_path_factory: pytest.TempPathFactory, qr_key_file: str
+) -> Iterator[LiveServer]:
+    """gunicorn with deploy/gunicorn.conf.py on a copy of the seeded demo database."""
+    if not seeded_template.startswith("sqlite"):
+        pytest.skip("browser tests run against SQLite")
+    workdir = tmp_path_factory.mktemp("live")
+    database = workdir / "live.db"
+    shutil.copyfile(sa.make_url(seeded_template).database or "", database)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "INSTANCE_PATH": str(workdir / "instance"),
+        "QR_SIGNING_KEY_FILE": qr_key_file,
+        "PUBLIC_BASE_URL": url,
+        "SECRET_KEY": "e2e-secret",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "PYTHONPATH": str(ROOT),
+    }
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    log = (workdir / "server.log").open("w")
+    process = subprocess.Popen(
+        [gunicorn, "-c", str(ROOT / "deploy/gunicorn.conf.py"), "server:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/login", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    raise RuntimeError((workdir / "server.log").read_text()) from None
+                time.sleep(0.2)
+        yield LiveServer(url, env)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Any]:
+    """One headless Chromium for the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (cookies, storage) and page per test."""
+    context = browser.new_context(locale="zh-CN")
+    yield context.new_page()
+    context.close()
