@@ -19,3 +19,6 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 # Forwarded headers are trusted only from the local reverse proxy (deploy/nginx.conf).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket sits at one path per user: two servers (tests, a second checkout) would fight
+# over it, and nothing here uses it.
+control_socket_disable = True

@@ -56,6 +56,12 @@ qr_revoked = define(
     "此二维码已于 {revoked_at} 作废（已重新签发），请扫描企业现行二维码。",
     "This QR code was revoked on {revoked_at} (re-issued); scan the enterprise's current code.",
 )
+hazard_transition_illegal = define(
+    "409.5",
+    409,
+    "隐患当前状态不允许此操作：{why_zh}",
+    "The hazard's state does not allow this: {why_en}",
+)
 user_exists = define("409.4", 409, "用户名“{username}”已存在。", "User name '{username}' already exists.")
 
 

@@ -1,0 +1,93 @@
+"""Recording hazards and appending to their event log; the state columns are projections of that log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from server.domain import hazards as rules
+from server.domain.hazards import HazardEventKind, HazardLevel
+from server.errors import hazard_transition_illegal
+from server.models import Device, Enterprise, Hazard, HazardEvent, HazardSource, User
+from server.services import DbSession
+
+
+def _domain_event(event: HazardEvent) -> rules.HazardEvent:
+    return rules.HazardEvent(
+        kind=event.kind, at=event.at, deadline=event.deadline, reason=event.comment or ""
+    )
+
+
+def project(hazard: Hazard, events: list[HazardEvent]) -> rules.HazardStatus:
+    """Replay ``events`` through the state machine and write the projection columns of ``hazard``."""
+    ordered = sorted(events, key=lambda e: e.at)
+    try:
+        status = rules.replay([_domain_event(e) for e in ordered], hazard.level)
+    except rules.IllegalTransition as illegal:
+        raise hazard_transition_illegal(why_zh=illegal.why_zh, why_en=illegal.why_en) from None
+    hazard.state = status.state
+    hazard.deadline = status.deadline
+    hazard.listed = status.listed
+    return status
+
+
+def record_hazard(
+    session: DbSession,
+    *,
+    enterprise: Enterprise,
+    description: str,
+    level: HazardLevel,
+    found_at: datetime,
+    deadline: date | None,
+    source: HazardSource,
+    hazard_id: uuid.UUID | None = None,
+    actor: User | None = None,
+    device: Device | None = None,
+    **fields: Any,
+) -> Hazard:
+    """Create a hazard together with its 'found' event."""
+    hazard = Hazard(
+        id=hazard_id or uuid.uuid4(),
+        enterprise=enterprise,
+        description=description,
+        level=level,
+        found_at=found_at,
+        source=source,
+        **fields,
+    )
+    session.add(hazard)
+    found = HazardEvent(
+        hazard=hazard, kind=HazardEventKind.found, at=found_at, deadline=deadline,
+        actor_id=actor.id if actor else None, device_id=device.id if device else None,
+    )  # fmt: skip
+    session.add(found)
+    project(hazard, [found])
+    session.flush()
+    return hazard
+
+
+def append_event(
+    session: DbSession,
+    hazard: Hazard,
+    kind: HazardEventKind,
+    at: datetime,
+    *,
+    deadline: date | None = None,
+    comment: str | None = None,
+    actor: User | None = None,
+    device: Device | None = None,
+    data: dict[str, Any] | None = None,
+    event_id: uuid.UUID | None = None,
+) -> HazardEvent:
+    """Append an event if the state machine allows it (409.5 otherwise) and refresh the projection."""
+    event = HazardEvent(
+        id=event_id or uuid.uuid4(), kind=kind, at=at, deadline=deadline, comment=comment,
+        actor_id=actor.id if actor else None, device_id=device.id if device else None, data=data or {},
+    )  # fmt: skip
+    project(hazard, [*hazard.events, event])
+    event.hazard = hazard
+    session.add(event)
+    hazard.row_version += 1
+    session.flush()
+    return event
