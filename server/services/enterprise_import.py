@@ -31,7 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server.domain.credit_code import InvalidCreditCode, validate_credit_code
+from server.domain.credit_code import InvalidCreditCode, is_valid_credit_code, validate_credit_code
 from server.domain.sectors import SECTOR_LABELS_EN, SECTOR_LABELS_ZH, Sector
 from server.errors import credit_code_invalid, import_file_invalid
 from server.models import Enterprise, Region
@@ -254,7 +254,9 @@ class ImportReport:
         """A multi-line summary: counts, what was written, then one line per problem."""
         bad = len(self.error_rows)
         lines = [
-            f"企业名录导入 / enterprise import: {self.source}".rstrip(": "),
+            f"企业名录导入 / enterprise import: {self.source}"
+            if self.source
+            else "企业名录导入 / enterprise import",
             f"新增 {self.created}，更新 {self.updated}，未变 {self.unchanged}，有误 {bad} 行 / "
             f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
             f"rows with errors {bad}",
@@ -338,7 +340,7 @@ def _read_csv(path: Path) -> list[list[Any]]:
     except csv.Error as error:
         raise _file_invalid(
             f"{path.name} 不是有效的 CSV 文件：{error}", f"{path.name} is not valid CSV: {error}"
-        )
+        ) from error
     # No header under any delimiter: report against the likeliest one, the most frequent.
     sample = text[:4096]
     best = max(candidates, key=sample.count)
@@ -608,7 +610,10 @@ def _cell(cells: Sequence[Any], header: _Header, key: str) -> Any:
 
 def _is_total_row(cells: Sequence[Any], header: _Header) -> bool:
     first = next((_text(c) for c in cells if not _is_blank(c)), "")
-    return first.startswith(_TOTAL_WORDS) and _is_blank(_cell(cells, header, "credit_code"))
+    # A total row may put a count under any column, but never a real credit code.
+    return first.startswith(_TOTAL_WORDS) and not is_valid_credit_code(
+        _text(_cell(cells, header, "credit_code"))
+    )
 
 
 def _is_repeated_header(cells: Sequence[Any], header: _Header) -> bool:
@@ -711,14 +716,13 @@ def _load_rows(path: Path) -> tuple[list[list[Any]], _Header]:
         sheets = _read_xlsx(path) if suffix == ".xlsx" else [_read_csv(path)]
     except OSError as error:
         raise _file_invalid(f"无法读取 {path.name}：{error}", f"cannot read {path.name}: {error}") from error
-    best_rows: list[list[Any]] = sheets[0] if sheets else []
     best = _Header()
     for rows in sheets:
         header = _find_header(rows)
         if header.found:
             return rows, header
         if len(header.columns) > len(best.columns):
-            best_rows, best = rows, header
+            best = header
     missing = "、".join(best.missing())
     raise _file_invalid(
         f"前 {HEADER_SEARCH_ROWS} 行中找不到表头，缺少必需的列：{missing}"
