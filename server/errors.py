@@ -20,7 +20,7 @@ catalogue_invalid = define(
     "400.4", 400, "检查目录文件有误：{problems}", "The catalogue file is invalid: {problems}"
 )
 import_file_invalid = define(
-    "400.5", 400, "导入文件无法读取：{reason}", "The import file cannot be read: {reason}"
+    "400.5", 400, "导入文件无法读取：{reason}", "The import file cannot be read: {reason_en}"
 )
 qr_forged = define(
     "400.6",

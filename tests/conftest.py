@@ -135,27 +135,47 @@ def qr_key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def seeded_template(databases: Databases, tmp_path_factory: pytest.TempPathFactory, qr_key_file: str) -> str:
-    """A database migrated to head and loaded with the demo county, copied for each test."""
+def migrated_template(
+    databases: Databases, tmp_path_factory: pytest.TempPathFactory, qr_key_file: str
+) -> str:
+    """A database migrated to head and holding no data."""
     import flask_migrate
 
-    from server.services.demo import seed_demo
-
-    url = databases.empty("template")
-    instance = tmp_path_factory.mktemp("template-instance")
-    app = create_app(app_config(url, instance, QR_SIGNING_KEY_FILE=qr_key_file))
+    url = databases.empty("migrated")
+    app = create_app(app_config(url, tmp_path_factory.mktemp("migrated"), QR_SIGNING_KEY_FILE=qr_key_file))
     with app.app_context():
         flask_migrate.upgrade()
+    dispose(app)
+    _checkpoint(databases, url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def seeded_template(
+    databases: Databases, migrated_template: str, tmp_path_factory: pytest.TempPathFactory, qr_key_file: str
+) -> str:
+    """The migrated database loaded with the demo county, copied for each test."""
+    from server.services.demo import seed_demo
+
+    url = databases.copy(migrated_template, "seeded")
+    app = create_app(app_config(url, tmp_path_factory.mktemp("seeded"), QR_SIGNING_KEY_FILE=qr_key_file))
+    with app.app_context():
         seed_demo(db.session)
         db.session.commit()
     dispose(app)
-    if not databases.pg:
-        # Fold the WAL into the main file so that copying the file copies everything.
-        path = sa.make_url(url).database or ""
-        with sqlite3.connect(path) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.close()
+    _checkpoint(databases, url)
     return url
+
+
+def _checkpoint(databases: Databases, url: str) -> None:
+    """Fold SQLite's WAL into the main file, so that copying the file copies everything."""
+    if databases.pg:
+        return
+    conn = sqlite3.connect(sa.make_url(url).database or "")
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
 
 
 @pytest.fixture
@@ -173,6 +193,18 @@ def app(database_url: str, tmp_path: Path, qr_key_file: str) -> Iterator[Flask]:
     application = create_app(app_config(database_url, tmp_path / "instance", QR_SIGNING_KEY_FILE=qr_key_file))
     yield application
     dispose(application)
+
+
+@pytest.fixture
+def empty_app(
+    databases: Databases, migrated_template: str, tmp_path: Path, qr_key_file: str
+) -> Iterator[Flask]:
+    """An app on a migrated database of its own with no data at all (tests build what they need)."""
+    url = databases.copy(migrated_template, f"e{uuid.uuid4().hex[:10]}")
+    application = create_app(app_config(url, tmp_path / "instance", QR_SIGNING_KEY_FILE=qr_key_file))
+    yield application
+    dispose(application)
+    databases.drop(url)
 
 
 @pytest.fixture

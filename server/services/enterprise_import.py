@@ -41,7 +41,8 @@ from sync.problems import Problem, define
 
 # --- The reasons a row is refused (the catalogue's 400.20-400.29) -------------------------------------
 
-value_missing = define("400.20", 400, "必填，不能为空", "required; must not be blank")
+#: Also the blank half of a coordinate pair whose other half is filled in.
+value_missing = define("400.20", 400, "不能为空", "must not be blank")
 credit_code_repeated = define(
     "400.21",
     400,
@@ -61,15 +62,15 @@ coordinate_invalid = define(
     "“{value}”无效：{axis}应为 {low} 至 {high} 之间的数字（WGS-84，中国境内）",
     "'{value}' is invalid: {axis_en} must be a number from {low} to {high} (WGS-84, within China)",
 )
-coordinate_incomplete = define(
-    "400.24", 400, "经度和纬度须同时填写或同时留空", "give both longitude and latitude, or neither"
+text_too_long = define(
+    "400.24", 400, "“{value}”过长：最多 {limit} 个字符", "'{value}' is too long: at most {limit} characters"
 )
 count_invalid = define("400.25", 400, "“{value}”不是非负整数", "'{value}' is not a whole number of 0 or more")
 flag_invalid = define(
     "400.26",
     400,
     "“{value}”无法识别，请填 是/否（或 √/×、Y/N、1/0）",
-    "'{value}' is not recognised; use 是/否 (or √/×, Y/N, 1/0)",
+    "'{value}' is not a yes/no value; use Y/N, 1/0 or true/false (the Chinese yes/no marks also work)",
 )
 sector_unknown = define(
     "400.27", 400, "未知的行业类别“{value}”（可填：{known}）", "unknown sector '{value}' (known: {known_en})"
@@ -78,9 +79,14 @@ date_invalid = define(
     "400.28",
     400,
     "“{value}”不是有效日期（例如 2022-05-03、2022/5/3、2022年5月3日）",
-    "'{value}' is not a valid date (e.g. 2022-05-03, 2022/5/3, 2022年5月3日)",
+    "'{value}' is not a valid date (e.g. 2022-05-03, 2022/5/3, 2022.5.3)",
 )
-text_invalid = define("400.29", 400, "“{value}”{rule}", "'{value}' {rule_en}")
+phone_invalid = define(
+    "400.29",
+    400,
+    "“{value}”不是有效的电话号码：只能包含数字、空格、“-”和“+”",
+    "'{value}' is not a valid phone number: digits, spaces, '-' and '+' only",
+)
 
 # --- Columns -------------------------------------------------------------------------------------------
 
@@ -426,22 +432,14 @@ def _plain_text(value: Any, attr: str) -> str:
     text = " ".join(_text(value).split())
     limit = _MAX_LENGTH[attr]
     if len(text) > limit:
-        raise text_invalid(
-            value=_shown(text, 20),
-            rule=f"过长（最多 {limit} 个字）",
-            rule_en=f"is too long (at most {limit} characters)",
-        )
+        raise text_too_long(value=_shown(text, 20), limit=limit)
     return text
 
 
 def _phone(value: Any) -> str:
     text = " ".join(unicodedata.normalize("NFKC", _text(value)).split())
     if not re.fullmatch(r"\+?[0-9][0-9 \-]*", text) or sum(ch.isdigit() for ch in text) < 5:
-        raise text_invalid(
-            value=_shown(text),
-            rule="不是电话号码（只能包含数字、空格、“-”和“+”）",
-            rule_en="is not a phone number (digits, spaces, '-' and '+' only)",
-        )
+        raise phone_invalid(value=_shown(text))
     return _plain_text(text, "main_person_phone")
 
 
@@ -669,7 +667,7 @@ def _parse_row(
     lon_blank = _is_blank(_cell(cells, header, "lon"))
     lat_blank = _is_blank(_cell(cells, header, "lat"))
     if lon_blank != lat_blank:
-        errors.append(RowError.of(line, column("lat" if lat_blank else "lon"), coordinate_incomplete()))
+        errors.append(RowError.of(line, column("lat" if lat_blank else "lon"), value_missing()))
     elif lon is not None and lat is not None:
         values["lon"], values["lat"] = lon, lat
 
