@@ -213,6 +213,19 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+def add_county_regions(session: Any) -> tuple[Any, Any, Any]:
+    """吕梁市 ▸ 兴县 ▸ 兴县经济技术开发区, for tests that start from an empty database."""
+    from server.models import Region, RegionLevel
+
+    city = Region(code="141100", name="吕梁市", level=RegionLevel.city, authority_name="吕梁市应急管理局")
+    county = Region(
+        code="141123", name="兴县", level=RegionLevel.county, parent=city, authority_name="兴县应急管理局"
+    )
+    zone = Region(code="141123-01", name="兴县经济技术开发区", level=RegionLevel.zone, parent=county)
+    session.add_all([city, county, zone])
+    return city, county, zone
+
+
 def login(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> str:
     """Sign in through the JSON API and return the session's CSRF token."""
     response = client.post("/api/auth/login", json={"username": username, "password": password})

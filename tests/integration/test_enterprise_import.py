@@ -15,9 +15,10 @@ from flask import Flask
 from server.domain.credit_code import CHARSET, make_credit_code
 from server.domain.sectors import Sector
 from server.extensions import db
-from server.models import Enterprise, QrToken, Region, RegionLevel
+from server.models import Enterprise, QrToken
 from server.services.enterprise_import import ImportReport, import_enterprises
 from sync.problems import Problem
+from tests.conftest import add_county_regions
 
 pytestmark = pytest.mark.integration
 
@@ -43,12 +44,7 @@ def app(empty_app: Flask) -> Iterator[Flask]:
     """An app on an empty migrated database with 吕梁市 ▸ 兴县 ▸ 兴县经济技术开发区."""
     application = empty_app
     with application.app_context():
-        city = Region(code="141100", name="吕梁市", level=RegionLevel.city, authority_name="吕梁市应急管理局")
-        county = Region(
-            code="141123", name="兴县", level=RegionLevel.county, parent=city, authority_name="兴县应急管理局"
-        )
-        zone = Region(code="141123-01", name="兴县经济技术开发区", level=RegionLevel.zone, parent=county)
-        db.session.add_all([city, county, zone])
+        add_county_regions(db.session)
         db.session.commit()
     yield application
 

@@ -13,11 +13,12 @@ from PIL import Image
 
 from server.domain.credit_code import make_credit_code
 from server.extensions import db
-from server.models import Enterprise, Region, RegionLevel
+from server.models import Enterprise
 from server.models.base import utcnow
 from server.qrcodes.posters import HEIGHT, WIDTH, PosterResult, qr_matrix, write_posters
 from server.services.qr import ensure_token, payload_for, resolve
 from sync.problems import Problem
+from tests.conftest import add_county_regions
 
 pytestmark = pytest.mark.integration
 
@@ -32,16 +33,9 @@ def app(empty_app: Flask) -> Iterator[Flask]:
     """An app on an empty migrated database with a city, 兴县 and its zone, and four enterprises."""
     application = empty_app
     with application.app_context():
-        city = Region(code="141100", name="吕梁市", level=RegionLevel.city)
-        county = Region(
-            code="141123", name="兴县", level=RegionLevel.county, parent=city, authority_name="兴县应急管理局"
-        )
-        zone = Region(code="141123-01", name="兴县经济技术开发区", level=RegionLevel.zone, parent=county)
+        _city, county, zone = add_county_regions(db.session)
         db.session.add_all(
             [
-                city,
-                county,
-                zone,
                 Enterprise(name="兴县宏达钢铁有限公司", credit_code=STEEL, region=county),
                 Enterprise(
                     name="山西兴县华兴铝业有限公司第二铝加工深井铸造分厂（兴县经济技术开发区东区）",
