@@ -116,3 +116,90 @@ payload_too_large = define(
 internal_error = define(
     "500.1", 500, "服务器内部错误，请稍后重试。", "Internal server error; please retry later."
 )
+too_many_mutations = define(
+    "413.2",
+    413,
+    "一次最多推送 {limit} 条变更（本次 {count} 条），请分批推送。",
+    "At most {limit} mutations per push ({count} sent); split the batch.",
+)
+batch_too_large = define(
+    "413.3",
+    413,
+    "推送内容过大（上限 {limit} 字节，本次 {size} 字节），请分批推送。",
+    "The push is too large (limit {limit} bytes, got {size}); split the batch.",
+)
+photo_too_large = define(
+    "413.4", 413, "照片过大（上限 {limit} 字节）。", "The photo is too large (limit {limit} bytes)."
+)
+unsupported_schema = define(
+    "400.40",
+    400,
+    "客户端协议版本 {schema} 不受支持（服务器支持 {supported}），请更新应用。",
+    "Protocol version {schema} is not supported (server supports {supported}); update the app.",
+)
+invalid_cursor = define(
+    "400.41", 400, "同步游标无效，请从头同步。", "The sync cursor is invalid; resync from the start."
+)
+device_mismatch = define(
+    "403.40",
+    403,
+    "推送的设备 ID 与令牌所属设备不符。",
+    "The pushed device id does not match the device of the token.",
+)
+blob_offset_mismatch = define(
+    "409.40",
+    409,
+    "上传位置不符：服务器已收到 {received} 字节，本次从 {offset} 开始。",
+    "Upload offset mismatch: the server has {received} bytes, this chunk starts at {offset}.",
+)
+blob_hash_mismatch = define(
+    "422.40",
+    422,
+    "照片内容与其 SHA-256 不符（已丢弃，请重新上传）。",
+    "The photo's bytes do not match its SHA-256 (discarded; upload again).",
+)
+blob_not_image = define(
+    "415.40",
+    415,
+    "文件不是允许的图片类型（{allowed}）：{reason}",
+    "The file is not an allowed image type ({allowed}): {reason}",
+)
+blob_bomb = define(
+    "422.41",
+    422,
+    "图片像素过多（{pixels} 像素，上限 {limit}），疑似解压炸弹，已拒收。",
+    "The image has too many pixels ({pixels}, limit {limit}); refused as a decompression bomb.",
+)
+# Reasons a single mutation is quarantined (kept whole, counted as processed, never blocking the queue).
+unknown_entity = define("422.42", 422, "未知的数据类型“{entity}”。", "Unknown entity '{entity}'.")
+field_not_writable = define(
+    "422.43",
+    422,
+    "设备不能写入字段：{fields}",
+    "A device may not write these fields: {fields}",
+)
+invalid_mutation = define("422.44", 422, "变更内容有误：{reason}", "The mutation is invalid: {reason}")
+owned_elsewhere = define(
+    "422.45",
+    422,
+    "该记录属于其他设备或用户，不能修改。",
+    "This record belongs to another device or user and cannot be changed.",
+)
+record_sealed = define(
+    "422.46",
+    422,
+    "记录已提交封存，不能再修改；如需更正请新建更正记录。",
+    "The record is sealed (submitted); make a correction record instead.",
+)
+missing_reference = define(
+    "422.47",
+    422,
+    "引用的{entity} {id} 不存在或无权访问。",
+    "The referenced {entity} {id} does not exist or is not visible.",
+)
+duplicate_seq_differs = define(
+    "422.48",
+    422,
+    "序号 {seq} 已处理过，但这次内容不同（已记录，未应用）。",
+    "Sequence {seq} was already processed but this content differs (recorded, not applied).",
+)

@@ -10,7 +10,7 @@ from .inspection import Inspection, InspectionParticipant, ItemResult, ReviewDec
 from .photo import Blob, Photo
 from .quarantine import Quarantine
 from .region import Region, RegionLevel
-from .sync_state import ChangeCounter
+from .sync_state import ChangeCounter, SyncMutation
 from .user import Device, User
 
 __all__ = [
@@ -36,5 +36,6 @@ __all__ = [
     "Region",
     "RegionLevel",
     "ReviewDecision",
+    "SyncMutation",
     "User",
 ]

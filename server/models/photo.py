@@ -22,6 +22,13 @@ class Blob(Base):
     width: Mapped[int | None] = mapped_column(sa.Integer)
     height: Mapped[int | None] = mapped_column(sa.Integer)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What the image's own EXIF says, read once on ingest and copied to every photo record using it.
+    exif_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    exif_lat: Mapped[float | None] = mapped_column(sa.Float)
+    exif_lon: Mapped[float | None] = mapped_column(sa.Float)
+    exif_orientation: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    #: Whether a web thumbnail was made (stored beside the blob).
+    has_thumbnail: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
 
 class Photo(SyncMixin, Base):

@@ -1,0 +1,61 @@
+"""What the application provides to the generic sync layer: auth, a session, handlers, a ledger, blobs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from sync.blobs import BlobStore
+    from sync.engine import DeviceLedger, HandlerRegistry
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is syncing: the device of the bearer token, its user, and what the user may see.
+
+    ``scope`` is opaque to sync/: handlers read it to filter pulls. ``fingerprint`` changes whenever what
+    the user may see changes, which makes the next pull a full resync.
+    """
+
+    device_id: uuid.UUID
+    user_id: int
+    fingerprint: str
+    scope: Any = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Batch and upload limits (a clear error past each)."""
+
+    max_mutations: int = 500
+    max_push_bytes: int = 8 * 1024 * 1024
+    max_blob_bytes: int = 20 * 1024 * 1024
+    max_pull_limit: int = 2000
+
+
+@dataclass
+class SyncBackend:
+    """Everything the sync views need from the application, built once per app."""
+
+    authenticate: Callable[[], Principal]
+    session: Callable[[], Session]
+    registry: HandlerRegistry
+    ledger: DeviceLedger
+    blobs: BlobStore
+    cursor_secret: bytes
+    #: Called inside the upload's transaction once a blob's bytes are complete and verified; it may
+    #: raise a Problem (not an image, a bomb ...) to refuse the blob, which is then deleted.
+    on_blob_complete: Callable[[Session, str, Path], None]
+    limits: Limits = field(default_factory=Limits)
+
+
+class BackendGetter(Protocol):
+    """How a view finds the app's backend (e.g. from ``current_app.extensions``)."""
+
+    def __call__(self) -> SyncBackend: ...
