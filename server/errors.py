@@ -92,6 +92,8 @@ def problem_from_http(exc: HTTPException, extra: dict[str, Any] | None = None) -
         return problems.payload_too_large(limit="")
     if code in (400, 422):
         messages = (extra or {}).get("messages") or getattr(exc, "data", {}).get("messages")
+        if isinstance(messages, dict) and messages.get("json") == ["Invalid JSON body."]:
+            return problems.invalid_json()
         return problems.invalid_fields(fields=_flatten_messages(messages) if messages else exc.description)
     if code == 401:
         return problems.unauthenticated()

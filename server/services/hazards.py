@@ -42,6 +42,7 @@ def record_hazard(
     deadline: date | None,
     source: HazardSource,
     hazard_id: uuid.UUID | None = None,
+    found_event_id: uuid.UUID | None = None,
     actor: User | None = None,
     device: Device | None = None,
     **fields: Any,
@@ -58,7 +59,7 @@ def record_hazard(
     )
     session.add(hazard)
     found = HazardEvent(
-        hazard=hazard, kind=HazardEventKind.found, at=found_at, deadline=deadline,
+        id=found_event_id or uuid.uuid4(), hazard=hazard, kind=HazardEventKind.found, at=found_at, deadline=deadline,
         actor_id=actor.id if actor else None, device_id=device.id if device else None,
     )  # fmt: skip
     session.add(found)

@@ -10,6 +10,17 @@ from alembic import op
 import sqlalchemy as sa
 
 
+SYNCED_TABLES = (
+    "enterprise",
+    "catalogue",
+    "inspection",
+    "item_result",
+    "review_decision",
+    "hazard",
+    "hazard_event",
+    "photo",
+)
+
 # revision identifiers, used by Alembic.
 revision = "0002_sync_ledger"
 down_revision = "0001_initial"
@@ -41,6 +52,18 @@ def upgrade():
         )
 
     # ### end Alembic commands ###
+    # The one row of the change counter (change numbers are handed out from it in commit order).
+    # Rows written before numbering existed get numbers now, so a device's first pull sees them.
+    counter = sa.table("change_counter", sa.column("id", sa.Integer), sa.column("value", sa.BigInteger))
+    connection = op.get_bind()
+    number = 0
+    for name in SYNCED_TABLES:
+        table = sa.table(name, sa.column("id"), sa.column("change_no", sa.BigInteger))
+        for (row_id,) in connection.execute(sa.select(table.c.id).order_by(table.c.id)).all():
+            number += 1
+            connection.execute(sa.update(table).where(table.c.id == row_id).values(change_no=number))
+    op.execute(sa.delete(counter))
+    op.bulk_insert(counter, [{"id": 1, "value": number}])
 
 
 def downgrade():

@@ -1,0 +1,56 @@
+"""The server's side of sync: entity handlers, the device ledger, change numbering and the backend."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+from typing import Any, cast
+
+from flask import Flask, current_app
+
+from server.extensions import db
+from sync.backend import Limits, SyncBackend
+from sync.engine import HandlerRegistry
+
+
+def current_backend() -> SyncBackend:
+    """The app's sync backend."""
+    return cast(SyncBackend, current_app.extensions["sync"])
+
+
+def init_app(app: Flask, api: Any) -> SyncBackend:
+    """Build the backend, number synced rows in commit order, and register /api/sync."""
+    from server.media.ingest import on_blob_complete
+    from server.sync_handlers import changes
+    from server.sync_handlers.entities import all_handlers
+    from server.sync_handlers.ledger import SqlDeviceLedger
+    from server.sync_handlers.principal import authenticate
+    from sync.blobs import FilesystemBlobStore
+    from sync.views import create_blueprint
+
+    changes.install()
+    registry = HandlerRegistry()
+    for handler in all_handlers():
+        registry.register(handler)
+    store = FilesystemBlobStore(Path(app.config["MEDIA_ROOT"]) / "blobs")
+    limits = Limits(
+        max_mutations=int(app.config.get("SYNC_MAX_MUTATIONS", 500)),
+        max_push_bytes=int(app.config.get("SYNC_MAX_PUSH_BYTES", 8 * 1024 * 1024)),
+        max_blob_bytes=int(app.config.get("SYNC_MAX_PHOTO_BYTES", 20 * 1024 * 1024)),
+    )
+    backend = SyncBackend(
+        authenticate=authenticate,
+        session=lambda: db.session(),
+        registry=registry,
+        ledger=SqlDeviceLedger(),
+        blobs=store,
+        cursor_secret=hashlib.sha256(b"sync-cursor|" + app.config["SECRET_KEY"].encode()).digest(),
+        on_blob_complete=functools.partial(
+            on_blob_complete, store=store, max_pixels=int(app.config.get("MAX_PHOTO_PIXELS", 50_000_000))
+        ),
+        limits=limits,
+    )
+    app.extensions["sync"] = backend
+    api.register_blueprint(create_blueprint(current_backend))
+    return backend

@@ -1,0 +1,667 @@
+"""The entities devices sync: what each may write, how it is validated and applied, who sees it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import Session
+
+from server.domain.applicability import ApplicabilityRule, applicable_items
+from server.domain.clearance import ItemResultValue
+from server.domain.hazards import HazardEventKind, HazardLevel
+from server.domain.inspections import MIN_INSPECTORS, InspectionKind, InspectionStatus
+from server.domain.roles import Role
+from server.models import (
+    Catalogue,
+    CatalogueItem,
+    Device,
+    Enterprise,
+    Hazard,
+    HazardEvent,
+    HazardSource,
+    Inspection,
+    InspectionParticipant,
+    ItemResult,
+    Photo,
+    QrToken,
+    ReviewDecision,
+)
+from server.models.base import utcnow
+from server.services.hazards import append_event, record_hazard
+from server.sync_handlers.common import (
+    enterprise_visible,
+    inspection_visible,
+    load_data,
+    own_inspection,
+    row_changes,
+    visible_enterprise,
+)
+from server.sync_handlers.principal import scope_of
+from sync import problems
+from sync.backend import Principal
+from sync.engine import Change, Mutation
+from sync.protocol import SHA256_RE
+
+LAT = validate.Range(min=-90, max=90)
+LON = validate.Range(min=-180, max=180)
+POSITIVE = validate.Range(min=0)
+
+
+class _ReadOnly:
+    """Entities devices receive but never write."""
+
+    writable_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
+        """Devices may not change reference data."""
+        raise problems.forbidden()
+
+
+# --- reference data ----------------------------------------------------------------------------------
+
+
+class EnterpriseHandler(_ReadOnly):
+    """Enterprises of the user's region, with their current and revoked QR tokens (for offline checks)."""
+
+    entity = "enterprise"
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """Enterprises in scope."""
+        return row_changes(session, Enterprise, self.entity, enterprise_visible(scope_of(principal)), after, upto,
+                           limit, lambda e: self._data(session, e))  # fmt: skip
+
+    @staticmethod
+    def _data(session: Session, e: Enterprise) -> dict[str, Any]:
+        revoked = session.scalars(
+            sa.select(QrToken.token).where(QrToken.enterprise_id == e.id, QrToken.revoked_at.is_not(None))
+        ).all()
+        return {
+            "name": e.name, "credit_code": e.credit_code, "address": e.address, "region_id": e.region_id,
+            "region_name": e.region.name, "lat": e.lat, "lon": e.lon, "sectors": sorted(s.value for s in e.sectors),
+            "dust_workers": e.dust_workers, "main_person": e.main_person, "main_person_phone": e.main_person_phone,
+            "qr_token": e.qr_token, "revoked_qr_tokens": sorted(revoked),
+        }  # fmt: skip
+
+
+class CatalogueHandler(_ReadOnly):
+    """Every catalogue version with its items (they are the same for everyone)."""
+
+    entity = "catalogue"
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """All catalogue versions."""
+        return row_changes(session, Catalogue, self.entity, None, after, upto, limit, self._data)
+
+    @staticmethod
+    def _data(c: Catalogue) -> dict[str, Any]:
+        return {
+            "code": c.code, "version": c.version, "title": c.title, "effective_from": c.effective_from,
+            "effective_to": c.effective_to, "five_terms": c.five_terms,
+            "items": [
+                {"code": i.code, "ordinal": i.ordinal, "section": i.section, "sector": i.sector, "text": i.text,
+                 "legal_basis": i.legal_basis, "default_level": i.default_level, "applies_when": i.applies_when,
+                 "verification": i.verification}
+                for i in c.items
+            ],
+        }  # fmt: skip
+
+
+class ReviewDecisionHandler(_ReadOnly):
+    """Supervisors' decisions, flowing back to the inspector whose inspection they concern."""
+
+    entity = "review_decision"
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """Decisions on inspections the user may see."""
+        visible = ReviewDecision.inspection_id.in_(
+            sa.select(Inspection.id).where(inspection_visible(scope_of(principal)))
+        )
+        return row_changes(session, ReviewDecision, self.entity, visible, after, upto, limit, lambda d: {
+            "inspection_id": d.inspection_id, "outcome": d.outcome, "comment": d.comment,
+            "decided_at": d.decided_at, "reviewer": d.reviewer.display_name,
+        })  # fmt: skip
+
+
+# --- inspections ---------------------------------------------------------------------------------------
+
+
+class ParticipantSchema(Schema):
+    """An inspector, expert or enterprise representative of an inspection."""
+
+    role = fields.String(required=True, validate=validate.OneOf(["inspector", "expert", "enterprise_rep"]))
+    user_id = fields.Integer(load_default=None, allow_none=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    badge_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+
+
+class InspectionDataSchema(Schema):
+    """What a device may write on an inspection (review status and approvals are the server's)."""
+
+    enterprise_id = fields.UUID(required=True)
+    catalogue_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in InspectionKind]))
+    status = fields.String(
+        validate=validate.OneOf([InspectionStatus.draft.value, InspectionStatus.submitted.value])
+    )
+    started_at = fields.AwareDateTime(required=True)
+    finished_at = fields.AwareDateTime(allow_none=True)
+    start_lat = fields.Float(allow_none=True, validate=LAT)
+    start_lon = fields.Float(allow_none=True, validate=LON)
+    start_accuracy_m = fields.Float(allow_none=True, validate=POSITIVE)
+    end_lat = fields.Float(allow_none=True, validate=LAT)
+    end_lon = fields.Float(allow_none=True, validate=LON)
+    end_accuracy_m = fields.Float(allow_none=True, validate=POSITIVE)
+    participants = fields.List(fields.Nested(ParticipantSchema))
+    signatures = fields.List(fields.Dict())
+    summary_note = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    sealed_sha256 = fields.String(allow_none=True, validate=validate.Regexp(SHA256_RE))
+    device_signature = fields.String(allow_none=True, validate=validate.Length(max=200))
+    corrects_id = fields.UUID(allow_none=True)
+
+
+class InspectionHandler:
+    """An inspection belongs to the user who made it; once submitted it is sealed."""
+
+    entity = "inspection"
+    writable_fields = frozenset(InspectionDataSchema().fields)
+    schema = InspectionDataSchema()
+
+    def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
+        """Create, update or (while a draft) delete an inspection."""
+        scope = scope_of(principal)
+        inspection = session.get(Inspection, mutation.id)
+        if inspection is not None:
+            if inspection.created_by_id != scope.user_id:
+                raise problems.owned_elsewhere()
+            if inspection.status != InspectionStatus.draft:
+                raise problems.record_sealed()
+        if mutation.op == "delete":
+            if inspection is None:
+                raise problems.missing_reference(entity="inspection", id=mutation.id)
+            inspection.deleted_at = utcnow()
+            inspection.row_version += 1
+            return inspection.row_version
+        if scope.role not in (Role.inspector, Role.expert, Role.admin):
+            raise problems.forbidden()
+        data = load_data(self.schema, mutation.data, creating=inspection is None)
+        if inspection is None:
+            enterprise = visible_enterprise(session, scope, data["enterprise_id"])
+            catalogue = session.get(Catalogue, data["catalogue_id"])
+            if catalogue is None:
+                raise problems.missing_reference(entity="catalogue", id=data["catalogue_id"])
+            inspection = Inspection(
+                id=mutation.id, enterprise=enterprise, catalogue=catalogue, kind=InspectionKind(data["kind"]),
+                status=InspectionStatus.draft, created_by_id=scope.user_id, device_id=principal.device_id,
+                started_at=data["started_at"], received_at=utcnow(),
+            )  # fmt: skip
+            session.add(inspection)
+        elif {"enterprise_id", "catalogue_id"} & data.keys() and (
+            data.get("enterprise_id", inspection.enterprise_id) != inspection.enterprise_id
+            or data.get("catalogue_id", inspection.catalogue_id) != inspection.catalogue_id
+        ):
+            raise problems.invalid_mutation(reason="enterprise_id and catalogue_id cannot change")
+        for key in ("kind", "started_at", "finished_at", "start_lat", "start_lon", "start_accuracy_m", "end_lat",
+                    "end_lon", "end_accuracy_m", "signatures", "summary_note", "sealed_sha256", "device_signature",
+                    "corrects_id"):  # fmt: skip
+            if key in data:
+                setattr(inspection, key, InspectionKind(data[key]) if key == "kind" else data[key])
+        if "participants" in data:
+            inspection.participants = [
+                InspectionParticipant(ordinal=i, **p) for i, p in enumerate(data["participants"])
+            ]
+        session.flush()
+        if data.get("status") == InspectionStatus.submitted.value:
+            self._submit(session, inspection)
+        inspection.row_version = (inspection.row_version or 0) + 1
+        return inspection.row_version
+
+    @staticmethod
+    def _submit(session: Session, inspection: Inspection) -> None:
+        """Seal the inspection: it needs its end, two inspectors and every applicable item answered."""
+        inspectors = [p for p in inspection.participants if p.role == "inspector"]
+        if len(inspectors) < MIN_INSPECTORS:
+            raise problems.invalid_mutation(reason=f"at least {MIN_INSPECTORS} inspectors must take part")
+        if inspection.finished_at is None:
+            raise problems.invalid_mutation(reason="finished_at is required to submit")
+        items = session.scalars(
+            sa.select(CatalogueItem).where(CatalogueItem.catalogue_id == inspection.catalogue_id)
+        ).all()
+        needed = applicable_items(
+            items, inspection.enterprise.profile(), lambda i: ApplicabilityRule.from_dict(i.applies_when)
+        )
+        answered = set(session.scalars(
+            sa.select(ItemResult.item_code).where(
+                ItemResult.inspection_id == inspection.id, ItemResult.result != ItemResultValue.not_checked
+            )
+        ))  # fmt: skip
+        missing = [i.code for i in needed if i.code not in answered]
+        if missing:
+            raise problems.invalid_mutation(reason=f"items not answered: {', '.join(missing)}")
+        inspection.status = InspectionStatus.submitted
+        inspection.submitted_received_at = utcnow()
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """The user's own inspections (a supervisor's: the region's), with their review status."""
+        return row_changes(session, Inspection, self.entity, inspection_visible(scope_of(principal)), after, upto,
+                           limit, self._data)  # fmt: skip
+
+    @staticmethod
+    def _data(i: Inspection) -> dict[str, Any]:
+        return {
+            "enterprise_id": i.enterprise_id, "catalogue_id": i.catalogue_id, "kind": i.kind, "status": i.status,
+            "started_at": i.started_at, "finished_at": i.finished_at, "received_at": i.received_at,
+            "start_lat": i.start_lat, "start_lon": i.start_lon, "start_accuracy_m": i.start_accuracy_m,
+            "end_lat": i.end_lat, "end_lon": i.end_lon, "end_accuracy_m": i.end_accuracy_m,
+            "participants": [{"role": p.role, "user_id": p.user_id, "name": p.name, "badge_no": p.badge_no}
+                             for p in i.participants],
+            "signatures": i.signatures, "summary_note": i.summary_note, "sealed_sha256": i.sealed_sha256,
+            "device_signature": i.device_signature, "corrects_id": i.corrects_id,
+        }  # fmt: skip
+
+
+class ItemResultDataSchema(Schema):
+    """An answer to one catalogue item."""
+
+    inspection_id = fields.UUID(required=True)
+    item_code = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    result = fields.String(required=True, validate=validate.OneOf([r.value for r in ItemResultValue]))
+    note = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    answered_at = fields.AwareDateTime(allow_none=True)
+
+
+class ItemResultHandler:
+    """Answers belong to their inspection and are sealed with it."""
+
+    entity = "item_result"
+    writable_fields = frozenset(ItemResultDataSchema().fields)
+    schema = ItemResultDataSchema()
+
+    def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
+        """Record or change an answer of a draft inspection."""
+        scope = scope_of(principal)
+        row = session.get(ItemResult, mutation.id)
+        data = load_data(self.schema, mutation.data, creating=row is None)
+        inspection = own_inspection(session, scope, row.inspection_id if row else data["inspection_id"])
+        if inspection.status != InspectionStatus.draft:
+            raise problems.record_sealed()
+        if row is None:
+            code = data["item_code"]
+            known = session.scalar(sa.select(CatalogueItem.id).where(
+                CatalogueItem.catalogue_id == inspection.catalogue_id, CatalogueItem.code == code))  # fmt: skip
+            if known is None:
+                raise problems.invalid_mutation(reason=f"item {code} is not in the inspection's catalogue")
+            other = session.scalar(sa.select(ItemResult.id).where(
+                ItemResult.inspection_id == inspection.id, ItemResult.item_code == code))  # fmt: skip
+            if other is not None:
+                raise problems.invalid_mutation(reason=f"item {code} already has an answer ({other})")
+            row = ItemResult(id=mutation.id, inspection_id=inspection.id, item_code=code)
+            session.add(row)
+        elif (
+            data.get("inspection_id", row.inspection_id) != row.inspection_id
+            or data.get("item_code", row.item_code) != row.item_code
+        ):
+            raise problems.invalid_mutation(reason="inspection_id and item_code cannot change")
+        if mutation.op == "delete":
+            row.deleted_at = utcnow()
+        for key in ("note", "answered_at"):
+            if key in data:
+                setattr(row, key, data[key])
+        if "result" in data:
+            row.result = ItemResultValue(data["result"])
+        session.flush()
+        row.row_version = (row.row_version or 0) + 1
+        return row.row_version
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """Answers of visible inspections."""
+        visible = ItemResult.inspection_id.in_(
+            sa.select(Inspection.id).where(inspection_visible(scope_of(principal)))
+        )
+        return row_changes(session, ItemResult, self.entity, visible, after, upto, limit, lambda r: {
+            "inspection_id": r.inspection_id, "item_code": r.item_code, "result": r.result, "note": r.note,
+            "answered_at": r.answered_at,
+        })  # fmt: skip
+
+
+# --- hazards -------------------------------------------------------------------------------------------
+
+
+class HazardDataSchema(Schema):
+    """What a device records about a hazard (its state comes from events only)."""
+
+    enterprise_id = fields.UUID(required=True)
+    inspection_id = fields.UUID(allow_none=True)
+    item_code = fields.String(allow_none=True, validate=validate.Length(max=16))
+    ledger_no = fields.String(allow_none=True, validate=validate.Length(max=32))
+    place = fields.String(allow_none=True, validate=validate.Length(max=200))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    level = fields.String(required=True, validate=validate.OneOf([lv.value for lv in HazardLevel]))
+    level_reason = fields.String(allow_none=True)
+    found_at = fields.AwareDateTime(required=True)
+    deadline = fields.Date(allow_none=True)
+    terms = fields.Dict()
+    funds_yuan = fields.Decimal(allow_none=True, places=2, validate=POSITIVE)
+    five_in_place = fields.Dict(allow_none=True)
+    treatment_plan = fields.String(allow_none=True)
+    reported_to_regulator_on = fields.Date(allow_none=True)
+    reported_to_workers_congress_on = fields.Date(allow_none=True)
+    stop_production = fields.Boolean()
+
+
+_HAZARD_FIELDS = ("item_code", "ledger_no", "place", "description", "level_reason", "terms", "funds_yuan",
+                  "five_in_place", "treatment_plan", "reported_to_regulator_on", "reported_to_workers_congress_on",
+                  "stop_production")  # fmt: skip
+
+
+def _hazard_data(h: Hazard) -> dict[str, Any]:
+    return {
+        "enterprise_id": h.enterprise_id, "inspection_id": h.inspection_id, "source": h.source, "item_code": h.item_code,
+        "ledger_no": h.ledger_no, "place": h.place, "description": h.description, "level": h.level,
+        "level_reason": h.level_reason, "found_at": h.found_at, "terms": h.terms, "funds_yuan": h.funds_yuan,
+        "five_in_place": h.five_in_place, "treatment_plan": h.treatment_plan,
+        "reported_to_regulator_on": h.reported_to_regulator_on,
+        "reported_to_workers_congress_on": h.reported_to_workers_congress_on, "supervision_level": h.supervision_level,
+        "supervision_no": h.supervision_no, "stop_production": h.stop_production, "state": h.state,
+        "deadline": h.deadline, "listed": h.listed,
+    }  # fmt: skip
+
+
+class HazardHandler:
+    """Hazards found in an inspection: editable with their draft inspection, then only through events."""
+
+    entity = "hazard"
+    source = HazardSource.inspection
+    writable_fields = frozenset(HazardDataSchema().fields)
+    schema = HazardDataSchema()
+
+    def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
+        """Record a hazard (with its 'found' event) or change one whose inspection is still a draft."""
+        hazard = session.get(Hazard, mutation.id)
+        data = load_data(self.schema, mutation.data, creating=hazard is None)
+        if hazard is None:
+            hazard = self._create(session, principal, mutation, data)
+        else:
+            self._check_editable(session, principal, hazard)
+            if data.get("enterprise_id", hazard.enterprise_id) != hazard.enterprise_id:
+                raise problems.invalid_mutation(reason="enterprise_id cannot change")
+            if "level" in data and data["level"] != hazard.level.value:
+                raise problems.invalid_mutation(
+                    reason="the level of a recorded hazard changes on the web, with a reason"
+                )
+            if mutation.op == "delete":
+                hazard.deleted_at = utcnow()
+            for key in _HAZARD_FIELDS:
+                if key in data:
+                    setattr(hazard, key, data[key])
+        self._check_level(session, hazard)
+        session.flush()
+        hazard.row_version = (hazard.row_version or 0) + 1
+        return hazard.row_version
+
+    def _create(
+        self, session: Session, principal: Principal, mutation: Mutation, data: dict[str, Any]
+    ) -> Hazard:
+        scope = scope_of(principal)
+        enterprise = visible_enterprise(session, scope, data["enterprise_id"])
+        source = self.source
+        inspection = None
+        if data.get("inspection_id"):
+            inspection = own_inspection(session, scope, data["inspection_id"])
+            if inspection.status != InspectionStatus.draft:
+                raise problems.record_sealed()
+            if inspection.enterprise_id != enterprise.id:
+                raise problems.invalid_mutation(
+                    reason="the hazard's enterprise differs from its inspection's"
+                )
+            if inspection.kind == InspectionKind.city_sampling:
+                source = HazardSource.city_sampling
+        elif self.source == HazardSource.inspection:
+            raise problems.invalid_mutation(reason="inspection_id is required")
+        device = session.get(Device, principal.device_id)
+        extra = {k: data[k] for k in _HAZARD_FIELDS if k in data and k != "description"}
+        return record_hazard(
+            session, enterprise=enterprise, description=data["description"], level=HazardLevel(data["level"]),
+            found_at=data["found_at"], deadline=data.get("deadline"), source=source, hazard_id=mutation.id,
+            found_event_id=uuid.uuid5(mutation.id, "found"), device=device, actor=None,
+            inspection_id=inspection.id if inspection else None, **extra,
+        )  # fmt: skip
+
+    def _check_editable(self, session: Session, principal: Principal, hazard: Hazard) -> None:
+        scope = scope_of(principal)
+        if hazard.source == HazardSource.self_ledger or hazard.inspection_id is None:
+            raise problems.owned_elsewhere()
+        inspection = own_inspection(session, scope, hazard.inspection_id)
+        if inspection.status != InspectionStatus.draft:
+            raise problems.record_sealed()
+
+    @staticmethod
+    def _check_level(session: Session, hazard: Hazard) -> None:
+        """A level other than the catalogue item's default needs a reason."""
+        if not hazard.item_code or hazard.inspection_id is None:
+            return
+        default = session.scalar(
+            sa.select(CatalogueItem.default_level)
+            .join(Inspection, Inspection.catalogue_id == CatalogueItem.catalogue_id)
+            .where(Inspection.id == hazard.inspection_id, CatalogueItem.code == hazard.item_code)
+        )
+        if default is not None and default != hazard.level and not (hazard.level_reason or "").strip():
+            raise problems.invalid_mutation(
+                reason=f"level {hazard.level.value} differs from the item's default {default.value}: give level_reason"
+            )
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """Hazards of enterprises in scope (an enterprise sees only those of submitted inspections)."""
+        scope = scope_of(principal)
+        in_scope = Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
+        visible = sa.and_(in_scope, Hazard.source != HazardSource.self_ledger)
+        if scope.role == Role.enterprise:
+            submitted = sa.select(Inspection.id).where(Inspection.status != InspectionStatus.draft)
+            visible = sa.and_(visible, Hazard.inspection_id.in_(submitted))
+        return row_changes(session, Hazard, self.entity, visible, after, upto, limit, _hazard_data)
+
+
+class LedgerEntryHandler(HazardHandler):
+    """An enterprise's own self-inspection ledger entry (隐患自查台账), kept as a self_ledger hazard."""
+
+    entity = "ledger_entry"
+    source = HazardSource.self_ledger
+
+    def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
+        """Only an enterprise account writes its own ledger."""
+        scope = scope_of(principal)
+        if scope.role != Role.enterprise:
+            raise problems.forbidden()
+        hazard = session.get(Hazard, mutation.id)
+        data = load_data(self.schema, mutation.data, creating=hazard is None)
+        if data.get("enterprise_id", scope.enterprise_id) != scope.enterprise_id:
+            raise problems.owned_elsewhere()
+        if data.get("inspection_id"):
+            raise problems.invalid_mutation(reason="a ledger entry has no inspection")
+        if hazard is None:
+            hazard = self._create(session, principal, mutation, data)
+        else:
+            if hazard.source != HazardSource.self_ledger or hazard.enterprise_id != scope.enterprise_id:
+                raise problems.owned_elsewhere()
+            if mutation.op == "delete":
+                hazard.deleted_at = utcnow()
+            for key in _HAZARD_FIELDS:
+                if key in data:
+                    setattr(hazard, key, data[key])
+        session.flush()
+        hazard.row_version = (hazard.row_version or 0) + 1
+        return hazard.row_version
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """Self-inspection entries of enterprises in scope."""
+        scope = scope_of(principal)
+        in_scope = Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
+        visible = sa.and_(in_scope, Hazard.source == HazardSource.self_ledger)
+        return row_changes(session, Hazard, self.entity, visible, after, upto, limit, _hazard_data)
+
+
+class HazardEventDataSchema(Schema):
+    """A step in a hazard's life, as recorded on a device."""
+
+    hazard_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in HazardEventKind]))
+    at = fields.AwareDateTime(required=True)
+    deadline = fields.Date(allow_none=True)
+    comment = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    data = fields.Dict()
+
+
+#: Which events each role may record from a device; listing, extension and closure happen on the web.
+DEVICE_EVENT_KINDS = {
+    Role.inspector: frozenset({HazardEventKind.rectification_planned, HazardEventKind.rectification_reported,
+                               HazardEventKind.accepted, HazardEventKind.rejected}),
+    Role.enterprise: frozenset({HazardEventKind.rectification_planned, HazardEventKind.rectification_reported}),
+}  # fmt: skip
+
+
+class HazardEventHandler:
+    """Events are append-only: the same event twice is a no-op, a changed one is refused."""
+
+    entity = "hazard_event"
+    writable_fields = frozenset(HazardEventDataSchema().fields)
+    schema = HazardEventDataSchema()
+
+    def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
+        """Append an event the state machine allows."""
+        scope = scope_of(principal)
+        data = load_data(self.schema, mutation.data, creating=True)
+        existing = session.get(HazardEvent, mutation.id)
+        if existing is not None:
+            same = (existing.hazard_id, existing.kind.value, existing.at) == (
+                data["hazard_id"],
+                data["kind"],
+                data["at"],
+            )
+            if not same:
+                raise problems.invalid_mutation(reason="hazard events cannot change once recorded")
+            return existing.row_version
+        if mutation.op == "delete":
+            raise problems.invalid_mutation(reason="hazard events cannot be deleted")
+        kind = HazardEventKind(data["kind"])
+        if kind not in DEVICE_EVENT_KINDS.get(scope.role, frozenset()):
+            raise problems.forbidden()
+        hazard = session.scalar(sa.select(Hazard).where(
+            Hazard.id == data["hazard_id"], Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
+        ))  # fmt: skip
+        if hazard is None:
+            raise problems.missing_reference(entity="hazard", id=data["hazard_id"])
+        event = append_event(
+            session, hazard, kind, data["at"], deadline=data.get("deadline"), comment=data.get("comment"),
+            device=session.get(Device, principal.device_id), data=data.get("data"), event_id=mutation.id,
+        )  # fmt: skip
+        event.actor_id = scope.user_id
+        return event.row_version
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """Events of hazards in scope."""
+        scope = scope_of(principal)
+        hazards = sa.select(Hazard.id).where(
+            Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
+        )
+        return row_changes(session, HazardEvent, self.entity, HazardEvent.hazard_id.in_(hazards), after, upto, limit,
+                           lambda e: {"hazard_id": e.hazard_id, "kind": e.kind, "at": e.at, "deadline": e.deadline,
+                                      "comment": e.comment, "data": e.data, "received_at": e.received_at})  # fmt: skip
+
+
+# --- photos --------------------------------------------------------------------------------------------
+
+PHOTO_TARGETS = {
+    "inspection": Inspection,
+    "item_result": ItemResult,
+    "hazard": Hazard,
+    "hazard_event": HazardEvent,
+}
+
+
+class PhotoDataSchema(Schema):
+    """A photo's metadata; its bytes travel separately, before or after."""
+
+    sha256 = fields.String(required=True, validate=validate.Regexp(SHA256_RE))
+    original_sha256 = fields.String(allow_none=True, validate=validate.Regexp(SHA256_RE))
+    captured_at = fields.AwareDateTime(allow_none=True)
+    lat = fields.Float(allow_none=True, validate=LAT)
+    lon = fields.Float(allow_none=True, validate=LON)
+    accuracy_m = fields.Float(allow_none=True, validate=POSITIVE)
+    fix_at = fields.AwareDateTime(allow_none=True)
+    entity_type = fields.String(required=True, validate=validate.OneOf(sorted(PHOTO_TARGETS)))
+    entity_id = fields.UUID(required=True)
+    mime = fields.String(allow_none=True, validate=validate.Length(max=64))
+    size = fields.Integer(allow_none=True, validate=POSITIVE)
+    width = fields.Integer(allow_none=True, validate=POSITIVE)
+    height = fields.Integer(allow_none=True, validate=POSITIVE)
+
+
+class PhotoHandler:
+    """Photo records are immutable evidence: the same record twice is a no-op, a changed one is refused."""
+
+    entity = "photo"
+    writable_fields = frozenset(PhotoDataSchema().fields)
+    schema = PhotoDataSchema()
+
+    def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
+        """Record a photo linked to something the user may add evidence to."""
+        data = load_data(self.schema, mutation.data, creating=True)
+        existing = session.get(Photo, mutation.id)
+        if existing is not None:
+            if (existing.sha256, existing.entity_type, existing.entity_id) != (
+                data["sha256"],
+                data["entity_type"],
+                data["entity_id"],
+            ):
+                raise problems.invalid_mutation(reason="a photo record cannot change once recorded")
+            return existing.row_version
+        if mutation.op == "delete":
+            raise problems.invalid_mutation(reason="photo evidence cannot be deleted from a device")
+        target = session.get(PHOTO_TARGETS[data["entity_type"]], data["entity_id"])
+        if target is None:
+            raise problems.missing_reference(entity=data["entity_type"], id=data["entity_id"])
+        photo = Photo(id=mutation.id, device_id=principal.device_id, received_at=utcnow(), **data)
+        from server.media.ingest import facts_for_photo
+
+        facts = facts_for_photo(session, data["sha256"])
+        for key, value in (facts or {}).items():
+            setattr(photo, key, value)
+        session.add(photo)
+        session.flush()
+        return photo.row_version
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """Photos taken with the user's own devices."""
+        devices = sa.select(Device.id).where(Device.user_id == scope_of(principal).user_id)
+        return row_changes(session, Photo, self.entity, Photo.device_id.in_(devices), after, upto, limit, lambda p: {
+            "sha256": p.sha256, "original_sha256": p.original_sha256, "captured_at": p.captured_at,
+            "received_at": p.received_at, "lat": p.lat, "lon": p.lon, "accuracy_m": p.accuracy_m,
+            "fix_at": p.fix_at, "entity_type": p.entity_type, "entity_id": p.entity_id, "mime": p.mime,
+            "size": p.size, "width": p.width, "height": p.height,
+        })  # fmt: skip
+
+
+def all_handlers() -> list[Any]:
+    """Every handler the server registers, reference data first."""
+    return [EnterpriseHandler(), CatalogueHandler(), InspectionHandler(), ItemResultHandler(), HazardHandler(),
+            LedgerEntryHandler(), HazardEventHandler(), PhotoHandler(), ReviewDecisionHandler()]  # fmt: skip

@@ -1,0 +1,96 @@
+"""The sync engine's per-device state in our tables: device.last_seq, sync_mutation, quarantine."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.models import ChangeCounter, Device, Quarantine, SyncMutation
+from server.models.base import utcnow
+from sync.engine import Mutation
+from sync.problems import Problem
+from sync.protocol import canonical_json
+
+
+class SqlDeviceLedger:
+    """DeviceLedger on the server's database."""
+
+    def lock(self, session: Session, device_id: uuid.UUID) -> int:
+        """Lock by writing: an UPDATE takes the row lock on PostgreSQL and the write lock on SQLite
+        before anything is read, so two pushes of one device queue up instead of both reading last_seq."""
+        last_seq = session.execute(
+            sa.update(Device)
+            .where(Device.id == device_id)
+            .values(last_seen_at=utcnow())
+            .returning(Device.last_seq)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        return int(last_seq)
+
+    def set_last_seq(self, session: Session, device_id: uuid.UUID, last_seq: int) -> None:
+        """Store the new last seq (the ORM copy of the device, if loaded, is refreshed on next access)."""
+        session.execute(
+            sa.update(Device).where(Device.id == device_id).values(last_seq=last_seq)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        device = session.get(Device, device_id)
+        if device is not None:
+            session.expire(device, ["last_seq", "last_seen_at"])
+
+    def digest_of(self, session: Session, device_id: uuid.UUID, seq: int) -> str | None:
+        """The digest recorded for (device, seq)."""
+        return session.scalar(
+            sa.select(SyncMutation.digest).where(SyncMutation.device_id == device_id, SyncMutation.seq == seq)
+        )
+
+    def record(self, session: Session, device_id: uuid.UUID, mutation: Mutation, outcome: str) -> None:
+        """One row per processed seq: the primary key refuses a second."""
+        session.add(
+            SyncMutation(
+                device_id=device_id, seq=mutation.seq, digest=mutation.digest, entity=mutation.entity[:32],
+                entity_id=str(mutation.id), outcome=outcome,
+            )
+        )  # fmt: skip
+        session.flush()
+
+    def quarantine(
+        self,
+        session: Session,
+        device_id: uuid.UUID,
+        mutation: Mapping[str, Any],
+        problem: Problem,
+        digest: str,
+    ) -> None:
+        """Keep the refused mutation whole; a retried batch does not add the same row twice."""
+        seq = int(mutation.get("seq") or 0)
+        exists = session.scalar(
+            sa.select(Quarantine.id).where(
+                Quarantine.device_id == device_id, Quarantine.seq == seq, Quarantine.payload_sha256 == digest
+            )
+        )
+        if exists is not None:
+            return
+        payload = _json_safe(mutation)
+        session.add(
+            Quarantine(
+                device_id=device_id, seq=seq, entity=str(mutation.get("entity") or "")[:32],
+                entity_id=str(mutation.get("id") or "")[:64] or None, op=str(mutation.get("op") or "")[:16] or None,
+                payload=payload, payload_sha256=digest, reason_code=problem.code,
+                reason=f"{problem.message('zh')} / {problem.message('en')}",
+            )
+        )  # fmt: skip
+        session.flush()
+
+    def committed_high_water(self, session: Session) -> int:
+        """The counter's committed value: every change number up to it belongs to a committed transaction."""
+        return int(session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0)
+
+
+def _json_safe(value: Mapping[str, Any]) -> dict[str, Any]:
+    import json
+
+    return dict(json.loads(canonical_json(dict(value))))

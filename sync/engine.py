@@ -1,0 +1,278 @@
+"""The sync engine: apply a device's push exactly once and in order, and page changes out in commit order.
+
+Generic: it knows entities only through the handlers the application registers, and device state only
+through a DeviceLedger; it never imports the application.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sync import problems
+from sync.problems import Problem
+from sync.protocol import SUPPORTED_SCHEMAS, mutation_digest
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from sync.backend import Principal
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One outbox entry as received: parsed fields, the raw message and its digest."""
+
+    seq: int
+    entity: str
+    id: uuid.UUID
+    op: str
+    base_version: int | None
+    data: Mapping[str, Any]
+    at: datetime
+    raw: Mapping[str, Any]
+    digest: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """A row as a device should hold it, numbered by the change that last wrote it."""
+
+    change_no: int
+    entity: str
+    id: str
+    version: int
+    deleted: bool
+    data: Mapping[str, Any] | None
+
+    def to_message(self) -> dict[str, Any]:
+        """The change as it travels in a pull reply."""
+        return {"entity": self.entity, "id": self.id, "version": self.version, "deleted": self.deleted,
+                "data": None if self.deleted else dict(self.data or {})}  # fmt: skip
+
+
+class EntityHandler(Protocol):
+    """How one entity is applied from devices and shown to them."""
+
+    #: The entity name used in mutations and changes.
+    entity: str
+    #: The fields a device may write; anything else in a mutation is refused.
+    writable_fields: frozenset[str]
+
+    def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
+        """Validate and apply one mutation; return the row's new version. Raise a Problem to refuse it."""
+        ...
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """Rows visible to ``principal`` with ``after < change_no <= upto``, lowest first, at most ``limit``."""
+        ...
+
+
+class DeviceLedger(Protocol):
+    """Per-device sync state the application keeps in its own tables."""
+
+    def lock(self, session: Session, device_id: uuid.UUID) -> int:
+        """Lock the device's row for the rest of the transaction and return its last applied seq."""
+        ...
+
+    def set_last_seq(self, session: Session, device_id: uuid.UUID, last_seq: int) -> None:
+        """Store the device's new last seq."""
+        ...
+
+    def digest_of(self, session: Session, device_id: uuid.UUID, seq: int) -> str | None:
+        """The digest of the mutation processed under ``seq``, if known."""
+        ...
+
+    def record(self, session: Session, device_id: uuid.UUID, mutation: Mutation, outcome: str) -> None:
+        """Remember that ``mutation`` was processed (outcome "applied" or "quarantined")."""
+        ...
+
+    def quarantine(self, session: Session, device_id: uuid.UUID, mutation: Mapping[str, Any], problem: Problem,
+                   digest: str) -> None:  # fmt: skip
+        """Keep a refused mutation whole, with the reason (at most once per device, seq and digest)."""
+        ...
+
+    def committed_high_water(self, session: Session) -> int:
+        """The highest change number whose transaction has committed (all lower ones have too)."""
+        ...
+
+
+@dataclass
+class HandlerRegistry:
+    """The entities the application syncs."""
+
+    handlers: dict[str, EntityHandler] = field(default_factory=dict)
+
+    def register(self, handler: EntityHandler) -> None:
+        """Add a handler; an entity name may be registered once."""
+        if handler.entity in self.handlers:
+            raise ValueError(f"entity {handler.entity!r} is already registered")
+        self.handlers[handler.entity] = handler
+
+    def get(self, entity: str) -> EntityHandler | None:
+        """The handler for ``entity``, if any."""
+        return self.handlers.get(entity)
+
+    def __iter__(self) -> Iterable[EntityHandler]:  # type: ignore[override]
+        return iter(self.handlers.values())
+
+
+def parse_mutation(raw: Mapping[str, Any]) -> Mutation:
+    """Turn a loaded MutationSchema dict plus the raw JSON into a Mutation."""
+    return Mutation(
+        seq=raw["seq"], entity=raw["entity"], id=raw["id"], op=raw["op"], base_version=raw.get("base_version"),
+        data=raw.get("data") or {}, at=raw["at"], raw=raw["_raw"], digest=mutation_digest(raw["_raw"]),
+    )  # fmt: skip
+
+
+def apply_push(
+    session: Session,
+    registry: HandlerRegistry,
+    ledger: DeviceLedger,
+    principal: Principal,
+    device_id: uuid.UUID,
+    schema: int,
+    mutations: Sequence[Mutation],
+) -> dict[str, Any]:
+    """Apply a batch in one transaction (the caller commits): duplicates skipped, invalid mutations
+    quarantined and counted, a gap stops the batch. Returns the reply message."""
+    if schema not in SUPPORTED_SCHEMAS:
+        raise problems.unsupported_schema(schema=schema, supported=sorted(SUPPORTED_SCHEMAS))
+    if device_id != principal.device_id:
+        raise problems.device_mismatch()
+    last_seq = ledger.lock(session, device_id)
+    results: list[dict[str, Any]] = []
+    gap = False
+    for mutation in sorted(mutations, key=lambda m: m.seq):
+        if gap or mutation.seq > last_seq + 1:
+            gap = True
+            results.append({"seq": mutation.seq, "status": "not_processed", "code": None,
+                            "message": f"gap: expected seq {last_seq + 1}", "version": None})  # fmt: skip
+            continue
+        if mutation.seq <= last_seq:
+            results.append(_duplicate(session, ledger, device_id, mutation))
+            continue
+        results.append(_apply_one(session, registry, ledger, principal, device_id, mutation))
+        last_seq = mutation.seq
+    ledger.set_last_seq(session, device_id, last_seq)
+    return {"device_id": device_id, "last_seq": last_seq, "results": results}
+
+
+def _duplicate(
+    session: Session, ledger: DeviceLedger, device_id: uuid.UUID, mutation: Mutation
+) -> dict[str, Any]:
+    previous = ledger.digest_of(session, device_id, mutation.seq)
+    if previous is not None and previous != mutation.digest:
+        problem = problems.duplicate_seq_differs(seq=mutation.seq)
+        ledger.quarantine(session, device_id, mutation.raw, problem, mutation.digest)
+        return {"seq": mutation.seq, "status": "duplicate", "code": problem.code,
+                "message": problem.message("en"), "version": None}  # fmt: skip
+    return {"seq": mutation.seq, "status": "duplicate", "code": None, "message": None, "version": None}
+
+
+def _apply_one(
+    session: Session,
+    registry: HandlerRegistry,
+    ledger: DeviceLedger,
+    principal: Principal,
+    device_id: uuid.UUID,
+    mutation: Mutation,
+) -> dict[str, Any]:
+    handler = registry.get(mutation.entity)
+    try:
+        if handler is None:
+            raise problems.unknown_entity(entity=mutation.entity)
+        refused = sorted(set(mutation.data) - handler.writable_fields)
+        if refused:
+            raise problems.field_not_writable(fields=", ".join(refused))
+        # A savepoint, so that a handler failing half-way leaves nothing of this mutation behind.
+        with session.begin_nested():
+            version = handler.apply(session, principal, mutation)
+    except Problem as problem:
+        ledger.quarantine(session, device_id, mutation.raw, problem, mutation.digest)
+        ledger.record(session, device_id, mutation, "quarantined")
+        return {"seq": mutation.seq, "status": "quarantined", "code": problem.code,
+                "message": problem.message("en"), "version": None}  # fmt: skip
+    ledger.record(session, device_id, mutation, "applied")
+    return {"seq": mutation.seq, "status": "applied", "code": None, "message": None, "version": version}
+
+
+# --- pull -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a device's replica stands: the last change number it holds, for which scope."""
+
+    after: int
+    fingerprint: str
+
+
+def encode_cursor(cursor: Cursor, secret: bytes) -> str:
+    """An opaque, tamper-evident cursor string."""
+    body = base64.urlsafe_b64encode(json.dumps({"v": 1, "n": cursor.after, "f": cursor.fingerprint}).encode())
+    tag = hmac.new(secret, body, hashlib.sha256).digest()[:12]
+    return f"{body.decode().rstrip('=')}.{base64.urlsafe_b64encode(tag).decode().rstrip('=')}"
+
+
+def decode_cursor(text: str, secret: bytes) -> Cursor:
+    """Read a cursor made by encode_cursor; anything else raises invalid_cursor."""
+    try:
+        body_text, tag_text = text.split(".", 1)
+        body = body_text.encode() + b"=" * (-len(body_text) % 4)
+        tag = base64.urlsafe_b64decode(tag_text + "=" * (-len(tag_text) % 4))
+        if not hmac.compare_digest(tag, hmac.new(secret, body, hashlib.sha256).digest()[:12]):
+            raise ValueError("bad tag")
+        data = json.loads(base64.urlsafe_b64decode(body))
+        if data.get("v") != 1 or not isinstance(data.get("n"), int) or data["n"] < 0:
+            raise ValueError("bad body")
+        return Cursor(after=data["n"], fingerprint=str(data["f"]))
+    except (ValueError, TypeError, KeyError, json.JSONDecodeError):
+        raise problems.invalid_cursor() from None
+
+
+def changes_since(
+    session: Session,
+    registry: HandlerRegistry,
+    ledger: DeviceLedger,
+    principal: Principal,
+    cursor_text: str | None,
+    limit: int,
+    secret: bytes,
+) -> dict[str, Any]:
+    """One page of the changes the principal may see after its cursor, in change-number order.
+
+    Only numbers up to the committed high-water mark are read: every lower number belongs to a
+    transaction that has committed too, so no row committed late can be skipped.
+    """
+    reset = False
+    if cursor_text:
+        cursor = decode_cursor(cursor_text, secret)
+        if cursor.fingerprint != principal.fingerprint:
+            cursor, reset = Cursor(0, principal.fingerprint), True
+    else:
+        cursor, reset = Cursor(0, principal.fingerprint), True
+    upto = ledger.committed_high_water(session)
+    candidates: list[Change] = []
+    for handler in registry:
+        candidates.extend(handler.changes(session, principal, cursor.after, upto, limit + 1))
+    candidates.sort(key=lambda c: c.change_no)
+    page = candidates[:limit]
+    has_more = len(candidates) > limit
+    # With nothing more to send, jump to the high-water mark: changes the principal cannot see are skipped.
+    last = page[-1].change_no if has_more else max(cursor.after, upto)
+    return {
+        "changes": [c.to_message() for c in page],
+        "cursor": encode_cursor(Cursor(last, principal.fingerprint), secret),
+        "has_more": has_more,
+        "reset": reset,
+    }

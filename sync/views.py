@@ -1,0 +1,90 @@
+"""HTTP endpoints of the sync protocol: push, pull and (via blob_views) photo uploads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint
+
+from sync import engine, problems
+from sync.backend import BackendGetter
+from sync.protocol import (
+    PullQuerySchema,
+    PullReplySchema,
+    PushReplySchema,
+    PushRequestSchema,
+)
+
+_DOC_AUTH = "Requires `Authorization: Bearer <device token>` (POST /api/devices issues it)."
+
+
+def create_blueprint(backend: BackendGetter) -> Blueprint:
+    """The /api/sync blueprint, bound to the application's backend."""
+    blp = Blueprint("sync", __name__, url_prefix="/api/sync", description="Sync protocol / 同步协议")
+
+    @blp.before_request
+    def _limit_push_size() -> None:
+        if request.endpoint == "sync.push":
+            limit = backend().limits.max_push_bytes
+            size = request.content_length
+            if size is not None and size > limit:
+                raise problems.batch_too_large(limit=limit, size=size)
+
+    @blp.route("/push", methods=["POST"])
+    @blp.arguments(PushRequestSchema)
+    @blp.response(200, PushReplySchema)
+    @blp.doc(description=_DOC_AUTH + " Applies the batch exactly once and in seq order (DESIGN §4).")
+    def push(payload: dict[str, Any]) -> dict[str, Any]:
+        """Push a batch of outbox mutations."""
+        sync = backend()
+        principal = sync.authenticate()
+        limit = sync.limits.max_mutations
+        if len(payload["mutations"]) > limit:
+            raise problems.too_many_mutations(limit=limit, count=len(payload["mutations"]))
+        raw = (request.get_json(silent=True) or {}).get("mutations") or []
+        mutations = [
+            engine.parse_mutation({**loaded, "_raw": sent})
+            for loaded, sent in zip(payload["mutations"], raw, strict=True)
+        ]
+        session = sync.session()
+        try:
+            reply = engine.apply_push(
+                session,
+                sync.registry,
+                sync.ledger,
+                principal,
+                payload["device_id"],
+                payload["schema"],
+                mutations,
+            )
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        return reply
+
+    @blp.route("/pull", methods=["GET"])
+    @blp.arguments(PullQuerySchema, location="query")
+    @blp.response(200, PullReplySchema)
+    @blp.doc(description=_DOC_AUTH + " Pages changes in commit order; `reset` asks the client to resync.")
+    def pull(args: dict[str, Any]) -> dict[str, Any]:
+        """Pull the changes visible to this device's user since the cursor."""
+        sync = backend()
+        principal = sync.authenticate()
+        session = sync.session()
+        try:
+            limit = min(args["limit"], sync.limits.max_pull_limit)
+            reply = engine.changes_since(
+                session, sync.registry, sync.ledger, principal, args.get("cursor"), limit, sync.cursor_secret
+            )
+            session.commit()  # keeps the device's last-seen time
+        except BaseException:
+            session.rollback()
+            raise
+        return reply
+
+    from sync.blob_views import register_blob_routes
+
+    register_blob_routes(blp, backend)
+    return blp
