@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -122,7 +122,8 @@ class HandlerRegistry:
         """The handler for ``entity``, if any."""
         return self.handlers.get(entity)
 
-    def __iter__(self) -> Iterable[EntityHandler]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[EntityHandler]:
+        """The handlers in registration order."""
         return iter(self.handlers.values())
 
 

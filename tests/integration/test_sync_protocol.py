@@ -199,7 +199,7 @@ def test_pull_pages_in_commit_order_and_filters_by_scope(app: Flask) -> None:
     assert len(names) >= 30 and not any(str(n).startswith("临县") for n in names)
     assert len(by_entity["catalogue"]) == 1 and len(by_entity["catalogue"][0]["data"]["items"]) >= 25  # type: ignore[index]
     assert len({c["id"] for c in changes}) == len(changes)
-    again, cursor2, reset2 = device.pull_all(cursor)
+    again, _, reset2 = device.pull_all(cursor)
     assert again == [] and reset2 is False
     other = Device(app, "lx_insp1")
     theirs, _, _ = other.pull_all()
