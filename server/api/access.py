@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -16,6 +17,7 @@ from server.services.devices import device_for_token
 from sync import problems
 
 F = TypeVar("F", bound=Callable[..., Any])
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 def current_user() -> User:
@@ -36,7 +38,10 @@ def bearer_device() -> Device:
     if not header.startswith("Bearer "):
         raise problems.unauthenticated()
     device = device_for_token(db.session, header.removeprefix("Bearer ").strip())
-    device.last_seen_at = utcnow()
+    now = utcnow()
+    # Refreshed at most once a minute, so that reads (pulls) do not each become a write.
+    if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
+        device.last_seen_at = now
     g.device = device
     return device
 
