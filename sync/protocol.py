@@ -12,7 +12,16 @@ from marshmallow import Schema, fields, validate
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMAS = frozenset({1})
 
-SHA256_RE = r"^[0-9a-f]{64}$"
+SHA256_RE = r"^[0-9a-f]{64}\Z"
+
+
+class ProblemSchema(Schema):
+    """Every error body: a stable code and the message in zh-CN and English (sync/problems.py)."""
+
+    code = fields.String(required=True, metadata={"example": "401.3"})
+    message = fields.String(required=True)
+    messages = fields.Dict(keys=fields.String(), values=fields.String())
+    details = fields.Dict()
 
 
 class MutationSchema(Schema):

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from sync.protocol import ProblemSchema
 
-class ProblemSchema(Schema):
-    """Every error body: a stable code and the message in zh-CN and English."""
-
-    code = fields.String(required=True, metadata={"example": "401.3"})
-    message = fields.String(required=True)
-    messages = fields.Dict(keys=fields.String(), values=fields.String())
-    details = fields.Dict()
+__all__ = ["LoginSchema", "ProblemSchema", "RegionSchema", "SessionSchema", "UserSchema"]
 
 
 class RegionSchema(Schema):

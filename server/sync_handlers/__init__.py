@@ -35,9 +35,9 @@ def init_app(app: Flask, api: Any) -> SyncBackend:
         registry.register(handler)
     store = FilesystemBlobStore(Path(app.config["MEDIA_ROOT"]) / "blobs")
     limits = Limits(
-        max_mutations=int(app.config.get("SYNC_MAX_MUTATIONS", 500)),
-        max_push_bytes=int(app.config.get("SYNC_MAX_PUSH_BYTES", 8 * 1024 * 1024)),
-        max_blob_bytes=int(app.config.get("SYNC_MAX_PHOTO_BYTES", 20 * 1024 * 1024)),
+        max_mutations=app.config["SYNC_MAX_MUTATIONS"],
+        max_push_bytes=app.config["SYNC_MAX_PUSH_BYTES"],
+        max_blob_bytes=app.config["SYNC_MAX_PHOTO_BYTES"],
     )
     backend = SyncBackend(
         authenticate=authenticate,
@@ -47,7 +47,7 @@ def init_app(app: Flask, api: Any) -> SyncBackend:
         blobs=store,
         cursor_secret=hashlib.sha256(b"sync-cursor|" + app.config["SECRET_KEY"].encode()).digest(),
         on_blob_complete=functools.partial(
-            on_blob_complete, store=store, max_pixels=int(app.config.get("MAX_PHOTO_PIXELS", 50_000_000))
+            on_blob_complete, store=store, max_pixels=app.config["MAX_PHOTO_PIXELS"]
         ),
         limits=limits,
     )

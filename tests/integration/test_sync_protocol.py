@@ -149,7 +149,6 @@ def test_sealed_inspection_cannot_change_and_submission_needs_every_item(app: Fl
 
 
 def test_batch_limits_and_malformed_requests(app: Flask) -> None:
-    app.config["SYNC_MAX_MUTATIONS"] = 3
     device = Device(app, "xx_insp1")
     too_many = [device.mutation("x", {}) for _ in range(501)]
     reply = device.push(too_many)

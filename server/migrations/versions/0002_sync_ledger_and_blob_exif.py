@@ -6,9 +6,8 @@ Create Date: 2026-11-28 23:03:41.297893
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 SYNCED_TABLES = (
     "enterprise",

@@ -1,0 +1,90 @@
+"""Recording a verified blob: check it is an image, thumbnail it, store its facts and share them with photos.
+
+Photo metadata (a sync mutation) and photo bytes (an upload) arrive in either order: the facts are copied
+onto photo records that already exist here, and ``facts_for_photo`` gives them to records made later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from server.media.images import inspect_image, make_thumbnail
+from server.models import Blob, Photo
+from sync.blobs import BlobStore
+
+
+def on_blob_complete(session: Session, sha256: str, path: Path, *, store: BlobStore, max_pixels: int) -> None:
+    """Accept a complete, hash-verified blob: refuse non-images and bombs (Problems), else record it.
+
+    Idempotent: a blob already recorded is not inspected again, only its facts are (re)copied onto the
+    photo records using it. The caller commits.
+    """
+    if session.get(Blob, sha256) is None:
+        facts = inspect_image(path, max_pixels=max_pixels)
+        make_thumbnail(path, store.thumbnail_path(sha256))
+        insert_blob_once(
+            session,
+            sha256=sha256,
+            size=path.stat().st_size,
+            mime=facts.mime,
+            width=facts.width,
+            height=facts.height,
+            exif_taken_at=facts.taken_at,
+            exif_lat=facts.lat,
+            exif_lon=facts.lon,
+            exif_orientation=facts.orientation,
+            has_thumbnail=True,
+        )
+    copy_facts_to_photos(session, sha256)
+
+
+def insert_blob_once(session: Session, **values: Any) -> None:
+    """Insert a Blob row unless one with this sha256 exists (another upload of the same bytes won)."""
+    dialect = session.get_bind(mapper=Blob).dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        # ON CONFLICT rather than a savepoint: pysqlite's implicit transactions make SAVEPOINT unreliable,
+        # and on PostgreSQL it waits for a concurrent insert to commit, then quietly does nothing.
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(insert(Blob).values(**values).on_conflict_do_nothing(index_elements=[Blob.sha256]))
+    elif session.get(Blob, values["sha256"]) is None:
+        session.add(Blob(**values))
+        session.flush()
+
+
+def facts_for_photo(session: Session, sha256: str) -> dict[str, Any] | None:
+    """The stored facts of blob ``sha256`` as Photo column values, or None while its bytes are not in."""
+    blob = session.get(Blob, sha256)
+    if blob is None:
+        return None
+    return {
+        "size": blob.size,
+        "mime": blob.mime,
+        "width": blob.width,
+        "height": blob.height,
+        "exif_taken_at": blob.exif_taken_at,
+        "exif_lat": blob.exif_lat,
+        "exif_lon": blob.exif_lon,
+        "exif_orientation": blob.exif_orientation,
+    }
+
+
+def copy_facts_to_photos(session: Session, sha256: str) -> int:
+    """Copy blob ``sha256``'s facts onto every photo record using it; return how many records changed."""
+    facts = facts_for_photo(session, sha256)
+    if facts is None:
+        return 0
+    changed = 0
+    # Through the ORM, not a bulk UPDATE: the sync layer numbers changed rows from the session, so
+    # devices pull the new facts; rows already right are not touched (and not re-sent).
+    for photo in session.scalars(sa.select(Photo).where(Photo.sha256 == sha256)):
+        differs = {key: value for key, value in facts.items() if getattr(photo, key) != value}
+        for key, value in differs.items():
+            setattr(photo, key, value)
+        changed += bool(differs)
+    session.flush()
+    return changed

@@ -1,0 +1,243 @@
+"""Content-addressed, write-once, resumable blob storage (photo bytes keyed by their SHA-256).
+
+An upload grows a partial file chunk by chunk; once all bytes are in, the partial is hashed and, only
+if the hash matches its name, moved into place. A complete blob is never rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, BinaryIO, Protocol
+
+from sync import problems
+
+#: Streaming piece size: uploads and hashing never hold a whole photo in memory.
+PIECE = 64 * 1024
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def check_sha256(value: object) -> str:
+    """Return ``value`` if it is a SHA-256 in 64 lowercase hex digits; else raise invalid_fields."""
+    # fullmatch, not match with "$": "$" would accept a trailing newline, and the name becomes a path.
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise problems.invalid_fields(fields="sha256 (64 lowercase hex digits)")
+    return value
+
+
+class BlobStore(Protocol):
+    """Where verified photo bytes live, keyed by SHA-256; uploads are resumable and blobs write-once."""
+
+    def has(self, sha256: str) -> bool:
+        """Whether the blob is complete and verified."""
+        ...
+
+    def received(self, sha256: str) -> int:
+        """Bytes received so far: the partial upload's size, the full size if complete, 0 if none."""
+        ...
+
+    def append(self, sha256: str, offset: int, stream: IO[bytes], max_bytes: int) -> int:
+        """Append ``stream`` at ``offset`` (which must equal ``received``); return the new received count."""
+        ...
+
+    def complete(self, sha256: str) -> Path:
+        """Verify the partial upload's hash and move it into place (write-once); return the blob's path."""
+        ...
+
+    def path(self, sha256: str) -> Path:
+        """Where the complete blob is (or would be) stored."""
+        ...
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open a complete blob for reading."""
+        ...
+
+    def delete(self, sha256: str) -> None:
+        """Remove the blob, any partial upload of it and its thumbnail."""
+        ...
+
+    def thumbnail_path(self, sha256: str) -> Path:
+        """Where the blob's web thumbnail (JPEG) is (or would be) stored."""
+        ...
+
+
+class FilesystemBlobStore:
+    """A BlobStore in a folder: ``ab/cd/<sha>`` complete, ``.partial/<sha>`` uploading, ``thumbs/ab/<sha>.jpg``.
+
+    Appends and completion of one blob are serialised by an exclusive ``flock`` on
+    ``.partial/<sha>.lock``, so two devices uploading the same photo at once cannot interleave bytes.
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._partials = self.root / ".partial"
+        self._thumbs = self.root / "thumbs"
+
+    def path(self, sha256: str) -> Path:
+        """Where the complete blob is (or would be) stored."""
+        sha = check_sha256(sha256)
+        return self.root / sha[:2] / sha[2:4] / sha
+
+    def thumbnail_path(self, sha256: str) -> Path:
+        """Where the blob's web thumbnail (JPEG) is (or would be) stored."""
+        sha = check_sha256(sha256)
+        return self._thumbs / sha[:2] / f"{sha}.jpg"
+
+    def _partial_path(self, sha: str) -> Path:
+        return self._partials / sha
+
+    def has(self, sha256: str) -> bool:
+        """Whether the blob is complete and verified (only verified bytes are ever moved into place)."""
+        return self.path(sha256).is_file()
+
+    def received(self, sha256: str) -> int:
+        """Bytes received so far: the partial upload's size, the full size if complete, 0 if none."""
+        sha = check_sha256(sha256)
+        # Partial first: completion renames it to the final path, so looking in this order never
+        # misses both while a blob is being completed.
+        for candidate in (self._partial_path(sha), self.path(sha)):
+            with contextlib.suppress(FileNotFoundError):
+                return candidate.stat().st_size
+        return 0
+
+    def append(self, sha256: str, offset: int, stream: IO[bytes], max_bytes: int) -> int:
+        """Append ``stream`` at ``offset`` (which must equal ``received``); return the new received count.
+
+        Raises blob_offset_mismatch when ``offset`` is not the received count, and photo_too_large (the
+        partial is then discarded: it can never become a valid blob) when the blob would grow beyond
+        ``max_bytes``. If the stream breaks off, the bytes read so far are kept, so the upload resumes there.
+        A blob that is already complete is left alone and its size returned.
+        """
+        sha = check_sha256(sha256)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise problems.invalid_fields(fields="Upload-Offset")
+        with self._locked(sha) as drop_lock:
+            final = self.path(sha)
+            if final.is_file():
+                return final.stat().st_size
+            partial = self._partial_path(sha)
+            # Re-read under the lock: another upload of the same bytes may have appended meanwhile.
+            have = partial.stat().st_size if partial.exists() else 0
+            if offset != have:
+                raise problems.blob_offset_mismatch(received=have, offset=offset)
+            too_large = False
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "ab") as out:
+                try:
+                    while piece := stream.read(PIECE):
+                        if have + len(piece) > max_bytes:
+                            too_large = True
+                            break
+                        out.write(piece)
+                        have += len(piece)
+                finally:
+                    # Even when the client breaks off: what we report as received must be on disk.
+                    out.flush()
+                    os.fsync(out.fileno())
+            if too_large:
+                partial.unlink(missing_ok=True)
+                drop_lock()
+                raise problems.photo_too_large(limit=max_bytes)
+            return have
+
+    def complete(self, sha256: str) -> Path:
+        """Verify the partial upload's hash and move it into place (write-once); return the blob's path.
+
+        On a hash mismatch the partial is discarded (so a fresh upload can start from 0) and
+        blob_hash_mismatch is raised. If the blob is already complete the existing file is kept.
+        """
+        sha = check_sha256(sha256)
+        with self._locked(sha) as drop_lock:
+            final = self.path(sha)
+            partial = self._partial_path(sha)
+            if final.is_file():
+                partial.unlink(missing_ok=True)
+                drop_lock()
+                return final
+            # No partial means no bytes: only the hash of the empty file can match that.
+            if partial.exists():
+                with partial.open("rb") as handle:
+                    actual = hashlib.file_digest(handle, "sha256").hexdigest()
+            else:
+                actual = hashlib.sha256(b"").hexdigest()
+            if actual != sha:
+                partial.unlink(missing_ok=True)
+                drop_lock()
+                raise problems.blob_hash_mismatch(sha256=sha, actual=actual)
+            partial.touch(0o600, exist_ok=True)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            # Read-only: a stored blob is evidence and must never be edited in place.
+            partial.chmod(0o444)
+            partial.replace(final)  # os.replace: atomic within one file system
+            _fsync_dir(final.parent)
+            drop_lock()
+            return final
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open a complete blob for reading (not_found if it is not complete)."""
+        try:
+            return self.path(sha256).open("rb")
+        except FileNotFoundError:
+            raise problems.not_found() from None
+
+    def delete(self, sha256: str) -> None:
+        """Remove the blob, any partial upload of it and its thumbnail."""
+        sha = check_sha256(sha256)
+        with self._locked(sha) as drop_lock:
+            for leftover in (self.path(sha), self._partial_path(sha), self.thumbnail_path(sha)):
+                leftover.unlink(missing_ok=True)
+            drop_lock()
+
+    @contextlib.contextmanager
+    def _locked(self, sha: str) -> Iterator[_DropLock]:
+        """Hold the blob's exclusive lock; the yielded callable removes the lock file before release.
+
+        Lock files are removed once a blob is done with, so a waiter may end up holding a lock on a file
+        that was unlinked meanwhile: it then locks nothing, so it checks the inode and tries again.
+        """
+        self._partials.mkdir(parents=True, exist_ok=True)
+        lock_path = self._partials / f"{sha}.lock"
+        while True:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    current = lock_path.stat()
+                except FileNotFoundError:
+                    current = None
+                mine = os.fstat(fd)
+                if current is not None and (current.st_dev, current.st_ino) == (mine.st_dev, mine.st_ino):
+                    break
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)
+        try:
+            yield _DropLock(lock_path)
+        finally:
+            os.close(fd)
+
+
+class _DropLock:
+    """Removes a lock file while it is still held (unlinking after release would race a new holder)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def __call__(self) -> None:
+        self._path.unlink(missing_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (the rename lives in the directory, not the file)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,480 @@
+"""Photo uploads over HTTP: missing, HEAD, chunked resumable PUT, verification, refusal, idempotence.
+
+Runs the blob routes on a minimal app of their own (a blueprint at /api/sync, a test backend with a fixed
+bearer token, a database made from the models — SQLite, or PostgreSQL when TEST_DATABASE_URL is set —,
+the real filesystem store and image ingest).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import os
+import struct
+import threading
+import uuid
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask, request
+from flask.testing import FlaskClient
+from flask_smorest import Blueprint
+from PIL import ExifTags, Image
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from server import errors
+from server.extensions import ProblemApi
+from server.media.ingest import facts_for_photo, insert_blob_once, on_blob_complete
+from server.models import Base, Blob, ChangeCounter, Photo
+from sync import problems
+from sync.backend import Limits, Principal, SyncBackend
+from sync.blob_views import register_blob_routes
+from sync.blobs import FilesystemBlobStore
+from tests.conftest import Databases
+
+TOKEN = "device-token-for-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+MAX_BYTES = 2 * 1024 * 1024
+
+
+@dataclass
+class Harness:
+    """The app under test and what a test looks at behind it."""
+
+    app: Flask
+    client: FlaskClient
+    store: FilesystemBlobStore
+    session: scoped_session[Any]
+    root: Path
+
+
+@pytest.fixture
+def harness(tmp_path: Path, databases: Databases) -> Iterator[Harness]:
+    """A minimal app with the blob routes on /api/sync and a database of its own."""
+    url = databases.empty(f"b{uuid.uuid4().hex[:10]}")
+    engine = sa.create_engine(url)
+    Base.metadata.create_all(engine)
+    session = scoped_session(sessionmaker(engine))
+    session.add(ChangeCounter(id=1, value=0))  # in case the sync engine's numbering is installed
+    session.commit()
+    store = FilesystemBlobStore(tmp_path / "media" / "blobs")
+
+    def authenticate() -> Principal:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            raise problems.unauthenticated()
+        return Principal(device_id=uuid.UUID(int=7), user_id=1, fingerprint="test")
+
+    backend = SyncBackend(
+        authenticate=authenticate,
+        session=session,
+        registry=None,  # type: ignore[arg-type]  # not used by the blob routes
+        ledger=None,  # type: ignore[arg-type]
+        blobs=store,
+        cursor_secret=b"test",
+        on_blob_complete=functools.partial(on_blob_complete, store=store, max_pixels=50_000_000),
+        limits=Limits(max_blob_bytes=MAX_BYTES),
+    )
+    app = Flask(__name__)
+    app.config.update(
+        TESTING=True,
+        API_TITLE="test",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    api = ProblemApi(app)
+    blp = Blueprint("sync", __name__, url_prefix="/api/sync")
+    register_blob_routes(blp, lambda: backend)
+    api.register_blueprint(blp)
+    errors.init_app(app)
+    app.teardown_appcontext(lambda _exc: session.remove())
+    yield Harness(app, app.test_client(), store, session, tmp_path / "media" / "blobs")
+    session.remove()
+    engine.dispose()
+    databases.drop(url)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def jpeg(seed: int = 1, size: tuple[int, int] = (640, 480)) -> bytes:
+    """A photo with EXIF time, place and orientation; ``seed`` makes different photos."""
+    img = Image.effect_noise(size, 40 + seed).convert("RGB")
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:07:01 09:00:00"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (38.0, 27.0, 0.0)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (111.0, 15.0, 0.0)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85, exif=exif)
+    return out.getvalue()
+
+
+def put(
+    client: FlaskClient,
+    digest: str,
+    chunk: bytes,
+    offset: int,
+    total: int | None = None,
+    headers: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> Any:
+    sent = {**AUTH, "Upload-Offset": str(offset), **(headers or {})}
+    if total is not None:
+        sent["Upload-Length"] = str(total)
+    return client.put(
+        f"/api/sync/blobs/{digest}",
+        data=chunk,
+        headers=sent,
+        content_type="application/offset+octet-stream",
+        **kwargs,
+    )
+
+
+def head(client: FlaskClient, digest: str) -> tuple[int, str | None]:
+    response = client.head(f"/api/sync/blobs/{digest}", headers=AUTH)
+    assert response.status_code == 200
+    assert response.data == b""
+    complete = response.headers["Upload-Complete"]
+    assert complete in ("?0", "?1")
+    return int(response.headers["Upload-Offset"]), complete
+
+
+def upload(client: FlaskClient, data: bytes, chunks: int = 3) -> Any:
+    digest = sha(data)
+    step = -(-len(data) // chunks)
+    response = None
+    for start in range(0, len(data), step):
+        response = put(client, digest, data[start : start + step], start, len(data))
+        assert response.status_code == 200, response.get_json()
+    return response
+
+
+def nothing_kept(h: Harness, digest: str) -> None:
+    assert head(h.client, digest) == (0, "?0")
+    assert [p for p in h.root.rglob("*") if p.is_file() and not p.name.endswith(".lock")] == []
+    assert h.session.get(Blob, digest) is None
+    h.session.remove()
+
+
+def test_upload_in_three_chunks(harness: Harness) -> None:
+    h = harness
+    data = jpeg()
+    digest = sha(data)
+    assert head(h.client, digest) == (0, "?0")
+    third = len(data) // 3
+    cuts = [(0, third), (third, 2 * third), (2 * third, len(data))]
+    for number, (start, end) in enumerate(cuts, 1):
+        response = put(h.client, digest, data[start:end], start, len(data))
+        assert response.status_code == 200
+        body = response.get_json()
+        assert body == {"sha256": digest, "received": end, "complete": number == 3}
+        assert response.headers["Upload-Offset"] == str(end)
+        assert head(h.client, digest) == (end, "?1" if number == 3 else "?0")
+
+    assert h.store.path(digest).read_bytes() == data
+    blob = h.session.get(Blob, digest)
+    assert blob is not None
+    assert (blob.size, blob.mime, blob.width, blob.height) == (len(data), "image/jpeg", 640, 480)
+    assert (blob.exif_orientation, blob.has_thumbnail) == (6, True)
+    assert blob.exif_taken_at == datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
+    assert (blob.exif_lat, blob.exif_lon) == (pytest.approx(38.45), pytest.approx(111.25))
+    with Image.open(h.store.thumbnail_path(digest)) as thumb:
+        assert thumb.size == (360, 480)
+
+
+def test_upload_complete_header_finishes_without_a_length(harness: Harness) -> None:
+    h = harness
+    data = jpeg(2)
+    digest = sha(data)
+    assert put(h.client, digest, data[:1000], 0).get_json()["complete"] is False
+    response = put(h.client, digest, data[1000:], 1000, headers={"Upload-Complete": "?1"})
+    assert response.get_json() == {"sha256": digest, "received": len(data), "complete": True}
+
+
+def test_resume_after_a_cut(harness: Harness) -> None:
+    h = harness
+    data = jpeg(3)
+    digest = sha(data)
+    cut = len(data) // 2 + 123
+    # The tablet loses its connection after `cut` bytes of a request announcing the whole file.
+    response = h.client.put(
+        f"/api/sync/blobs/{digest}",
+        input_stream=io.BytesIO(data[:cut]),
+        headers={**AUTH, "Upload-Offset": "0", "Upload-Length": str(len(data))},
+        environ_overrides={"CONTENT_LENGTH": str(len(data))},
+    )
+    assert response.status_code == 400  # nobody reads it: the client is gone
+    assert head(h.client, digest) == (cut, "?0")
+
+    response = put(h.client, digest, data[cut:], cut, len(data))
+    assert response.get_json() == {"sha256": digest, "received": len(data), "complete": True}
+    assert h.store.path(digest).read_bytes() == data
+
+
+def test_a_wrong_offset_is_a_conflict_telling_where_to_resume(harness: Harness) -> None:
+    h = harness
+    data = jpeg(4)
+    digest = sha(data)
+    put(h.client, digest, data[:5000], 0, len(data))
+    for wrong in (0, 4999, 6000):
+        response = put(h.client, digest, data[wrong : wrong + 100], wrong, len(data))
+        assert response.status_code == 409
+        assert response.headers["Upload-Offset"] == "5000"
+        body = response.get_json()
+        assert body["code"] == "409.40"
+        assert body["details"] == {"received": 5000, "offset": wrong}
+    assert head(h.client, digest) == (5000, "?0")
+
+
+def test_corrupted_bytes_are_refused_and_a_clean_upload_then_works(harness: Harness) -> None:
+    h = harness
+    data = jpeg(5)
+    digest = sha(data)
+    damaged = bytearray(data)
+    damaged[len(data) // 2] ^= 0x40
+    first = put(h.client, digest, bytes(damaged[:3000]), 0, len(data))
+    assert first.status_code == 200
+    response = put(h.client, digest, bytes(damaged[3000:]), 3000, len(data))
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "422.40"
+    nothing_kept(h, digest)
+    missing = h.client.post("/api/sync/blobs/missing", json={"sha256": [digest]}, headers=AUTH)
+    assert missing.get_json() == {"missing": [digest]}
+
+    assert upload(h.client, data).get_json()["complete"] is True
+    assert h.store.path(digest).read_bytes() == data
+
+
+def test_a_file_that_is_not_an_image_is_refused_and_not_kept(harness: Harness) -> None:
+    h = harness
+    data = "检查记录：这不是照片。\n".encode() * 100
+    digest = sha(data)
+    response = put(h.client, digest, data, 0, len(data))
+    assert response.status_code == 415
+    body = response.get_json()
+    assert body["code"] == "415.40"
+    assert "JPEG" in body["messages"]["en"]
+    nothing_kept(h, digest)
+
+
+def test_a_decompression_bomb_is_refused_and_not_kept(harness: Harness) -> None:
+    h = harness
+    out = io.BytesIO()
+    Image.new("1", (8, 8)).save(out, "PNG")
+    raw = bytearray(out.getvalue())
+    raw[16:24] = struct.pack(">II", 30_000, 30_000)
+    raw[29:33] = struct.pack(">I", zlib.crc32(bytes(raw[12:29])))
+    data = bytes(raw)
+    digest = sha(data)
+    response = put(h.client, digest, data, 0, len(data))
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "422.41"
+    nothing_kept(h, digest)
+
+
+def test_too_large_is_refused_before_reading(harness: Harness) -> None:
+    h = harness
+    digest = sha(b"x")
+    response = put(h.client, digest, b"x" * 10, 0, MAX_BYTES + 1)
+    assert (response.status_code, response.get_json()["code"]) == (413, "413.4")
+    response = put(h.client, digest, os.urandom(MAX_BYTES + 1), 0)
+    assert (response.status_code, response.get_json()["code"]) == (413, "413.4")
+    assert head(h.client, digest) == (0, "?0")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Upload-Offset": "-1"},
+        {"Upload-Offset": "ten"},
+        {"Upload-Offset": "0", "Upload-Length": "1.5"},
+        {"Upload-Offset": "0", "Upload-Complete": "yes"},
+        {"Upload-Offset": "0", "Upload-Length": "3"},  # shorter than the chunk
+    ],
+)
+def test_bad_upload_headers(harness: Harness, headers: dict[str, str]) -> None:
+    response = harness.client.put(
+        f"/api/sync/blobs/{sha(b'data')}", data=b"data", headers={**AUTH, **headers}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "400.2"
+
+
+@pytest.mark.parametrize("bad", ["A" * 64, "a" * 63, "..%2F..%2Fsecret" + "a" * 48, "a" * 64 + ".jpg"])
+def test_bad_hashes_in_the_path(harness: Harness, bad: str) -> None:
+    h = harness
+    assert h.client.put(
+        f"/api/sync/blobs/{bad}", data=b"x", headers={**AUTH, "Upload-Offset": "0"}
+    ).status_code in (
+        400,
+        404,
+    )
+    assert h.client.head(f"/api/sync/blobs/{bad}", headers=AUTH).status_code in (400, 404)
+    assert not h.root.exists() or [p for p in h.root.rglob("*") if p.is_file()] == []
+
+
+def test_two_devices_uploading_the_same_photo_interleaved_make_one_blob(harness: Harness) -> None:
+    h = harness
+    data = jpeg(6)
+    digest = sha(data)
+    a, b = h.app.test_client(), h.app.test_client()
+    step = len(data) // 4
+    assert put(a, digest, data[:step], 0, len(data)).status_code == 200
+    # Device B asks where to resume and continues A's upload (same bytes, same hash).
+    offset, _ = head(b, digest)
+    assert offset == step
+    assert put(b, digest, data[step : 2 * step], step, len(data)).status_code == 200
+    # Device A, unaware, sends its second chunk: told where to resume instead.
+    conflict = put(a, digest, data[step : 2 * step], step, len(data))
+    assert (conflict.status_code, conflict.headers["Upload-Offset"]) == (409, str(2 * step))
+    assert put(a, digest, data[2 * step :], 2 * step, len(data)).get_json()["complete"] is True
+    stored = h.store.path(digest).stat()
+
+    # B finishes its own plan later: answered complete, nothing rewritten.
+    late = put(b, digest, data[2 * step :], 2 * step, len(data))
+    assert late.get_json() == {"sha256": digest, "received": len(data), "complete": True}
+    again = put(b, digest, b"", 0, len(data))
+    assert again.get_json()["complete"] is True
+    assert h.store.path(digest).stat().st_ino == stored.st_ino
+    assert h.store.path(digest).read_bytes() == data
+    assert h.session.scalar(sa.select(sa.func.count()).select_from(Blob)) == 1
+    assert [p for p in h.root.rglob("*") if p.is_file() and "thumbs" not in p.parts] == [h.store.path(digest)]
+
+
+def test_two_devices_uploading_the_same_photo_at_the_same_moment(harness: Harness) -> None:
+    h = harness
+    data = jpeg(11, size=(1200, 900))
+    digest = sha(data)
+    start = threading.Barrier(3)
+    replies: list[Any] = []
+
+    def device() -> None:
+        client = h.app.test_client()
+        start.wait()
+        replies.append(put(client, digest, data, 0, len(data)))
+
+    threads = [threading.Thread(target=device) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    statuses = sorted(reply.status_code for reply in replies)
+    assert len(statuses) == 3 and statuses[0] == 200 and set(statuses) <= {200, 409}, [
+        r.get_json() for r in replies
+    ]
+    for reply in replies:
+        # A loser is told the server holds every byte: its HEAD then finds the photo complete.
+        assert reply.headers["Upload-Offset"] == str(len(data))
+    assert head(h.client, digest) == (len(data), "?1")
+    assert h.store.path(digest).read_bytes() == data
+    assert h.session.scalar(sa.select(sa.func.count()).select_from(Blob)) == 1
+
+
+def test_missing_before_and_after(harness: Harness) -> None:
+    h = harness
+    first, second = jpeg(7), jpeg(8)
+    hashes = [sha(first), sha(second)]
+    body = {"sha256": [*hashes, hashes[0]]}
+    response = h.client.post("/api/sync/blobs/missing", json=body, headers=AUTH)
+    assert response.get_json() == {"missing": hashes}
+
+    put(h.client, hashes[1], second[:100], 0, len(second))  # started is not held
+    upload(h.client, first)
+    response = h.client.post("/api/sync/blobs/missing", json=body, headers=AUTH)
+    assert response.get_json() == {"missing": [hashes[1]]}
+
+    bad = h.client.post("/api/sync/blobs/missing", json={"sha256": ["../x"]}, headers=AUTH)
+    assert (bad.status_code, bad.get_json()["code"]) == (400, "400.2")
+
+
+def test_every_route_needs_the_device_token(harness: Harness) -> None:
+    h = harness
+    digest = sha(b"x")
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        missing = h.client.post("/api/sync/blobs/missing", json={"sha256": [digest]}, headers=headers)
+        assert (missing.status_code, missing.get_json()["code"]) == (401, "401.1")
+        assert h.client.head(f"/api/sync/blobs/{digest}", headers=headers).status_code == 401
+        upload_response = h.client.put(
+            f"/api/sync/blobs/{digest}", data=b"x", headers={**headers, "Upload-Offset": "0"}
+        )
+        assert (upload_response.status_code, upload_response.get_json()["code"]) == (401, "401.1")
+    assert not h.root.exists() or [p for p in h.root.rglob("*") if p.is_file()] == []
+
+
+def test_a_photo_recorded_before_its_bytes_gets_their_facts(harness: Harness) -> None:
+    h = harness
+    data = jpeg(9)
+    digest = sha(data)
+    photo_id = uuid.uuid4()
+    h.session.add(
+        Photo(id=photo_id, sha256=digest, entity_type="hazard", entity_id=uuid.uuid4(), mime="image/jpeg")
+    )
+    h.session.commit()
+    h.session.remove()
+    assert facts_for_photo(h.session(), digest) is None
+
+    upload(h.client, data)
+    photo = h.session.get(Photo, photo_id)
+    assert photo is not None
+    assert (photo.size, photo.mime, photo.width, photo.height) == (len(data), "image/jpeg", 640, 480)
+    assert photo.exif_taken_at == datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
+    assert (photo.exif_lat, photo.exif_lon, photo.exif_orientation) == (
+        pytest.approx(38.45),
+        pytest.approx(111.25),
+        6,
+    )
+    # A photo recorded after its bytes takes the same facts from the blob.
+    facts = facts_for_photo(h.session(), digest)
+    assert facts is not None
+    assert {key: getattr(photo, key) for key in facts} == facts
+
+
+def test_a_repeated_put_heals_a_blob_whose_record_was_lost(harness: Harness) -> None:
+    h = harness
+    data = jpeg(10)
+    digest = sha(data)
+    upload(h.client, data)
+    # As if the first acceptance's transaction had failed after the bytes were kept.
+    h.session.execute(sa.delete(Blob))
+    h.session.commit()
+    h.session.remove()
+    response = put(h.client, digest, data, 0, len(data))
+    assert response.get_json()["complete"] is True
+    assert h.session.get(Blob, digest) is not None
+
+
+def test_recording_the_same_blob_twice_keeps_the_first(harness: Harness) -> None:
+    session = harness.session()
+    digest = sha(b"raced")
+    for size in (100, 200):  # two uploads of the same bytes finishing together
+        insert_blob_once(session, sha256=digest, size=size, mime="image/jpeg", width=1, height=1)
+    session.commit()
+    [blob] = session.scalars(sa.select(Blob)).all()
+    assert (blob.sha256, blob.size) == (digest, 100)
+    assert blob.stored_at is not None
+
+
+def test_the_routes_are_documented(harness: Harness) -> None:
+    spec = harness.client.get("/api/openapi.json").get_json()
+    paths = spec["paths"]
+    assert set(paths["/api/sync/blobs/{sha256}"]) >= {"head", "put"}
+    upload_doc = paths["/api/sync/blobs/{sha256}"]["put"]
+    assert {p["name"] for p in upload_doc["parameters"]} >= {"Upload-Offset", "Upload-Length", "sha256"}
+    assert "Upload-Offset" in upload_doc["responses"]["409"]["headers"]
+    assert {"200", "401", "409", "413", "415", "422"} <= set(upload_doc["responses"])
+    assert "Upload-Complete" in paths["/api/sync/blobs/{sha256}"]["head"]["responses"]["200"]["headers"]
+    assert "post" in paths["/api/sync/blobs/missing"]

@@ -1,0 +1,331 @@
+"""The filesystem blob store: chunked, resumable, verified, write-once, safe under concurrent uploads."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sync import problems
+from sync.blobs import FilesystemBlobStore
+
+LIMIT = 10 * 1024 * 1024
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class CutStream(io.RawIOBase):
+    """A request body that breaks off (connection lost) after ``cut`` bytes."""
+
+    def __init__(self, data: bytes, cut: int) -> None:
+        self._data = data[:cut]
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._pos >= len(self._data):
+            raise ConnectionResetError("client went away")
+        end = len(self._data) if size < 0 else self._pos + size
+        piece = self._data[self._pos : end]
+        self._pos += len(piece)
+        return piece
+
+
+def files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def upload(store: FilesystemBlobStore, data: bytes, chunk: int) -> Path:
+    digest = sha(data)
+    for start in range(0, len(data), chunk):
+        assert store.append(digest, start, io.BytesIO(data[start : start + chunk]), LIMIT) == min(
+            start + chunk, len(data)
+        )
+    return store.complete(digest)
+
+
+def test_chunked_append_then_complete(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    data = os.urandom(200_000)
+    digest = sha(data)
+    assert (store.has(digest), store.received(digest)) == (False, 0)
+
+    assert store.append(digest, 0, io.BytesIO(data[:70_000]), LIMIT) == 70_000
+    assert store.append(digest, 70_000, io.BytesIO(data[70_000:150_000]), LIMIT) == 150_000
+    assert (store.has(digest), store.received(digest)) == (False, 150_000)
+    assert store.append(digest, 150_000, io.BytesIO(data[150_000:]), LIMIT) == 200_000
+    assert not store.has(digest), "not complete before it is verified"
+
+    path = store.complete(digest)
+    assert path == tmp_path / digest[:2] / digest[2:4] / digest == store.path(digest)
+    assert path.read_bytes() == data
+    assert (store.has(digest), store.received(digest)) == (True, 200_000)
+    with store.open(digest) as handle:
+        assert handle.read() == data
+    assert files_under(tmp_path) == [path], "no partial or lock file is left behind"
+    assert store.thumbnail_path(digest) == tmp_path / "thumbs" / digest[:2] / f"{digest}.jpg"
+
+
+def test_empty_append_changes_nothing(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    data = b"abc"
+    assert store.append(sha(data), 0, io.BytesIO(b""), LIMIT) == 0
+    assert store.append(sha(data), 0, io.BytesIO(data), LIMIT) == 3
+    assert store.append(sha(data), 3, io.BytesIO(b""), LIMIT) == 3
+    assert store.complete(sha(data)).read_bytes() == data
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.binary(min_size=1, max_size=3000),
+    cuts=st.lists(st.floats(min_value=0, max_value=1), max_size=4),
+)
+def test_an_upload_cut_anywhere_resumes_where_it_stopped(data: bytes, cuts: list[float]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        store = FilesystemBlobStore(folder)
+        digest = sha(data)
+        for fraction in cuts:
+            offset = store.received(digest)
+            cut = int(len(data) * fraction)
+            if cut <= offset:
+                continue
+            # The connection drops after a few bytes of this attempt; what arrived is kept.
+            with pytest.raises(ConnectionResetError):
+                store.append(digest, offset, CutStream(data[offset:], cut - offset), LIMIT)
+            assert store.received(digest) == cut
+        offset = store.received(digest)
+        assert store.append(digest, offset, io.BytesIO(data[offset:]), LIMIT) == len(data)
+        assert store.complete(digest).read_bytes() == data
+
+
+def test_offset_must_equal_what_was_received(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    data = os.urandom(1000)
+    digest = sha(data)
+    store.append(digest, 0, io.BytesIO(data[:400]), LIMIT)
+    for wrong in (0, 399, 401, 1000):
+        with pytest.raises(problems.Problem) as caught:
+            store.append(digest, wrong, io.BytesIO(data[wrong:]), LIMIT)
+        assert caught.value.code == "409.40"
+        assert caught.value.details == {"received": 400, "offset": wrong}
+    assert store.received(digest) == 400
+    with pytest.raises(problems.Problem) as caught:
+        store.append(sha(b"other"), 5, io.BytesIO(b"x"), LIMIT)
+    assert caught.value.details == {"received": 0, "offset": 5}
+    with pytest.raises(problems.Problem) as caught:
+        store.append(digest, -1, io.BytesIO(b"x"), LIMIT)
+    assert caught.value.code == "400.2"
+
+
+def test_a_corrupted_chunk_is_caught_at_completion_and_discarded(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    data = os.urandom(150_000)
+    digest = sha(data)
+    corrupted = bytearray(data)
+    corrupted[90_000] ^= 0x01
+    store.append(digest, 0, io.BytesIO(bytes(corrupted[:100_000])), LIMIT)
+    store.append(digest, 100_000, io.BytesIO(bytes(corrupted[100_000:])), LIMIT)
+    with pytest.raises(problems.Problem) as caught:
+        store.complete(digest)
+    assert caught.value.code == "422.40"
+    assert (store.has(digest), store.received(digest)) == (False, 0)
+    assert files_under(tmp_path) == []
+
+    assert upload(store, data, 64_000).read_bytes() == data
+
+
+def test_completing_without_all_bytes_fails_the_hash(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    data = os.urandom(5000)
+    store.append(sha(data), 0, io.BytesIO(data[:4999]), LIMIT)
+    with pytest.raises(problems.Problem, match="SHA-256"):
+        store.complete(sha(data))
+    with pytest.raises(problems.Problem):
+        store.complete(sha(b"never sent"))
+    assert files_under(tmp_path) == []
+
+
+def test_size_limit(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    exactly = os.urandom(1000)
+    assert upload(store, exactly, 300).stat().st_size == 1000  # the limit itself is allowed
+
+    too_big = os.urandom(1001)
+    digest = sha(too_big)
+    store.append(digest, 0, io.BytesIO(too_big[:600]), 1000)
+    with pytest.raises(problems.Problem) as caught:
+        store.append(digest, 600, io.BytesIO(too_big[600:]), 1000)
+    assert caught.value.code == "413.4"
+    assert caught.value.details == {"limit": 1000}
+    assert store.received(digest) == 0, "a blob that can never fit is not kept"
+
+
+def test_a_complete_blob_is_written_once(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    data = os.urandom(4000)
+    digest = sha(data)
+    first = upload(store, data, 1500)
+    before = first.stat()
+    assert before.st_mode & 0o222 == 0, "stored evidence is read-only"
+
+    # Another upload of the same bytes: appending to a complete blob writes nothing.
+    assert store.append(digest, 0, io.BytesIO(b"garbage"), LIMIT) == 4000
+    # A partial that raced in (two uploads finishing together) is dropped, the first file kept.
+    partial = tmp_path / ".partial" / digest
+    partial.write_bytes(b"a late duplicate")
+    assert store.complete(digest) == first
+    after = first.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert first.read_bytes() == data
+    assert not partial.exists()
+
+
+def test_delete_removes_blob_partial_and_thumbnail(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    data = os.urandom(100)
+    digest = sha(data)
+    upload(store, data, 100)
+    store.thumbnail_path(digest).parent.mkdir(parents=True)
+    store.thumbnail_path(digest).write_bytes(b"jpeg")
+    store.delete(digest)
+    assert (store.has(digest), store.received(digest)) == (False, 0)
+    assert files_under(tmp_path) == []
+    with pytest.raises(problems.Problem) as caught:
+        store.open(digest)
+    assert caught.value.code == "404.1"
+    store.delete(digest)  # deleting nothing is fine
+
+
+def test_concurrent_uploads_of_the_same_blob_end_in_one_good_file(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    data = os.urandom(300_000)
+    digest = sha(data)
+    start = threading.Barrier(2)
+    results: list[Path] = []
+    errors: list[BaseException] = []
+
+    def device(chunk: int) -> None:
+        try:
+            start.wait()
+            while not store.has(digest):
+                offset = store.received(digest)
+                if offset >= len(data):
+                    results.append(store.complete(digest))
+                    return
+                try:
+                    store.append(digest, offset, io.BytesIO(data[offset : offset + chunk]), LIMIT)
+                except problems.Problem as problem:
+                    assert problem.code == "409.40"  # the other device got there first: resume
+            results.append(store.complete(digest))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=device, args=(size,)) for size in (7_000, 11_000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert results == [store.path(digest)] * 2
+    assert store.path(digest).read_bytes() == data
+    assert files_under(tmp_path) == [store.path(digest)]
+
+
+def test_a_waiting_append_rechecks_the_offset_under_the_lock(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    data = os.urandom(200_000)
+    digest = sha(data)
+    release = threading.Event()
+    first_piece_written = threading.Event()
+
+    class SlowBody(io.RawIOBase):
+        """Sends one piece, then stalls until released (a slow tablet holding the upload)."""
+
+        def __init__(self) -> None:
+            self._sent = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int = -1) -> bytes:
+            if self._sent:
+                first_piece_written.set()
+                release.wait(10)
+            piece = data[self._sent : self._sent + min(size, 50_000)]
+            self._sent += len(piece)
+            return piece
+
+    slow = threading.Thread(target=store.append, args=(digest, 0, SlowBody(), LIMIT))
+    slow.start()
+    assert first_piece_written.wait(10)
+    # The second upload also starts at 0 (it asked before the first wrote anything) and must wait.
+    outcome: list[BaseException | int] = []
+
+    def second() -> None:
+        try:
+            outcome.append(store.append(digest, 0, io.BytesIO(data), LIMIT))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive(), "the second append waits for the lock"
+    release.set()
+    slow.join(10)
+    waiter.join(10)
+    [result] = outcome
+    assert isinstance(result, problems.Problem) and result.code == "409.40"
+    assert result.details["received"] == len(data)
+    assert store.complete(digest).read_bytes() == data
+
+
+BAD_HASHES = [
+    "../../etc/passwd",
+    "A" * 64,
+    "g" * 64,
+    "a" * 63,
+    "a" * 65,
+    "a" * 64 + "\n",
+    "/" + "a" * 63,
+    "",
+    None,
+]
+
+
+@pytest.mark.parametrize("bad", BAD_HASHES, ids=repr)
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s, h: s.has(h),
+        lambda s, h: s.received(h),
+        lambda s, h: s.append(h, 0, io.BytesIO(b"x"), LIMIT),
+        lambda s, h: s.complete(h),
+        lambda s, h: s.path(h),
+        lambda s, h: s.open(h),
+        lambda s, h: s.delete(h),
+        lambda s, h: s.thumbnail_path(h),
+    ],
+    ids=["has", "received", "append", "complete", "path", "open", "delete", "thumbnail_path"],
+)
+def test_bad_hashes_are_refused_everywhere(
+    tmp_path: Path, bad: Any, call: Callable[[FilesystemBlobStore, Any], object]
+) -> None:
+    store = FilesystemBlobStore(tmp_path / "store")
+    with pytest.raises(problems.Problem) as caught:
+        call(store, bad)
+    assert caught.value.code == "400.2"
+    assert files_under(tmp_path) == []
