@@ -1,0 +1,201 @@
+"""gunicorn with several workers, killed with SIGKILL in the middle of pushes and started again:
+the devices retry, and every mutation is held exactly once, in order."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from server.models import Quarantine, SyncMutation
+from sync.protocol import mutation_digest
+from tests.conftest import DEMO_PASSWORD
+from tests.integration.sync_helpers import T0, enterprise_and_catalogue
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Server:
+    """A gunicorn process group that can be killed outright and started again on the same port."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{env['PORT']}"
+
+    def start(self) -> None:
+        """Start gunicorn and wait until it answers."""
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [gunicorn, "-c", str(ROOT / "deploy/gunicorn.conf.py"), "server:create_app()"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/login", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(self.log.read_text(errors="replace"))
+
+    def kill(self) -> None:
+        """SIGKILL the master and every worker at once, as a power cut would."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path, qr_key_file: str) -> Iterator[Server]:
+    """gunicorn with three workers on this test's database."""
+    env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
+           "QR_SIGNING_KEY_FILE": qr_key_file, "SECRET_KEY": "kill-test", "HOST": "127.0.0.1",
+           "PORT": str(_free_port()), "WEB_CONCURRENCY": "3", "PYTHONPATH": str(ROOT)}  # fmt: skip
+    running = Server(env, tmp_path / "server.log")
+    running.start()
+    yield running
+    if running.process and running.process.poll() is None:
+        running.kill()
+
+
+def _call(
+    url: str, body: dict[str, Any] | None, headers: dict[str, str], timeout: float = 10
+) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json", **headers},
+                                     method="POST" if body is not None else "GET")  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def _register(server: Server, username: str) -> tuple[str, str]:
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    login = urllib.request.Request(f"{server.url}/api/auth/login", method="POST", headers={"Content-Type": "application/json"},
+                                   data=json.dumps({"username": username, "password": DEMO_PASSWORD}).encode())  # fmt: skip
+    csrf = json.loads(opener.open(login, timeout=10).read())["csrf_token"]
+    device_id = str(uuid.uuid4())
+    register = urllib.request.Request(f"{server.url}/api/devices", method="POST",
+                                      headers={"Content-Type": "application/json", "X-CSRF-Token": csrf},
+                                      data=json.dumps({"device_id": device_id}).encode())  # fmt: skip
+    token = json.loads(opener.open(register, timeout=10).read())["token"]
+    return device_id, token
+
+
+def _outbox(enterprise_id: str, catalogue_id: str, codes: list[str], count: int) -> list[dict[str, Any]]:
+    inspection_id = str(uuid.uuid4())
+    entries: list[dict[str, Any]] = [
+        {
+            "entity": "inspection",
+            "id": inspection_id,
+            "data": {
+                "enterprise_id": enterprise_id,
+                "catalogue_id": catalogue_id,
+                "kind": "county",
+                "started_at": T0.isoformat(),
+            },
+        }
+    ]
+    answers: dict[str, str] = {}
+    for index in range(count - 1):
+        code = codes[index % len(codes)]
+        answer_id = answers.setdefault(code, str(uuid.uuid4()))
+        entries.append(
+            {
+                "entity": "item_result",
+                "id": answer_id,
+                "data": {
+                    "inspection_id": inspection_id,
+                    "item_code": code,
+                    "result": "compliant",
+                    "note": f"第 {index} 次",
+                },
+            }
+        )
+    return [{"seq": seq, "op": "upsert", "base_version": None, "at": T0.isoformat(), **entry}
+            for seq, entry in enumerate(entries, 1)]  # fmt: skip
+
+
+def test_devices_retry_through_sigkills_and_nothing_is_lost_or_doubled(app: Any, server: Server) -> None:
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    devices = []
+    for username in ("xx_insp1", "xx_insp2", "xx_insp3"):
+        device_id, token = _register(server, username)
+        devices.append(
+            {"id": device_id, "token": token, "outbox": _outbox(enterprise_id, catalogue_id, codes, 60)}
+        )
+    stop = time.monotonic() + 90
+    retries = [0]
+    failures: list[str] = []
+
+    def run(device: dict[str, Any]) -> None:
+        acked, rng = 0, random.Random(device["id"])
+        headers = {"Authorization": f"Bearer {device['token']}"}
+        while acked < len(device["outbox"]) and time.monotonic() < stop:
+            batch = device["outbox"][acked : acked + rng.randint(1, 6)]
+            try:
+                status, body = _call(f"{server.url}/api/sync/push",
+                                     {"device_id": device["id"], "schema": 1, "mutations": batch}, headers)  # fmt: skip
+            except OSError:
+                status, body = 0, None
+            if status == 200 and body["device_id"] == device["id"]:
+                acked = body["last_seq"]
+            else:
+                retries[0] += 1
+                if status and status < 500:
+                    failures.append(f"{status} {body}")
+                    return
+                time.sleep(0.05 + rng.random() * 0.1)
+        device["acked"] = acked
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in devices]
+    for thread in threads:
+        thread.start()
+    for pause in (0.4, 0.7, 0.5):
+        time.sleep(pause)
+        server.kill()
+        time.sleep(0.2)
+        server.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    assert retries[0] > 0, "the kills happened while devices were pushing"
+    engine = sa.create_engine(server.env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            for device in devices:
+                assert device.get("acked") == len(device["outbox"])
+                rows = conn.execute(sa.select(SyncMutation.seq, SyncMutation.digest, SyncMutation.outcome)
+                                    .where(SyncMutation.device_id == uuid.UUID(device["id"])).order_by(SyncMutation.seq)).all()  # fmt: skip
+                assert [r.seq for r in rows] == [m["seq"] for m in device["outbox"]]
+                assert [r.digest for r in rows] == [mutation_digest(m) for m in device["outbox"]]
+                assert {r.outcome for r in rows} == {"applied"}
+            assert conn.execute(sa.select(sa.func.count()).select_from(Quarantine)).scalar() == 0
+    finally:
+        engine.dispose()
