@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+
 from sync import problems
 from sync.problems import Problem
 from sync.protocol import SUPPORTED_SCHEMAS, mutation_digest
@@ -24,6 +26,11 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from sync.backend import Principal
+
+
+#: Errors that mean a mutation's data cannot be stored (a constraint, a value out of range): the mutation
+#: is quarantined, never retried forever. Other database errors propagate and the push is retried.
+BAD_DATA_ERRORS = (StatementError, OverflowError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -145,27 +152,79 @@ def apply_push(
     mutations: Sequence[Mutation],
 ) -> dict[str, Any]:
     """Apply a batch in one transaction (the caller commits): duplicates skipped, invalid mutations
-    quarantined and counted, a gap stops the batch. Returns the reply message."""
+    quarantined and counted, a gap stops the batch. Returns the reply message.
+
+    The batch is first applied under one savepoint; only when some mutation is refused is it rolled
+    back and applied again one savepoint per mutation, so that the refused one can be set aside whole.
+    """
     if schema not in SUPPORTED_SCHEMAS:
         raise problems.unsupported_schema(schema=schema, supported=sorted(SUPPORTED_SCHEMAS))
     if device_id != principal.device_id:
         raise problems.device_mismatch()
     last_seq = ledger.lock(session, device_id)
-    results: list[dict[str, Any]] = []
-    gap = False
+    results: dict[int, dict[str, Any]] = {}
+    runnable: list[Mutation] = []
+    next_seq, gap = last_seq + 1, False
     for mutation in sorted(mutations, key=lambda m: m.seq):
-        if gap or mutation.seq > last_seq + 1:
-            gap = True
-            results.append({"seq": mutation.seq, "status": "not_processed", "code": None,
-                            "message": f"gap: expected seq {last_seq + 1}", "version": None})  # fmt: skip
-            continue
         if mutation.seq <= last_seq:
-            results.append(_duplicate(session, ledger, device_id, mutation))
-            continue
-        results.append(_apply_one(session, registry, ledger, principal, device_id, mutation))
-        last_seq = mutation.seq
+            results[id(mutation)] = _duplicate(session, ledger, device_id, mutation)
+        elif not gap and mutation.seq == next_seq:
+            runnable.append(mutation)
+            next_seq += 1
+        else:
+            gap = True
+            results[id(mutation)] = {"seq": mutation.seq, "status": "not_processed", "code": None,
+                                     "message": f"gap: expected seq {next_seq}", "version": None}  # fmt: skip
+    for handler in registry:
+        prefetch = getattr(handler, "prefetch", None)
+        wanted = [m.id for m in runnable if m.entity == handler.entity]
+        if prefetch is not None and wanted:
+            prefetch(session, wanted)
+    applied = _apply_all_or_nothing(session, registry, principal, runnable)
+    if applied is None:
+        applied = [_apply_one(session, registry, ledger, principal, device_id, m) for m in runnable]
+    else:
+        for mutation in runnable:
+            ledger.record(session, device_id, mutation, "applied")
+    for mutation, result in zip(runnable, applied, strict=True):
+        results[id(mutation)] = result
+    if runnable:
+        last_seq = runnable[-1].seq
     ledger.set_last_seq(session, device_id, last_seq)
-    return {"device_id": device_id, "last_seq": last_seq, "results": results}
+    ordered = [results[id(m)] for m in sorted(mutations, key=lambda m: m.seq)]
+    return {"device_id": device_id, "last_seq": last_seq, "results": ordered}
+
+
+def _apply_all_or_nothing(
+    session: Session, registry: HandlerRegistry, principal: Principal, mutations: Sequence[Mutation]
+) -> list[dict[str, Any]] | None:
+    """Apply every mutation under one savepoint; None (and nothing applied) if any is refused."""
+    if not mutations:
+        return []
+    savepoint = session.begin_nested()
+    try:
+        results = []
+        for mutation in mutations:
+            handler = _checked_handler(registry, mutation)
+            results.append({"seq": mutation.seq, "status": "applied", "code": None, "message": None,
+                            "version": handler.apply(session, principal, mutation)})  # fmt: skip
+        session.flush()
+        savepoint.commit()
+        return results
+    except (Problem, *BAD_DATA_ERRORS):
+        savepoint.rollback()
+        return None
+
+
+def _checked_handler(registry: HandlerRegistry, mutation: Mutation) -> EntityHandler:
+    """The mutation's handler, after refusing unknown entities and fields a device may not write."""
+    handler = registry.get(mutation.entity)
+    if handler is None:
+        raise problems.unknown_entity(entity=mutation.entity)
+    refused = sorted(set(mutation.data) - handler.writable_fields)
+    if refused:
+        raise problems.field_not_writable(fields=", ".join(refused))
+    return handler
 
 
 def _duplicate(
@@ -188,16 +247,21 @@ def _apply_one(
     device_id: uuid.UUID,
     mutation: Mutation,
 ) -> dict[str, Any]:
-    handler = registry.get(mutation.entity)
     try:
-        if handler is None:
-            raise problems.unknown_entity(entity=mutation.entity)
-        refused = sorted(set(mutation.data) - handler.writable_fields)
-        if refused:
-            raise problems.field_not_writable(fields=", ".join(refused))
+        handler = _checked_handler(registry, mutation)
         # A savepoint, so that a handler failing half-way leaves nothing of this mutation behind.
         with session.begin_nested():
             version = handler.apply(session, principal, mutation)
+            session.flush()
+    except BAD_DATA_ERRORS as error:
+        if isinstance(error, DBAPIError) and not isinstance(error, IntegrityError | DataError):
+            raise  # the database failing (connection lost …) is not the mutation's fault: the push is retried
+        cause = getattr(error, "orig", None) or error
+        problem = problems.invalid_mutation(reason=str(cause).splitlines()[0][:300])
+        ledger.quarantine(session, device_id, mutation.raw, problem, mutation.digest)
+        ledger.record(session, device_id, mutation, "quarantined")
+        return {"seq": mutation.seq, "status": "quarantined", "code": problem.code,
+                "message": problem.message("en"), "version": None}  # fmt: skip
     except Problem as problem:
         ledger.quarantine(session, device_id, mutation.raw, problem, mutation.digest)
         ledger.record(session, device_id, mutation, "quarantined")

@@ -64,7 +64,7 @@ def record_hazard(
     )  # fmt: skip
     session.add(found)
     project(hazard, [found])
-    session.flush()
+    hazard.row_version = found.row_version = 1
     return hazard
 
 
@@ -89,6 +89,6 @@ def append_event(
     project(hazard, [*hazard.events, event])
     event.hazard = hazard
     session.add(event)
+    event.row_version = 1
     hazard.row_version += 1
-    session.flush()
     return event

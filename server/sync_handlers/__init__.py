@@ -23,6 +23,7 @@ def init_app(app: Flask, api: Any) -> SyncBackend:
     """Build the backend, number synced rows in commit order, and register /api/sync."""
     from server.media.ingest import on_blob_complete
     from server.sync_handlers import changes
+    from server.sync_handlers.common import install_cache_reset
     from server.sync_handlers.entities import all_handlers
     from server.sync_handlers.ledger import SqlDeviceLedger
     from server.sync_handlers.principal import authenticate
@@ -30,6 +31,7 @@ def init_app(app: Flask, api: Any) -> SyncBackend:
     from sync.views import create_blueprint
 
     changes.install()
+    install_cache_reset()
     registry = HandlerRegistry()
     for handler in all_handlers():
         registry.register(handler)

@@ -28,8 +28,8 @@ def _collect(session: Session, _context: Any) -> None:
 
 def _number(session: Session) -> None:
     """Give every row this transaction wrote its own change number, in one reservation."""
-    if session.info.get(_NUMBERING):
-        return
+    if session.info.get(_NUMBERING) or session.in_nested_transaction():
+        return  # a savepoint being released: the outer commit numbers everything once
     session.flush()
     touched = session.info.pop(_TOUCHED, {})
     if not touched:

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from marshmallow import Schema, ValidationError
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from server.domain.roles import Role
@@ -119,3 +120,54 @@ def own_inspection(session: Session, scope: Scope, inspection_id: uuid.UUID) -> 
     if inspection.created_by_id != scope.user_id:
         raise problems.owned_elsewhere()
     return inspection
+
+
+# Per-transaction caches a push builds, kept in session.info and dropped with the transaction.
+ABSENT = "sync_absent_ids"
+CACHE = "sync_cache"
+
+
+def prefetch_rows(session: Session, model: Any, ids: list[uuid.UUID]) -> None:
+    """Load the batch's existing rows of ``model`` at once and remember which ids are new, so that
+    applying each mutation needs no lookup query of its own."""
+    found = set(session.scalars(sa.select(model.id).where(model.id.in_(ids))))
+    session.info.setdefault(ABSENT, set()).update((model, i) for i in ids if i not in found)
+    if found:
+        session.scalars(sa.select(model).where(model.id.in_(found))).all()
+
+
+def find(session: Session, model: Any, row_id: uuid.UUID) -> Any:
+    """The row with this id, or None; no query for ids the batch's prefetch found to be new."""
+    if (model, row_id) in session.info.get(ABSENT, ()):
+        return None
+    return session.get(model, row_id)
+
+
+def created(session: Session, obj: Any) -> None:
+    """Note that a new row now exists (its id is no longer known to be absent)."""
+    session.info.get(ABSENT, set()).discard((type(obj), obj.id))
+    obj.row_version = 1
+
+
+def cached(session: Session, key: Any, load: Any) -> Any:
+    """A value computed once per transaction (e.g. the item codes of a catalogue)."""
+    cache = session.info.setdefault(CACHE, {})
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
+def forget_batch_state(session: Session) -> None:
+    """Drop the per-transaction caches (a rolled-back attempt may have filled them)."""
+    session.info.pop(ABSENT, None)
+    session.info.pop(CACHE, None)
+
+
+def _forget_on_rollback(session: Session, _previous: Any) -> None:
+    forget_batch_state(session)
+
+
+def install_cache_reset(session_class: type[Session] = Session) -> None:
+    """Any rollback (a savepoint's included) drops the caches: they may describe rows that are gone."""
+    if not event.contains(session_class, "after_soft_rollback", _forget_on_rollback):
+        event.listen(session_class, "after_soft_rollback", _forget_on_rollback)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
@@ -28,17 +28,22 @@ from server.models import (
     Photo,
     QrToken,
     ReviewDecision,
+    User,
 )
 from server.models.base import utcnow
 from server.services.hazards import append_event, record_hazard
 from server.sync_handlers.common import (
+    cached,
     enterprise_visible,
+    find,
     inspection_visible,
     load_data,
     own_inspection,
+    prefetch_rows,
     row_changes,
     visible_enterprise,
 )
+from server.sync_handlers.common import created as created_row
 from server.sync_handlers.principal import scope_of
 from sync import problems
 from sync.backend import Principal
@@ -175,10 +180,15 @@ class InspectionHandler:
     writable_fields = frozenset(InspectionDataSchema().fields)
     schema = InspectionDataSchema()
 
+    def prefetch(self, session: Session, ids: list[uuid.UUID]) -> None:
+        """Load the batch's existing rows in one query."""
+        prefetch_rows(session, Inspection, ids)
+
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Create, update or (while a draft) delete an inspection."""
         scope = scope_of(principal)
-        inspection = session.get(Inspection, mutation.id)
+        inspection = find(session, Inspection, mutation.id)
+        created = inspection is None
         if inspection is not None:
             if inspection.created_by_id != scope.user_id:
                 raise problems.owned_elsewhere()
@@ -204,6 +214,7 @@ class InspectionHandler:
                 started_at=data["started_at"], received_at=utcnow(),
             )  # fmt: skip
             session.add(inspection)
+            created_row(session, inspection)
         elif {"enterprise_id", "catalogue_id"} & data.keys() and (
             data.get("enterprise_id", inspection.enterprise_id) != inspection.enterprise_id
             or data.get("catalogue_id", inspection.catalogue_id) != inspection.catalogue_id
@@ -214,6 +225,13 @@ class InspectionHandler:
                     "corrects_id"):  # fmt: skip
             if key in data:
                 setattr(inspection, key, InspectionKind(data[key]) if key == "kind" else data[key])
+        if data.get("corrects_id"):
+            corrected = own_inspection(session, scope, data["corrects_id"])
+            if corrected.status == InspectionStatus.draft:
+                raise problems.invalid_mutation(reason="only a submitted inspection can be corrected")
+        for participant in data.get("participants", []):
+            if participant.get("user_id") is not None and session.get(User, participant["user_id"]) is None:
+                raise problems.missing_reference(entity="user", id=participant["user_id"])
         if "participants" in data:
             inspection.participants = [
                 InspectionParticipant(ordinal=i, **p) for i, p in enumerate(data["participants"])
@@ -221,8 +239,7 @@ class InspectionHandler:
         session.flush()
         if data.get("status") == InspectionStatus.submitted.value:
             self._submit(session, inspection)
-        inspection.row_version = (inspection.row_version or 0) + 1
-        return inspection.row_version
+        return bump_version(inspection, created)
 
     @staticmethod
     def _submit(session: Session, inspection: Inspection) -> None:
@@ -287,26 +304,30 @@ class ItemResultHandler:
     writable_fields = frozenset(ItemResultDataSchema().fields)
     schema = ItemResultDataSchema()
 
+    def prefetch(self, session: Session, ids: list[uuid.UUID]) -> None:
+        """Load the batch's existing rows in one query."""
+        prefetch_rows(session, ItemResult, ids)
+
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record or change an answer of a draft inspection."""
         scope = scope_of(principal)
-        row = session.get(ItemResult, mutation.id)
-        data = load_data(self.schema, mutation.data, creating=row is None)
+        row = find(session, ItemResult, mutation.id)
+        created = row is None
+        data = load_data(self.schema, mutation.data, creating=created)
         inspection = own_inspection(session, scope, row.inspection_id if row else data["inspection_id"])
         if inspection.status != InspectionStatus.draft:
             raise problems.record_sealed()
         if row is None:
             code = data["item_code"]
-            known = session.scalar(sa.select(CatalogueItem.id).where(
-                CatalogueItem.catalogue_id == inspection.catalogue_id, CatalogueItem.code == code))  # fmt: skip
-            if known is None:
+            if code not in catalogue_codes(session, inspection.catalogue_id):
                 raise problems.invalid_mutation(reason=f"item {code} is not in the inspection's catalogue")
-            other = session.scalar(sa.select(ItemResult.id).where(
-                ItemResult.inspection_id == inspection.id, ItemResult.item_code == code))  # fmt: skip
-            if other is not None:
-                raise problems.invalid_mutation(reason=f"item {code} already has an answer ({other})")
+            answers = answer_ids(session, inspection.id)
+            if code in answers:
+                raise problems.invalid_mutation(reason=f"item {code} already has an answer ({answers[code]})")
             row = ItemResult(id=mutation.id, inspection_id=inspection.id, item_code=code)
             session.add(row)
+            created_row(session, row)
+            answers[code] = row.id
         elif (
             data.get("inspection_id", row.inspection_id) != row.inspection_id
             or data.get("item_code", row.item_code) != row.item_code
@@ -319,9 +340,7 @@ class ItemResultHandler:
                 setattr(row, key, data[key])
         if "result" in data:
             row.result = ItemResultValue(data["result"])
-        session.flush()
-        row.row_version = (row.row_version or 0) + 1
-        return row.row_version
+        return bump_version(row, created)
 
     def changes(
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
@@ -387,10 +406,15 @@ class HazardHandler:
     writable_fields = frozenset(HazardDataSchema().fields)
     schema = HazardDataSchema()
 
+    def prefetch(self, session: Session, ids: list[uuid.UUID]) -> None:
+        """Load the batch's existing rows in one query."""
+        prefetch_rows(session, Hazard, ids)
+
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record a hazard (with its 'found' event) or change one whose inspection is still a draft."""
-        hazard = session.get(Hazard, mutation.id)
-        data = load_data(self.schema, mutation.data, creating=hazard is None)
+        hazard = find(session, Hazard, mutation.id)
+        created = hazard is None
+        data = load_data(self.schema, mutation.data, creating=created)
         if hazard is None:
             hazard = self._create(session, principal, mutation, data)
         else:
@@ -407,9 +431,7 @@ class HazardHandler:
                 if key in data:
                     setattr(hazard, key, data[key])
         self._check_level(session, hazard)
-        session.flush()
-        hazard.row_version = (hazard.row_version or 0) + 1
-        return hazard.row_version
+        return bump_version(hazard, created)
 
     def _create(
         self, session: Session, principal: Principal, mutation: Mutation, data: dict[str, Any]
@@ -486,8 +508,9 @@ class LedgerEntryHandler(HazardHandler):
         scope = scope_of(principal)
         if scope.role != Role.enterprise:
             raise problems.forbidden()
-        hazard = session.get(Hazard, mutation.id)
-        data = load_data(self.schema, mutation.data, creating=hazard is None)
+        hazard = find(session, Hazard, mutation.id)
+        created = hazard is None
+        data = load_data(self.schema, mutation.data, creating=created)
         if data.get("enterprise_id", scope.enterprise_id) != scope.enterprise_id:
             raise problems.owned_elsewhere()
         if data.get("inspection_id"):
@@ -502,9 +525,7 @@ class LedgerEntryHandler(HazardHandler):
             for key in _HAZARD_FIELDS:
                 if key in data:
                     setattr(hazard, key, data[key])
-        session.flush()
-        hazard.row_version = (hazard.row_version or 0) + 1
-        return hazard.row_version
+        return bump_version(hazard, created)
 
     def changes(
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
@@ -542,11 +563,15 @@ class HazardEventHandler:
     writable_fields = frozenset(HazardEventDataSchema().fields)
     schema = HazardEventDataSchema()
 
+    def prefetch(self, session: Session, ids: list[uuid.UUID]) -> None:
+        """Load the batch's existing rows in one query."""
+        prefetch_rows(session, HazardEvent, ids)
+
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Append an event the state machine allows."""
         scope = scope_of(principal)
         data = load_data(self.schema, mutation.data, creating=True)
-        existing = session.get(HazardEvent, mutation.id)
+        existing = find(session, HazardEvent, mutation.id)
         if existing is not None:
             same = (existing.hazard_id, existing.kind.value, existing.at) == (
                 data["hazard_id"],
@@ -621,10 +646,14 @@ class PhotoHandler:
     writable_fields = frozenset(PhotoDataSchema().fields)
     schema = PhotoDataSchema()
 
+    def prefetch(self, session: Session, ids: list[uuid.UUID]) -> None:
+        """Load the batch's existing rows in one query."""
+        prefetch_rows(session, Photo, ids)
+
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record a photo linked to something the user may add evidence to."""
         data = load_data(self.schema, mutation.data, creating=True)
-        existing = session.get(Photo, mutation.id)
+        existing = find(session, Photo, mutation.id)
         if existing is not None:
             if (existing.sha256, existing.entity_type, existing.entity_id) != (
                 data["sha256"],
@@ -635,9 +664,7 @@ class PhotoHandler:
             return existing.row_version
         if mutation.op == "delete":
             raise problems.invalid_mutation(reason="photo evidence cannot be deleted from a device")
-        target = session.get(PHOTO_TARGETS[data["entity_type"]], data["entity_id"])
-        if target is None:
-            raise problems.missing_reference(entity=data["entity_type"], id=data["entity_id"])
+        self._check_target(session, principal, data["entity_type"], data["entity_id"])
         photo = Photo(id=mutation.id, device_id=principal.device_id, received_at=utcnow(), **data)
         from server.media.ingest import facts_for_photo
 
@@ -645,8 +672,23 @@ class PhotoHandler:
         for key, value in (facts or {}).items():
             setattr(photo, key, value)
         session.add(photo)
-        session.flush()
+        created_row(session, photo)
         return photo.row_version
+
+    @staticmethod
+    def _check_target(session: Session, principal: Principal, entity_type: str, entity_id: uuid.UUID) -> None:
+        """Evidence goes only to the user's own draft inspection (or its answers), or to a hazard in scope."""
+        scope = scope_of(principal)
+        target = session.get(PHOTO_TARGETS[entity_type], entity_id)
+        if target is None:
+            raise problems.missing_reference(entity=entity_type, id=entity_id)
+        if isinstance(target, Inspection | ItemResult):
+            own = target.id if isinstance(target, Inspection) else target.inspection_id
+            if own_inspection(session, scope, own).status != InspectionStatus.draft:
+                raise problems.record_sealed()
+            return
+        hazard = target if isinstance(target, Hazard) else cast(HazardEvent, target).hazard
+        visible_enterprise(session, scope, hazard.enterprise_id)
 
     def changes(
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
@@ -659,6 +701,27 @@ class PhotoHandler:
             "fix_at": p.fix_at, "entity_type": p.entity_type, "entity_id": p.entity_id, "mime": p.mime,
             "size": p.size, "width": p.width, "height": p.height,
         })  # fmt: skip
+
+
+def catalogue_codes(session: Session, catalogue_id: uuid.UUID) -> frozenset[str]:
+    """The item codes of a catalogue version (immutable once used, so safe to keep for the batch)."""
+    return cached(session, ("codes", catalogue_id), lambda: frozenset(session.scalars(
+        sa.select(CatalogueItem.code).where(CatalogueItem.catalogue_id == catalogue_id))))  # fmt: skip
+
+
+def answer_ids(session: Session, inspection_id: uuid.UUID) -> dict[str, uuid.UUID]:
+    """Item code → answer id of an inspection, loaded once per batch and kept current by the handler."""
+    query = sa.select(ItemResult.item_code, ItemResult.id).where(ItemResult.inspection_id == inspection_id)
+    return cached(
+        session, ("answers", inspection_id), lambda: {row.item_code: row.id for row in session.execute(query)}
+    )
+
+
+def bump_version(row: Any, created: bool) -> int:
+    """A row's version counts its writes: 1 when created, one more for each later change."""
+    if not created:
+        row.row_version += 1
+    return int(row.row_version)
 
 
 def all_handlers() -> list[Any]:

@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session
 
 from server.models import ChangeCounter, Device, Quarantine, SyncMutation
 from server.models.base import utcnow
+from server.sync_handlers.common import forget_batch_state
 from sync.engine import Mutation
 from sync.problems import Problem
 from sync.protocol import canonical_json
+
+_PENDING = "sync_ledger_pending"
 
 
 class SqlDeviceLedger:
@@ -22,6 +25,8 @@ class SqlDeviceLedger:
     def lock(self, session: Session, device_id: uuid.UUID) -> int:
         """Lock by writing: an UPDATE takes the row lock on PostgreSQL and the write lock on SQLite
         before anything is read, so two pushes of one device queue up instead of both reading last_seq."""
+        session.info.pop(_PENDING, None)
+        forget_batch_state(session)
         last_seq = session.execute(
             sa.update(Device)
             .where(Device.id == device_id)
@@ -32,7 +37,10 @@ class SqlDeviceLedger:
         return int(last_seq)
 
     def set_last_seq(self, session: Session, device_id: uuid.UUID, last_seq: int) -> None:
-        """Store the new last seq (the ORM copy of the device, if loaded, is refreshed on next access)."""
+        """Store the new last seq and the batch's ledger rows (the device's row lock keeps them ours)."""
+        pending = session.info.pop(_PENDING, [])
+        if pending:
+            session.execute(sa.insert(SyncMutation), pending)
         session.execute(
             sa.update(Device).where(Device.id == device_id).values(last_seq=last_seq)
             .execution_options(synchronize_session=False)
@@ -42,20 +50,21 @@ class SqlDeviceLedger:
             session.expire(device, ["last_seq", "last_seen_at"])
 
     def digest_of(self, session: Session, device_id: uuid.UUID, seq: int) -> str | None:
-        """The digest recorded for (device, seq)."""
+        """The digest recorded for (device, seq), in this batch or an earlier one."""
+        for row in session.info.get(_PENDING, []):
+            if row["device_id"] == device_id and row["seq"] == seq:
+                return str(row["digest"])
         return session.scalar(
             sa.select(SyncMutation.digest).where(SyncMutation.device_id == device_id, SyncMutation.seq == seq)
         )
 
     def record(self, session: Session, device_id: uuid.UUID, mutation: Mutation, outcome: str) -> None:
-        """One row per processed seq: the primary key refuses a second."""
-        session.add(
-            SyncMutation(
-                device_id=device_id, seq=mutation.seq, digest=mutation.digest, entity=mutation.entity[:32],
-                entity_id=str(mutation.id), outcome=outcome,
-            )
+        """One row per processed seq, written in one statement with the new last seq (the primary key
+        refuses a second row for a seq, whatever happens)."""
+        session.info.setdefault(_PENDING, []).append(
+            {"device_id": device_id, "seq": mutation.seq, "digest": mutation.digest, "entity": mutation.entity[:32],
+             "entity_id": str(mutation.id), "outcome": outcome, "processed_at": utcnow()}
         )  # fmt: skip
-        session.flush()
 
     def quarantine(
         self,

@@ -63,7 +63,7 @@ def test_a_pull_never_skips_a_row_committed_late(app: Flask) -> None:
             assert enterprise is not None
             enterprise.main_person = "A 先编号后提交"
             db.session.flush()
-            changes._number(db.session)  # take the number (and the counter's lock) now …
+            changes._number(db.session())  # take the number (and the counter's lock) now …
             a_numbered.set()
             release_a.wait(timeout=30)
             db.session.commit()  # … and commit only later

@@ -1,0 +1,70 @@
+"""Shared set-up for the benchmarks: a migrated, demo-seeded database on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from server import create_app
+from server.extensions import db
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def bench_config(database_url: str, instance: Path) -> dict[str, object]:
+    """The configuration of a benchmark app (cheap password hashing: seeding is not what is measured)."""
+    return {"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "bench",
+            "PASSWORD_HASH_PROFILE": "cheapest", "MEDIA_ROOT": str(instance / "media")}  # fmt: skip
+
+
+@contextmanager
+def fresh_database(kind: str) -> Iterator[str]:
+    """A new empty database URL of ``kind`` ("sqlite" or "postgresql"), removed afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.db'}"
+        return
+    base = os.environ.get("BENCH_DATABASE_URL") or PG_DEFAULT
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def seeded_app(database_url: str, instance: Path) -> Flask:
+    """An app on ``database_url`` migrated to head and loaded with the demo county."""
+    import flask_migrate
+
+    from server.services.demo import seed_demo
+
+    app = create_app(bench_config(database_url, instance))
+    with app.app_context():
+        flask_migrate.upgrade()
+        seed_demo(db.session)
+        db.session.commit()
+    return app
+
+
+def postgres_available() -> bool:
+    """Whether the local PostgreSQL answers."""
+    try:
+        engine = sa.create_engine(os.environ.get("BENCH_DATABASE_URL") or PG_DEFAULT)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except sa.exc.OperationalError:
+        return False
