@@ -23,11 +23,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import fresh_database, postgres_available, seeded_app  # noqa: E402
-from server.domain.applicability import ApplicabilityRule, applicable_items  # noqa: E402
-from server.extensions import db  # noqa: E402
-from server.models import Catalogue, Enterprise, Hazard, HazardEvent, Inspection, ItemResult, Photo  # noqa: E402
-from tests.conftest import DEMO_PASSWORD  # noqa: E402
+from bench._common import fresh_database, postgres_available, seeded_app
+from server.domain.applicability import ApplicabilityRule, applicable_items
+from server.extensions import db
+from server.models import Catalogue, Enterprise, Hazard, HazardEvent, Inspection, ItemResult, Photo
+from tests.conftest import DEMO_PASSWORD
 
 T0 = datetime(2026, 6, 10, 1, 0, tzinfo=UTC)
 
@@ -40,7 +40,9 @@ def realistic_outbox(app: Any, inspections: int) -> list[dict[str, Any]]:
         plans = []
         for index in range(inspections):
             enterprise = enterprises[index % len(enterprises)]
-            items = applicable_items(catalogue.items, enterprise.profile(), lambda i: ApplicabilityRule.from_dict(i.applies_when))
+            items = applicable_items(
+                catalogue.items, enterprise.profile(), lambda i: ApplicabilityRule.from_dict(i.applies_when)
+            )
             plans.append((str(enterprise.id), [i.code for i in items], items[0].default_level.value))
         catalogue_id = str(catalogue.id)
     outbox: list[dict[str, Any]] = []
@@ -64,14 +66,20 @@ def realistic_outbox(app: Any, inspections: int) -> list[dict[str, Any]]:
         for photo in range(3):
             add("photo", {"sha256": uuid.uuid4().hex + uuid.uuid4().hex, "entity_type": "hazard", "entity_id": hazard,
                           "captured_at": T0.isoformat(), "lat": 38.46, "lon": 111.12 + photo / 1000})  # fmt: skip
-        add("inspection", {"status": "submitted", "finished_at": (T0 + timedelta(hours=2)).isoformat()}, inspection)
+        add(
+            "inspection",
+            {"status": "submitted", "finished_at": (T0 + timedelta(hours=2)).isoformat()},
+            inspection,
+        )
     return outbox
 
 
 def time_push(app: Any, outbox: list[dict[str, Any]], batch_size: int = 100) -> float:
     """Seconds to push the whole outbox through HTTP (test client) in batches."""
     client = app.test_client()
-    login = client.post("/api/auth/login", json={"username": "xx_insp1", "password": DEMO_PASSWORD}).get_json()
+    login = client.post(
+        "/api/auth/login", json={"username": "xx_insp1", "password": DEMO_PASSWORD}
+    ).get_json()
     device_id = str(uuid.uuid4())
     token = client.post("/api/devices", json={"device_id": device_id},
                         headers={"X-CSRF-Token": login["csrf_token"]}).get_json()["token"]  # fmt: skip
@@ -87,10 +95,18 @@ def time_push(app: Any, outbox: list[dict[str, Any]], batch_size: int = 100) -> 
 
 def time_raw_insert(app: Any, outbox: list[dict[str, Any]]) -> float:
     """Seconds to insert the same rows with executemany in one transaction (no HTTP, checks or ledger)."""
-    rows: dict[Any, list[dict[str, Any]]] = {Inspection: [], ItemResult: [], Hazard: [], HazardEvent: [], Photo: []}
+    rows: dict[Any, list[dict[str, Any]]] = {
+        Inspection: [],
+        ItemResult: [],
+        Hazard: [],
+        HazardEvent: [],
+        Photo: [],
+    }
     now = datetime.now(UTC)
     with app.app_context():
-        user_id = db.session.execute(sa.text("SELECT id FROM user_account WHERE username = 'xx_insp1'")).scalar_one()
+        user_id = db.session.execute(
+            sa.text("SELECT id FROM user_account WHERE username = 'xx_insp1'")
+        ).scalar_one()
     for m in outbox:
         d, new_id = m["data"], uuid.uuid4()
         common = {"id": new_id, "row_version": 1, "change_no": 0}

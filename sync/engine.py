@@ -176,8 +176,9 @@ def apply_push(
             results[id(mutation)] = {"seq": mutation.seq, "status": "not_processed", "code": None,
                                      "message": f"gap: expected seq {next_seq}", "version": None}  # fmt: skip
     for handler in registry:
+        # Optional: a handler may load what the whole batch needs in a few queries.
         prefetch = getattr(handler, "prefetch", None)
-        wanted = [m.id for m in runnable if m.entity == handler.entity]
+        wanted = [m for m in runnable if m.entity == handler.entity]
         if prefetch is not None and wanted:
             prefetch(session, wanted)
     applied = _apply_all_or_nothing(session, registry, principal, runnable)

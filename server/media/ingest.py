@@ -6,6 +6,7 @@ onto photo records that already exist here, and ``facts_for_photo`` gives them t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,17 @@ def facts_for_photo(session: Session, sha256: str) -> dict[str, Any] | None:
         "exif_lat": blob.exif_lat,
         "exif_lon": blob.exif_lon,
         "exif_orientation": blob.exif_orientation,
+    }
+
+
+def facts_for_photos(session: Session, shas: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """facts_for_photo for many blobs in one query (those whose bytes are in)."""
+    wanted = sorted(set(shas))
+    if not wanted:
+        return {}
+    blobs = session.scalars(sa.select(Blob).where(Blob.sha256.in_(wanted))).all()
+    return {
+        blob.sha256: facts for blob in blobs if (facts := facts_for_photo(session, blob.sha256)) is not None
     }
 
 

@@ -85,10 +85,9 @@ def enterprise_visible(scope: Scope) -> Any:
 
 
 def visible_enterprise(session: Session, scope: Scope, enterprise_id: uuid.UUID) -> Enterprise:
-    """The enterprise if the scope may see it (missing_reference otherwise)."""
-    enterprise = session.scalar(
-        sa.select(Enterprise).where(Enterprise.id == enterprise_id, enterprise_visible(scope))
-    )
+    """The enterprise if the scope may see it (missing_reference otherwise); asked once per batch."""
+    enterprise = cached(session, ("enterprise", scope.fingerprint(), enterprise_id), lambda: session.scalar(
+        sa.select(Enterprise).where(Enterprise.id == enterprise_id, enterprise_visible(scope))))  # fmt: skip
     if enterprise is None or enterprise.deleted_at is not None:
         raise problems.missing_reference(entity="enterprise", id=enterprise_id)
     return enterprise
@@ -127,9 +126,10 @@ ABSENT = "sync_absent_ids"
 CACHE = "sync_cache"
 
 
-def prefetch_rows(session: Session, model: Any, ids: list[uuid.UUID]) -> None:
+def prefetch_rows(session: Session, model: Any, mutations: list[Any]) -> None:
     """Load the batch's existing rows of ``model`` at once and remember which ids are new, so that
     applying each mutation needs no lookup query of its own."""
+    ids = [m.id for m in mutations]
     found = set(session.scalars(sa.select(model.id).where(model.id.in_(ids))))
     session.info.setdefault(ABSENT, set()).update((model, i) for i in ids if i not in found)
     if found:

@@ -180,9 +180,9 @@ class InspectionHandler:
     writable_fields = frozenset(InspectionDataSchema().fields)
     schema = InspectionDataSchema()
 
-    def prefetch(self, session: Session, ids: list[uuid.UUID]) -> None:
+    def prefetch(self, session: Session, mutations: list[Mutation]) -> None:
         """Load the batch's existing rows in one query."""
-        prefetch_rows(session, Inspection, ids)
+        prefetch_rows(session, Inspection, mutations)
 
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Create, update or (while a draft) delete an inspection."""
@@ -249,17 +249,16 @@ class InspectionHandler:
             raise problems.invalid_mutation(reason=f"at least {MIN_INSPECTORS} inspectors must take part")
         if inspection.finished_at is None:
             raise problems.invalid_mutation(reason="finished_at is required to submit")
-        items = session.scalars(
-            sa.select(CatalogueItem).where(CatalogueItem.catalogue_id == inspection.catalogue_id)
-        ).all()
+        items = catalogue_items(session, inspection.catalogue_id).values()
         needed = applicable_items(
             items, inspection.enterprise.profile(), lambda i: ApplicabilityRule.from_dict(i.applies_when)
         )
-        answered = set(session.scalars(
-            sa.select(ItemResult.item_code).where(
-                ItemResult.inspection_id == inspection.id, ItemResult.result != ItemResultValue.not_checked
-            )
-        ))  # fmt: skip
+        answers = answer_ids(session, inspection.id)
+        answered = {
+            code for code, answer_id in answers.items()
+            if (row := session.get(ItemResult, answer_id)) is not None and row.deleted_at is None
+            and row.result != ItemResultValue.not_checked
+        }  # fmt: skip
         missing = [i.code for i in needed if i.code not in answered]
         if missing:
             raise problems.invalid_mutation(reason=f"items not answered: {', '.join(missing)}")
@@ -304,9 +303,9 @@ class ItemResultHandler:
     writable_fields = frozenset(ItemResultDataSchema().fields)
     schema = ItemResultDataSchema()
 
-    def prefetch(self, session: Session, ids: list[uuid.UUID]) -> None:
+    def prefetch(self, session: Session, mutations: list[Mutation]) -> None:
         """Load the batch's existing rows in one query."""
-        prefetch_rows(session, ItemResult, ids)
+        prefetch_rows(session, ItemResult, mutations)
 
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record or change an answer of a draft inspection."""
@@ -406,9 +405,9 @@ class HazardHandler:
     writable_fields = frozenset(HazardDataSchema().fields)
     schema = HazardDataSchema()
 
-    def prefetch(self, session: Session, ids: list[uuid.UUID]) -> None:
+    def prefetch(self, session: Session, mutations: list[Mutation]) -> None:
         """Load the batch's existing rows in one query."""
-        prefetch_rows(session, Hazard, ids)
+        prefetch_rows(session, Hazard, mutations)
 
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record a hazard (with its 'found' event) or change one whose inspection is still a draft."""
@@ -474,11 +473,9 @@ class HazardHandler:
         """A level other than the catalogue item's default needs a reason."""
         if not hazard.item_code or hazard.inspection_id is None:
             return
-        default = session.scalar(
-            sa.select(CatalogueItem.default_level)
-            .join(Inspection, Inspection.catalogue_id == CatalogueItem.catalogue_id)
-            .where(Inspection.id == hazard.inspection_id, CatalogueItem.code == hazard.item_code)
-        )
+        inspection = session.get(Inspection, hazard.inspection_id)
+        item = catalogue_items(session, inspection.catalogue_id).get(hazard.item_code) if inspection else None
+        default = item.default_level if item is not None else None
         if default is not None and default != hazard.level and not (hazard.level_reason or "").strip():
             raise problems.invalid_mutation(
                 reason=f"level {hazard.level.value} differs from the item's default {default.value}: give level_reason"
@@ -563,9 +560,9 @@ class HazardEventHandler:
     writable_fields = frozenset(HazardEventDataSchema().fields)
     schema = HazardEventDataSchema()
 
-    def prefetch(self, session: Session, ids: list[uuid.UUID]) -> None:
+    def prefetch(self, session: Session, mutations: list[Mutation]) -> None:
         """Load the batch's existing rows in one query."""
-        prefetch_rows(session, HazardEvent, ids)
+        prefetch_rows(session, HazardEvent, mutations)
 
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Append an event the state machine allows."""
@@ -646,9 +643,15 @@ class PhotoHandler:
     writable_fields = frozenset(PhotoDataSchema().fields)
     schema = PhotoDataSchema()
 
-    def prefetch(self, session: Session, ids: list[uuid.UUID]) -> None:
+    def prefetch(self, session: Session, mutations: list[Mutation]) -> None:
         """Load the batch's existing rows in one query."""
-        prefetch_rows(session, Photo, ids)
+        prefetch_rows(session, Photo, mutations)
+        shas = {str(m.data["sha256"]) for m in mutations if isinstance(m.data.get("sha256"), str)}
+        from server.media.ingest import facts_for_photos
+
+        known = facts_for_photos(session, shas)
+        for sha in shas:
+            cached(session, ("blob_facts", sha), lambda sha=sha: known.get(sha))
 
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record a photo linked to something the user may add evidence to."""
@@ -668,7 +671,9 @@ class PhotoHandler:
         photo = Photo(id=mutation.id, device_id=principal.device_id, received_at=utcnow(), **data)
         from server.media.ingest import facts_for_photo
 
-        facts = facts_for_photo(session, data["sha256"])
+        facts = cached(
+            session, ("blob_facts", data["sha256"]), lambda: facts_for_photo(session, data["sha256"])
+        )
         for key, value in (facts or {}).items():
             setattr(photo, key, value)
         session.add(photo)
@@ -703,10 +708,15 @@ class PhotoHandler:
         })  # fmt: skip
 
 
+def catalogue_items(session: Session, catalogue_id: uuid.UUID) -> dict[str, CatalogueItem]:
+    """Code → item of a catalogue version (immutable once used, so safe to keep for the batch)."""
+    return cached(session, ("items", catalogue_id), lambda: {i.code: i for i in session.scalars(
+        sa.select(CatalogueItem).where(CatalogueItem.catalogue_id == catalogue_id))})  # fmt: skip
+
+
 def catalogue_codes(session: Session, catalogue_id: uuid.UUID) -> frozenset[str]:
-    """The item codes of a catalogue version (immutable once used, so safe to keep for the batch)."""
-    return cached(session, ("codes", catalogue_id), lambda: frozenset(session.scalars(
-        sa.select(CatalogueItem.code).where(CatalogueItem.catalogue_id == catalogue_id))))  # fmt: skip
+    """The item codes of a catalogue version."""
+    return frozenset(catalogue_items(session, catalogue_id))
 
 
 def answer_ids(session: Session, inspection_id: uuid.UUID) -> dict[str, uuid.UUID]:

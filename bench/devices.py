@@ -1,0 +1,209 @@
+"""N simulated tablets, each syncing a day's work at once, against gunicorn on PostgreSQL.
+
+    .venv/bin/python bench/devices.py [--devices 4] [--inspections 20] [--photos-per-hazard 3] [--workers 4]
+                                      [--database postgresql|sqlite]
+
+Each device records its inspections offline first (every applicable item answered, a hazard per
+non-compliant item, photos per hazard), then all devices sync concurrently. Prints inspections/s,
+p50/p95 push latency, errors, and what the server holds against what was sent: lost and duplicated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._common import fresh_database, postgres_available, seeded_app  # noqa: E402
+from server.extensions import db  # noqa: E402
+from server.models import Inspection, Photo, Quarantine, SyncMutation  # noqa: E402
+from sync.client import Outbox, Response, SyncClient, UrllibTransport, current_catalogue, simulate_inspection  # noqa: E402
+from tests.conftest import DEMO_PASSWORD  # noqa: E402
+
+USERS = ["xx_insp1", "xx_insp2", "xx_insp3", "xx_insp4", "xx_expert", "xx_sup", "ll_city", "admin"]
+
+
+class TimedTransport(UrllibTransport):
+    """Records how long each push takes."""
+
+    def __init__(self, base_url: str, latencies: list[float]) -> None:
+        super().__init__(base_url, timeout=120)
+        self.latencies = latencies
+
+    def request(self, method: str, path: str, *, headers: dict[str, str], body: bytes | None) -> Response:
+        """Time the pushes; pass everything else through."""
+        started = time.perf_counter()
+        try:
+            return super().request(method, path, headers=headers, body=body)
+        finally:
+            if path.startswith("/api/sync/push"):
+                self.latencies.append(time.perf_counter() - started)
+
+
+def start_gunicorn(database_url: str, instance: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn as deployed (deploy/gunicorn.conf.py) on the benchmark database."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "bench",
+           "MEDIA_ROOT": str(instance / "media"), "PORT": str(port), "HOST": "127.0.0.1",
+           "WEB_CONCURRENCY": str(workers), "PYTHONPATH": str(ROOT), "LOG_LEVEL": "warning"}  # fmt: skip
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "deploy/gunicorn.conf.py"),
+         "--access-logfile", "/dev/null", "server:create_app()"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+def prepare_device(
+    url: str, username: str, folder: Path, args: argparse.Namespace, seed: int
+) -> dict[str, Any]:
+    """Register, pull, and record the day's inspections offline (nothing timed yet)."""
+    latencies: list[float] = []
+    transport = TimedTransport(url, latencies)
+    outbox = Outbox(folder / f"{username}.sqlite3")
+    client = SyncClient(transport, outbox, rng=random.Random(seed))
+    client.register(username, DEMO_PASSWORD, f"bench {username}")
+    client.pull()
+    rng = random.Random(seed)
+    enterprises = [e for e in outbox.replica("enterprise") if str(e["data"]["name"]).startswith("兴县")]
+    catalogue = current_catalogue(outbox.replica("catalogue"), datetime.date.today())
+    made = [simulate_inspection(outbox, rng.choice(enterprises), catalogue, rng=rng, photo_dir=folder / username,
+                                photos_per_hazard=args.photos_per_hazard, me=outbox.user, photo_size=(800, 600))
+            for _ in range(args.inspections)]  # fmt: skip
+    latencies.clear()
+    return {"username": username, "client": client, "outbox": outbox, "made": made, "latencies": latencies,
+            "seqs": outbox.pending_count(), "device_id": outbox.device_id}  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> None:
+    """Set up, sync all devices at once, and report."""
+    with fresh_database(args.database) as database_url, tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        app = seeded_app(database_url, root / "instance")
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        process, url = start_gunicorn(database_url, root / "instance", args.workers)
+        try:
+            devices: list[dict[str, Any]] = [{} for _ in range(args.devices)]
+            errors: list[str] = []
+            ready = threading.Barrier(args.devices + 1)
+
+            def work(slot: int) -> None:
+                # Each device lives in its own thread: its outbox is a SQLite connection of that thread.
+                username = USERS[slot % len(USERS)]
+                try:
+                    devices[slot] = prepare_device(url, username, root, args, seed=slot)
+                finally:
+                    ready.wait()
+                try:
+                    devices[slot]["summary"] = devices[slot]["client"].sync(batch_size=args.batch_size)
+                except Exception as error:  # reported, not raised: the figures say what failed
+                    errors.append(f"{username}: {error!r}")
+                finally:
+                    devices[slot]["outbox"].close()
+
+            threads = [threading.Thread(target=work, args=(slot,)) for slot in range(args.devices)]
+            for thread in threads:
+                thread.start()
+            ready.wait()  # every device has recorded its day offline; the clock starts now
+            started = time.perf_counter()
+            for thread in threads:
+                thread.join()
+            seconds = time.perf_counter() - started
+            report(app, devices, errors, seconds, args)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def report(
+    app: Any, devices: list[dict[str, Any]], errors: list[str], seconds: float, args: argparse.Namespace
+) -> None:
+    """Compare what the server holds with what each device sent, and print the figures."""
+    inspections = sum(len(d["made"]) for d in devices)
+    photos = sum(len(m.photos) for d in devices for m in d["made"])
+    latencies = sorted(x for d in devices for x in d["latencies"])
+    lost = duplicated = quarantined = 0
+    with app.app_context():
+        for device in devices:
+            device_id = uuid.UUID(device["device_id"])
+            held = db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(SyncMutation)
+                .where(SyncMutation.device_id == device_id)
+            )
+            lost += max(0, device["seqs"] - held)
+            duplicated += max(0, held - device["seqs"])
+            stored = db.session.scalar(
+                sa.select(sa.func.count()).select_from(Inspection).where(Inspection.device_id == device_id)
+            )
+            duplicated += max(0, stored - len(device["made"]))
+            lost += max(0, len(device["made"]) - stored)
+            quarantined += db.session.scalar(
+                sa.select(sa.func.count()).select_from(Quarantine).where(Quarantine.device_id == device_id)
+            )
+        photos_held = db.session.scalar(sa.select(sa.func.count()).select_from(Photo))
+        db.session.remove()
+        db.engine.dispose()
+    retries = sum(d["client"].retries for d in devices)
+    p50 = statistics.median(latencies) if latencies else 0.0
+    p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else 0.0
+    print(f"{args.database}: {args.devices} devices × {args.inspections} inspections ({photos} photos) "
+          f"against gunicorn with {args.workers} workers")  # fmt: skip
+    print(f"  {inspections / seconds:7.1f} inspections/s   {seconds:6.2f} s wall   push p50 {p50 * 1000:6.1f} ms "
+          f"p95 {p95 * 1000:6.1f} ms ({len(latencies)} pushes)")  # fmt: skip
+    print(f"  errors {len(errors)}  retries {retries}  quarantined {quarantined}  lost {lost}  duplicated {duplicated}  "
+          f"photos held {photos_held}/{photos}")  # fmt: skip
+    for error in errors:
+        print(f"  ! {error}")
+
+
+def main() -> int:
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--devices", type=int, default=4)
+    parser.add_argument("--inspections", type=int, default=20)
+    parser.add_argument("--photos-per-hazard", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    args = parser.parse_args()
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.database == "postgresql" and not postgres_available():
+        print("postgresql: not reachable (set BENCH_DATABASE_URL, or use --database sqlite)")
+        return 1
+    run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
