@@ -17,6 +17,7 @@ from .base import Base, SyncMixin, TimestampMixin, UTCDateTime, enum_column, new
 
 if TYPE_CHECKING:
     from .enterprise import Enterprise
+    from .inspection import Inspection
 
 
 class HazardSource(StrEnum):
@@ -63,6 +64,8 @@ class Hazard(TimestampMixin, SyncMixin, Base):
     listed: Mapped[bool] = mapped_column(sa.Boolean, default=False)
 
     enterprise: Mapped[Enterprise] = relationship()
+    # Declared (even where only the id is set) so that a flush inserts the inspection first.
+    inspection: Mapped[Inspection | None] = relationship()
     events: Mapped[list[HazardEvent]] = relationship(
         back_populates="hazard", order_by="(HazardEvent.at, HazardEvent.received_at)"
     )

@@ -51,6 +51,8 @@ def record_hazard(
     hazard = Hazard(
         id=hazard_id or uuid.uuid4(),
         enterprise=enterprise,
+        # Foreign keys set as well as relationships, so that they read right before any flush.
+        enterprise_id=enterprise.id,
         description=description,
         level=level,
         found_at=found_at,
@@ -59,7 +61,7 @@ def record_hazard(
     )
     session.add(hazard)
     found = HazardEvent(
-        id=found_event_id or uuid.uuid4(), hazard=hazard, kind=HazardEventKind.found, at=found_at, deadline=deadline,
+        id=found_event_id or uuid.uuid4(), hazard=hazard, hazard_id=hazard.id, kind=HazardEventKind.found, at=found_at, deadline=deadline,
         actor_id=actor.id if actor else None, device_id=device.id if device else None,
     )  # fmt: skip
     session.add(found)
@@ -88,6 +90,7 @@ def append_event(
     )  # fmt: skip
     project(hazard, [*hazard.events, event])
     event.hazard = hazard
+    event.hazard_id = hazard.id
     session.add(event)
     event.row_version = 1
     hazard.row_version += 1

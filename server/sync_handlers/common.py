@@ -113,7 +113,7 @@ def inspection_visible(scope: Scope) -> Any:
 
 def own_inspection(session: Session, scope: Scope, inspection_id: uuid.UUID) -> Inspection:
     """An inspection the principal's user created (the only ones a device may add to)."""
-    inspection = session.get(Inspection, inspection_id)
+    inspection = find(session, Inspection, inspection_id)
     if inspection is None or inspection.deleted_at is not None:
         raise problems.missing_reference(entity="inspection", id=inspection_id)
     if inspection.created_by_id != scope.user_id:
@@ -123,6 +123,7 @@ def own_inspection(session: Session, scope: Scope, inspection_id: uuid.UUID) -> 
 
 # Per-transaction caches a push builds, kept in session.info and dropped with the transaction.
 ABSENT = "sync_absent_ids"
+CREATED = "sync_created_rows"
 CACHE = "sync_cache"
 
 
@@ -137,15 +138,20 @@ def prefetch_rows(session: Session, model: Any, mutations: list[Any]) -> None:
 
 
 def find(session: Session, model: Any, row_id: uuid.UUID) -> Any:
-    """The row with this id, or None; no query for ids the batch's prefetch found to be new."""
+    """The row with this id, or None: rows this batch created (not yet flushed) first, then no query
+    for ids the batch's prefetch found to be new, else the identity map or one lookup."""
+    made = session.info.get(CREATED, {}).get((model, row_id))
+    if made is not None:
+        return made
     if (model, row_id) in session.info.get(ABSENT, ()):
         return None
     return session.get(model, row_id)
 
 
 def created(session: Session, obj: Any) -> None:
-    """Note that a new row now exists (its id is no longer known to be absent)."""
+    """Note that a new row now exists, so that find() sees it before any flush."""
     session.info.get(ABSENT, set()).discard((type(obj), obj.id))
+    session.info.setdefault(CREATED, {})[(type(obj), obj.id)] = obj
     obj.row_version = 1
 
 
@@ -161,6 +167,7 @@ def forget_batch_state(session: Session) -> None:
     """Drop the per-transaction caches (a rolled-back attempt may have filled them)."""
     session.info.pop(ABSENT, None)
     session.info.pop(CACHE, None)
+    session.info.pop(CREATED, None)
 
 
 def _forget_on_rollback(session: Session, _previous: Any) -> None:

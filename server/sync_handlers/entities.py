@@ -210,6 +210,7 @@ class InspectionHandler:
                 raise problems.missing_reference(entity="catalogue", id=data["catalogue_id"])
             inspection = Inspection(
                 id=mutation.id, enterprise=enterprise, catalogue=catalogue, kind=InspectionKind(data["kind"]),
+                enterprise_id=enterprise.id, catalogue_id=catalogue.id,
                 status=InspectionStatus.draft, created_by_id=scope.user_id, device_id=principal.device_id,
                 started_at=data["started_at"], received_at=utcnow(),
             )  # fmt: skip
@@ -236,7 +237,6 @@ class InspectionHandler:
             inspection.participants = [
                 InspectionParticipant(ordinal=i, **p) for i, p in enumerate(data["participants"])
             ]
-        session.flush()
         if data.get("status") == InspectionStatus.submitted.value:
             self._submit(session, inspection)
         return bump_version(inspection, created)
@@ -256,7 +256,7 @@ class InspectionHandler:
         answers = answer_ids(session, inspection.id)
         answered = {
             code for code, answer_id in answers.items()
-            if (row := session.get(ItemResult, answer_id)) is not None and row.deleted_at is None
+            if (row := find(session, ItemResult, answer_id)) is not None and row.deleted_at is None
             and row.result != ItemResultValue.not_checked
         }  # fmt: skip
         missing = [i.code for i in needed if i.code not in answered]
@@ -453,12 +453,14 @@ class HazardHandler:
             raise problems.invalid_mutation(reason="inspection_id is required")
         device = session.get(Device, principal.device_id)
         extra = {k: data[k] for k in _HAZARD_FIELDS if k in data and k != "description"}
-        return record_hazard(
+        hazard = record_hazard(
             session, enterprise=enterprise, description=data["description"], level=HazardLevel(data["level"]),
             found_at=data["found_at"], deadline=data.get("deadline"), source=source, hazard_id=mutation.id,
             found_event_id=uuid.uuid5(mutation.id, "found"), device=device, actor=None,
             inspection_id=inspection.id if inspection else None, **extra,
         )  # fmt: skip
+        created_row(session, hazard)
+        return hazard
 
     def _check_editable(self, session: Session, principal: Principal, hazard: Hazard) -> None:
         scope = scope_of(principal)
@@ -473,7 +475,7 @@ class HazardHandler:
         """A level other than the catalogue item's default needs a reason."""
         if not hazard.item_code or hazard.inspection_id is None:
             return
-        inspection = session.get(Inspection, hazard.inspection_id)
+        inspection = find(session, Inspection, hazard.inspection_id)
         item = catalogue_items(session, inspection.catalogue_id).get(hazard.item_code) if inspection else None
         default = item.default_level if item is not None else None
         if default is not None and default != hazard.level and not (hazard.level_reason or "").strip():
@@ -583,16 +585,16 @@ class HazardEventHandler:
         kind = HazardEventKind(data["kind"])
         if kind not in DEVICE_EVENT_KINDS.get(scope.role, frozenset()):
             raise problems.forbidden()
-        hazard = session.scalar(sa.select(Hazard).where(
-            Hazard.id == data["hazard_id"], Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
-        ))  # fmt: skip
+        hazard = find(session, Hazard, data["hazard_id"])
         if hazard is None:
             raise problems.missing_reference(entity="hazard", id=data["hazard_id"])
+        visible_enterprise(session, scope, hazard.enterprise_id)
         event = append_event(
             session, hazard, kind, data["at"], deadline=data.get("deadline"), comment=data.get("comment"),
             device=session.get(Device, principal.device_id), data=data.get("data"), event_id=mutation.id,
         )  # fmt: skip
         event.actor_id = scope.user_id
+        created_row(session, event)
         return event.row_version
 
     def changes(
@@ -684,7 +686,7 @@ class PhotoHandler:
     def _check_target(session: Session, principal: Principal, entity_type: str, entity_id: uuid.UUID) -> None:
         """Evidence goes only to the user's own draft inspection (or its answers), or to a hazard in scope."""
         scope = scope_of(principal)
-        target = session.get(PHOTO_TARGETS[entity_type], entity_id)
+        target = find(session, PHOTO_TARGETS[entity_type], entity_id)
         if target is None:
             raise problems.missing_reference(entity=entity_type, id=entity_id)
         if isinstance(target, Inspection | ItemResult):
