@@ -119,10 +119,9 @@ def make_thumbnail(path: Path, dest: Path, *, long_edge: int = 480) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
+        # No fsync and no optimize pass: a thumbnail is derived data, cheap to make again if lost.
         with os.fdopen(fd, "wb") as out:
-            thumb.save(out, "JPEG", quality=80, optimize=True)
-            out.flush()
-            os.fsync(out.fileno())
+            thumb.save(out, "JPEG", quality=80)
         tmp.chmod(0o644)
         tmp.replace(dest)  # os.replace: readers see the old thumbnail or the new one, never half of one
     except BaseException:
