@@ -208,6 +208,13 @@ def empty_app(
 
 
 @pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    """Run the test inside an application context (of whichever ``app`` the module uses)."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """A test client of the app."""
     return app.test_client()

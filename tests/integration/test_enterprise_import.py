@@ -49,13 +49,6 @@ def app(empty_app: Flask) -> Iterator[Flask]:
     yield application
 
 
-@pytest.fixture
-def ctx(app: Flask) -> Iterator[None]:
-    """Run the test inside an application context."""
-    with app.app_context():
-        yield
-
-
 def code(n: int) -> str:
     """A valid credit code, distinct for each ``n``."""
     return make_credit_code("9", "1", "141123", f"MA{n:06d}")

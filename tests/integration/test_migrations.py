@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import flask_migrate
@@ -63,3 +64,34 @@ def test_sqlite_runs_with_wal_and_foreign_keys(app: Flask) -> None:
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_0002_numbers_rows_written_before_change_numbering(databases: Databases, tmp_path: Path) -> None:
+    url = databases.empty("migrations_data")
+    app = create_app(app_config(url, tmp_path / "inst"))
+    try:
+        with app.app_context():
+            flask_migrate.upgrade(revision="0001_initial")
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO region (code, name, level, created_at, updated_at) "
+                                     "VALUES ('141123', '兴县', 'county', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))  # fmt: skip
+                region_id = conn.execute(sa.text("SELECT id FROM region")).scalar_one()
+                for index, name in enumerate(("甲企业", "乙企业")):
+                    conn.execute(
+                        sa.text("INSERT INTO enterprise (id, name, credit_code, region_id, sector_steel, "
+                                "sector_aluminium_casting, sector_dust_explosion, sector_ammonia_refrigeration, "
+                                "sector_confined_space, sector_hazardous_work, sector_major_hazard_source, "
+                                "sector_gas_area, created_at, updated_at, row_version, change_no) VALUES (:id, :name, "
+                                ":code, :region, false, false, false, false, false, false, false, false, "
+                                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1, 0)"),
+                        {"id": uuid.uuid4().hex if conn.dialect.name == "sqlite" else str(uuid.uuid4()), "name": name,
+                         "code": f"91141123MA0000{index}XXX", "region": region_id},
+                    )  # fmt: skip
+            flask_migrate.upgrade()
+            with db.engine.connect() as conn:
+                numbers = sorted(conn.execute(sa.text("SELECT change_no FROM enterprise")).scalars())
+                counter = conn.execute(sa.text("SELECT value FROM change_counter WHERE id = 1")).scalar_one()
+            assert numbers == [1, 2] and counter == 2
+    finally:
+        dispose(app)
+        databases.drop(url)

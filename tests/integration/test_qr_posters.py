@@ -50,13 +50,6 @@ def app(empty_app: Flask) -> Iterator[Flask]:
     yield application
 
 
-@pytest.fixture
-def ctx(app: Flask) -> Iterator[None]:
-    """Run the test inside an application context."""
-    with app.app_context():
-        yield
-
-
 def by_code(credit_code: str) -> Enterprise:
     """The stored enterprise with this credit code."""
     found = db.session.scalar(sa.select(Enterprise).where(Enterprise.credit_code == credit_code))
