@@ -799,19 +799,24 @@ class SyncClient:
         # list is no proof), and if the HEAD disagrees it is uploaded after all.
         for record in sorted(records, key=lambda r: r.sha256 in missing):
             try:
-                done = self._upload_one(record, chunk_size)
+                # A blob the server lacks starts at 0 without a HEAD first: should a partial upload exist
+                # after all, the server's 409 names its offset and the upload continues from there.
+                start = 0 if record.sha256 in missing else None
+                done = self._upload_one(record, chunk_size, start)
             except RetriesExhausted:
                 self.outbox.note_blob_failure(record.sha256)
                 raise
             confirmed += int(done)
         return confirmed
 
-    def _upload_one(self, record: BlobRecord, chunk_size: int) -> bool:
-        """Bring one blob to complete on the server; False when the server refused it for good."""
+    def _upload_one(self, record: BlobRecord, chunk_size: int, start: int | None = None) -> bool:
+        """Bring one blob to complete on the server; False when the server refused it for good.
+
+        ``start`` is where to begin without asking; None asks the server (HEAD) first."""
         path = f"/api/sync/blobs/{record.sha256}"
         failures = 0
         restarts = 0
-        offset: int | None = None
+        offset: int | None = start
         try:
             handle = Path(record.path).open("rb")  # noqa: SIM115  (closed by the with below)
         except FileNotFoundError:
