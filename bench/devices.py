@@ -39,6 +39,8 @@ from server.models import Inspection, Photo, Quarantine, SyncMutation  # noqa: E
 from sync.client import Outbox, Response, SyncClient, UrllibTransport, current_catalogue, simulate_inspection  # noqa: E402
 from tests.conftest import DEMO_PASSWORD  # noqa: E402
 
+#: What the PWA uploads: photos re-encoded to a long edge of 2048 px.
+PHOTO_SIZE = (2048, 1536)
 USERS = ["xx_insp1", "xx_insp2", "xx_insp3", "xx_insp4", "xx_expert", "xx_sup", "ll_city", "admin"]
 
 
@@ -96,7 +98,7 @@ def prepare_device(
     enterprises = [e for e in outbox.replica("enterprise") if str(e["data"]["name"]).startswith("兴县")]
     catalogue = current_catalogue(outbox.replica("catalogue"), datetime.date.today())
     made = [simulate_inspection(outbox, rng.choice(enterprises), catalogue, rng=rng, photo_dir=folder / username,
-                                photos_per_hazard=args.photos_per_hazard, me=outbox.user, photo_size=(800, 600))
+                                photos_per_hazard=args.photos_per_hazard, me=outbox.user, photo_size=PHOTO_SIZE)
             for _ in range(args.inspections)]  # fmt: skip
     latencies.clear()
     return {"username": username, "client": client, "outbox": outbox, "made": made, "latencies": latencies,

@@ -50,11 +50,14 @@ class ImageFacts:
     orientation: int | None
 
 
-def inspect_image(path: Path, *, max_pixels: int, allowed: Sequence[str] = ALLOWED_FORMATS) -> ImageFacts:
+def inspect_image(
+    path: Path, *, max_pixels: int, allowed: Sequence[str] = ALLOWED_FORMATS, decode_check: bool = True
+) -> ImageFacts:
     """Check that ``path`` is an intact image of an allowed format within ``max_pixels``; return its facts.
 
     The EXIF DateTimeOriginal has no zone: it is read as China time (UTC+8) unless the image also
-    carries OffsetTimeOriginal, whose offset is then used.
+    carries OffsetTimeOriginal, whose offset is then used. ``decode_check=False`` skips the scan of a
+    JPEG's data for a caller that decodes the image right after anyway (make_thumbnail does).
     """
     formats = tuple(allowed)
     with Path(path).open("rb") as handle:
@@ -73,7 +76,7 @@ def inspect_image(path: Path, *, max_pixels: int, allowed: Sequence[str] = ALLOW
                 handle.seek(0)
                 with Image.open(handle, formats=formats) as img:
                     img.verify()
-                if fmt == "JPEG":
+                if fmt == "JPEG" and decode_check:
                     # verify() does nothing for JPEG; a decode at 1/8 scale reads every byte of the scan
                     # cheaply and notices a cut-off file.
                     handle.seek(0)
@@ -104,7 +107,11 @@ def make_thumbnail(path: Path, dest: Path, *, long_edge: int = 480) -> None:
             with _bombs_as_errors(None), Image.open(handle, formats=ALLOWED_FORMATS) as img:
                 # JPEG only: libjpeg scales by 1/2..1/8 while decoding, so a 12-MP photo is never
                 # decoded at full size. Other formats ignore it.
-                img.draft("RGB", (long_edge, long_edge))
+                width, height = img.size
+                scale = long_edge / max(width, height, 1)
+                # The size asked for keeps the aspect ratio: libjpeg picks the smallest scale that still
+                # covers it, so a 2048×1536 photo decodes at 1/4 rather than 1/2.
+                img.draft("RGB", (max(1, round(width * scale)), max(1, round(height * scale))))
                 img.thumbnail((long_edge, long_edge))
                 # After shrinking: the box is square, so rotating the small image gives the same result.
                 upright = ImageOps.exif_transpose(img) or img

@@ -26,7 +26,8 @@ def on_blob_complete(session: Session, sha256: str, path: Path, *, store: BlobSt
     photo records using it. The caller commits.
     """
     if session.get(Blob, sha256) is None:
-        facts = inspect_image(path, max_pixels=max_pixels)
+        # The thumbnail decodes every byte of the image, so it is also the check for a truncated file.
+        facts = inspect_image(path, max_pixels=max_pixels, decode_check=False)
         make_thumbnail(path, store.thumbnail_path(sha256))
         insert_blob_once(
             session,
