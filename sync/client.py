@@ -801,8 +801,8 @@ class SyncClient:
             try:
                 # A blob the server lacks starts at 0 without a HEAD first: should a partial upload exist
                 # after all, the server's 409 names its offset and the upload continues from there.
-                start = 0 if record.sha256 in missing else None
-                done = self._upload_one(record, chunk_size, start)
+                first_offset = 0 if record.sha256 in missing else None
+                done = self._upload_one(record, chunk_size, first_offset)
             except RetriesExhausted:
                 self.outbox.note_blob_failure(record.sha256)
                 raise
