@@ -199,3 +199,34 @@ def test_devices_retry_through_sigkills_and_nothing_is_lost_or_doubled(app: Any,
             assert conn.execute(sa.select(sa.func.count()).select_from(Quarantine)).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_the_same_batch_reaching_two_workers_at_once_is_applied_once(app: Any, server: Server) -> None:
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    device_id, token = _register(server, "xx_insp1")
+    batch = _outbox(enterprise_id, catalogue_id, codes, 40)
+    body = {"device_id": device_id, "schema": 1, "mutations": batch}
+    start = threading.Barrier(3)
+    replies: list[Any] = []
+
+    def send() -> None:
+        start.wait()
+        replies.append(_call(f"{server.url}/api/sync/push", body, {"Authorization": f"Bearer {token}"}))
+
+    # Three connections at the same instant: gunicorn hands them to different workers.
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [status for status, _ in replies] == [200, 200, 200]
+    kinds = sorted(tuple(sorted({r["status"] for r in reply["results"]})) for _, reply in replies)
+    assert kinds == [("applied",), ("duplicate",), ("duplicate",)]
+    engine = sa.create_engine(server.env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            seqs = conn.execute(sa.select(SyncMutation.seq).where(SyncMutation.device_id == uuid.UUID(device_id))
+                                .order_by(SyncMutation.seq)).scalars().all()  # fmt: skip
+    finally:
+        engine.dispose()
+    assert seqs == list(range(1, len(batch) + 1))
