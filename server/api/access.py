@@ -9,7 +9,6 @@ from typing import Any, TypeVar, cast
 
 from flask import g, request
 
-from server.domain.roles import Role
 from server.extensions import db
 from server.models import Device, User
 from server.models.base import utcnow
@@ -44,22 +43,6 @@ def bearer_device() -> Device:
         device.last_seen_at = now
     g.device = device
     return device
-
-
-def require_roles(*roles: Role) -> Callable[[F], F]:
-    """Allow the view only to callers having one of ``roles`` (admins always pass)."""
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            user = current_user()
-            if user.role not in roles and user.role != Role.admin:
-                raise problems.forbidden()
-            return view(*args, **kwargs)
-
-        return cast(F, wrapper)
-
-    return decorator
 
 
 def signed_in(view: F) -> F:

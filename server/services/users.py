@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 
 from server import security
@@ -77,8 +75,3 @@ def active_user_by_id(user_id: object) -> User | None:
         return None
     user = db.session.get(User, user_id)
     return user if user is not None and user.active else None
-
-
-def user_enterprise_id(user: User) -> uuid.UUID | None:
-    """The enterprise an enterprise user belongs to."""
-    return user.enterprise_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -100,6 +101,5 @@ class SqlDeviceLedger:
 
 
 def _json_safe(value: Mapping[str, Any]) -> dict[str, Any]:
-    import json
-
+    """The mutation as plain JSON values (dates and ids as text), the way it travelled."""
     return dict(json.loads(canonical_json(dict(value))))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import sqlalchemy as sa
 from flask import Flask
@@ -40,7 +41,12 @@ def test_demo_county_content(app: Flask) -> None:
         assert {None, 10} <= set(dust) and min(d for d in dust if d is not None) < 10
         roles = set(db.session.scalars(sa.select(User.role)))
         assert roles == set(Role)
-        assert db.session.scalar(sa.select(Campaign)) is not None
+        campaign = db.session.scalar(sa.select(Campaign))
+        assert campaign is not None and len(campaign.phases) == 5
+        year = campaign.phases[0].starts_on.year
+        look_back = campaign.phase_on(date(year, 11, 15))
+        assert look_back is not None and look_back.code == "look_back"
+        assert campaign.phase_on(date(year, 12, 15)) is None
 
 
 def test_seed_is_idempotent(app: Flask) -> None:
