@@ -11,7 +11,7 @@ export FLASK_APP := server:create_app
 export PYTHONPATH := $(CURDIR)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test setup setup-dev pwa db demo lint typecheck pytest test-unit test-integration test-e2e clean
+.PHONY: run test setup setup-dev pwa pwa-test db demo lint typecheck pytest test-unit test-integration test-e2e clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -29,11 +29,17 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 setup: $(VENV)/.runtime-installed
 setup-dev: $(VENV)/.dev-installed
 
-# The PWA is built when it exists (npm ci uses the committed package-lock.json).
-pwa:
-	@if [ -f pwa/package.json ]; then \
-		cd pwa && npm ci --no-audit --no-fund && npm run build; \
-	fi
+# The PWA is built when it exists (npm ci uses the committed package-lock.json); installs are redone only
+# when the lock file changes.
+pwa/node_modules/.installed: pwa/package-lock.json
+	cd pwa && npm ci --no-audit --no-fund
+	touch $@
+
+pwa: $(if $(wildcard pwa/package.json),pwa/node_modules/.installed)
+	@if [ -f pwa/package.json ]; then cd pwa && npm run build; fi
+
+pwa-test: $(if $(wildcard pwa/package.json),pwa/node_modules/.installed)
+	@if [ -f pwa/package.json ]; then cd pwa && npm test; fi
 
 db: setup
 	$(BIN)/flask db upgrade
@@ -57,7 +63,7 @@ typecheck: setup-dev
 pytest: setup-dev pwa
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+test: lint typecheck pwa-test pytest
 
 test-unit: setup-dev
 	$(BIN)/pytest -q tests/unit
@@ -70,4 +76,4 @@ test-e2e: setup-dev pwa
 	$(BIN)/pytest -q tests/e2e
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache pwa/node_modules pwa/dist

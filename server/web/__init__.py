@@ -7,6 +7,7 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Register the page blueprints."""
-    from . import views
+    from . import pwa, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(pwa.bp)

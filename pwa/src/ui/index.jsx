@@ -1,0 +1,189 @@
+// The inspector's app shell: sign-in once, then the region's enterprises and the sync panel, offline.
+import { render } from "preact";
+import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+import { openDatabase } from "../db/schema.js";
+import { getMeta, replicaList, setMeta, storageSummary } from "../db/store.js";
+import { createApi } from "../sync/api.js";
+import { createRunner } from "../sync/runner.js";
+import { registerThisDevice } from "./device.js";
+import { problemText, sectorLabel, t } from "./i18n.js";
+import { watchForUpdates } from "./updates.js";
+import "./styles.css";
+
+function Login({ lang, onDone, db, api }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const submit = async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    setError("");
+    try {
+      await registerThisDevice({
+        db, api, username: String(form.get("username")), password: String(form.get("password")),
+        label: navigator.userAgent.slice(0, 90),
+      });
+      onDone();
+    } catch (problem) {
+      setError(problemText(lang, problem));
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="login card" onSubmit={submit}>
+      <h2>{t(lang, "signIn")}</h2>
+      <p>{t(lang, "firstUseHint")}</p>
+      <label>{t(lang, "username")}<input name="username" autocomplete="username" required /></label>
+      <label>{t(lang, "password")}<input name="password" type="password" autocomplete="current-password" required /></label>
+      {error && <p class="error" role="alert">{error}</p>}
+      <button type="submit" disabled={busy}>{busy ? t(lang, "signingIn") : t(lang, "signIn")}</button>
+    </form>
+  );
+}
+
+function EnterpriseList({ lang, enterprises }) {
+  const [query, setQuery] = useState("");
+  const shown = useMemo(() => {
+    const q = query.trim().toLowerCase();
+    const rows = enterprises.filter((e) => !e.deleted && e.data);
+    const hits = q
+      ? rows.filter((e) => [e.data.name, e.data.credit_code, e.data.address, e.data.region_name]
+          .some((v) => String(v || "").toLowerCase().includes(q)))
+      : rows;
+    return hits.sort((a, b) => String(a.data.name).localeCompare(String(b.data.name), "zh-CN"));
+  }, [enterprises, query]);
+  return (
+    <section class="card">
+      <h2>{t(lang, "enterprises")} <small>({shown.length})</small></h2>
+      <input type="search" placeholder={t(lang, "search")} value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
+      {shown.length === 0 ? <p>{t(lang, "noEnterprises")}</p> : (
+        <ul class="enterprises">
+          {shown.map((e) => (
+            <li key={e.id} data-enterprise-id={e.id}>
+              <div class="name">{e.data.name}</div>
+              <div class="meta">{e.data.credit_code} · {e.data.region_name}</div>
+              <div class="meta">{(e.data.sectors || []).map((s) => <span class="tag" key={s}>{sectorLabel(lang, s)}</span>)}</div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function formatMb(bytes) {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+function SyncPanel({ lang, summary, storage, online, syncing, onSync }) {
+  return (
+    <section class="card sync-panel" aria-live="polite">
+      <h2>{t(lang, "syncPanel")}</h2>
+      <dl class="sync">
+        <dt>{t(lang, "unsentChanges")}</dt><dd data-testid="unsent-changes">{summary.pendingMutations ?? 0}</dd>
+        <dt>{t(lang, "unsentPhotos")}</dt><dd>{summary.pendingBlobs ?? 0} · {formatMb(summary.pendingBlobBytes ?? 0)}</dd>
+        <dt>{t(lang, "lastSync")}</dt><dd data-testid="last-sync">{summary.lastSync ? new Date(summary.lastSync).toLocaleString(lang === "en" ? "en" : "zh-CN") : t(lang, "never")}</dd>
+        <dt>{t(lang, "storage")}</dt>
+        <dd>{storage ? `${formatMb(storage.usage)} / ${formatMb(storage.quota)} · ${t(lang, storage.persisted ? "persisted" : "notPersisted")}` : "—"}</dd>
+        {summary.lastError && (<><dt>{t(lang, "lastError")}</dt><dd class="error">{summary.lastError}</dd></>)}
+      </dl>
+      <button onClick={onSync} disabled={syncing || !online}>{syncing ? t(lang, "syncing") : t(lang, "syncNow")}</button>
+    </section>
+  );
+}
+
+function App({ db, api, runner }) {
+  const [lang, setLang] = useState("zh");
+  const [device, setDevice] = useState(undefined);
+  const [enterprises, setEnterprises] = useState([]);
+  const [summary, setSummary] = useState({});
+  const [storage, setStorage] = useState(null);
+  const [online, setOnline] = useState(navigator.onLine);
+  const [syncing, setSyncing] = useState(false);
+  const [update, setUpdate] = useState(null);
+
+  const refresh = useCallback(async () => {
+    setDevice((await getMeta(db, "device")) ?? null);
+    setLang((await getMeta(db, "lang")) || "zh");
+    setEnterprises(await replicaList(db, "enterprise"));
+    setSummary(await storageSummary(db));
+    if (navigator.storage?.estimate) {
+      const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+      const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
+      setStorage({ usage, quota, persisted });
+    }
+  }, [db]);
+
+  const sync = useCallback(async () => {
+    if (!navigator.onLine) return;
+    setSyncing(true);
+    try {
+      await runner.runOnce();
+    } finally {
+      setSyncing(false);
+      await refresh();
+    }
+  }, [runner, refresh]);
+
+  useEffect(() => {
+    refresh();
+    const goOnline = () => { setOnline(true); sync(); };
+    const goOffline = () => setOnline(false);
+    const visible = () => { if (document.visibilityState === "visible") sync(); };
+    window.addEventListener("online", goOnline);
+    window.addEventListener("offline", goOffline);
+    document.addEventListener("visibilitychange", visible);
+    watchForUpdates(setUpdate);
+    return () => {
+      window.removeEventListener("online", goOnline);
+      window.removeEventListener("offline", goOffline);
+      document.removeEventListener("visibilitychange", visible);
+    };
+  }, [refresh, sync]);
+
+  useEffect(() => { if (device) sync(); }, [device?.id]);
+
+  const toggleLang = async () => {
+    const next = lang === "zh" ? "en" : "zh";
+    await setMeta(db, "lang", next);
+    setLang(next);
+  };
+
+  const signedIn = async () => {
+    if (navigator.storage?.persist) await navigator.storage.persist();
+    await refresh();
+  };
+
+  return (
+    <>
+      <header class="bar">
+        <h1>{t(lang, "appTitle")}{device?.user ? ` · ${device.user.display_name}` : ""}</h1>
+        <span class={online ? "net" : "net off"} data-testid="network">{t(lang, online ? "online" : "offline")}</span>
+        <button onClick={toggleLang}>{t(lang, "language")}</button>
+      </header>
+      {update && (
+        <div class="banner" role="status">
+          <span>{t(lang, "updateReady")}</span>
+          <button onClick={() => update.apply()}>{t(lang, "updateNow")}</button>
+          <button class="secondary" onClick={() => setUpdate(null)}>{t(lang, "later")}</button>
+        </div>
+      )}
+      {device === undefined ? null : device === null ? (
+        <Login lang={lang} db={db} api={api} onDone={signedIn} />
+      ) : (
+        <main>
+          <EnterpriseList lang={lang} enterprises={enterprises} />
+          <SyncPanel lang={lang} summary={summary} storage={storage} online={online} syncing={syncing} onSync={sync} />
+        </main>
+      )}
+    </>
+  );
+}
+
+/** Open the database, build the sync runner and mount the app on `root`. */
+export async function start(root) {
+  const db = await openDatabase();
+  const api = createApi({ baseUrl: "" });
+  const runner = createRunner({ db, api, locks: navigator.locks });
+  render(<App db={db} api={api} runner={runner} />, root);
+}

@@ -1,0 +1,42 @@
+"""Serves the built PWA (pwa/dist) under /app/, with the service worker allowed to control /app/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, send_from_directory
+from werkzeug.exceptions import NotFound
+
+bp = Blueprint("pwa", __name__)
+
+#: The app shell and the service worker must always be revalidated; hashed assets may be cached for long.
+_NO_CACHE = ("index.html", "sw.js", "manifest.webmanifest")
+
+
+def _dist() -> Path:
+    return Path(current_app.config["PWA_DIST"])
+
+
+@bp.route("/app/")
+@bp.route("/app/<path:name>")
+def app_file(name: str = "index.html") -> Any:
+    """A file of the built app; unknown paths get the shell, so that the app's own routes load offline too."""
+    dist = _dist()
+    if not (dist / "index.html").is_file():
+        return (
+            "应用尚未构建，请运行 make run 或 make pwa。 / The app is not built yet: run `make run` or `make pwa`.",
+            503,
+        )
+    target = name if (dist / name).is_file() else "index.html"
+    try:
+        response = send_from_directory(dist, target)
+    except NotFound:
+        response = send_from_directory(dist, "index.html")
+    if target in _NO_CACHE:
+        response.headers["Cache-Control"] = "no-cache"
+    elif target.startswith("assets/"):
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    if target == "sw.js":
+        response.headers["Service-Worker-Allowed"] = "/app/"
+    return response
