@@ -153,6 +153,7 @@ export function createRunner({
       // Only what this batch carried, and only up to what the server says it has processed.
       const upto = Math.min(reply.last_seq, last);
       if (upto >= first) summary.pushed += await ackUpTo(db, upto);
+      summary.serverLastSeq = reply.last_seq;
       if (upto < last) {
         // The server is behind this outbox (a gap it cannot fill): the rest stays queued for later.
         summary.stalled = true;
@@ -307,11 +308,21 @@ export function createRunner({
       try {
         await phase();
       } catch (error) {
-        summary.error ??= describeError(error, now());
+        const described = describeError(error, now());
+        summary.error ??= described;
         // Signed out, or the network is gone: every later phase would fail the same way.
-        if (summary.error.reauth || summary.error.offline) break;
+        if (described.reauth || described.offline) break;
         if (!(error instanceof SyncError || error instanceof RetriesExhausted || error instanceof ProtocolError)) break;
       }
+    }
+    if (!summary.error && summary.stalled) {
+      // Not a failure of this run, but the queue cannot drain by itself: someone must look at the server.
+      const zh = `服务器缺少本机较早的记录（应从第 ${summary.serverLastSeq + 1} 条开始），其余记录暂存本机无法上传，请联系管理员。`;
+      const en = `The server lacks this device's earlier records (expects seq ${summary.serverLastSeq + 1}); the rest stay on this device. Contact an administrator.`;
+      summary.error = {
+        code: "stalled", status: null, message: zh, message_en: en, messages: { "zh-CN": zh, en },
+        detail: null, reauth: false, offline: false, at: now().toISOString(),
+      };
     }
     if (summary.error) {
       await setMeta(db, "lastError", summary.error);
@@ -342,9 +353,15 @@ export function createRunner({
  * A sync failure in words for the inspector, Chinese first (meta.lastError's shape).
  * @param {unknown} error
  * @param {Date} [at]
- * @returns {{code: string, status: number | null, message: string, message_en: string, detail: string | null, reauth: boolean, offline: boolean, at: string}}
+ * @returns {{code: string, status: number | null, message: string, message_en: string, messages: {"zh-CN": string, en: string}, detail: string | null, reauth: boolean, offline: boolean, at: string}}
  */
 export function describeError(error, at = new Date()) {
+  const info = explain(error, at);
+  // The same `messages` map a server problem carries, so one helper can render either in the UI language.
+  return { ...info, messages: { "zh-CN": info.message, en: info.message_en } };
+}
+
+function explain(error, at) {
   const base = { status: null, detail: null, reauth: false, offline: false, at: at.toISOString() };
   const cause = error instanceof RetriesExhausted ? error.cause : error;
   if (cause instanceof SyncError && cause.status === 401) {

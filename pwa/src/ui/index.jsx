@@ -85,7 +85,7 @@ function SyncPanel({ lang, summary, storage, online, syncing, onSync }) {
         <dt>{t(lang, "lastSync")}</dt><dd data-testid="last-sync">{summary.lastSync ? new Date(summary.lastSync).toLocaleString(lang === "en" ? "en" : "zh-CN") : t(lang, "never")}</dd>
         <dt>{t(lang, "storage")}</dt>
         <dd>{storage ? `${formatMb(storage.usage)} / ${formatMb(storage.quota)} · ${t(lang, storage.persisted ? "persisted" : "notPersisted")}` : "—"}</dd>
-        {summary.lastError && (<><dt>{t(lang, "lastError")}</dt><dd class="error">{summary.lastError}</dd></>)}
+        {summary.lastError && (<><dt>{t(lang, "lastError")}</dt><dd class="error" data-testid="last-error">{problemText(lang, summary.lastError)}</dd></>)}
       </dl>
       <button onClick={onSync} disabled={syncing || !online}>{syncing ? t(lang, "syncing") : t(lang, "syncNow")}</button>
     </section>
@@ -141,7 +141,7 @@ function App({ db, api, runner }) {
     };
   }, [refresh, sync]);
 
-  useEffect(() => { if (device) sync(); }, [device?.id]);
+  useEffect(() => { if (device?.token) sync(); }, [device?.id]);
 
   const toggleLang = async () => {
     const next = lang === "zh" ? "en" : "zh";
@@ -152,6 +152,7 @@ function App({ db, api, runner }) {
   const signedIn = async () => {
     if (navigator.storage?.persist) await navigator.storage.persist();
     await refresh();
+    await sync(); // the first pull; after a re-login it also clears the error that asked for it
   };
 
   return (
@@ -168,7 +169,7 @@ function App({ db, api, runner }) {
           <button class="secondary" onClick={() => setUpdate(null)}>{t(lang, "later")}</button>
         </div>
       )}
-      {device === undefined ? null : device === null ? (
+      {device === undefined ? null : !device?.token || summary.lastError?.reauth ? (
         <Login lang={lang} db={db} api={api} onDone={signedIn} />
       ) : (
         <main>

@@ -31,7 +31,7 @@ export function createFakeServer({ deviceId, token, changes = example("pull-repl
     blobs: new Map(),
     requests: [],
     violations: [],
-    /** Per-route queues of one-shot faults: "lost-reply", "network", "503", "401", "corrupt". */
+    /** Per-route queues of one-shot faults: "lost-reply", "network", "503", "401", "415", "corrupt". */
     faults: { push: [], pull: [], missing: [], head: [], put: [] },
     /** Set to answer every push for another device (a confused proxy). */
     replyDeviceId: null,
@@ -75,6 +75,7 @@ async function handle(server, url, init) {
   const fault = server.faults[route.name]?.shift();
   if (fault === "network") throw new TypeError("Failed to fetch");
   if (fault === "503") return problem(503, "503.1", "服务器维护中。", "Under maintenance.", {}, { "Retry-After": "0" });
+  if (fault === "415") return problem(415, "415.40", "不是允许的图片格式。", "Not an allowed image.");
   if (fault === "401" || headers.get("Authorization") !== `Bearer ${server.token}`) {
     return problem(401, "401.2", "此设备的令牌已被吊销，请重新登录注册设备。", "This device's token was revoked; sign in again.");
   }
