@@ -128,3 +128,46 @@ def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(locale="zh-CN")
     yield context.new_page()
     context.close()
+
+
+DIST = ROOT / "pwa" / "dist" / "index.html"
+
+
+@pytest.fixture(scope="module")
+def built_app() -> None:
+    """The PWA must be built (make does it before the tests); missing is a failure in CI."""
+    if not DIST.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail("pwa/dist is missing: `make test` builds it before running the tests")
+        pytest.skip("the PWA is not built (make pwa)")
+
+
+@pytest.fixture
+def open_profile(chromium_path: str, tmp_path: Path) -> Iterator[Any]:
+    """Open (and reopen) one browser profile: IndexedDB and the service worker survive a restart."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        opened: list[Any] = []
+
+        def open_(**options: Any) -> Any:
+            context = playwright.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS,
+                locale="zh-CN", viewport={"width": 1280, "height": 800}, **options,
+            )  # fmt: skip
+            opened.append(context)
+            return context
+
+        yield open_
+        for context in opened:
+            context.close()
+
+
+def wait_for_service_worker(page: Any) -> None:
+    """Until the service worker controls the page (`ready` can resolve while it is still activating).
+    Polled from here: the app's CSP forbids the string evaluation wait_for_function would use."""
+    for _ in range(200):
+        if page.evaluate("() => navigator.serviceWorker.controller !== null"):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the service worker never took control")

@@ -2,11 +2,13 @@
 import { render } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { openDatabase } from "../db/schema.js";
-import { getMeta, replicaList, setMeta, storageSummary } from "../db/store.js";
+import { getMeta, recordList, replicaList, setMeta, storageSummary } from "../db/store.js";
+import { currentCatalogue } from "../domain/checklist.js";
 import { createApi } from "../sync/api.js";
 import { createRunner } from "../sync/runner.js";
 import { registerThisDevice } from "./device.js";
 import { problemText, sectorLabel, t } from "./i18n.js";
+import { EnterprisePage, InspectionPage, MyInspections } from "./inspection.jsx";
 import { watchForUpdates } from "./updates.js";
 import "./styles.css";
 
@@ -41,7 +43,7 @@ function Login({ lang, onDone, db, api }) {
   );
 }
 
-function EnterpriseList({ lang, enterprises }) {
+function EnterpriseList({ lang, enterprises, onOpen }) {
   const [query, setQuery] = useState("");
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -59,7 +61,7 @@ function EnterpriseList({ lang, enterprises }) {
       {shown.length === 0 ? <p>{t(lang, "noEnterprises")}</p> : (
         <ul class="enterprises">
           {shown.map((e) => (
-            <li key={e.id} data-enterprise-id={e.id}>
+            <li key={e.id} data-enterprise-id={e.id} onClick={() => onOpen(e.id)}>
               <div class="name">{e.data.name}</div>
               <div class="meta">{e.data.credit_code} · {e.data.region_name}</div>
               <div class="meta">{(e.data.sectors || []).map((s) => <span class="tag" key={s}>{sectorLabel(lang, s)}</span>)}</div>
@@ -96,6 +98,9 @@ function App({ db, api, runner }) {
   const [lang, setLang] = useState("zh");
   const [device, setDevice] = useState(undefined);
   const [enterprises, setEnterprises] = useState([]);
+  const [catalogues, setCatalogues] = useState([]);
+  const [inspections, setInspections] = useState([]);
+  const [view, setView] = useState({ name: "home" });
   const [summary, setSummary] = useState({});
   const [storage, setStorage] = useState(null);
   const [online, setOnline] = useState(navigator.onLine);
@@ -106,6 +111,9 @@ function App({ db, api, runner }) {
     setDevice((await getMeta(db, "device")) ?? null);
     setLang((await getMeta(db, "lang")) || "zh");
     setEnterprises(await replicaList(db, "enterprise"));
+    setCatalogues(await replicaList(db, "catalogue"));
+    const mine = await recordList(db, "inspection");
+    setInspections(mine.sort((a, b) => String(b.data.started_at).localeCompare(String(a.data.started_at))));
     setSummary(await storageSummary(db));
     if (navigator.storage?.estimate) {
       const { usage = 0, quota = 0 } = await navigator.storage.estimate();
@@ -155,6 +163,41 @@ function App({ db, api, runner }) {
     await sync(); // the first pull; after a re-login it also clears the error that asked for it
   };
 
+  const changed = async () => {
+    await refresh();
+    if (navigator.onLine) sync();
+  };
+  const home = () => setView({ name: "home" });
+  const catalogue = currentCatalogue(catalogues);
+
+  function renderView() {
+    if (view.name === "enterprise") {
+      const enterprise = enterprises.find((e) => e.id === view.id);
+      if (!enterprise) return null;
+      return (
+        <EnterprisePage lang={lang} db={db} enterprise={enterprise} catalogue={catalogue} me={device.user}
+          onBack={home} onStart={async (id) => { await refresh(); setView({ name: "inspection", id }); }} />
+      );
+    }
+    if (view.name === "inspection") {
+      const inspection = inspections.find((i) => i.id === view.id);
+      if (!inspection) return null;
+      return (
+        <InspectionPage lang={lang} db={db} inspection={inspection}
+          enterprise={enterprises.find((e) => e.id === inspection.data.enterprise_id)}
+          catalogue={catalogues.find((c) => c.id === inspection.data.catalogue_id)}
+          onChanged={changed} onBack={async () => { await refresh(); home(); }} />
+      );
+    }
+    return (
+      <>
+        <MyInspections lang={lang} inspections={inspections} enterprises={enterprises}
+          onOpen={(id) => setView({ name: "inspection", id })} />
+        <EnterpriseList lang={lang} enterprises={enterprises} onOpen={(id) => setView({ name: "enterprise", id })} />
+      </>
+    );
+  }
+
   return (
     <>
       <header class="bar">
@@ -173,7 +216,7 @@ function App({ db, api, runner }) {
         <Login lang={lang} db={db} api={api} onDone={signedIn} />
       ) : (
         <main>
-          <EnterpriseList lang={lang} enterprises={enterprises} />
+          <div>{renderView()}</div>
           <SyncPanel lang={lang} summary={summary} storage={storage} online={online} syncing={syncing} onSync={sync} />
         </main>
       )}

@@ -1,0 +1,204 @@
+// Starting an inspection at an enterprise and working through its checklist. Every answer is saved as it
+// is given (no save button): the record and its outbox mutation in one IndexedDB transaction.
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { recordList, saveRecord } from "../db/store.js";
+import { applicableItems, defaultDeadline, groupItems, progress } from "../domain/checklist.js";
+import { problemText, sectorLabel, t } from "./i18n.js";
+
+const KINDS = ["county", "unannounced", "city_sampling", "look_back"];
+const RESULTS = ["compliant", "non_compliant", "not_applicable"];
+
+const nowIso = () => new Date().toISOString();
+
+/** An enterprise's card with the form that starts an inspection there. */
+export function EnterprisePage({ lang, db, enterprise, catalogue, me, onStart, onBack }) {
+  const [error, setError] = useState("");
+  const start = async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const second = String(form.get("second") || "").trim();
+    if (!second) return setError(t(lang, "needTwoInspectors"));
+    const id = crypto.randomUUID();
+    try {
+      await saveRecord(db, "inspection", id, {
+        enterprise_id: enterprise.id,
+        catalogue_id: catalogue.id,
+        kind: String(form.get("kind")),
+        started_at: nowIso(),
+        participants: [
+          { role: "inspector", user_id: me.id, name: me.display_name, badge_no: me.badge_no ?? null },
+          { role: "inspector", name: second, badge_no: String(form.get("secondBadge") || "") || null },
+        ],
+      });
+      onStart(id);
+    } catch (problem) {
+      setError(problemText(lang, problem));
+    }
+  };
+  const data = enterprise.data;
+  return (
+    <section class="card enterprise-page">
+      <button class="secondary" onClick={onBack}>{t(lang, "back")}</button>
+      <h2>{data.name}</h2>
+      <p class="meta">{data.credit_code} · {data.region_name} · {data.address}</p>
+      <p>{(data.sectors || []).map((s) => <span class="tag" key={s}>{sectorLabel(lang, s)}</span>)}</p>
+      <form onSubmit={start}>
+        <label>{t(lang, "kind")}
+          <select name="kind">{KINDS.map((k) => <option value={k} key={k}>{t(lang, `kind.${k}`)}</option>)}</select>
+        </label>
+        <label>{t(lang, "secondInspector")}<input name="second" required /></label>
+        <label>{t(lang, "badgeNo")}<input name="secondBadge" /></label>
+        {error && <p class="error" role="alert">{error}</p>}
+        <button type="submit" disabled={!catalogue}>{t(lang, "startInspection")}</button>
+      </form>
+    </section>
+  );
+}
+
+function HazardForm({ lang, db, inspection, item, enterpriseId, existing, onSaved }) {
+  const [level, setLevel] = useState(existing?.data.level ?? item.default_level);
+  const [error, setError] = useState("");
+  const save = async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const reason = String(form.get("level_reason") || "").trim();
+    if (level !== item.default_level && !reason) return setError(t(lang, "levelReasonNeeded"));
+    try {
+      await saveRecord(db, "hazard", existing?.id ?? crypto.randomUUID(), {
+        enterprise_id: enterpriseId,
+        inspection_id: inspection.id,
+        item_code: item.code,
+        description: String(form.get("description")),
+        place: String(form.get("place") || "") || null,
+        level,
+        level_reason: reason || null,
+        found_at: existing?.data.found_at ?? nowIso(),
+        deadline: String(form.get("deadline")),
+        terms: { responsible_person: String(form.get("responsible") || ""), measures: String(form.get("measures") || "") },
+      });
+      setError("");
+      onSaved();
+    } catch (problem) {
+      setError(problemText(lang, problem));
+    }
+  };
+  const d = existing?.data ?? {};
+  return (
+    <form class="hazard" onSubmit={save} data-item={item.code}>
+      <h4>{t(lang, "hazard")}</h4>
+      <label>{t(lang, "hazardDescription")}<textarea name="description" required defaultValue={d.description ?? ""} /></label>
+      <label>{t(lang, "place")}<input name="place" defaultValue={d.place ?? ""} /></label>
+      <label>{t(lang, "level")}
+        <select value={level} onChange={(e) => setLevel(e.currentTarget.value)}>
+          <option value="general">{t(lang, "level.general")}</option>
+          <option value="major">{t(lang, "level.major")}</option>
+        </select>
+      </label>
+      {level !== item.default_level && <label>{t(lang, "levelReason")}<input name="level_reason" defaultValue={d.level_reason ?? ""} /></label>}
+      <label>{t(lang, "deadline")}<input name="deadline" type="date" required defaultValue={d.deadline ?? defaultDeadline()} /></label>
+      <label>{t(lang, "responsible")}<input name="responsible" defaultValue={d.terms?.responsible_person ?? ""} /></label>
+      <label>{t(lang, "measures")}<input name="measures" defaultValue={d.terms?.measures ?? ""} /></label>
+      {error && <p class="error" role="alert">{error}</p>}
+      <button type="submit">{existing ? t(lang, "hazardUpdate") : t(lang, "hazardSave")}</button>
+      {existing && <span class="saved">✓ {t(lang, "saved")}</span>}
+    </form>
+  );
+}
+
+/** The checklist of one inspection: three large buttons per item, a note, a hazard for 不符合, submit. */
+export function InspectionPage({ lang, db, inspection, enterprise, catalogue, onChanged, onBack }) {
+  const [answers, setAnswers] = useState({});
+  const [hazards, setHazards] = useState({});
+  const [error, setError] = useState("");
+  const items = useMemo(
+    () => (catalogue && enterprise ? applicableItems(catalogue.data, enterprise.data) : []),
+    [catalogue, enterprise],
+  );
+  const load = async () => {
+    const mine = (rows) => rows.filter((r) => r.data.inspection_id === inspection.id);
+    setAnswers(Object.fromEntries(mine(await recordList(db, "item_result")).map((r) => [r.data.item_code, { id: r.id, ...r.data }])));
+    setHazards(Object.fromEntries(mine(await recordList(db, "hazard")).map((r) => [r.data.item_code, r])));
+  };
+  useEffect(() => { load(); }, [inspection.id]);
+
+  const sealed = inspection.data.status && inspection.data.status !== "draft";
+  const answer = async (item, fields) => {
+    const previous = answers[item.code];
+    await saveRecord(db, "item_result", previous?.id ?? crypto.randomUUID(), {
+      inspection_id: inspection.id, item_code: item.code, result: previous?.result ?? fields.result,
+      ...fields, answered_at: nowIso(),
+    });
+    await load();
+    onChanged();
+  };
+  const done = progress(items, answers);
+  const missingHazards = items.filter((i) => answers[i.code]?.result === "non_compliant" && !hazards[i.code]);
+  const submit = async () => {
+    try {
+      await saveRecord(db, "inspection", inspection.id, { status: "submitted", finished_at: nowIso() });
+      onChanged();
+      onBack();
+    } catch (problem) {
+      setError(problemText(lang, problem));
+    }
+  };
+  return (
+    <section class="card inspection-page">
+      <button class="secondary" onClick={onBack}>{t(lang, "back")}</button>
+      <h2>{enterprise?.data.name}</h2>
+      <p class="progress" data-testid="progress">{t(lang, "progress")} {done.answered}/{done.total}</p>
+      {groupItems(items).map((group) => (
+        <div class="group" key={`${group.section}-${group.sector}`}>
+          <h3>{group.section === "key" ? `${t(lang, "keyItems")} · ${sectorLabel(lang, group.sector)}` : t(lang, "managementItems")}</h3>
+          {group.items.map((item) => {
+            const current = answers[item.code];
+            return (
+              <article class="item" key={item.code} data-code={item.code}>
+                <p><strong>{item.code}</strong> {item.text}</p>
+                <div class="choices" role="group">
+                  {RESULTS.map((result) => (
+                    <button key={result} class={current?.result === result ? `choice chosen ${result}` : `choice ${result}`}
+                      aria-pressed={current?.result === result} disabled={sealed}
+                      onClick={() => answer(item, { result })}>{t(lang, `result.${result}`)}</button>
+                  ))}
+                </div>
+                <textarea placeholder={t(lang, "note")} disabled={sealed || !current} defaultValue={current?.note ?? ""}
+                  onBlur={(e) => current && e.currentTarget.value !== (current.note ?? "") && answer(item, { note: e.currentTarget.value })} />
+                {current?.result === "non_compliant" && !sealed && (
+                  <HazardForm lang={lang} db={db} inspection={inspection} item={item} enterpriseId={enterprise.id}
+                    existing={hazards[item.code]} onSaved={() => { load(); onChanged(); }} />
+                )}
+              </article>
+            );
+          })}
+        </div>
+      ))}
+      {error && <p class="error" role="alert">{error}</p>}
+      {!sealed && (
+        <button class="submit" disabled={!done.complete || missingHazards.length > 0} onClick={submit}>
+          {t(lang, "submit")} ({done.answered}/{done.total})
+        </button>
+      )}
+      {sealed && <p class="ok">{t(lang, "submitted")}</p>}
+    </section>
+  );
+}
+
+/** The inspector's own inspections, newest first, to resume a draft. */
+export function MyInspections({ lang, inspections, enterprises, onOpen }) {
+  if (!inspections.length) return null;
+  const nameOf = (id) => enterprises.find((e) => e.id === id)?.data?.name ?? id;
+  return (
+    <section class="card">
+      <h2>{t(lang, "myInspections")}</h2>
+      <ul class="enterprises">
+        {inspections.map((i) => (
+          <li key={i.id} data-inspection-id={i.id} onClick={() => onOpen(i.id)}>
+            <div class="name">{nameOf(i.data.enterprise_id)}</div>
+            <div class="meta">{t(lang, `status.${i.data.status ?? "draft"}`)} · {new Date(i.data.started_at).toLocaleString(lang === "en" ? "en" : "zh-CN")}</div>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
