@@ -54,8 +54,8 @@ run: setup pwa demo
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c deploy/gunicorn.conf.py 'server:create_app()'
 
 lint: setup-dev
-	$(BIN)/ruff check server sync tests $(wildcard bench)
-	$(BIN)/ruff format --check server sync tests $(wildcard bench)
+	$(BIN)/ruff check server sync tests $(wildcard bench docs pwa/scripts)
+	$(BIN)/ruff format --check server sync tests $(wildcard bench docs pwa/scripts)
 
 typecheck: setup-dev
 	$(BIN)/mypy

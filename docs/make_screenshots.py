@@ -1,0 +1,100 @@
+"""Tablet-sized screenshots (1280×800) of the inspectors' app, for reviewers: docs/screenshots/*.png.
+
+    .venv/bin/python docs/make_screenshots.py      (after `make pwa`; needs /usr/bin/chromium)
+
+Chinese text needs a CJK font on the machine that renders (tablets have one): on Debian,
+`apt-get install fonts-noto-cjk`; without it every Chinese character shows as a box.
+
+Starts the real server on a scratch demo database, signs in as an inspector and walks the main screens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._common import fresh_database, seeded_app  # noqa: E402
+from tests.conftest import DEMO_PASSWORD  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+
+
+def serve(database_url: str, instance: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn on the scratch database; returns the process and its URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "shots",
+           "PORT": str(port), "WEB_CONCURRENCY": "1", "PYTHONPATH": str(ROOT)}  # fmt: skip
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "deploy/gunicorn.conf.py"), "server:create_app()"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the server did not start")
+
+
+def main() -> int:
+    """Make the screenshots."""
+    from playwright.sync_api import sync_playwright
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    OUT.mkdir(parents=True, exist_ok=True)
+    with fresh_database("sqlite") as database_url, tempfile.TemporaryDirectory() as folder:
+        seeded_app(database_url, Path(folder) / "instance")
+        process, url = serve(database_url, Path(folder) / "instance")
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                )
+                page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+                page.goto(f"{url}/app/")
+                page.wait_for_selector("form.login")
+                page.screenshot(path=OUT / "01-sign-in.png")
+                page.fill("input[name=username]", "xx_insp1")
+                page.fill("input[name=password]", DEMO_PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_selector("ul.enterprises li")
+                page.wait_for_timeout(500)
+                page.screenshot(path=OUT / "02-home-enterprises-and-sync.png")
+                page.locator("ul.enterprises li", has_text="兴县森宇木业有限公司").click()
+                page.fill("input[name=second]", "刘晓燕")
+                page.screenshot(path=OUT / "03-start-inspection.png")
+                page.click("text=开始检查")
+                page.wait_for_selector("article.item")
+                codes = page.locator("article.item").evaluate_all("items => items.map(i => i.dataset.code)")
+                for code in codes[1:4]:
+                    page.locator(f"article.item[data-code='{code}'] button.choice.compliant").click()
+                page.locator(f"article.item[data-code='{codes[0]}'] button.choice.non_compliant").click()
+                page.wait_for_selector("form.hazard")
+                page.locator("form.hazard textarea[name=description]").fill("除尘系统未设置泄爆装置")
+                page.screenshot(path=OUT / "04-checklist-with-hazard.png")
+                browser.close()
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+    print("\n".join(str(p.relative_to(ROOT)) for p in sorted(OUT.glob("*.png"))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
