@@ -1,0 +1,102 @@
+"""The PWA's weight and offline start, measured in Debian's Chromium.
+
+    .venv/bin/python bench/pwa.py      (after `make pwa`)
+
+Prints the gzipped size of the app shell's JS and CSS, and the time from navigation to a usable
+enterprise list, offline, from the service worker's cache — unthrottled and with the CPU slowed 4×
+(CDP Emulation.setCPUThrottlingRate), side by side, with their ratio. Targets (issue 4): ≤ 150 KB and ≤ 1 s.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._common import fresh_database, seeded_app  # noqa: E402
+from docs.make_screenshots import serve  # noqa: E402
+from tests.conftest import DEMO_PASSWORD  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+DIST = ROOT / "pwa" / "dist"
+
+
+def shell_size() -> tuple[int, int]:
+    """Bytes of the app shell's JS and CSS: raw and gzipped."""
+    files = [p for p in (DIST / "assets").iterdir() if p.suffix in (".js", ".css")]
+    raw = sum(p.stat().st_size for p in files)
+    packed = sum(len(gzip.compress(p.read_bytes(), 9)) for p in files)
+    return raw, packed
+
+
+def offline_starts(url: str, profile: Path, throttle: float, runs: int) -> list[float]:
+    """Seconds from navigation to the first enterprise row, offline, ``runs`` times."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 800},
+        )  # fmt: skip
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(f"{url}/app/")
+        page.wait_for_selector("form.login, ul.enterprises li")
+        if page.locator("form.login").count():  # the first run signs in; the profile keeps it after
+            page.fill("input[name=username]", "xx_insp1")
+            page.fill("input[name=password]", DEMO_PASSWORD)
+            page.click("button[type=submit]")
+        page.wait_for_selector("ul.enterprises li", timeout=30_000)
+        for _ in range(200):
+            if page.evaluate("() => navigator.serviceWorker.controller !== null"):
+                break
+            page.wait_for_timeout(100)
+        context.set_offline(True)
+        times = []
+        for _ in range(runs):
+            fresh = context.new_page()
+            cdp = context.new_cdp_session(fresh)
+            cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
+            started = time.perf_counter()
+            fresh.goto(f"{url}/app/")
+            fresh.wait_for_selector("ul.enterprises li", timeout=30_000)
+            times.append(time.perf_counter() - started)
+            fresh.close()
+        context.close()
+    return times
+
+
+def main() -> int:
+    """Measure and print."""
+    if not (DIST / "index.html").is_file():
+        print("pwa/dist is missing: run `make pwa` first")
+        return 1
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    raw, packed = shell_size()
+    print(f"app shell JS+CSS: {raw / 1024:.1f} KB raw, {packed / 1024:.1f} KB gzipped (target ≤ 150 KB: "
+          f"{packed / (150 * 1024):.2f} of it)")  # fmt: skip
+    with fresh_database("sqlite") as database_url, tempfile.TemporaryDirectory() as folder:
+        seeded_app(database_url, Path(folder) / "instance")
+        process, url = serve(database_url, Path(folder) / "instance")
+        try:
+            plain = offline_starts(url, Path(folder) / "profile", 1, 5)
+            slow = offline_starts(url, Path(folder) / "profile", 4, 5)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+    p, s = statistics.median(plain), statistics.median(slow)
+    print(f"offline start to a usable list: {p * 1000:.0f} ms unthrottled, {s * 1000:.0f} ms with CPU ×4 "
+          f"(ratio {s / p:.2f}; target ≤ 1000 ms throttled)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
