@@ -3,13 +3,16 @@ closed and reopened in the middle of it."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
-from server.models import Enterprise, Hazard, Inspection, ItemResult, SyncMutation
+from server.models import Blob, Enterprise, Hazard, Inspection, ItemResult, Photo, SyncMutation
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import LiveServer, wait_for_service_worker
 
@@ -28,10 +31,18 @@ def _codes(page: Any) -> list[str]:
     ]
 
 
+GPS = {
+    "geolocation": {"latitude": 38.4921, "longitude": 111.1545, "accuracy": 8},
+    "permissions": ["geolocation"],
+}
+
+
 def test_offline_inspection_survives_a_restart_and_arrives_once(
-    built_app: None, live_server: LiveServer, open_profile: Any
+    built_app: None, live_server: LiveServer, open_profile: Any, tmp_path: Path
 ) -> None:
-    context = open_profile()
+    photo = tmp_path / "evidence.jpg"
+    Image.new("RGB", (3000, 2000), (120, 90, 60)).save(photo, "JPEG", quality=80)
+    context = open_profile(**GPS)
     page = context.pages[0] if context.pages else context.new_page()
     page.goto(f"{live_server.url}/app/")
     page.fill("input[name=username]", "xx_insp1")
@@ -55,7 +66,7 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     context.close()
 
     # The tablet restarts with no network: the draft and its answers are still there.
-    again = open_profile(offline=True)
+    again = open_profile(offline=True, **GPS)
     page = again.pages[0] if again.pages else again.new_page()
     page.goto(f"{live_server.url}/app/")
     page.locator("li[data-inspection-id]").first.click()
@@ -64,6 +75,8 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     for code in codes[half:]:
         _answer(page, code, "compliant")
     _answer(page, codes[0], "non_compliant")  # changed mind: a hazard on the first item
+    page.locator(f"article.item[data-code='{codes[0]}'] .photos input[type=file]").set_input_files(str(photo))
+    page.wait_for_selector(f"article.item[data-code='{codes[0]}'] .photos .thumb")
     form = page.locator(f"form.hazard[data-item='{codes[0]}']")
     form.locator("textarea[name=description]").fill("除尘系统未设置泄爆装置")
     form.locator("input[name=place]").fill("砂光车间")
@@ -97,6 +110,13 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
                 sa.select(Hazard.item_code, Hazard.place).where(Hazard.inspection_id == inspection_id)
             ).all()
             assert [(h.item_code, h.place) for h in hazards] == [(codes[0], "砂光车间")]
+            photos = conn.execute(sa.select(Photo.sha256, Photo.entity_type, Photo.lat, Blob.width, Blob.height)
+                                  .join(Blob, Blob.sha256 == Photo.sha256)).all()  # fmt: skip
+            assert len(photos) == 1
+            assert (photos[0].entity_type, photos[0].width, photos[0].height) == ("item_result", 2048, 1365)
+            assert abs(photos[0].lat - 38.4921) < 1e-6
+            stored = (Path(live_server.env["INSTANCE_PATH"]) / "media" / "blobs").rglob(photos[0].sha256)
+            assert [hashlib.sha256(f.read_bytes()).hexdigest() for f in stored] == [photos[0].sha256]
             seqs = conn.execute(sa.select(SyncMutation.seq).where(SyncMutation.device_id == inspections[0].device_id)
                                 .order_by(SyncMutation.seq)).scalars().all()  # fmt: skip
             assert seqs == list(range(1, len(seqs) + 1))

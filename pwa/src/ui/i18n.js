@@ -67,6 +67,12 @@ const MESSAGES = {
     "status.submitted": "已提交",
     "status.approved": "已通过",
     "status.returned": "已退回",
+    takePhoto: "拍照取证",
+    photoSaving: "正在处理照片……",
+    "position.missing": "没有定位：照片将标注“无定位”",
+    "position.poor": "定位精度差（超过 50 米）",
+    "position.stale": "定位已过时（超过 2 分钟）",
+    "position.far": "当前位置距企业登记位置超过 1 公里",
   },
   en: {
     appTitle: "Safety inspection",
@@ -135,6 +141,12 @@ const MESSAGES = {
     "status.submitted": "Submitted",
     "status.approved": "Approved",
     "status.returned": "Returned",
+    takePhoto: "Take a photo",
+    photoSaving: "Processing the photo…",
+    "position.missing": "No position: the photo will say so",
+    "position.poor": "Poor position accuracy (over 50 m)",
+    "position.stale": "Position is stale (over 2 minutes)",
+    "position.far": "More than 1 km from the enterprise's registered location",
   },
 };
 

@@ -1,8 +1,11 @@
 // Starting an inspection at an enterprise and working through its checklist. Every answer is saved as it
 // is given (no save button): the record and its outbox mutation in one IndexedDB transaction.
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { recordList, saveRecord } from "../db/store.js";
+import { getBlobBytes, putBlob, recordList, saveRecord } from "../db/store.js";
 import { applicableItems, defaultDeadline, groupItems, progress } from "../domain/checklist.js";
+import { positionWarning } from "../domain/geo.js";
+import { encodePhoto, watermarkLines } from "../photo/encode.js";
+import { usePosition } from "./position.js";
 import { problemText, sectorLabel, t } from "./i18n.js";
 
 const KINDS = ["county", "unannounced", "city_sampling", "look_back"];
@@ -105,10 +108,68 @@ function HazardForm({ lang, db, inspection, item, enterpriseId, existing, onSave
   );
 }
 
-/** The checklist of one inspection: three large buttons per item, a note, a hazard for 不符合, submit. */
+function Thumbnail({ db, sha256 }) {
+  const [url, setUrl] = useState(null);
+  useEffect(() => {
+    let made = null;
+    getBlobBytes(db, sha256).then((bytes) => {
+      if (bytes) setUrl((made = URL.createObjectURL(new Blob([bytes], { type: "image/jpeg" }))));
+    });
+    return () => made && URL.revokeObjectURL(made);
+  }, [sha256]);
+  return url ? <img class="thumb" src={url} alt="" /> : <span class="thumb placeholder">✓</span>;
+}
+
+/** Photos as evidence for one answer: picked or taken, re-encoded with a watermark, saved with their hashes. */
+function PhotoEvidence({ lang, db, entityType, entityId, photos, fix, enterprise, disabled, onSaved }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const warning = positionWarning(fix, enterprise.data);
+  const take = async (event) => {
+    const files = [...event.currentTarget.files];
+    event.currentTarget.value = "";
+    setBusy(true);
+    setError("");
+    try {
+      for (const file of files) {
+        const at = new Date();
+        const photo = await encodePhoto(file, { lines: watermarkLines({ at, position: fix, enterpriseName: enterprise.data.name }) });
+        await putBlob(db, { sha256: photo.sha256, bytes: photo.bytes, mime: photo.mime });
+        await saveRecord(db, "photo", crypto.randomUUID(), {
+          sha256: photo.sha256, original_sha256: photo.originalSha256, entity_type: entityType, entity_id: entityId,
+          captured_at: at.toISOString(), lat: fix?.lat ?? null, lon: fix?.lon ?? null, accuracy_m: fix?.accuracy ?? null,
+          fix_at: fix ? new Date(fix.at).toISOString() : null, mime: photo.mime, size: photo.size,
+          width: photo.width, height: photo.height,
+        });
+      }
+      onSaved();
+    } catch (problem) {
+      setError(problemText(lang, problem));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="photos" data-entity={entityId}>
+      {photos.map((p) => <Thumbnail key={p.id} db={db} sha256={p.data.sha256} />)}
+      {!disabled && (
+        <label class="photo-button">
+          {busy ? t(lang, "photoSaving") : `📷 ${t(lang, "takePhoto")}`}
+          <input type="file" accept="image/*" capture="environment" multiple disabled={busy} onChange={take} />
+        </label>
+      )}
+      {!disabled && warning && <span class="warn" data-testid="position-warning">{t(lang, `position.${warning}`)}</span>}
+      {error && <p class="error" role="alert">{error}</p>}
+    </div>
+  );
+}
+
+/** The checklist of one inspection: three large buttons per item, a note, photos, a hazard for 不符合, submit. */
 export function InspectionPage({ lang, db, inspection, enterprise, catalogue, onChanged, onBack }) {
   const [answers, setAnswers] = useState({});
   const [hazards, setHazards] = useState({});
+  const [photos, setPhotos] = useState({});
+  const fix = usePosition();
   const [error, setError] = useState("");
   const items = useMemo(
     () => (catalogue && enterprise ? applicableItems(catalogue.data, enterprise.data) : []),
@@ -118,6 +179,9 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, on
     const mine = (rows) => rows.filter((r) => r.data.inspection_id === inspection.id);
     setAnswers(Object.fromEntries(mine(await recordList(db, "item_result")).map((r) => [r.data.item_code, { id: r.id, ...r.data }])));
     setHazards(Object.fromEntries(mine(await recordList(db, "hazard")).map((r) => [r.data.item_code, r])));
+    const byEntity = {};
+    for (const photo of await recordList(db, "photo")) (byEntity[photo.data.entity_id] ??= []).push(photo);
+    setPhotos(byEntity);
   };
   useEffect(() => { load(); }, [inspection.id]);
 
@@ -164,6 +228,11 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, on
                 </div>
                 <textarea placeholder={t(lang, "note")} disabled={sealed || !current} defaultValue={current?.note ?? ""}
                   onBlur={(e) => current && e.currentTarget.value !== (current.note ?? "") && answer(item, { note: e.currentTarget.value })} />
+                {current && (
+                  <PhotoEvidence lang={lang} db={db} entityType="item_result" entityId={current.id}
+                    photos={photos[current.id] ?? []} fix={fix} enterprise={enterprise} disabled={sealed}
+                    onSaved={() => { load(); onChanged(); }} />
+                )}
                 {current?.result === "non_compliant" && !sealed && (
                   <HazardForm lang={lang} db={db} inspection={inspection} item={item} enterpriseId={enterprise.id}
                     existing={hazards[item.code]} onSaved={() => { load(); onChanged(); }} />
