@@ -12,7 +12,20 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from server.models import Blob, Enterprise, Hazard, Inspection, ItemResult, Photo, SyncMutation
+from server import create_app
+from server.domain.inspections import InspectionStatus, ReviewOutcome
+from server.extensions import db
+from server.models import (
+    Blob,
+    Enterprise,
+    Hazard,
+    Inspection,
+    ItemResult,
+    Photo,
+    ReviewDecision,
+    SyncMutation,
+    User,
+)
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import LiveServer, wait_for_service_worker
 
@@ -80,7 +93,10 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     form = page.locator(f"form.hazard[data-item='{codes[0]}']")
     form.locator("textarea[name=description]").fill("除尘系统未设置泄爆装置")
     form.locator("input[name=place]").fill("砂光车间")
-    form.locator("input[name=responsible]").fill("王建平")
+    form.locator("input[name='term.responsible_person']").fill("王建平")
+    form.locator("input[name='term.measures']").fill("加装泄爆片，停用相关设备")
+    form.locator("input[name='five.measures']").check()  # DU-1 is a major hazard: 五到位 applies
+    form.locator("input[name='five.funds']").check()
     form.locator("button[type=submit]").click()
     page.wait_for_selector(f"form.hazard[data-item='{codes[0]}'] .saved")
     page.locator("button.submit").click()
@@ -106,10 +122,11 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
                                    .where(ItemResult.inspection_id == inspection_id)).all()  # fmt: skip
             assert sorted(a.item_code for a in answers) == sorted(codes)
             assert dict(answers)[codes[0]] == "non_compliant"
-            hazards = conn.execute(
-                sa.select(Hazard.item_code, Hazard.place).where(Hazard.inspection_id == inspection_id)
-            ).all()
-            assert [(h.item_code, h.place) for h in hazards] == [(codes[0], "砂光车间")]
+            hazards = conn.execute(sa.select(Hazard).where(Hazard.inspection_id == inspection_id)).all()
+            assert [(h.item_code, h.place, h.level) for h in hazards] == [(codes[0], "砂光车间", "major")]
+            assert hazards[0].terms["responsible_person"] == "王建平"
+            assert hazards[0].five_in_place["measures"] is True and hazards[0].five_in_place["funds"] is True
+            assert hazards[0].five_in_place["contingency_plan"] is False
             photos = conn.execute(sa.select(Photo.sha256, Photo.entity_type, Photo.lat, Blob.width, Blob.height)
                                   .join(Blob, Blob.sha256 == Photo.sha256)).all()  # fmt: skip
             assert len(photos) == 1
@@ -123,3 +140,22 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
             assert isinstance(inspection_id, uuid.UUID)
     finally:
         engine.dispose()
+
+    # A supervisor returns it with a comment: at the next sync the tablet shows it on the inspection.
+    app = create_app({"DATABASE_URL": live_server.env["DATABASE_URL"], "INSTANCE_PATH": live_server.env["INSTANCE_PATH"],
+                      "SECRET_KEY": "e2e-secret", "QR_SIGNING_KEY_FILE": live_server.env["QR_SIGNING_KEY_FILE"]})  # fmt: skip
+    with app.app_context():
+        reviewer = db.session.scalar(sa.select(User).where(User.username == "xx_sup"))
+        record = db.session.get(Inspection, inspection_id)
+        assert reviewer is not None and record is not None
+        record.status = InspectionStatus.returned
+        record.row_version += 1
+        db.session.add(ReviewDecision(inspection_id=inspection_id, reviewer_id=reviewer.id,
+                                      outcome=ReviewOutcome.return_, comment="照片不清晰，请补拍"))  # fmt: skip
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    page.click("text=立即同步")
+    page.wait_for_selector("[data-testid=returned-comment]", timeout=20_000)
+    assert "照片不清晰，请补拍" in page.locator("[data-testid=returned-comment]").inner_text()
+    assert "已退回" in page.locator("li[data-inspection-id]").first.inner_text()

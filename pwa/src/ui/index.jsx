@@ -112,7 +112,15 @@ function App({ db, api, runner }) {
     setLang((await getMeta(db, "lang")) || "zh");
     setEnterprises(await replicaList(db, "enterprise"));
     setCatalogues(await replicaList(db, "catalogue"));
-    const mine = await recordList(db, "inspection");
+    // The local record is what the inspector wrote; its review status and any supervisor's comment come
+    // back through pull (the replica), so both are merged for the list.
+    const server = new Map((await replicaList(db, "inspection")).map((r) => [r.id, r]));
+    const decisions = (await replicaList(db, "review_decision")).sort((a, b) => String(b.data.decided_at).localeCompare(String(a.data.decided_at)));
+    const mine = (await recordList(db, "inspection")).map((record) => {
+      const status = server.get(record.id)?.data?.status ?? record.data.status ?? "draft";
+      const decision = decisions.find((d) => d.data.inspection_id === record.id);
+      return { ...record, data: { ...record.data, status }, decision: decision?.data ?? null };
+    });
     setInspections(mine.sort((a, b) => String(b.data.started_at).localeCompare(String(a.data.started_at))));
     setSummary(await storageSummary(db));
     if (navigator.storage?.estimate) {

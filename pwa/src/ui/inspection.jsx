@@ -31,6 +31,8 @@ export function EnterprisePage({ lang, db, enterprise, catalogue, me, onStart, o
         participants: [
           { role: "inspector", user_id: me.id, name: me.display_name, badge_no: me.badge_no ?? null },
           { role: "inspector", name: second, badge_no: String(form.get("secondBadge") || "") || null },
+          ...String(form.get("experts") || "").split(/[,，、;；]/).map((n) => n.trim()).filter(Boolean)
+            .map((name) => ({ role: "expert", name })),
         ],
       });
       onStart(id);
@@ -51,6 +53,7 @@ export function EnterprisePage({ lang, db, enterprise, catalogue, me, onStart, o
         </label>
         <label>{t(lang, "secondInspector")}<input name="second" required /></label>
         <label>{t(lang, "badgeNo")}<input name="secondBadge" /></label>
+        <label>{t(lang, "experts")}<input name="experts" placeholder={t(lang, "expertsHint")} /></label>
         {error && <p class="error" role="alert">{error}</p>}
         <button type="submit" disabled={!catalogue}>{t(lang, "startInspection")}</button>
       </form>
@@ -58,14 +61,22 @@ export function EnterprisePage({ lang, db, enterprise, catalogue, me, onStart, o
   );
 }
 
-function HazardForm({ lang, db, inspection, item, enterpriseId, existing, onSaved }) {
+const FIVE_IN_PLACE = ["measures", "responsibility", "funds", "time_limit", "contingency_plan"];
+
+function HazardForm({ lang, db, inspection, item, enterpriseId, existing, fiveTerms, onSaved }) {
   const [level, setLevel] = useState(existing?.data.level ?? item.default_level);
   const [error, setError] = useState("");
+  const d = existing?.data ?? {};
+  // The 五定 set is the catalogue's (data, per locality); the deadline has its own date field.
+  const terms = (fiveTerms?.length ? fiveTerms : [["responsible_person", t(lang, "responsible")], ["measures", t(lang, "measures")]])
+    .filter(([key]) => key !== "deadline");
   const save = async (event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const reason = String(form.get("level_reason") || "").trim();
     if (level !== item.default_level && !reason) return setError(t(lang, "levelReasonNeeded"));
+    const major = level === "major";
+    const funds = String(form.get("funds") || "").trim();
     try {
       await saveRecord(db, "hazard", existing?.id ?? crypto.randomUUID(), {
         enterprise_id: enterpriseId,
@@ -75,9 +86,14 @@ function HazardForm({ lang, db, inspection, item, enterpriseId, existing, onSave
         place: String(form.get("place") || "") || null,
         level,
         level_reason: reason || null,
-        found_at: existing?.data.found_at ?? nowIso(),
+        found_at: d.found_at ?? nowIso(),
         deadline: String(form.get("deadline")),
-        terms: { responsible_person: String(form.get("responsible") || ""), measures: String(form.get("measures") || "") },
+        terms: Object.fromEntries(terms.map(([key]) => [key, String(form.get(`term.${key}`) || "")])),
+        funds_yuan: funds ? funds : null,
+        five_in_place: major ? Object.fromEntries(FIVE_IN_PLACE.map((k) => [k, form.get(`five.${k}`) === "on"])) : null,
+        stop_production: major && form.get("stop_production") === "on",
+        reported_to_regulator_on: (major && String(form.get("reported_regulator") || "")) || null,
+        reported_to_workers_congress_on: (major && String(form.get("reported_congress") || "")) || null,
       });
       setError("");
       onSaved();
@@ -85,7 +101,6 @@ function HazardForm({ lang, db, inspection, item, enterpriseId, existing, onSave
       setError(problemText(lang, problem));
     }
   };
-  const d = existing?.data ?? {};
   return (
     <form class="hazard" onSubmit={save} data-item={item.code}>
       <h4>{t(lang, "hazard")}</h4>
@@ -98,9 +113,25 @@ function HazardForm({ lang, db, inspection, item, enterpriseId, existing, onSave
         </select>
       </label>
       {level !== item.default_level && <label>{t(lang, "levelReason")}<input name="level_reason" defaultValue={d.level_reason ?? ""} /></label>}
-      <label>{t(lang, "deadline")}<input name="deadline" type="date" required defaultValue={d.deadline ?? defaultDeadline()} /></label>
-      <label>{t(lang, "responsible")}<input name="responsible" defaultValue={d.terms?.responsible_person ?? ""} /></label>
-      <label>{t(lang, "measures")}<input name="measures" defaultValue={d.terms?.measures ?? ""} /></label>
+      <fieldset>
+        <legend>{t(lang, "fiveTerms")}</legend>
+        <label>{t(lang, "deadline")}<input name="deadline" type="date" required defaultValue={d.deadline ?? defaultDeadline()} /></label>
+        {terms.map(([key, label]) => (
+          <label key={key}>{label}<input name={`term.${key}`} defaultValue={d.terms?.[key] ?? ""} /></label>
+        ))}
+        <label>{t(lang, "funds")}<input name="funds" inputMode="decimal" pattern="[0-9]+(\.[0-9]{1,2})?" defaultValue={d.funds_yuan ?? ""} /></label>
+      </fieldset>
+      {level === "major" && (
+        <fieldset class="major">
+          <legend>{t(lang, "fiveInPlace")}</legend>
+          {FIVE_IN_PLACE.map((k) => (
+            <label class="check" key={k}><input type="checkbox" name={`five.${k}`} defaultChecked={d.five_in_place?.[k]} /> {t(lang, `five.${k}`)}</label>
+          ))}
+          <label class="check"><input type="checkbox" name="stop_production" defaultChecked={d.stop_production} /> {t(lang, "stopProduction")}</label>
+          <label>{t(lang, "reportedRegulator")}<input type="date" name="reported_regulator" defaultValue={d.reported_to_regulator_on ?? ""} /></label>
+          <label>{t(lang, "reportedCongress")}<input type="date" name="reported_congress" defaultValue={d.reported_to_workers_congress_on ?? ""} /></label>
+        </fieldset>
+      )}
       {error && <p class="error" role="alert">{error}</p>}
       <button type="submit">{existing ? t(lang, "hazardUpdate") : t(lang, "hazardSave")}</button>
       {existing && <span class="saved">✓ {t(lang, "saved")}</span>}
@@ -235,7 +266,8 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, on
                 )}
                 {current?.result === "non_compliant" && !sealed && (
                   <HazardForm lang={lang} db={db} inspection={inspection} item={item} enterpriseId={enterprise.id}
-                    existing={hazards[item.code]} onSaved={() => { load(); onChanged(); }} />
+                    existing={hazards[item.code]} fiveTerms={catalogue?.data.five_terms}
+                    onSaved={() => { load(); onChanged(); }} />
                 )}
               </article>
             );
@@ -265,6 +297,9 @@ export function MyInspections({ lang, inspections, enterprises, onOpen }) {
           <li key={i.id} data-inspection-id={i.id} onClick={() => onOpen(i.id)}>
             <div class="name">{nameOf(i.data.enterprise_id)}</div>
             <div class="meta">{t(lang, `status.${i.data.status ?? "draft"}`)} · {new Date(i.data.started_at).toLocaleString(lang === "en" ? "en" : "zh-CN")}</div>
+            {i.data.status === "returned" && i.decision?.comment && (
+              <div class="returned" data-testid="returned-comment">{t(lang, "returnedWith")}{i.decision.comment}</div>
+            )}
           </li>
         ))}
       </ul>
