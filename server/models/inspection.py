@@ -51,6 +51,11 @@ class Inspection(TimestampMixin, SyncMixin, Base):
     #: SHA-256 of the sealed record's canonical JSON and the device's ECDSA P-256 signature over it.
     sealed_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     device_signature: Mapped[str | None] = mapped_column(sa.Text)
+    #: The canonical JSON text the device signed, kept so the signature can be checked again at any time.
+    sealed_record: Mapped[str | None] = mapped_column(sa.Text)
+    #: None until a seal arrives; then whether hash, signature and content agree, and if not, why.
+    seal_verified: Mapped[bool | None] = mapped_column(sa.Boolean)
+    seal_problem: Mapped[str | None] = mapped_column(sa.Text)
     #: A correction is a new record that references the sealed one it corrects.
     corrects_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("inspection.id"), index=True)
     summary_note: Mapped[str | None] = mapped_column(sa.Text)

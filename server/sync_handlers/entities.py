@@ -32,6 +32,7 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.services.hazards import append_event, record_hazard
+from server.services.seal import check_seal
 from server.sync_handlers.common import (
     cached,
     enterprise_visible,
@@ -170,6 +171,7 @@ class InspectionDataSchema(Schema):
     summary_note = fields.String(allow_none=True, validate=validate.Length(max=10000))
     sealed_sha256 = fields.String(allow_none=True, validate=validate.Regexp(SHA256_RE))
     device_signature = fields.String(allow_none=True, validate=validate.Length(max=200))
+    sealed_record = fields.String(allow_none=True, validate=validate.Length(max=2_000_000))
     corrects_id = fields.UUID(allow_none=True)
 
 
@@ -223,6 +225,7 @@ class InspectionHandler:
             raise problems.invalid_mutation(reason="enterprise_id and catalogue_id cannot change")
         for key in ("kind", "started_at", "finished_at", "start_lat", "start_lon", "start_accuracy_m", "end_lat",
                     "end_lon", "end_accuracy_m", "signatures", "summary_note", "sealed_sha256", "device_signature",
+                    "sealed_record",
                     "corrects_id"):  # fmt: skip
             if key in data:
                 setattr(inspection, key, InspectionKind(data[key]) if key == "kind" else data[key])
@@ -264,6 +267,17 @@ class InspectionHandler:
             raise problems.invalid_mutation(reason=f"items not answered: {', '.join(missing)}")
         inspection.status = InspectionStatus.submitted
         inspection.submitted_received_at = utcnow()
+        if inspection.sealed_record is not None:
+            device = session.get(Device, inspection.device_id) if inspection.device_id else None
+            stored = {
+                code: str(getattr(find(session, ItemResult, i), "result", "")) for code, i in answers.items()
+            }
+            check = check_seal(
+                record_text=inspection.sealed_record, sealed_sha256=inspection.sealed_sha256,
+                signature=inspection.device_signature, jwk=device.public_key_jwk if device else None,
+                inspection_id=str(inspection.id), results=stored,
+            )  # fmt: skip
+            inspection.seal_verified, inspection.seal_problem = check.verified, check.problem
 
     def changes(
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
