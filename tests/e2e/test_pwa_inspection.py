@@ -38,6 +38,20 @@ def _answer(page: Any, code: str, result: str) -> None:
     page.wait_for_selector(f"article.item[data-code='{code}'] button.choice.{result}[aria-pressed='true']")
 
 
+def _sign(page: Any, test_id: str, wiggle: int) -> None:
+    """Draw a stroke (its shape set by ``wiggle``: everyone signs differently) on a pad and confirm it."""
+    pad = page.locator(f"[data-testid='{test_id}']")
+    pad.locator("canvas").scroll_into_view_if_needed()
+    box = pad.locator("canvas").bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + 120)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 30 + step * 30, box["y"] + 120 - (step % wiggle) * 25)
+    page.mouse.up()
+    pad.locator("text=确认签名").click()
+    page.wait_for_selector(f"[data-testid='{test_id}'].signed")
+
+
 def _codes(page: Any) -> list[str]:
     return [
         str(c) for c in page.locator("article.item").evaluate_all("items => items.map(i => i.dataset.code)")
@@ -99,16 +113,23 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     form.locator("input[name='five.funds']").check()
     form.locator("button[type=submit]").click()
     page.wait_for_selector(f"form.hazard[data-item='{codes[0]}'] .saved")
+    assert page.locator("button.submit").is_disabled()  # not before both inspectors and the enterprise sign
+    _sign(page, "sign-inspector-张建国", 2)
+    _sign(page, "sign-inspector-刘晓燕", 3)
+    page.fill("input[name=rep]", "王建平")
+    _sign(page, "sign-enterprise-rep", 4)
     page.locator("button.submit").click()
     page.wait_for_selector("li[data-inspection-id]")
     assert int(page.locator("[data-testid=unsent-changes]").inner_text()) > len(codes)
 
     again.set_offline(False)  # back in range: the app syncs by itself on `online`
-    for _ in range(200):
-        if page.locator("[data-testid=unsent-changes]").inner_text() == "0":
+    for _ in range(300):
+        changes = page.locator("[data-testid=unsent-changes]").inner_text()
+        if changes == "0" and page.locator("[data-testid=unsent-photos]").inner_text().startswith("0 "):
             break
         page.wait_for_timeout(100)
     assert page.locator("[data-testid=unsent-changes]").inner_text() == "0"
+    assert page.locator("[data-testid=unsent-photos]").inner_text().startswith("0 ")
 
     engine = sa.create_engine(live_server.env["DATABASE_URL"])
     try:
@@ -117,6 +138,21 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
                 sa.select(Inspection).join(Enterprise).where(Enterprise.name == ENTERPRISE)
             ).all()
             assert len(inspections) == 1 and inspections[0].status == "submitted"
+            assert inspections[0].seal_verified is True, inspections[
+                0
+            ].seal_problem  # the device key's seal holds
+            assert sorted(sig["role"] for sig in inspections[0].signatures) == [
+                "enterprise_rep",
+                "inspector",
+                "inspector",
+            ]
+            signature_blobs = [sig["sha256"] for sig in inspections[0].signatures]
+            assert (
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(Blob).where(Blob.sha256.in_(signature_blobs))
+                ).scalar()
+                == 3
+            )
             inspection_id = inspections[0].id
             answers = conn.execute(sa.select(ItemResult.item_code, ItemResult.result)
                                    .where(ItemResult.inspection_id == inspection_id)).all()  # fmt: skip

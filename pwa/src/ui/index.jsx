@@ -83,7 +83,7 @@ function SyncPanel({ lang, summary, storage, online, syncing, onSync }) {
       <h2>{t(lang, "syncPanel")}</h2>
       <dl class="sync">
         <dt>{t(lang, "unsentChanges")}</dt><dd data-testid="unsent-changes">{summary.pendingMutations ?? 0}</dd>
-        <dt>{t(lang, "unsentPhotos")}</dt><dd>{summary.pendingBlobs ?? 0} · {formatMb(summary.pendingBlobBytes ?? 0)}</dd>
+        <dt>{t(lang, "unsentPhotos")}</dt><dd data-testid="unsent-photos">{summary.pendingBlobs ?? 0} · {formatMb(summary.pendingBlobBytes ?? 0)}</dd>
         <dt>{t(lang, "lastSync")}</dt><dd data-testid="last-sync">{summary.lastSync ? new Date(summary.lastSync).toLocaleString(lang === "en" ? "en" : "zh-CN") : t(lang, "never")}</dd>
         <dt>{t(lang, "storage")}</dt>
         <dd>{storage ? `${formatMb(storage.usage)} / ${formatMb(storage.quota)} · ${t(lang, storage.persisted ? "persisted" : "notPersisted")}` : "—"}</dd>

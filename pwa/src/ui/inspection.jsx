@@ -1,11 +1,13 @@
 // Starting an inspection at an enterprise and working through its checklist. Every answer is saved as it
 // is given (no save button): the record and its outbox mutation in one IndexedDB transaction.
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { getBlobBytes, putBlob, recordList, saveRecord } from "../db/store.js";
+import { getBlobBytes, getMeta, putBlob, recordList, saveRecord, sha256Hex } from "../db/store.js";
 import { applicableItems, defaultDeadline, groupItems, progress } from "../domain/checklist.js";
 import { positionWarning } from "../domain/geo.js";
+import { seal, sealedRecord } from "../domain/seal.js";
 import { encodePhoto, watermarkLines } from "../photo/encode.js";
 import { usePosition } from "./position.js";
+import { SignaturePad } from "./signature.jsx";
 import { problemText, sectorLabel, t } from "./i18n.js";
 
 const KINDS = ["county", "unannounced", "city_sampling", "look_back"];
@@ -228,9 +230,34 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, on
   };
   const done = progress(items, answers);
   const missingHazards = items.filter((i) => answers[i.code]?.result === "non_compliant" && !hazards[i.code]);
+  const signatures = inspection.data.signatures ?? [];
+  const inspectors = (inspection.data.participants ?? []).filter((p) => p.role === "inspector");
+  const signedBy = (role, name) => signatures.some((sig) => sig.role === role && sig.name === name);
+  const [repName, setRepName] = useState(signatures.find((sig) => sig.role === "enterprise_rep")?.name ?? "");
+  const repSigned = signatures.some((sig) => sig.role === "enterprise_rep");
+  const allSigned = inspectors.every((p) => signedBy("inspector", p.name)) && repSigned;
+  const sign = async (role, name, png) => {
+    // Saved at once, like everything else: the signature's PNG as a blob, its hash on the inspection.
+    const sha256 = await sha256Hex(png);
+    await putBlob(db, { sha256, bytes: png, mime: "image/png" });
+    const next = [...signatures.filter((sig) => !(sig.role === role && sig.name === name)), { role, name, sha256, at: nowIso() }];
+    await saveRecord(db, "inspection", inspection.id, { signatures: next });
+    onChanged();
+  };
   const submit = async () => {
     try {
-      await saveRecord(db, "inspection", inspection.id, { status: "submitted", finished_at: nowIso() });
+      const finished = { ...inspection, data: { ...inspection.data, finished_at: nowIso() } };
+      const photoHashes = Object.values(photos).flat().map((p) => p.data.sha256);
+      const record = sealedRecord({ inspection: finished, answers, hazards: Object.values(hazards), photoHashes });
+      const keys = await getMeta(db, "deviceKey");
+      const sealFields = keys?.privateKey ? await seal(record, keys.privateKey) : {};
+      const participants = [
+        ...(inspection.data.participants ?? []).filter((p) => p.role !== "enterprise_rep"),
+        { role: "enterprise_rep", name: repName },
+      ];
+      await saveRecord(db, "inspection", inspection.id, {
+        status: "submitted", finished_at: finished.data.finished_at, participants, ...sealFields,
+      });
       onChanged();
       onBack();
     } catch (problem) {
@@ -274,9 +301,21 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, on
           })}
         </div>
       ))}
+      {!sealed && done.complete && missingHazards.length === 0 && (
+        <section class="signatures">
+          <h3>{t(lang, "signatures")}</h3>
+          {inspectors.map((p) => (
+            <SignaturePad key={p.name} lang={lang} label={`${t(lang, "inspector")} ${p.name}`} testId={`sign-inspector-${p.name}`}
+              signed={signedBy("inspector", p.name)} onSigned={(png) => sign("inspector", p.name, png)} />
+          ))}
+          <label>{t(lang, "enterpriseRep")}<input name="rep" value={repName} onInput={(e) => setRepName(e.currentTarget.value)} disabled={repSigned} /></label>
+          <SignaturePad lang={lang} label={`${t(lang, "enterpriseRep")} ${repName}`} testId="sign-enterprise-rep"
+            signed={repSigned} disabled={!repName.trim()} onSigned={(png) => sign("enterprise_rep", repName.trim(), png)} />
+        </section>
+      )}
       {error && <p class="error" role="alert">{error}</p>}
       {!sealed && (
-        <button class="submit" disabled={!done.complete || missingHazards.length > 0} onClick={submit}>
+        <button class="submit" disabled={!done.complete || missingHazards.length > 0 || !allSigned} onClick={submit}>
           {t(lang, "submit")} ({done.answered}/{done.total})
         </button>
       )}
