@@ -8,7 +8,11 @@ import { createApi } from "../sync/api.js";
 import { createRunner } from "../sync/runner.js";
 import { registerThisDevice } from "./device.js";
 import { problemText, sectorLabel, t } from "./i18n.js";
+import { lazy, Suspense } from "preact/compat";
 import { EnterprisePage, InspectionPage, MyInspections } from "./inspection.jsx";
+
+// The decoder (and its wasm) loads only when the scan screen opens.
+const ScanPage = lazy(() => import("./scan.jsx").then((m) => ({ default: m.ScanPage })));
 import { watchForUpdates } from "./updates.js";
 import "./styles.css";
 
@@ -197,8 +201,17 @@ function App({ db, api, runner }) {
           onChanged={changed} onBack={async () => { await refresh(); home(); }} />
       );
     }
+    if (view.name === "scan") {
+      return (
+        <Suspense fallback={<p>…</p>}>
+          <ScanPage lang={lang} db={db} enterprises={enterprises} onBack={home}
+            onFound={(id) => setView({ name: "enterprise", id })} />
+        </Suspense>
+      );
+    }
     return (
       <>
+        <button class="scan-button" onClick={() => setView({ name: "scan" })}>📷 {t(lang, "scan")}</button>
         <MyInspections lang={lang} inspections={inspections} enterprises={enterprises}
           onOpen={(id) => setView({ name: "inspection", id })} />
         <EnterpriseList lang={lang} enterprises={enterprises} onOpen={(id) => setView({ name: "enterprise", id })} />
