@@ -88,6 +88,13 @@ def main() -> int:
                 page.wait_for_selector("form.hazard")
                 page.locator("form.hazard textarea[name=description]").fill("除尘系统未设置泄爆装置")
                 page.screenshot(path=OUT / "04-checklist-with-hazard.png")
+                page.locator("form.hazard button[type=submit]").click()
+                page.wait_for_selector("form.hazard .saved")
+                for code in codes[4:]:
+                    page.locator(f"article.item[data-code='{code}'] button.choice.compliant").click()
+                page.wait_for_selector("section.signatures")
+                page.locator("section.signatures").scroll_into_view_if_needed()
+                page.screenshot(path=OUT / "05-signatures.png")
                 browser.close()
         finally:
             os.killpg(process.pid, signal.SIGTERM)
