@@ -130,6 +130,10 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
         page.wait_for_timeout(100)
     assert page.locator("[data-testid=unsent-changes]").inner_text() == "0"
     assert page.locator("[data-testid=unsent-photos]").inner_text().startswith("0 ")
+    # Pulled back: the home list now shows the enterprise's open hazard, its deadline and the inspection.
+    row = page.locator("li[data-enterprise-id]", has_text=ENTERPRISE)
+    row.locator("[data-testid=open-hazards]").wait_for(timeout=20_000)
+    assert "未整改隐患 1" in row.inner_text() and "上次检查" in row.inner_text()
 
     engine = sa.create_engine(live_server.env["DATABASE_URL"])
     try:

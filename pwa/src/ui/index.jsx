@@ -47,7 +47,28 @@ function Login({ lang, onDone, db, api }) {
   );
 }
 
-function EnterpriseList({ lang, enterprises, onOpen }) {
+const OPEN_STATES = new Set(["found", "planned", "reported", "rejected"]);
+
+/** Per enterprise: open hazards with the nearest deadline, and the latest inspection this device knows. */
+function enterpriseFacts(hazards, inspections) {
+  const facts = new Map();
+  const of = (id) => facts.get(id) ?? facts.set(id, { open: 0, deadline: null, overdue: false, lastInspection: null }).get(id);
+  const today = new Date().toISOString().slice(0, 10);
+  for (const h of hazards) {
+    if (h.deleted || !h.data || !OPEN_STATES.has(h.data.state)) continue;
+    const f = of(h.data.enterprise_id);
+    f.open += 1;
+    if (h.data.deadline && (!f.deadline || h.data.deadline < f.deadline)) f.deadline = h.data.deadline;
+    if (h.data.deadline && h.data.deadline < today && h.data.state !== "reported") f.overdue = true;
+  }
+  for (const i of inspections) {
+    const f = of(i.data.enterprise_id);
+    if (!f.lastInspection || String(i.data.started_at) > String(f.lastInspection)) f.lastInspection = i.data.started_at;
+  }
+  return facts;
+}
+
+function EnterpriseList({ lang, enterprises, facts, onOpen }) {
   const [query, setQuery] = useState("");
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -69,6 +90,15 @@ function EnterpriseList({ lang, enterprises, onOpen }) {
               <div class="name">{e.data.name}</div>
               <div class="meta">{e.data.credit_code} · {e.data.region_name}</div>
               <div class="meta">{(e.data.sectors || []).map((s) => <span class="tag" key={s}>{sectorLabel(lang, s)}</span>)}</div>
+              {facts?.get(e.id)?.open > 0 && (
+                <div class={facts.get(e.id).overdue ? "meta hazards overdue" : "meta hazards"} data-testid="open-hazards">
+                  {t(lang, "openHazards")} {facts.get(e.id).open} · {t(lang, "nearestDeadline")} {facts.get(e.id).deadline ?? "—"}
+                  {facts.get(e.id).overdue && ` · ${t(lang, "overdue")}`}
+                </div>
+              )}
+              {facts?.get(e.id)?.lastInspection && (
+                <div class="meta">{t(lang, "lastInspection")} {new Date(facts.get(e.id).lastInspection).toLocaleDateString(lang === "en" ? "en" : "zh-CN")}</div>
+              )}
             </li>
           ))}
         </ul>
@@ -103,6 +133,8 @@ function App({ db, api, runner }) {
   const [device, setDevice] = useState(undefined);
   const [enterprises, setEnterprises] = useState([]);
   const [catalogues, setCatalogues] = useState([]);
+  const [hazards, setHazards] = useState([]);
+  const [replicaInspections, setReplicaInspections] = useState([]);
   const [inspections, setInspections] = useState([]);
   const [view, setView] = useState({ name: "home" });
   const [summary, setSummary] = useState({});
@@ -116,6 +148,7 @@ function App({ db, api, runner }) {
     setLang((await getMeta(db, "lang")) || "zh");
     setEnterprises(await replicaList(db, "enterprise"));
     setCatalogues(await replicaList(db, "catalogue"));
+    setHazards(await replicaList(db, "hazard"));
     // The local record is what the inspector wrote; its review status and any supervisor's comment come
     // back through pull (the replica), so both are merged for the list.
     const server = new Map((await replicaList(db, "inspection")).map((r) => [r.id, r]));
@@ -126,6 +159,7 @@ function App({ db, api, runner }) {
       return { ...record, data: { ...record.data, status }, decision: decision?.data ?? null };
     });
     setInspections(mine.sort((a, b) => String(b.data.started_at).localeCompare(String(a.data.started_at))));
+    setReplicaInspections([...server.values()].filter((r) => !r.deleted && r.data));
     setSummary(await storageSummary(db));
     if (navigator.storage?.estimate) {
       const { usage = 0, quota = 0 } = await navigator.storage.estimate();
@@ -214,7 +248,8 @@ function App({ db, api, runner }) {
         <button class="scan-button" onClick={() => setView({ name: "scan" })}>📷 {t(lang, "scan")}</button>
         <MyInspections lang={lang} inspections={inspections} enterprises={enterprises}
           onOpen={(id) => setView({ name: "inspection", id })} />
-        <EnterpriseList lang={lang} enterprises={enterprises} onOpen={(id) => setView({ name: "enterprise", id })} />
+        <EnterpriseList lang={lang} enterprises={enterprises} facts={enterpriseFacts(hazards, [...inspections, ...replicaInspections])}
+          onOpen={(id) => setView({ name: "enterprise", id })} />
       </>
     );
   }
