@@ -2,6 +2,9 @@
 import { clientsClaim } from "workbox-core";
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from "workbox-precaching";
 import { NavigationRoute, registerRoute } from "workbox-routing";
+import { openDatabase } from "./db/schema.js";
+import { createApi } from "./sync/api.js";
+import { createRunner } from "./sync/runner.js";
 
 precacheAndRoute(self.__WB_MANIFEST);
 // The first install controls the open page at once (nothing to lose); later versions wait, see below.
@@ -12,4 +15,13 @@ registerRoute(new NavigationRoute(createHandlerBoundToURL("/app/index.html"), { 
 // A new version waits until the page says the user agreed (no reload over unsaved input).
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "SKIP_WAITING") self.skipWaiting();
+});
+
+// Background Sync (where the browser has it): the outbox is sent when connectivity returns, even with the
+// app closed. The same runner as the page's, under the same Web Lock, so the two never overlap.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "outbox") return;
+  event.waitUntil(
+    openDatabase().then((db) => createRunner({ db, api: createApi({ baseUrl: "" }) }).runOnce().finally(() => db.close())),
+  );
 });

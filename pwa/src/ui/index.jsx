@@ -212,6 +212,9 @@ function App({ db, api, runner }) {
   const changed = async () => {
     await refresh();
     if (navigator.onLine) sync();
+    // Also ask for a background sync: it fires when the network is back, even if the app was closed.
+    const registration = await navigator.serviceWorker?.getRegistration("/app/");
+    await registration?.sync?.register("outbox").catch(() => {});
   };
   const home = () => setView({ name: "home" });
   const catalogue = currentCatalogue(catalogues);

@@ -1,0 +1,60 @@
+"""Background Sync: records made offline are sent when the network returns even though the app's page
+was closed meanwhile — the service worker does it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from server.models import Device, SyncMutation, User
+from tests.conftest import DEMO_PASSWORD
+from tests.e2e.conftest import LiveServer, wait_for_service_worker
+
+pytestmark = pytest.mark.e2e
+
+
+def _held(live_server: LiveServer, username: str) -> int:
+    engine = sa.create_engine(live_server.env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            devices = (
+                sa.select(Device.id).join(User, Device.user_id == User.id).where(User.username == username)
+            )
+            return int(conn.execute(sa.select(sa.func.count()).select_from(SyncMutation)
+                                    .where(SyncMutation.device_id.in_(devices))).scalar_one())  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_the_service_worker_sends_the_outbox_with_the_app_closed(built_app: None, live_server: LiveServer,
+                                                                 page: Any) -> None:  # fmt: skip
+    page.goto(f"{live_server.url}/app/")
+    page.fill("input[name=username]", "xx_expert")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("ul.enterprises li", timeout=20_000)
+    wait_for_service_worker(page)
+    context = page.context
+    context.set_offline(True)
+    page.locator("li[data-enterprise-id]", has_text="兴县汾河酿造有限公司").click()
+    page.fill("input[name=second]", "孙工")
+    page.click("text=开始检查")
+    page.wait_for_selector("article.item")
+    codes = page.locator("article.item").evaluate_all("items => items.map(i => i.dataset.code)")
+    for code in codes[:2]:
+        page.locator(f"article.item[data-code='{code}'] button.choice.compliant").click()
+        page.wait_for_selector(
+            f"article.item[data-code='{code}'] button.choice.compliant[aria-pressed='true']"
+        )
+    page.wait_for_timeout(300)  # the last save registers the background sync
+    assert _held(live_server, "xx_expert") == 0
+    page.close()  # the inspector closes the app
+
+    context.set_offline(False)  # back in range: only the service worker is left to sync
+    deadline = time.monotonic() + 30
+    while _held(live_server, "xx_expert") < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _held(live_server, "xx_expert") == 3  # the inspection and two answers, once each
