@@ -110,16 +110,22 @@ def live_server(
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_path: str) -> Iterator[Any]:
-    """One headless Chromium for the session."""
+def playwright_driver(chromium_path: str) -> Iterator[Any]:
+    """The one Playwright driver of the session (a second sync driver cannot start in the same thread)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        yield instance
-        instance.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Any, chromium_path: str) -> Iterator[Any]:
+    """One headless Chromium for the session."""
+    instance = playwright_driver.chromium.launch(
+        executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+    )
+    yield instance
+    instance.close()
 
 
 @pytest.fixture
@@ -143,24 +149,21 @@ def built_app() -> None:
 
 
 @pytest.fixture
-def open_profile(chromium_path: str, tmp_path: Path) -> Iterator[Any]:
+def open_profile(playwright_driver: Any, chromium_path: str, tmp_path: Path) -> Iterator[Any]:
     """Open (and reopen) one browser profile: IndexedDB and the service worker survive a restart."""
-    from playwright.sync_api import sync_playwright
+    opened: list[Any] = []
 
-    with sync_playwright() as playwright:
-        opened: list[Any] = []
+    def open_(**options: Any) -> Any:
+        context = playwright_driver.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS,
+            locale="zh-CN", viewport={"width": 1280, "height": 800}, **options,
+        )  # fmt: skip
+        opened.append(context)
+        return context
 
-        def open_(**options: Any) -> Any:
-            context = playwright.chromium.launch_persistent_context(
-                str(tmp_path / "profile"), executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS,
-                locale="zh-CN", viewport={"width": 1280, "height": 800}, **options,
-            )  # fmt: skip
-            opened.append(context)
-            return context
-
-        yield open_
-        for context in opened:
-            context.close()
+    yield open_
+    for context in opened:
+        context.close()
 
 
 def wait_for_service_worker(page: Any) -> None:

@@ -52,25 +52,22 @@ def _payload(live_server: LiveServer, key: ec.EllipticCurvePrivateKey | None = N
 
 
 @pytest.fixture
-def camera_page(chromium_path: str) -> Iterator[Any]:
+def camera_page(playwright_driver: Any, chromium_path: str) -> Iterator[Any]:
     """A page factory whose browser's camera plays a given y4m file."""
-    from playwright.sync_api import sync_playwright
+    browsers: list[Any] = []
 
-    with sync_playwright() as playwright:
-        browsers: list[Any] = []
+    def open_(video: Path) -> Any:
+        browser = playwright_driver.chromium.launch(
+            executable_path=chromium_path, headless=True,
+            args=[*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-video-capture={video}"],
+        )  # fmt: skip
+        browsers.append(browser)
+        return browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800}).new_page()
 
-        def open_(video: Path) -> Any:
-            browser = playwright.chromium.launch(
-                executable_path=chromium_path, headless=True,
-                args=[*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                      f"--use-file-for-fake-video-capture={video}"],
-            )  # fmt: skip
-            browsers.append(browser)
-            return browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800}).new_page()
-
-        yield open_
-        for browser in browsers:
-            browser.close()
+    yield open_
+    for browser in browsers:
+        browser.close()
 
 
 def _sign_in_and_scan(page: Any, url: str) -> None:
