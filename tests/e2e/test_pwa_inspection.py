@@ -113,6 +113,12 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     form.locator("input[name='five.funds']").check()
     form.locator("button[type=submit]").click()
     page.wait_for_selector(f"form.hazard[data-item='{codes[0]}'] .saved")
+    hazard_photo = tmp_path / "hazard.jpg"
+    Image.new("RGB", (1600, 1200), (30, 140, 60)).save(hazard_photo, "JPEG", quality=80)
+    page.locator(f"article.item[data-code='{codes[0]}'] .hazard-photos input[type=file]").set_input_files(
+        str(hazard_photo)
+    )
+    page.wait_for_selector(f"article.item[data-code='{codes[0]}'] .hazard-photos .thumb")
     assert page.locator("button.submit").is_disabled()  # not before both inspectors and the enterprise sign
     _sign(page, "sign-inspector-张建国", 2)
     _sign(page, "sign-inspector-刘晓燕", 3)
@@ -169,11 +175,14 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
             assert hazards[0].five_in_place["contingency_plan"] is False
             photos = conn.execute(sa.select(Photo.sha256, Photo.entity_type, Photo.lat, Blob.width, Blob.height)
                                   .join(Blob, Blob.sha256 == Photo.sha256)).all()  # fmt: skip
-            assert len(photos) == 1
-            assert (photos[0].entity_type, photos[0].width, photos[0].height) == ("item_result", 2048, 1365)
-            assert abs(photos[0].lat - 38.4921) < 1e-6
-            stored = (Path(live_server.env["INSTANCE_PATH"]) / "media" / "blobs").rglob(photos[0].sha256)
-            assert [hashlib.sha256(f.read_bytes()).hexdigest() for f in stored] == [photos[0].sha256]
+            by_kind = {p.entity_type: p for p in photos}
+            assert len(photos) == 2 and set(by_kind) == {"item_result", "hazard"}
+            assert (by_kind["item_result"].width, by_kind["item_result"].height) == (2048, 1365)
+            assert (by_kind["hazard"].width, by_kind["hazard"].height) == (1600, 1200)  # never scaled up
+            assert abs(by_kind["item_result"].lat - 38.4921) < 1e-6
+            for photo in photos:
+                stored = (Path(live_server.env["INSTANCE_PATH"]) / "media" / "blobs").rglob(photo.sha256)
+                assert [hashlib.sha256(f.read_bytes()).hexdigest() for f in stored] == [photo.sha256]
             seqs = conn.execute(sa.select(SyncMutation.seq).where(SyncMutation.device_id == inspections[0].device_id)
                                 .order_by(SyncMutation.seq)).scalars().all()  # fmt: skip
             assert seqs == list(range(1, len(seqs) + 1))

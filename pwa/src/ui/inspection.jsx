@@ -296,6 +296,14 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, on
                     existing={hazards[item.code]} fiveTerms={catalogue?.data.five_terms}
                     onSaved={() => { load(); onChanged(); }} />
                 )}
+                {current?.result === "non_compliant" && hazards[item.code] && (
+                  <div class="hazard-photos">
+                    <span>{t(lang, "hazardPhotos")}</span>
+                    <PhotoEvidence lang={lang} db={db} entityType="hazard" entityId={hazards[item.code].id}
+                      photos={photos[hazards[item.code].id] ?? []} fix={fix} enterprise={enterprise} disabled={sealed}
+                      onSaved={() => { load(); onChanged(); }} />
+                  </div>
+                )}
               </article>
             );
           })}
