@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 
-from server.models import Enterprise
+from server.models import Blob, Device, Enterprise, Photo, User
 from server.qrcodes import signing
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import CHROMIUM_ARGS, LiveServer
@@ -95,3 +95,40 @@ def test_a_forged_code_is_refused_with_the_reason(built_app: None, live_server: 
     _sign_in_and_scan(page, live_server.url)
     page.wait_for_selector("[data-testid=scan-refusal]", timeout=20_000)
     assert "签名无效" in page.locator("[data-testid=scan-refusal]").inner_text()
+
+
+def test_a_photo_taken_with_the_live_camera_is_kept_as_evidence(built_app: None, live_server: LiveServer,
+                                                                camera_page: Any, tmp_path: Path) -> None:  # fmt: skip
+    page = camera_page(qr_video(_payload(live_server), tmp_path / "scene.y4m"))
+    page.goto(f"{live_server.url}/app/")
+    page.fill("input[name=username]", "xx_insp4")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("ul.enterprises li", timeout=20_000)
+    page.locator("li[data-enterprise-id]", has_text="兴县宏达木制品加工厂").click()
+    page.fill("input[name=second]", "赵志强")
+    page.click("text=开始检查")
+    first = page.locator("article.item").first
+    first.locator("button.choice.compliant").click()
+    first.locator("button.live-camera").click()
+    first.locator("video.camera").wait_for()
+    page.wait_for_timeout(500)  # a few frames from the fake camera
+    first.locator("button.shutter").click()
+    first.locator(".photos .thumb").wait_for(timeout=20_000)
+    for _ in range(200):
+        if page.locator("text=返回").count() and page.locator(
+            "[data-testid=unsent-photos]"
+        ).inner_text().startswith("0 "):
+            break
+        page.wait_for_timeout(100)
+    engine = sa.create_engine(live_server.env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(Photo.entity_type, Blob.width, Blob.height).join(Blob, Blob.sha256 == Photo.sha256)
+                .join(Device, Device.id == Photo.device_id).join(User, User.id == Device.user_id)
+                .where(User.username == "xx_insp4")
+            ).all()  # fmt: skip
+    finally:
+        engine.dispose()
+    assert [(r.entity_type, r.width, r.height) for r in rows] == [("item_result", 640, 480)]

@@ -1,11 +1,12 @@
 // Starting an inspection at an enterprise and working through its checklist. Every answer is saved as it
 // is given (no save button): the record and its outbox mutation in one IndexedDB transaction.
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { getBlobBytes, getMeta, putBlob, recordList, saveRecord, sha256Hex } from "../db/store.js";
 import { applicableItems, defaultDeadline, groupItems, progress } from "../domain/checklist.js";
 import { positionWarning } from "../domain/geo.js";
 import { seal, sealedRecord } from "../domain/seal.js";
 import { encodePhoto, watermarkLines } from "../photo/encode.js";
+import { openCamera } from "./camera.js";
 import { usePosition } from "./position.js";
 import { SignaturePad } from "./signature.jsx";
 import { problemText, sectorLabel, t } from "./i18n.js";
@@ -158,9 +159,38 @@ function PhotoEvidence({ lang, db, entityType, entityId, photos, fix, enterprise
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
   const warning = positionWarning(fix, enterprise.data);
+  const [camera, setCamera] = useState(null);
+  const video = useRef(null);
+  useEffect(() => {
+    if (camera && video.current) {
+      video.current.srcObject = camera;
+      video.current.play();
+    }
+    return undefined;
+  }, [camera]);
+  useEffect(() => () => camera?.getTracks().forEach((track) => track.stop()), [camera]);
+  const startCamera = async () => {
+    try {
+      setCamera(await openCamera());
+    } catch {
+      setError(t(lang, "noCamera"));
+    }
+  };
+  const shoot = async () => {
+    const v = video.current;
+    const frame = new OffscreenCanvas(v.videoWidth, v.videoHeight);
+    frame.getContext("2d").drawImage(v, 0, 0);
+    const shot = await frame.convertToBlob({ type: "image/jpeg", quality: 0.95 });
+    camera.getTracks().forEach((track) => track.stop());
+    setCamera(null);
+    await save([shot]);
+  };
   const take = async (event) => {
     const files = [...event.currentTarget.files];
     event.currentTarget.value = "";
+    await save(files);
+  };
+  const save = async (files) => {
     setBusy(true);
     setError("");
     try {
@@ -190,6 +220,13 @@ function PhotoEvidence({ lang, db, entityType, entityId, photos, fix, enterprise
           {busy ? t(lang, "photoSaving") : `📷 ${t(lang, "takePhoto")}`}
           <input type="file" accept="image/*" capture="environment" multiple disabled={busy} onChange={take} />
         </label>
+      )}
+      {!disabled && !camera && <button class="secondary live-camera" onClick={startCamera}>{t(lang, "liveCamera")}</button>}
+      {camera && (
+        <div class="live">
+          <video ref={video} class="camera" playsInline muted />
+          <button class="shutter" onClick={shoot}>{t(lang, "shutter")}</button>
+        </div>
       )}
       {!disabled && warning && <span class="warn" data-testid="position-warning">{t(lang, `position.${warning}`)}</span>}
       {error && <p class="error" role="alert">{error}</p>}

@@ -3,19 +3,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { getMeta } from "../db/store.js";
 import { resolveScan } from "../scan/qr.js";
+import { openCamera } from "./camera.js";
 import { t } from "./i18n.js";
-
-async function openCamera() {
-  // `exact: environment` is refused by laptops and fake devices (OverconstrainedError): fall back.
-  for (const video of [{ facingMode: { exact: "environment" } }, { facingMode: "environment" }, true]) {
-    try {
-      return await navigator.mediaDevices.getUserMedia({ video, audio: false });
-    } catch (error) {
-      if (error?.name !== "OverconstrainedError" && error?.name !== "NotFoundError") throw error;
-    }
-  }
-  throw new Error("no camera");
-}
 
 /** Scan an enterprise's QR code; `onFound(enterpriseId)` for a genuine current code. */
 export function ScanPage({ lang, db, enterprises, onFound, onBack }) {
