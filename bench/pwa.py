@@ -34,8 +34,12 @@ from docs.make_screenshots import serve  # noqa: E402
 from server.models import Enterprise  # noqa: E402
 from server.qrcodes import signing  # noqa: E402
 from tests.conftest import DEMO_PASSWORD  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.e2e.test_pwa_scan import NAME, qr_video  # noqa: E402
+from tests.e2e.conftest import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    qr_video,
+)
+from tests.e2e.test_pwa_scan import NAME  # noqa: E402
 
 DIST = ROOT / "pwa" / "dist"
 

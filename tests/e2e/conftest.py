@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import qrcode
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric import ec
+from PIL import Image
+
+from server.models import Enterprise
+from server.qrcodes import signing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -153,10 +159,10 @@ def open_profile(playwright_driver: Any, chromium_path: str, tmp_path: Path) -> 
     """Open (and reopen) one browser profile: IndexedDB and the service worker survive a restart."""
     opened: list[Any] = []
 
-    def open_(**options: Any) -> Any:
+    def open_(extra_args: tuple[str, ...] = (), **options: Any) -> Any:
         context = playwright_driver.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS,
-            locale="zh-CN", viewport={"width": 1280, "height": 800}, **options,
+            str(tmp_path / "profile"), executable_path=chromium_path, headless=True,
+            args=[*CHROMIUM_ARGS, *extra_args], locale="zh-CN", viewport={"width": 1280, "height": 800}, **options,
         )  # fmt: skip
         opened.append(context)
         return context
@@ -164,6 +170,12 @@ def open_profile(playwright_driver: Any, chromium_path: str, tmp_path: Path) -> 
     yield open_
     for context in opened:
         context.close()
+
+
+def fake_camera(video: Path) -> tuple[str, ...]:
+    """Chromium flags that make its camera play ``video`` (a y4m file) with no permission prompt."""
+    return ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}")  # fmt: skip
 
 
 def wait_for_service_worker(page: Any) -> None:
@@ -174,3 +186,33 @@ def wait_for_service_worker(page: Any) -> None:
             return
         page.wait_for_timeout(100)
     raise AssertionError("the service worker never took control")
+
+
+def qr_video(payload: str, path: Path, frames: int = 10) -> Path:
+    """A y4m file (what Chromium's fake camera plays) showing the QR code of ``payload``."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_Q, box_size=4, border=4)
+    code.add_data(payload)
+    image = code.make_image(fill_color="black", back_color="white").convert("L")
+    side = min(440, image.size[0] * 2)
+    frame = Image.new("L", (640, 480), 235)
+    frame.paste(image.resize((side, side), Image.Resampling.NEAREST), ((640 - side) // 2, (480 - side) // 2))
+    luma, chroma = frame.tobytes(), bytes([128]) * (320 * 240)
+    with path.open("wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(frames):
+            out.write(b"FRAME\n" + luma + chroma + chroma)
+    return path
+
+
+def signed_payload(live_server: LiveServer, name: str, key: ec.EllipticCurvePrivateKey | None = None) -> str:
+    """The URL the bureau prints in ``name``'s QR code (signed with ``key`` instead, to forge one)."""
+    engine = sa.create_engine(live_server.env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            code, token = conn.execute(
+                sa.select(Enterprise.credit_code, Enterprise.qr_token).where(Enterprise.name == name)
+            ).one()
+    finally:
+        engine.dispose()
+    bureau = key or signing.load_or_create_key(Path(live_server.env["QR_SIGNING_KEY_FILE"]))
+    return signing.sign_payload(bureau, live_server.url, code, token)

@@ -27,7 +27,7 @@ from server.models import (
     User,
 )
 from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import LiveServer, wait_for_service_worker
+from tests.e2e.conftest import LiveServer, fake_camera, qr_video, signed_payload, wait_for_service_worker
 
 pytestmark = pytest.mark.e2e
 ENTERPRISE = "兴县森宇木业有限公司"
@@ -69,7 +69,8 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
 ) -> None:
     photo = tmp_path / "evidence.jpg"
     Image.new("RGB", (3000, 2000), (120, 90, 60)).save(photo, "JPEG", quality=80)
-    context = open_profile(**GPS)
+    camera = fake_camera(qr_video(signed_payload(live_server, ENTERPRISE), tmp_path / "poster.y4m"))
+    context = open_profile(camera, **GPS)
     page = context.pages[0] if context.pages else context.new_page()
     page.goto(f"{live_server.url}/app/")
     page.fill("input[name=username]", "xx_insp1")
@@ -79,7 +80,9 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     wait_for_service_worker(page)
 
     context.set_offline(True)
-    page.locator("ul.enterprises li", has_text=ENTERPRISE).click()
+    page.click("button.scan-button")  # the poster at the gate: scanned and checked offline
+    page.wait_for_selector(".enterprise-page h2", timeout=20_000)
+    assert page.locator(".enterprise-page h2").inner_text() == ENTERPRISE
     page.fill("input[name=second]", "刘晓燕")
     page.fill("input[name=secondBadge]", "14112301002")
     page.click("text=开始检查")
@@ -93,7 +96,7 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     context.close()
 
     # The tablet restarts with no network: the draft and its answers are still there.
-    again = open_profile(offline=True, **GPS)
+    again = open_profile(camera, offline=True, **GPS)
     page = again.pages[0] if again.pages else again.new_page()
     page.goto(f"{live_server.url}/app/")
     page.locator("li[data-inspection-id]").first.click()

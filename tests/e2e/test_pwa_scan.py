@@ -8,47 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import qrcode
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
-from PIL import Image
 
-from server.models import Blob, Device, Enterprise, Photo, User
-from server.qrcodes import signing
+from server.models import Blob, Device, Photo, User
 from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import CHROMIUM_ARGS, LiveServer
+from tests.e2e.conftest import CHROMIUM_ARGS, LiveServer, fake_camera, qr_video, signed_payload
 
 pytestmark = pytest.mark.e2e
 NAME = "兴县森宇木业有限公司"
-
-
-def qr_video(payload: str, path: Path, frames: int = 10) -> Path:
-    """A y4m file (what Chromium's fake camera plays) showing the QR code of ``payload``."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_Q, box_size=4, border=4)
-    code.add_data(payload)
-    image = code.make_image(fill_color="black", back_color="white").convert("L")
-    side = min(440, image.size[0] * 2)
-    frame = Image.new("L", (640, 480), 235)
-    frame.paste(image.resize((side, side), Image.Resampling.NEAREST), ((640 - side) // 2, (480 - side) // 2))
-    luma, chroma = frame.tobytes(), bytes([128]) * (320 * 240)
-    with path.open("wb") as out:
-        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
-        for _ in range(frames):
-            out.write(b"FRAME\n" + luma + chroma + chroma)
-    return path
-
-
-def _payload(live_server: LiveServer, key: ec.EllipticCurvePrivateKey | None = None) -> str:
-    engine = sa.create_engine(live_server.env["DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            code, token = conn.execute(
-                sa.select(Enterprise.credit_code, Enterprise.qr_token).where(Enterprise.name == NAME)
-            ).one()
-    finally:
-        engine.dispose()
-    bureau = key or signing.load_or_create_key(Path(live_server.env["QR_SIGNING_KEY_FILE"]))
-    return signing.sign_payload(bureau, live_server.url, code, token)
 
 
 @pytest.fixture
@@ -59,8 +27,7 @@ def camera_page(playwright_driver: Any, chromium_path: str) -> Iterator[Any]:
     def open_(video: Path) -> Any:
         browser = playwright_driver.chromium.launch(
             executable_path=chromium_path, headless=True,
-            args=[*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-video-capture={video}"],
+            args=[*CHROMIUM_ARGS, *fake_camera(video)],
         )  # fmt: skip
         browsers.append(browser)
         return browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800}).new_page()
@@ -82,7 +49,7 @@ def _sign_in_and_scan(page: Any, url: str) -> None:
 
 def test_a_genuine_code_opens_its_enterprise_offline(built_app: None, live_server: LiveServer, camera_page: Any,
                                                      tmp_path: Path) -> None:  # fmt: skip
-    page = camera_page(qr_video(_payload(live_server), tmp_path / "genuine.y4m"))
+    page = camera_page(qr_video(signed_payload(live_server, NAME), tmp_path / "genuine.y4m"))
     _sign_in_and_scan(page, live_server.url)
     page.wait_for_selector(".enterprise-page h2", timeout=20_000)
     assert page.locator(".enterprise-page h2").inner_text() == NAME
@@ -91,7 +58,7 @@ def test_a_genuine_code_opens_its_enterprise_offline(built_app: None, live_serve
 def test_a_forged_code_is_refused_with_the_reason(built_app: None, live_server: LiveServer, camera_page: Any,
                                                   tmp_path: Path) -> None:  # fmt: skip
     forger = ec.generate_private_key(ec.SECP256R1())
-    page = camera_page(qr_video(_payload(live_server, forger), tmp_path / "forged.y4m"))
+    page = camera_page(qr_video(signed_payload(live_server, NAME, forger), tmp_path / "forged.y4m"))
     _sign_in_and_scan(page, live_server.url)
     page.wait_for_selector("[data-testid=scan-refusal]", timeout=20_000)
     assert "签名无效" in page.locator("[data-testid=scan-refusal]").inner_text()
@@ -99,7 +66,7 @@ def test_a_forged_code_is_refused_with_the_reason(built_app: None, live_server: 
 
 def test_a_photo_taken_with_the_live_camera_is_kept_as_evidence(built_app: None, live_server: LiveServer,
                                                                 camera_page: Any, tmp_path: Path) -> None:  # fmt: skip
-    page = camera_page(qr_video(_payload(live_server), tmp_path / "scene.y4m"))
+    page = camera_page(qr_video(signed_payload(live_server, NAME), tmp_path / "scene.y4m"))
     page.goto(f"{live_server.url}/app/")
     page.fill("input[name=username]", "xx_insp4")
     page.fill("input[name=password]", DEMO_PASSWORD)
