@@ -14,6 +14,20 @@ from server.extensions import db
 from sync.problems import Problem
 
 catalogue_cli = AppGroup("catalogue", help="Checklist catalogues / 检查目录")
+audit_cli = AppGroup("audit", help="The audit log / 审计日志")
+
+
+@audit_cli.command("verify")
+def audit_verify_command() -> None:
+    """Check the audit log's hash chain and name the first broken row."""
+    from server.services.audit import verify
+
+    held, broken = verify(db.session)
+    if broken is None:
+        click.echo(f"审计链完整 / audit chain intact: {held} rows")
+        return
+    _fail(f"审计链在第 {broken.row_id} 行断开 / audit chain broken at row {broken.row_id} "
+          f"(after {held} good rows): {broken.reason}")  # fmt: skip
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -197,3 +211,4 @@ def init_app(app: Flask) -> None:
     ):
         app.cli.add_command(command)
     app.cli.add_command(catalogue_cli)
+    app.cli.add_command(audit_cli)

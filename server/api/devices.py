@@ -14,6 +14,7 @@ from server.api.schemas import ProblemSchema
 from server.domain.roles import Role
 from server.extensions import db
 from server.models import Device
+from server.services import audit
 from server.services.devices import register_device, revoke_device
 from sync import problems
 
@@ -71,6 +72,7 @@ def register(payload: dict[str, Any]) -> dict[str, Any]:
         label=payload.get("label"),
         user_agent=request.headers.get("User-Agent"),
     )
+    audit.record(db.session, g.user, "device.register", "device", device.id, {"label": device.label})
     db.session.commit()
     return {"device": device, "token": token}
 
@@ -96,5 +98,6 @@ def revoke(device_id: uuid.UUID) -> Device:
     if device is None or (device.user_id != user.id and user.role != Role.admin):
         raise problems.not_found()
     revoke_device(db.session, device, by=user)
+    audit.record(db.session, user, "device.revoke", "device", device.id, {"owner": device.user_id})
     db.session.commit()
     return device
