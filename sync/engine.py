@@ -211,7 +211,7 @@ def _apply_all_or_nothing(
         # One flush for the whole batch: handlers find the rows the batch made without queries.
         with session.no_autoflush:
             for mutation in mutations:
-                handler = _checked_handler(registry, mutation)
+                handler = checked_handler(registry, mutation)
                 results.append({"seq": mutation.seq, "status": "applied", "code": None, "message": None,
                                 "version": handler.apply(session, principal, mutation)})  # fmt: skip
         session.flush()
@@ -224,8 +224,9 @@ def _apply_all_or_nothing(
         return None
 
 
-def _checked_handler(registry: HandlerRegistry, mutation: Mutation) -> EntityHandler:
-    """The mutation's handler, after refusing unknown entities and fields a device may not write."""
+def checked_handler(registry: HandlerRegistry, mutation: Mutation) -> EntityHandler:
+    """The mutation's handler, after refusing unknown entities and fields a device may not write (also used
+    when an admin re-applies a quarantined mutation)."""
     handler = registry.get(mutation.entity)
     if handler is None:
         raise problems.unknown_entity(entity=mutation.entity)
@@ -256,7 +257,7 @@ def _apply_one(
     mutation: Mutation,
 ) -> dict[str, Any]:
     try:
-        handler = _checked_handler(registry, mutation)
+        handler = checked_handler(registry, mutation)
         # A savepoint, so that a handler failing half-way leaves nothing of this mutation behind.
         with session.begin_nested():
             version = handler.apply(session, principal, mutation)

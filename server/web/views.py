@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from server import security
 from server.extensions import db
+from server.models import Quarantine
 from server.services import qr
+from server.services.quarantine import reapply
 from server.services.users import authenticate
 from sync.problems import Problem
 
@@ -74,3 +78,47 @@ def qr_landing(rest: str) -> Any:
         error = problem
     status = 200 if enterprise is not None else (error.status if error else 404)
     return render_template("qr_landing.html", enterprise=enterprise, error=error), status
+
+
+def _admin() -> Any:
+    """The signed-in admin; anyone else is told the page does not exist (scope is never revealed)."""
+    from server.domain.roles import Role
+
+    if g.get("user") is None or g.user.role != Role.admin:
+        abort(404)
+    return g.user
+
+
+@bp.route("/quarantine")
+@security.login_required
+def quarantine_list() -> Any:
+    """Sync mutations that were refused, newest first (admin)."""
+    _admin()
+    rows = db.session.scalars(sa.select(Quarantine).order_by(Quarantine.id.desc()).limit(500)).all()
+    return render_template("quarantine.html", rows=rows, row=None)
+
+
+@bp.route("/quarantine/<int:row_id>", methods=["GET", "POST"])
+@security.login_required
+def quarantine_detail(row_id: int) -> Any:
+    """One refused mutation, kept whole: its reason and content; the admin may correct and apply it."""
+    admin = _admin()
+    row = db.session.get(Quarantine, row_id)
+    if row is None:
+        abort(404)
+    error = None
+    data_text = json.dumps(row.payload.get("data", {}), ensure_ascii=False, indent=2)
+    if request.method == "POST":
+        data_text = request.form.get("data", "")
+        try:
+            reapply(db.session, current_app.extensions["sync"].registry, row, data_text, admin)
+        except Problem as problem:
+            db.session.rollback()
+            error = problem.message("zh")
+        else:
+            db.session.commit()
+            return redirect(url_for("web.quarantine_detail", row_id=row.id))
+    payload = json.dumps(row.payload, ensure_ascii=False, indent=2)
+    return render_template(
+        "quarantine.html", rows=None, row=row, payload=payload, data_text=data_text, error=error
+    )
