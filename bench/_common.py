@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +22,7 @@ from server import create_app
 from server.extensions import db
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def bench_config(database_url: str, instance: Path) -> dict[str, object]:
@@ -68,3 +75,35 @@ def postgres_available() -> bool:
         return True
     except sa.exc.OperationalError:
         return False
+
+
+def serve(database_url: str, instance: Path, *, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn as deployed (deploy/gunicorn.conf.py) on ``database_url``; returns the process group and URL.
+
+    The environment is passed on, so PWA_DIST or QR_SIGNING_KEY_FILE set by the caller apply."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "scripts",
+           "MEDIA_ROOT": str(instance / "media"), "HOST": "127.0.0.1", "PORT": str(port),
+           "WEB_CONCURRENCY": str(workers), "PYTHONPATH": str(ROOT), "LOG_LEVEL": "warning"}  # fmt: skip
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "deploy/gunicorn.conf.py"),
+         "--access-logfile", "/dev/null", "server:create_app()"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.1)
+    stop(process)
+    raise RuntimeError("gunicorn did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server started by serve(), workers included."""
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)

@@ -13,17 +13,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
-import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -33,7 +28,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import fresh_database, postgres_available, seeded_app  # noqa: E402
+from bench._common import fresh_database, postgres_available, seeded_app, serve, stop  # noqa: E402
 from server.extensions import db  # noqa: E402
 from server.models import Inspection, Photo, Quarantine, SyncMutation  # noqa: E402
 from sync.client import Outbox, Response, SyncClient, UrllibTransport, current_catalogue, simulate_inspection  # noqa: E402
@@ -59,29 +54,6 @@ class TimedTransport(UrllibTransport):
         finally:
             if path.startswith("/api/sync/push"):
                 self.latencies.append(time.perf_counter() - started)
-
-
-def start_gunicorn(database_url: str, instance: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn as deployed (deploy/gunicorn.conf.py) on the benchmark database."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "bench",
-           "MEDIA_ROOT": str(instance / "media"), "PORT": str(port), "HOST": "127.0.0.1",
-           "WEB_CONCURRENCY": str(workers), "PYTHONPATH": str(ROOT), "LOG_LEVEL": "warning"}  # fmt: skip
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "deploy/gunicorn.conf.py"),
-         "--access-logfile", "/dev/null", "server:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"{url}/login", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
 
 
 def prepare_device(
@@ -113,7 +85,7 @@ def run(args: argparse.Namespace) -> None:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        process, url = start_gunicorn(database_url, root / "instance", args.workers)
+        process, url = serve(database_url, root / "instance", workers=args.workers)
         try:
             devices: list[dict[str, Any]] = [{} for _ in range(args.devices)]
             errors: list[str] = []
@@ -143,8 +115,7 @@ def run(args: argparse.Namespace) -> None:
             seconds = time.perf_counter() - started
             report(app, devices, errors, seconds, args)
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+            stop(process)
 
 
 def report(

@@ -15,13 +15,11 @@ from __future__ import annotations
 import gzip
 import logging
 import os
-import signal
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from PIL import Image
@@ -29,16 +27,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import fresh_database, seeded_app  # noqa: E402
-from docs.make_screenshots import serve  # noqa: E402
+from bench._common import fresh_database, seeded_app, serve, stop  # noqa: E402
 from server.models import Enterprise  # noqa: E402
 from server.qrcodes import signing  # noqa: E402
 from tests.conftest import DEMO_PASSWORD  # noqa: E402
-from tests.e2e.conftest import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    qr_video,
-)
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, fake_camera, qr_video, sign_in_app  # noqa: E402
 from tests.e2e.test_pwa_scan import NAME  # noqa: E402
 
 DIST = ROOT / "pwa" / "dist"
@@ -93,14 +86,6 @@ def offline_starts(url: str, profile: Path, throttle: float, runs: int) -> list[
     return times
 
 
-def _sign_in(page: Any, url: str) -> None:
-    page.goto(f"{url}/app/")
-    page.fill("input[name=username]", "xx_insp1")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("ul.enterprises li", timeout=30_000)
-
-
 def photo_and_scan_times(
     url: str, database_url: str, folder: Path, runs: int = 3
 ) -> tuple[list[float], list[float]]:
@@ -119,11 +104,11 @@ def photo_and_scan_times(
     video = qr_video(signing.sign_payload(key, url, code, token), folder / "qr.y4m")
     encode, scan = [], []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}"])  # fmt: skip
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *fake_camera(video)]
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-        _sign_in(page, url)
+        sign_in_app(page, url, "xx_insp1")
         for _ in range(runs):
             page.click("button.scan-button")
             started = time.perf_counter()
@@ -166,8 +151,7 @@ def main() -> int:
             slow = offline_starts(url, Path(folder) / "profile", 4, 5)
             encode, scan = photo_and_scan_times(url, database_url, Path(folder))
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+            stop(process)
     p, s = statistics.median(plain), statistics.median(slow)
     print(f"offline start to a usable list: {p * 1000:.0f} ms unthrottled, {s * 1000:.0f} ms with CPU ×4 "
           f"(ratio {s / p:.2f}; target ≤ 1000 ms throttled)")  # fmt: skip

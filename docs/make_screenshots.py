@@ -11,45 +11,18 @@ Starts the real server on a scratch demo database, signs in as an inspector and 
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import fresh_database, seeded_app  # noqa: E402
+from bench._common import fresh_database, seeded_app, serve, stop  # noqa: E402
 from tests.conftest import DEMO_PASSWORD  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
-
-
-def serve(database_url: str, instance: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn on the scratch database; returns the process and its URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "shots",
-           "PORT": str(port), "WEB_CONCURRENCY": "1", "PYTHONPATH": str(ROOT)}  # fmt: skip
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "deploy/gunicorn.conf.py"), "server:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"{url}/login", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start")
 
 
 def main() -> int:
@@ -97,8 +70,7 @@ def main() -> int:
                 page.screenshot(path=OUT / "05-signatures.png")
                 browser.close()
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+            stop(process)
     print("\n".join(str(p.relative_to(ROOT)) for p in sorted(OUT.glob("*.png"))))
     return 0
 

@@ -25,6 +25,7 @@ from PIL import Image
 
 from server.models import Enterprise
 from server.qrcodes import signing
+from tests.conftest import DEMO_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -176,6 +177,33 @@ def fake_camera(video: Path) -> tuple[str, ...]:
     """Chromium flags that make its camera play ``video`` (a y4m file) with no permission prompt."""
     return ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-video-capture={video}")  # fmt: skip
+
+
+def sign_in_app(page: Any, url: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Open the app and sign in (online, once); returns when the region's enterprises are listed."""
+    page.goto(f"{url}/app/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("ul.enterprises li", timeout=30_000)
+
+
+def start_inspection(page: Any, enterprise: str, second_inspector: str) -> list[str]:
+    """From the home list, start an inspection at ``enterprise``; returns the applicable item codes."""
+    page.locator("li[data-enterprise-id]", has_text=enterprise).click()
+    page.fill("input[name=second]", second_inspector)
+    page.click("text=开始检查")
+    page.wait_for_selector("article.item")
+    return [
+        str(code)
+        for code in page.locator("article.item").evaluate_all("items => items.map(i => i.dataset.code)")
+    ]
+
+
+def answer(page: Any, code: str, result: str) -> None:
+    """Press one of an item's three buttons and wait until it shows as chosen (saved)."""
+    page.locator(f"article.item[data-code='{code}'] button.choice.{result}").click()
+    page.wait_for_selector(f"article.item[data-code='{code}'] button.choice.{result}[aria-pressed='true']")
 
 
 def wait_for_service_worker(page: Any) -> None:

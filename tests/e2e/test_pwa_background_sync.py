@@ -10,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from server.models import Device, SyncMutation, User
-from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import LiveServer, wait_for_service_worker
+from tests.e2e.conftest import LiveServer, answer, sign_in_app, start_inspection, wait_for_service_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -31,24 +30,13 @@ def _held(live_server: LiveServer, username: str) -> int:
 
 def test_the_service_worker_sends_the_outbox_with_the_app_closed(built_app: None, live_server: LiveServer,
                                                                  page: Any) -> None:  # fmt: skip
-    page.goto(f"{live_server.url}/app/")
-    page.fill("input[name=username]", "xx_expert")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("ul.enterprises li", timeout=20_000)
+    sign_in_app(page, live_server.url, "xx_expert")
     wait_for_service_worker(page)
     context = page.context
     context.set_offline(True)
-    page.locator("li[data-enterprise-id]", has_text="兴县汾河酿造有限公司").click()
-    page.fill("input[name=second]", "孙工")
-    page.click("text=开始检查")
-    page.wait_for_selector("article.item")
-    codes = page.locator("article.item").evaluate_all("items => items.map(i => i.dataset.code)")
+    codes = start_inspection(page, "兴县汾河酿造有限公司", "孙工")
     for code in codes[:2]:
-        page.locator(f"article.item[data-code='{code}'] button.choice.compliant").click()
-        page.wait_for_selector(
-            f"article.item[data-code='{code}'] button.choice.compliant[aria-pressed='true']"
-        )
+        answer(page, code, "compliant")
     page.wait_for_timeout(300)  # the last save registers the background sync
     assert _held(live_server, "xx_expert") == 0
     page.close()  # the inspector closes the app

@@ -26,16 +26,18 @@ from server.models import (
     SyncMutation,
     User,
 )
-from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import LiveServer, fake_camera, qr_video, signed_payload, wait_for_service_worker
+from tests.e2e.conftest import (
+    LiveServer,
+    answer,
+    fake_camera,
+    qr_video,
+    sign_in_app,
+    signed_payload,
+    wait_for_service_worker,
+)
 
 pytestmark = pytest.mark.e2e
 ENTERPRISE = "兴县森宇木业有限公司"
-
-
-def _answer(page: Any, code: str, result: str) -> None:
-    page.locator(f"article.item[data-code='{code}'] button.choice.{result}").click()
-    page.wait_for_selector(f"article.item[data-code='{code}'] button.choice.{result}[aria-pressed='true']")
 
 
 def _sign(page: Any, test_id: str, wiggle: int) -> None:
@@ -72,11 +74,7 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     camera = fake_camera(qr_video(signed_payload(live_server, ENTERPRISE), tmp_path / "poster.y4m"))
     context = open_profile(camera, **GPS)
     page = context.pages[0] if context.pages else context.new_page()
-    page.goto(f"{live_server.url}/app/")
-    page.fill("input[name=username]", "xx_insp1")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("ul.enterprises li", timeout=20_000)
+    sign_in_app(page, live_server.url, "xx_insp1")
     wait_for_service_worker(page)
 
     context.set_offline(True)
@@ -91,7 +89,7 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     assert "DU-1" in codes and "ST-1" not in codes  # applicability: dust (25 workers), no steel
     half = len(codes) // 2
     for code in codes[:half]:
-        _answer(page, code, "compliant")
+        answer(page, code, "compliant")
     assert page.locator("[data-testid=progress]").inner_text().endswith(f"{half}/{len(codes)}")
     context.close()
 
@@ -103,8 +101,8 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     page.wait_for_selector("article.item")
     assert page.locator("[data-testid=progress]").inner_text().endswith(f"{half}/{len(codes)}")
     for code in codes[half:]:
-        _answer(page, code, "compliant")
-    _answer(page, codes[0], "non_compliant")  # changed mind: a hazard on the first item
+        answer(page, code, "compliant")
+    answer(page, codes[0], "non_compliant")  # changed mind: a hazard on the first item
     page.locator(f"article.item[data-code='{codes[0]}'] .photos input[type=file]").set_input_files(str(photo))
     page.wait_for_selector(f"article.item[data-code='{codes[0]}'] .photos .thumb")
     form = page.locator(f"form.hazard[data-item='{codes[0]}']")

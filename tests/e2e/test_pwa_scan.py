@@ -12,8 +12,15 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from server.models import Blob, Device, Photo, User
-from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import CHROMIUM_ARGS, LiveServer, fake_camera, qr_video, signed_payload
+from tests.e2e.conftest import (
+    CHROMIUM_ARGS,
+    LiveServer,
+    fake_camera,
+    qr_video,
+    sign_in_app,
+    signed_payload,
+    start_inspection,
+)
 
 pytestmark = pytest.mark.e2e
 NAME = "兴县森宇木业有限公司"
@@ -38,11 +45,7 @@ def camera_page(playwright_driver: Any, chromium_path: str) -> Iterator[Any]:
 
 
 def _sign_in_and_scan(page: Any, url: str) -> None:
-    page.goto(f"{url}/app/")
-    page.fill("input[name=username]", "xx_insp2")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("ul.enterprises li", timeout=20_000)
+    sign_in_app(page, url, "xx_insp2")
     page.context.set_offline(True)  # the check needs no network: the key came with sign-in
     page.click("button.scan-button")
 
@@ -67,14 +70,8 @@ def test_a_forged_code_is_refused_with_the_reason(built_app: None, live_server: 
 def test_a_photo_taken_with_the_live_camera_is_kept_as_evidence(built_app: None, live_server: LiveServer,
                                                                 camera_page: Any, tmp_path: Path) -> None:  # fmt: skip
     page = camera_page(qr_video(signed_payload(live_server, NAME), tmp_path / "scene.y4m"))
-    page.goto(f"{live_server.url}/app/")
-    page.fill("input[name=username]", "xx_insp4")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("ul.enterprises li", timeout=20_000)
-    page.locator("li[data-enterprise-id]", has_text="兴县宏达木制品加工厂").click()
-    page.fill("input[name=second]", "赵志强")
-    page.click("text=开始检查")
+    sign_in_app(page, live_server.url, "xx_insp4")
+    start_inspection(page, "兴县宏达木制品加工厂", "赵志强")
     first = page.locator("article.item").first
     first.locator("button.choice.compliant").click()
     first.locator("button.live-camera").click()

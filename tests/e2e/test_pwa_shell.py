@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import LiveServer, wait_for_service_worker
+from tests.e2e.conftest import LiveServer, sign_in_app, wait_for_service_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -23,11 +22,7 @@ def test_signed_in_once_then_works_offline_across_restarts(
 ) -> None:
     context = open_profile()
     page = context.pages[0] if context.pages else context.new_page()
-    page.goto(f"{live_server.url}/app/")
-    page.fill("input[name=username]", "xx_insp1")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("ul.enterprises li", timeout=20_000)
+    sign_in_app(page, live_server.url, "xx_insp1")
     assert _enterprise_count(page) >= 30
     assert page.locator("text=临县湫水钢铁有限公司").count() == 0  # another county's enterprise
     wait_for_service_worker(page)

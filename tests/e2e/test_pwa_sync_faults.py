@@ -9,30 +9,18 @@ import pytest
 import sqlalchemy as sa
 
 from server.models import Device, Inspection, ItemResult, SyncMutation, User
-from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, answer, sign_in_app, start_inspection
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_push_cut_before_and_after_the_server_still_lands_once(built_app: None, live_server: LiveServer,
                                                                  page: Any) -> None:  # fmt: skip
-    page.goto(f"{live_server.url}/app/")
-    page.fill("input[name=username]", "xx_insp3")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("ul.enterprises li", timeout=20_000)
+    sign_in_app(page, live_server.url, "xx_insp3")
     page.context.set_offline(True)
-    page.locator("li[data-enterprise-id]", has_text="兴县丰源面粉有限公司").click()
-    page.fill("input[name=second]", "高文斌")
-    page.click("text=开始检查")
-    page.wait_for_selector("article.item")
-    codes = page.locator("article.item").evaluate_all("items => items.map(i => i.dataset.code)")
+    codes = start_inspection(page, "兴县丰源面粉有限公司", "高文斌")
     for code in codes[:3]:
-        page.locator(f"article.item[data-code='{code}'] button.choice.compliant").click()
-        page.wait_for_selector(
-            f"article.item[data-code='{code}'] button.choice.compliant[aria-pressed='true']"
-        )
+        answer(page, code, "compliant")
 
     pushes: list[str] = []
 

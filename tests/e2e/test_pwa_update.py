@@ -3,9 +3,7 @@ typed is lost; the app offers the update and applies it only when asked."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +11,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from docs.make_screenshots import serve
-from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import DIST, wait_for_service_worker
+from bench._common import serve, stop
+from tests.e2e.conftest import DIST, sign_in_app, wait_for_service_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -34,17 +31,12 @@ def own_server(built_app: None, seeded_template: str, tmp_path: Path, qr_key_fil
     monkeypatch.setenv("QR_SIGNING_KEY_FILE", qr_key_file)
     process, url = serve(f"sqlite:///{database}", tmp_path / "instance")
     yield url, dist
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    stop(process)
 
 
 def test_an_update_never_reloads_a_page_with_unsaved_input(own_server: tuple[str, Path], page: Any) -> None:
     url, dist = own_server
-    page.goto(f"{url}/app/")
-    page.fill("input[name=username]", "xx_insp4")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("ul.enterprises li", timeout=20_000)
+    sign_in_app(page, url, "xx_insp4")
     wait_for_service_worker(page)
     page.locator("li[data-enterprise-id]").first.click()
     page.fill("input[name=second]", "正在输入的同行人员")
