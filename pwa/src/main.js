@@ -1,4 +1,4 @@
-// Entry point: everything that touches the page lives in src/ui.
+// Entry point: everything that touches the page, mounting included, lives in src/ui.
 import { start } from "./ui/index.jsx";
 
-start(document.getElementById("app"));
+start();

@@ -283,8 +283,8 @@ function App({ db, api, runner }) {
   );
 }
 
-/** Open the database, build the sync runner and mount the app on `root`. */
-export async function start(root) {
+/** Open the database, build the sync runner and mount the app on `root` (the page's #app by default). */
+export async function start(root = document.getElementById("app")) {
   const db = await openDatabase();
   const api = createApi({ baseUrl: "" });
   const runner = createRunner({ db, api, locks: navigator.locks });
