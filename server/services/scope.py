@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import sqlalchemy as sa
 
 from server.domain.roles import Role
-from server.models import Enterprise, Region, User
+from server.models import Enterprise, Hazard, Inspection, Region, User
 from server.services import DbSession
 
 
@@ -38,3 +41,27 @@ def visible_enterprises(session: DbSession, user: User) -> sa.Select[Enterprise]
     if regions is not None:
         query = query.where(Enterprise.region_id.in_(regions))
     return query
+
+
+def visible_enterprise_ids(session: DbSession, user: User) -> sa.Select[tuple[uuid.UUID]]:
+    """The ids of the enterprises ``user`` may see, as a subquery to filter other tables on."""
+    return visible_enterprises(session, user).with_only_columns(Enterprise.id)
+
+
+def visible_inspections(session: DbSession, user: User) -> sa.Select[Inspection]:
+    """Inspections of enterprises in the user's scope (none for an enterprise: 四不两直)."""
+    query = sa.select(Inspection).where(Inspection.deleted_at.is_(None))
+    if user.role == Role.enterprise:
+        return query.where(sa.false())
+    return query.where(Inspection.enterprise_id.in_(visible_enterprise_ids(session, user)))
+
+
+def visible_hazards(session: DbSession, user: User) -> sa.Select[Hazard]:
+    """Hazards of enterprises in the user's scope."""
+    query = sa.select(Hazard).where(Hazard.deleted_at.is_(None))
+    return query.where(Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)))
+
+
+def find_visible(session: DbSession, query: sa.Select[Any], model: Any, row_id: object) -> Any:
+    """The row of ``query`` with ``row_id``, or None when it does not exist or is out of scope."""
+    return session.scalar(query.where(model.id == row_id))

@@ -1,0 +1,37 @@
+"""Who may use the supervisor's pages, and looking rows up within the signed-in user's scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import abort, g
+
+from server import security
+from server.domain.roles import Role
+from server.models import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Roles that work on the supervisor's pages.
+SUPERVISOR_ROLES = frozenset({Role.supervisor, Role.city_supervisor, Role.admin})
+
+
+def supervisor_required(view: F) -> F:
+    """Signed in (else the login page) and a supervisor, city supervisor or admin (else 404: the
+    pages' existence is not revealed to other roles)."""
+
+    @security.login_required
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.user.role not in SUPERVISOR_ROLES:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def current_supervisor() -> User:
+    """The signed-in user of a supervisor page."""
+    return cast(User, g.user)
