@@ -95,3 +95,64 @@ def append_event(
     event.row_version = 1
     hazard.row_version += 1
     return event
+
+
+#: What a supervisor may do to a hazard on the web, and the event each action appends.
+SUPERVISOR_ACTIONS: dict[str, HazardEventKind] = {
+    "accept": HazardEventKind.accepted,
+    "reject": HazardEventKind.rejected,
+    "extend": HazardEventKind.deadline_extended,
+    "list": HazardEventKind.listed,
+    "delist": HazardEventKind.delisted,
+    "close": HazardEventKind.closed,
+}
+
+
+def supervise(
+    session: DbSession,
+    hazard: Hazard,
+    actor: User,
+    action: str,
+    *,
+    comment: str | None = None,
+    deadline: date | None = None,
+    supervision_level: str | None = None,
+    supervision_no: str | None = None,
+) -> HazardEvent:
+    """A supervisor's action on a hazard, appended as a hazard event and recorded in the audit log."""
+    from server.models.base import utcnow
+    from server.services import audit
+    from sync.problems import invalid_fields
+
+    kind = SUPERVISOR_ACTIONS.get(action)
+    if kind is None:
+        raise invalid_fields(fields=f"action: 未知操作“{action}” / unknown action")
+    comment = (comment or "").strip() or None
+    if kind is HazardEventKind.listed and not (supervision_level or "").strip():
+        raise invalid_fields(
+            fields="supervision_level: 挂牌督办须注明督办级别 / the supervising level is required"
+        )
+    # The web's clock is the server's; a tablet with a fast clock may have logged the last event "later",
+    # and the log must stay in order, so the new event is never placed before it.
+    last = max((e.at for e in hazard.events), default=None)
+    now = utcnow()
+    at = max(now, last) if last is not None else now
+    data: dict[str, Any] = {}
+    if kind is HazardEventKind.listed:
+        data = {
+            "supervision_level": supervision_level,
+            "supervision_no": (supervision_no or "").strip() or None,
+        }
+    event = append_event(
+        session, hazard, kind, at, deadline=deadline if kind is HazardEventKind.deadline_extended else None,
+        comment=comment, actor=actor, data=data,
+    )  # fmt: skip
+    if kind is HazardEventKind.listed:
+        hazard.supervision_level = data["supervision_level"]
+        hazard.supervision_no = data["supervision_no"]
+    session.flush()
+    audit.record(session, actor, f"hazard.{action}", "hazard", hazard.id, {
+        "event_id": str(event.id), "comment": comment, "deadline": deadline.isoformat() if deadline else None,
+        "state": hazard.state.value, **data,
+    })  # fmt: skip
+    return event

@@ -1,0 +1,548 @@
+"""What supervisors watch: coverage per phase, 清零 per enterprise and sector, hazard counts, devices.
+
+Everything is computed with a few aggregate queries over the user's scope, never by loading every row:
+the county has thousands of enterprises and hundreds of thousands of item results.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.domain.applicability import ApplicabilityRule, EnterpriseProfile, applies
+from server.domain.clearance import (
+    COUNTING_STATUSES,
+    SELF_INSPECTION_KIND,
+    Clearance,
+    InspectionSummary,
+    ItemResultValue,
+    LinkedHazard,
+    clearance,
+)
+from server.domain.hazards import OPEN_STATES, HazardLevel, HazardState
+from server.domain.roles import Role
+from server.domain.sectors import Sector
+from server.models import (
+    Campaign,
+    CampaignPhase,
+    Catalogue,
+    CatalogueItem,
+    Device,
+    Enterprise,
+    Hazard,
+    Inspection,
+    ItemResult,
+    Quarantine,
+    User,
+)
+from server.models.enterprise import SECTOR_COLUMNS
+from server.services import DbSession
+from server.services.scope import visible_enterprise_ids, visible_region_ids
+
+#: States in which the rectification is the enterprise's to do, so a passed deadline makes it overdue
+#: (a reported rectification waits on the regulator, see server.domain.hazards.HazardStatus.is_overdue).
+AWAITING_ENTERPRISE = tuple(s.value for s in OPEN_STATES if s is not HazardState.reported)
+
+
+def day_start(day: date) -> datetime:
+    """Midnight UTC at the start of ``day``."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+# --- campaign and coverage ----------------------------------------------------------------------------
+
+
+def campaign_for(session: DbSession, user: User) -> Campaign | None:
+    """The newest campaign run by a region the user sees, or by one above the user's region."""
+    regions = visible_region_ids(session, user)
+    query = sa.select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1)
+    if regions is not None:
+        above = {r.id for r in user.region.ancestors_and_self()} if user.region is not None else set()
+        query = query.where(Campaign.region_id.in_(regions | above))
+    return session.scalar(query)
+
+
+@dataclass(frozen=True)
+class PhaseCoverage:
+    """How many enterprises in scope had a counting inspection finished within one phase."""
+
+    phase: CampaignPhase
+    inspected: int
+    in_scope: int
+    current: bool
+
+    @property
+    def percent(self) -> float:
+        """Coverage as a percentage (0 when nothing is in scope)."""
+        return 100.0 * self.inspected / self.in_scope if self.in_scope else 0.0
+
+
+def counting_inspections(session: DbSession, user: User) -> sa.Select[uuid.UUID]:
+    """Ids of inspections that count (submitted or approved, by a regulator) in the user's scope."""
+    return sa.select(Inspection.id).where(
+        Inspection.enterprise_id.in_(visible_enterprise_ids(session, user)),
+        Inspection.deleted_at.is_(None),
+        Inspection.status.in_(sorted(COUNTING_STATUSES)),
+        Inspection.kind != SELF_INSPECTION_KIND,
+        Inspection.finished_at.is_not(None),
+    )
+
+
+def inspected_in(session: DbSession, user: User, starts_on: date, ends_on: date) -> sa.Select[Any]:
+    """Ids of enterprises in scope with a counting inspection finished between the two days (inclusive)."""
+    return (
+        sa.select(Inspection.enterprise_id)
+        .where(
+            Inspection.id.in_(counting_inspections(session, user)),
+            Inspection.finished_at >= day_start(starts_on),
+            Inspection.finished_at < day_start(ends_on + timedelta(days=1)),
+        )
+        .distinct()
+    )
+
+
+def coverage_by_phase(
+    session: DbSession, user: User, campaign: Campaign | None, today: date
+) -> list[PhaseCoverage]:
+    """Coverage of every phase of the campaign; the phase running today is marked current."""
+    if campaign is None:
+        return []
+    in_scope = session.scalar(
+        sa.select(sa.func.count()).select_from(visible_enterprise_ids(session, user).subquery())
+    )
+    rows = []
+    for phase in campaign.phases:
+        inspected = session.scalar(
+            sa.select(sa.func.count()).select_from(
+                inspected_in(session, user, phase.starts_on, phase.ends_on).subquery()
+            )
+        )
+        current = phase.starts_on <= today <= phase.ends_on
+        rows.append(PhaseCoverage(phase, inspected or 0, in_scope or 0, current))
+    return rows
+
+
+# --- 清零 ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnterpriseClearance:
+    """One enterprise's 清零 verdict, with what the sector breakdown needs."""
+
+    enterprise_id: uuid.UUID
+    sectors: frozenset[Sector]
+    inspected: bool
+    verdict: Clearance
+
+
+@dataclass
+class _KeyItems:
+    """A catalogue version's key items with their applicability rules."""
+
+    codes: list[str]
+    rules: dict[str, ApplicabilityRule] = field(default_factory=dict)
+
+    def applicable(self, profile: EnterpriseProfile) -> list[str]:
+        return [code for code in self.codes if applies(self.rules[code], profile)]
+
+
+def _key_items(session: DbSession, catalogue_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, _KeyItems]:
+    rows = session.execute(
+        sa.select(CatalogueItem.catalogue_id, CatalogueItem.code, CatalogueItem.applies_when)
+        .where(CatalogueItem.catalogue_id.in_(set(catalogue_ids)), CatalogueItem.section == "key")
+        .order_by(CatalogueItem.catalogue_id, CatalogueItem.ordinal)
+    )
+    by_catalogue: dict[uuid.UUID, _KeyItems] = {}
+    for catalogue_id, code, applies_when in rows:
+        items = by_catalogue.setdefault(catalogue_id, _KeyItems([]))
+        items.codes.append(code)
+        items.rules[code] = ApplicabilityRule.from_dict(applies_when)
+    return by_catalogue
+
+
+def current_catalogue_id(session: DbSession, today: date) -> uuid.UUID | None:
+    """The catalogue version in force today (the newest one that has started)."""
+    return session.scalar(
+        sa.select(Catalogue.id)
+        .where(Catalogue.deleted_at.is_(None), Catalogue.effective_from <= today)
+        .order_by(Catalogue.effective_from.desc(), Catalogue.version.desc())
+        .limit(1)
+    )
+
+
+def latest_inspections(session: DbSession, enterprise_ids: Any, user: User) -> sa.Subquery:
+    """Each enterprise's latest counting inspection (id, enterprise_id, catalogue_id, kind, status, finished_at)."""
+    ranked = (
+        sa.select(
+            Inspection.id, Inspection.enterprise_id, Inspection.catalogue_id, Inspection.kind, Inspection.status,
+            Inspection.finished_at,
+            sa.func.row_number().over(
+                partition_by=Inspection.enterprise_id, order_by=(Inspection.finished_at.desc(), Inspection.id.desc())
+            ).label("rank"),
+        )
+        .where(Inspection.id.in_(counting_inspections(session, user)), Inspection.enterprise_id.in_(enterprise_ids))
+        .subquery()
+    )  # fmt: skip
+    return sa.select(ranked).where(ranked.c.rank == 1).subquery()
+
+
+def clearances(
+    session: DbSession, user: User, today: date, enterprise_ids: Any | None = None
+) -> dict[uuid.UUID, EnterpriseClearance]:
+    """The 清零 verdict of every enterprise in scope (or of ``enterprise_ids`` within it), by the domain rule.
+
+    Reads the latest counting inspection's results and the key-item hazards' states in three queries.
+    """
+    ids = visible_enterprise_ids(session, user)
+    if enterprise_ids is not None:
+        ids = ids.where(Enterprise.id.in_(enterprise_ids))
+    sector_columns = [getattr(Enterprise, column) for column in SECTOR_COLUMNS.values()]
+    enterprises = session.execute(
+        sa.select(Enterprise.id, Enterprise.dust_workers, *sector_columns).where(Enterprise.id.in_(ids))
+    ).all()
+    latest = latest_inspections(session, ids, user)
+    summaries: dict[uuid.UUID, tuple[Any, dict[str, ItemResultValue]]] = {}
+    for row in session.execute(sa.select(latest)):
+        summaries[row.enterprise_id] = (row, {})
+    results = session.execute(
+        sa.select(latest.c.enterprise_id, ItemResult.item_code, ItemResult.result)
+        .join(ItemResult, ItemResult.inspection_id == latest.c.id)
+        .where(ItemResult.deleted_at.is_(None))
+    )
+    for enterprise_id, code, result in results:
+        summaries[enterprise_id][1][code] = ItemResultValue(result)
+    hazards: dict[uuid.UUID, list[LinkedHazard]] = defaultdict(list)
+    grouped = session.execute(
+        sa.select(Hazard.enterprise_id, Hazard.item_code, Hazard.state, sa.func.count())
+        .where(Hazard.enterprise_id.in_(ids), Hazard.item_code.is_not(None), Hazard.deleted_at.is_(None))
+        .group_by(Hazard.enterprise_id, Hazard.item_code, Hazard.state)
+    )
+    for enterprise_id, code, state, count in grouped:
+        hazards[enterprise_id].extend([LinkedHazard(code, HazardState(state))] * count)
+
+    default_catalogue = current_catalogue_id(session, today)
+    catalogue_ids = {row.catalogue_id for row, _ in summaries.values()}
+    if default_catalogue is not None:
+        catalogue_ids.add(default_catalogue)
+    key_items = _key_items(session, catalogue_ids)
+    verdicts: dict[uuid.UUID, EnterpriseClearance] = {}
+    for row in enterprises:
+        sectors = frozenset(s for s, flag in zip(SECTOR_COLUMNS, row[2:], strict=True) if flag)
+        profile = EnterpriseProfile(sectors=sectors, dust_workers=row.dust_workers)
+        found = summaries.get(row.id)
+        summary = None
+        catalogue_id = default_catalogue
+        if found is not None:
+            latest_row, answers = found
+            catalogue_id = latest_row.catalogue_id
+            summary = InspectionSummary(
+                id=str(latest_row.id), kind=str(latest_row.kind), status=str(latest_row.status),
+                finished_at=latest_row.finished_at, results=answers,
+            )  # fmt: skip
+        items = key_items.get(catalogue_id) if catalogue_id is not None else None
+        applicable = items.applicable(profile) if items else []
+        verdict = clearance(
+            applicable, summary, hazards.get(row.id, []), all_key_codes=items.codes if items else None
+        )
+        verdicts[row.id] = EnterpriseClearance(row.id, sectors, summary is not None, verdict)
+    return verdicts
+
+
+@dataclass(frozen=True)
+class SectorClearance:
+    """清零 counts for the enterprises carrying one sector flag (sector None: all enterprises)."""
+
+    sector: Sector | None
+    enterprises: int
+    inspected: int
+    cleared: int
+
+    @property
+    def not_cleared(self) -> int:
+        """Enterprises not (yet) cleared, inspected or not."""
+        return self.enterprises - self.cleared
+
+
+def clearance_by_sector(verdicts: Iterable[EnterpriseClearance]) -> list[SectorClearance]:
+    """Totals per sector flag, then for all enterprises; an enterprise with several flags counts in each."""
+    totals: Counter[tuple[Sector | None, str]] = Counter()
+    for verdict in verdicts:
+        for sector in (*verdict.sectors, None):
+            totals[sector, "enterprises"] += 1
+            totals[sector, "inspected"] += verdict.inspected
+            totals[sector, "cleared"] += verdict.verdict.cleared
+    return [
+        SectorClearance(s, totals[s, "enterprises"], totals[s, "inspected"], totals[s, "cleared"])
+        for s in (*Sector, None)
+        if totals[s, "enterprises"] or s is None
+    ]
+
+
+# --- hazards ------------------------------------------------------------------------------------------
+
+
+def overdue_condition(today: date) -> sa.ColumnElement[bool]:
+    """SQL condition: the rectification is the enterprise's to do and its deadline has passed."""
+    return sa.and_(
+        Hazard.state.in_(AWAITING_ENTERPRISE), Hazard.deadline.is_not(None), Hazard.deadline < today
+    )
+
+
+@dataclass(frozen=True)
+class HazardFigures:
+    """Hazards in scope by level and state, and the two figures supervisors chase."""
+
+    by_level_state: dict[tuple[HazardLevel, HazardState], int]
+    overdue: int
+    listed: int
+    stop_production: int
+
+    def total(self, level: HazardLevel | None = None, state: HazardState | None = None) -> int:
+        """Count for one level and/or state (None: any)."""
+        return sum(
+            n for (lv, st), n in self.by_level_state.items() if level in (None, lv) and state in (None, st)
+        )
+
+    @property
+    def open(self) -> int:
+        """Hazards whose rectification is not yet accepted."""
+        return sum(n for (_, st), n in self.by_level_state.items() if st in OPEN_STATES)
+
+
+def hazard_figures(session: DbSession, user: User, today: date) -> HazardFigures:
+    """Hazard counts in scope, by level and state, with overdue, 挂牌督办 and stop-production counts."""
+    in_scope = sa.and_(
+        Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None)
+    )
+    grouped = session.execute(
+        sa.select(Hazard.level, Hazard.state, sa.func.count())
+        .where(in_scope)
+        .group_by(Hazard.level, Hazard.state)
+    )
+    by_level_state = {(HazardLevel(lv), HazardState(st)): n for lv, st, n in grouped}
+    open_states = [s.value for s in OPEN_STATES]
+    row = session.execute(
+        sa.select(
+            sa.func.count().filter(overdue_condition(today)),
+            sa.func.count().filter(Hazard.listed.is_(True)),
+            sa.func.count().filter(Hazard.stop_production.is_(True), Hazard.state.in_(open_states)),
+        ).where(in_scope)
+    ).one()
+    return HazardFigures(by_level_state, row[0], row[1], row[2])
+
+
+# --- devices and quarantine ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    """A registered device, whose it is, when it last synced and what of it waits in quarantine."""
+
+    device: Device
+    user: User
+    quarantined: int
+
+
+def devices_in_scope(session: DbSession, user: User, limit: int = 200) -> list[DeviceRow]:
+    """Devices of users in the user's regions (every device for an admin), the longest silent first."""
+    query: Any = (
+        sa.select(Device, User).join(User, Device.user_id == User.id).where(User.role != Role.enterprise)
+    )
+    regions = visible_region_ids(session, user)
+    if regions is not None:
+        query = query.where(User.region_id.in_(regions))
+    pending = (
+        sa.select(Quarantine.device_id, sa.func.count().label("n"))
+        .where(Quarantine.resolved_at.is_(None))
+        .group_by(Quarantine.device_id)
+        .subquery()
+    )
+    query = query.add_columns(sa.func.coalesce(pending.c.n, 0)).outerjoin(
+        pending, pending.c.device_id == Device.id
+    )
+    query = query.order_by(
+        Device.revoked_at.is_not(None), Device.last_seen_at.is_(None).desc(), Device.last_seen_at
+    )
+    return [DeviceRow(device, owner, count) for device, owner, count in session.execute(query.limit(limit))]
+
+
+def quarantine_pending(session: DbSession, user: User) -> int:
+    """Refused mutations not yet resolved, from devices the user's scope covers."""
+    query = sa.select(sa.func.count()).select_from(Quarantine).where(Quarantine.resolved_at.is_(None))
+    regions = visible_region_ids(session, user)
+    if regions is not None:
+        devices = (
+            sa.select(Device.id).join(User, Device.user_id == User.id).where(User.region_id.in_(regions))
+        )
+        query = query.where(Quarantine.device_id.in_(devices))
+    return session.scalar(query) or 0
+
+
+# --- the dashboard ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard shows."""
+
+    today: date
+    campaign: Campaign | None
+    coverage: list[PhaseCoverage]
+    sectors: list[SectorClearance]
+    hazards: HazardFigures
+    devices: list[DeviceRow]
+    quarantined: int
+
+
+def dashboard(session: DbSession, user: User, today: date) -> Dashboard:
+    """The supervisor's overview for ``today``, within the user's scope."""
+    campaign = campaign_for(session, user)
+    return Dashboard(
+        today=today,
+        campaign=campaign,
+        coverage=coverage_by_phase(session, user, campaign, today),
+        sectors=clearance_by_sector(clearances(session, user, today).values()),
+        hazards=hazard_figures(session, user, today),
+        devices=devices_in_scope(session, user),
+        quarantined=quarantine_pending(session, user),
+    )
+
+
+# --- lists --------------------------------------------------------------------------------------------
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, with how many rows match in all."""
+
+    rows: list[Any]
+    total: int
+    page: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1, so an empty list still has its page)."""
+        return max(1, -(-self.total // self.size))
+
+
+def paged(session: DbSession, query: Any, page: int, size: int = PAGE_SIZE) -> Page:
+    """Run ``query`` for one page, and count all its rows."""
+    page = max(1, page)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = list(session.execute(query.limit(size).offset((page - 1) * size)).all())
+    return Page(rows, total, page, size)
+
+
+@dataclass(frozen=True)
+class HazardFilters:
+    """What the hazard ledger may be narrowed to; None means any."""
+
+    enterprise_id: uuid.UUID | None = None
+    q: str | None = None
+    sector: Sector | None = None
+    level: HazardLevel | None = None
+    state: HazardState | None = None
+    source: str | None = None
+    overdue: bool = False
+    listed: bool = False
+    open_only: bool = False
+    stop_production: bool = False
+
+
+def hazard_list(session: DbSession, user: User, filters: HazardFilters, today: date, page: int = 1) -> Page:
+    """Hazards in scope matching ``filters``, the nearest deadline first; rows are (Hazard, enterprise name)."""
+    query = (
+        sa.select(Hazard, Enterprise.name)
+        .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+        .where(Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None))
+    )
+    if filters.enterprise_id is not None:
+        query = query.where(Hazard.enterprise_id == filters.enterprise_id)
+    if filters.q:
+        like = f"%{filters.q.strip()}%"
+        query = query.where(
+            sa.or_(Enterprise.name.like(like), Hazard.description.like(like), Hazard.place.like(like))
+        )
+    if filters.sector is not None:
+        query = query.where(getattr(Enterprise, SECTOR_COLUMNS[filters.sector]).is_(True))
+    if filters.level is not None:
+        query = query.where(Hazard.level == filters.level)
+    if filters.state is not None:
+        query = query.where(Hazard.state == filters.state)
+    if filters.source:
+        query = query.where(Hazard.source == filters.source)
+    if filters.overdue:
+        query = query.where(overdue_condition(today))
+    if filters.listed:
+        query = query.where(Hazard.listed.is_(True))
+    if filters.open_only:
+        query = query.where(Hazard.state.in_([s.value for s in OPEN_STATES]))
+    if filters.stop_production:
+        query = query.where(
+            Hazard.stop_production.is_(True), Hazard.state.in_([s.value for s in OPEN_STATES])
+        )
+    query = query.order_by(Hazard.deadline.is_(None), Hazard.deadline, Hazard.found_at.desc(), Hazard.id)
+    return paged(session, query, page)
+
+
+@dataclass(frozen=True)
+class EnterpriseFilters:
+    """What the enterprise list may be narrowed to."""
+
+    q: str | None = None
+    sector: Sector | None = None
+    region_id: int | None = None
+    #: Only enterprises (not) inspected within a phase: (starts_on, ends_on, inspected?).
+    inspected_between: tuple[date, date, bool] | None = None
+    #: Only enterprises whose 清零 verdict is this.
+    cleared: bool | None = None
+
+
+def enterprise_list(
+    session: DbSession, user: User, filters: EnterpriseFilters, today: date, page: int = 1
+) -> Page:
+    """Enterprises in scope matching ``filters``, by name; rows are (Enterprise, region name, 清零 verdict)."""
+    from server.models import Region
+
+    ids = visible_enterprise_ids(session, user)
+    query = (
+        sa.select(Enterprise, Region.name)
+        .join(Region, Region.id == Enterprise.region_id)
+        .where(Enterprise.id.in_(ids))
+    )
+    if filters.q:
+        like = f"%{filters.q.strip()}%"
+        query = query.where(
+            sa.or_(
+                Enterprise.name.like(like), Enterprise.credit_code.like(like), Enterprise.address.like(like)
+            )
+        )
+    if filters.sector is not None:
+        query = query.where(getattr(Enterprise, SECTOR_COLUMNS[filters.sector]).is_(True))
+    if filters.region_id is not None:
+        query = query.where(Enterprise.region_id == filters.region_id)
+    if filters.inspected_between is not None:
+        starts_on, ends_on, inspected = filters.inspected_between
+        covered = Enterprise.id.in_(inspected_in(session, user, starts_on, ends_on))
+        query = query.where(covered if inspected else sa.not_(covered))
+    query = query.order_by(Enterprise.name, Enterprise.id)
+    if filters.cleared is not None:
+        # 清零 is derived, not stored: decide it for the candidates, then page what remains.
+        candidate_ids = query.with_only_columns(Enterprise.id)
+        verdicts = clearances(session, user, today, candidate_ids)
+        keep = [eid for eid, v in verdicts.items() if v.verdict.cleared == filters.cleared]
+        query = query.where(Enterprise.id.in_(keep))
+        result = paged(session, query, page)
+        return Page([(e, region, verdicts[e.id]) for e, region in result.rows], result.total, result.page)
+    result = paged(session, query, page)
+    verdicts = clearances(session, user, today, [e.id for e, _ in result.rows])
+    return Page([(e, region, verdicts.get(e.id)) for e, region in result.rows], result.total, result.page)
