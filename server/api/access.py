@@ -55,3 +55,13 @@ def signed_in(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
+
+
+def supervisor_user() -> User:
+    """The caller, when a supervisor, city supervisor or admin; 404 for anyone else (scope is never revealed)."""
+    from server.web.access import SUPERVISOR_ROLES
+
+    user = current_user()
+    if user.role not in SUPERVISOR_ROLES:
+        raise problems.not_found()
+    return user

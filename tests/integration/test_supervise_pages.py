@@ -297,3 +297,43 @@ def test_enterprise_page_shows_clearance_per_item_and_text_as_text(
 def test_local_today_uses_the_bureau_time_zone(app: Flask) -> None:
     with app.test_request_context():
         assert abs((local_today() - datetime.now(UTC).date()).days) <= 1
+
+
+def _csrf(client: FlaskClient) -> str:
+    return _token(client.get("/dashboard").get_data(as_text=True))
+
+
+def test_hazard_api_enforces_scope_and_records_actions(app: Flask) -> None:
+    with app.app_context():
+        linxian_id = _hazard(_linxian_enterprise()).id
+        hazard = _hazard(_enterprise(), deadline_in=20)
+        append_event(db.session, hazard, K.rectification_reported, hazard.found_at + timedelta(days=1))
+        db.session.commit()
+        hazard_id = hazard.id
+    county = app.test_client()
+    login(county, "xx_sup")
+    assert county.get(f"/api/hazards/{linxian_id}").status_code == 404
+    assert county.get(f"/api/hazards/{linxian_id}").get_json()["code"] == "404.1"
+    listing = county.get("/api/hazards?state=reported").get_json()
+    assert str(hazard_id) in {h["id"] for h in listing["items"]}
+    assert str(linxian_id) not in {h["id"] for h in county.get("/api/hazards").get_json()["items"]}
+    assert county.get("/api/hazards?level=severe").get_json()["code"] == "400.2"
+    token = _csrf(county)
+    assert county.post(f"/api/hazards/{hazard_id}/events", json={"action": "accept"}).status_code == 403
+    accepted = county.post(f"/api/hazards/{hazard_id}/events", json={"action": "accept", "comment": "现场复核已整改"},
+                           headers={"X-CSRF-Token": token})  # fmt: skip
+    assert accepted.status_code == 201 and accepted.get_json()["kind"] == "accepted"
+    again = county.post(
+        f"/api/hazards/{hazard_id}/events", json={"action": "accept"}, headers={"X-CSRF-Token": token}
+    )
+    assert again.status_code == 409 and again.get_json()["code"] == "409.5"
+    detail = county.get(f"/api/hazards/{hazard_id}").get_json()
+    assert detail["state"] == "accepted" and [e["kind"] for e in detail["events"]][-1] == "accepted"
+    city = app.test_client()
+    login(city, "ll_city")
+    assert city.get(f"/api/hazards/{linxian_id}").status_code == 200
+    inspector = app.test_client()
+    login(inspector, "xx_insp1")
+    assert inspector.get(f"/api/hazards/{hazard_id}").status_code == 404
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "hazard.accept")) == 1
