@@ -337,3 +337,21 @@ def test_hazard_api_enforces_scope_and_records_actions(app: Flask) -> None:
     assert inspector.get(f"/api/hazards/{hazard_id}").status_code == 404
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "hazard.accept")) == 1
+
+
+def test_dashboard_api_counts_only_the_callers_scope(app: Flask) -> None:
+    with app.app_context():
+        _hazard(_linxian_enterprise(), level=HazardLevel.major)
+        db.session.commit()
+    totals, majors = {}, {}
+    for username in ("xx_sup", "lx_sup", "ll_city"):
+        client = app.test_client()
+        login(client, username)
+        body = client.get("/api/dashboard").get_json()
+        totals[username] = next(c["enterprises"] for c in body["clearance"] if c["sector"] is None)
+        majors[username] = sum(h["count"] for h in body["hazards"] if h["level"] == "major")
+    assert totals["xx_sup"] + totals["lx_sup"] == totals["ll_city"]
+    assert majors["lx_sup"] >= 1 and majors["xx_sup"] + majors["lx_sup"] == majors["ll_city"]
+    inspector = app.test_client()
+    login(inspector, "xx_insp1")
+    assert inspector.get("/api/dashboard").status_code == 404
