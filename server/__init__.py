@@ -21,7 +21,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.web import register_web
 
     settings = load_config(config)
-    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    # No app-level static folder: its /static route would shadow the pages blueprint's own /static.
+    app = Flask(
+        __name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False, static_folder=None
+    )
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     Path(app.config["MEDIA_ROOT"]).mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,10 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "DEFAULT_AUTHORITY_NAME": env.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
         "CJK_FONT": env.get("CJK_FONT") or "",
         "PWA_DIST": env.get("PWA_DIST") or str(PROJECT_ROOT / "pwa" / "dist"),
+        "WEB_ASSETS_DIST": env.get("WEB_ASSETS_DIST") or str(PROJECT_ROOT / "pwa" / "dist-web"),
+        # Empty: no base map; the map page still draws every point.
+        "MAP_TILE_URL": (env.get("MAP_TILE_URL") or "").strip(),
+        "MAP_TILE_ATTRIBUTION": env.get("MAP_TILE_ATTRIBUTION") or "",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",

@@ -34,6 +34,8 @@ from server.web.supervise import local_today
 from tests.conftest import login
 
 XINGXIAN_STEEL = "兴县晋兴特钢有限公司"
+#: A steel plant the demo's activity has not inspected: its 清零 changes only with what a test adds.
+UNINSPECTED_STEEL = "兴县精工铸件有限公司"
 
 
 def _enterprise(name: str = XINGXIAN_STEEL) -> Enterprise:
@@ -129,7 +131,7 @@ def test_dashboard_counts_hazards_clearance_and_links_to_the_lists(
     app: Flask, supervisor: FlaskClient
 ) -> None:
     with app.app_context():
-        steel = _enterprise()
+        steel = _enterprise(UNINSPECTED_STEEL)
         codes = _applicable_key_codes(steel)
         before = supervisor.get("/dashboard").get_data(as_text=True)
         base_cleared = _figure(before, "cleared-all")
@@ -158,8 +160,8 @@ def test_dashboard_counts_hazards_clearance_and_links_to_the_lists(
     listed = supervisor.get("/hazards?listed=1").get_data(as_text=True)
     assert f'data-hazard-id="{hazard_id}"' in listed
     not_cleared = supervisor.get("/enterprises?cleared=0&sector=steel").get_data(as_text=True)
-    assert XINGXIAN_STEEL in not_cleared
-    assert XINGXIAN_STEEL not in supervisor.get("/enterprises?cleared=1").get_data(as_text=True)
+    assert UNINSPECTED_STEEL in not_cleared
+    assert UNINSPECTED_STEEL not in supervisor.get("/enterprises?cleared=1").get_data(as_text=True)
 
 
 def test_hazard_list_filters_pages_and_refuses_bad_filters(app: Flask, supervisor: FlaskClient) -> None:
@@ -355,3 +357,8 @@ def test_dashboard_api_counts_only_the_callers_scope(app: Flask) -> None:
     inspector = app.test_client()
     login(inspector, "xx_insp1")
     assert inspector.get("/api/dashboard").status_code == 404
+
+
+def test_the_pages_stylesheet_is_served(client: FlaskClient) -> None:
+    with client.get("/static/site.css") as response:
+        assert response.status_code == 200 and "nav.main" in response.get_data(as_text=True)

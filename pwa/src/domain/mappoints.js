@@ -1,0 +1,160 @@
+// What the supervisors' map draws from the points of /api/map/points: which layer, what style, what the
+// popup says and where it links, the bounds to fit, and the points that have no coordinates. No DOM here:
+// popups are plain text that src/ui puts into nodes with textContent.
+
+/** The filterable layers, in drawing order: later layers are drawn on top, with smaller circles. */
+export const LAYERS = ["enterprise", "inspection", "hazard_general", "hazard_major"];
+
+const INSPECTION_COLOURS = {
+  draft: "#8a96a3",
+  submitted: "#0b5cad",
+  approved: "#1e7b34",
+  returned: "#7b3fa0",
+};
+const PAGES = { enterprise: "/enterprises/", inspection: "/inspections/", hazard: "/hazards/" };
+const DAY = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" });
+
+/** The layer (filter checkbox) a point belongs to. */
+export function layerOf(point) {
+  if (point.kind === "hazard") return point.level === "major" ? "hazard_major" : "hazard_general";
+  return point.kind;
+}
+
+/** True when the point can be drawn: finite WGS-84 coordinates, and not 0,0 (a tablet's "no fix"). */
+export function hasCoordinates(point) {
+  const { lat, lon } = point ?? {};
+  if (typeof lat !== "number" || typeof lon !== "number" || !Number.isFinite(lat) || !Number.isFinite(lon)) return false;
+  if (lat < -90 || lat > 90 || lon < -180 || lon > 180) return false;
+  return !(lat === 0 && lon === 0);
+}
+
+/** Points that can be drawn and points listed as 无坐标 instead, each in the order given. */
+export function partition(points) {
+  const located = [];
+  const unlocated = [];
+  for (const point of points) (hasCoordinates(point) ? located : unlocated).push(point);
+  return { located, unlocated };
+}
+
+/** [[south, west], [north, east]] around the points that have coordinates, or null when none has. */
+export function boundsOf(points) {
+  let south = Infinity, west = Infinity, north = -Infinity, east = -Infinity;
+  for (const point of points) {
+    if (!hasCoordinates(point)) continue;
+    south = Math.min(south, point.lat);
+    north = Math.max(north, point.lat);
+    west = Math.min(west, point.lon);
+    east = Math.max(east, point.lon);
+  }
+  return south === Infinity ? null : [[south, west], [north, east]];
+}
+
+/** Leaflet path options for a circle marker: colour by kind, inspection status and hazard level;
+ * dashed when drawn at the enterprise instead of where it was recorded; a thick border when overdue. */
+export function pointStyle(point) {
+  switch (layerOf(point)) {
+    case "enterprise":
+      return { radius: 10, color: "#44515f", weight: 2, fillColor: "#ffffff", fillOpacity: 0.6, dashArray: null };
+    case "inspection": {
+      const colour = INSPECTION_COLOURS[point.status] ?? INSPECTION_COLOURS.submitted;
+      return {
+        radius: 7, color: colour, weight: 2, fillColor: colour,
+        fillOpacity: point.approximate ? 0.25 : 0.75, dashArray: point.approximate ? "4 3" : null,
+      };
+    }
+    default: {
+      const major = point.level === "major";
+      const fill = major ? "#b3261e" : "#e08a00";
+      return {
+        radius: 6, color: point.overdue ? "#1d2733" : major ? "#7a1712" : "#a35a00",
+        weight: point.overdue ? 3 : 1.5, fillColor: fill, fillOpacity: 0.95, dashArray: null,
+      };
+    }
+  }
+}
+
+// Record ids are UUIDs; anything else (a dot segment, a path, a scheme) gets no link rather than a wrong one.
+const SAFE_ID = /^[0-9A-Za-z_-]+$/;
+
+function pageOf(kind, id) {
+  return PAGES[kind] && typeof id === "string" && SAFE_ID.test(id) ? PAGES[kind] + id : null;
+}
+
+/** The page of a point's record (the enterprise's page for an enterprise), or null for an unusable id. */
+export function pointHref(point) {
+  return pageOf(point.kind, point.id);
+}
+
+/** The page of the point's enterprise, or null for an unusable id. */
+export function enterpriseHref(point) {
+  return pageOf("enterprise", point.enterprise_id);
+}
+
+/** A server timestamp as the day it was in China (YYYY-MM-DD), or "" when missing or unreadable. */
+export function formatDay(iso) {
+  if (!iso) return "";
+  const when = new Date(iso);
+  return Number.isNaN(when.getTime()) ? "" : DAY.format(when);
+}
+
+function label(labels, group, code) {
+  return labels?.[group]?.[code] ?? code ?? "";
+}
+
+/** What a point's popup says, as plain text: { title, lines, overdue, links: [{ href, text }] }. */
+export function popupContent(point, labels = {}) {
+  const lines = [];
+  const links = [];
+  let title;
+  if (point.kind === "enterprise") {
+    title = point.enterprise_name;
+    lines.push(label(labels, "kind", "enterprise"));
+    links.push({ href: enterpriseHref(point), text: "企业详情 / Enterprise" });
+  } else if (point.kind === "inspection") {
+    title = `${label(labels, "kind", "inspection")} · ${label(labels, "inspection_kind", point.inspection_kind)}`;
+    lines.push(point.enterprise_name);
+    const day = formatDay(point.started_at);
+    lines.push([label(labels, "status", point.status), day].filter(Boolean).join(" · "));
+    if (point.approximate) lines.push("未记录定位，显示于企业登记位置 / No recorded position: drawn at the enterprise");
+    links.push({ href: pointHref(point), text: "检查详情 / Inspection" });
+    links.push({ href: enterpriseHref(point), text: "企业详情 / Enterprise" });
+  } else {
+    title = `${label(labels, "level", point.level)} · ${label(labels, "state", point.state)}`;
+    lines.push(point.enterprise_name);
+    if (point.place) lines.push(point.place);
+    if (point.description) lines.push(point.description);
+    if (point.deadline) lines.push(`整改期限 / Deadline ${point.deadline}`);
+    if (point.listed) lines.push("挂牌督办 / Listed for supervision");
+    links.push({ href: pointHref(point), text: "隐患详情 / Hazard" });
+    links.push({ href: enterpriseHref(point), text: "企业详情 / Enterprise" });
+  }
+  return { title: title ?? "", lines: lines.filter(Boolean), overdue: Boolean(point.overdue), links: links.filter((l) => l.href) };
+}
+
+/** One line of the 无坐标 list under the map. */
+export function unlocatedEntry(point, labels = {}) {
+  const what = point.kind === "enterprise" ? label(labels, "kind", "enterprise") : popupContent(point, labels).title;
+  return {
+    layer: layerOf(point),
+    href: pointHref(point),
+    text: `${what} · ${point.enterprise_name} · 无坐标 / no coordinates`,
+  };
+}
+
+/** Everything the map draws: markers grouped by layer (in drawing order), the list of points without
+ * coordinates and the bounds to fit. */
+export function mapModel(points, labels = {}) {
+  const { located, unlocated } = partition(points ?? []);
+  const markers = Object.fromEntries(LAYERS.map((layer) => [layer, []]));
+  for (const point of located) {
+    markers[layerOf(point)]?.push({ point, latlng: [point.lat, point.lon], style: pointStyle(point) });
+  }
+  return { markers, unlocated: unlocated.map((point) => unlocatedEntry(point, labels)), bounds: boundsOf(located) };
+}
+
+const HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/** Text made safe for the few places Leaflet only takes HTML (the attribution line). */
+export function escapeHtml(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}

@@ -1,0 +1,119 @@
+// The supervisors' map page (server/web/templates/map.html): reads the page's data island, draws every point
+// as a vector circle (so the page works with no tile server reachable) and wires the layer filters.
+// Leaflet 1.9's package.json names only its UMD build; its ES module build is imported by path.
+import * as L from "leaflet/dist/leaflet-src.esm.js";
+import "leaflet/dist/leaflet.css";
+import "./map.css";
+import { escapeHtml, LAYERS, mapModel, popupContent } from "../../domain/mappoints.js";
+
+// Roughly China, for a scope with no located point at all.
+const FALLBACK_VIEW = { center: [35, 105], zoom: 4 };
+
+function readData() {
+  const island = document.getElementById("map-data");
+  return island ? JSON.parse(island.textContent) : null;
+}
+
+function popupNode(point, labels) {
+  const content = popupContent(point, labels);
+  const node = document.createElement("div");
+  node.className = "map-popup";
+  const title = node.appendChild(document.createElement("strong"));
+  title.textContent = content.title;
+  for (const line of content.lines) node.appendChild(document.createElement("p")).textContent = line;
+  if (content.overdue) {
+    const overdue = node.appendChild(document.createElement("p"));
+    overdue.className = "overdue";
+    overdue.textContent = "已逾期 / Overdue";
+  }
+  const links = node.appendChild(document.createElement("p"));
+  content.links.forEach(({ href, text }, index) => {
+    if (index) links.append(" · ");
+    const link = links.appendChild(document.createElement("a"));
+    link.href = href;
+    link.textContent = text;
+  });
+  return node;
+}
+
+function showBaseMapNote() {
+  const note = document.getElementById("map-basemap-note");
+  if (note) note.hidden = false;
+}
+
+function addTiles(map, tiles) {
+  if (!tiles?.url) {
+    showBaseMapNote();
+    return;
+  }
+  const layer = L.tileLayer(tiles.url, { maxZoom: 18, attribution: escapeHtml(tiles.attribution) });
+  // Offline, blocked or wrong URL: the points stay, and the page says why the background is empty.
+  layer.on("tileerror", showBaseMapNote);
+  layer.addTo(map);
+}
+
+function renderUnlocated(entries) {
+  const section = document.getElementById("map-unlocated");
+  const list = document.getElementById("map-unlocated-list");
+  if (!section || !list) return () => {};
+  const items = entries.map((entry) => {
+    const item = document.createElement("li");
+    item.dataset.layer = entry.layer;
+    if (entry.href) {
+      const link = item.appendChild(document.createElement("a"));
+      link.href = entry.href;
+      link.textContent = entry.text;
+    } else {
+      item.textContent = entry.text;
+    }
+    return item;
+  });
+  list.replaceChildren(...items);
+  return (visible) => {
+    let shown = 0;
+    for (const item of items) {
+      item.hidden = !visible.has(item.dataset.layer);
+      if (!item.hidden) shown += 1;
+    }
+    section.hidden = shown === 0;
+  };
+}
+
+function wireFilters(map, groups, showUnlocated) {
+  const boxes = [...document.querySelectorAll('#map-filters input[name="layer"]')];
+  const apply = () => {
+    const visible = new Set(boxes.filter((box) => box.checked).map((box) => box.value));
+    // The canvas paints in the order layers were added: re-adding all keeps hazards above enterprises.
+    for (const layer of LAYERS) groups[layer].remove();
+    for (const layer of LAYERS) if (visible.has(layer)) groups[layer].addTo(map);
+    showUnlocated(visible);
+  };
+  for (const box of boxes) box.addEventListener("change", apply);
+  apply();
+}
+
+function start() {
+  const data = readData();
+  const panel = document.getElementById("map-panel");
+  if (!data || !panel) return;
+  panel.hidden = false;
+  const labels = data.labels ?? {};
+  const model = mapModel(data.points, labels);
+  // Canvas draws thousands of circles far faster than one SVG element each.
+  const map = L.map("map", { preferCanvas: true, attributionControl: Boolean(data.tiles?.url) });
+  if (map.attributionControl) map.attributionControl.setPrefix("Leaflet");
+  addTiles(map, data.tiles);
+  const groups = {};
+  for (const layer of LAYERS) {
+    groups[layer] = L.featureGroup(
+      model.markers[layer].map(({ point, latlng, style }) =>
+        L.circleMarker(latlng, style).bindPopup(() => popupNode(point, labels)),
+      ),
+    );
+  }
+  wireFilters(map, groups, renderUnlocated(model.unlocated));
+  if (model.bounds) map.fitBounds(model.bounds, { padding: [24, 24], maxZoom: 15 });
+  else map.setView(FALLBACK_VIEW.center, FALLBACK_VIEW.zoom);
+}
+
+start();

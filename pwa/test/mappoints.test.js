@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import {
+  boundsOf, escapeHtml, formatDay, hasCoordinates, layerOf, LAYERS, mapModel, partition, pointHref, pointStyle,
+  popupContent, unlocatedEntry,
+} from "../src/domain/mappoints.js";
+
+const E = "6f1c1f9e-7d0a-4c43-9a55-3c1a3f6b2f10";
+const enterprise = { kind: "enterprise", id: E, enterprise_id: E, enterprise_name: "兴县晋兴特钢有限公司", lat: 38.47, lon: 111.12, approximate: false };
+const inspection = {
+  kind: "inspection", id: "1d4c2a0b-0c57-4d8e-9b0e-1a2b3c4d5e6f", enterprise_id: E, enterprise_name: "兴县晋兴特钢有限公司",
+  lat: 38.48, lon: 111.1, approximate: false, inspection_kind: "county", status: "approved", started_at: "2026-06-10T17:30:00+00:00",
+};
+const hazard = {
+  kind: "hazard", id: "9b1f0e2d-3c4b-4a59-8d7e-6f5a4b3c2d1e", enterprise_id: E, enterprise_name: "兴县晋兴特钢有限公司",
+  lat: 38.47, lon: 111.12, approximate: false, level: "major", state: "found", overdue: true, listed: true,
+  deadline: "2026-06-30", place: "1号高炉主控室", description: "未设置固定式一氧化碳监测报警装置",
+};
+const labels = {
+  kind: { enterprise: "企业", inspection: "检查", hazard: "隐患" },
+  inspection_kind: { county: "县级全覆盖检查" },
+  status: { approved: "已审核通过" },
+  level: { major: "重大事故隐患", general: "一般事故隐患" },
+  state: { found: "待整改" },
+};
+
+describe("layers and styles", () => {
+  it("puts hazards in a layer by level, everything else by kind", () => {
+    expect(layerOf(enterprise)).toBe("enterprise");
+    expect(layerOf(inspection)).toBe("inspection");
+    expect(layerOf(hazard)).toBe("hazard_major");
+    expect(layerOf({ ...hazard, level: "general" })).toBe("hazard_general");
+    expect(LAYERS).toEqual(["enterprise", "inspection", "hazard_general", "hazard_major"]);
+  });
+  it("colours inspections by status and dashes the ones drawn at the enterprise", () => {
+    const approved = pointStyle(inspection);
+    const returned = pointStyle({ ...inspection, status: "returned" });
+    expect(approved.fillColor).not.toBe(returned.fillColor);
+    expect(approved.dashArray).toBeNull();
+    const approximate = pointStyle({ ...inspection, approximate: true });
+    expect(approximate.dashArray).toBeTruthy();
+    expect(approximate.fillOpacity).toBeLessThan(approved.fillOpacity);
+    expect(pointStyle({ ...inspection, status: "unheard-of" }).fillColor).toBeTruthy();
+  });
+  it("tells major from general hazards and marks overdue ones with a thick border", () => {
+    const major = pointStyle(hazard);
+    const general = pointStyle({ ...hazard, level: "general", overdue: false });
+    expect(major.fillColor).not.toBe(general.fillColor);
+    expect(major.weight).toBeGreaterThan(general.weight);
+  });
+  it("draws smaller circles on top of larger ones, so that points at one enterprise stay visible", () => {
+    const radii = [enterprise, inspection, { ...hazard, level: "general" }, hazard].map((p) => pointStyle(p).radius);
+    expect(radii[0]).toBeGreaterThan(radii[1]);
+    expect(radii[1]).toBeGreaterThan(radii[2]);
+  });
+});
+
+describe("coordinates", () => {
+  it("accepts finite WGS-84 coordinates only, and not a tablet's 0,0", () => {
+    expect(hasCoordinates(enterprise)).toBe(true);
+    for (const bad of [{ lat: null, lon: 111 }, { lat: 38, lon: undefined }, { lat: NaN, lon: 111 }, { lat: "38", lon: "111" },
+      { lat: 91, lon: 111 }, { lat: 38, lon: 181 }, { lat: 0, lon: 0 }, {}, null]) {
+      expect(hasCoordinates(bad)).toBe(false);
+    }
+    expect(hasCoordinates({ lat: 0, lon: 111 })).toBe(true);
+  });
+  it("keeps points without coordinates for the 无坐标 list instead of dropping them", () => {
+    const lost = { ...hazard, id: "x", lat: null, lon: null };
+    const { located, unlocated } = partition([enterprise, lost, inspection]);
+    expect(located).toEqual([enterprise, inspection]);
+    expect(unlocated).toEqual([lost]);
+    const entry = unlocatedEntry(lost, labels);
+    expect(entry.text).toContain("无坐标");
+    expect(entry.text).toContain("兴县晋兴特钢有限公司");
+    expect(entry.href).toBe("/hazards/x");
+    expect(entry.layer).toBe("hazard_major");
+  });
+  it("fits the bounds of the located points, or none when nothing has coordinates", () => {
+    expect(boundsOf([enterprise, inspection, { ...hazard, lat: null }])).toEqual([[38.47, 111.1], [38.48, 111.12]]);
+    expect(boundsOf([enterprise])).toEqual([[38.47, 111.12], [38.47, 111.12]]);
+    expect(boundsOf([{ ...enterprise, lat: null }])).toBeNull();
+    expect(boundsOf([])).toBeNull();
+  });
+});
+
+describe("popups and links", () => {
+  it("links each point to its page", () => {
+    expect(pointHref(enterprise)).toBe(`/enterprises/${E}`);
+    expect(pointHref(inspection)).toBe(`/inspections/${inspection.id}`);
+    expect(pointHref(hazard)).toBe(`/hazards/${hazard.id}`);
+    expect(popupContent(hazard, labels).links.map((l) => l.href)).toEqual([`/hazards/${hazard.id}`, `/enterprises/${E}`]);
+  });
+  it("never links an id that could leave the record's page", () => {
+    for (const id of ["..", ".", "", "../../admin", "javascript:alert(1)", "a/b", "%2e%2e", null]) {
+      expect(pointHref({ ...inspection, id })).toBeNull();
+    }
+    const odd = popupContent({ ...hazard, id: "..", enterprise_id: "../x" }, labels);
+    expect(odd.links).toEqual([]);
+  });
+  it("says what a hazard is in plain text, user text kept as text", () => {
+    const content = popupContent({ ...hazard, description: "<img src=x onerror=alert(1)>" }, labels);
+    expect(content.title).toBe("重大事故隐患 · 待整改");
+    expect(content.lines).toContain("<img src=x onerror=alert(1)>");
+    expect(content.lines).toContain("1号高炉主控室");
+    expect(content.lines.some((l) => l.includes("2026-06-30"))).toBe(true);
+    expect(content.overdue).toBe(true);
+  });
+  it("gives an inspection's kind, status and day in China, and says when it is drawn at the enterprise", () => {
+    const content = popupContent({ ...inspection, approximate: true }, labels);
+    expect(content.title).toBe("检查 · 县级全覆盖检查");
+    expect(content.lines).toContain("已审核通过 · 2026-06-11");
+    expect(content.lines.some((l) => l.includes("企业登记位置"))).toBe(true);
+    expect(popupContent(inspection, {}).title).toBe("inspection · county");
+  });
+  it("reads days in China's calendar and tolerates missing or broken times", () => {
+    expect(formatDay("2026-06-10T15:59:00Z")).toBe("2026-06-10");
+    expect(formatDay("2026-06-10T16:00:00Z")).toBe("2026-06-11");
+    expect(formatDay(null)).toBe("");
+    expect(formatDay("not a time")).toBe("");
+  });
+  it("escapes text for the places Leaflet only takes HTML", () => {
+    expect(escapeHtml(`<a href="x">© O'SM & co</a>`)).toBe("&lt;a href=&quot;x&quot;&gt;© O&#39;SM &amp; co&lt;/a&gt;");
+    expect(escapeHtml(undefined)).toBe("");
+  });
+});
+
+describe("the whole model", () => {
+  it("groups located points by layer with their style, lists the rest and fits the located ones", () => {
+    const lost = { ...inspection, id: "lost", lat: null, lon: null };
+    const model = mapModel([enterprise, inspection, hazard, { ...hazard, id: "g", level: "general" }, lost], labels);
+    expect(Object.keys(model.markers)).toEqual(LAYERS);
+    expect(model.markers.enterprise).toHaveLength(1);
+    expect(model.markers.inspection.map((m) => m.point.id)).toEqual([inspection.id]);
+    expect(model.markers.hazard_major[0].latlng).toEqual([38.47, 111.12]);
+    expect(model.markers.hazard_general[0].style.fillColor).toBe(pointStyle({ ...hazard, level: "general" }).fillColor);
+    expect(model.unlocated.map((u) => u.href)).toEqual(["/inspections/lost"]);
+    expect(model.bounds).toEqual([[38.47, 111.1], [38.48, 111.12]]);
+    expect(mapModel(undefined).bounds).toBeNull();
+  });
+});

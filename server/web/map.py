@@ -1,0 +1,192 @@
+"""The supervisors' map page, and the bundled scripts of the supervisors' pages (pwa/dist-web) it loads."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, make_response, render_template, send_from_directory
+from jinja2.utils import htmlsafe_json_dumps
+
+from server.api.map import MapPointsSchema
+from server.domain.hazards import HazardLevel, HazardState
+from server.domain.inspections import InspectionKind, InspectionStatus
+from server.extensions import db
+from server.services.mappoints import CHINA_TIME, MapPoint, PointKind, enterprise_summaries, map_points
+from server.web.access import current_supervisor, supervisor_required
+
+bp = Blueprint("web_map", __name__, template_folder="templates")
+
+#: The Vite entry of the map page (pwa/vite.web.config.js), as its manifest names it.
+MAP_ENTRY = "src/ui/supervisor-map/main.js"
+#: Where Vite writes the manifest inside the web bundle's output folder.
+MANIFEST = Path(".vite") / "manifest.json"
+
+_STATUS_ZH = {
+    InspectionStatus.draft: "草稿",
+    InspectionStatus.submitted: "已提交待审核",
+    InspectionStatus.approved: "已审核通过",
+    InspectionStatus.returned: "已退回",
+}
+_KIND_ZH = {PointKind.enterprise: "企业", PointKind.inspection: "检查", PointKind.hazard: "隐患"}
+
+
+@dataclass(frozen=True)
+class EntryAssets:
+    """The URLs of an entry's built script and style sheets."""
+
+    script: str
+    styles: tuple[str, ...]
+
+
+def _dist() -> Path:
+    return Path(current_app.config["WEB_ASSETS_DIST"])
+
+
+def entry_assets(entry: str) -> EntryAssets | None:
+    """The built files of ``entry`` from the web bundle's manifest, or None when the bundle is not built.
+
+    The manifest is read once per build: cached per app, keyed by its modification time, so that a
+    rebuild while the server runs is picked up.
+    """
+    path = _dist() / MANIFEST
+    try:
+        stamp = (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
+    cache: dict[str, Any] = current_app.extensions.setdefault("web_assets_manifest", {})
+    if cache.get("stamp") != stamp:
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        cache.update(stamp=stamp, manifest=manifest)
+    manifest = cache["manifest"]
+    if entry not in manifest:
+        return None
+    return EntryAssets(
+        script=_asset_url(manifest[entry]["file"]),
+        styles=tuple(_asset_url(f) for f in _styles(manifest, entry)),
+    )
+
+
+def _styles(manifest: dict[str, Any], key: str, seen: set[str] | None = None) -> list[str]:
+    """CSS of a chunk and of the chunks it imports (Vite lists each chunk's own CSS only)."""
+    seen = set() if seen is None else seen
+    if key in seen or key not in manifest:
+        return []
+    seen.add(key)
+    styles: list[str] = []
+    for imported in manifest[key].get("imports", []):
+        styles.extend(s for s in _styles(manifest, imported, seen) if s not in styles)
+    styles.extend(s for s in manifest[key].get("css", []) if s not in styles)
+    return styles
+
+
+def _asset_url(file: str) -> str:
+    return f"/web-assets/{file}"
+
+
+def tile_origin(template: str) -> str | None:
+    """The CSP source that allows a tile URL template's images, e.g. ``https://*.tile.example`` for
+    ``https://{s}.tile.example/{z}/{x}/{y}.png``; None when it is not an absolute http(s) URL."""
+    parts = urlsplit(template.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return None
+    labels = parts.netloc.split(".")
+    placeholders = [i for i, label in enumerate(labels) if "{" in label or "}" in label]
+    if placeholders:
+        # CSP wildcards only replace leading labels: {s}.tile.example and a{s}.tile.example → *.tile.example.
+        rest = labels[placeholders[-1] + 1 :]
+        if len(rest) < 2:
+            return None
+        return f"{parts.scheme}://*.{'.'.join(rest)}"
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def map_policy(tile_url: str) -> str:
+    """The map page's Content-Security-Policy: the site's, less WebAssembly (the map runs none), plus the
+    tile server's images when one is configured."""
+    images = "'self' data: blob:"
+    origin = tile_origin(tile_url) if tile_url else None
+    if origin:
+        images += f" {origin}"
+    return (
+        f"default-src 'self'; img-src {images}; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    """Chinese names of the codes the points carry, for the script and the table."""
+    return {
+        "kind": {k.value: v for k, v in _KIND_ZH.items()},
+        "inspection_kind": {k.value: k.label_zh for k in InspectionKind},
+        "status": {k.value: v for k, v in _STATUS_ZH.items()},
+        "level": {k.value: k.label_zh for k in HazardLevel},
+        "state": {k.value: k.label_zh for k in HazardState},
+    }
+
+
+def _china_day(moment: datetime) -> str:
+    """The day a UTC timestamp falls on in China (YYYY-MM-DD), as the map's popups show it."""
+    return moment.astimezone(CHINA_TIME).date().isoformat()
+
+
+def _layer_counts(points: list[MapPoint]) -> Counter[str]:
+    """How many points each filter of the page shows, and how many enterprises have no coordinates."""
+    counts: Counter[str] = Counter()
+    for point in points:
+        counts[point.kind.value if point.kind != PointKind.hazard else f"hazard_{point.level}"] += 1
+        if point.kind == PointKind.enterprise and (point.lat is None or point.lon is None):
+            counts["unlocated_enterprises"] += 1
+    return counts
+
+
+@bp.route("/map")
+@supervisor_required
+def map_page() -> Any:
+    """Enterprises, recent inspections and open hazards in the supervisor's scope, on a map and as a table."""
+    result = map_points(db.session, current_supervisor())
+    tile_url = current_app.config.get("MAP_TILE_URL", "")
+    labels = _labels()
+    data = {
+        **MapPointsSchema().dump(result),
+        "labels": labels,
+        "tiles": {"url": tile_url, "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", "")}
+        if tile_url
+        else None,
+    }
+    html = render_template(
+        "map.html",
+        result=result,
+        rows=enterprise_summaries(result.points),
+        # Chinese as UTF-8 rather than \u escapes: a county's points are megabytes either way.
+        data_json=htmlsafe_json_dumps(data, dumps=json.dumps, ensure_ascii=False, separators=(",", ":")),
+        labels=labels,
+        china_day=_china_day,
+        counts=_layer_counts(result.points),
+        assets=entry_assets(MAP_ENTRY),
+        has_tiles=bool(tile_url),
+    )
+    response = make_response(html)
+    response.headers["Content-Security-Policy"] = map_policy(tile_url)
+    return response
+
+
+@bp.route("/web-assets/<path:name>")
+def web_asset(name: str) -> Any:
+    """A file of the supervisors' pages' bundle; hashed assets may be cached for a year."""
+    if name.startswith("."):
+        abort(404)  # the build's own manifest is for the server, not for browsers
+    response = send_from_directory(_dist(), name)
+    if name.startswith("assets/"):
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        response.headers["Cache-Control"] = "no-cache"
+    return response
