@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -102,25 +103,32 @@ def map_points(
     kinds: Iterable[PointKind] = tuple(PointKind),
     today: date | None = None,
     inspection_limit: int = INSPECTION_LIMIT,
+    enterprise_id: uuid.UUID | None = None,
 ) -> MapPoints:
-    """The points of ``kinds`` in ``user``'s scope: enterprises, the latest inspections, open hazards."""
+    """The points of ``kinds`` in ``user``'s scope (of one enterprise when ``enterprise_id`` is given):
+    enterprises, the latest inspections, open hazards."""
     wanted = set(kinds)
     points: list[MapPoint] = []
     truncated = False
     if PointKind.enterprise in wanted:
-        points.extend(_enterprise_points(session, user))
+        points.extend(_enterprise_points(session, user, enterprise_id))
     if PointKind.inspection in wanted:
-        inspections = _inspection_points(session, user, inspection_limit + 1)
+        inspections = _inspection_points(session, user, inspection_limit + 1, enterprise_id)
         truncated = len(inspections) > inspection_limit
         points.extend(inspections[:inspection_limit])
     if PointKind.hazard in wanted:
-        points.extend(_hazard_points(session, user, today or china_today()))
+        points.extend(_hazard_points(session, user, today or china_today(), enterprise_id))
     return MapPoints(points=points, inspection_limit=inspection_limit, inspections_truncated=truncated)
 
 
-def _enterprise_points(session: DbSession, user: User) -> list[MapPoint]:
+def _only(query: Any, column: Any, enterprise_id: uuid.UUID | None) -> Any:
+    """``query`` narrowed to one enterprise, when one is given."""
+    return query if enterprise_id is None else query.where(column == enterprise_id)
+
+
+def _enterprise_points(session: DbSession, user: User, enterprise_id: uuid.UUID | None) -> list[MapPoint]:
     query = (
-        visible_enterprises(session, user)
+        _only(visible_enterprises(session, user), Enterprise.id, enterprise_id)
         .with_only_columns(Enterprise.id, Enterprise.name, Enterprise.lat, Enterprise.lon)
         .order_by(Enterprise.name)
     )
@@ -130,10 +138,12 @@ def _enterprise_points(session: DbSession, user: User) -> list[MapPoint]:
     ]
 
 
-def _inspection_points(session: DbSession, user: User, limit: int) -> list[MapPoint]:
+def _inspection_points(
+    session: DbSession, user: User, limit: int, enterprise_id: uuid.UUID | None
+) -> list[MapPoint]:
     when = sa.func.coalesce(Inspection.started_at, Inspection.received_at)
     query = (
-        visible_inspections(session, user)
+        _only(visible_inspections(session, user), Inspection.enterprise_id, enterprise_id)
         .with_only_columns(
             Inspection.id,
             Inspection.enterprise_id,
@@ -172,9 +182,11 @@ def _inspection_points(session: DbSession, user: User, limit: int) -> list[MapPo
     return points
 
 
-def _hazard_points(session: DbSession, user: User, today: date) -> list[MapPoint]:
+def _hazard_points(
+    session: DbSession, user: User, today: date, enterprise_id: uuid.UUID | None
+) -> list[MapPoint]:
     query = (
-        visible_hazards(session, user)
+        _only(visible_hazards(session, user), Hazard.enterprise_id, enterprise_id)
         .with_only_columns(
             Hazard.id,
             Hazard.enterprise_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, make_response, render_template, send_from_directory
+from flask import Blueprint, abort, current_app, make_response, render_template, request, send_from_directory
 from jinja2.utils import htmlsafe_json_dumps
 
 from server.api.map import MapPointsSchema
@@ -148,11 +149,9 @@ def _layer_counts(points: list[MapPoint]) -> Counter[str]:
     return counts
 
 
-@bp.route("/map")
-@supervisor_required
-def map_page() -> Any:
-    """Enterprises, recent inspections and open hazards in the supervisor's scope, on a map and as a table."""
-    result = map_points(db.session, current_supervisor())
+def map_context(enterprise_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """What a map (the map page, or the one on an enterprise page) needs in its template."""
+    result = map_points(db.session, current_supervisor(), enterprise_id=enterprise_id)
     tile_url = current_app.config.get("MAP_TILE_URL", "")
     labels = _labels()
     data = {
@@ -162,21 +161,41 @@ def map_page() -> Any:
         if tile_url
         else None,
     }
-    html = render_template(
-        "map.html",
-        result=result,
-        rows=enterprise_summaries(result.points),
+    return {
+        "result": result,
+        "rows": enterprise_summaries(result.points),
         # Chinese as UTF-8 rather than \u escapes: a county's points are megabytes either way.
-        data_json=htmlsafe_json_dumps(data, dumps=json.dumps, ensure_ascii=False, separators=(",", ":")),
-        labels=labels,
-        china_day=_china_day,
-        counts=_layer_counts(result.points),
-        assets=entry_assets(MAP_ENTRY),
-        has_tiles=bool(tile_url),
-    )
+        "data_json": htmlsafe_json_dumps(data, dumps=json.dumps, ensure_ascii=False, separators=(",", ":")),
+        "labels": labels,
+        "china_day": _china_day,
+        "counts": _layer_counts(result.points),
+        "assets": entry_assets(MAP_ENTRY),
+        "has_tiles": bool(tile_url),
+    }
+
+
+def with_map_policy(html: str) -> Any:
+    """A response for a page holding a map: the site's policy, plus the tile server's origin if one is set."""
     response = make_response(html)
-    response.headers["Content-Security-Policy"] = map_policy(tile_url)
+    response.headers["Content-Security-Policy"] = map_policy(current_app.config.get("MAP_TILE_URL", ""))
     return response
+
+
+@bp.route("/map")
+@supervisor_required
+def map_page() -> Any:
+    """Enterprises, recent inspections and open hazards in the supervisor's scope (or of one enterprise of
+    it, ``?enterprise=<id>``), on a map and as a table."""
+    raw = request.args.get("enterprise", "").strip()
+    enterprise_id = None
+    if raw:
+        try:
+            enterprise_id = uuid.UUID(raw)
+        except ValueError:
+            abort(404)
+    return with_map_policy(
+        render_template("map.html", enterprise_id=enterprise_id, **map_context(enterprise_id))
+    )
 
 
 @bp.route("/web-assets/<path:name>")

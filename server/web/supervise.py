@@ -242,7 +242,12 @@ def enterprise_page(enterprise_id: uuid.UUID) -> Any:
     view = hazard_views.enterprise_view(db.session, user, enterprise_id, local_today())
     if view is None:
         abort(404)
-    return render_template("enterprise.html", v=view, e=view.enterprise, states=HazardState)
+    from server.web.map import map_context, with_map_policy
+
+    html = render_template(
+        "enterprise.html", v=view, e=view.enterprise, states=HazardState, **map_context(enterprise_id)
+    )
+    return with_map_policy(html)
 
 
 def register_filters(app: Any) -> None:

@@ -301,3 +301,28 @@ def test_bundle_files_are_served_and_nothing_else(app: Flask, tmp_path: Path) ->
         reply = client.get(sneaky)
         assert reply.status_code == 404, sneaky
         assert b"not for browsers" not in reply.data
+
+
+def test_one_enterprises_map_holds_only_its_points(
+    app: Flask, records: dict[str, str], tmp_path: Path
+) -> None:
+    _fake_bundle(app, tmp_path)
+    client = _signed_in(app, "xx_sup")
+    for url in (f"/map?enterprise={records['steel']}", f"/enterprises/{records['steel']}"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        points = _data_island(page.get_data(as_text=True))["points"]
+        assert {p["enterprise_id"] for p in points} == {records["steel"]}, url
+        assert {records["overdue"], records["reported"]} <= {p["id"] for p in points}
+        assert "img-src" in page.headers["Content-Security-Policy"]
+    assert client.get("/map?enterprise=not-a-uuid").status_code == 404
+    # Another county's enterprise shows nothing, on the map as on its page.
+    lx_points = _data_island(client.get(f"/map?enterprise={_lx_steel_id(app)}").get_data(as_text=True))[
+        "points"
+    ]
+    assert lx_points == []
+
+
+def _lx_steel_id(app: Flask) -> str:
+    with app.app_context():
+        return str(db.session.scalar(sa.select(Enterprise.id).where(Enterprise.name == LX_STEEL)))

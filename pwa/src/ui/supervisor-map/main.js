@@ -82,7 +82,8 @@ function renderUnlocated(entries) {
 function wireFilters(map, groups, showUnlocated) {
   const boxes = [...document.querySelectorAll('#map-filters input[name="layer"]')];
   const apply = () => {
-    const visible = new Set(boxes.filter((box) => box.checked).map((box) => box.value));
+    // A map without filters (an enterprise page's) shows every layer.
+    const visible = boxes.length ? new Set(boxes.filter((box) => box.checked).map((box) => box.value)) : new Set(LAYERS);
     // The canvas paints in the order layers were added: re-adding all keeps hazards above enterprises.
     for (const layer of LAYERS) groups[layer].remove();
     for (const layer of LAYERS) if (visible.has(layer)) groups[layer].addTo(map);
