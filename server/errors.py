@@ -63,6 +63,18 @@ hazard_transition_illegal = define(
     "The hazard's state does not allow this: {why_en}",
 )
 user_exists = define("409.4", 409, "用户名“{username}”已存在。", "User name '{username}' already exists.")
+review_comment_required = define(
+    "400.8",
+    400,
+    "退回检查记录时必须填写意见，告诉检查人员需要补正什么。",
+    "A comment is required to return an inspection: tell the inspectors what to correct.",
+)
+inspection_not_reviewable = define(
+    "409.6",
+    409,
+    "此检查记录当前为“{status_zh}”，不能审核（只有已提交待审核的记录可以通过或退回）。",
+    "This inspection is '{status}' and cannot be reviewed (only a submitted inspection can be approved or returned).",
+)
 
 
 def preferred_language() -> str:

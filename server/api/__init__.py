@@ -7,7 +7,7 @@ from typing import Any
 
 def register_api(api: Any) -> None:
     """Register every API blueprint on the app's Api."""
-    from . import auth, catalogues, devices, enterprises, qr
+    from . import auth, catalogues, dashboard, devices, enterprises, hazards, inspections, map, qr
 
-    for module in (auth, devices, enterprises, catalogues, qr):
+    for module in (auth, devices, enterprises, catalogues, qr, map, hazards, inspections, dashboard):
         api.register_blueprint(module.blp)

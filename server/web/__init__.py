@@ -7,7 +7,11 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Register the page blueprints."""
-    from . import pwa, views
+    from . import map, pwa, review, supervise, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(pwa.bp)
+    app.register_blueprint(map.bp)
+    app.register_blueprint(supervise.bp)
+    app.register_blueprint(review.bp)
+    supervise.register_filters(app)

@@ -12,9 +12,6 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from server import create_app
-from server.domain.inspections import InspectionStatus, ReviewOutcome
-from server.extensions import db
 from server.models import (
     Blob,
     Enterprise,
@@ -22,10 +19,9 @@ from server.models import (
     Inspection,
     ItemResult,
     Photo,
-    ReviewDecision,
     SyncMutation,
-    User,
 )
+from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import (
     LiveServer,
     answer,
@@ -66,8 +62,45 @@ GPS = {
 }
 
 
+def _return_on_the_web(web: Any, url: str, inspection_id: str, comment: str) -> None:
+    """As xx_sup on the web: find the inspection, check its seal and photos, return it with ``comment``."""
+    web.goto(f"{url}/inspections")
+    web.fill("input[name=username]", "xx_sup")  # sent to sign in first, and back here after
+    web.fill("input[name=password]", DEMO_PASSWORD)
+    web.click("button[type=submit]")
+    web.wait_for_selector("form.review-filters")
+    web.fill("input[name=enterprise]", "森宇")
+    web.click("form.review-filters button[type=submit]")
+    web.click(f"a[href='/inspections/{inspection_id}']")
+    web.wait_for_selector("[data-testid=seal]")
+    assert "设备签名已验证" in web.inner_text("[data-testid=seal]")
+    thumbnails = web.locator("figure[data-testid=photo] a.photo-link img")
+    assert thumbnails.count() == 2  # the answer's photo and the hazard's
+    for index in range(2):
+        thumbnail = thumbnails.nth(index)
+        thumbnail.scroll_into_view_if_needed()  # they load lazily
+        for _ in range(100):
+            if thumbnail.evaluate("img => img.complete && img.naturalWidth > 0"):
+                break
+            web.wait_for_timeout(100)
+        assert thumbnail.evaluate("img => img.naturalWidth") == 480  # the thumbnail's long edge
+    thumbnails.first.click()  # the viewer shows the photo itself, full size
+    full = web.locator("dialog.photo-viewer[open] img")
+    full.wait_for()
+    for _ in range(100):
+        if full.evaluate("img => img.complete && img.naturalWidth > 0"):
+            break
+        web.wait_for_timeout(100)
+    assert full.evaluate("img => img.naturalWidth") == 2048
+    web.click("dialog.photo-viewer .photo-viewer-close")
+    web.fill("textarea[name=comment]", comment)
+    web.click("button[name=outcome][value=return]")
+    web.wait_for_selector("[role=status]")
+    assert "已退回" in web.inner_text("[data-testid=status]")
+
+
 def test_offline_inspection_survives_a_restart_and_arrives_once(
-    built_app: None, live_server: LiveServer, open_profile: Any, tmp_path: Path
+    built_app: None, live_server: LiveServer, open_profile: Any, browser: Any, tmp_path: Path
 ) -> None:
     photo = tmp_path / "evidence.jpg"
     Image.new("RGB", (3000, 2000), (120, 90, 60)).save(photo, "JPEG", quality=80)
@@ -174,8 +207,10 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
             assert hazards[0].terms["responsible_person"] == "王建平"
             assert hazards[0].five_in_place["measures"] is True and hazards[0].five_in_place["funds"] is True
             assert hazards[0].five_in_place["contingency_plan"] is False
+            # This tablet's photos only: the demo county holds photos of its own.
             photos = conn.execute(sa.select(Photo.sha256, Photo.entity_type, Photo.lat, Blob.width, Blob.height)
-                                  .join(Blob, Blob.sha256 == Photo.sha256)).all()  # fmt: skip
+                                  .join(Blob, Blob.sha256 == Photo.sha256)
+                                  .where(Photo.device_id == inspections[0].device_id)).all()  # fmt: skip
             by_kind = {p.entity_type: p for p in photos}
             assert len(photos) == 2 and set(by_kind) == {"item_result", "hazard"}
             assert (by_kind["item_result"].width, by_kind["item_result"].height) == (2048, 1365)
@@ -191,20 +226,13 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     finally:
         engine.dispose()
 
-    # A supervisor returns it with a comment: at the next sync the tablet shows it on the inspection.
-    app = create_app({"DATABASE_URL": live_server.env["DATABASE_URL"], "INSTANCE_PATH": live_server.env["INSTANCE_PATH"],
-                      "SECRET_KEY": "e2e-secret", "QR_SIGNING_KEY_FILE": live_server.env["QR_SIGNING_KEY_FILE"]})  # fmt: skip
-    with app.app_context():
-        reviewer = db.session.scalar(sa.select(User).where(User.username == "xx_sup"))
-        record = db.session.get(Inspection, inspection_id)
-        assert reviewer is not None and record is not None
-        record.status = InspectionStatus.returned
-        record.row_version += 1
-        db.session.add(ReviewDecision(inspection_id=inspection_id, reviewer_id=reviewer.id,
-                                      outcome=ReviewOutcome.return_, comment="照片不清晰，请补拍"))  # fmt: skip
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+    # A supervisor at a desk (a browser of their own) opens it on the web, sees the seal verified and the
+    # photos, and returns it with a comment: at the next sync the tablet shows the comment on the inspection.
+    desk = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    try:
+        _return_on_the_web(desk.new_page(), live_server.url, str(inspection_id), "照片不清晰，请补拍")
+    finally:
+        desk.close()
     page.click("text=立即同步")
     page.wait_for_selector("[data-testid=returned-comment]", timeout=20_000)
     assert "照片不清晰，请补拍" in page.locator("[data-testid=returned-comment]").inner_text()

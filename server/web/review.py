@@ -1,0 +1,194 @@
+"""The supervisor's review of inspections: the list, one inspection with its photo evidence and flags, the
+decision (approve, or return with a comment), and the photo bytes themselves (scope-checked)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+
+from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome
+from server.extensions import db
+from server.media.images import make_thumbnail
+from server.models import Inspection
+from server.services import review
+from server.services.scope import visible_inspections
+from server.sync_handlers import current_backend
+from server.web.access import current_supervisor, supervisor_required
+from sync import problems
+from sync.problems import Problem
+
+bp = Blueprint("review", __name__, template_folder="templates")
+
+#: Supervisors read times on the bureau's clock (China keeps one zone and no daylight saving).
+CHINA_TIME = timezone(timedelta(hours=8))
+#: Photos never change (they are named by their hash), but scope may: browsers keep them a day, privately.
+PHOTO_CACHE_CONTROL = "private, max-age=86400"
+BYTES_MISSING = (
+    "照片文件尚未上传到服务器（只收到了照片记录），检查人员的设备联网同步后即可查看。"
+    " / The photo's bytes have not reached the server yet (only its record has); they arrive when the device syncs."
+)
+
+FILE_LOST = (
+    "照片文件曾经收到并校验，但现在存储中找不到，请联系系统管理员从备份恢复。"
+    " / The photo's bytes were received and verified but are missing from the store; restore them from a backup."
+)
+
+
+@bp.app_template_filter("review_time")
+def review_time(value: datetime | None, seconds: bool = False) -> str:
+    """A timestamp on China time, or a dash."""
+    if value is None:
+        return "—"
+    return value.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+@bp.app_template_filter("review_duration")
+def review_duration(value: timedelta | None) -> str:
+    """A signed duration in the largest units that read well ("3 小时 5 分", "-40 秒")."""
+    if value is None:
+        return "—"
+    sign = "-" if value < timedelta(0) else ""
+    seconds = int(abs(value.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days} 天 {hours} 小时"
+    if hours:
+        return f"{sign}{hours} 小时 {minutes} 分"
+    if minutes:
+        return f"{sign}{minutes} 分 {secs} 秒"
+    return f"{sign}{secs} 秒"
+
+
+@bp.app_template_filter("review_metres")
+def review_metres(value: float | None) -> str:
+    """A distance in metres, or kilometres past one."""
+    if value is None:
+        return "—"
+    return f"{value:.0f} m" if value < 1000 else f"{value / 1000:.2f} km"
+
+
+def _enum_arg(name: str, enum: Any) -> Any:
+    """A filter value of ``enum`` from the query string; an unknown value is ignored (and shown unselected)."""
+    raw = request.args.get(name, "").strip()
+    try:
+        return enum(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@bp.route("/inspections")
+@supervisor_required
+def inspection_list() -> Any:
+    """Inspections in the supervisor's scope, newest first, 50 a page, with filters."""
+    seal = request.args.get("seal", "").strip()
+    filters = review.InspectionFilters(
+        status=_enum_arg("status", InspectionStatus),
+        kind=_enum_arg("kind", InspectionKind),
+        enterprise=request.args.get("enterprise", "").strip() or None,
+        seal=seal if seal in review.SEAL_FILTERS else None,
+    )
+    page_no = request.args.get("page", "1")
+    page = review.list_inspections(
+        db.session, current_supervisor(), filters, int(page_no) if page_no.isdigit() else 1
+    )
+    kept = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template(
+        "review_list.html", page=page, filters=filters, query=urlencode(kept), statuses=review.STATUS_ZH,
+        kinds=list(InspectionKind), seals=review.SEAL_FILTERS,
+    )  # fmt: skip
+
+
+def _render_review(
+    inspection_id: uuid.UUID, *, comment: str = "", error: str | None = None, status: int = 200
+) -> Any:
+    """The review page, with a refused decision's message and the comment as typed."""
+    data = review.load_review(db.session, current_supervisor(), inspection_id, current_backend().blobs)
+    if data is None:
+        abort(404)
+    return render_template(
+        "review_detail.html", data=data, inspection=data.inspection, statuses=review.STATUS_ZH,
+        outcomes=review.OUTCOME_ZH, comment=comment, error=error,
+    ), status  # fmt: skip
+
+
+@bp.route("/inspections/<uuid:inspection_id>")
+@supervisor_required
+def inspection_review(inspection_id: uuid.UUID) -> Any:
+    """One inspection with every answer, hazard and photo, its evidence flagged, and the review form."""
+    return _render_review(inspection_id)
+
+
+def _outcome(value: str) -> ReviewOutcome:
+    """The button pressed (approve or return); anything else is refused as an invalid field."""
+    try:
+        return ReviewOutcome(value)
+    except ValueError:
+        raise problems.invalid_fields(fields="outcome: 请选择通过或退回 / choose approve or return") from None
+
+
+@bp.route("/inspections/<uuid:inspection_id>/review", methods=["POST"])
+@supervisor_required
+def submit_review(inspection_id: uuid.UUID) -> Any:
+    """Approve or return the inspection; a refusal shows on the page with the typed comment kept."""
+    reviewer = current_supervisor()
+    comment = request.form.get("comment", "")
+    inspection = db.session.scalar(
+        visible_inspections(db.session, reviewer).where(Inspection.id == inspection_id)
+    )
+    if inspection is None:
+        abort(404)
+    try:
+        outcome = _outcome(request.form.get("outcome", ""))
+        review.review_inspection(db.session, inspection, reviewer, outcome, comment)
+    except Problem as problem:
+        db.session.rollback()
+        return _render_review(
+            inspection_id, comment=comment, error=problem.message("zh"), status=problem.status
+        )
+    db.session.commit()
+    flash(f"已{review.OUTCOME_ZH[outcome]}此检查记录。", "review")
+    return redirect(url_for("review.inspection_review", inspection_id=inspection_id), 303)
+
+
+def _photo_response(photo_id: uuid.UUID, *, thumbnail: bool) -> Any:
+    found = review.visible_photo(db.session, current_supervisor(), photo_id)
+    if found is None:
+        abort(404)
+    photo, blob = found
+    store = current_backend().blobs
+    if blob is None:
+        abort(404, description=BYTES_MISSING)
+    if not store.has(photo.sha256):
+        abort(404, description=FILE_LOST)
+    if thumbnail:
+        path = store.thumbnail_path(photo.sha256)
+        if not path.is_file():
+            # Thumbnails are derived data kept beside the blobs; one lost (or never made) is made again.
+            make_thumbnail(store.path(photo.sha256), path)
+        mime = "image/jpeg"
+    else:
+        path, mime = store.path(photo.sha256), blob.mime
+    response = send_file(path, mimetype=mime, conditional=True, etag=True, max_age=None)
+    response.headers["Cache-Control"] = PHOTO_CACHE_CONTROL
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/photos/<uuid:photo_id>")
+@supervisor_required
+def photo_full(photo_id: uuid.UUID) -> Any:
+    """A photo's bytes as stored (hash-verified), for anyone who may see what it is evidence for."""
+    return _photo_response(photo_id, thumbnail=False)
+
+
+@bp.route("/photos/<uuid:photo_id>/thumb")
+@supervisor_required
+def photo_thumbnail(photo_id: uuid.UUID) -> Any:
+    """A photo's upright JPEG thumbnail (long edge 480 px)."""
+    return _photo_response(photo_id, thumbnail=True)
