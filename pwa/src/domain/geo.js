@@ -18,3 +18,14 @@ export function positionWarning(fix, enterprise, { now = Date.now(), maxAccuracy
   if (enterprise?.lat != null && enterprise?.lon != null && distanceM(fix.lat, fix.lon, enterprise.lat, enterprise.lon) > maxDistanceM) return "far";
   return null;
 }
+
+/**
+ * The inspection's start_* or end_* position fields from the latest fix, or none when there is no fix or
+ * it is older than `maxAgeMs` (a stale fix would claim a place the inspector may have left).
+ */
+export function positionFields(fix, which, { now = Date.now(), maxAgeMs = 120000 } = {}) {
+  if (!fix || !Number.isFinite(fix.lat) || !Number.isFinite(fix.lon)) return {};
+  if (Number.isFinite(fix.at) && now - fix.at > maxAgeMs) return {};
+  const accuracy = Number.isFinite(fix.accuracy) && fix.accuracy > 0 ? fix.accuracy : null;
+  return { [`${which}_lat`]: fix.lat, [`${which}_lon`]: fix.lon, [`${which}_accuracy_m`]: accuracy };
+}

@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { getBlobBytes, getMeta, putBlob, recordList, saveRecord, sha256Hex } from "../db/store.js";
 import { applicableItems, defaultDeadline, groupItems, progress } from "../domain/checklist.js";
-import { positionWarning } from "../domain/geo.js";
+import { positionFields, positionWarning } from "../domain/geo.js";
 import { seal, sealedRecord } from "../domain/seal.js";
 import { encodePhoto, watermarkLines } from "../photo/encode.js";
 import { openCamera } from "./camera.js";
@@ -19,6 +19,8 @@ const nowIso = () => new Date().toISOString();
 /** An enterprise's card with the form that starts an inspection there. */
 export function EnterprisePage({ lang, db, enterprise, catalogue, me, onStart, onBack }) {
   const [error, setError] = useState("");
+  // Watching from the enterprise's card, so that a fix is usually there by the time the form is filled in.
+  const fix = usePosition();
   const start = async (event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -31,6 +33,7 @@ export function EnterprisePage({ lang, db, enterprise, catalogue, me, onStart, o
         catalogue_id: catalogue.id,
         kind: String(form.get("kind")),
         started_at: nowIso(),
+        ...positionFields(fix, "start"),
         participants: [
           { role: "inspector", user_id: me.id, name: me.display_name, badge_no: me.badge_no ?? null },
           { role: "inspector", name: second, badge_no: String(form.get("secondBadge") || "") || null },
@@ -294,6 +297,7 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, on
       ];
       await saveRecord(db, "inspection", inspection.id, {
         status: "submitted", finished_at: finished.data.finished_at, participants, ...sealFields,
+        ...positionFields(fix, "end"),
       });
       onChanged();
       onBack();
