@@ -74,9 +74,9 @@ class DashboardSchema(Schema):
 @blp.response(200, DashboardSchema)
 def get_dashboard() -> dict[str, Any]:
     """Coverage per phase, 清零 by sector, hazards by level and state, devices and quarantine."""
-    from server.web.supervise import local_today
+    from server.web.supervise import clearance_cache, local_today
 
-    d = oversight.dashboard(db.session, supervisor_user(), local_today())
+    d = oversight.dashboard(db.session, supervisor_user(), local_today(), clearance_cache())
     return {
         "today": d.today,
         "campaign": d.campaign.name if d.campaign else None,

@@ -6,8 +6,9 @@ the county has thousands of enterprises and hundreds of thousands of item result
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,6 +34,7 @@ from server.models import (
     CampaignPhase,
     Catalogue,
     CatalogueItem,
+    ChangeCounter,
     Device,
     Enterprise,
     Hazard,
@@ -110,22 +112,47 @@ def inspected_in(session: DbSession, user: User, starts_on: date, ends_on: date)
 def coverage_by_phase(
     session: DbSession, user: User, campaign: Campaign | None, today: date
 ) -> list[PhaseCoverage]:
-    """Coverage of every phase of the campaign; the phase running today is marked current."""
+    """Coverage of every phase of the campaign; the phase running today is marked current.
+
+    One pass over the counting inspections: phases do not overlap, so each inspection falls in at most one.
+    """
     if campaign is None:
         return []
     in_scope = session.scalar(
         sa.select(sa.func.count()).select_from(visible_enterprise_ids(session, user).subquery())
     )
-    rows = []
-    for phase in campaign.phases:
-        inspected = session.scalar(
-            sa.select(sa.func.count()).select_from(
-                inspected_in(session, user, phase.starts_on, phase.ends_on).subquery()
-            )
+    phases = list(campaign.phases)
+    counts: dict[int, int] = {}
+    if phases:
+        phase_of = sa.case(
+            *(
+                (
+                    sa.and_(
+                        Inspection.finished_at >= day_start(p.starts_on),
+                        Inspection.finished_at < day_start(p.ends_on + timedelta(days=1)),
+                    ),
+                    p.id,
+                )
+                for p in phases
+            ),
+            else_=None,
+        ).label("phase_id")
+        rows = (
+            sa.select(phase_of, Inspection.enterprise_id)
+            .where(Inspection.id.in_(counting_inspections(session, user)))
+            .distinct()
+            .subquery()
         )
-        current = phase.starts_on <= today <= phase.ends_on
-        rows.append(PhaseCoverage(phase, inspected or 0, in_scope or 0, current))
-    return rows
+        grouped = session.execute(
+            sa.select(rows.c.phase_id, sa.func.count())
+            .where(rows.c.phase_id.is_not(None))
+            .group_by(rows.c.phase_id)
+        )
+        counts = {phase_id: n for phase_id, n in grouped.all()}  # noqa: C416 (rows, not pairs)
+    return [
+        PhaseCoverage(p, counts.get(p.id, 0), in_scope or 0, p.starts_on <= today <= p.ends_on)
+        for p in phases
+    ]
 
 
 # --- 清零 ---------------------------------------------------------------------------------------------
@@ -192,12 +219,64 @@ def latest_inspections(session: DbSession, enterprise_ids: Any, user: User) -> s
     return sa.select(ranked).where(ranked.c.rank == 1).subquery()
 
 
+class ClearanceCache:
+    """The 清零 verdicts of whole scopes, each stamped with the change counter it was computed under.
+
+    Every write of an inspection, answer, hazard, enterprise or catalogue takes a new change number at
+    commit (server.sync_handlers.changes), so a verdict stamped with the current counter is still true;
+    the dashboard is opened far more often than devices sync, and a county's verdicts cost a few hundred
+    milliseconds to decide.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], dict[uuid.UUID, EnterpriseClearance]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> dict[uuid.UUID, EnterpriseClearance] | None:
+        """The verdicts stored under ``key``, if any."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], verdicts: dict[uuid.UUID, EnterpriseClearance]) -> None:
+        """Keep ``verdicts`` under ``key``, dropping the least recently used beyond ``size``."""
+        with self._lock:
+            self._entries[key] = verdicts
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def scope_clearances(
+    session: DbSession, user: User, today: date, cache: ClearanceCache | None = None
+) -> dict[uuid.UUID, EnterpriseClearance]:
+    """The 清零 verdict of every enterprise in the user's scope, from ``cache`` while nothing has changed."""
+    if cache is None:
+        return clearances(session, user, today)
+    # Read before the data: rows committed meanwhile can only make the verdicts newer than the stamp.
+    stamp = session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1))
+    regions = visible_region_ids(session, user)
+    key = (
+        user.role.value, user.enterprise_id, None if regions is None else tuple(sorted(regions)), today, stamp,
+    )  # fmt: skip
+    verdicts = cache.get(key)
+    if verdicts is None:
+        verdicts = clearances(session, user, today)
+        cache.put(key, verdicts)
+    return verdicts
+
+
 def clearances(
     session: DbSession, user: User, today: date, enterprise_ids: Any | None = None
 ) -> dict[uuid.UUID, EnterpriseClearance]:
     """The 清零 verdict of every enterprise in scope (or of ``enterprise_ids`` within it), by the domain rule.
 
-    Reads the latest counting inspection's results and the key-item hazards' states in three queries.
+    Four queries, each returning one row per enterprise: the latest inspection's answers and the key-item
+    hazards' states come folded into one string per enterprise, because turning a county's ~50,000
+    answer rows into Python objects one by one costs far more than the queries themselves.
     """
     ids = visible_enterprise_ids(session, user)
     if enterprise_ids is not None:
@@ -207,51 +286,73 @@ def clearances(
         sa.select(Enterprise.id, Enterprise.dust_workers, *sector_columns).where(Enterprise.id.in_(ids))
     ).all()
     latest = latest_inspections(session, ids, user)
-    summaries: dict[uuid.UUID, tuple[Any, dict[str, ItemResultValue]]] = {}
-    for row in session.execute(sa.select(latest)):
-        summaries[row.enterprise_id] = (row, {})
-    results = session.execute(
-        sa.select(latest.c.enterprise_id, ItemResult.item_code, ItemResult.result)
-        .join(ItemResult, ItemResult.inspection_id == latest.c.id)
-        .where(ItemResult.deleted_at.is_(None))
+    answer = (
+        sa.type_coerce(ItemResult.item_code, sa.String) + ":" + sa.type_coerce(ItemResult.result, sa.String)
     )
-    for enterprise_id, code, result in results:
-        summaries[enterprise_id][1][code] = ItemResultValue(result)
-    hazards: dict[uuid.UUID, list[LinkedHazard]] = defaultdict(list)
-    grouped = session.execute(
-        sa.select(Hazard.enterprise_id, Hazard.item_code, Hazard.state, sa.func.count())
+    answers = session.execute(
+        sa.select(
+            latest.c.enterprise_id, latest.c.id, latest.c.catalogue_id, latest.c.kind, latest.c.status,
+            latest.c.finished_at, sa.func.aggregate_strings(answer, ",").label("answers"),
+        )
+        .outerjoin(ItemResult, sa.and_(ItemResult.inspection_id == latest.c.id, ItemResult.deleted_at.is_(None)))
+        .group_by(latest.c.enterprise_id, latest.c.id, latest.c.catalogue_id, latest.c.kind, latest.c.status,
+                  latest.c.finished_at)
+    ).all()  # fmt: skip
+    linked = sa.type_coerce(Hazard.item_code, sa.String) + ":" + sa.type_coerce(Hazard.state, sa.String)
+    hazard_rows = session.execute(
+        sa.select(Hazard.enterprise_id, sa.func.aggregate_strings(linked, ","))
         .where(Hazard.enterprise_id.in_(ids), Hazard.item_code.is_not(None), Hazard.deleted_at.is_(None))
-        .group_by(Hazard.enterprise_id, Hazard.item_code, Hazard.state)
-    )
-    for enterprise_id, code, state, count in grouped:
-        hazards[enterprise_id].extend([LinkedHazard(code, HazardState(state))] * count)
+        .group_by(Hazard.enterprise_id)
+    ).all()
+    # A county has ~20,000 hazards but only (items × states) distinct links: one shared object per link.
+    links: dict[str, LinkedHazard] = {}
+    hazards: dict[uuid.UUID, list[LinkedHazard]] = {}
+    for enterprise_id, folded in hazard_rows:
+        for pair in (folded or "").split(","):
+            if not pair:
+                continue
+            if (link := links.get(pair)) is None:
+                code, _, state = pair.partition(":")
+                link = links[pair] = LinkedHazard(code, _STATES[state])
+            hazards.setdefault(enterprise_id, []).append(link)
+    summaries: dict[uuid.UUID, tuple[uuid.UUID, InspectionSummary]] = {}
+    for row in answers:
+        pairs = (p.partition(":") for p in row.answers.split(",")) if row.answers else ()
+        results = {code: _RESULTS[result] for code, _, result in pairs}
+        summaries[row.enterprise_id] = (row.catalogue_id, InspectionSummary(
+            id=str(row.id), kind=str(row.kind), status=str(row.status), finished_at=row.finished_at, results=results,
+        ))  # fmt: skip
 
     default_catalogue = current_catalogue_id(session, today)
-    catalogue_ids = {row.catalogue_id for row, _ in summaries.values()}
+    catalogue_ids = {catalogue_id for catalogue_id, _ in summaries.values()}
     if default_catalogue is not None:
         catalogue_ids.add(default_catalogue)
     key_items = _key_items(session, catalogue_ids)
+    applicable_cache: dict[tuple[Any, ...], list[str]] = {}
     verdicts: dict[uuid.UUID, EnterpriseClearance] = {}
     for row in enterprises:
         sectors = frozenset(s for s, flag in zip(SECTOR_COLUMNS, row[2:], strict=True) if flag)
-        profile = EnterpriseProfile(sectors=sectors, dust_workers=row.dust_workers)
-        found = summaries.get(row.id)
-        summary = None
-        catalogue_id = default_catalogue
-        if found is not None:
-            latest_row, answers = found
-            catalogue_id = latest_row.catalogue_id
-            summary = InspectionSummary(
-                id=str(latest_row.id), kind=str(latest_row.kind), status=str(latest_row.status),
-                finished_at=latest_row.finished_at, results=answers,
-            )  # fmt: skip
+        catalogue_id, summary = summaries.get(row.id, (default_catalogue, None))
         items = key_items.get(catalogue_id) if catalogue_id is not None else None
-        applicable = items.applicable(profile) if items else []
+        # Enterprises share a handful of profiles: decide applicability once per profile.
+        key = (catalogue_id, sectors, row.dust_workers)
+        if key not in applicable_cache:
+            profile = EnterpriseProfile(sectors=sectors, dust_workers=row.dust_workers)
+            applicable_cache[key] = items.applicable(profile) if items else []
         verdict = clearance(
-            applicable, summary, hazards.get(row.id, []), all_key_codes=items.codes if items else None
+            applicable_cache[key],
+            summary,
+            hazards.get(row.id, []),
+            all_key_codes=items.codes if items else None,
         )
         verdicts[row.id] = EnterpriseClearance(row.id, sectors, summary is not None, verdict)
     return verdicts
+
+
+# Item codes hold no ':' or ',', so the folded strings split unambiguously.
+# Looked up rather than constructed: an Enum call costs microseconds, and a county has ~70,000 of them.
+_STATES = {state.value: state for state in HazardState}
+_RESULTS = {result.value: result for result in ItemResultValue}
 
 
 @dataclass(frozen=True)
@@ -400,14 +501,14 @@ class Dashboard:
     quarantined: int
 
 
-def dashboard(session: DbSession, user: User, today: date) -> Dashboard:
+def dashboard(session: DbSession, user: User, today: date, cache: ClearanceCache | None = None) -> Dashboard:
     """The supervisor's overview for ``today``, within the user's scope."""
     campaign = campaign_for(session, user)
     return Dashboard(
         today=today,
         campaign=campaign,
         coverage=coverage_by_phase(session, user, campaign, today),
-        sectors=clearance_by_sector(clearances(session, user, today).values()),
+        sectors=clearance_by_sector(scope_clearances(session, user, today, cache).values()),
         hazards=hazard_figures(session, user, today),
         devices=devices_in_scope(session, user),
         quarantined=quarantine_pending(session, user),
@@ -508,7 +609,12 @@ class EnterpriseFilters:
 
 
 def enterprise_list(
-    session: DbSession, user: User, filters: EnterpriseFilters, today: date, page: int = 1
+    session: DbSession,
+    user: User,
+    filters: EnterpriseFilters,
+    today: date,
+    page: int = 1,
+    cache: ClearanceCache | None = None,
 ) -> Page:
     """Enterprises in scope matching ``filters``, by name; rows are (Enterprise, region name, 清零 verdict)."""
     from server.models import Region
@@ -537,8 +643,7 @@ def enterprise_list(
     query = query.order_by(Enterprise.name, Enterprise.id)
     if filters.cleared is not None:
         # 清零 is derived, not stored: decide it for the candidates, then page what remains.
-        candidate_ids = query.with_only_columns(Enterprise.id)
-        verdicts = clearances(session, user, today, candidate_ids)
+        verdicts = scope_clearances(session, user, today, cache)
         keep = [eid for eid, v in verdicts.items() if v.verdict.cleared == filters.cleared]
         query = query.where(Enterprise.id.in_(keep))
         result = paged(session, query, page)

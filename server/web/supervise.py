@@ -33,6 +33,11 @@ FIVE_IN_PLACE_ZH = {
 }
 
 
+def clearance_cache() -> oversight.ClearanceCache:
+    """This app's cache of 清零 verdicts (stamped with the change counter, so never stale)."""
+    return current_app.extensions.setdefault("clearance_cache", oversight.ClearanceCache())
+
+
 def local_today() -> date:
     """Today in the bureau's time zone (a UTC date would turn over at 08:00 in China)."""
     return datetime.now(ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))).date()
@@ -81,7 +86,7 @@ def _parse(parsers: dict[str, Any], errors: list[str]) -> dict[str, Any]:
 def dashboard() -> Any:
     """Coverage, 清零 by sector, hazards by level and state, overdue, 挂牌督办, devices, quarantine."""
     user = current_supervisor()
-    figures = oversight.dashboard(db.session, user, local_today())
+    figures = oversight.dashboard(db.session, user, local_today(), clearance_cache())
     return render_template(
         "dashboard.html",
         d=figures,
@@ -223,7 +228,9 @@ def enterprise_list() -> Any:
         q=request.args.get("q", "").strip() or None, sector=args.get("sector"), region_id=args.get("region"),
         inspected_between=inspected_between, cleared=None if cleared_arg == "" else cleared_arg == "1",
     )  # fmt: skip
-    page = oversight.enterprise_list(db.session, user, filters, today, args.get("page") or 1)
+    page = oversight.enterprise_list(
+        db.session, user, filters, today, args.get("page") or 1, clearance_cache()
+    )
     regions = visible_region_ids(db.session, user)
     region_query = sa.select(Region).order_by(Region.code)
     if regions is not None:
