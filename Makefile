@@ -76,4 +76,4 @@ test-e2e: setup-dev pwa
 	$(BIN)/pytest -q tests/e2e
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache pwa/node_modules pwa/dist
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache pwa/node_modules pwa/dist pwa/dist-web

@@ -45,6 +45,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "PWA_DIST": env.get("PWA_DIST") or str(PROJECT_ROOT / "pwa" / "dist"),
         "WEB_ASSETS_DIST": env.get("WEB_ASSETS_DIST") or str(PROJECT_ROOT / "pwa" / "dist-web"),
         # Empty: no base map; the map page still draws every point.
+        "TIMEZONE": env.get("TIMEZONE") or "Asia/Shanghai",
         "MAP_TILE_URL": (env.get("MAP_TILE_URL") or "").strip(),
         "MAP_TILE_ATTRIBUTION": env.get("MAP_TILE_ATTRIBUTION") or "",
         "SESSION_COOKIE_HTTPONLY": True,
