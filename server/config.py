@@ -44,8 +44,9 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "CJK_FONT": env.get("CJK_FONT") or "",
         "PWA_DIST": env.get("PWA_DIST") or str(PROJECT_ROOT / "pwa" / "dist"),
         "WEB_ASSETS_DIST": env.get("WEB_ASSETS_DIST") or str(PROJECT_ROOT / "pwa" / "dist-web"),
-        # Empty: no base map; the map page still draws every point.
+        # The bureau's day: deadlines, overdue and campaign phases are counted in it.
         "TIMEZONE": env.get("TIMEZONE") or "Asia/Shanghai",
+        # Empty: no base map; the map page still draws every point.
         "MAP_TILE_URL": (env.get("MAP_TILE_URL") or "").strip(),
         "MAP_TILE_ATTRIBUTION": env.get("MAP_TILE_ATTRIBUTION") or "",
         "SESSION_COOKIE_HTTPONLY": True,
