@@ -38,7 +38,8 @@ def _fail(message: str, code: int = 1) -> None:
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:
-    """Load the demo county (idempotent): regions, users, enterprises, catalogue, campaign."""
+    """Load the demo county (idempotent): regions, users, enterprises, catalogue, campaign, and the
+    campaign's activity so far (tablets, inspections, hazards, photos in the media store)."""
     from server.services.demo import seed_demo
 
     summary = seed_demo(db.session)

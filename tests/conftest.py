@@ -151,20 +151,43 @@ def migrated_template(
 
 
 @pytest.fixture(scope="session")
+def seeded_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The instance folder the demo county is seeded in: its media hold the demo's photos."""
+    return tmp_path_factory.mktemp("seeded")
+
+
+@pytest.fixture(scope="session")
 def seeded_template(
-    databases: Databases, migrated_template: str, tmp_path_factory: pytest.TempPathFactory, qr_key_file: str
+    databases: Databases, migrated_template: str, seeded_instance: Path, qr_key_file: str
 ) -> str:
     """The migrated database loaded with the demo county, copied for each test."""
     from server.services.demo import seed_demo
 
     url = databases.copy(migrated_template, "seeded")
-    app = create_app(app_config(url, tmp_path_factory.mktemp("seeded"), QR_SIGNING_KEY_FILE=qr_key_file))
+    app = create_app(app_config(url, seeded_instance, QR_SIGNING_KEY_FILE=qr_key_file))
     with app.app_context():
         seed_demo(db.session)
         db.session.commit()
     dispose(app)
     _checkpoint(databases, url)
     return url
+
+
+def link_media(source: Path, target: Path) -> None:
+    """Give a copy of the seeded database the photo files it names, as hard links where possible.
+
+    Linking is safe: a stored blob is never written again, and thumbnails are replaced by renaming a new
+    file over them, so no test can change the seeded files through its links.
+    """
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:  # another file system
+            shutil.copy2(src, dst)
+
+    if source.is_dir():
+        shutil.copytree(source, target, copy_function=link, dirs_exist_ok=True)
 
 
 def _checkpoint(databases: Databases, url: str) -> None:
@@ -193,6 +216,15 @@ def app(database_url: str, tmp_path: Path, qr_key_file: str) -> Iterator[Flask]:
     application = create_app(app_config(database_url, tmp_path / "instance", QR_SIGNING_KEY_FILE=qr_key_file))
     yield application
     dispose(application)
+
+
+@pytest.fixture
+def demo_media(app: Flask, seeded_instance: Path) -> Path:
+    """The demo's photo files in this test's media folder, for a test that reads them (most do not, and
+    linking a few hundred files into every test's folder would cost more than the rest of its set-up)."""
+    target = Path(app.config["MEDIA_ROOT"])
+    link_media(seeded_instance / "media", target)
+    return target
 
 
 @pytest.fixture

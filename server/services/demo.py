@@ -1,7 +1,8 @@
-"""The demo county: regions, users of every role, enterprises across the sectors, catalogue, campaign.
+"""The demo county: regions, users of every role, enterprises across the sectors, catalogue, campaign,
+and the campaign's activity so far (tablets, inspections, hazards, photos: server/services/demo_activity.py).
 
-Idempotent: everything is found by its natural key (region code, user name, credit code) and created
-only when missing, so `flask seed-demo` may run on every `make run`.
+Idempotent: everything is found by its natural key (region code, user name, credit code, or the fixed
+uuid5 id of a demo record) and created only when missing, so `flask seed-demo` may run on every `make run`.
 """
 
 from __future__ import annotations
@@ -302,11 +303,17 @@ class SeedSummary:
     enterprises: int = 0
     catalogue: str = ""
     campaign: bool = False
+    devices: int = 0
+    inspections: int = 0
+    hazards: int = 0
+    photos: int = 0
 
     def __str__(self) -> str:
         return (
             f"demo county: {self.regions} regions, {self.users} users, {self.enterprises} enterprises "
-            f"created; catalogue {self.catalogue}; campaign {'created' if self.campaign else 'present'}"
+            f"created; catalogue {self.catalogue}; campaign {'created' if self.campaign else 'present'}; "
+            f"activity: {self.devices} devices, {self.inspections} inspections, {self.hazards} hazards, "
+            f"{self.photos} photos created"
         )
 
 
@@ -316,7 +323,11 @@ def _credit_code(index: int, division: str) -> str:
 
 
 def seed_demo(session: DbSession, today: date | None = None) -> SeedSummary:
-    """Create whatever part of the demo county is missing."""
+    """Create whatever part of the demo county is missing (inside an app context: photos go to its store)."""
+    from server.services.demo_activity import seed_activity
+    from server.sync_handlers import current_backend
+
+    today = today or date.today()
     summary = SeedSummary()
     regions = _seed_regions(session, summary)
     outcome = import_catalogue(session, load_catalogue_file(default_catalogue_path()))
@@ -348,8 +359,11 @@ def seed_demo(session: DbSession, today: date | None = None) -> SeedSummary:
         ensure_token(session, enterprise)
         summary.enterprises += 1
     _seed_users(session, regions, summary)
-    summary.campaign = _seed_campaign(session, regions["141123"], today or date.today())
+    summary.campaign = _seed_campaign(session, regions["141123"], today)
     session.flush()
+    activity = seed_activity(session, current_backend(), outcome.catalogue, today)
+    summary.devices, summary.inspections = activity.devices, activity.inspections
+    summary.hazards, summary.photos = activity.hazards, activity.photos
     return summary
 
 

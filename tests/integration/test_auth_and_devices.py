@@ -134,7 +134,14 @@ def test_bearer_token_is_stored_hashed_and_can_be_revoked(app: Flask, client: Fl
     bearer = app.test_client()
     listed = bearer.get("/api/devices", headers={"Authorization": f"Bearer {token}"})
     assert listed.status_code == 200
-    assert [d["id"] for d in listed.get_json()] == [device_id]
+    with app.app_context():
+        own = db.session.scalars(
+            sa.select(Device.id).join(User, Device.user_id == User.id).where(User.username == "xx_insp1")
+        )
+        own_ids = {str(i) for i in own}
+    # The user's own devices and no one else's: the new one, and the tablet the demo gives xx_insp1.
+    assert device_id in own_ids
+    assert {d["id"] for d in listed.get_json()} == own_ids
     assert bearer.get("/api/devices", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
 
     admin = app.test_client()

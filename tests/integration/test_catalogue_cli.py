@@ -74,14 +74,19 @@ def test_broken_file_is_refused_naming_line_and_item(app: Flask, tmp_path: Path)
 
 
 def test_version_used_by_an_inspection_is_immutable(app: Flask, tmp_path: Path) -> None:
-    changed = _variant(tmp_path, "version = 1", "version = 1\n# a county's correction", name="changed.toml")
+    # Version 2, which no inspection uses yet (the demo's inspections use version 1).
+    code, output = _run(
+        app, "catalogue", "import", str(_variant(tmp_path, "version = 1", "version = 2", name="v2.toml"))
+    )
+    assert code == 0 and "created" in output, output
+    changed = _variant(tmp_path, "version = 1", "version = 2\n# a county's correction", name="changed.toml")
     # Unused: a replacement is allowed, but only when asked for explicitly.
     code, output = _run(app, "catalogue", "import", str(changed))
     assert code == 1 and "不可修改" in output
     code, output = _run(app, "catalogue", "import", "--replace", str(changed))
     assert code == 0 and "replaced" in output, output
     with app.app_context():
-        catalogue = db.session.scalar(sa.select(Catalogue))
+        catalogue = db.session.scalar(sa.select(Catalogue).where(Catalogue.version == 2))
         enterprise = db.session.scalar(sa.select(Enterprise).limit(1))
         assert catalogue is not None and enterprise is not None
         db.session.add(
@@ -91,12 +96,16 @@ def test_version_used_by_an_inspection_is_immutable(app: Flask, tmp_path: Path) 
             )
         )  # fmt: skip
         db.session.commit()
-    again = _variant(tmp_path, "version = 1", "version = 1\n# another correction", name="again.toml")
+    again = _variant(tmp_path, "version = 1", "version = 2\n# another correction", name="again.toml")
     code, output = _run(app, "catalogue", "import", "--replace", str(again))
     assert code == 1
     assert "不可修改" in output and "cannot change" in output
     with app.app_context():
-        item = db.session.scalar(sa.select(CatalogueItem).where(CatalogueItem.code == "ST-1"))
+        item = db.session.scalar(
+            sa.select(CatalogueItem)
+            .join(Catalogue)
+            .where(Catalogue.version == 2, CatalogueItem.code == "ST-1")
+        )
         assert item is not None
         item.text = "改过的文字"
         with pytest.raises(Problem) as refused:

@@ -4,6 +4,7 @@ would have; nobody else sees the page; the act is audited."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import sqlalchemy as sa
 from flask import Flask
@@ -58,7 +59,11 @@ def test_admin_corrects_and_applies_a_quarantined_mutation(app: Flask) -> None:
     with app.app_context():
         row = db.session.get(Quarantine, row_id)
         assert row is not None and row.resolved_at is not None
-        answer = db.session.scalar(sa.select(ItemResult).where(ItemResult.item_code == codes[0]))
+        answer = db.session.scalar(
+            sa.select(ItemResult).where(
+                ItemResult.inspection_id == uuid.UUID(inspection_id), ItemResult.item_code == codes[0]
+            )
+        )
         assert answer is not None and answer.result.value == "non_compliant"
         assert (
             db.session.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc()).limit(1))

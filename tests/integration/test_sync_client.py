@@ -258,11 +258,16 @@ def test_simulate_command_against_the_app(
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.username == "xx_insp2"))
         assert user is not None
+        # The simulated tablet's rows only: the demo gives xx_insp2 inspections of its own.
+        simulated = uuid.UUID(report["device_id"])
         inspections = db.session.scalars(
-            sa.select(Inspection).where(Inspection.created_by_id == user.id)
+            sa.select(Inspection).where(
+                Inspection.created_by_id == user.id, Inspection.device_id == simulated
+            )
         ).all()
         assert len(inspections) == 2 and {i.status for i in inspections} == {InspectionStatus.submitted}
-        assert _count(sa.select(sa.func.count()).select_from(Photo)) == report["photos"]
+        photos = sa.select(sa.func.count()).select_from(Photo).where(Photo.device_id == simulated)
+        assert _count(photos) == report["photos"]
         assert any(p.user_id == user.id for i in inspections for p in i.participants)
 
     # The state persists: a second run reuses the device and continues its numbering.
