@@ -25,7 +25,7 @@ from PIL import Image
 
 from server.models import Enterprise
 from server.qrcodes import signing
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, link_media
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -66,7 +66,7 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def live_server(
-    seeded_template: str, tmp_path_factory: pytest.TempPathFactory, qr_key_file: str
+    seeded_template: str, seeded_instance: Path, tmp_path_factory: pytest.TempPathFactory, qr_key_file: str
 ) -> Iterator[LiveServer]:
     """gunicorn with deploy/gunicorn.conf.py on a copy of the seeded demo database."""
     if not seeded_template.startswith("sqlite"):
@@ -74,6 +74,8 @@ def live_server(
     workdir = tmp_path_factory.mktemp("live")
     database = workdir / "live.db"
     shutil.copyfile(sa.make_url(seeded_template).database or "", database)
+    # The demo's photos, so that the supervisor's pages show them (a copy of the database names them).
+    link_media(seeded_instance / "media", workdir / "instance" / "media")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
