@@ -266,3 +266,78 @@ def assess_inspection(
                           f"检查人员只有 {facts.inspectors} 人（行政执法不少于 {MIN_INSPECTORS} 人）",
                           f"Only {facts.inspectors} inspector(s) (law enforcement needs at least {MIN_INSPECTORS})"))  # fmt: skip
     return InspectionEvidence(start_distance_m=start, end_distance_m=end, flags=tuple(flags))
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """What the server holds of an inspection, to compare with the record the device sealed: answers as
+    code → (result, note), hazards as id → (item code, level, description), and its photos' SHA-256."""
+
+    answers: dict[str, tuple[str, str | None]]
+    hazards: dict[str, tuple[str | None, str, str]]
+    photo_hashes: frozenset[str]
+
+
+def _codes(values: set[str] | list[str], limit: int = 8) -> str:
+    ordered = sorted(values)
+    shown = "、".join(ordered[:limit])
+    return shown + (f" 等 {len(ordered)} 项" if len(ordered) > limit else "")
+
+
+def seal_differences(sealed: object, stored: StoredRecord) -> tuple[Flag, ...]:
+    """Where the sealed record (as the device signed it, parsed from JSON) and the stored record part.
+
+    The signature proves what the device sealed; this shows whether what supervisors now see is that. A
+    hazard's deadline is left out: a supervisor may extend it after sealing. A sealed photo not (yet) here
+    is flagged, and so is a photo here that the seal does not name (added after sealing).
+    """
+    unreadable = (Flag("seal_unreadable", "封存记录无法解读", "The sealed record cannot be read"),)
+    if not isinstance(sealed, dict):
+        return unreadable
+    try:
+        answers = {str(code): (str(result), note) for code, result, note, *_ in sealed.get("results", [])}
+        hazards = {
+            str(h["id"]): (h.get("item_code"), str(h.get("level")), str(h.get("description")))
+            for h in sealed.get("hazards", [])
+        }
+        photos = frozenset(str(sha) for sha in sealed.get("photos", []))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return unreadable
+    flags: list[Flag] = []
+    changed = {
+        code for code in answers.keys() & stored.answers.keys() if answers[code] != stored.answers[code]
+    }
+    gone = answers.keys() - stored.answers.keys()
+    added = stored.answers.keys() - answers.keys()
+    if changed or gone or added:
+        parts_zh = [
+            f"{label}：{_codes(codes)}"
+            for label, codes in (("改动", changed), ("缺少", gone), ("新增", added))
+            if codes
+        ]
+        parts_en = [
+            f"{label}: {', '.join(sorted(codes))}"
+            for label, codes in (("changed", changed), ("missing", gone), ("added", added))
+            if codes
+        ]
+        flags.append(Flag("sealed_answers_differ", "检查结果与封存记录不一致（" + "；".join(parts_zh) + "）",
+                          "The answers differ from the sealed record (" + "; ".join(parts_en) + ")"))  # fmt: skip
+    changed_h = {h for h in hazards.keys() & stored.hazards.keys() if hazards[h] != stored.hazards[h]}
+    if changed_h or hazards.keys() != stored.hazards.keys():
+        missing, extra = (
+            len(hazards.keys() - stored.hazards.keys()),
+            len(stored.hazards.keys() - hazards.keys()),
+        )
+        flags.append(Flag("sealed_hazards_differ",
+                          f"隐患与封存记录不一致（改动 {len(changed_h)} 条，缺少 {missing} 条，新增 {extra} 条）",
+                          f"The hazards differ from the sealed record ({len(changed_h)} changed, {missing} missing, "
+                          f"{extra} added)"))  # fmt: skip
+    if photos - stored.photo_hashes:
+        n = len(photos - stored.photo_hashes)
+        flags.append(Flag("sealed_photo_missing", f"封存记录中的 {n} 张照片服务器尚未收到",
+                          f"{n} photo(s) named by the seal have not reached the server"))  # fmt: skip
+    if stored.photo_hashes - photos:
+        n = len(stored.photo_hashes - photos)
+        flags.append(Flag("photo_not_sealed", f"{n} 张照片不在封存记录中（封存后添加）",
+                          f"{n} photo(s) are not named by the seal (added after sealing)"))  # fmt: skip
+    return tuple(flags)

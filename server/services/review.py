@@ -3,21 +3,25 @@ with every photo's evidence assessed) and the decision itself, which flows back 
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from server.domain.evidence import (
+    Flag,
     InspectionEvidence,
     InspectionFacts,
     PhotoEvidence,
     PhotoFacts,
+    StoredRecord,
     assess_inspection,
     assess_photo,
+    seal_differences,
 )
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome, status_after_review
 from server.errors import inspection_not_reviewable, review_comment_required
@@ -243,6 +247,25 @@ def _photos_of(
     return grouped
 
 
+def _seal_flags(
+    record_text: str,
+    results: Sequence[ItemResult],
+    hazards: Sequence[Hazard],
+    photos: dict[uuid.UUID, list[PhotoView]],
+) -> tuple[Flag, ...]:
+    """Where what the server holds now parts from what the device sealed."""
+    try:
+        sealed = json.loads(record_text)
+    except ValueError:
+        sealed = None
+    stored = StoredRecord(
+        answers={r.item_code: (r.result.value, r.note) for r in results},
+        hazards={str(h.id): (h.item_code, h.level.value, h.description) for h in hazards},
+        photo_hashes=frozenset(view.photo.sha256 for views in photos.values() for view in views),
+    )
+    return seal_differences(sealed, stored)
+
+
 def load_review(
     session: DbSession, user: User, inspection_id: uuid.UUID, store: BlobStore | None = None
 ) -> ReviewData | None:
@@ -317,8 +340,13 @@ def load_review(
         ("现场照片", photos.get(inspection.id, [])),
     ]
     labels = {view.photo.id: f"{name} {n}" for name, group in labelled for n, view in enumerate(group, 1)}
+    evidence = inspection_evidence(inspection)
+    if inspection.sealed_record is not None:
+        evidence = replace(
+            evidence, flags=evidence.flags + _seal_flags(inspection.sealed_record, results, hazards, photos)
+        )
     return ReviewData(
-        inspection=inspection, evidence=inspection_evidence(inspection), sections=list(sections.values()),
+        inspection=inspection, evidence=evidence, sections=list(sections.values()),
         hazards=hazard_views, inspection_photos=photos.get(inspection.id, []),
         unanswered=sum(1 for code in items if code not in answered),
         photos=[view for _name, group in labelled for view in group], labels=labels,

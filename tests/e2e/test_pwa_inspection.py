@@ -74,6 +74,8 @@ def _return_on_the_web(web: Any, url: str, inspection_id: str, comment: str) -> 
     web.click(f"a[href='/inspections/{inspection_id}']")
     web.wait_for_selector("[data-testid=seal]")
     assert "设备签名已验证" in web.inner_text("[data-testid=seal]")
+    # What the server holds is what the tablet sealed: answers, hazards and exactly this inspection's photos.
+    assert "封存记录" not in web.inner_text("main")
     thumbnails = web.locator("figure[data-testid=photo] a.photo-link img")
     assert thumbnails.count() == 2  # the answer's photo and the hazard's
     for index in range(2):

@@ -287,7 +287,9 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, on
   const submit = async () => {
     try {
       const finished = { ...inspection, data: { ...inspection.data, finished_at: nowIso() } };
-      const photoHashes = Object.values(photos).flat().map((p) => p.data.sha256);
+      // Only this inspection's photos: the replica holds every inspection's, and the seal names what this one proves.
+      const mine = new Set([inspection.id, ...Object.values(answers).map((a) => a.id), ...Object.values(hazards).map((h) => h.id)]);
+      const photoHashes = Object.entries(photos).filter(([entityId]) => mine.has(entityId)).flatMap(([, list]) => list.map((p) => p.data.sha256));
       const record = sealedRecord({ inspection: finished, answers, hazards: Object.values(hazards), photoHashes });
       const keys = await getMeta(db, "deviceKey");
       const sealFields = keys?.privateKey ? await seal(record, keys.privateKey) : {};
