@@ -362,3 +362,30 @@ def test_dashboard_api_counts_only_the_callers_scope(app: Flask) -> None:
 def test_the_pages_stylesheet_is_served(client: FlaskClient) -> None:
     with client.get("/static/site.css") as response:
         assert response.status_code == 200 and "nav.main" in response.get_data(as_text=True)
+
+
+def test_cached_verdicts_patched_after_writes_equal_a_full_recompute(app: Flask) -> None:
+    from server.services.oversight import ClearanceCache, clearances, scope_clearances
+
+    cache = ClearanceCache()
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "ll_city"))
+        assert user is not None
+        today = local_today_utc()
+        first = scope_clearances(db.session, user, today, cache)
+        assert scope_clearances(db.session, user, today, cache) is first  # nothing written: the same verdicts
+        steel = _enterprise(UNINSPECTED_STEEL)
+        codes = _applicable_key_codes(steel)
+        _submitted_inspection(
+            steel, dict.fromkeys(codes, ItemResultValue.compliant), datetime.now(UTC) - timedelta(days=1)
+        )
+        db.session.commit()
+        patched = scope_clearances(db.session, user, today, cache)
+        assert patched[steel.id].verdict.cleared and not first[steel.id].verdict.cleared
+        _hazard(steel, item_code=codes[0])
+        linxian = _linxian_enterprise()
+        linxian.dust_workers = 3  # a profile change moves which items apply
+        db.session.commit()
+        patched = scope_clearances(db.session, user, today, cache)
+        assert not patched[steel.id].verdict.cleared
+        assert patched == clearances(db.session, user, today)
