@@ -1,8 +1,9 @@
 // Starting an inspection at an enterprise and working through its checklist. Every answer is saved as it
 // is given (no save button): the record and its outbox mutation in one IndexedDB transaction.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { getBlobBytes, getMeta, putBlob, recordList, saveRecord, sha256Hex } from "../db/store.js";
+import { getBlobBytes, getMeta, putBlob, recordList, replicaList, saveRecord, sha256Hex } from "../db/store.js";
 import { applicableItems, defaultDeadline, groupItems, progress } from "../domain/checklist.js";
+import { hazardsToFollowUp } from "../domain/followup.js";
 import { positionFields, positionWarning } from "../domain/geo.js";
 import { seal, sealedRecord } from "../domain/seal.js";
 import { encodePhoto, watermarkLines } from "../photo/encode.js";
@@ -63,7 +64,55 @@ export function EnterprisePage({ lang, db, enterprise, catalogue, me, onStart, o
         {error && <p class="error" role="alert">{error}</p>}
         <button type="submit" disabled={!catalogue}>{t(lang, "startInspection")}</button>
       </form>
+      <HazardFollowUp lang={lang} db={db} enterpriseId={enterprise.id} />
     </section>
+  );
+}
+
+/** The enterprise's open hazards; a reported rectification is accepted or rejected here, offline (回头看). */
+function HazardFollowUp({ lang, db, enterpriseId }) {
+  const [rows, setRows] = useState([]);
+  const [reasons, setReasons] = useState({});
+  const [error, setError] = useState("");
+  const load = async () => {
+    setRows(hazardsToFollowUp({
+      hazards: await replicaList(db, "hazard"), pulledEvents: await replicaList(db, "hazard_event"),
+      localEvents: await recordList(db, "hazard_event"), enterpriseId,
+    }));
+  };
+  useEffect(() => { load(); }, [enterpriseId]);
+  const decide = async (hazard, kind) => {
+    const comment = String(reasons[hazard.id] ?? "").trim();
+    if (kind === "rejected" && !comment) return setError(t(lang, "rejectNeedsReason"));
+    setError("");
+    // Saved with its outbox mutation at once, like every answer: it reaches the server at the next sync.
+    await saveRecord(db, "hazard_event", crypto.randomUUID(), { hazard_id: hazard.id, kind, at: nowIso(), comment: comment || null });
+    await load();
+  };
+  if (rows.length === 0) return null;
+  return (
+    <div class="follow-up" data-testid="follow-up">
+      <h3>{t(lang, "openHazards")} ({rows.length})</h3>
+      {error && <p class="error" role="alert">{error}</p>}
+      <ul>
+        {rows.map(({ hazard, report, decision, canDecide }) => (
+          <li key={hazard.id} data-hazard-id={hazard.id}>
+            <div class="name">{hazard.data.item_code ? `${hazard.data.item_code} · ` : ""}{hazard.data.description}</div>
+            <div class="meta">{t(lang, `hazardState.${hazard.data.state}`)} · {t(lang, "nearestDeadline")} {hazard.data.deadline ?? "—"}</div>
+            {report && <div class="meta">{t(lang, "fixReported")} {String(report.at).slice(0, 10)}{report.comment ? `：${report.comment}` : ""}</div>}
+            {decision && <div class="ok" data-testid="decision">{t(lang, `decided.${decision}`)}</div>}
+            {canDecide && (
+              <div class="decide">
+                <input placeholder={t(lang, "decisionComment")} value={reasons[hazard.id] ?? ""}
+                  onInput={(e) => setReasons({ ...reasons, [hazard.id]: e.currentTarget.value })} />
+                <button type="button" onClick={() => decide(hazard, "accepted")}>{t(lang, "acceptFix")}</button>
+                <button type="button" class="secondary" onClick={() => decide(hazard, "rejected")}>{t(lang, "rejectFix")}</button>
+              </div>
+            )}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
