@@ -208,6 +208,20 @@ def answer(page: Any, code: str, result: str) -> None:
     page.wait_for_selector(f"article.item[data-code='{code}'] button.choice.{result}[aria-pressed='true']")
 
 
+def sign_pad(page: Any, test_id: str, wiggle: int) -> None:
+    """Draw a stroke (its shape set by ``wiggle``: everyone signs differently) on a pad and confirm it."""
+    pad = page.locator(f"[data-testid='{test_id}']")
+    pad.locator("canvas").scroll_into_view_if_needed()
+    box = pad.locator("canvas").bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + 120)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 30 + step * 30, box["y"] + 120 - (step % wiggle) * 25)
+    page.mouse.up()
+    pad.locator("text=确认签名").click()
+    page.wait_for_selector(f"[data-testid='{test_id}'].signed")
+
+
 def wait_for_service_worker(page: Any) -> None:
     """Until the service worker controls the page (`ready` can resolve while it is still activating).
     Polled from here: the app's CSP forbids the string evaluation wait_for_function would use."""

@@ -28,26 +28,13 @@ from tests.e2e.conftest import (
     fake_camera,
     qr_video,
     sign_in_app,
+    sign_pad,
     signed_payload,
     wait_for_service_worker,
 )
 
 pytestmark = pytest.mark.e2e
 ENTERPRISE = "兴县森宇木业有限公司"
-
-
-def _sign(page: Any, test_id: str, wiggle: int) -> None:
-    """Draw a stroke (its shape set by ``wiggle``: everyone signs differently) on a pad and confirm it."""
-    pad = page.locator(f"[data-testid='{test_id}']")
-    pad.locator("canvas").scroll_into_view_if_needed()
-    box = pad.locator("canvas").bounding_box()
-    page.mouse.move(box["x"] + 30, box["y"] + 120)
-    page.mouse.down()
-    for step in range(1, 12):
-        page.mouse.move(box["x"] + 30 + step * 30, box["y"] + 120 - (step % wiggle) * 25)
-    page.mouse.up()
-    pad.locator("text=确认签名").click()
-    page.wait_for_selector(f"[data-testid='{test_id}'].signed")
 
 
 def _codes(page: Any) -> list[str]:
@@ -156,10 +143,10 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     )
     page.wait_for_selector(f"article.item[data-code='{codes[0]}'] .hazard-photos .thumb")
     assert page.locator("button.submit").is_disabled()  # not before both inspectors and the enterprise sign
-    _sign(page, "sign-inspector-张建国", 2)
-    _sign(page, "sign-inspector-刘晓燕", 3)
+    sign_pad(page, "sign-inspector-张建国", 2)
+    sign_pad(page, "sign-inspector-刘晓燕", 3)
     page.fill("input[name=rep]", "王建平")
-    _sign(page, "sign-enterprise-rep", 4)
+    sign_pad(page, "sign-enterprise-rep", 4)
     page.locator("button.submit").click()
     page.wait_for_selector("li[data-inspection-id]")
     assert int(page.locator("[data-testid=unsent-changes]").inner_text()) > len(codes)
