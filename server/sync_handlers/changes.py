@@ -21,8 +21,10 @@ def _collect(session: Session, _context: Any) -> None:
     if session.info.get(_NUMBERING):
         return
     touched = session.info.setdefault(_TOUCHED, {})
-    for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, SyncMixin) and (obj in session.new or session.is_modified(obj)):
+    # session.new builds a new set on every access: taken once, or a big flush costs rows² set builds.
+    new = session.new
+    for obj in [*new, *session.dirty]:
+        if isinstance(obj, SyncMixin) and (obj in new or session.is_modified(obj)):
             touched[id(obj)] = obj
 
 
