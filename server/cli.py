@@ -1,9 +1,10 @@
-"""`flask` commands: seed-demo, demo-logins, create-user, catalogue import, import-enterprises, qr-posters."""
+"""`flask` commands: seed-demo, demo-logins, create-user, catalogue import, import-enterprises, ledger, qr-posters."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
@@ -13,8 +14,12 @@ from server.domain.roles import Role
 from server.extensions import db
 from sync.problems import Problem
 
+if TYPE_CHECKING:
+    from server.models import Enterprise
+
 catalogue_cli = AppGroup("catalogue", help="Checklist catalogues / 检查目录")
 audit_cli = AppGroup("audit", help="The audit log / 审计日志")
+ledger_cli = AppGroup("ledger", help="Self-inspection ledgers in Excel / 隐患自查台账")
 
 
 @audit_cli.command("verify")
@@ -174,6 +179,68 @@ def import_enterprises_command(path: Path, default_region: str | None, dry_run: 
         sys.exit(1)
 
 
+def _enterprise_by_code(credit_code: str) -> Enterprise:
+    """The enterprise with this credit code (exits with a message when there is none)."""
+    import sqlalchemy as sa
+
+    from server.models import Enterprise
+
+    enterprise = db.session.scalar(
+        sa.select(Enterprise).where(Enterprise.credit_code == credit_code.strip().upper())
+    )
+    if enterprise is None:
+        _fail(f"找不到统一社会信用代码为 {credit_code} 的企业 / no enterprise with credit code {credit_code}")
+        raise SystemExit(1)
+    return enterprise
+
+
+@ledger_cli.command("template")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def ledger_template_command(out: Path) -> None:
+    """Write the empty ledger template (.xlsx) with drop-downs, an example row and a 说明 sheet."""
+    from server.services.ledger_excel import ledger_template
+
+    out.write_bytes(ledger_template())
+    click.echo(f"台账模板已写入 / template written: {out}")
+
+
+@ledger_cli.command("import")
+@click.argument("credit_code")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="check the file and report, write nothing")
+@click.option("--strict", is_flag=True, help="write nothing when any row is bad")
+def ledger_import_command(credit_code: str, path: Path, dry_run: bool, strict: bool) -> None:
+    """Import an enterprise's self-inspection ledger (.xlsx or .csv); re-importing the same file changes nothing."""
+    from server.services.ledger_excel import import_ledger
+
+    enterprise = _enterprise_by_code(credit_code)
+    try:
+        report = import_ledger(db.session, enterprise, path, actor=None, dry_run=dry_run, strict=strict)
+    except Problem as problem:
+        db.session.rollback()
+        _fail(f"{problem.message('zh')}\n{problem.message('en')}")
+        return
+    if report.written:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    click.echo(report.as_text())
+    if report.errors:
+        sys.exit(1)
+
+
+@ledger_cli.command("export")
+@click.argument("credit_code")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def ledger_export_command(credit_code: str, out: Path) -> None:
+    """Write an enterprise's ledger (its own entries, and the regulators' findings of submitted inspections)."""
+    from server.services.ledger_excel import export_ledger
+
+    enterprise = _enterprise_by_code(credit_code)
+    out.write_bytes(export_ledger(db.session, enterprise))
+    click.echo(f"台账已导出 / ledger exported: {out}")
+
+
 @click.command("qr-posters")
 @with_appcontext
 @click.option(
@@ -213,3 +280,4 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(catalogue_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(ledger_cli)

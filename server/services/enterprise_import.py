@@ -15,17 +15,13 @@ Rules the import keeps:
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import math
 import re
 import unicodedata
-import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +29,30 @@ import sqlalchemy as sa
 
 from server.domain.credit_code import InvalidCreditCode, is_valid_credit_code, validate_credit_code
 from server.domain.sectors import SECTOR_LABELS_EN, SECTOR_LABELS_ZH, Sector
-from server.errors import credit_code_invalid, import_file_invalid
+from server.errors import credit_code_invalid
 from server.models import Enterprise, Region
 from server.services import DbSession
 from server.services.qr import issue_token
+from server.services.spreadsheet import NONE_WORDS as _NONE_WORDS
+from server.services.spreadsheet import TOTAL_WORDS as _TOTAL_WORDS
+from server.services.spreadsheet import (  # RowError is also named from here by callers
+    RowError,
+    file_invalid,
+    parse_date,
+    read_tables,
+    text_too_long,
+    value_missing,
+)
+from server.services.spreadsheet import is_blank as _is_blank
+from server.services.spreadsheet import key as _key
+from server.services.spreadsheet import loose_key as _loose_key
+from server.services.spreadsheet import parse_flag as _flag
+from server.services.spreadsheet import shown as _shown
+from server.services.spreadsheet import text as _text
 from sync.problems import Problem, define
 
-# --- The reasons a row is refused (the catalogue's 400.20-400.29) -------------------------------------
+# --- The reasons a row is refused (the catalogue's 400.20-400.29; the generic ones are in spreadsheet) --
 
-#: Also the blank half of a coordinate pair whose other half is filled in.
-value_missing = define("400.20", 400, "不能为空", "must not be blank")
 credit_code_repeated = define(
     "400.21",
     400,
@@ -62,24 +72,9 @@ coordinate_invalid = define(
     "“{value}”无效：{axis}应为 {low} 至 {high} 之间的数字（WGS-84，中国境内）",
     "'{value}' is invalid: {axis_en} must be a number from {low} to {high} (WGS-84, within China)",
 )
-text_too_long = define(
-    "400.24", 400, "“{value}”过长：最多 {limit} 个字符", "'{value}' is too long: at most {limit} characters"
-)
 count_invalid = define("400.25", 400, "“{value}”不是非负整数", "'{value}' is not a whole number of 0 or more")
-flag_invalid = define(
-    "400.26",
-    400,
-    "“{value}”无法识别，请填 是/否（或 √/×、Y/N、1/0）",
-    "'{value}' is not a yes/no value; use Y/N, 1/0 or true/false (the Chinese yes/no marks also work)",
-)
 sector_unknown = define(
     "400.27", 400, "未知的行业类别“{value}”（可填：{known}）", "unknown sector '{value}' (known: {known_en})"
-)
-date_invalid = define(
-    "400.28",
-    400,
-    "“{value}”不是有效日期（例如 2022-05-03、2022/5/3、2022年5月3日）",
-    "'{value}' is not a valid date (e.g. 2022-05-03, 2022/5/3, 2022.5.3)",
 )
 phone_invalid = define(
     "400.29",
@@ -118,17 +113,6 @@ class _Field:
     key: str
     label: str
     aliases: tuple[str, ...]
-
-
-def _key(text: Any) -> str:
-    """A header or label folded for matching: NFKC (full-width to half-width), no spaces, no '*', lower."""
-    folded = unicodedata.normalize("NFKC", str(text))
-    return "".join(folded.split()).strip("*:").lower()
-
-
-def _loose_key(key: str) -> str:
-    """The key without bracketed remarks, so 联系电话(手机) matches 联系电话."""
-    return re.sub(r"\(.*?\)|\[.*?\]|【.*?】", "", key)
 
 
 def _sector_names(sector: Sector) -> tuple[str, ...]:
@@ -188,11 +172,6 @@ _ALIASES: dict[str, str] = {_key(alias): f.key for f in FIELDS for alias in f.al
 _SECTOR_BY_NAME: dict[str, Sector] = {_key(n): s for s in Sector for n in _sector_names(s)}
 REQUIRED = ("name", "credit_code")
 
-_TRUE = frozenset({"是", "√", "✓", "✔", "y", "yes", "1", "true", "有", "涉及"})
-_FALSE = frozenset({"否", "×", "✗", "✘", "n", "no", "0", "false", "无", "不涉及", ""})
-_NONE_WORDS = frozenset({"无", "-", "—", "/", "none"})
-_TOTAL_WORDS = ("合计", "总计", "小计")
-
 _CREDIT_REASONS: dict[str, tuple[str, str]] = {
     "length": ("长度应为 18 位（现为 {n} 位）", "must be 18 characters long (has {n})"),
     "charset": ("第 {p} 位是不允许的字符", "the character at position {p} is not allowed"),
@@ -210,27 +189,6 @@ _CREDIT_REASONS: dict[str, tuple[str, str]] = {
 
 
 # --- The report ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem of one row: the row number as Excel shows it, the column header, the reason."""
-
-    row: int
-    column: str
-    reason: str
-    reason_en: str = ""
-    code: str = ""
-
-    @classmethod
-    def of(cls, row: int, column: str, problem: Problem) -> RowError:
-        """A row error whose reason is a catalogue problem."""
-        return cls(row, column, problem.message("zh"), problem.message("en"), problem.code)
-
-    def as_text(self) -> str:
-        """One line: 第 7 行 [统一社会信用代码]：校验位错误 (check digit wrong)."""
-        english = f" ({self.reason_en})" if self.reason_en else ""
-        return f"第 {self.row} 行 [{self.column}]：{self.reason}{english}"
 
 
 @dataclass
@@ -283,74 +241,6 @@ class ImportReport:
 
 
 # --- Reading the file ----------------------------------------------------------------------------------
-
-
-def _file_invalid(zh: str, en: str) -> Problem:
-    return import_file_invalid(reason=zh, reason_en=en)
-
-
-def _read_xlsx(path: Path) -> list[list[list[Any]]]:
-    """Every sheet's rows, each row a list of cell values (rows may differ in length)."""
-    import openpyxl
-
-    try:
-        # Office files often carry extensions openpyxl does not support; it warns and reads the data.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises zip, XML and key errors for damaged files
-        raise _file_invalid(
-            f"{path.name} 不是有效的 .xlsx 文件（{type(error).__name__}）",
-            f"{path.name} is not a readable .xlsx file ({type(error).__name__})",
-        ) from error
-    try:
-        sheets = []
-        for sheet in book.worksheets:
-            # Some exporters write a wrong sheet dimension, and read-only mode would stop at it.
-            if hasattr(sheet, "reset_dimensions"):
-                sheet.reset_dimensions()
-            sheets.append([list(row) for row in sheet.iter_rows(values_only=True)])
-        return sheets
-    finally:
-        book.close()
-
-
-def _decode(data: bytes, name: str) -> str:
-    """CSV text: UTF-8 (BOM or not), UTF-16 with a BOM, else GB18030 (a superset of the GBK offices export)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings: tuple[str, ...] = ("utf-16",)
-    else:
-        encodings = ("utf-8-sig", "gb18030")
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise _file_invalid(
-        f"{name} 的文字编码无法识别（应为 UTF-8 或 GBK/GB18030）",
-        f"the text encoding of {name} is not recognised (expected UTF-8 or GBK/GB18030)",
-    )
-
-
-def _read_csv(path: Path) -> list[list[Any]]:
-    """The CSV's records; the delimiter is the one of , ; TAB under which the header row is found."""
-    text = _decode(path.read_bytes(), path.name)
-    candidates = (",", ";", "\t")
-    parsed: dict[str, list[list[Any]]] = {}
-    try:
-        for delimiter in candidates:
-            rows: list[list[Any]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-            if _find_header(rows).found:
-                return rows
-            parsed[delimiter] = rows
-    except csv.Error as error:
-        raise _file_invalid(
-            f"{path.name} 不是有效的 CSV 文件：{error}", f"{path.name} is not valid CSV: {error}"
-        ) from error
-    # No header under any delimiter: report against the likeliest one, the most frequent.
-    sample = text[:4096]
-    best = max(candidates, key=sample.count)
-    return parsed[best]
 
 
 # --- Finding the header ---------------------------------------------------------------------------------
@@ -407,27 +297,6 @@ def _find_header(rows: Sequence[Sequence[Any]]) -> _Header:
 # --- Cell parsers: each returns the value or raises a Problem ----------------------------------------------
 
 
-def _shown(value: Any, limit: int = 40) -> str:
-    """A cell value as quoted in a message, cut short when long."""
-    text = _text(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _text(value: Any) -> str:
-    """A cell as text: numbers without a spurious '.0', dates as ISO, surrounding space removed."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def _plain_text(value: Any, attr: str) -> str:
     text = " ".join(_text(value).split())
     limit = _MAX_LENGTH[attr]
@@ -476,53 +345,6 @@ def _count(value: Any) -> int:
     if not text.isdigit():
         raise count_invalid(value=_shown(value))
     return int(text)
-
-
-#: Excel serials below this (1927) are more likely a bare year or a stray number than a date.
-_MIN_SERIAL = 10000
-_DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-
-
-def _date(value: Any, today: date) -> date:
-    from openpyxl.utils.datetime import from_excel
-
-    found: date | None = None
-    try:
-        if isinstance(value, datetime):
-            found = value.date()
-        elif isinstance(value, date):
-            found = value
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            if value >= _MIN_SERIAL and float(value).is_integer():
-                found = from_excel(value).date()
-        else:
-            text = unicodedata.normalize("NFKC", _text(value))
-            # A CSV written from Excel may carry a midnight time after the date.
-            text = re.sub(r"[ T]\d{1,2}:\d{2}(:\d{2})?$", "", text).strip()
-            if match := _DATE_RE.fullmatch(text):
-                found = date(int(match[1]), int(match[2]), int(match[3]))
-            elif re.fullmatch(r"\d{8}", text):
-                found = date(int(text[:4]), int(text[4:6]), int(text[6:]))
-            elif re.fullmatch(r"\d{5}(\.0+)?", text) and float(text) >= _MIN_SERIAL:
-                found = from_excel(float(text)).date()
-    except (ValueError, OverflowError):
-        found = None
-    if found is None or not date(1900, 1, 1) <= found <= today:
-        raise date_invalid(value=_shown(value))
-    return found
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float) and value in (0, 1):
-        return bool(value)
-    key = _key(_text(value))
-    if key in _TRUE:
-        return True
-    if key in _FALSE:
-        return False
-    raise flag_invalid(value=_shown(value))
 
 
 def _sector_list(value: Any) -> tuple[set[Sector], list[Problem]]:
@@ -595,10 +417,6 @@ class _Regions:
         return region
 
 
-def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def _cell(cells: Sequence[Any], header: _Header, key: str) -> Any:
     column = header.columns.get(key)
     if column is None or column[0] >= len(cells):
@@ -656,7 +474,7 @@ def _parse_row(
         ("dust_workers", "dust_workers", _count, ()),
         ("main_person", "main_person", _plain_text, ("main_person",)),
         ("phone", "main_person_phone", _phone, ()),
-        ("established_on", "established_on", _date, (today,)),
+        ("established_on", "established_on", parse_date, (today,)),
     ):
         parsed = check(key, parser, *extra)
         if parsed is not None and parsed != "":
@@ -704,16 +522,11 @@ def _load_rows(path: Path) -> tuple[list[list[Any]], _Header]:
     if suffix not in ACCEPTED_SUFFIXES:
         hint_zh = "；旧版 .xls 请在 Excel 中另存为 .xlsx" if suffix == ".xls" else ""
         hint_en = "; save an old .xls as .xlsx in Excel" if suffix == ".xls" else ""
-        raise _file_invalid(
+        raise file_invalid(
             f"不支持的文件类型“{suffix or path.name}”，只接受 .xlsx 或 .csv{hint_zh}",
             f"unsupported file type '{suffix or path.name}'; only .xlsx or .csv{hint_en}",
         )
-    if not path.is_file():
-        raise _file_invalid(f"找不到文件 {path.name}", f"file {path.name} not found")
-    try:
-        sheets = _read_xlsx(path) if suffix == ".xlsx" else [_read_csv(path)]
-    except OSError as error:
-        raise _file_invalid(f"无法读取 {path.name}：{error}", f"cannot read {path.name}: {error}") from error
+    sheets = read_tables(path, path.name, lambda rows: _find_header(rows).found)
     best = _Header()
     for rows in sheets:
         header = _find_header(rows)
@@ -722,7 +535,7 @@ def _load_rows(path: Path) -> tuple[list[list[Any]], _Header]:
         if len(header.columns) > len(best.columns):
             best = header
     missing = "、".join(best.missing())
-    raise _file_invalid(
+    raise file_invalid(
         f"前 {HEADER_SEARCH_ROWS} 行中找不到表头，缺少必需的列：{missing}"
         f"（表头须同时含“企业名称”和“统一社会信用代码”）",
         f"no header row in the first {HEADER_SEARCH_ROWS} rows; missing required column(s): {missing} "
@@ -776,12 +589,12 @@ def import_enterprises(
 
     rows, header = _load_rows(path)
     if "region" not in header.columns and default_region is None:
-        raise _file_invalid(
+        raise file_invalid(
             "缺少“所属区域”列：请在文件中加上该列（区域代码或名称），或在导入时指定默认区域（--region）",
             "no 所属区域 (region) column: add one (region code or name), or give a default region (--region)",
         )
     if ("lon" in header.columns) != ("lat" in header.columns):
-        raise _file_invalid(
+        raise file_invalid(
             "经度列和纬度列须同时存在", "the longitude and latitude columns must both be present"
         )
     if header.ignored:

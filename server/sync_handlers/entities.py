@@ -8,6 +8,7 @@ from typing import Any, ClassVar, cast
 import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import ItemResultValue
@@ -32,6 +33,7 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.services.hazards import append_event, record_hazard
+from server.services.portal import hazard_released
 from server.services.seal import check_seal
 from server.sync_handlers.common import (
     cached,
@@ -45,7 +47,7 @@ from server.sync_handlers.common import (
     visible_enterprise,
 )
 from server.sync_handlers.common import created as created_row
-from server.sync_handlers.principal import scope_of
+from server.sync_handlers.principal import Scope, scope_of
 from sync import problems
 from sync.backend import Principal
 from sync.engine import Change, Mutation
@@ -267,6 +269,7 @@ class InspectionHandler:
             raise problems.invalid_mutation(reason=f"items not answered: {', '.join(missing)}")
         inspection.status = InspectionStatus.submitted
         inspection.submitted_received_at = utcnow()
+        _release_findings(session, inspection)
         if inspection.sealed_record is not None:
             device = session.get(Device, inspection.device_id) if inspection.device_id else None
             stored = {
@@ -298,6 +301,17 @@ class InspectionHandler:
             "signatures": i.signatures, "summary_note": i.summary_note, "sealed_sha256": i.sealed_sha256,
             "device_signature": i.device_signature, "corrects_id": i.corrects_id,
         }  # fmt: skip
+
+
+def _release_findings(session: Session, inspection: Inspection) -> None:
+    """Hazards recorded while the inspection was a draft reach the enterprise only now (四不两直): give them and
+    their events new change numbers, or an enterprise device that pulled past their old ones would never get them."""
+    hazards = session.scalars(sa.select(Hazard).where(Hazard.inspection_id == inspection.id)).all()
+    events = session.scalars(
+        sa.select(HazardEvent).where(HazardEvent.hazard_id.in_([h.id for h in hazards]))
+    ).all()
+    for row in (*hazards, *events):
+        flag_modified(row, "change_no")  # the commit numbers every modified synced row anew
 
 
 class ItemResultDataSchema(Schema):
@@ -500,13 +514,12 @@ class HazardHandler:
     def changes(
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
     ) -> list[Change]:
-        """Hazards of enterprises in scope (an enterprise sees only those of submitted inspections)."""
+        """Hazards of enterprises in scope (an enterprise sees only those of submitted or approved inspections)."""
         scope = scope_of(principal)
         in_scope = Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
         visible = sa.and_(in_scope, Hazard.source != HazardSource.self_ledger)
         if scope.role == Role.enterprise:
-            submitted = sa.select(Inspection.id).where(Inspection.status != InspectionStatus.draft)
-            visible = sa.and_(visible, Hazard.inspection_id.in_(submitted))
+            visible = sa.and_(visible, hazard_released())
         return row_changes(session, Hazard, self.entity, visible, after, upto, limit, _hazard_data)
 
 
@@ -600,7 +613,7 @@ class HazardEventHandler:
         if kind not in DEVICE_EVENT_KINDS.get(scope.role, frozenset()):
             raise problems.forbidden()
         hazard = find(session, Hazard, data["hazard_id"])
-        if hazard is None:
+        if hazard is None or not _may_see_hazard(session, scope, hazard):
             raise problems.missing_reference(entity="hazard", id=data["hazard_id"])
         visible_enterprise(session, scope, hazard.enterprise_id)
         event = append_event(
@@ -614,14 +627,23 @@ class HazardEventHandler:
     def changes(
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
     ) -> list[Change]:
-        """Events of hazards in scope."""
+        """Events of hazards in scope (an enterprise's: of the hazards it may see)."""
         scope = scope_of(principal)
         hazards = sa.select(Hazard.id).where(
             Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
         )
+        if scope.role == Role.enterprise:
+            hazards = hazards.where(hazard_released())
         return row_changes(session, HazardEvent, self.entity, HazardEvent.hazard_id.in_(hazards), after, upto, limit,
                            lambda e: {"hazard_id": e.hazard_id, "kind": e.kind, "at": e.at, "deadline": e.deadline,
                                       "comment": e.comment, "data": e.data, "received_at": e.received_at})  # fmt: skip
+
+
+def _may_see_hazard(session: Session, scope: Scope, hazard: Hazard) -> bool:
+    """An enterprise acts only on hazards it may see: its ledger's, and those of submitted inspections."""
+    if scope.role != Role.enterprise or hazard.source == HazardSource.self_ledger:
+        return True
+    return session.scalar(sa.select(Hazard.id).where(Hazard.id == hazard.id, hazard_released())) is not None
 
 
 # --- photos --------------------------------------------------------------------------------------------
@@ -709,6 +731,8 @@ class PhotoHandler:
                 raise problems.record_sealed()
             return
         hazard = target if isinstance(target, Hazard) else cast(HazardEvent, target).hazard
+        if not _may_see_hazard(session, scope, hazard):
+            raise problems.missing_reference(entity=entity_type, id=entity_id)
         visible_enterprise(session, scope, hazard.enterprise_id)
 
     def changes(

@@ -7,11 +7,18 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Register the page blueprints."""
-    from . import map, pwa, review, supervise, views
+    from . import map, portal, pwa, review, supervise, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(pwa.bp)
     app.register_blueprint(map.bp)
     app.register_blueprint(supervise.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(portal.bp)
     supervise.register_filters(app)
+    from .ledger_io import bp as ledger_io_bp
+
+    app.register_blueprint(ledger_io_bp)
+    from .documents import bp as documents_bp
+
+    app.register_blueprint(documents_bp)

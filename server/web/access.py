@@ -35,3 +35,22 @@ def supervisor_required(view: F) -> F:
 def current_supervisor() -> User:
     """The signed-in user of a supervisor page."""
     return cast(User, g.user)
+
+
+def enterprise_required(view: F) -> F:
+    """Signed in (else the login page) and an enterprise user with an enterprise (else 404: the
+    enterprise's pages are not revealed to other roles)."""
+
+    @security.login_required
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.user.role != Role.enterprise or g.user.enterprise_id is None:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def current_enterprise_user() -> User:
+    """The signed-in user of an enterprise page (its ``enterprise_id`` is set)."""
+    return cast(User, g.user)

@@ -8,16 +8,18 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 
+from server import security
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome
+from server.domain.roles import Role
 from server.extensions import db
 from server.media.images import make_thumbnail
 from server.models import Inspection
-from server.services import review
+from server.services import portal, review
 from server.services.scope import visible_inspections
 from server.sync_handlers import current_backend
-from server.web.access import current_supervisor, supervisor_required
+from server.web.access import SUPERVISOR_ROLES, current_supervisor, supervisor_required
 from sync import problems
 from sync.problems import Problem
 
@@ -156,8 +158,19 @@ def submit_review(inspection_id: uuid.UUID) -> Any:
     return redirect(url_for("review.inspection_review", inspection_id=inspection_id), 303)
 
 
+def _visible_photo(photo_id: uuid.UUID) -> Any:
+    """The photo and its blob if the signed-in user may see what it is evidence for: a supervisor within scope,
+    an enterprise its own hazards' and self-assessment's photos (nothing of an unsubmitted inspection); else None."""
+    user = g.user
+    if user.role in SUPERVISOR_ROLES:
+        return review.visible_photo(db.session, user, photo_id)
+    if user.role == Role.enterprise and user.enterprise_id is not None:
+        return portal.visible_photo(db.session, user.enterprise_id, photo_id)
+    return None
+
+
 def _photo_response(photo_id: uuid.UUID, *, thumbnail: bool) -> Any:
-    found = review.visible_photo(db.session, current_supervisor(), photo_id)
+    found = _visible_photo(photo_id)
     if found is None:
         abort(404)
     photo, blob = found
@@ -181,14 +194,14 @@ def _photo_response(photo_id: uuid.UUID, *, thumbnail: bool) -> Any:
 
 
 @bp.route("/photos/<uuid:photo_id>")
-@supervisor_required
+@security.login_required
 def photo_full(photo_id: uuid.UUID) -> Any:
     """A photo's bytes as stored (hash-verified), for anyone who may see what it is evidence for."""
     return _photo_response(photo_id, thumbnail=False)
 
 
 @bp.route("/photos/<uuid:photo_id>/thumb")
-@supervisor_required
+@security.login_required
 def photo_thumbnail(photo_id: uuid.UUID) -> Any:
     """A photo's upright JPEG thumbnail (long edge 480 px)."""
     return _photo_response(photo_id, thumbnail=True)

@@ -122,6 +122,10 @@ const MESSAGES = {
     "position.poor": "定位精度差（超过 50 米）",
     "position.stale": "定位已过时（超过 2 分钟）",
     "position.far": "当前位置距企业登记位置超过 1 公里",
+    printRecord: "打印现场检查记录",
+    printOrder: "打印整改指令书",
+    printNow: "打印",
+    printHint: "在打印对话框中选择 A4 纸张、纵向；无需联网。",
   },
   en: {
     appTitle: "Safety inspection",
@@ -245,6 +249,10 @@ const MESSAGES = {
     "position.poor": "Poor position accuracy (over 50 m)",
     "position.stale": "Position is stale (over 2 minutes)",
     "position.far": "More than 1 km from the enterprise's registered location",
+    printRecord: "Print the on-site inspection record",
+    printOrder: "Print the rectification order",
+    printNow: "Print",
+    printHint: "Choose A4 portrait in the print dialog; no network needed.",
   },
 };
 

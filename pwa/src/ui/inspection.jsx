@@ -8,6 +8,7 @@ import { positionFields, positionWarning } from "../domain/geo.js";
 import { seal, sealedRecord } from "../domain/seal.js";
 import { encodePhoto, watermarkLines } from "../photo/encode.js";
 import { openCamera } from "./camera.js";
+import { PrintView } from "./print.jsx";
 import { usePosition } from "./position.js";
 import { SignaturePad } from "./signature.jsx";
 import { problemText, sectorLabel, t } from "./i18n.js";
@@ -291,6 +292,7 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, on
   const [answers, setAnswers] = useState({});
   const [hazards, setHazards] = useState({});
   const [photos, setPhotos] = useState({});
+  const [printing, setPrinting] = useState(null);
   const fix = usePosition();
   const [error, setError] = useState("");
   const items = useMemo(
@@ -356,6 +358,12 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, on
       setError(problemText(lang, problem));
     }
   };
+  if (printing) {
+    return (
+      <PrintView lang={lang} db={db} kind={printing} inspection={inspection} enterprise={enterprise} catalogue={catalogue}
+        answers={answers} hazards={Object.values(hazards)} photos={photos} onClose={() => setPrinting(null)} />
+    );
+  }
   return (
     <section class="card inspection-page">
       <button class="secondary" onClick={onBack}>{t(lang, "back")}</button>
@@ -420,6 +428,12 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, on
         </button>
       )}
       {sealed && <p class="ok">{t(lang, "submitted")}</p>}
+      {sealed && (
+        <div class="print-actions">
+          <button onClick={() => setPrinting("record")} data-testid="print-record">{t(lang, "printRecord")}</button>
+          {Object.keys(hazards).length > 0 && <button onClick={() => setPrinting("order")} data-testid="print-order">{t(lang, "printOrder")}</button>}
+        </div>
+      )}
     </section>
   );
 }
