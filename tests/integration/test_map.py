@@ -197,8 +197,9 @@ def test_inspections_and_open_hazards_are_placed_and_flagged(app: Flask, records
 
 
 def test_the_page_keeps_user_text_inert_and_lists_points_without_coordinates(
-    app: Flask, records: dict[str, str]
+    app: Flask, records: dict[str, str], tmp_path: Path
 ) -> None:
+    _fake_bundle(app, tmp_path)  # the data island is written only when the map's script is there to read it
     with app.app_context():
         flour = _enterprise("地图测试面粉有限公司")
         flour.lat = None
@@ -234,7 +235,8 @@ def test_inspections_are_capped_to_the_most_recent(app: Flask, records: dict[str
         assert capped.points == whole.points[:-1] and capped.inspections_truncated is True
 
 
-def test_a_tile_server_is_allowed_by_the_map_pages_csp_only(app: Flask) -> None:
+def test_a_tile_server_is_allowed_by_the_map_pages_csp_only(app: Flask, tmp_path: Path) -> None:
+    _fake_bundle(app, tmp_path)
     client = _signed_in(app, "xx_sup")
     without = client.get("/map").headers["Content-Security-Policy"]
     assert "tile.example" not in without and "script-src 'self'" in without
