@@ -8,6 +8,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Register the page blueprints."""
     from . import map, portal, pwa, review, supervise, views
+    from .reconciliation import bp as reconciliation_bp
 
     app.register_blueprint(views.bp)
     app.register_blueprint(pwa.bp)
@@ -16,6 +17,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(review.bp)
     app.register_blueprint(portal.bp)
     supervise.register_filters(app)
+    app.register_blueprint(reconciliation_bp)
     from .ledger_io import bp as ledger_io_bp
 
     app.register_blueprint(ledger_io_bp)

@@ -1,0 +1,619 @@
+"""Reconciling inspector findings with an enterprise's self-inspection ledger (隐患自查台账核对).
+
+For one enterprise and one campaign phase, each hazard an inspector found is matched with at most one
+entry of the enterprise's own ledger, and each ledger entry with at most one finding; the result says how
+far the enterprise's self-inspection can be trusted.
+
+What is compared (the service selects it; the rule is stated here so that it is stated once)
+-------------------------------------------------------------------------------------------
+- Findings: hazards from an inspection or a city sample (source ``inspection`` / ``city_sampling``) whose
+  inspection counts — submitted or approved, not the enterprise's own ``self`` kind; a draft or returned
+  inspection's hazards do not count — and that were found within the phase: from 00:00 of its first day to
+  24:00 of its last, in the bureau's time zone.
+- Ledger entries: the enterprise's ``self_ledger`` hazards found on or before the end of the phase (24:00
+  of its last day). An entry made earlier in the campaign, or before it, still tells what the enterprise
+  knew when the inspector came; what matters is whether it was written *before the finding* (below).
+- Self-assessment: the enterprise's latest submitted (or approved) inspection of kind ``self`` finished
+  on or before the end of the phase. Inspector's result: the latest counting inspection finished within
+  the phase; an item it did not answer has no inspector's result.
+
+Matching
+--------
+A finding and an entry are *compatible* when they do not name two different key items, neither names a
+numbered unit the other contradicts ("1#高炉主控室" and "2#高炉主控室" are different places: both carry unit
+numbers — any number of the place, or an "N#"/"N号" in the description — and neither set contains the
+other's), and either
+
+1. both name the same key item (item code) — the key items are narrow, so this alone suffices; or
+2. their places are similar (``PLACE_MIN``) and their descriptions are similar (``DESCRIPTION_MIN``); or
+3. a place is missing or dissimilar, but the descriptions are near-identical (``DESCRIPTION_ALONE_MIN``).
+
+A compatible pair scores ``description + PLACE_WEIGHT × place (+ ITEM_BONUS when the item is the same)``.
+Assignment is one-to-one and greedy: the best-scoring pair is taken first, then the best of the remaining
+findings and entries, and so on; of pairs scoring the same, a same-item pair goes first, then the earlier
+finding, then the earlier entry (found time, then id), so the answer never depends on input order. It runs
+in two passes:
+
+1. a finding with the entries written on or before it was found (what the enterprise knew);
+2. the findings left over with the entries written after them: the enterprise copied the inspector's
+   finding into its ledger afterwards (补录). That is good practice but not self-inspection.
+
+Categories
+----------
+Every finding falls in exactly one of
+- ``self_reported``: matched in pass 1 to an entry the enterprise had not declared fixed by then;
+- ``claimed_fixed_but_present`` (整改不实): matched in pass 1 to an entry the enterprise had declared fixed
+  (``claimed_fixed_at``: its first "rectification reported", "accepted" or "closed" event, or a completion
+  or acceptance date in its 五定 terms) at or before the inspector found the hazard. A claim that was later
+  rejected still counts: the enterprise's ledger said "fixed" and the inspector saw it was not;
+- ``missed`` (自查不到位): not matched in pass 1; ``recorded_after`` lists those of them the ledger took in
+  afterwards, with the entry.
+
+Every ledger entry falls in exactly one of: matched in pass 1 (with its finding in one of the first two
+lists), ``recorded_after``, or ``ledger_only`` (no finding matched it: found by the enterprise alone, or
+already fixed before the inspector came).
+
+``overdue`` is a cross-cutting list, not a category: the findings and entries whose rectification is past
+its deadline and still the enterprise's to do (server.domain.hazards.HazardStatus.is_overdue: open, not
+awaiting acceptance, deadline before today). A finding and the entry matched to it are two records; each is
+listed.
+
+Per key item the self-assessment is set against the inspector's result: ``agree``; ``overstated`` (自评不实)
+when the enterprise said compliant or not applicable and the inspector found it non-compliant (declaring an
+item that applies "not applicable" hides a defect just as well); ``differ`` for any other disagreement (the
+enterprise was stricter than the inspector, or compliant vs not applicable); ``incomplete`` when a side has
+no answer or answered "not checked".
+
+Reliability (自查可信度) = self_reported / findings: the share of the inspector's findings that the ledger
+already held and did not claim fixed. None when there are no findings (nothing to judge by).
+
+Chinese text similarity
+-----------------------
+Chinese is not split into words, and hazard descriptions of the same defect are written in many ways
+("除尘器泄爆口朝向人员通道" / "除尘系统泄爆口正对人员通行通道"), so similarity is measured on characters:
+
+1. ``normalise``: NFKC (full-width letters and digits become ASCII), lower case, and every space,
+   punctuation mark and symbol removed; then the filler words of ``FILLER_WORDS`` are dropped. Among them are
+   the negations (未, 没有, 无, 不, 缺少): every finding and every ledger entry describes a defect, so negation
+   carries no information about *which* defect, and the same defect is written "未设置", "没有设置" or "无"
+   indifferently. What identifies a hazard is its topic — the equipment and the missing safeguard.
+2. Sørensen–Dice coefficient of the two strings' character bigram sets: 2·|A∩B| / (|A|+|B|), in [0, 1],
+   symmetric. When the shorter string has fewer than ``SHORT_TEXT`` characters, it has too few bigrams for a
+   stable figure and single characters are compared instead ("配电室" / "配电间").
+3. Places are short and often abbreviated, so containment counts as identical: "高炉主控室" within
+   "1#高炉主控室" scores 1 (the shorter must have at least ``MIN_CONTAINED`` characters).
+
+Thresholds (checked against the examples in tests/unit/test_reconciliation.py):
+``DESCRIPTION_MIN`` 0.4 — the paraphrase above scores 0.48, while the same equipment with a different defect
+("除尘器未设置泄爆装置") scores about 0.3 and unrelated defects score near 0; ``DESCRIPTION_ALONE_MIN`` 0.7 —
+without a place to agree on, only a near-copy (a word added or dropped) is taken; ``PLACE_MIN`` 0.5.
+Known weakness: a long shared name inflates the figure ("有限空间作业场所未设置安全警示标志" against
+"有限空间作业未审批" scores 0.45, two different defects). Where the records carry item codes they keep such
+pairs apart; elsewhere the greedy assignment prefers the truly similar entry when there is one, and the pages
+show every pair's similarities so that a supervisor can judge.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from server.domain.clearance import ItemResultValue
+from server.domain.hazards import HazardLevel, HazardState, HazardStatus
+
+#: Words dropped before comparing descriptions: negations (see the module docstring), the words every
+#: hazard text shares ("存在…问题", "现场发现"), and function words. Longest first, so that "没有" goes
+#: before "没" could split it.
+FILLER_WORDS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            "没有", "缺少", "缺乏", "缺失", "不符合", "不规范", "不到位", "未按", "存在", "问题", "隐患", "现场", "发现",
+            "检查", "情况", "相关", "有关", "规定", "要求", "按照", "部分", "个别", "一些", "进行", "已经",
+            "未", "不", "无", "没", "的", "了", "等", "和", "与", "或", "已",
+        },
+        key=lambda w: (-len(w), w),
+    )
+)  # fmt: skip
+#: Below this many characters (after normalising) single characters are compared instead of bigrams.
+SHORT_TEXT = 4
+#: A place contained in the other counts as the same place when it has at least this many characters.
+MIN_CONTAINED = 2
+#: Places at least this similar are "the same place".
+PLACE_MIN = 0.5
+#: Descriptions at least this similar describe the same defect, when the places agree.
+DESCRIPTION_MIN = 0.4
+#: Descriptions at least this similar match even when a place is missing or the places differ.
+DESCRIPTION_ALONE_MIN = 0.7
+#: Score added for the same key item, and the weight of the place's similarity in the score.
+ITEM_BONUS = 1.0
+PLACE_WEIGHT = 0.5
+
+_DIGITS = re.compile(r"\d+")
+#: A unit number inside a description: "1#除尘器", "2号高炉" (other numbers there are measurements).
+_UNIT_NUMBER = re.compile(r"(\d+)\s*(?:#|号)")
+#: Spaces, punctuation and symbols (\W is "not a letter or digit", in every script; _ is a letter to it).
+_NOT_TEXT = re.compile(r"[\W_]+")
+_FILLERS = re.compile("|".join(re.escape(word) for word in FILLER_WORDS))
+
+
+def normalise(text: str | None, *, drop_fillers: bool = True) -> str:
+    """The text compared: NFKC, lower case, no spaces, punctuation or symbols, and (optionally) no fillers."""
+    if not text:
+        return ""
+    kept = _NOT_TEXT.sub("", unicodedata.normalize("NFKC", text).lower())
+    return _FILLERS.sub("", kept) if drop_fillers else kept
+
+
+@dataclass(frozen=True, slots=True)
+class _Grams:
+    """A normalised text with its character and bigram sets, computed once per distinct text."""
+
+    text: str
+    chars: frozenset[str]
+    pairs: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> _Grams:
+        return cls(text, frozenset(text), frozenset(text[i : i + 2] for i in range(len(text) - 1)))
+
+
+def _grams_similarity(a: _Grams, b: _Grams) -> float:
+    """Dice coefficient of the bigram sets, or of the character sets when the shorter text is short."""
+    if not a.text or not b.text:
+        return 0.0
+    if a.text == b.text:
+        return 1.0
+    if len(a.text) < SHORT_TEXT or len(b.text) < SHORT_TEXT:
+        x, y = a.chars, b.chars
+    else:
+        x, y = a.pairs, b.pairs
+    return 2.0 * len(x & y) / (len(x) + len(y))
+
+
+def text_similarity(a: str | None, b: str | None) -> float:
+    """Dice coefficient of two descriptions' character bigrams after ``normalise`` (unigrams when short)."""
+    return _grams_similarity(_Grams.of(normalise(a)), _Grams.of(normalise(b)))
+
+
+def _numbers(found: Iterable[str]) -> frozenset[str]:
+    return frozenset(n.lstrip("0") or "0" for n in found)
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    grams: _Grams
+    numbers: frozenset[str]
+
+    @classmethod
+    def of(cls, place: str | None) -> _Place:
+        folded = unicodedata.normalize("NFKC", place or "")
+        return cls(_Grams.of(normalise(place, drop_fillers=False)), _numbers(_DIGITS.findall(folded)))
+
+
+def _units_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Both name numbered units, and neither's numbers include the other's ("1#高炉" vs "2#高炉")."""
+    return bool(a and b) and not (a <= b or b <= a)
+
+
+def _place_similarity(a: _Place, b: _Place) -> float | None:
+    if not a.grams.text or not b.grams.text:
+        return None
+    if _units_conflict(a.numbers, b.numbers):
+        return 0.0
+    short, long = sorted((a.grams.text, b.grams.text), key=len)
+    if len(short) >= MIN_CONTAINED and short in long:
+        return 1.0
+    return _grams_similarity(a.grams, b.grams)
+
+
+def place_similarity(a: str | None, b: str | None) -> float | None:
+    """Similarity of two places in [0, 1] (containment counts as 1, different unit numbers as 0); None when
+    either is missing."""
+    return _place_similarity(_Place.of(a), _Place.of(b))
+
+
+class TextCache:
+    """Prepared texts shared by many reconciliations (a county's): wording repeats — catalogue texts, place
+    names — so each distinct text is normalised once, and each pair of places compared once."""
+
+    def __init__(self) -> None:
+        self._descriptions: dict[str, tuple[_Grams, frozenset[str]]] = {}
+        self._places: dict[str | None, _Place] = {}
+        self._place_pairs: dict[tuple[str, str], float | None] = {}
+        self._description_pairs: dict[tuple[str, str], float] = {}
+
+    def description(self, text: str) -> tuple[_Grams, frozenset[str]]:
+        """The description's grams and the unit numbers it names."""
+        found = self._descriptions.get(text)
+        if found is None:
+            units = _numbers(_UNIT_NUMBER.findall(unicodedata.normalize("NFKC", text)))
+            found = self._descriptions[text] = (_Grams.of(normalise(text)), units)
+        return found
+
+    def place(self, text: str | None) -> _Place:
+        """The place prepared for comparison."""
+        found = self._places.get(text)
+        if found is None:
+            found = self._places[text] = _Place.of(text)
+        return found
+
+    def place_similarity(self, a: _Place, b: _Place) -> float | None:
+        """``_place_similarity``, remembered per pair of places."""
+        key = (a.grams.text, b.grams.text)
+        if key not in self._place_pairs:
+            self._place_pairs[key] = _place_similarity(a, b)
+        return self._place_pairs[key]
+
+    def description_similarity(self, a: _Grams, b: _Grams) -> float:
+        """``_grams_similarity`` of two descriptions, remembered per pair of texts: inspectors often keep the
+        catalogue item's own text as the description, and intersecting two long bigram sets is the costliest
+        step of matching."""
+        key = (a.text, b.text)
+        found = self._description_pairs.get(key)
+        if found is None:
+            found = self._description_pairs[key] = _grams_similarity(a, b)
+        return found
+
+
+# --- the records -------------------------------------------------------------------------------------
+
+# The records below are values, never changed once made; they are not frozen dataclasses only because a
+# county makes some 150,000 of them and a frozen dataclass takes five times as long to build.
+
+
+@dataclass(slots=True)
+class Finding:
+    """A hazard an inspector found (in a counting inspection within the phase)."""
+
+    id: str
+    item_code: str | None
+    place: str | None
+    description: str
+    found_at: datetime
+    level: HazardLevel
+    state: HazardState
+    deadline: date | None = None
+    listed: bool = False
+    inspection_id: str | None = None
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    """An entry of the enterprise's self-inspection ledger; ``claimed_fixed_at`` is when the enterprise first
+    declared it fixed (None: never)."""
+
+    id: str
+    item_code: str | None
+    place: str | None
+    description: str
+    found_at: datetime
+    level: HazardLevel
+    state: HazardState
+    claimed_fixed_at: datetime | None = None
+    deadline: date | None = None
+    listed: bool = False
+    ledger_no: str | None = None
+
+
+def _order(record: Finding | LedgerEntry) -> tuple[datetime, str]:
+    return (record.found_at, record.id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    item_code: str | None
+    place: _Place
+    description: _Grams
+    #: Unit numbers the record names: every number of its place, and the "N#"/"N号" of its description.
+    units: frozenset[str]
+
+    @classmethod
+    def of(cls, record: Finding | LedgerEntry, cache: TextCache) -> _Prepared:
+        place = cache.place(record.place)
+        description, units = cache.description(record.description or "")
+        return cls(
+            record.item_code or None, place, description, place.numbers | units if units else place.numbers
+        )
+
+
+@dataclass(slots=True)
+class PairScore:
+    """How alike a finding and a ledger entry are, and whether they may be matched at all."""
+
+    compatible: bool
+    same_item: bool
+    place: float | None
+    description: float
+    score: float
+
+
+def _compatible(same_item: bool, place: float | None, description: float) -> bool:
+    """Whether a pair that names neither two key items nor two units may match (module docstring)."""
+    if same_item:
+        return True
+    if place is not None and place >= PLACE_MIN:
+        return description >= DESCRIPTION_MIN
+    return description >= DESCRIPTION_ALONE_MIN
+
+
+def _pair(f: _Prepared, e: _Prepared, cache: TextCache) -> PairScore:
+    same_item = f.item_code is not None and f.item_code == e.item_code
+    apart = (f.item_code is not None and e.item_code is not None and not same_item) or _units_conflict(
+        f.units, e.units
+    )
+    place = cache.place_similarity(f.place, e.place)
+    description = _grams_similarity(f.description, e.description)
+    score = description + PLACE_WEIGHT * (place or 0.0) + (ITEM_BONUS if same_item else 0.0)
+    return PairScore(
+        not apart and _compatible(same_item, place, description), same_item, place, description, score
+    )
+
+
+def pair_score(finding: Finding, entry: LedgerEntry) -> PairScore:
+    """Score a finding against a ledger entry by the rules of the module docstring."""
+    cache = TextCache()
+    return _pair(_Prepared.of(finding, cache), _Prepared.of(entry, cache), cache)
+
+
+@dataclass(slots=True)
+class Match:
+    """A finding paired with a ledger entry, and how alike they are."""
+
+    finding: Finding
+    entry: LedgerEntry
+    similarity: PairScore
+
+
+# --- self-assessment against the inspector's result -----------------------------------------------------
+
+
+class ItemVerdict(StrEnum):
+    """How the enterprise's self-assessment of a key item compares with the inspector's result."""
+
+    agree = "agree"
+    overstated = "overstated"
+    differ = "differ"
+    incomplete = "incomplete"
+
+    @property
+    def label_zh(self) -> str:
+        """Return the Chinese label."""
+        return _VERDICT_ZH[self]
+
+
+_VERDICT_ZH = {
+    ItemVerdict.agree: "一致",
+    ItemVerdict.overstated: "自评不实",
+    ItemVerdict.differ: "不一致",
+    ItemVerdict.incomplete: "无法比较",
+}
+_ANSWERED = frozenset(
+    {ItemResultValue.compliant, ItemResultValue.non_compliant, ItemResultValue.not_applicable}
+)
+
+
+@dataclass(slots=True)
+class ItemComparison:
+    """One key item: the enterprise's self-assessment, the inspector's result, and the verdict."""
+
+    code: str
+    self_result: ItemResultValue | None
+    inspector_result: ItemResultValue | None
+    verdict: ItemVerdict
+
+
+def compare_item(
+    self_result: ItemResultValue | None, inspector_result: ItemResultValue | None
+) -> ItemVerdict:
+    """The verdict for one item (see the module docstring)."""
+    if self_result not in _ANSWERED or inspector_result not in _ANSWERED:
+        return ItemVerdict.incomplete
+    if self_result == inspector_result:
+        return ItemVerdict.agree
+    if inspector_result == ItemResultValue.non_compliant:
+        return ItemVerdict.overstated
+    return ItemVerdict.differ
+
+
+def compare_items(
+    self_results: Mapping[str, ItemResultValue],
+    inspector_results: Mapping[str, ItemResultValue],
+    order: Sequence[str] = (),
+) -> tuple[ItemComparison, ...]:
+    """Every item either side answered, in ``order`` first and then by code."""
+    codes = self_results.keys() | inspector_results.keys()
+    ordered = [code for code in dict.fromkeys(order) if code in codes]
+    if len(ordered) < len(codes):
+        ordered += sorted(codes.difference(ordered))
+    comparisons = []
+    for code in ordered:
+        mine, theirs = self_results.get(code), inspector_results.get(code)
+        comparisons.append(ItemComparison(code, mine, theirs, compare_item(mine, theirs)))
+    return tuple(comparisons)
+
+
+# --- reconciliation -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Overdue:
+    """A finding or ledger entry past its rectification deadline; ``days`` past it."""
+
+    record: Finding | LedgerEntry
+    days: int
+
+    @property
+    def is_finding(self) -> bool:
+        """True for an inspector's finding, False for a ledger entry."""
+        return isinstance(self.record, Finding)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The findings and ledger entries of one enterprise and phase, sorted into the categories."""
+
+    self_reported: tuple[Match, ...]
+    claimed_fixed_but_present: tuple[Match, ...]
+    missed: tuple[Finding, ...]
+    recorded_after: tuple[Match, ...]
+    ledger_only: tuple[LedgerEntry, ...]
+    overdue: tuple[Overdue, ...]
+    items: tuple[ItemComparison, ...] = field(default=())
+
+    @property
+    def findings(self) -> int:
+        """How many findings were reconciled."""
+        return len(self.self_reported) + len(self.claimed_fixed_but_present) + len(self.missed)
+
+    @property
+    def entries(self) -> int:
+        """How many ledger entries were reconciled."""
+        return (
+            len(self.self_reported)
+            + len(self.claimed_fixed_but_present)
+            + len(self.recorded_after)
+            + len(self.ledger_only)
+        )
+
+    @property
+    def reliability(self) -> float | None:
+        """Share of findings the ledger already held and did not claim fixed; None with no findings."""
+        return len(self.self_reported) / self.findings if self.findings else None
+
+    @property
+    def overstated_items(self) -> int:
+        """Key items the enterprise assessed compliant (or not applicable) that the inspector found not."""
+        return sum(1 for i in self.items if i.verdict is ItemVerdict.overstated)
+
+    @property
+    def differing_items(self) -> int:
+        """Key items where the two sides disagree in some other way."""
+        return sum(1 for i in self.items if i.verdict is ItemVerdict.differ)
+
+
+#: A candidate pair as the greedy assignment sorts it: best score first, the same item before the same
+#: words, then the earlier finding and the earlier entry (their positions in found-time order).
+_Candidate = tuple[float, bool, int, int, PairScore]
+
+
+def _greedy(
+    candidates: list[_Candidate], findings: Sequence[Finding], entries: Sequence[LedgerEntry],
+    taken_f: set[int], taken_e: set[int],
+) -> list[Match]:  # fmt: skip
+    """One-to-one assignment, best score first; ties by the earlier finding, then the earlier entry."""
+    candidates.sort()  # (finding, entry) positions are unique, so PairScore is never compared
+    matches = []
+    for _, _, fi, ei, similarity in candidates:
+        if fi in taken_f or ei in taken_e:
+            continue
+        taken_f.add(fi)
+        taken_e.add(ei)
+        matches.append(Match(findings[fi], entries[ei], similarity))
+    return matches
+
+
+def match(
+    findings: Iterable[Finding], entries: Iterable[LedgerEntry], cache: TextCache | None = None
+) -> tuple[list[Match], list[Match]]:
+    """Pair findings with entries one-to-one: (pairs with an entry written on or before the finding,
+    pairs of the remaining findings with entries written after them). Ids are taken to be unique."""
+    return _match(sorted(findings, key=_order), sorted(entries, key=_order), cache or TextCache())
+
+
+def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[list[Match], list[Match]]:
+    """``match`` for findings and entries already in found-time order."""
+    # Entries by item code (None: no code): a coded finding meets only its item's entries and the uncoded ones.
+    by_code: dict[str | None, list[tuple[int, _Prepared, datetime]]] = {}
+    for ei, entry in enumerate(es):
+        pe = _Prepared.of(entry, cache)
+        by_code.setdefault(pe.item_code, []).append((ei, pe, entry.found_at))
+    everything = [e for group in by_code.values() for e in group]
+    before: list[_Candidate] = []
+    after: list[_Candidate] = []
+    # A county runs this for some 200,000 pairs, so the rules of _pair are written out here: the cheap
+    # refusals first, the caches' dictionaries read directly (two method calls per pair are a tenth of the
+    # time), and a PairScore made only for the compatible pairs.
+    places, descriptions = cache._place_pairs, cache._description_pairs
+    for fi, finding in enumerate(fs):
+        pf = _Prepared.of(finding, cache)
+        code, units, found_at = pf.item_code, pf.units, finding.found_at
+        place_text, description_text = pf.place.grams.text, pf.description.text
+        candidates = everything if code is None else by_code.get(code, []) + by_code.get(None, [])
+        for ei, pe, written in candidates:
+            same_item = code is not None and code == pe.item_code
+            if units and pe.units and not (units <= pe.units or pe.units <= units):
+                continue
+            key = (place_text, pe.place.grams.text)
+            place = places[key] if key in places else cache.place_similarity(pf.place, pe.place)
+            description = descriptions.get((description_text, pe.description.text))
+            if description is None:
+                description = cache.description_similarity(pf.description, pe.description)
+            if _compatible(same_item, place, description):
+                score = description + PLACE_WEIGHT * (place or 0.0) + (ITEM_BONUS if same_item else 0.0)
+                similarity = PairScore(True, same_item, place, description, score)
+                (before if written <= found_at else after).append((-score, not same_item, fi, ei, similarity))
+    taken_f: set[int] = set()
+    taken_e: set[int] = set()
+    first = _greedy(before, fs, es, taken_f, taken_e)
+    second = _greedy(after, fs, es, taken_f, taken_e)
+    return first, second
+
+
+def _overdue_days(record: Finding | LedgerEntry, today: date) -> int | None:
+    if record.deadline is None or record.deadline >= today:
+        return None  # never overdue, whatever the state: spares building a status for most records
+    status = HazardStatus(
+        state=record.state, level=record.level, deadline=record.deadline, listed=record.listed,
+        ever_listed=record.listed, events=1,
+    )  # fmt: skip
+    return (today - record.deadline).days if status.is_overdue(today) else None
+
+
+def reconcile(
+    findings: Iterable[Finding],
+    entries: Iterable[LedgerEntry],
+    today: date,
+    *,
+    self_assessment: Mapping[str, ItemResultValue] | None = None,
+    inspector_results: Mapping[str, ItemResultValue] | None = None,
+    item_order: Sequence[str] = (),
+    cache: TextCache | None = None,
+) -> Reconciliation:
+    """Sort one enterprise's findings and ledger entries of one phase into the categories of the module
+    docstring, with overdue records and the per-item comparison; ``cache`` may be shared between calls."""
+    findings = sorted({f.id: f for f in findings}.values(), key=_order)
+    entries = sorted({e.id: e for e in entries}.values(), key=_order)
+    first, second = _match(findings, entries, cache or TextCache())
+    claimed = [
+        m
+        for m in first
+        if m.entry.claimed_fixed_at is not None and m.entry.claimed_fixed_at <= m.finding.found_at
+    ]
+    claimed_ids = {m.finding.id for m in claimed}
+    self_reported = [m for m in first if m.finding.id not in claimed_ids]
+    matched_f = {m.finding.id for m in first}
+    matched_e = {m.entry.id for m in (*first, *second)}
+    overdue = []
+    records: list[Finding | LedgerEntry] = [*findings, *entries]
+    for record in records:
+        days = _overdue_days(record, today)
+        if days is not None:
+            overdue.append(Overdue(record, days))
+    overdue.sort(key=lambda o: (-o.days, not o.is_finding, _order(o.record)))
+
+    def by_finding(matches: list[Match]) -> tuple[Match, ...]:
+        return tuple(sorted(matches, key=lambda m: _order(m.finding)))
+
+    return Reconciliation(
+        self_reported=by_finding(self_reported),
+        claimed_fixed_but_present=by_finding(claimed),
+        missed=tuple(f for f in findings if f.id not in matched_f),
+        recorded_after=by_finding(second),
+        ledger_only=tuple(e for e in entries if e.id not in matched_e),
+        overdue=tuple(overdue),
+        items=compare_items(self_assessment or {}, inspector_results or {}, item_order),
+    )

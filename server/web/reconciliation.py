@@ -1,0 +1,126 @@
+"""自查核对: inspector findings against the enterprises' self-inspection ledgers, per county and per enterprise."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from server.domain.reconciliation import (
+    DESCRIPTION_ALONE_MIN,
+    DESCRIPTION_MIN,
+    PLACE_MIN,
+    ItemVerdict,
+)
+from server.extensions import db
+from server.models import Enterprise
+from server.services import oversight
+from server.services.reconciliation import (
+    SORTS,
+    PhaseWindow,
+    ReconciliationCache,
+    UnknownPhase,
+    key_items,
+    reconcile_enterprise,
+    reconcile_scope,
+    resolve_phase,
+)
+from server.services.scope import visible_enterprises
+from server.web.access import current_supervisor, supervisor_required
+from server.web.supervise import local_today
+
+bp = Blueprint("reconciliation", __name__)
+
+#: Rows of the county table per page.
+PAGE_SIZE = 50
+
+
+def reconciliation_cache() -> ReconciliationCache:
+    """This app's cache of scope reconciliations (stamped with the change counter, so never stale)."""
+    return current_app.extensions.setdefault("reconciliation_cache", ReconciliationCache())
+
+
+def bureau_zone() -> ZoneInfo:
+    """The bureau's time zone (phases are counted in its days)."""
+    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+
+
+def phase_from_request(errors: list[str]) -> PhaseWindow | None:
+    """The phase named by ``?phase=`` (an unknown code is reported in ``errors`` and the default used)."""
+    user = current_supervisor()
+    code = request.args.get("phase", "").strip() or None
+    try:
+        return resolve_phase(db.session, user, code, local_today(), bureau_zone())
+    except UnknownPhase as unknown:
+        errors.append(str(unknown))
+        return resolve_phase(db.session, user, None, local_today(), bureau_zone())
+
+
+def _page_number(errors: list[str]) -> int:
+    raw = request.args.get("page", "").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or int(raw) < 1:
+        errors.append(f"参数 page“{raw}”应为正整数 / page must be a positive integer")
+        return 1
+    return int(raw)
+
+
+@bp.route("/reconciliation")
+@supervisor_required
+def county() -> Any:
+    """Every enterprise in scope: findings against its ledger, least reliable self-inspection first."""
+    user = current_supervisor()
+    errors: list[str] = []
+    window = phase_from_request(errors)
+    sort = request.args.get("sort", "").strip() or "reliability"
+    if sort not in SORTS:
+        errors.append(f"排序“{sort}”无效 / invalid sort")
+        sort = "reliability"
+    number = _page_number(errors)
+    result = None
+    page = oversight.Page([], 0, 1, PAGE_SIZE)
+    if window is not None:
+        today, cache = local_today(), reconciliation_cache()
+        result = reconcile_scope(db.session, user, window, today, sort=sort, zone=bureau_zone(), cache=cache)
+        pages = max(1, -(-len(result.rows) // PAGE_SIZE))
+        number = min(number, pages)
+        rows = result.rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+        page = oversight.Page(rows, len(result.rows), number, PAGE_SIZE)
+    phases = list(window.campaign.phases) if window is not None else []
+    query = urlencode([("phase", window.phase.code), ("sort", sort)] if window else [("sort", sort)])
+    return render_template(
+        "reconciliation.html", window=window, result=result, page=page, phases=phases, sort=sort, sorts=SORTS,
+        errors=errors, query=query,
+    ), (400 if errors else 200)  # fmt: skip
+
+
+@bp.route("/enterprises/<uuid:enterprise_id>/reconciliation")
+@supervisor_required
+def enterprise(enterprise_id: uuid.UUID) -> Any:
+    """One enterprise: matched pairs side by side, each category, and the self-assessment per key item."""
+    user = current_supervisor()
+    errors: list[str] = []
+    window = phase_from_request(errors)
+    if window is None:
+        # No campaign, so no phase to reconcile; the enterprise must still be in scope to say so.
+        enterprise = db.session.scalar(
+            visible_enterprises(db.session, user).where(Enterprise.id == enterprise_id)
+        )
+        if enterprise is None:
+            abort(404)
+        return render_template(
+            "reconciliation_enterprise.html", window=None, row=None, name=enterprise.name, errors=errors,
+        ), (400 if errors else 200)  # fmt: skip
+    row = reconcile_enterprise(db.session, user, enterprise_id, window, local_today(), bureau_zone())
+    if row is None:
+        abort(404)
+    return render_template(
+        "reconciliation_enterprise.html", window=window, row=row, name=row.name, r=row.result, errors=errors,
+        phases=list(window.campaign.phases), items=dict(key_items(db.session, local_today())),
+        later={m.finding.id: m for m in row.result.recorded_after}, verdicts=ItemVerdict,
+        thresholds={"description": DESCRIPTION_MIN, "alone": DESCRIPTION_ALONE_MIN, "place": PLACE_MIN},
+    ), (400 if errors else 200)  # fmt: skip

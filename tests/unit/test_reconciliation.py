@@ -1,0 +1,345 @@
+"""Reconciling inspector findings with the self-inspection ledger: similarity, matching, categories."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.domain.clearance import ItemResultValue
+from server.domain.hazards import HazardLevel, HazardState
+from server.domain.reconciliation import (
+    DESCRIPTION_ALONE_MIN,
+    DESCRIPTION_MIN,
+    PLACE_MIN,
+    Finding,
+    ItemVerdict,
+    LedgerEntry,
+    compare_item,
+    match,
+    normalise,
+    pair_score,
+    place_similarity,
+    reconcile,
+    text_similarity,
+)
+
+R = ItemResultValue
+S = HazardState
+T0 = datetime(2026, 6, 10, 2, 0, tzinfo=UTC)
+TODAY = date(2026, 7, 1)
+
+VENT = "除尘器泄爆口朝向人员通道"
+VENT_PARAPHRASE = "除尘系统泄爆口正对人员通行通道"
+VENT_OTHER_DEFECT = "除尘器未设置泄爆装置"
+GAS_ALARM = "煤气柜区域未设置固定式一氧化碳监测报警装置"
+DUST = "作业现场积尘未及时清扫"
+
+
+def finding(
+    id: str, description: str, *, item: str | None = None, place: str | None = None, day: int = 0,
+    state: HazardState = S.found, deadline: date | None = None,
+) -> Finding:  # fmt: skip
+    return Finding(
+        id=id, item_code=item, place=place, description=description, found_at=T0 + timedelta(days=day),
+        level=HazardLevel.general, state=state, deadline=deadline,
+    )  # fmt: skip
+
+
+def entry(
+    id: str, description: str, *, item: str | None = None, place: str | None = None, day: int = -5,
+    state: HazardState = S.found, claimed: int | None = None, deadline: date | None = None,
+) -> LedgerEntry:  # fmt: skip
+    return LedgerEntry(
+        id=id, item_code=item, place=place, description=description, found_at=T0 + timedelta(days=day),
+        level=HazardLevel.general, state=state, deadline=deadline,
+        claimed_fixed_at=T0 + timedelta(days=claimed) if claimed is not None else None,
+    )  # fmt: skip
+
+
+# --- normalising and similarity ---------------------------------------------------------------------------
+
+
+def test_normalise_folds_width_and_drops_punctuation_spaces_and_fillers() -> None:
+    assert normalise("１＃高炉 主控室，存在未设置报警仪问题。") == "1高炉主控室设置报警仪"
+    assert normalise("没有设置") == normalise("未设置") == normalise("无设置") == "设置"
+    assert normalise("作业现场积尘未及时清扫") == "作业积尘及时清扫"  # 及时 is a word, not the filler 及
+    assert normalise(None) == normalise("") == normalise(" ，。") == ""
+
+
+def test_near_duplicate_descriptions_are_similar_and_unrelated_ones_are_not() -> None:
+    assert text_similarity(VENT, VENT_PARAPHRASE) >= DESCRIPTION_MIN
+    assert text_similarity(VENT, VENT_OTHER_DEFECT) < DESCRIPTION_MIN  # same equipment, another defect
+    assert text_similarity(VENT, GAS_ALARM) == 0.0
+    assert text_similarity(VENT, DUST) < 0.1
+    assert text_similarity(VENT, VENT) == 1.0
+    assert text_similarity("", VENT) == 0.0
+
+
+def test_negation_is_not_what_tells_hazards_apart() -> None:
+    assert text_similarity("配电箱未接地", "配电箱没有接地") == 1.0
+    assert text_similarity("配电箱未接地", "配电柜接地线缺失") >= DESCRIPTION_MIN
+
+
+def test_short_texts_compare_single_characters() -> None:
+    # Bigrams alone would give 0.5 for these three-character names.
+    assert place_similarity("配电室", "配电间") == 2 * 2 / 6
+    assert text_similarity("报警", "警报") == 1.0
+
+
+def test_place_containment_counts_and_numbered_units_conflict() -> None:
+    assert place_similarity("1#高炉主控室", "高炉主控室") == 1.0
+    assert place_similarity("１＃高炉主控室", "1#高炉 主控室") == 1.0
+    assert place_similarity("1#高炉主控室", "2#高炉主控室") == 0.0
+    assert place_similarity("1#高炉2号风口", "1#高炉") == 1.0  # a part of the same unit
+    assert place_similarity("除尘器", "除尘系统") >= PLACE_MIN  # type: ignore[operator]
+    assert place_similarity("生产车间", "原料库") == 0.0
+    assert place_similarity(None, "原料库") is None and place_similarity("", "") is None
+    assert place_similarity("炉", "熔炼炉") == 2 * 1 / 4  # one character is too little to contain
+
+
+# --- matching ----------------------------------------------------------------------------------------------
+
+
+def test_paraphrase_at_the_same_place_is_self_reported_and_unrelated_is_missed() -> None:
+    result = reconcile(
+        [finding("f1", VENT, place="1#除尘器"), finding("f2", GAS_ALARM, place="煤气柜")],
+        [entry("e1", VENT_PARAPHRASE, place="除尘器"), entry("e2", DUST, place="生产车间")],
+        TODAY,
+    )
+    assert [(m.finding.id, m.entry.id) for m in result.self_reported] == [("f1", "e1")]
+    assert [f.id for f in result.missed] == ["f2"]
+    assert [e.id for e in result.ledger_only] == ["e2"]
+    assert result.reliability == 0.5
+    similarity = result.self_reported[0].similarity
+    assert not similarity.same_item and similarity.place == 1.0 and similarity.description >= DESCRIPTION_MIN
+
+
+def test_similar_description_at_a_different_place_does_not_match() -> None:
+    result = reconcile(
+        [finding("f", VENT, place="成品库")], [entry("e", VENT_PARAPHRASE, place="原料车间")], TODAY
+    )
+    assert not result.self_reported and [f.id for f in result.missed] == ["f"]
+    # A near-copy needs no place to agree with.
+    copy = reconcile(
+        [finding("f", VENT, place="成品库")], [entry("e", "除尘器泄爆口朝向人员通道。", place=None)], TODAY
+    )
+    assert [m.entry.id for m in copy.self_reported] == ["e"]
+    assert text_similarity(VENT, "除尘器泄爆口朝向人员通道。") >= DESCRIPTION_ALONE_MIN
+
+
+def test_numbered_units_keep_same_descriptions_apart() -> None:
+    result = reconcile([finding("f", "1#除尘器泄爆片损坏")], [entry("e", "2#除尘器泄爆片损坏")], TODAY)
+    assert not result.self_reported and len(result.missed) == 1 and len(result.ledger_only) == 1
+
+
+def test_same_key_item_matches_whatever_the_words() -> None:
+    result = reconcile(
+        [finding("f", "主控室CO报警仪失效", item="ST-6", place="转炉主控室")],
+        [entry("e", "煤气区域一氧化碳报警器未校验", item="ST-6", place="煤气加压站")],
+        TODAY,
+    )
+    assert [m.entry.id for m in result.self_reported] == ["e"] and result.self_reported[
+        0
+    ].similarity.same_item
+
+
+def test_different_key_items_never_match_even_with_the_same_words() -> None:
+    result = reconcile(
+        [finding("f", VENT, item="DU-2", place="除尘器")],
+        [entry("e", VENT, item="DU-1", place="除尘器")],
+        TODAY,
+    )
+    assert result.missed and result.ledger_only and not result.self_reported
+    # One side without a code falls back on place and description.
+    mixed = reconcile(
+        [finding("f", VENT, item="DU-2", place="除尘器")], [entry("e", VENT, place="除尘器")], TODAY
+    )
+    assert [m.entry.id for m in mixed.self_reported] == ["e"]
+
+
+def test_the_same_item_found_twice_takes_one_ledger_entry_each() -> None:
+    findings = [
+        finding("f1", "1#高炉主控室未设置固定式一氧化碳报警装置", item="ST-6", place="1#高炉主控室", day=0),
+        finding("f2", "转炉休息室一氧化碳报警仪损坏", item="ST-6", place="转炉休息室", day=3),
+    ]
+    one = reconcile(
+        findings, [entry("e1", "高炉主控室没有安装一氧化碳报警器", item="ST-6", place="高炉主控室")], TODAY
+    )
+    assert [(m.finding.id, m.entry.id) for m in one.self_reported] == [("f1", "e1")]  # the better match
+    assert [f.id for f in one.missed] == ["f2"]
+    two = reconcile(
+        findings,
+        [
+            entry("e1", "高炉主控室没有安装一氧化碳报警器", item="ST-6", place="高炉主控室"),
+            entry("e2", "转炉休息室CO报警仪坏了", item="ST-6", place="转炉休息室"),
+        ],
+        TODAY,
+    )
+    assert sorted((m.finding.id, m.entry.id) for m in two.self_reported) == [("f1", "e1"), ("f2", "e2")]
+    assert not two.missed and not two.ledger_only and two.reliability == 1.0
+
+
+def test_one_ledger_entry_for_two_near_duplicate_findings_is_used_once() -> None:
+    result = reconcile(
+        [finding("f1", VENT, place="除尘器", day=0), finding("f2", VENT_PARAPHRASE, place="除尘器", day=1)],
+        [entry("e", VENT, place="除尘器")],
+        TODAY,
+    )
+    assert [(m.finding.id, m.entry.id) for m in result.self_reported] == [("f1", "e")]
+    assert [f.id for f in result.missed] == ["f2"]
+
+
+def test_entry_written_after_the_finding_is_recorded_after_not_self_reported() -> None:
+    result = reconcile(
+        [finding("f", VENT, place="除尘器")], [entry("late", VENT, place="除尘器", day=2)], TODAY
+    )
+    assert [f.id for f in result.missed] == ["f"] and not result.self_reported
+    assert [(m.finding.id, m.entry.id) for m in result.recorded_after] == [("f", "late")]
+    assert not result.ledger_only and result.reliability == 0.0
+
+
+def test_an_earlier_entry_is_preferred_to_a_later_copy() -> None:
+    result = reconcile(
+        [finding("f", VENT, place="除尘器")],
+        [
+            entry("early", VENT_PARAPHRASE, place="除尘器", day=-10),
+            entry("copy", VENT, place="除尘器", day=1),
+        ],
+        TODAY,
+    )
+    assert [m.entry.id for m in result.self_reported] == ["early"]
+    assert [e.id for e in result.ledger_only] == ["copy"]
+
+
+def test_claimed_fixed_before_the_finding_is_flagged() -> None:
+    result = reconcile(
+        [finding("f1", VENT, place="除尘器"), finding("f2", GAS_ALARM, place="煤气柜")],
+        [
+            entry("e1", VENT_PARAPHRASE, place="除尘器", state=S.accepted, claimed=-2),
+            entry("e2", GAS_ALARM, place="煤气柜", state=S.reported, claimed=1),  # claimed after the finding
+        ],
+        TODAY,
+    )
+    assert [(m.finding.id, m.entry.id) for m in result.claimed_fixed_but_present] == [("f1", "e1")]
+    assert [m.finding.id for m in result.self_reported] == ["f2"]
+    assert result.reliability == 0.5
+
+
+def test_overdue_follows_the_hazard_rules() -> None:
+    past = TODAY - timedelta(days=4)
+    result = reconcile(
+        [
+            finding("open", VENT, place="除尘器", deadline=past),
+            finding("reported", GAS_ALARM, state=S.reported, deadline=past),  # awaiting acceptance
+            finding("future", DUST, deadline=TODAY + timedelta(days=1)),
+        ],
+        [
+            entry("ledger", "消防通道堆放杂物", state=S.planned, deadline=past - timedelta(days=2)),
+            entry("done", "配电箱未接地", state=S.accepted, deadline=past),
+        ],
+        TODAY,
+    )
+    assert [(o.record.id, o.days, o.is_finding) for o in result.overdue] == [
+        ("ledger", 6, False),
+        ("open", 4, True),
+    ]
+
+
+def test_self_assessment_against_the_inspectors_result() -> None:
+    assert compare_item(R.compliant, R.non_compliant) is ItemVerdict.overstated
+    assert compare_item(R.not_applicable, R.non_compliant) is ItemVerdict.overstated
+    assert compare_item(R.non_compliant, R.compliant) is ItemVerdict.differ
+    assert compare_item(R.compliant, R.not_applicable) is ItemVerdict.differ
+    assert compare_item(R.compliant, R.compliant) is ItemVerdict.agree
+    assert compare_item(R.compliant, None) is ItemVerdict.incomplete
+    assert compare_item(R.not_checked, R.compliant) is ItemVerdict.incomplete
+    result = reconcile(
+        [], [], TODAY,
+        self_assessment={"ST-6": R.compliant, "ST-1": R.compliant, "DU-1": R.non_compliant},
+        inspector_results={"ST-6": R.non_compliant, "ST-1": R.compliant, "ST-7": R.compliant},
+        item_order=["ST-1", "ST-6", "ST-7"],
+    )  # fmt: skip
+    assert [(i.code, i.verdict) for i in result.items] == [
+        ("ST-1", ItemVerdict.agree), ("ST-6", ItemVerdict.overstated), ("ST-7", ItemVerdict.incomplete),
+        ("DU-1", ItemVerdict.incomplete),
+    ]  # fmt: skip
+    assert result.overstated_items == 1 and result.reliability is None
+
+
+# --- properties ---------------------------------------------------------------------------------------------
+
+FRAGMENTS = ["除尘器", "泄爆口", "朝向", "人员通道", "未设置", "一氧化碳", "报警装置", "煤气柜", "积尘", "清扫",
+             "没有", "存在", "问题", "钢丝绳", "，", " "]  # fmt: skip
+PLACES = [None, "", "1#高炉主控室", "高炉主控室", "2#高炉主控室", "除尘器", "除尘系统", "生产车间"]
+texts = st.lists(st.sampled_from(FRAGMENTS), min_size=0, max_size=6).map("".join)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> tuple[list[Finding], list[LedgerEntry]]:
+    def common(prefix: str, n: int) -> dict[str, object]:
+        return {
+            "id": f"{prefix}{n}", "item_code": draw(st.sampled_from([None, "ST-6", "DU-1", "DU-2"])),
+            "place": draw(st.sampled_from(PLACES)), "description": draw(texts),
+            "found_at": T0 + timedelta(days=draw(st.integers(-10, 10))), "level": HazardLevel.general,
+            "state": draw(st.sampled_from(list(S))),
+            "deadline": draw(st.none() | st.dates(TODAY - timedelta(days=20), TODAY + timedelta(days=20))),
+        }  # fmt: skip
+
+    findings = [Finding(**common("f", n)) for n in range(draw(st.integers(0, 6)))]  # type: ignore[arg-type]
+    entries = [
+        LedgerEntry(**common("e", n), claimed_fixed_at=draw(st.none() | st.just(T0)))  # type: ignore[arg-type]
+        for n in range(draw(st.integers(0, 6)))
+    ]
+    return findings, entries
+
+
+@given(texts, texts)
+def test_similarity_is_symmetric_and_bounded(a: str, b: str) -> None:
+    assert text_similarity(a, b) == text_similarity(b, a)
+    assert 0.0 <= text_similarity(a, b) <= 1.0
+    assert place_similarity(a, b) == place_similarity(b, a)
+
+
+@given(records())
+@settings(max_examples=150)
+def test_matching_is_one_to_one_and_every_record_has_exactly_one_category(
+    data: tuple[list[Finding], list[LedgerEntry]],
+) -> None:
+    findings, entries = data
+    result = reconcile(findings, entries, TODAY)
+    finding_ids = [m.finding.id for m in (*result.self_reported, *result.claimed_fixed_but_present)]
+    finding_ids += [f.id for f in result.missed]
+    assert sorted(finding_ids) == sorted(f.id for f in findings)
+    entry_ids = [
+        m.entry.id for m in (*result.self_reported, *result.claimed_fixed_but_present, *result.recorded_after)
+    ]
+    entry_ids += [e.id for e in result.ledger_only]
+    assert sorted(entry_ids) == sorted(e.id for e in entries)
+    assert {m.finding.id for m in result.recorded_after} <= {f.id for f in result.missed}
+    for m in (*result.self_reported, *result.claimed_fixed_but_present):
+        assert m.entry.found_at <= m.finding.found_at and pair_score(m.finding, m.entry).compatible
+    for m in result.recorded_after:
+        assert m.entry.found_at > m.finding.found_at
+    if result.reliability is not None:
+        assert 0.0 <= result.reliability <= 1.0
+    # Greedy leaves no compatible pair unmatched (the matcher's fast path agrees with pair_score).
+    later = {m.finding.id for m in result.recorded_after}
+    for f in result.missed:
+        for e in result.ledger_only:
+            if e.found_at <= f.found_at or f.id not in later:
+                assert not pair_score(f, e).compatible, (f, e)
+
+
+@given(records(), st.randoms(use_true_random=False))
+@settings(max_examples=100)
+def test_the_result_does_not_depend_on_input_order(
+    data: tuple[list[Finding], list[LedgerEntry]], rng: object
+) -> None:
+    findings, entries = data
+    shuffled_f, shuffled_e = list(findings), list(entries)
+    rng.shuffle(shuffled_f)  # type: ignore[attr-defined]
+    rng.shuffle(shuffled_e)  # type: ignore[attr-defined]
+    assert reconcile(findings, entries, TODAY) == reconcile(shuffled_f, shuffled_e, TODAY)
+    assert match(findings, entries) == match(shuffled_f, shuffled_e)
