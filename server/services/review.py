@@ -192,6 +192,9 @@ class ReviewData:
 
 def inspection_evidence(inspection: Inspection) -> InspectionEvidence:
     """The inspection's place, seal and team assessed against its enterprise's registered location."""
+    if inspection.kind == InspectionKind.self_check:
+        # The enterprise's own self-assessment, made on its portal: no team, place or device seal to weigh.
+        return InspectionEvidence(start_distance_m=None, end_distance_m=None, flags=())
     facts = InspectionFacts(
         submitted=inspection.status != InspectionStatus.draft, finished=inspection.finished_at is not None,
         start_lat=inspection.start_lat, start_lon=inspection.start_lon, end_lat=inspection.end_lat,
