@@ -10,6 +10,7 @@ from .inspection import Inspection, InspectionParticipant, ItemResult, ReviewDec
 from .photo import Blob, Photo
 from .quarantine import Quarantine
 from .region import Region, RegionLevel
+from .sampling import SamplingAssignment, SamplingDraw
 from .sync_state import ChangeCounter, SyncMutation
 from .user import Device, User
 
@@ -36,6 +37,8 @@ __all__ = [
     "Region",
     "RegionLevel",
     "ReviewDecision",
+    "SamplingAssignment",
+    "SamplingDraw",
     "SyncMutation",
     "User",
 ]

@@ -81,7 +81,11 @@ def enterprise_visible(scope: Scope) -> Any:
         return Enterprise.id == scope.enterprise_id
     if scope.region_ids is None:
         return sa.true()
-    return Enterprise.region_id.in_(scope.region_ids)
+    in_regions = Enterprise.region_id.in_(scope.region_ids)
+    if scope.assigned_enterprise_ids:
+        # A city sampling visit (双随机) may send an inspector to another county's enterprise.
+        return sa.or_(in_regions, Enterprise.id.in_(scope.assigned_enterprise_ids))
+    return in_regions
 
 
 def visible_enterprise(session: Session, scope: Scope, enterprise_id: uuid.UUID) -> Enterprise:

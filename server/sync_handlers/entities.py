@@ -29,6 +29,7 @@ from server.models import (
     Photo,
     QrToken,
     ReviewDecision,
+    SamplingAssignment,
     User,
 )
 from server.models.base import utcnow
@@ -136,6 +137,28 @@ class ReviewDecisionHandler(_ReadOnly):
         return row_changes(session, ReviewDecision, self.entity, visible, after, upto, limit, lambda d: {
             "inspection_id": d.inspection_id, "outcome": d.outcome, "comment": d.comment,
             "decided_at": d.decided_at, "reviewer": d.reviewer.display_name,
+        })  # fmt: skip
+
+
+class AssignmentHandler(_ReadOnly):
+    """双随机 assignments, pulled only by the inspector assigned (never by an enterprise: 四不两直)."""
+
+    entity = "assignment"
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """The principal's own assignments."""
+        scope = scope_of(principal)
+        visible = (
+            sa.false() if scope.role == Role.enterprise else SamplingAssignment.inspector_id == scope.user_id
+        )
+        return row_changes(session, SamplingAssignment, self.entity, visible, after, upto, limit, lambda a: {
+            "draw_id": a.draw_id, "drawn_at": a.draw.drawn_at, "enterprise_id": a.enterprise_id,
+            "enterprise_name": a.enterprise.name, "enterprise_address": a.enterprise.address,
+            "region_name": a.enterprise.region.name, "kind": InspectionKind.city_sampling,
+            "co_inspectors": [o.inspector.display_name for o in a.draw.assignments
+                              if o.enterprise_id == a.enterprise_id and o.id != a.id and o.deleted_at is None],
         })  # fmt: skip
 
 
@@ -777,4 +800,4 @@ def bump_version(row: Any, created: bool) -> int:
 def all_handlers() -> list[Any]:
     """Every handler the server registers, reference data first."""
     return [EnterpriseHandler(), CatalogueHandler(), InspectionHandler(), ItemResultHandler(), HazardHandler(),
-            LedgerEntryHandler(), HazardEventHandler(), PhotoHandler(), ReviewDecisionHandler()]  # fmt: skip
+            LedgerEntryHandler(), HazardEventHandler(), PhotoHandler(), ReviewDecisionHandler(), AssignmentHandler()]  # fmt: skip

@@ -24,3 +24,6 @@ def register_web(app: Flask) -> None:
     from .documents import bp as documents_bp
 
     app.register_blueprint(documents_bp)
+    from .sampling import bp as sampling_bp
+
+    app.register_blueprint(sampling_bp)

@@ -3,6 +3,7 @@ import { render } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { openDatabase } from "../db/schema.js";
 import { getMeta, recordList, replicaList, setMeta, storageSummary } from "../db/store.js";
+import { assignmentTasks } from "../domain/assignments.js";
 import { currentCatalogue } from "../domain/checklist.js";
 import { createApi } from "../sync/api.js";
 import { createRunner } from "../sync/runner.js";
@@ -107,6 +108,27 @@ function EnterpriseList({ lang, enterprises, facts, onOpen }) {
   );
 }
 
+/** 抽查任务: the enterprises the city drew for this inspector (双随机), each opening its card when on this tablet. */
+function AssignmentList({ lang, tasks, onOpen }) {
+  if (tasks.length === 0) return null;
+  return (
+    <section class="card assignments" data-testid="assignments">
+      <h2>{t(lang, "assignments")} <small>({tasks.length})</small></h2>
+      <ul class="enterprises">
+        {tasks.map((task) => (
+          <li key={task.enterpriseId} data-enterprise-id={task.enterpriseId}
+            onClick={() => task.inReplica && onOpen(task.enterpriseId)}>
+            <div class="name">{task.name}{task.done && <span class="tag">{t(lang, "assignmentStarted")}</span>}</div>
+            <div class="meta">{task.regionName} · {t(lang, "assignmentDrawn")} {String(task.drawnAt).slice(0, 10)}</div>
+            {task.coInspectors.length > 0 && <div class="meta">{t(lang, "assignmentWith")} {task.coInspectors.join("、")}</div>}
+            {!task.inReplica && <div class="meta">{t(lang, "assignmentNotOnTablet")}</div>}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 function formatMb(bytes) {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
@@ -136,6 +158,7 @@ function App({ db, api, runner }) {
   const [hazards, setHazards] = useState([]);
   const [replicaInspections, setReplicaInspections] = useState([]);
   const [inspections, setInspections] = useState([]);
+  const [assignments, setAssignments] = useState([]);
   const [view, setView] = useState({ name: "home" });
   const [summary, setSummary] = useState({});
   const [storage, setStorage] = useState(null);
@@ -149,6 +172,7 @@ function App({ db, api, runner }) {
     setEnterprises(await replicaList(db, "enterprise"));
     setCatalogues(await replicaList(db, "catalogue"));
     setHazards(await replicaList(db, "hazard"));
+    setAssignments(await replicaList(db, "assignment"));
     // The local record is what the inspector wrote; its review status and any supervisor's comment come
     // back through pull (the replica), so both are merged for the list.
     const server = new Map((await replicaList(db, "inspection")).map((r) => [r.id, r]));
@@ -248,6 +272,8 @@ function App({ db, api, runner }) {
     }
     return (
       <>
+        <AssignmentList lang={lang} tasks={assignmentTasks({ assignments, enterprises, inspections })}
+          onOpen={(id) => setView({ name: "enterprise", id })} />
         <button class="scan-button" onClick={() => setView({ name: "scan" })}>📷 {t(lang, "scan")}</button>
         <MyInspections lang={lang} inspections={inspections} enterprises={enterprises}
           onOpen={(id) => setView({ name: "inspection", id })} />

@@ -1,0 +1,288 @@
+"""市级"双随机"抽查 / the city's random draw: the population (enterprises the counties checked), the roster
+(inspectors of the city), making a draw, showing it and reproducing it from its stored seed.
+
+Who: only a city supervisor or an admin draws and sees draws. County supervisors do not: the city's draw
+checks the counties' own work, so the county is not told in advance which of its enterprises are drawn.
+Enterprise accounts never see anything of a draw (四不两直).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.domain import sampling as rules
+from server.domain.inspections import InspectionKind
+from server.domain.roles import Role
+from server.domain.sectors import Sector
+from server.models import (
+    Campaign,
+    Enterprise,
+    Inspection,
+    Region,
+    RegionLevel,
+    SamplingAssignment,
+    SamplingDraw,
+    User,
+)
+from server.models.enterprise import SECTOR_COLUMNS
+from server.services import DbSession, audit
+from server.services.oversight import campaign_for, counting_inspections, day_start
+from server.services.scope import visible_enterprise_ids, visible_region_ids
+
+#: The counties' own checks: what the city samples from.
+COUNTY_KINDS = (InspectionKind.county.value, InspectionKind.unannounced.value)
+#: Roles that draw and see draws.
+DRAW_ROLES = frozenset({Role.city_supervisor, Role.admin})
+#: The fixed order that decides the stratum of an enterprise with several sectors.
+SECTOR_ORDER = tuple(s.value for s in Sector)
+#: Longest seed accepted from the form.
+MAX_SEED_LENGTH = 64
+
+
+class SamplingRefused(ValueError):
+    """A draw that may not be made; the message is shown to the user (Chinese / English)."""
+
+
+def may_draw(user: User) -> bool:
+    """Whether ``user`` may draw and see draws (city supervisor or admin)."""
+    return user.role in DRAW_ROLES
+
+
+def _county_of(regions: dict[int, Region], region_id: int | None) -> int | None:
+    """The county a region lies in (a zone's parent county); None for the city level or above."""
+    node = regions.get(region_id) if region_id is not None else None
+    while node is not None and node.level != RegionLevel.county:
+        node = regions.get(node.parent_id) if node.parent_id is not None else None
+    return node.id if node is not None else None
+
+
+def _regions(session: DbSession) -> dict[int, Region]:
+    return {r.id: r for r in session.scalars(sa.select(Region))}
+
+
+def campaign_window(campaign: Campaign) -> tuple[Any, Any] | None:
+    """The campaign's days, first phase start to last phase end (None: no phases, no date limit)."""
+    phases = list(campaign.phases)
+    if not phases:
+        return None
+    return min(p.starts_on for p in phases), max(p.ends_on for p in phases)
+
+
+def population(session: DbSession, user: User, campaign: Campaign) -> list[rules.Unit]:
+    """Enterprises in the user's scope with a counting county or unannounced inspection in the campaign."""
+    query = sa.select(Inspection.enterprise_id).where(
+        Inspection.id.in_(counting_inspections(session, user)),
+        Inspection.kind.in_(COUNTY_KINDS),
+    )
+    window = campaign_window(campaign)
+    if window is not None:
+        query = query.where(
+            Inspection.finished_at >= day_start(window[0]),
+            Inspection.finished_at < day_start(window[1] + timedelta(days=1)),
+        )
+    columns = [getattr(Enterprise, c) for c in SECTOR_COLUMNS.values()]
+    rows = session.execute(
+        sa.select(Enterprise.id, Enterprise.region_id, *columns).where(
+            Enterprise.id.in_(visible_enterprise_ids(session, user)), Enterprise.id.in_(query.distinct())
+        )
+    ).all()
+    regions = _regions(session)
+    units = []
+    for row in rows:
+        sectors = tuple(s.value for s, flag in zip(SECTOR_COLUMNS, row[2:], strict=True) if flag)
+        county = _county_of(regions, row.region_id)
+        units.append(rules.Unit(str(row.id), None if county is None else str(county), sectors))
+    return sorted(units, key=lambda u: u.id)
+
+
+def roster(session: DbSession, user: User) -> list[rules.Inspector]:
+    """Active inspectors in the user's scope; one whose region is the city itself is a city inspector."""
+    query = sa.select(User.id, User.region_id).where(User.role == Role.inspector, User.active.is_(True))
+    scope = visible_region_ids(session, user)
+    if scope is not None:
+        query = query.where(User.region_id.in_(scope))
+    regions = _regions(session)
+    inspectors = []
+    for user_id, region_id in session.execute(query).all():
+        county = _county_of(regions, region_id)
+        inspectors.append(rules.Inspector(str(user_id), None if county is None else str(county)))
+    return sorted(inspectors, key=lambda i: i.id)
+
+
+def parse_percent(raw: str | int | None, campaign: Campaign) -> int:
+    """The share asked for; never below the campaign's minimum (Campaign.sampling_percent)."""
+    minimum = campaign.sampling_percent or 10
+    if raw is None or str(raw).strip() == "":
+        return minimum
+    text = str(raw).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise SamplingRefused("抽查比例应为 1–100 的整数 / the share must be a whole number from 1 to 100")
+    percent = int(text)
+    if percent < minimum:
+        raise SamplingRefused(
+            f"抽查比例不得低于本次专项行动规定的 {minimum}% / the share may not be below the campaign's {minimum}%"
+        )
+    return percent
+
+
+def make_draw(
+    session: DbSession, user: User, percent: str | int | None, seed: str | None, stratify: bool
+) -> SamplingDraw:
+    """Draw, write the draw and its assignments and audit it (``sampling.draw``); the caller commits."""
+    if not may_draw(user):
+        raise SamplingRefused("只有市级监管人员可以抽取 / only a city supervisor may draw")
+    campaign = campaign_for(session, user)
+    if campaign is None:
+        raise SamplingRefused("没有进行中的专项行动 / there is no campaign to draw for")
+    share = parse_percent(percent, campaign)
+    seed_text = (seed or "").strip() or rules.new_seed()
+    if len(seed_text) > MAX_SEED_LENGTH:
+        raise SamplingRefused(
+            f"随机种子最长 {MAX_SEED_LENGTH} 个字符 / the seed is at most {MAX_SEED_LENGTH} characters"
+        )
+    units = population(session, user, campaign)
+    if not units:
+        raise SamplingRefused("没有县级检查过的企业可供抽取 / no county-checked enterprise to draw from")
+    inspectors = roster(session, user)
+    if len(inspectors) < rules.MIN_INSPECTORS:
+        raise SamplingRefused("执法人员名册不足两人 / the roster has fewer than two inspectors")
+    result = rules.draw(units, inspectors, percent=share, seed=seed_text, stratify_by_sector=stratify,
+                        sector_order=SECTOR_ORDER)  # fmt: skip
+    window = campaign_window(campaign)
+    row = SamplingDraw(
+        campaign_id=campaign.id, drawn_by_id=user.id, seed=result.seed, percent=share, stratified=stratify,
+        population_size=result.population_size, sample_size=result.sample_size,
+        notes={
+            # Everything the algorithm was given, so reproduction never depends on later data.
+            "population": [[u.id, u.county, list(u.sectors)] for u in units],
+            "roster": [[i.id, i.county] for i in inspectors],
+            "inspectors_per_enterprise": result.inspectors_per_enterprise,
+            "sector_order": list(SECTOR_ORDER),
+            "strata": [[s.key, s.population, s.sample] for s in result.strata],
+            "window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
+        },
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    ordinal = 0
+    for assignment in result.assignments:
+        for inspector_id in assignment.inspector_ids:
+            ordinal += 1
+            session.add(SamplingAssignment(
+                draw_id=row.id, enterprise_id=uuid.UUID(assignment.enterprise_id), inspector_id=int(inspector_id),
+                ordinal=ordinal, own_county=inspector_id in assignment.own_county_ids,
+            ))  # fmt: skip
+    audit.record(session, user, "sampling.draw", "sampling_draw", row.id, {
+        "seed": result.seed, "percent": share, "stratified": stratify, "campaign_id": campaign.id,
+        "population_size": result.population_size, "sample_size": result.sample_size,
+        "enterprise_ids": [a.enterprise_id for a in result.assignments],
+    })  # fmt: skip
+    session.flush()
+    return row
+
+
+def visible_draws(session: DbSession, user: User) -> sa.Select[SamplingDraw]:
+    """Draws the user may see: none unless a city supervisor or admin; then those of campaigns in or
+    above the user's region (the rule campaign_for uses)."""
+    query = sa.select(SamplingDraw).order_by(SamplingDraw.drawn_at.desc(), SamplingDraw.id)
+    if not may_draw(user):
+        return query.where(sa.false())
+    regions = visible_region_ids(session, user)
+    if regions is None:
+        return query
+    above = {r.id for r in user.region.ancestors_and_self()} if user.region is not None else set()
+    return query.where(
+        SamplingDraw.campaign_id.in_(sa.select(Campaign.id).where(Campaign.region_id.in_(regions | above)))
+    )
+
+
+def reproduce(row: SamplingDraw) -> rules.Draw:
+    """The draw the algorithm makes again from the stored seed, population and roster."""
+    notes = row.notes
+    units = [rules.Unit(i, c, tuple(s)) for i, c, s in notes["population"]]
+    inspectors = [rules.Inspector(i, c) for i, c in notes["roster"]]
+    return rules.draw(units, inspectors, percent=row.percent, seed=row.seed, stratify_by_sector=row.stratified,
+                      inspectors_per_enterprise=notes["inspectors_per_enterprise"],
+                      sector_order=notes["sector_order"])  # fmt: skip
+
+
+def stored_assignments(row: SamplingDraw) -> dict[str, tuple[str, ...]]:
+    """The stored assignments: enterprise id → inspector ids in the order drawn."""
+    stored: dict[str, list[str]] = {}
+    for a in sorted(row.assignments, key=lambda a: a.ordinal):
+        stored.setdefault(str(a.enterprise_id), []).append(str(a.inspector_id))
+    return {k: tuple(v) for k, v in stored.items()}
+
+
+def reproduces(row: SamplingDraw) -> bool:
+    """Whether re-running the algorithm with the stored seed and inputs gives the stored assignments."""
+    again = reproduce(row)
+    return {a.enterprise_id: a.inspector_ids for a in again.assignments} == stored_assignments(row)
+
+
+@dataclass(frozen=True)
+class DrawnInspector:
+    """An assigned inspector as the draw's page shows them."""
+
+    name: str
+    badge_no: str | None
+    county: str
+    own_county: bool
+
+
+@dataclass(frozen=True)
+class DrawnEnterprise:
+    """A drawn enterprise with its stratum and inspectors."""
+
+    id: uuid.UUID
+    name: str
+    county: str
+    stratum: str
+    inspectors: list[DrawnInspector]
+
+    @property
+    def fallback(self) -> bool:
+        """Own-county inspectors had to be used, or fewer than two were available."""
+        return any(i.own_county for i in self.inspectors) or len(self.inspectors) < rules.MIN_INSPECTORS
+
+
+def stratum_label(key: str) -> str:
+    """The Chinese name of a stratum key."""
+    if key == rules.NO_SECTOR:
+        return "无行业标记"
+    if key == rules.UNSTRATIFIED:
+        return "全部（未分层）"
+    try:
+        return Sector(key).label_zh
+    except ValueError:
+        return key
+
+
+def drawn_enterprises(session: DbSession, row: SamplingDraw) -> list[DrawnEnterprise]:
+    """The draw's enterprises, by name, each with its inspectors in the order drawn."""
+    regions = _regions(session)
+
+    def county_name(region_id: int | None) -> str:
+        county = _county_of(regions, region_id)
+        return regions[county].name if county is not None else "市级"
+
+    strata = {u[0]: rules.stratum_of(rules.Unit(u[0], u[1], tuple(u[2])), row.notes["sector_order"])
+              for u in row.notes["population"]} if row.stratified else {}  # fmt: skip
+    grouped: dict[uuid.UUID, list[SamplingAssignment]] = {}
+    for a in sorted(row.assignments, key=lambda a: a.ordinal):
+        grouped.setdefault(a.enterprise_id, []).append(a)
+    result = []
+    for enterprise_id, assignments in grouped.items():
+        enterprise = assignments[0].enterprise
+        result.append(DrawnEnterprise(
+            id=enterprise_id, name=enterprise.name, county=county_name(enterprise.region_id),
+            stratum=stratum_label(strata.get(str(enterprise_id), rules.UNSTRATIFIED)),
+            inspectors=[DrawnInspector(a.inspector.display_name, a.inspector.badge_no,
+                                       county_name(a.inspector.region_id), a.own_county) for a in assignments],
+        ))  # fmt: skip
+    return sorted(result, key=lambda e: (e.county, e.name))

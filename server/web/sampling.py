@@ -1,0 +1,71 @@
+"""双随机抽查 pages: the city's draws and a form to make one (city supervisors and admins only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from server.extensions import db
+from server.models import SamplingDraw
+from server.services import oversight, sampling
+from server.web.access import current_supervisor, supervisor_required
+
+bp = Blueprint("sampling", __name__)
+
+
+def _city_user() -> Any:
+    """The signed-in city supervisor or admin; anyone else gets 404 (the pages are not revealed)."""
+    user = current_supervisor()
+    if not sampling.may_draw(user):
+        abort(404)
+    return user
+
+
+@bp.route("/sampling", methods=["GET", "POST"])
+@supervisor_required
+def draw_list() -> Any:
+    """The draws in scope and the form for a new draw; POST draws and shows the new draw."""
+    user = _city_user()
+    campaign = oversight.campaign_for(db.session, user)
+    error = None
+    form: dict[str, Any] = {
+        "percent": request.form.get("percent", ""),
+        "seed": request.form.get("seed", ""),
+        "stratify": request.form.get("stratify", "") in ("1", "on"),
+    }
+    if request.method == "POST":
+        try:
+            row = sampling.make_draw(db.session, user, form["percent"], form["seed"], bool(form["stratify"]))
+        except sampling.SamplingRefused as refused:
+            db.session.rollback()
+            error = str(refused)
+        else:
+            db.session.commit()
+            return redirect(url_for("sampling.draw_page", draw_id=row.id))
+    draws = db.session.scalars(sampling.visible_draws(db.session, user)).all()
+    return render_template(
+        "sampling.html", draws=draws, campaign=campaign, error=error, form=form,
+        default_percent=campaign.sampling_percent if campaign else 10,
+    ), (400 if error else 200)  # fmt: skip
+
+
+@bp.route("/sampling/<uuid:draw_id>")
+@supervisor_required
+def draw_page(draw_id: uuid.UUID) -> Any:
+    """One draw: its seed, sizes, strata, the enterprises with their inspectors, and the reproduction check."""
+    user = _city_user()
+    row: SamplingDraw | None = db.session.scalar(
+        sampling.visible_draws(db.session, user).where(SamplingDraw.id == draw_id)
+    )
+    if row is None:
+        abort(404)
+    enterprises = sampling.drawn_enterprises(db.session, row)
+    strata = [
+        (sampling.stratum_label(key), population, sample) for key, population, sample in row.notes["strata"]
+    ]
+    return render_template(
+        "sampling_draw.html", d=row, enterprises=enterprises, strata=strata, reproduces=sampling.reproduces(row),
+        fallbacks=sum(1 for e in enterprises if e.fallback),
+    )  # fmt: skip
