@@ -13,3 +13,6 @@ def register_api(api: Any) -> None:
     for module in (auth, devices, enterprises, catalogues, qr, map, hazards, inspections, dashboard):
         api.register_blueprint(module.blp)
     api.register_blueprint(reconciliation_blp)
+    from .reports import blp as reports_blp
+
+    api.register_blueprint(reports_blp)

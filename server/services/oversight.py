@@ -11,8 +11,9 @@ import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -52,9 +53,13 @@ from server.services.scope import visible_enterprise_ids, visible_region_ids
 AWAITING_ENTERPRISE = tuple(s.value for s in OPEN_STATES if s is not HazardState.reported)
 
 
-def day_start(day: date) -> datetime:
-    """Midnight UTC at the start of ``day``."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
+#: The bureau's clock: a phase "1 Jun–31 Aug" means China's days, not UTC's.
+CHINA_TIME = ZoneInfo("Asia/Shanghai")
+
+
+def day_start(day: date, tz: tzinfo = CHINA_TIME) -> datetime:
+    """Midnight at the start of ``day`` in the bureau's time zone (phases and deadlines are its days)."""
+    return datetime.combine(day, time.min, tzinfo=tz)
 
 
 # --- campaign and coverage ----------------------------------------------------------------------------

@@ -21,6 +21,9 @@ def register_web(app: Flask) -> None:
     from .ledger_io import bp as ledger_io_bp
 
     app.register_blueprint(ledger_io_bp)
+    from .reports import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
     from .documents import bp as documents_bp
 
     app.register_blueprint(documents_bp)

@@ -1,0 +1,145 @@
+"""The monthly progress report at county scale: server time of the page and of the Excel workbook.
+
+Fills a freshly migrated, demo-seeded database with a county's campaign by bench.web.fill_county (at
+``--scale 1``: 2,000 enterprises, 10,000 inspections, 250,000 item results, 20,000 hazards with some 60,000
+events), then signs in as the 吕梁市 city supervisor (``ll_city``, a row per county) and the 兴县 county
+supervisor (``xx_sup``, three quarters of the data) and times, through Flask's test client in this process
+(server time only, no network), the report of the month the county-coverage phase ends in and the final
+summary: on screen (/reports/monthly) and as a workbook (/reports/monthly.xlsx). One warm-up request, then
+``--repeat`` timed ones; p50 and the slowest are printed.
+
+    .venv/bin/python bench/reports.py [--scale 1.0] [--db sqlite|postgres|both] [--repeat 5]
+
+Target: ≤ 5 s each, on SQLite and on PostgreSQL. Every figure is computed as of the report's cut-off from
+the event log and the inspections' timestamps (server/services/progress_report.py), so nothing is cached.
+PostgreSQL is ``BENCH_DATABASE_URL`` or postgresql+psycopg://postgres@127.0.0.1:5432/test; a scratch database
+is created beside it and dropped afterwards (ANALYZEd after the fill, as autovacuum would do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import fresh_database, postgres_available, seeded_app
+from bench.web import fill_county
+from server.extensions import db
+from server.models import CampaignPhase
+from server.services.demo import DEMO_PASSWORD
+
+TARGET_S = 5.0
+
+
+def _month(app: Any) -> date:
+    """The month the county-coverage phase ends in (where fill_county puts the inspections), or this month."""
+    with app.app_context():
+        ends = db.session.scalar(
+            sa.select(CampaignPhase.ends_on).where(CampaignPhase.code == "county_coverage").limit(1)
+        )
+        db.session.remove()
+    today = date.today()
+    return min(ends, today).replace(day=1) if ends else today.replace(day=1)
+
+
+def time_reports(
+    app: Any, username: str, month: date, repeat: int
+) -> list[tuple[str, int, list[float], int]]:
+    """Sign in as ``username`` and time each report view: (label, status, seconds, bytes)."""
+    client = app.test_client()
+    login = client.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+    if login.status_code != 200:
+        return [("sign-in", login.status_code, [], 0)]
+    views = [
+        (f"month {month:%Y-%m}, page", f"/reports/monthly?month={month:%Y-%m}"),
+        (f"month {month:%Y-%m}, xlsx", f"/reports/monthly.xlsx?month={month:%Y-%m}"),
+        ("final summary, page", "/reports/monthly?final=1"),
+        ("final summary, xlsx", "/reports/monthly.xlsx?final=1"),
+        (f"month {month:%Y-%m}, JSON", f"/api/reports/monthly?month={month:%Y-%m}"),
+    ]
+    results = []
+    for label, path in views:
+        with client.get(path) as response:
+            status, size = response.status_code, len(response.data)
+        seconds: list[float] = []
+        if status == 200:
+            for _ in range(repeat):
+                started = time.perf_counter()
+                with client.get(path) as response:
+                    response.get_data()
+                seconds.append(time.perf_counter() - started)
+        results.append((label, status, seconds, size))
+    return results
+
+
+def report(kind: str, username: str, results: list[tuple[str, int, list[float], int]]) -> None:
+    """Print one user's table."""
+    print(f"\n  {kind} as {username}")
+    print(f"  {'view':<28} {'status':>6} {'p50 s':>7} {'max s':>7} {'bytes':>9}  target ≤ {TARGET_S:.0f} s")
+    for label, status, seconds, size in results:
+        if not seconds:
+            print(f"  {label:<28} {status:>6} {'—':>7} {'—':>7} {size:>9}  not timed")
+            continue
+        p50, slowest = statistics.median(seconds), max(seconds)
+        verdict = "ok" if slowest <= TARGET_S else "SLOW"
+        print(f"  {label:<28} {status:>6} {p50:7.2f} {slowest:7.2f} {size:>9,}  {verdict}")
+
+
+def run(kind: str, scale: float, repeat: int, seed: int) -> None:
+    """Fill a fresh database of ``kind`` at ``scale`` and time the reports as both supervisors."""
+    with fresh_database(kind) as url, tempfile.TemporaryDirectory() as folder:
+        logging.disable(logging.INFO)  # the migrations' own logging configuration would print every step
+        try:
+            app = seeded_app(url, Path(folder))
+        finally:
+            logging.disable(logging.NOTSET)
+        app.config["PROPAGATE_EXCEPTIONS"] = True
+        with app.app_context():
+            summary = fill_county(db.engine, scale, seed)
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.connect() as conn:
+                    conn.execute(sa.text("ANALYZE"))
+                    conn.commit()
+            db.session.remove()
+        print(f"\n{kind}: generated in {summary.seconds:.1f} s (scale {scale:g}); rows written "
+              + ", ".join(f"{t} {n:,}" for t, n in summary.rows.items()))  # fmt: skip
+        month = _month(app)
+        for username in ("ll_city", "xx_sup"):
+            report(kind, username, time_reports(app, username, month, repeat))
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def main() -> int:
+    """Parse the flags and run on the databases asked for."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="row counts factor (0.1 for a quick run)")
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--repeat", type=int, default=5, help="timed requests per view")
+    parser.add_argument("--seed", type=int, default=20260601)
+    args = parser.parse_args()
+    if args.db in ("sqlite", "both"):
+        run("sqlite", args.scale, args.repeat, args.seed)
+    if args.db in ("postgres", "both"):
+        if postgres_available():
+            run("postgresql", args.scale, args.repeat, args.seed)
+        else:
+            print("postgresql: not reachable (set BENCH_DATABASE_URL)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""The monthly progress report (月报) on screen and as Excel, and the admin's campaign pages (专项行动).
+
+``/reports/monthly?month=2026-07`` (or ``?final=1``) shows the report as of its cut-off, laid out like the
+notice's form; ``/reports/monthly.xlsx`` downloads the same as a workbook. A county supervisor reports their
+county, the city supervisor the city with a row per county. ``/admin/campaigns`` lets the admin set the
+campaign's name, sampling percent and each phase's name and dates (everyone else gets 404).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+
+from server import security
+from server.domain.roles import Role
+from server.extensions import db
+from server.models import Campaign
+from server.services import campaigns as campaign_rules
+from server.services import progress_report
+from server.services.oversight import campaign_for
+from server.services.progress_report import PeriodError, ProgressReport
+from server.services.progress_report_xlsx import XLSX_MIMETYPE, report_filename, report_xlsx
+from server.web.access import current_supervisor, supervisor_required
+from server.web.supervise import local_today
+
+bp = Blueprint("reports", __name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+
+
+def _report() -> tuple[ProgressReport | None, str | None]:
+    """The report the query string asks for, or the reason it cannot be made."""
+    try:
+        period = progress_report.parse_period(
+            request.args.get("month"), request.args.get("final"), local_today()
+        )
+    except PeriodError as error:
+        return None, str(error)
+    report = progress_report.build_report(
+        db.session, current_supervisor(), period, zone=_zone(),
+        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
+    )  # fmt: skip
+    return report, None
+
+
+@bp.route("/reports/monthly")
+@supervisor_required
+def monthly() -> Any:
+    """The monthly report (or the final summary) in the signed-in supervisor's scope."""
+    report, error = _report()
+    today = local_today()
+    campaign = campaign_for(db.session, current_supervisor())
+    return render_template(
+        "report_monthly.html", r=report, error=error, months=progress_report.report_months(campaign, today),
+        month_arg=request.args.get("month", ""), final=request.args.get("final", "") in ("1", "true", "on"),
+        sections=progress_report.SECTIONS,
+    ), (400 if error else 200)  # fmt: skip
+
+
+@bp.route("/reports/monthly.xlsx")
+@supervisor_required
+def monthly_xlsx() -> Any:
+    """The same report as an Excel workbook laid out like the form."""
+    report, _error = _report()
+    if report is None:
+        return monthly()
+    return xlsx_response(report_xlsx(report), report_filename(report))
+
+
+# --- the admin's campaign pages ------------------------------------------------------------------------------
+
+
+def admin_required(view: F) -> F:
+    """Signed in (else the login page) and an admin (else 404: the page's existence is not revealed)."""
+
+    @security.login_required
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.user.role != Role.admin:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+@bp.route("/admin/campaigns")
+@admin_required
+def campaign_list() -> Any:
+    """Every campaign with its phases and the phase running today."""
+    today = local_today()
+    rows = [
+        (c, campaign_rules.ordered_phases(c), campaign_rules.current_phase(c, today))
+        for c in campaign_rules.campaigns(db.session)
+    ]
+    return render_template("admin_campaigns.html", rows=rows, today=today)
+
+
+@bp.route("/admin/campaigns/<int:campaign_id>", methods=["GET", "POST"])
+@admin_required
+def campaign_page(campaign_id: int) -> Any:
+    """Edit a campaign's name, sampling percent and phases; a refused form keeps what was typed."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    errors: dict[str, str] = {}
+    form = campaign_rules.form_values(campaign)
+    if request.method == "POST":
+        form = {key: request.form.get(key, "") for key in form}
+        try:
+            changed = campaign_rules.update_campaign(db.session, g.user, campaign, form)
+        except campaign_rules.CampaignFormErrors as refused:
+            db.session.rollback()
+            errors = refused.errors
+            campaign = db.session.get(Campaign, campaign_id) or abort(404)
+        else:
+            db.session.commit()
+            return redirect(
+                url_for("reports.campaign_page", campaign_id=campaign.id, done=1 if changed else 0)
+            )
+    today = local_today()
+    return render_template(
+        "admin_campaign.html", c=campaign, phases=campaign_rules.ordered_phases(campaign), form=form, errors=errors,
+        field=campaign_rules.phase_field, current=campaign_rules.current_phase(campaign, today), today=today,
+        done=request.args.get("done"),
+    ), (400 if errors else 200)  # fmt: skip
+
+
+def xlsx_response(data: bytes, filename: str) -> Response:
+    """An .xlsx download; the report names people and enterprises, so no shared cache keeps it."""
+    response = send_file(io.BytesIO(data), mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=filename)
+    response.headers["Cache-Control"] = "no-store"
+    return response
