@@ -7,12 +7,32 @@ from typing import Any
 
 def register_api(api: Any) -> None:
     """Register every API blueprint on the app's Api."""
-    from . import auth, catalogues, dashboard, devices, enterprises, hazards, inspections, map, qr
-    from .reconciliation import blp as reconciliation_blp
+    from . import (
+        auth,
+        catalogues,
+        dashboard,
+        devices,
+        enterprises,
+        hazards,
+        inspections,
+        map,
+        qr,
+        reconciliation,
+        reports,
+    )
 
-    for module in (auth, devices, enterprises, catalogues, qr, map, hazards, inspections, dashboard):
+    modules = (
+        auth,
+        devices,
+        enterprises,
+        catalogues,
+        qr,
+        map,
+        hazards,
+        inspections,
+        dashboard,
+        reconciliation,
+        reports,
+    )
+    for module in modules:
         api.register_blueprint(module.blp)
-    api.register_blueprint(reconciliation_blp)
-    from .reports import blp as reports_blp
-
-    api.register_blueprint(reports_blp)

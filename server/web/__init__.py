@@ -1,4 +1,4 @@
-"""Server-rendered pages (Jinja): sign-in, the landing page of QR codes, and the supervisor's pages."""
+"""Server-rendered pages (Jinja): sign-in, QR landing, the supervisors' pages and the enterprises' portal."""
 
 from __future__ import annotations
 
@@ -7,26 +7,32 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Register the page blueprints."""
-    from . import map, portal, pwa, review, supervise, views
-    from .reconciliation import bp as reconciliation_bp
+    from . import (
+        documents,
+        ledger_io,
+        map,
+        portal,
+        pwa,
+        reconciliation,
+        reports,
+        review,
+        sampling,
+        supervise,
+        views,
+    )
 
-    app.register_blueprint(views.bp)
-    app.register_blueprint(pwa.bp)
-    app.register_blueprint(map.bp)
-    app.register_blueprint(supervise.bp)
-    app.register_blueprint(review.bp)
-    app.register_blueprint(portal.bp)
+    for module in (
+        views,
+        pwa,
+        map,
+        supervise,
+        review,
+        portal,
+        reconciliation,
+        ledger_io,
+        reports,
+        documents,
+        sampling,
+    ):
+        app.register_blueprint(module.bp)
     supervise.register_filters(app)
-    app.register_blueprint(reconciliation_bp)
-    from .ledger_io import bp as ledger_io_bp
-
-    app.register_blueprint(ledger_io_bp)
-    from .reports import bp as reports_bp
-
-    app.register_blueprint(reports_bp)
-    from .documents import bp as documents_bp
-
-    app.register_blueprint(documents_bp)
-    from .sampling import bp as sampling_bp
-
-    app.register_blueprint(sampling_bp)
