@@ -5,6 +5,7 @@ Every value can be changed by environment variable (HOST, PORT, WEB_CONCURRENCY,
 
 import multiprocessing
 import os
+import threading
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(4, multiprocessing.cpu_count() * 2))
@@ -22,3 +23,12 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn's control socket sits at one path per user: two servers (tests, a second checkout) would fight
 # over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Warm the 清零 cache in the background, so that the first dashboard after a start is quick."""
+    from server.web.supervise import warm_clearance_cache
+
+    threading.Thread(
+        target=warm_clearance_cache, args=(worker.wsgi,), name="warm-clearance", daemon=True
+    ).start()

@@ -90,10 +90,17 @@ class PhaseCoverage:
         return 100.0 * self.inspected / self.in_scope if self.in_scope else 0.0
 
 
-def counting_inspections(session: DbSession, user: User) -> sa.Select[uuid.UUID]:
+def enterprise_ids_of(session: DbSession, user: User | None) -> sa.Select[Any]:
+    """Ids of the enterprises ``user`` may see; every enterprise when ``user`` is None."""
+    if user is None:
+        return sa.select(Enterprise.id).where(Enterprise.deleted_at.is_(None))
+    return visible_enterprise_ids(session, user)
+
+
+def counting_inspections(session: DbSession, user: User | None) -> sa.Select[uuid.UUID]:
     """Ids of inspections that count (submitted or approved, by a regulator) in the user's scope."""
     return sa.select(Inspection.id).where(
-        Inspection.enterprise_id.in_(visible_enterprise_ids(session, user)),
+        Inspection.enterprise_id.in_(enterprise_ids_of(session, user)),
         Inspection.deleted_at.is_(None),
         Inspection.status.in_(sorted(COUNTING_STATUSES)),
         Inspection.kind != SELF_INSPECTION_KIND,
@@ -208,7 +215,7 @@ def current_catalogue_id(session: DbSession, today: date) -> uuid.UUID | None:
     )
 
 
-def latest_inspections(session: DbSession, enterprise_ids: Any, user: User) -> sa.Subquery:
+def latest_inspections(session: DbSession, enterprise_ids: Any, user: User | None) -> sa.Subquery:
     """Each enterprise's latest counting inspection (id, enterprise_id, catalogue_id, kind, status, finished_at)."""
     ranked = (
         sa.select(
@@ -292,35 +299,49 @@ def changed_enterprises(session: DbSession, after: int, upto: int) -> set[uuid.U
 def scope_clearances(
     session: DbSession, user: User, today: date, cache: ClearanceCache | None = None
 ) -> dict[uuid.UUID, EnterpriseClearance]:
-    """The 清零 verdict of every enterprise in the user's scope; with ``cache``, only the enterprises
-    written since the cached stamp are decided again."""
+    """The 清零 verdict of every enterprise in the user's scope.
+
+    With ``cache``, the verdicts of all enterprises are kept once for every viewer (an enterprise's verdict
+    does not depend on who looks), and only the enterprises written since the cached stamp are decided
+    again; each scope then takes its own enterprises from them.
+    """
     if cache is None:
         return clearances(session, user, today)
+    verdicts = all_clearances(session, today, cache)
+    return {
+        eid: verdicts[eid]
+        for eid in session.scalars(visible_enterprise_ids(session, user))
+        if eid in verdicts
+    }
+
+
+def all_clearances(
+    session: DbSession, today: date, cache: ClearanceCache
+) -> dict[uuid.UUID, EnterpriseClearance]:
+    """The verdicts of every enterprise, from ``cache`` patched with what was written since its stamp."""
     # Read before the data: rows committed meanwhile can only make the verdicts newer than the stamp.
     stamp = session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
-    regions = visible_region_ids(session, user)
-    key = (user.role.value, user.enterprise_id, None if regions is None else tuple(sorted(regions)), today)
+    key = ("all", today)
     cached = cache.get(key)
     if cached is not None and cached.stamp == stamp:
         return cached.verdicts
     changed = changed_enterprises(session, cached.stamp, stamp) if cached is not None else None
     if cached is None or changed is None or len(changed) > PATCH_LIMIT:
-        verdicts = clearances(session, user, today)
+        verdicts = clearances(session, None, today)
     else:
         verdicts = dict(cached.verdicts)
-        fresh = clearances(session, user, today, list(changed)) if changed else {}
+        fresh = clearances(session, None, today, list(changed)) if changed else {}
         for enterprise_id in changed:
-            # Gone from the result: deleted, or moved out of the scope.
             if enterprise_id in fresh:
                 verdicts[enterprise_id] = fresh[enterprise_id]
-            else:
+            else:  # deleted
                 verdicts.pop(enterprise_id, None)
     cache.put(key, CachedClearances(stamp, verdicts))
     return verdicts
 
 
 def clearances(
-    session: DbSession, user: User, today: date, enterprise_ids: Any | None = None
+    session: DbSession, user: User | None, today: date, enterprise_ids: Any | None = None
 ) -> dict[uuid.UUID, EnterpriseClearance]:
     """The 清零 verdict of every enterprise in scope (or of ``enterprise_ids`` within it), by the domain rule.
 
@@ -328,7 +349,7 @@ def clearances(
     hazards' states come folded into one string per enterprise, because turning a county's ~50,000
     answer rows into Python objects one by one costs far more than the queries themselves.
     """
-    ids = visible_enterprise_ids(session, user)
+    ids = enterprise_ids_of(session, user)
     if enterprise_ids is not None:
         ids = ids.where(Enterprise.id.in_(enterprise_ids))
     sector_columns = [getattr(Enterprise, column) for column in SECTOR_COLUMNS.values()]

@@ -43,7 +43,7 @@ def visible_enterprises(session: DbSession, user: User) -> sa.Select[Enterprise]
     return query
 
 
-def visible_enterprise_ids(session: DbSession, user: User) -> sa.Select[tuple[uuid.UUID]]:
+def visible_enterprise_ids(session: DbSession, user: User) -> sa.Select[uuid.UUID]:
     """The ids of the enterprises ``user`` may see, as a subquery to filter other tables on."""
     return visible_enterprises(session, user).with_only_columns(Enterprise.id)
 

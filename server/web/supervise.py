@@ -38,6 +38,18 @@ def clearance_cache() -> oversight.ClearanceCache:
     return current_app.extensions.setdefault("clearance_cache", oversight.ClearanceCache())
 
 
+def warm_clearance_cache(app: Any) -> None:
+    """Decide every enterprise's 清零 once, so that the first dashboard after a (re)start is not the one
+    that pays for it; run by gunicorn in a thread as each worker starts (deploy/gunicorn.conf.py)."""
+    with app.app_context():
+        try:
+            oversight.all_clearances(db.session, local_today(), clearance_cache())
+        except Exception:  # a cold cache is only slower: never let warming take a worker down
+            current_app.logger.exception("warming the 清零 cache failed")
+        finally:
+            db.session.remove()
+
+
 def local_today() -> date:
     """Today in the bureau's time zone (a UTC date would turn over at 08:00 in China)."""
     return datetime.now(ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))).date()

@@ -373,7 +373,7 @@ def test_cached_verdicts_patched_after_writes_equal_a_full_recompute(app: Flask)
         assert user is not None
         today = local_today_utc()
         first = scope_clearances(db.session, user, today, cache)
-        assert scope_clearances(db.session, user, today, cache) is first  # nothing written: the same verdicts
+        assert scope_clearances(db.session, user, today, cache) == first  # nothing written: the same verdicts
         steel = _enterprise(UNINSPECTED_STEEL)
         codes = _applicable_key_codes(steel)
         _submitted_inspection(
@@ -389,3 +389,19 @@ def test_cached_verdicts_patched_after_writes_equal_a_full_recompute(app: Flask)
         patched = scope_clearances(db.session, user, today, cache)
         assert not patched[steel.id].verdict.cleared
         assert patched == clearances(db.session, user, today)
+
+
+def test_one_cache_serves_every_scope_and_is_warmed_at_start(app: Flask) -> None:
+    from server.services.oversight import clearances, scope_clearances
+    from server.web.supervise import clearance_cache, warm_clearance_cache
+
+    warm_clearance_cache(app)  # what each gunicorn worker does as it starts
+    with app.app_context():
+        cache = clearance_cache()
+        assert cache.get(("all", local_today())) is not None
+        for username in ("xx_sup", "lx_sup", "ll_city"):
+            user = db.session.scalar(sa.select(User).where(User.username == username))
+            assert user is not None
+            assert scope_clearances(db.session, user, local_today(), cache) == clearances(
+                db.session, user, local_today()
+            )
