@@ -16,15 +16,12 @@ Target: each document in at most 2 s (p95) on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
-import logging
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import timedelta
@@ -36,8 +33,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import fresh_database, postgres_available, seeded_app
-from bench.web import fill_county, nearest_rank
+from bench.web import county_main, filled_county, nearest_rank
 from server.domain.clearance import ItemResultValue
 from server.domain.hazards import HazardLevel, HazardState
 from server.domain.inspections import InspectionStatus
@@ -197,22 +193,7 @@ def time_documents(
 
 def run(kind: str, scale: float, repeat: int, seed: int) -> None:
     """Fill a fresh database of ``kind`` at ``scale``, prepare the inspection and time both documents."""
-    with fresh_database(kind) as url, tempfile.TemporaryDirectory() as folder:
-        logging.disable(logging.INFO)  # the migrations' own logging configuration would print every step
-        try:
-            app = seeded_app(url, Path(folder))
-        finally:
-            logging.disable(logging.NOTSET)
-        app.config["PROPAGATE_EXCEPTIONS"] = True
-        with app.app_context():
-            summary = fill_county(db.engine, scale, seed)
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.connect() as conn:
-                    conn.execute(sa.text("ANALYZE"))
-                    conn.commit()
-            db.session.remove()
-        print(f"\n{kind}: county filled in {summary.seconds:.1f} s (scale {scale:g}): "
-              + ", ".join(f"{t} {n:,}" for t, n in summary.rows.items()))  # fmt: skip
+    with filled_county(kind, scale, seed) as (app, _summary):
         inspection_id, counts = prepare(app)
         print("  inspection " + str(inspection_id) + ": " + ", ".join(f"{n} {k}" for k, n in counts.items()))
         print(
@@ -225,29 +206,11 @@ def run(kind: str, scale: float, repeat: int, seed: int) -> None:
             p50, p95 = statistics.median(seconds), nearest_rank(seconds, 0.95)
             verdict = "ok" if max(p95, first) <= TARGET_S else "SLOW"
             print(f"  {label:<28} {status:>6} {first:8.2f} {p50:7.2f} {p95:7.2f}  {verdict}")
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def main() -> int:
     """Parse the flags and run on the databases asked for."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--scale", type=float, default=1.0, help="row counts factor (0.1 for a quick run)")
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--repeat", type=int, default=10, help="timed requests per document")
-    parser.add_argument("--seed", type=int, default=20260601)
-    args = parser.parse_args()
-    if args.db in ("sqlite", "both"):
-        run("sqlite", args.scale, args.repeat, args.seed)
-    if args.db in ("postgres", "both"):
-        if postgres_available():
-            run("postgresql", args.scale, args.repeat, args.seed)
-        else:
-            print("postgresql: not reachable (set BENCH_DATABASE_URL)")
-    return 0
+    return county_main(__doc__ or "", run, repeat=10, what="document")
 
 
 if __name__ == "__main__":

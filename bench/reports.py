@@ -18,11 +18,8 @@ is created beside it and dropped afterwards (ANALYZEd after the fill, as autovac
 
 from __future__ import annotations
 
-import argparse
-import logging
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -32,8 +29,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import fresh_database, postgres_available, seeded_app
-from bench.web import fill_county
+from bench.web import county_main, filled_county
 from server.extensions import db
 from server.models import CampaignPhase
 from server.services.demo import DEMO_PASSWORD
@@ -97,48 +93,15 @@ def report(kind: str, username: str, results: list[tuple[str, int, list[float], 
 
 def run(kind: str, scale: float, repeat: int, seed: int) -> None:
     """Fill a fresh database of ``kind`` at ``scale`` and time the reports as both supervisors."""
-    with fresh_database(kind) as url, tempfile.TemporaryDirectory() as folder:
-        logging.disable(logging.INFO)  # the migrations' own logging configuration would print every step
-        try:
-            app = seeded_app(url, Path(folder))
-        finally:
-            logging.disable(logging.NOTSET)
-        app.config["PROPAGATE_EXCEPTIONS"] = True
-        with app.app_context():
-            summary = fill_county(db.engine, scale, seed)
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.connect() as conn:
-                    conn.execute(sa.text("ANALYZE"))
-                    conn.commit()
-            db.session.remove()
-        print(f"\n{kind}: generated in {summary.seconds:.1f} s (scale {scale:g}); rows written "
-              + ", ".join(f"{t} {n:,}" for t, n in summary.rows.items()))  # fmt: skip
+    with filled_county(kind, scale, seed) as (app, _summary):
         month = _month(app)
         for username in ("ll_city", "xx_sup"):
             report(kind, username, time_reports(app, username, month, repeat))
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def main() -> int:
     """Parse the flags and run on the databases asked for."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--scale", type=float, default=1.0, help="row counts factor (0.1 for a quick run)")
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--repeat", type=int, default=5, help="timed requests per view")
-    parser.add_argument("--seed", type=int, default=20260601)
-    args = parser.parse_args()
-    if args.db in ("sqlite", "both"):
-        run("sqlite", args.scale, args.repeat, args.seed)
-    if args.db in ("postgres", "both"):
-        if postgres_available():
-            run("postgresql", args.scale, args.repeat, args.seed)
-        else:
-            print("postgresql: not reachable (set BENCH_DATABASE_URL)")
-    return 0
+    return county_main(__doc__ or "", run, repeat=5, what="view")
 
 
 if __name__ == "__main__":

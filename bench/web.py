@@ -32,7 +32,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -684,15 +685,16 @@ def report(kind: str, username: str, results: list[tuple[str, int, list[float]]]
         print(f"  {label:<44} {status:>6} {p50:8.1f} {p95:8.1f}  {verdict}")
 
 
-def run(kind: str, scale: float, repeat: int, seed: int) -> None:
-    """Fill a fresh database of ``kind`` at ``scale`` and time the pages as both supervisors."""
+@contextmanager
+def filled_county(kind: str, scale: float, seed: int) -> Iterator[tuple[Any, FillSummary]]:
+    """A fresh, demo-seeded database of ``kind`` filled at ``scale`` and its app; disposed afterwards."""
     with fresh_database(kind) as url, tempfile.TemporaryDirectory() as folder:
         logging.disable(logging.INFO)  # the migrations' own logging configuration would print every step
         try:
             app = seeded_app(url, Path(folder))
         finally:
             logging.disable(logging.NOTSET)
-        # A page that fails raises here instead of logging a traceback; time_pages() prints one line.
+        # A page that fails raises here instead of logging a traceback; the timing code prints one line.
         app.config["PROPAGATE_EXCEPTIONS"] = True
         with app.app_context():
             summary = fill_county(db.engine, scale, seed)
@@ -700,32 +702,40 @@ def run(kind: str, scale: float, repeat: int, seed: int) -> None:
                 with db.engine.connect() as conn:
                     conn.execute(sa.text("ANALYZE"))
                     conn.commit()
+            db.session.remove()
+        print(f"\n{kind}: generated in {summary.seconds:.1f} s (scale {scale:g}); rows written "
+              + ", ".join(f"{t} {n:,}" for t, n in summary.rows.items()))  # fmt: skip
+        try:
+            yield app, summary
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+def run(kind: str, scale: float, repeat: int, seed: int) -> None:
+    """Fill a fresh database of ``kind`` at ``scale`` and time the pages as both supervisors."""
+    with filled_county(kind, scale, seed) as (app, summary):
+        with app.app_context():
             counts = {
                 table: db.session.scalar(sa.select(sa.func.count()).select_from(sa.table(table)))
                 for table in summary.rows
             }
             db.session.remove()
-        print(f"\n{kind}: generated in {summary.seconds:.1f} s (scale {scale:g}); rows written "
-              + ", ".join(f"{t} {n:,}" for t, n in summary.rows.items()))  # fmt: skip
         print(
             "  rows in the database (demo county included): "
             + ", ".join(f"{t} {n:,}" for t, n in counts.items())
         )
         for username in ("xx_sup", "ll_city"):
             report(kind, username, time_pages(app, username, summary, repeat))
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
-def main() -> int:
-    """Parse the flags and run on the databases asked for."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def county_main(doc: str, run: Callable[[str, float, int, int], None], *, repeat: int, what: str) -> int:
+    """The command line the county-scale benches share: --scale, --db, --repeat, --seed."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="row counts factor (0.1 for a quick run)")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--repeat", type=int, default=repeat, help=f"timed requests per {what}")
     parser.add_argument("--seed", type=int, default=20260601)
     args = parser.parse_args()
     if args.db in ("sqlite", "both"):
@@ -736,6 +746,11 @@ def main() -> int:
         else:
             print("postgresql: not reachable (set BENCH_DATABASE_URL)")
     return 0
+
+
+def main() -> int:
+    """Parse the flags and run on the databases asked for."""
+    return county_main(__doc__ or "", run, repeat=30, what="page")
 
 
 if __name__ == "__main__":
