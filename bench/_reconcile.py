@@ -18,12 +18,10 @@ bench/ledger.py calls ``run(args)`` with the same flags (only ``args.db`` is req
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,8 +34,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import fresh_database, postgres_available, seeded_app
-from bench.web import _STATE_EVENTS, _window, _Writer, fill_county
+from bench._common import postgres_available
+from bench.web import _STATE_EVENTS, _window, _Writer, filled_county
 from server.domain.hazards import HazardEventKind, HazardState
 from server.extensions import db
 from server.models import (
@@ -344,34 +342,18 @@ def _time(app: Any, username: str, repeat: int) -> None:
 
 def run_one(kind: str, scale: float, repeat: int, seed: int) -> None:
     """Fill a fresh database of ``kind``, add the ledgers and time the reconciliation as both supervisors."""
-    with fresh_database(kind) as url, tempfile.TemporaryDirectory() as folder:
-        logging.disable(logging.INFO)
-        try:
-            app = seeded_app(url, Path(folder))
-        finally:
-            logging.disable(logging.NOTSET)
-        app.config["PROPAGATE_EXCEPTIONS"] = True
-        with app.app_context():
-            today = _local_today()
-            started = time.perf_counter()
-            summary = fill_county(db.engine, scale, seed, today)
-            with db.engine.begin() as conn:
-                added = add_ledgers(conn, seed, today)
-                _align_phase(conn, today)
-            filled = time.perf_counter() - started
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.connect() as conn:
-                    conn.execute(sa.text("ANALYZE"))
-                    conn.commit()
-            db.session.remove()
-        print(f"\n{kind}: county filled in {filled:.1f} s (scale {scale:g}): "
-              f"{summary.rows.get('hazard', 0):,} findings; ledgers and self-assessments added: "
+    today = _local_today()
+    added: dict[str, int] = {}
+
+    def add_ledgers_and_phase(conn: sa.Connection) -> None:
+        added.update(add_ledgers(conn, seed, today))
+        _align_phase(conn, today)
+
+    with filled_county(kind, scale, seed, today=today, extend=add_ledgers_and_phase) as (app, summary):
+        print(f"  {summary.rows.get('hazard', 0):,} findings; ledgers and self-assessments added: "
               + ", ".join(f"{table} {n:,}" for table, n in added.items()))  # fmt: skip
         for username in ("xx_sup", "ll_city"):
             _time(app, username, repeat)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def run(args: Any) -> None:

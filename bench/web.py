@@ -686,8 +686,16 @@ def report(kind: str, username: str, results: list[tuple[str, int, list[float]]]
 
 
 @contextmanager
-def filled_county(kind: str, scale: float, seed: int) -> Iterator[tuple[Any, FillSummary]]:
-    """A fresh, demo-seeded database of ``kind`` filled at ``scale`` and its app; disposed afterwards."""
+def filled_county(
+    kind: str,
+    scale: float,
+    seed: int,
+    *,
+    today: date | None = None,
+    extend: Callable[[sa.Connection], None] | None = None,
+) -> Iterator[tuple[Any, FillSummary]]:
+    """A fresh, demo-seeded database of ``kind`` filled at ``scale`` (then by ``extend``, in one transaction,
+    before statistics are gathered) and its app; disposed afterwards."""
     with fresh_database(kind) as url, tempfile.TemporaryDirectory() as folder:
         logging.disable(logging.INFO)  # the migrations' own logging configuration would print every step
         try:
@@ -697,7 +705,10 @@ def filled_county(kind: str, scale: float, seed: int) -> Iterator[tuple[Any, Fil
         # A page that fails raises here instead of logging a traceback; the timing code prints one line.
         app.config["PROPAGATE_EXCEPTIONS"] = True
         with app.app_context():
-            summary = fill_county(db.engine, scale, seed)
+            summary = fill_county(db.engine, scale, seed, today)
+            if extend is not None:
+                with db.engine.begin() as conn:
+                    extend(conn)
             if db.engine.dialect.name == "postgresql":
                 with db.engine.connect() as conn:
                     conn.execute(sa.text("ANALYZE"))
