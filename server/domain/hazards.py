@@ -102,6 +102,14 @@ _MOVES: dict[HazardEventKind, tuple[frozenset[HazardState], HazardState]] = {
 }
 
 
+def is_overdue(state: HazardState, deadline: date | None, today: date) -> bool:
+    """True when rectification is still the enterprise's to do (open, and not reported fixed: a reported
+    rectification awaits the regulator, whose delay is not the enterprise's) and `today` is past the deadline."""
+    return (
+        state in OPEN_STATES and state != HazardState.reported and deadline is not None and today > deadline
+    )
+
+
 @dataclass(frozen=True)
 class HazardEvent:
     """One entry of a hazard's log; `deadline` for found/deadline_extended, `reason` for those needing one."""
@@ -144,8 +152,7 @@ class HazardStatus:
 
         A reported rectification awaits the regulator's acceptance: its delay is not the enterprise's.
         """
-        awaiting_enterprise = self.is_open and self.state != HazardState.reported
-        return awaiting_enterprise and self.deadline is not None and today > self.deadline
+        return is_overdue(self.state, self.deadline, today)
 
 
 class IllegalTransition(ValueError):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
+from server.domain.hazards import HazardEventKind, HazardLevel, HazardState, is_overdue
 
 from .base import Base, SyncMixin, TimestampMixin, UTCDateTime, enum_column, new_uuid, utcnow
 
@@ -69,6 +69,10 @@ class Hazard(TimestampMixin, SyncMixin, Base):
     events: Mapped[list[HazardEvent]] = relationship(
         back_populates="hazard", order_by="(HazardEvent.at, HazardEvent.received_at)"
     )
+
+    def overdue_on(self, today: date) -> bool:
+        """Whether the rectification is overdue on ``today`` (the domain rule, on the projected state)."""
+        return is_overdue(self.state, self.deadline, today)
 
 
 class HazardEvent(SyncMixin, Base):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
+from server.domain.hazards import HazardEventKind, HazardLevel
 from server.extensions import db
 from server.models import Enterprise, Hazard, HazardSource, Photo
 from server.models.base import utcnow
@@ -128,7 +128,6 @@ def _hazard_list(template: str, *, ledger: bool) -> Any:
     return render_template(
         template, enterprise=enterprise, page=page, filters=filters, errors=errors, today=today,
         statuses=portal.STATUS_FILTERS, finders=portal.FINDER_FILTERS, levels=list(HazardLevel),
-        awaiting=[s.value for s in (HazardState.found, HazardState.planned, HazardState.rejected)],
         query=_query_without_page(),
     ), (400 if errors else 200)  # fmt: skip
 
