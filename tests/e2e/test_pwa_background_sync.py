@@ -37,7 +37,11 @@ def test_the_service_worker_sends_the_outbox_with_the_app_closed(built_app: None
     codes = start_inspection(page, "兴县汾河酿造有限公司", "孙工")
     for code in codes[:2]:
         answer(page, code, "compliant")
-    page.wait_for_timeout(300)  # the last save registers the background sync
+    # Each save registers the background sync: wait until it is registered (a loaded machine can take a while).
+    for _ in range(100):
+        if "outbox" in page.evaluate("async () => (await navigator.serviceWorker.ready).sync.getTags()"):
+            break
+        page.wait_for_timeout(100)
     assert _held(live_server, "xx_expert") == 0
     page.close()  # the inspector closes the app
 
