@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from server.instance_files import create_once
+
 #: The repository's root; the default instance folder lives here (git-ignored).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,15 +20,9 @@ def instance_path() -> Path:
 
 
 def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
-    """Read a secret from ``path``, creating it (mode 0600) on first use."""
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(nbytes)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
-    return value
+    """Read a secret from ``path``, creating it (mode 0600) exactly once on first use."""
+    made = create_once(path, lambda: (secrets.token_hex(nbytes) + "\n").encode("utf-8"))
+    return made.decode("utf-8").strip()
 
 
 def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
