@@ -53,6 +53,12 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "SYNC_MAX_PUSH_BYTES": int(env.get("SYNC_MAX_PUSH_BYTES") or 8 * 1024 * 1024),
         "SYNC_MAX_PHOTO_BYTES": int(env.get("SYNC_MAX_PHOTO_BYTES") or 20 * 1024 * 1024),
         "MAX_PHOTO_PIXELS": int(env.get("MAX_PHOTO_PIXELS") or 50_000_000),
+        # SQLite has one writer: a push waits its turn in its process (first come, first served) at most
+        # SYNC_PUSH_QUEUE_SECONDS, then for the database's write lock at most SQLITE_BUSY_TIMEOUT_MS; past
+        # either it is answered 503 with Retry-After, never 500.
+        "SYNC_PUSH_QUEUE_SECONDS": float(env.get("SYNC_PUSH_QUEUE_SECONDS") or 8),
+        "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS") or 10_000),
+        "RETRY_AFTER_SECONDS": int(env.get("RETRY_AFTER_SECONDS") or 2),
         "API_TITLE": "县级冶金工贸安全检查 API",
         "API_VERSION": "1",
         "OPENAPI_VERSION": "3.1.0",
