@@ -27,6 +27,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from server.domain.typed_cells import CellRefused
+from server.domain.typed_cells import parse_date as read_date
 from server.errors import import_file_invalid
 from sync.problems import Problem, define
 
@@ -43,6 +45,8 @@ flag_invalid = define(
     "“{value}”无法识别，请填 是/否（或 √/×、Y/N、1/0）",
     "'{value}' is not a yes/no value; use Y/N, 1/0 or true/false (the Chinese yes/no marks also work)",
 )
+#: A cell the domain's readers refuse (amount, date without year, level, state), with their reason.
+cell_refused = define("400.30", 400, "{reason}", "{reason_en}")
 date_invalid = define(
     "400.28",
     400,
@@ -55,10 +59,7 @@ FALSE_WORDS = frozenset({"否", "×", "✗", "✘", "n", "no", "0", "false", "�
 NONE_WORDS = frozenset({"无", "-", "—", "/", "none"})
 TOTAL_WORDS = ("合计", "总计", "小计")
 
-#: Excel serials below this (1927) are more likely a bare year or a stray number than a date.
-MIN_SERIAL = 10000
 EARLIEST_DATE = date(1900, 1, 1)
-_DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 
@@ -137,33 +138,21 @@ def header_text(value: Any) -> str:
     return "".join(str(value).split())
 
 
-def parse_date(value: Any, latest: date, earliest: date = EARLIEST_DATE) -> date:
-    """A date from a datetime cell, an Excel serial or text (2022-05-03, 2022/5/3, 2022.5.3, 2022年5月3日,
-    20220503); a time after the date is dropped. Outside [earliest, latest] it is refused (400.28)."""
-    from openpyxl.utils.datetime import from_excel
+def refused(error: CellRefused) -> Problem:
+    """A domain refusal of a cell as the catalogue's problem (400.30), its reason in Chinese and English."""
+    return cell_refused(reason=error.message("zh"), reason_en=error.message("en"))
 
-    found: date | None = None
+
+def parse_date(value: Any, latest: date, earliest: date = EARLIEST_DATE, default_year: int | None = None) -> date:
+    """A date in the forms of ``server.domain.typed_cells.parse_date`` (a year-less one only with
+    ``default_year``); outside [earliest, latest] it is refused (400.28)."""
     try:
-        if isinstance(value, datetime):
-            found = value.date()
-        elif isinstance(value, date):
-            found = value
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            if value >= MIN_SERIAL and float(value).is_integer():
-                found = from_excel(value).date()
-        else:
-            folded = unicodedata.normalize("NFKC", text(value))
-            # A CSV written from Excel may carry a time after the date.
-            folded = re.sub(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "", folded).strip()
-            if match := _DATE_RE.fullmatch(folded):
-                found = date(int(match[1]), int(match[2]), int(match[3]))
-            elif re.fullmatch(r"\d{8}", folded):
-                found = date(int(folded[:4]), int(folded[4:6]), int(folded[6:]))
-            elif re.fullmatch(r"\d{5}(\.0+)?", folded) and float(folded) >= MIN_SERIAL:
-                found = from_excel(float(folded)).date()
-    except (ValueError, OverflowError):
-        found = None
-    if found is None or not earliest <= found <= latest:
+        found = read_date(value, default_year).day
+    except CellRefused as error:
+        if error.reason == "date":
+            raise date_invalid(value=shown(value)) from None
+        raise refused(error) from None
+    if not earliest <= found <= latest:
         raise date_invalid(value=shown(value))
     return found
 
@@ -202,38 +191,124 @@ def decode(data: bytes, name: str) -> str:
     )
 
 
+#: Limits that keep a hostile workbook (a zip bomb, a sheet claiming a billion rows) from taking the worker:
+#: checked on the archive's directory before anything is inflated, and on the rows while they are read.
+#: A 15,000-row ledger is about 12 MB of XML and 15,000 rows.
+MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024
+MAX_PART_BYTES = 48 * 1024 * 1024
+MAX_ROWS = 60_000
+MAX_COLUMNS = 256
+#: How far into an XML part its prolog (where a DOCTYPE would be) is looked for.
+_PROLOG_BYTES = 64 * 1024
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ROOT_TAG = re.compile(rb"<[A-Za-z_]")
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB"
+
+
+def check_xlsx_archive(data: bytes, name: str) -> None:
+    """Refuse (400.5) a workbook that is not a whole zip, would inflate beyond the limits, or declares a DTD
+    or entities in any XML part — before any XML parser sees it."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise file_invalid(
+            f"{name} 不是完整的 .xlsx 文件（文件已损坏或不完整，请重新保存后上传）",
+            f"{name} is not a complete .xlsx file (damaged or cut short; save it again)",
+        ) from error
+    total = sum(member.file_size for member in members)
+    largest = max((member.file_size for member in members), default=0)
+    if total > MAX_UNCOMPRESSED_BYTES or largest > MAX_PART_BYTES:
+        raise file_invalid(
+            f"{name} 解压后过大（{_mib(total)}，上限 {_mib(MAX_UNCOMPRESSED_BYTES)}），请删去图片、拆分后再上传",
+            f"{name} inflates to {_mib(total)}, beyond the {_mib(MAX_UNCOMPRESSED_BYTES)} limit; remove pictures "
+            f"or split it",
+        )
+    with archive:
+        for member in members:
+            if not member.filename.lower().endswith((".xml", ".rels", ".vml")):
+                continue
+            try:
+                with archive.open(member) as part:
+                    head = part.read(_PROLOG_BYTES)
+            except Exception as error:  # zlib, CRC and header errors of a damaged archive
+                raise file_invalid(
+                    f"{name} 已损坏：无法读取其中的 {member.filename}",
+                    f"{name} is damaged: {member.filename} cannot be read",
+                ) from error
+            if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                head = head.decode("utf-16", errors="replace").encode()
+            root = _ROOT_TAG.search(head)
+            prolog = head[: root.start()] if root else head
+            if _DOCTYPE.search(prolog):
+                raise file_invalid(
+                    f"{name} 含有 XML 实体或文档类型声明（{member.filename}），出于安全原因不予读取",
+                    f"{name} declares an XML DTD or entities ({member.filename}); refused for safety",
+                )
+
+
 def read_xlsx(source: Path | bytes, name: str, *, fill_merged: bool = False) -> list[list[list[Any]]]:
     """Every sheet's rows, each row a list of cell values (rows may differ in length).
 
     With ``fill_merged`` a merged range's value is copied into each of its cells (real ledgers merge a
-    check date over the rows of one check, or a group header over its columns).
+    check date over the rows of one check, or a group header over its columns). The archive is checked
+    first (``check_xlsx_archive``) and reading stops at ``MAX_ROWS`` rows; any failure of the reader on a
+    malformed workbook is a 400.5 with its reason, never an internal error.
     """
     import openpyxl
 
-    stream: Any = io.BytesIO(source) if isinstance(source, bytes) else source
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    check_xlsx_archive(data, name)
     try:
         # Office files often carry extensions openpyxl does not support; it warns and reads the data.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises zip, XML and key errors for damaged files
-        raise file_invalid(
-            f"{name} 不是有效的 .xlsx 文件（{type(error).__name__}）",
-            f"{name} is not a readable .xlsx file ({type(error).__name__})",
-        ) from error
+        raise _unreadable(name, error) from error
     try:
         sheets = []
         for sheet in book.worksheets:
             # Some exporters write a wrong sheet dimension, and read-only mode would stop at it.
             if hasattr(sheet, "reset_dimensions"):
                 sheet.reset_dimensions()
-            rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+            rows: list[list[Any]] = []
+            # Bounded on both axes, so that a row at XFD1048576 costs nothing: the reader pads up to the bound.
+            for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS, max_row=MAX_ROWS + 1):
+                if len(rows) >= MAX_ROWS:
+                    raise file_invalid(
+                        f"{name} 的工作表“{sheet.title}”超过 {MAX_ROWS} 行，请拆分后再上传",
+                        f"sheet '{sheet.title}' of {name} has more than {MAX_ROWS} rows; split it",
+                    )
+                rows.append(_trimmed(row))
             if fill_merged:
                 _fill_merged(_merged_ranges(book, sheet), rows)
             sheets.append(rows)
         return sheets
+    except Problem:
+        raise
+    except Exception as error:  # XML errors (defusedxml's refusals among them) met while reading rows
+        raise _unreadable(name, error) from error
     finally:
         book.close()
+
+
+def _trimmed(row: Sequence[Any]) -> list[Any]:
+    """The row without the empty cells after its last value (the reader pads every row to MAX_COLUMNS)."""
+    end = len(row)
+    while end and row[end - 1] is None:
+        end -= 1
+    return list(row[:end])
+
+
+def _unreadable(name: str, error: Exception) -> Problem:
+    return file_invalid(
+        f"{name} 不是有效的 .xlsx 文件（{type(error).__name__}）",
+        f"{name} is not a readable .xlsx file ({type(error).__name__})",
+    )
 
 
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"')
