@@ -27,7 +27,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from server.domain.typed_cells import CellRefused
+from server.domain.typed_cells import CellRefused, ReadDate
 from server.domain.typed_cells import parse_date as read_date
 from server.errors import import_file_invalid
 from sync.problems import Problem, define
@@ -143,18 +143,25 @@ def refused(error: CellRefused) -> Problem:
     return cell_refused(reason=error.message("zh"), reason_en=error.message("en"))
 
 
-def parse_date(value: Any, latest: date, earliest: date = EARLIEST_DATE, default_year: int | None = None) -> date:
+def read_date_cell(
+    value: Any, latest: date, earliest: date = EARLIEST_DATE, default_year: int | None = None
+) -> ReadDate:
     """A date in the forms of ``server.domain.typed_cells.parse_date`` (a year-less one only with
-    ``default_year``); outside [earliest, latest] it is refused (400.28)."""
+    ``default_year``, and then marked so); outside [earliest, latest] it is refused (400.28)."""
     try:
-        found = read_date(value, default_year).day
+        found = read_date(value, default_year)
     except CellRefused as error:
         if error.reason == "date":
             raise date_invalid(value=shown(value)) from None
         raise refused(error) from None
-    if not earliest <= found <= latest:
+    if not earliest <= found.day <= latest:
         raise date_invalid(value=shown(value))
     return found
+
+
+def parse_date(value: Any, latest: date, earliest: date = EARLIEST_DATE) -> date:
+    """A full date (with its year) from a cell; outside [earliest, latest] it is refused (400.28)."""
+    return read_date_cell(value, latest, earliest).day
 
 
 def parse_flag(value: Any) -> bool:
