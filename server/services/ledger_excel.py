@@ -1159,6 +1159,57 @@ def _load(source: Path | bytes, name: str, learned: Mapping[str, str]) -> tuple[
     )
 
 
+#: The fields a user may give a column in the mapping step, with their labels (template header first).
+def mappable_fields() -> list[tuple[str, str]]:
+    """(field key, label) for each ledger field, then the one-column 五到位, then "not imported"."""
+    fields = [(c.key, c.header) for c in COLUMNS]
+    return [*fields, (FIVE_IN_PLACE_COLUMN.key, FIVE_IN_PLACE_COLUMN.header), (NOT_IMPORTED, "不导入 / not imported")]
+
+
+@dataclass(frozen=True)
+class ColumnPreview:
+    """What the mapping step shows: the likeliest header row, each column's folded key and present guess,
+    and the first rows below it."""
+
+    header_row: int
+    headers: list[str]
+    keys: list[str]
+    guesses: list[str | None]
+    rows: list[list[str]]
+
+
+#: How many rows under the header the mapping step shows.
+PREVIEW_ROWS = 5
+
+
+def preview_columns(
+    source: Path | bytes, name: str, learned: Mapping[str, str] | None = None
+) -> ColumnPreview:
+    """The columns of a workbook whose header was not recognised: the first sheet's row (of the first 10) with
+    the most text cells, taken as its header, with what each column is taken to be so far (400.5 if unusable)."""
+    sheets = read_tables(source, name, lambda rows: True, fill_merged=True)
+    rows = next((sheet for sheet in sheets if any(not is_blank(c) for row in sheet for c in row)), [])
+    if not rows:
+        raise file_invalid(f"{name} 中没有数据", f"{name} holds no data")
+
+    def texts(row: Sequence[Any]) -> int:
+        return sum(1 for c in row if isinstance(c, str) and c.strip() and not re.fullmatch(r"[\d\s./:-]+", c))
+
+    candidates = rows[:HEADER_SEARCH_ROWS]
+    index = max(range(len(candidates)), key=lambda i: (texts(candidates[i]), -i))
+    width = max((len(row) for row in rows[index : index + 1 + PREVIEW_ROWS * 2]), default=0)
+    header_cells = list(rows[index]) + [None] * (width - len(rows[index]))
+    headers = [header_text(c) if not is_blank(c) else "" for c in header_cells]
+    body = [row for row in rows[index + 1 :] if any(not is_blank(c) for c in row)][:PREVIEW_ROWS]
+    return ColumnPreview(
+        header_row=index + 1,
+        headers=headers,
+        keys=[key(h) for h in headers],
+        guesses=[_field_of(h, learned) if h else None for h in headers],
+        rows=[[shown(row[col]) if col < len(row) else "" for col in range(width)] for row in body],
+    )
+
+
 def import_ledger(
     session: DbSession,
     enterprise: Enterprise,

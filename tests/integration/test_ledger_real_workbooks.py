@@ -181,3 +181,42 @@ def test_headers_nobody_recognises_are_mapped_once_and_remembered(app: Flask, ct
 
     later = run_import(xlsx([["日子", "毛病", "啥地方"], ["2026-05-13", "梯子损坏", "仓库"]]))
     assert later.created == 1  # the remembered map, with no question asked
+
+
+def test_the_portal_asks_what_each_column_is_and_remembers_it(app: Flask) -> None:
+    from tests.conftest import login
+
+    client = app.test_client()
+    token = login(client, "qy_jinxing")
+    data = xlsx([
+        ["晋兴特钢自查记录"],
+        ["日子", "毛病", "啥地方", "花了多少（万元）", "备注"],
+        [f"{YEAR}-05-12", "围栏缺失", "料场", 2, "无"],
+    ])  # fmt: skip
+    asked = client.post("/portal/ledger/import", data={"csrf_token": token, "file": (io.BytesIO(data), "自查.xlsx")},
+                        content_type="multipart/form-data")  # fmt: skip
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and 'id="ledger-mapping"' in html
+    assert "围栏缺失" in html and "表头在第 2 行" in html  # the preview, under the header it found
+    assert 'name="column:备注"' in html and '<option value="remarks" selected>' in html  # a guess kept
+    pending = html.split('name="token" value="')[1].split('"')[0]
+
+    incomplete = client.post("/portal/ledger/import/mapped", data={
+        "csrf_token": token, "token": pending, "filename": "自查.xlsx", "column:日子": "found_at"})  # fmt: skip
+    assert incomplete.status_code == 400 and "隐患描述" in incomplete.get_data(as_text=True)
+
+    done = client.post("/portal/ledger/import/mapped", data={
+        "csrf_token": token, "token": pending, "filename": "自查.xlsx", "column:日子": "found_at",
+        "column:毛病": "description", "column:啥地方": "place", "column:花了多少(万元)": "funds_yuan",
+        "column:备注": "-"})  # fmt: skip
+    assert done.status_code == 200 and 'id="import-summary"' in done.get_data(as_text=True)
+    with app.app_context():
+        (entry,) = ledger()
+        assert (entry.place, entry.funds_yuan, entry.description) == ("料场", Decimal("20000.00"), "围栏缺失")
+    gone = client.post("/portal/ledger/import/mapped", data={"csrf_token": token, "token": pending})
+    assert gone.status_code == 400 and "过期" in gone.get_data(as_text=True)
+
+    again = client.post("/portal/ledger/import", data={"csrf_token": token, "file": (io.BytesIO(data), "自查.xlsx")},
+                        content_type="multipart/form-data")  # fmt: skip
+    assert again.status_code == 200 and 'id="import-summary"' in again.get_data(as_text=True)
+    assert "未变 unchanged" in again.get_data(as_text=True)
