@@ -96,13 +96,17 @@ def report(pairs: list[dict[str, Any]]) -> dict[str, Quality]:
 
 def main() -> None:
     """Print precision and recall (and, with --show-errors, every pair the matcher gets wrong)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--show-errors", action="store_true", help="list the pairs the matcher gets wrong")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     pairs = load_pairs()
     same = sum(1 for p in pairs if p["same"])
-    print(f"reconciliation quality: {len(pairs)} labelled pairs ({same} same hazard, {len(pairs) - same} not)")
+    print(
+        f"reconciliation quality: {len(pairs)} labelled pairs ({same} same hazard, {len(pairs) - same} not)"
+    )
     for name, quality in report(pairs).items():
         print(quality.line(name))
     print(f"targets: precision >= {TARGET_PRECISION}, recall >= {TARGET_RECALL}")

@@ -121,7 +121,9 @@ def billion_row_dimension() -> bytes:
 
 def lying_dimension() -> bytes:
     """A sheet claiming a billion rows while holding two: not hostile, read as the two rows it has."""
-    return workbook(f'{_SHEET_HEAD}<dimension ref="A1:XFD1000000000"/><sheetData>{_HEADER_ROW}</sheetData></worksheet>')
+    return workbook(
+        f'{_SHEET_HEAD}<dimension ref="A1:XFD1000000000"/><sheetData>{_HEADER_ROW}</sheetData></worksheet>'
+    )
 
 
 def entity_declaration() -> bytes:
@@ -152,7 +154,7 @@ def cut_in_half() -> bytes:
 
 def malformed_sheet() -> bytes:
     """A whole archive whose sheet XML is broken (an unclosed element)."""
-    return workbook(f"{_SHEET_HEAD}<sheetData><row r=\"1\"><c r=\"A1\"><v>1</v></row>")
+    return workbook(f'{_SHEET_HEAD}<sheetData><row r="1"><c r="A1"><v>1</v></row>')
 
 
 HOSTILE: dict[str, Callable[[], bytes]] = {

@@ -87,7 +87,9 @@ def _quoted(value: object) -> str:
 # --- Amounts ------------------------------------------------------------------------------------------------
 
 _UNITS = {"万元": WAN, "万": WAN, "千元": Decimal(1000), "元": YUAN, "人民币元": YUAN}
-_HEADER_UNIT = re.compile(r"[(\[【]\s*(?:单位\s*[:：]?\s*)?(万元|千元|元)\s*[)\]】]|[/／]\s*(万元|千元|元)\s*$|(万元|元)\s*$")
+_HEADER_UNIT = re.compile(
+    r"[(\[【]\s*(?:单位\s*[:：]?\s*)?(万元|千元|元)\s*[)\]】]|[/／]\s*(万元|千元|元)\s*$|(万元|元)\s*$"
+)
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(万元|万|千元|元|人民币元)?")
 
 
@@ -255,7 +257,9 @@ class LedgerState(StrEnum):
     @property
     def label_zh(self) -> str:
         """The usual Chinese word."""
-        return {"open": "未整改", "in_progress": "整改中", "rectified": "已整改", "accepted": "已验收"}[self.value]
+        return {"open": "未整改", "in_progress": "整改中", "rectified": "已整改", "accepted": "已验收"}[
+            self.value
+        ]
 
     @property
     def claims_fixed(self) -> bool:

@@ -66,7 +66,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,7 +76,6 @@ from sqlalchemy.orm import selectinload
 
 from server.domain import hazards as rules
 from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
-from server.domain.typed_cells import parse_date as read_date
 from server.domain.typed_cells import (
     YUAN,
     CellRefused,
@@ -85,27 +84,32 @@ from server.domain.typed_cells import (
     parse_amount,
     parse_ledger_state,
     parse_level,
-    unit_of_header,
     year_named_in,
 )
+from server.domain.typed_cells import parse_date as read_date
 from server.models import CatalogueItem, Enterprise, Hazard, HazardSource, Inspection, User
 from server.services import DbSession, audit
 from server.services.hazards import append_event, record_hazard
 from server.services.portal import campaign_of, released_inspections
 from server.services.sampling import campaign_window
 from server.services.spreadsheet import (
+    HEADER_SEARCH_ROWS,
     TOTAL_WORDS,
+    Header,
+    HeaderSpec,
     RowError,
     date_invalid,
     file_invalid,
+    find_header,
+    first_header,
     header_text,
     is_blank,
     key,
     loose_key,
     parse_flag,
     read_date_cell,
-    refused,
     read_tables,
+    refused,
     shown,
     text,
     text_too_long,
@@ -161,7 +165,9 @@ five_in_place_invalid = define(
     "time limit, contingency plan)",
 )
 #: No sheet has a header naming the required columns: the portal then asks the user what each column is.
-header_unmatched = define("400.9", 400, "导入文件无法读取：{reason}", "The import file cannot be read: {reason_en}")
+header_unmatched = define(
+    "400.9", 400, "导入文件无法读取：{reason}", "The import file cannot be read: {reason_en}"
+)
 ledger_state_contradicts = define(
     "400.69",
     400,
@@ -178,7 +184,6 @@ state_refused = define(
 
 # --- Columns --------------------------------------------------------------------------------------------------
 
-HEADER_SEARCH_ROWS = 10
 #: Far enough for any deadline, near enough to catch a typed 2202.
 LATEST_DEADLINE = date(2100, 12, 31)
 LEDGER_NAMESPACE = uuid.UUID("0d5c3f3e-6f0a-4c59-9a43-2026a1ed9e70")
@@ -297,13 +302,12 @@ FIVE_IN_PLACE_COLUMN = Column("five_in_place", "五到位", ("五到位", "五�
                               "五到位", "五到位")  # fmt: skip
 #: Columns an export adds, ignored on import.
 EXPORT_ONLY = ("当前状态", "是否逾期", "检查类型", "检查记录状态")
-_EXPORT_ONLY_KEYS = frozenset(
-    key(h) for h in (*EXPORT_ONLY, "逾期", "overdue")
-)
+_EXPORT_ONLY_KEYS = frozenset(key(h) for h in (*EXPORT_ONLY, "逾期", "overdue"))
 _ALIASES: dict[str, str] = {
     key(a): c.key for c in (*COLUMNS, FIVE_IN_PLACE_COLUMN) for a in (c.header, *c.aliases)
 }
 REQUIRED = ("found_at", "description")
+_LABELS = {c.key: c.header for c in (*COLUMNS, FIVE_IN_PLACE_COLUMN)}
 
 _FIVE_WORDS: dict[str, str] = {
     **dict.fromkeys(("措施", "整改措施", "措施到位", "measures"), "measures"),
@@ -460,57 +464,6 @@ class LedgerImportReport:
 # --- Finding the header ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Header:
-    """Where the header ends (the last header row) and which column holds which field."""
-
-    index: int = -1
-    columns: dict[str, tuple[int, str]] = field(default_factory=dict)
-    ignored: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    #: The header rows' cells, folded, to recognise a header repeated further down (multi-page exports).
-    rows: list[list[str]] = field(default_factory=list)
-    #: The unit each money column's header names ("整改资金（万元）": 10000); yuan when it names none.
-    units: dict[str, Decimal] = field(default_factory=dict)
-
-    @property
-    def found(self) -> bool:
-        return self.index >= 0 and not self.missing()
-
-    def repeats_in(self, cells: Sequence[Any]) -> bool:
-        """Whether ``cells`` are (mostly) one of the header rows again."""
-        filled = [(col, key(text(c))) for col, c in enumerate(cells) if not is_blank(c)]
-        for labels in self.rows:
-            same = sum(col < len(labels) and labels[col] == folded for col, folded in filled)
-            if len(filled) >= 2 and same * 5 >= len(filled) * 3:
-                return True
-        return False
-
-    def missing(self) -> list[str]:
-        return [COLUMN_BY_KEY[k].header for k in REQUIRED if k not in self.columns]
-
-    def shown(self, field_key: str) -> str:
-        """The column's header as written in the file (or the template's, when the file has none)."""
-        column = self.columns.get(field_key)
-        if column:
-            return column[1]
-        return (
-            FIVE_IN_PLACE_COLUMN.header if field_key == "five_in_place" else COLUMN_BY_KEY[field_key].header
-        )
-
-    def add(self, col: int, field_key: str | None, label: str, own: str | None = None) -> None:
-        """Map column ``col`` to ``field_key`` (None: not a ledger column); ``own`` is the cell's own text."""
-        if field_key is None:
-            if _norm(label) and key(own or label) not in _EXPORT_ONLY_KEYS:
-                self.ignored.append(label)
-        elif field_key in self.columns:
-            self.duplicates.append(f"{label}（同“{self.columns[field_key][1]}”）")
-        else:
-            self.columns[field_key] = (col, label)
-            if COLUMN_BY_KEY.get(field_key, FIVE_IN_PLACE_COLUMN).kind == "money":
-                self.units[field_key] = unit_of_header(label) or YUAN
-
-
 #: What the user chose for a column in the mapping step: a field key, or this for "not a ledger column".
 NOT_IMPORTED = "-"
 
@@ -525,72 +478,9 @@ def _field_of(label: Any, learned: Mapping[str, str] | None = None) -> str | Non
     return _ALIASES.get(folded) or _ALIASES.get(loose_key(folded))
 
 
-def _folded_row(cells: Sequence[Any]) -> list[str]:
-    return [key(text(c)) if not is_blank(c) else "" for c in cells]
-
-
-def _map_single(cells: Sequence[Any], index: int, learned: Mapping[str, str]) -> _Header:
-    header = _Header(index=index, rows=[_folded_row(cells)])
-    for col, cell in enumerate(cells):
-        if not is_blank(cell):
-            label = header_text(cell)
-            header.add(col, _field_of(label, learned), label)
-    return header
-
-
-def _map_pair(top: Sequence[Any], bottom: Sequence[Any], index: int, learned: Mapping[str, str]) -> _Header:
-    """Two header rows, a group row (五到位, 整改情况, 验收…) over a row of sub-headers."""
-    header = _Header(index=index, rows=[_folded_row(top), _folded_row(bottom)])
-    group = ""
-    for col in range(max(len(top), len(bottom))):
-        upper = top[col] if col < len(top) else None
-        lower = bottom[col] if col < len(bottom) else None
-        # A group header merged over several columns is written once; in a CSV the rest are blank.
-        if not is_blank(upper):
-            group = header_text(upper)
-        elif is_blank(lower):
-            group = ""
-        if is_blank(lower):
-            if not is_blank(upper):
-                header.add(col, _field_of(group, learned), group)
-            continue
-        sub = header_text(lower)
-        if sub == group:  # merged vertically over both rows
-            header.add(col, _field_of(sub, learned), sub)
-            continue
-        combined = _field_of(group + sub, learned) if group else None
-        if combined:
-            header.add(col, combined, f"{group}/{sub}")
-        elif (found := _field_of(sub, learned)) is not None:
-            header.add(col, found, sub)
-        elif group and (found := _field_of(group, learned)) is not None and is_blank(upper) is False:
-            header.add(col, found, group)
-        else:
-            header.add(col, None, f"{group}/{sub}" if group else sub, sub)
-    return header
-
-
-def _find_header(rows: Sequence[Sequence[Any]], learned: Mapping[str, str] | None = None) -> _Header:
-    """The header: one row, or a group row over a sub-header row, within the first 10 rows."""
-    learned = learned or {}
-    limit = min(HEADER_SEARCH_ROWS, len(rows))
-    singles = [_map_single(rows[index], index, learned) for index in range(limit)]
-    best = _Header()
-    for index in range(limit):
-        single = singles[index]
-        if index + 1 < limit:
-            # Two rows only when together they name more columns than either alone (a title over the
-            # header, or the header over a data row, adds nothing).
-            pair = _map_pair(rows[index], rows[index + 1], index + 1, learned)
-            alone = max(len(single.columns), len(singles[index + 1].columns))
-            if pair.found and len(pair.columns) > alone:
-                return pair
-        if single.found:
-            return single
-        if len(single.columns) > len(best.columns):
-            best = single
-    best.index = -1
-    return best
+def _spec(learned: Mapping[str, str]) -> HeaderSpec:
+    """The ledger's header rules, with the columns the user mapped by hand."""
+    return HeaderSpec(lambda label: _field_of(label, learned), REQUIRED, _LABELS, _EXPORT_ONLY_KEYS)
 
 
 # --- Cells -----------------------------------------------------------------------------------------------------
@@ -639,7 +529,9 @@ def _money(value: Any, unit: Decimal) -> Decimal:
     except CellRefused as error:
         raise funds_invalid(reason=error.message("zh"), reason_en=error.message("en")) from None
     if amount > _MAX_FUNDS:
-        raise funds_invalid(reason=f"金额“{shown(value)}”过大", reason_en=f"the amount '{shown(value)}' is too large")
+        raise funds_invalid(
+            reason=f"金额“{shown(value)}”过大", reason_en=f"the amount '{shown(value)}' is too large"
+        )
     return amount
 
 
@@ -671,7 +563,7 @@ class _Entry:
     """A row that passed every cell check: what the ledger says about one hazard."""
 
     line: int
-    header: _Header
+    header: Header
     found_on: date
     description: str
     level: HazardLevel | None
@@ -693,18 +585,11 @@ class _Entry:
         return self.header.shown(field_key)
 
 
-def _cell(cells: Sequence[Any], header: _Header, field_key: str) -> Any:
-    column = header.columns.get(field_key)
-    if column is None or column[0] >= len(cells):
-        return None
-    return cells[column[0]]
-
-
 def _first_text(cells: Sequence[Any]) -> str:
     return next((text(c) for c in cells if not is_blank(c)), "")
 
 
-def _skip_reason(cells: Sequence[Any], header: _Header) -> str | None:
+def _skip_reason(cells: Sequence[Any], header: Header) -> str | None:
     """Why a row is not an entry ('blank', 'total', 'header', 'example', 'no_hazard'), or None."""
     used = {col for col, _ in header.columns.values()}
     filled = {col for col, cell in enumerate(cells) if not is_blank(cell) and col in used}
@@ -713,19 +598,19 @@ def _skip_reason(cells: Sequence[Any], header: _Header) -> str | None:
     if not filled:
         return "blank"
     first = _first_text(cells)
-    description = text(_cell(cells, header, "description"))
+    description = text(header.cell(cells, "description"))
     if first.startswith(TOTAL_WORDS) and (not description or description.startswith(TOTAL_WORDS)):
         return "total"
     if filled <= prefilled and not description:
         return "blank"
     if (
         _field_of(description) == "description"
-        or _field_of(text(_cell(cells, header, "found_at"))) == "found_at"
+        or _field_of(text(header.cell(cells, "found_at"))) == "found_at"
     ):
         return "header"
     if header.repeats_in(cells):
         return "header"
-    number = key(text(_cell(cells, header, "ledger_no")))
+    number = key(text(header.cell(cells, "ledger_no")))
     if number.startswith(_EXAMPLE_WORDS) or re.match(r"^[(（【\[]?示例", description):
         return "example"
     if _NO_HAZARD.match(_norm(description)):
@@ -743,7 +628,7 @@ class YearHint:
 
 
 def _parse_row(
-    cells: Sequence[Any], line: int, header: _Header, today: date, year_hint: YearHint | None = None
+    cells: Sequence[Any], line: int, header: Header, today: date, year_hint: YearHint | None = None
 ) -> tuple[_Entry | None, list[RowError]]:
     """Check every cell of one row; the entry, or None and all its problems."""
     errors: list[RowError] = []
@@ -778,7 +663,7 @@ def _parse_row(
         return day
 
     def check(field_key: str, parse: Any, *args: Any) -> Any:
-        raw = _cell(cells, header, field_key)
+        raw = header.cell(cells, field_key)
         if is_blank(raw):
             column = COLUMN_BY_KEY.get(field_key)
             if (column is not None and column.required) or (
@@ -831,7 +716,7 @@ def _parse_row(
     completed_on = values.get("completed_on")
     if state is not None and completed_on is not None and not state.claims_fixed:
         errors.append(RowError.of(line, header.shown("ledger_state"), ledger_state_contradicts(
-            value=text(_cell(cells, header, "ledger_state")), other=header.shown("completed_on"),
+            value=text(header.cell(cells, "ledger_state")), other=header.shown("completed_on"),
             other_en="the completion date", other_value=completed_on.isoformat())))  # fmt: skip
     if errors or found_on is None or description is None:
         return None, errors
@@ -1142,16 +1027,13 @@ def _english(field_key: str) -> str:
 # --- The import -------------------------------------------------------------------------------------------------
 
 
-def _load(source: Path | bytes, name: str, learned: Mapping[str, str]) -> tuple[list[list[Any]], _Header]:
-    sheets = read_tables(source, name, lambda rows: _find_header(rows, learned).found, fill_merged=True)
-    best = _Header()
-    for rows in sheets:
-        header = _find_header(rows, learned)
-        if header.found:
-            return rows, header
-        if len(header.columns) > len(best.columns):
-            best = header
-    missing = "、".join(best.missing())
+def _load(source: Path | bytes, name: str, learned: Mapping[str, str]) -> tuple[list[list[Any]], Header]:
+    spec = _spec(learned)
+    sheets = read_tables(source, name, lambda rows: find_header(rows, spec).found, fill_merged=True)
+    rows, header = first_header(sheets, spec)
+    if header.found:
+        return rows, header
+    missing = "、".join(header.missing())
     raise header_unmatched(
         reason=f"前 {HEADER_SEARCH_ROWS} 行中找不到台账表头，缺少必需的列：{missing}（表头须含“检查时间”和“隐患描述”）",
         reason_en=f"no ledger header in the first {HEADER_SEARCH_ROWS} rows; missing required column(s): {missing} "
@@ -1163,7 +1045,11 @@ def _load(source: Path | bytes, name: str, learned: Mapping[str, str]) -> tuple[
 def mappable_fields() -> list[tuple[str, str]]:
     """(field key, label) for each ledger field, then the one-column 五到位, then "not imported"."""
     fields = [(c.key, c.header) for c in COLUMNS]
-    return [*fields, (FIVE_IN_PLACE_COLUMN.key, FIVE_IN_PLACE_COLUMN.header), (NOT_IMPORTED, "不导入 / not imported")]
+    return [
+        *fields,
+        (FIVE_IN_PLACE_COLUMN.key, FIVE_IN_PLACE_COLUMN.header),
+        (NOT_IMPORTED, "不导入 / not imported"),
+    ]
 
 
 @dataclass(frozen=True)
@@ -1300,9 +1186,7 @@ def import_ledger(
     return report
 
 
-def _year_hints(
-    rows: Sequence[Sequence[Any]], header: _Header, campaign_year: int | None
-) -> Any:
+def _year_hints(rows: Sequence[Sequence[Any]], header: Header, campaign_year: int | None) -> Any:
     """For a data row, the year its year-less check date is read in: the one the sheet's title names, else
     the nearest row above (then below) whose check date carries one, else the campaign's first year."""
     first_header_row = header.index + 1 - len(header.rows)
@@ -1327,7 +1211,9 @@ def _year_hints(
     def hint(index: int) -> YearHint | None:
         position = bisect.bisect_left(ordered, index)
         if position > 0:
-            return YearHint(years[ordered[position - 1]], "上方相邻行的检查时间", "the check date of a row above")
+            return YearHint(
+                years[ordered[position - 1]], "上方相邻行的检查时间", "the check date of a row above"
+            )
         if position < len(ordered):
             return YearHint(years[ordered[position]], "下方相邻行的检查时间", "the check date of a row below")
         return fallback

@@ -143,7 +143,13 @@ def _import(
     user = current_enterprise_user()
     try:
         report = import_ledger(
-            db.session, enterprise, data, actor=user, filename=filename, dry_run=dry_run, column_map=column_map
+            db.session,
+            enterprise,
+            data,
+            actor=user,
+            filename=filename,
+            dry_run=dry_run,
+            column_map=column_map,
         )
     except Problem as problem:
         db.session.rollback()

@@ -34,8 +34,12 @@ def _workbook(path: Path, rows: list[list[Any]]) -> Path:
 def test_an_enterprise_maps_unknown_columns_once(live_server: LiveServer, page: Any, tmp_path: Path) -> None:
     year = date.today().year
     header = ["日子", "毛病", "啥地方", "花了多少（万元）"]
-    first = _workbook(tmp_path / "自查一.xlsx", [header, [f"{year}-05-12", "料场围栏缺失（浏览器测试）", "料场", 2]])
-    second = _workbook(tmp_path / "自查二.xlsx", [header, [f"{year}-05-13", "仓库梯子损坏（浏览器测试）", "仓库", 0.5]])
+    first = _workbook(
+        tmp_path / "自查一.xlsx", [header, [f"{year}-05-12", "料场围栏缺失（浏览器测试）", "料场", 2]]
+    )
+    second = _workbook(
+        tmp_path / "自查二.xlsx", [header, [f"{year}-05-13", "仓库梯子损坏（浏览器测试）", "仓库", 0.5]]
+    )
 
     page.goto(f"{live_server.url}/portal/ledger")
     page.fill("input[name=username]", "qy_jinxing")

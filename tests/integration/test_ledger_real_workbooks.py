@@ -117,7 +117,9 @@ def test_a_real_ledger_keeps_every_valid_row_exactly(app: Flask, ctx: None) -> N
     assert (again.created, again.updated, again.unchanged) == (0, 0, 6)
 
 
-def test_place_category_state_and_funds_are_exported_in_the_unit_the_header_names(app: Flask, ctx: None) -> None:
+def test_place_category_state_and_funds_are_exported_in_the_unit_the_header_names(
+    app: Flask, ctx: None
+) -> None:
     from tests.integration.test_ledger_excel import enterprise
 
     run_import(real_ledger())
@@ -165,7 +167,9 @@ def test_year_from_a_neighbouring_row_then_from_the_campaign(app: Flask, ctx: No
 def test_headers_nobody_recognises_are_mapped_once_and_remembered(app: Flask, ctx: None) -> None:
     from tests.integration.test_ledger_excel import enterprise
 
-    data = xlsx([["日子", "毛病", "啥地方", "花了多少（万元）", "谁管"], ["2026-05-12", "围栏缺失", "料场", 2, "王"]])
+    data = xlsx(
+        [["日子", "毛病", "啥地方", "花了多少（万元）", "谁管"], ["2026-05-12", "围栏缺失", "料场", 2, "王"]]
+    )
     with pytest.raises(Exception) as refused:
         run_import(data)
     assert getattr(refused.value, "code", None) == "400.9"
