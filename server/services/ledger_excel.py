@@ -1487,7 +1487,7 @@ def _row_values(hazard: Hazard, tz: tzinfo) -> list[Any]:
     values: dict[str, Any] = {
         "ledger_no": hazard.ledger_no, "found_at": local_date(hazard.found_at, tz), "place": hazard.place,
         "description": hazard.description, "level": LEVEL_LABELS[hazard.level], "item_code": hazard.item_code,
-        "deadline": hazard.deadline, "funds_yuan": float(hazard.funds_yuan) if hazard.funds_yuan is not None else None,
+        "deadline": hazard.deadline, "funds_yuan": hazard.funds_yuan,
         "treatment_plan": hazard.treatment_plan, "reported_to_regulator_on": hazard.reported_to_regulator_on,
         "reported_to_workers_congress_on": hazard.reported_to_workers_congress_on,
         "stop_production": flag(hazard.stop_production),

@@ -11,6 +11,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from server.domain.hazards import HazardLevel, HazardState
@@ -224,3 +225,25 @@ def test_the_portal_asks_what_each_column_is_and_remembers_it(app: Flask) -> Non
                         content_type="multipart/form-data")  # fmt: skip
     assert again.status_code == 200 and 'id="import-summary"' in again.get_data(as_text=True)
     assert "未变 unchanged" in again.get_data(as_text=True)
+
+
+def test_amounts_stored_10000_times_too_low_are_corrected_by_importing_the_file_again(app: Flask, ctx: None) -> None:
+    """The data already stored by the old reading of a 万元 column is repaired by re-importing its file: the
+    amount is a changed field, updated and audited with its old and new value."""
+    from server.models import AuditEvent, Hazard
+
+    run_import(real_ledger())
+    two = next(h for h in ledger() if h.ledger_no == "2")
+    two.funds_yuan = Decimal("12.50")  # what the old import stored for 12.5 in 整改资金（万元）
+    db.session.commit()
+
+    again = run_import(real_ledger())
+
+    assert again.updated == 1
+    assert db.session.get(Hazard, two.id).funds_yuan == Decimal("125000.00")  # type: ignore[union-attr]
+    audit_row = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "ledger.import").order_by(AuditEvent.id.desc())
+    ).first()
+    assert audit_row is not None
+    (change,) = audit_row.data["updates"]
+    assert change["changes"]["funds_yuan"] == {"from": "12.50", "to": "125000.00"}
