@@ -59,10 +59,11 @@ def load_pairs(path: Path = PAIRS) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text(encoding="utf-8"))["pairs"])
 
 
-def predicted_same(pair: dict[str, Any]) -> bool:
-    """Whether the matcher would pair the finding with the entry."""
+def pair_score(pair: dict[str, Any]) -> Any:
+    """The matcher's score of the pair's finding against its ledger entry (same dates: only wording counts)."""
     from server.domain.hazards import HazardLevel, HazardState
-    from server.domain.reconciliation import Finding, LedgerEntry, pair_score
+    from server.domain.reconciliation import Finding, LedgerEntry
+    from server.domain.reconciliation import pair_score as score
 
     when = datetime(2026, 6, 1, tzinfo=UTC)
     f, e = pair["finding"], pair["entry"]
@@ -70,7 +71,12 @@ def predicted_same(pair: dict[str, Any]) -> bool:
                       HazardState.found)  # fmt: skip
     entry = LedgerEntry(f"e{pair['id']}", e["item_code"], e["place"], e["description"], when, HazardLevel.general,
                         HazardState.found)  # fmt: skip
-    return pair_score(finding, entry).compatible
+    return score(finding, entry)
+
+
+def predicted_same(pair: dict[str, Any]) -> bool:
+    """Whether the matcher would pair the finding with the entry."""
+    return bool(pair_score(pair).compatible)
 
 
 def measure(pairs: list[dict[str, Any]]) -> tuple[Quality, list[dict[str, Any]]]:
@@ -111,18 +117,9 @@ def main() -> None:
         print(quality.line(name))
     print(f"targets: precision >= {TARGET_PRECISION}, recall >= {TARGET_RECALL}")
     if args.show_errors:
-        from server.domain.hazards import HazardLevel, HazardState
-        from server.domain.reconciliation import Finding, LedgerEntry, pair_score
-
-        when = datetime(2026, 6, 1, tzinfo=UTC)
         for pair in measure(pairs)[1]:
+            score = pair_score(pair)
             f, e = pair["finding"], pair["entry"]
-            score = pair_score(
-                Finding("f", f["item_code"], f["place"], f["description"], when, HazardLevel.general,
-                        HazardState.found),
-                LedgerEntry("e", e["item_code"], e["place"], e["description"], when, HazardLevel.general,
-                            HazardState.found),
-            )  # fmt: skip
             label = "missed" if pair["same"] else "wrongly matched"
             place = "—" if score.place is None else f"{score.place:.2f}"
             print(f"  #{pair['id']} [{pair['split']}] {label}: place {place}, description {score.description:.2f}  "
