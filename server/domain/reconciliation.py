@@ -88,16 +88,18 @@ Chinese is not split into words, and hazard descriptions of the same defect are 
 3. Places are short and often abbreviated, so containment counts as identical: "高炉主控室" within
    "1#高炉主控室" scores 1 (the shorter must have at least ``MIN_CONTAINED`` characters).
 
+4. Kinds of safeguard: a pair whose descriptions both name kinds of safeguard or defect (``SAFEGUARDS``:
+   警示标志, 审批, 探伤, 联锁, 积水, …) with none in common is never matched, unless the item is the same.
+
 Thresholds, measured on the labelled pairs of tests/data/reconciliation_pairs.json (bench/reconcile_quality.py:
 96 pairs of one hazard written by two people, or near misses; the rules were tuned on two thirds of them and
 the last third only measures them): ``DESCRIPTION_MIN`` 0.46 and ``DESCRIPTION_ALONE_MIN`` 0.6, ``PLACE_MIN``
-0.5. On the tuning pairs precision 0.97, recall 0.89; on the held-out pairs precision 0.85, recall 0.65 (all:
-0.94 / 0.81; before this tuning 0.83 / 0.45). The pairs still wrong are the known limits of comparing
-characters: the same defect of another medium ("氧气管道法兰" / "煤气管道法兰" at two stations), another defect
-sharing a long name ("有限空间作业场所未设置安全警示标志" / "有限空间作业未审批", "储气罐安全阀" /
-"储气罐压力表"), and paraphrases sharing no words ("积尘未及时清扫" / "地面、设备表面积尘厚"). Item codes keep
-the first kinds apart where the records carry them; the pages show every pair's similarities so that a
-supervisor can judge the rest.
+0.5. On the tuning pairs precision 0.97, recall 0.89; on the held-out pairs precision 0.92, recall 0.65 (all:
+0.96 / 0.81; before this tuning 0.83 / 0.45). The pairs still wrong are the known limits of comparing
+characters: the same defect of another medium ("氧气管道法兰" / "煤气管道法兰" at two stations), two parts of one
+piece of equipment with the same defect ("储气罐安全阀" / "储气罐压力表" 未定期校验), and paraphrases sharing no
+words ("积尘未及时清扫" / "地面、设备表面积尘厚"). Item codes keep the first kinds apart where the records carry
+them; the pages show every pair's similarities so that a supervisor can judge the rest.
 """
 
 from __future__ import annotations
@@ -183,6 +185,15 @@ SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("防护罩", "护罩"), "防护罩"),
     (("温度监测", "测温"), "温度监测"),
 )
+#: Kinds of safeguard or defect (after ``SYNONYMS``): a finding about one and an entry about another are two
+#: hazards, however much else they share ("有限空间作业场所未设置安全警示标志" / "有限空间作业未审批").
+SAFEGUARDS: tuple[str, ...] = (
+    "警示标志", "审批", "作业票", "校验", "检定", "探伤", "联锁", "报警", "护栏", "防护罩", "盖板", "接地", "绝缘",
+    "积水", "积尘", "积料", "积灰", "泄爆", "隔爆", "抑爆", "照明", "灭火器", "消防栓", "安全带", "安全帽", "限位",
+    "制动", "钢丝绳", "隔断", "吹扫", "通风", "气体监测", "温度监测", "应急水源", "溢流", "锁紧", "切断阀", "排放阀",
+    "液位", "静电跨接", "培训", "应急预案", "防倾倒", "混放", "杂物", "漏水", "漏油", "泄漏", "锈蚀", "安全阀",
+    "压力表", "清扫制度", "火花",
+)  # fmt: skip
 _CANONICAL = {variant: canonical for variants, canonical in SYNONYMS for variant in variants}
 _SYNONYMS = re.compile("|".join(re.escape(v) for v in sorted(_CANONICAL, key=lambda v: (-len(v), v))))
 #: "2号" is "2#" is "2": the unit number is kept, its marker dropped (the '#' goes with the punctuation).
@@ -277,17 +288,19 @@ class TextCache:
     names — so each distinct text is normalised once, and each pair of places compared once."""
 
     def __init__(self) -> None:
-        self._descriptions: dict[str, tuple[_Grams, frozenset[str]]] = {}
+        self._descriptions: dict[str, tuple[_Grams, frozenset[str], frozenset[str]]] = {}
         self._places: dict[str | None, _Place] = {}
         self._place_pairs: dict[tuple[str, str], float | None] = {}
         self._description_pairs: dict[tuple[str, str], float] = {}
 
-    def description(self, text: str) -> tuple[_Grams, frozenset[str]]:
-        """The description's grams and the unit numbers it names."""
+    def description(self, text: str) -> tuple[_Grams, frozenset[str], frozenset[str]]:
+        """The description's grams, the unit numbers it names and the kinds of safeguard it names."""
         found = self._descriptions.get(text)
         if found is None:
             units = _numbers(_UNIT_NUMBER.findall(unicodedata.normalize("NFKC", text)))
-            found = self._descriptions[text] = (_Grams.of(normalise(text)), units)
+            grams = _Grams.of(normalise(text))
+            safeguards = frozenset(term for term in SAFEGUARDS if term in grams.text)
+            found = self._descriptions[text] = (grams, units, safeguards)
         return found
 
     def place(self, text: str | None) -> _Place:
@@ -366,14 +379,20 @@ class _Prepared:
     description: _Grams
     #: Unit numbers the record names: every number of its place, and the "N#"/"N号" of its description.
     units: frozenset[str]
+    #: The kinds of safeguard its description names (``SAFEGUARDS``).
+    safeguards: frozenset[str]
 
     @classmethod
     def of(cls, record: Finding | LedgerEntry, cache: TextCache) -> _Prepared:
         place = cache.place(record.place)
-        description, units = cache.description(record.description or "")
-        return cls(
-            record.item_code or None, place, description, place.numbers | units if units else place.numbers
-        )
+        description, units, safeguards = cache.description(record.description or "")
+        units = place.numbers | units if units else place.numbers
+        return cls(record.item_code or None, place, description, units, safeguards)
+
+
+def _kinds_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Both name kinds of safeguard, and none in common ("警示标志" vs "审批")."""
+    return bool(a and b) and not (a & b)
 
 
 @dataclass(slots=True)
@@ -398,8 +417,10 @@ def _compatible(same_item: bool, place: float | None, description: float) -> boo
 
 def _pair(f: _Prepared, e: _Prepared, cache: TextCache) -> PairScore:
     same_item = f.item_code is not None and f.item_code == e.item_code
-    apart = (f.item_code is not None and e.item_code is not None and not same_item) or _units_conflict(
-        f.units, e.units
+    apart = (
+        (f.item_code is not None and e.item_code is not None and not same_item)
+        or _units_conflict(f.units, e.units)
+        or (not same_item and _kinds_conflict(f.safeguards, e.safeguards))
     )
     place = cache.place_similarity(f.place, e.place)
     description = _grams_similarity(f.description, e.description)
@@ -596,12 +617,14 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
     places, descriptions = cache._place_pairs, cache._description_pairs
     for fi, finding in enumerate(fs):
         pf = _Prepared.of(finding, cache)
-        code, units, found_at = pf.item_code, pf.units, finding.found_at
+        code, units, kinds, found_at = pf.item_code, pf.units, pf.safeguards, finding.found_at
         place_text, description_text = pf.place.grams.text, pf.description.text
         candidates = everything if code is None else by_code.get(code, []) + by_code.get(None, [])
         for ei, pe, written in candidates:
             same_item = code is not None and code == pe.item_code
             if units and pe.units and not (units <= pe.units or pe.units <= units):
+                continue
+            if kinds and pe.safeguards and not same_item and not (kinds & pe.safeguards):
                 continue
             key = (place_text, pe.place.grams.text)
             place = places[key] if key in places else cache.place_similarity(pf.place, pe.place)

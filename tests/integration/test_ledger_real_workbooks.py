@@ -227,7 +227,9 @@ def test_the_portal_asks_what_each_column_is_and_remembers_it(app: Flask) -> Non
     assert "未变 unchanged" in again.get_data(as_text=True)
 
 
-def test_amounts_stored_10000_times_too_low_are_corrected_by_importing_the_file_again(app: Flask, ctx: None) -> None:
+def test_amounts_stored_10000_times_too_low_are_corrected_by_importing_the_file_again(
+    app: Flask, ctx: None
+) -> None:
     """The data already stored by the old reading of a 万元 column is repaired by re-importing its file: the
     amount is a changed field, updated and audited with its old and new value."""
     from server.models import AuditEvent, Hazard

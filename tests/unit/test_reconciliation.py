@@ -85,6 +85,15 @@ def test_negation_is_not_what_tells_hazards_apart() -> None:
     assert text_similarity("配电箱未接地", "配电箱接地线缺失") >= DESCRIPTION_MIN
 
 
+def test_two_kinds_of_safeguard_are_two_hazards_however_much_else_they_share() -> None:
+    sign = finding("f", "有限空间作业场所未设置安全警示标志", place="污水池")
+    approval = entry("e", "有限空间作业未审批", place="污水池")
+    assert not pair_score(sign, approval).compatible
+    same = entry("e2", "污水池没有有限空间警示牌", place="污水处理站污水池")  # 警示牌 is a 警示标志
+    assert pair_score(sign, same).compatible
+    assert reconcile([sign], [approval, same], TODAY).self_reported[0].entry.id == "e2"
+
+
 def test_short_texts_compare_single_characters() -> None:
     # Bigrams alone would give 0.5 for these three-character names.
     assert place_similarity("值班室", "值班间") == 2 * 2 / 6
