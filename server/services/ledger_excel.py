@@ -478,7 +478,7 @@ def _field_of(label: Any, learned: Mapping[str, str] | None = None) -> str | Non
     return _ALIASES.get(folded) or _ALIASES.get(loose_key(folded))
 
 
-def _spec(learned: Mapping[str, str]) -> HeaderSpec:
+def header_spec(learned: Mapping[str, str]) -> HeaderSpec:
     """The ledger's header rules, with the columns the user mapped by hand."""
     return HeaderSpec(lambda label: _field_of(label, learned), REQUIRED, _LABELS, _EXPORT_ONLY_KEYS)
 
@@ -1028,7 +1028,7 @@ def _english(field_key: str) -> str:
 
 
 def _load(source: Path | bytes, name: str, learned: Mapping[str, str]) -> tuple[list[list[Any]], Header]:
-    spec = _spec(learned)
+    spec = header_spec(learned)
     sheets = read_tables(source, name, lambda rows: find_header(rows, spec).found, fill_merged=True)
     rows, header = first_header(sheets, spec)
     if header.found:

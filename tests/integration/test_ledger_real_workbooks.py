@@ -249,3 +249,16 @@ def test_amounts_stored_10000_times_too_low_are_corrected_by_importing_the_file_
     assert audit_row is not None
     (change,) = audit_row.data["updates"]
     assert change["changes"]["funds_yuan"] == {"from": "12.50", "to": "125000.00"}
+
+
+def test_the_api_sends_the_amount_in_yuan_as_an_exact_decimal_string(app: Flask) -> None:
+    from tests.conftest import login
+
+    with app.app_context():
+        run_import(real_ledger())
+        two = next(h for h in ledger() if h.ledger_no == "2")
+        hazard_id = two.id
+    client = app.test_client()
+    login(client, "xx_sup")
+    body = client.get(f"/api/hazards/{hazard_id}").get_json()
+    assert body["funds_yuan"] == "125000.00"
