@@ -48,6 +48,9 @@ class Enterprise(TimestampMixin, SyncMixin, Base):
     established_on: Mapped[date | None] = mapped_column(sa.Date)
     #: The current QR token; older ones stay in qr_token with their revocation time.
     qr_token: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    #: The columns of its ledger workbooks the enterprise mapped by hand (folded header → ledger field),
+    #: used again by its next imports.
+    ledger_column_map: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
 
     region: Mapped[Region] = relationship()
     qr_tokens: Mapped[list[QrToken]] = relationship(back_populates="enterprise")

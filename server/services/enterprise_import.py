@@ -33,16 +33,21 @@ from server.errors import credit_code_invalid
 from server.models import Enterprise, Region
 from server.services import DbSession
 from server.services.qr import issue_token
-from server.services.spreadsheet import NONE_WORDS as _NONE_WORDS
-from server.services.spreadsheet import TOTAL_WORDS as _TOTAL_WORDS
 from server.services.spreadsheet import (  # RowError is also named from here by callers
+    HEADER_SEARCH_ROWS,
+    Header,
+    HeaderSpec,
     RowError,
     file_invalid,
+    find_header,
+    first_header,
     parse_date,
     read_tables,
     text_too_long,
     value_missing,
 )
+from server.services.spreadsheet import NONE_WORDS as _NONE_WORDS
+from server.services.spreadsheet import TOTAL_WORDS as _TOTAL_WORDS
 from server.services.spreadsheet import is_blank as _is_blank
 from server.services.spreadsheet import key as _key
 from server.services.spreadsheet import loose_key as _loose_key
@@ -88,7 +93,6 @@ phone_invalid = define(
 #: China's extent, WGS-84: a point outside is a typo or swapped columns, not a plant in the county.
 LON_RANGE = (73.0, 136.0)
 LAT_RANGE = (3.0, 54.0)
-HEADER_SEARCH_ROWS = 10
 ACCEPTED_SUFFIXES = (".xlsx", ".csv")
 
 #: Lengths of the Enterprise columns, so a long cell is a row error rather than a database error.
@@ -167,7 +171,6 @@ FIELDS: tuple[_Field, ...] = (
     _Field("sectors", "涉及行业", ("涉及行业", "行业类别", "行业", "所属行业", "sectors", "sector")),
     *(_Field(f"sector:{sector.value}", SECTOR_LABELS_ZH[sector], _sector_names(sector)) for sector in Sector),
 )
-_FIELD_BY_KEY = {f.key: f for f in FIELDS}
 _ALIASES: dict[str, str] = {_key(alias): f.key for f in FIELDS for alias in f.aliases}
 _SECTOR_BY_NAME: dict[str, Sector] = {_key(n): s for s in Sector for n in _sector_names(s)}
 REQUIRED = ("name", "credit_code")
@@ -246,52 +249,15 @@ class ImportReport:
 # --- Finding the header ---------------------------------------------------------------------------------
 
 
-@dataclass
-class _Header:
-    """Where the header row is and which column holds which field."""
-
-    index: int = -1
-    columns: dict[str, tuple[int, str]] = field(default_factory=dict)
-    ignored: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-
-    @property
-    def found(self) -> bool:
-        return self.index >= 0
-
-    def missing(self) -> list[str]:
-        return [_FIELD_BY_KEY[k].label for k in REQUIRED if k not in self.columns]
+def _field_of(label: str) -> str | None:
+    folded = _key(label)
+    return _ALIASES.get(folded) or _ALIASES.get(_loose_key(folded))
 
 
-def _map_header(cells: Sequence[Any], index: int) -> _Header:
-    header = _Header(index=index)
-    for col, cell in enumerate(cells):
-        if cell is None or not str(cell).strip():
-            continue
-        shown = "".join(str(cell).split())
-        key = _key(cell)
-        field_key = _ALIASES.get(key) or _ALIASES.get(_loose_key(key))
-        if field_key is None:
-            if key not in ("序号", "编号", "备注", "no.", "no"):
-                header.ignored.append(shown)
-        elif field_key in header.columns:
-            header.duplicates.append(f"{shown}（同“{header.columns[field_key][1]}”）")
-        else:
-            header.columns[field_key] = (col, shown)
-    return header
-
-
-def _find_header(rows: Sequence[Sequence[Any]]) -> _Header:
-    """The first row of the first 10 with every required column; else the closest one, not found."""
-    best = _Header()
-    for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        header = _map_header(cells, index)
-        if not header.missing():
-            return header
-        if len(header.columns) > len(best.columns):
-            best = header
-    best.index = -1
-    return best
+#: The registry's header rules: its spellings, its two required columns, and the columns passed over silently.
+_SPEC = HeaderSpec(
+    _field_of, REQUIRED, {f.key: f.label for f in FIELDS}, frozenset({"序号", "编号", "备注", "no.", "no"})
+)
 
 
 # --- Cell parsers: each returns the value or raises a Problem ----------------------------------------------
@@ -417,30 +383,23 @@ class _Regions:
         return region
 
 
-def _cell(cells: Sequence[Any], header: _Header, key: str) -> Any:
-    column = header.columns.get(key)
-    if column is None or column[0] >= len(cells):
-        return None
-    return cells[column[0]]
-
-
-def _is_total_row(cells: Sequence[Any], header: _Header) -> bool:
+def _is_total_row(cells: Sequence[Any], header: Header) -> bool:
     first = next((_text(c) for c in cells if not _is_blank(c)), "")
     # A total row may put a count under any column, but never a real credit code.
     return first.startswith(_TOTAL_WORDS) and not is_valid_credit_code(
-        _text(_cell(cells, header, "credit_code"))
+        _text(header.cell(cells, "credit_code"))
     )
 
 
-def _is_repeated_header(cells: Sequence[Any], header: _Header) -> bool:
+def _is_repeated_header(cells: Sequence[Any], header: Header) -> bool:
     """A multi-page export may repeat the header row; it is not an enterprise."""
-    return _ALIASES.get(_key(_text(_cell(cells, header, "credit_code")))) == "credit_code"
+    return _ALIASES.get(_key(_text(header.cell(cells, "credit_code")))) == "credit_code"
 
 
 def _parse_row(
     cells: Sequence[Any],
     line: int,
-    header: _Header,
+    header: Header,
     regions: _Regions,
     default_region: Region | None,
     today: date,
@@ -449,12 +408,10 @@ def _parse_row(
     errors: list[RowError] = []
     values: dict[str, Any] = {}
 
-    def column(key: str) -> str:
-        found = header.columns.get(key)
-        return found[1] if found else _FIELD_BY_KEY[key].label
+    column = header.shown
 
     def check(key: str, parse: Any, *args: Any) -> Any:
-        raw = _cell(cells, header, key)
+        raw = header.cell(cells, key)
         if _is_blank(raw):
             if key in REQUIRED:
                 errors.append(RowError.of(line, column(key), value_missing()))
@@ -482,8 +439,8 @@ def _parse_row(
 
     lon = check("lon", _coordinate, "lon")
     lat = check("lat", _coordinate, "lat")
-    lon_blank = _is_blank(_cell(cells, header, "lon"))
-    lat_blank = _is_blank(_cell(cells, header, "lat"))
+    lon_blank = _is_blank(header.cell(cells, "lon"))
+    lat_blank = _is_blank(header.cell(cells, "lat"))
     if lon_blank != lat_blank:
         errors.append(RowError.of(line, column("lat" if lat_blank else "lon"), value_missing()))
     elif lon is not None and lat is not None:
@@ -491,7 +448,7 @@ def _parse_row(
 
     sectors: dict[Sector, bool] = {}
     if "sectors" in header.columns:
-        listed, problems = _sector_list(_cell(cells, header, "sectors"))
+        listed, problems = _sector_list(header.cell(cells, "sectors"))
         errors.extend(RowError.of(line, column("sectors"), p) for p in problems)
         sectors = {s: s in listed for s in Sector}
     for sector in Sector:
@@ -502,7 +459,7 @@ def _parse_row(
             sectors[sector] = bool(flag) or sectors.get(sector, False)
 
     region: Region | None = default_region
-    region_raw = _cell(cells, header, "region")
+    region_raw = header.cell(cells, "region")
     if not _is_blank(region_raw):
         try:
             region = regions.find(region_raw)
@@ -517,7 +474,7 @@ def _parse_row(
 # --- The import -----------------------------------------------------------------------------------------------
 
 
-def _load_rows(path: Path) -> tuple[list[list[Any]], _Header]:
+def _load_rows(path: Path) -> tuple[list[list[Any]], Header]:
     suffix = path.suffix.lower()
     if suffix not in ACCEPTED_SUFFIXES:
         hint_zh = "；旧版 .xls 请在 Excel 中另存为 .xlsx" if suffix == ".xls" else ""
@@ -526,15 +483,11 @@ def _load_rows(path: Path) -> tuple[list[list[Any]], _Header]:
             f"不支持的文件类型“{suffix or path.name}”，只接受 .xlsx 或 .csv{hint_zh}",
             f"unsupported file type '{suffix or path.name}'; only .xlsx or .csv{hint_en}",
         )
-    sheets = read_tables(path, path.name, lambda rows: _find_header(rows).found)
-    best = _Header()
-    for rows in sheets:
-        header = _find_header(rows)
-        if header.found:
-            return rows, header
-        if len(header.columns) > len(best.columns):
-            best = header
-    missing = "、".join(best.missing())
+    sheets = read_tables(path, path.name, lambda rows: find_header(rows, _SPEC).found)
+    rows, header = first_header(sheets, _SPEC)
+    if header.found:
+        return rows, header
+    missing = "、".join(header.missing())
     raise file_invalid(
         f"前 {HEADER_SEARCH_ROWS} 行中找不到表头，缺少必需的列：{missing}"
         f"（表头须同时含“企业名称”和“统一社会信用代码”）",
@@ -618,7 +571,7 @@ def import_enterprises(
     lines_by_code: dict[str, list[int]] = defaultdict(list)
     for index in range(header.index + 1, len(rows)):
         cells = rows[index]
-        raw = _cell(cells, header, "credit_code")
+        raw = header.cell(cells, "credit_code")
         if _is_blank(raw) or _is_repeated_header(cells, header):
             continue
         try:

@@ -57,15 +57,16 @@ half-written.
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 import unicodedata
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,21 +76,40 @@ from sqlalchemy.orm import selectinload
 
 from server.domain import hazards as rules
 from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
+from server.domain.typed_cells import (
+    YUAN,
+    CellRefused,
+    LedgerState,
+    ReadDate,
+    parse_amount,
+    parse_ledger_state,
+    parse_level,
+    year_named_in,
+)
+from server.domain.typed_cells import parse_date as read_date
 from server.models import CatalogueItem, Enterprise, Hazard, HazardSource, Inspection, User
 from server.services import DbSession, audit
 from server.services.hazards import append_event, record_hazard
-from server.services.portal import released_inspections
+from server.services.portal import campaign_of, released_inspections
+from server.services.sampling import campaign_window
 from server.services.spreadsheet import (
+    HEADER_SEARCH_ROWS,
     TOTAL_WORDS,
+    Header,
+    HeaderSpec,
     RowError,
+    date_invalid,
     file_invalid,
+    find_header,
+    first_header,
     header_text,
     is_blank,
     key,
     loose_key,
-    parse_date,
     parse_flag,
+    read_date_cell,
     read_tables,
+    refused,
     shown,
     text,
     text_too_long,
@@ -111,12 +131,7 @@ item_unknown = define(
     "“{value}”不是检查目录中的事项编号（例如 ST-6）",
     "'{value}' is not an item code of the checklist catalogue (e.g. ST-6)",
 )
-funds_invalid = define(
-    "400.62",
-    400,
-    "“{value}”不是有效金额：应为不小于 0 的数字（元）",
-    "'{value}' is not a valid amount: a number of 0 or more (yuan)",
-)
+funds_invalid = define("400.62", 400, "{reason}", "{reason_en}")
 date_goes_back = define(
     "400.63",
     400,
@@ -149,6 +164,17 @@ five_in_place_invalid = define(
     "'{value}' is not understood: give yes/no, or list what is in place (measures, responsibility, funds, "
     "time limit, contingency plan)",
 )
+#: No sheet has a header naming the required columns: the portal then asks the user what each column is.
+header_unmatched = define(
+    "400.9", 400, "导入文件无法读取：{reason}", "The import file cannot be read: {reason_en}"
+)
+ledger_state_contradicts = define(
+    "400.69",
+    400,
+    "整改状态“{value}”与{other}（{other_value}）矛盾：已填完成日期的隐患不能是“{value}”，请核对",
+    "the state '{value}' contradicts {other_en} ({other_value}): a hazard with a completion date is not "
+    "'{value}'",
+)
 state_refused = define(
     "400.68",
     400,
@@ -158,7 +184,6 @@ state_refused = define(
 
 # --- Columns --------------------------------------------------------------------------------------------------
 
-HEADER_SEARCH_ROWS = 10
 #: Far enough for any deadline, near enough to catch a typed 2202.
 LATEST_DEADLINE = date(2100, 12, 31)
 LEDGER_NAMESPACE = uuid.UUID("0d5c3f3e-6f0a-4c59-9a43-2026a1ed9e70")
@@ -166,7 +191,7 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 LEVEL_LABELS = {HazardLevel.general: "一般事故隐患", HazardLevel.major: "重大事故隐患"}
 FIVE_IN_PLACE_KEYS = ("measures", "responsibility", "funds", "time_limit", "contingency_plan")
 TERM_KEYS = ("responsible_person", "measures", "completed_by", "accepted_by", "checked_by", "completed_on",
-             "recheck_on", "recheck_by", "acceptance", "accepted_on")  # fmt: skip
+             "recheck_on", "recheck_by", "acceptance", "accepted_on", "category", "ledger_state", "remarks")  # fmt: skip
 _DATE_TERMS = frozenset({"completed_on", "recheck_on", "accepted_on"})
 
 
@@ -178,7 +203,7 @@ class Column:
     header: str
     aliases: tuple[str, ...]
     width: float
-    kind: str  # text, date, past_date, level, item, money, flag
+    kind: str  # text, number, date, past_date, level, state, item, money, flag
     help_zh: str
     help_en: str
     required: bool = False
@@ -196,27 +221,41 @@ COLUMNS: tuple[Column, ...] = (
     Column("checked_by", "检查人", ("检查人", "排查人", "检查人员", "排查人员", "自查人", "checked by", "inspector"),
            10, "text", "检查（排查）人员姓名，多人用顿号分隔", "who checked (names)", limit=200),
     Column("place", "隐患部位", ("隐患部位", "地点", "隐患地点", "部位", "检查部位", "场所", "隐患部位(地点)",
-                                 "place", "location"), 16, "text", "车间、装置或设备的位置", "where", limit=200),
+                                 "排查部位", "隐患场所", "排查场所", "检查场所", "位置", "隐患位置", "所在部位",
+                                 "所在位置", "区域", "隐患区域", "车间/部位", "部位/场所", "排查部位/场所",
+                                 "隐患部位/场所", "隐患部位(场所)", "排查部位(场所)", "place", "location"), 16, "text",
+           "车间、装置或设备的位置", "where", limit=200),
     Column("description", "隐患描述", ("隐患描述", "隐患内容", "隐患情况", "存在问题", "存在的问题", "问题描述",
                                        "隐患描述(内容)", "description", "hazard"), 36, "text",
            "隐患的具体情况（必填）", "what is wrong (required)", required=True, limit=10000),
-    Column("level", "隐患等级", ("隐患等级", "隐患级别", "等级", "级别", "level"), 13, "level",
+    Column("level", "隐患等级", ("隐患等级", "隐患级别", "等级", "级别", "隐患等级(一般/重大)", "level"), 13, "level",
            "一般事故隐患 或 重大事故隐患（下拉选择）", "一般事故隐患 (general) or 重大事故隐患 (major)"),
+    Column("category", "隐患类别", ("隐患类别", "隐患类型", "类别", "类型", "隐患分类", "问题类别", "问题类型",
+                                    "category"), 12, "text", "隐患类别，如 设备设施、作业环境、安全管理",
+           "category, e.g. equipment, environment, management", limit=64),
     Column("item_code", "关联检查事项", ("关联检查事项", "检查事项", "重点检查事项", "事项编号", "关联事项",
                                          "item", "item code", "key item"), 12, "item",
            "对应的重点检查事项编号，如 ST-6（可不填）", "key item code such as ST-6 (optional)", limit=16),
     Column("measures", "整改措施", ("整改措施", "治理措施", "措施", "measures"), 28, "text",
            "五定：整改措施", "五定: measures"),
-    Column("responsible_person", "责任人", ("责任人", "整改责任人", "责任人员", "responsible person"), 10,
+    Column("responsible_person", "责任人", ("责任人", "整改责任人", "责任人员", "整改负责人", "负责人",
+                                             "responsible person"), 10,
            "text", "五定：整改责任人", "五定: responsible person", limit=200),
-    Column("deadline", "整改期限", ("整改期限", "整改时限", "完成期限", "期限", "deadline"), 12, "date",
+    Column("deadline", "整改期限", ("整改期限", "整改时限", "完成期限", "完成时限", "期限", "时限",
+                                    "要求完成时间", "要求完成日期", "计划完成时间", "计划完成日期", "整改期限(日期)",
+                                    "deadline"), 12, "date",
            "五定：整改完成期限（日期）", "五定: deadline (date)"),
     Column("funds_yuan", "整改资金（元）", ("整改资金(元)", "整改资金", "资金", "资金(元)", "治理资金",
-                                          "投入资金", "funds", "funds (yuan)"), 12, "money",
-           "整改投入资金，单位元，不小于 0", "funds in yuan, 0 or more"),
+                                          "投入资金", "整改金额", "投入金额", "金额", "整改投入", "资金投入", "整改费用",
+                                          "funds", "funds (yuan)"), 12, "money",
+           "整改投入资金，单位元（表头写明“万元”时按万元），不小于 0；也可写 3万元、1.5万、30,000元",
+           "funds in yuan (in 万元 when the header says so), 0 or more; 3万元 and 30,000元 also work"),
     Column("completed_on", "完成日期", ("完成日期", "整改完成时间", "整改完成日期", "完成时间", "completed on",
                                         "completion date"), 12, "past_date",
            "整改完成日期；填写后记为“报告整改完成”", "completion date: recorded as reported fixed"),
+    Column("ledger_state", "整改状态", ("整改状态", "整改情况", "治理状态", "完成情况", "整改进度", "状态",
+                                        "整改结果", "治理情况", "state"), 10, "state",
+           "未整改、整改中、已整改 或 已验收；已整改须同时填写完成日期", "未整改 / 整改中 / 已整改 / 已验收"),
     Column("completed_by", "整改完成人", ("整改完成人", "完成人", "整改人", "completed by"), 10, "text",
            "五定：整改完成人", "五定: who completed it", limit=200),
     Column("recheck_on", "复查日期", ("复查日期", "复查时间", "recheck date", "rechecked on"), 12, "past_date",
@@ -233,6 +272,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("treatment_plan", "治理方案", ("治理方案", "整改方案", "重大隐患治理方案", "treatment plan"), 24, "text",
            "重大事故隐患的治理方案（目标任务、方法措施、经费物资、机构人员、时限要求、安全措施和应急预案）",
            "major hazards: the treatment plan", limit=10000),
+    Column("remarks", "备注", ("备注", "说明", "备注说明", "remarks", "notes"), 16, "text", "备注", "remarks"),
     Column("five:measures", "措施到位", ("措施到位", "整改措施到位", "五到位措施", "五到位措施到位"), 8, "flag",
            "五到位：措施到位（是/否）", "五到位: measures in place (yes/no)"),
     Column("five:responsibility", "责任到位", ("责任到位", "五到位责任", "五到位责任到位"), 8, "flag",
@@ -262,18 +302,13 @@ FIVE_IN_PLACE_COLUMN = Column("five_in_place", "五到位", ("五到位", "五�
                               "五到位", "五到位")  # fmt: skip
 #: Columns an export adds, ignored on import.
 EXPORT_ONLY = ("当前状态", "是否逾期", "检查类型", "检查记录状态")
-_EXPORT_ONLY_KEYS = frozenset(
-    key(h) for h in (*EXPORT_ONLY, "状态", "逾期", "来源", "备注", "state", "overdue")
-)
+_EXPORT_ONLY_KEYS = frozenset(key(h) for h in (*EXPORT_ONLY, "逾期", "overdue"))
 _ALIASES: dict[str, str] = {
     key(a): c.key for c in (*COLUMNS, FIVE_IN_PLACE_COLUMN) for a in (c.header, *c.aliases)
 }
 REQUIRED = ("found_at", "description")
+_LABELS = {c.key: c.header for c in (*COLUMNS, FIVE_IN_PLACE_COLUMN)}
 
-_LEVELS: dict[str, HazardLevel] = {
-    **{key(w): HazardLevel.general for w in ("一般", "一般隐患", "一般事故隐患", "一般安全隐患", "一般级", "general")},
-    **{key(w): HazardLevel.major for w in ("重大", "重大隐患", "重大事故隐患", "重大安全隐患", "重大级", "major")},
-}  # fmt: skip
 _FIVE_WORDS: dict[str, str] = {
     **dict.fromkeys(("措施", "整改措施", "措施到位", "measures"), "measures"),
     **dict.fromkeys(("责任", "责任到位", "responsibility"), "responsibility"),
@@ -353,6 +388,9 @@ class LedgerImportReport:
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
     strict: bool = False
+    #: Rows kept in the ledger whose check date falls outside the campaign (row, date): not campaign figures.
+    outside_campaign: list[tuple[int, date]] = field(default_factory=list)
+    campaign_window: tuple[date, date] | None = None
 
     @property
     def skipped(self) -> int:
@@ -373,7 +411,21 @@ class LedgerImportReport:
         """The counts, as recorded in the audit event."""
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
                 "skipped": self.skipped, "skipped_blank": self.skipped_blank, "skipped_total": self.skipped_total,
-                "error_rows": len(self.error_rows), "events_appended": self.events_appended}  # fmt: skip
+                "error_rows": len(self.error_rows), "events_appended": self.events_appended,
+                "outside_campaign": len(self.outside_campaign)}  # fmt: skip
+
+    def outside_campaign_text(self) -> str:
+        """The rows outside the campaign's dates, one line, Chinese first ('' when there are none)."""
+        if not self.outside_campaign or self.campaign_window is None:
+            return ""
+        start, end = (d.isoformat() for d in self.campaign_window)
+        rows = "、".join(f"{line}（{day.isoformat()}）" for line, day in self.outside_campaign[:50])
+        more = "等" if len(self.outside_campaign) > 50 else ""
+        return (
+            f"{len(self.outside_campaign)} 行的检查时间不在专项行动期间（{start} 至 {end}），已记入台账，"
+            f"但不计入专项行动统计：第 {rows}{more} 行 / {len(self.outside_campaign)} rows dated outside the "
+            f"campaign ({start} to {end}) are kept in the ledger but not counted in campaign figures"
+        )
 
     def summary(self) -> str:
         """One line of counts, Chinese first."""
@@ -402,6 +454,8 @@ class LedgerImportReport:
         """A multi-line summary: counts, what was written, notes, then one line per problem."""
         title = "隐患自查台账导入 / self-inspection ledger import"
         lines = [f"{title}: {self.enterprise} {self.source}".rstrip(), self.summary(), self.outcome()]
+        if self.outside_campaign_text():
+            lines.append(f"专项行动期外 / outside the campaign: {self.outside_campaign_text()}")
         lines.extend(f"说明 / note: {note}" for note in self.notes)
         lines.extend(error.as_text() for error in sorted(self.errors, key=lambda e: e.row))
         return "\n".join(lines)
@@ -410,123 +464,23 @@ class LedgerImportReport:
 # --- Finding the header ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Header:
-    """Where the header ends (the last header row) and which column holds which field."""
-
-    index: int = -1
-    columns: dict[str, tuple[int, str]] = field(default_factory=dict)
-    ignored: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    #: The header rows' cells, folded, to recognise a header repeated further down (multi-page exports).
-    rows: list[list[str]] = field(default_factory=list)
-
-    @property
-    def found(self) -> bool:
-        return self.index >= 0 and not self.missing()
-
-    def repeats_in(self, cells: Sequence[Any]) -> bool:
-        """Whether ``cells`` are (mostly) one of the header rows again."""
-        filled = [(col, key(text(c))) for col, c in enumerate(cells) if not is_blank(c)]
-        for labels in self.rows:
-            same = sum(col < len(labels) and labels[col] == folded for col, folded in filled)
-            if len(filled) >= 2 and same * 5 >= len(filled) * 3:
-                return True
-        return False
-
-    def missing(self) -> list[str]:
-        return [COLUMN_BY_KEY[k].header for k in REQUIRED if k not in self.columns]
-
-    def shown(self, field_key: str) -> str:
-        """The column's header as written in the file (or the template's, when the file has none)."""
-        column = self.columns.get(field_key)
-        if column:
-            return column[1]
-        return (
-            FIVE_IN_PLACE_COLUMN.header if field_key == "five_in_place" else COLUMN_BY_KEY[field_key].header
-        )
-
-    def add(self, col: int, field_key: str | None, label: str, own: str | None = None) -> None:
-        """Map column ``col`` to ``field_key`` (None: not a ledger column); ``own`` is the cell's own text."""
-        if field_key is None:
-            if _norm(label) and key(own or label) not in _EXPORT_ONLY_KEYS:
-                self.ignored.append(label)
-        elif field_key in self.columns:
-            self.duplicates.append(f"{label}（同“{self.columns[field_key][1]}”）")
-        else:
-            self.columns[field_key] = (col, label)
+#: What the user chose for a column in the mapping step: a field key, or this for "not a ledger column".
+NOT_IMPORTED = "-"
 
 
-def _field_of(label: Any) -> str | None:
+def _field_of(label: Any, learned: Mapping[str, str] | None = None) -> str | None:
+    """The field a header names: the user's own choice for it first (remembered per enterprise), then the
+    known spellings, then the spellings without a bracketed remark or unit ("整改资金（万元）")."""
     folded = key(label)
+    if learned and folded in learned:
+        chosen = learned[folded]
+        return None if chosen == NOT_IMPORTED else chosen
     return _ALIASES.get(folded) or _ALIASES.get(loose_key(folded))
 
 
-def _folded_row(cells: Sequence[Any]) -> list[str]:
-    return [key(text(c)) if not is_blank(c) else "" for c in cells]
-
-
-def _map_single(cells: Sequence[Any], index: int) -> _Header:
-    header = _Header(index=index, rows=[_folded_row(cells)])
-    for col, cell in enumerate(cells):
-        if not is_blank(cell):
-            label = header_text(cell)
-            header.add(col, _field_of(label), label)
-    return header
-
-
-def _map_pair(top: Sequence[Any], bottom: Sequence[Any], index: int) -> _Header:
-    """Two header rows, a group row (五到位, 整改情况, 验收…) over a row of sub-headers."""
-    header = _Header(index=index, rows=[_folded_row(top), _folded_row(bottom)])
-    group = ""
-    for col in range(max(len(top), len(bottom))):
-        upper = top[col] if col < len(top) else None
-        lower = bottom[col] if col < len(bottom) else None
-        # A group header merged over several columns is written once; in a CSV the rest are blank.
-        if not is_blank(upper):
-            group = header_text(upper)
-        elif is_blank(lower):
-            group = ""
-        if is_blank(lower):
-            if not is_blank(upper):
-                header.add(col, _field_of(group), group)
-            continue
-        sub = header_text(lower)
-        if sub == group:  # merged vertically over both rows
-            header.add(col, _field_of(sub), sub)
-            continue
-        combined = _field_of(group + sub) if group else None
-        if combined:
-            header.add(col, combined, f"{group}/{sub}")
-        elif (found := _field_of(sub)) is not None:
-            header.add(col, found, sub)
-        elif group and (found := _field_of(group)) is not None and is_blank(upper) is False:
-            header.add(col, found, group)
-        else:
-            header.add(col, None, f"{group}/{sub}" if group else sub, sub)
-    return header
-
-
-def _find_header(rows: Sequence[Sequence[Any]]) -> _Header:
-    """The header: one row, or a group row over a sub-header row, within the first 10 rows."""
-    limit = min(HEADER_SEARCH_ROWS, len(rows))
-    singles = [_map_single(rows[index], index) for index in range(limit)]
-    best = _Header()
-    for index in range(limit):
-        single = singles[index]
-        if index + 1 < limit:
-            # Two rows only when together they name more columns than either alone (a title over the
-            # header, or the header over a data row, adds nothing).
-            pair = _map_pair(rows[index], rows[index + 1], index + 1)
-            alone = max(len(single.columns), len(singles[index + 1].columns))
-            if pair.found and len(pair.columns) > alone:
-                return pair
-        if single.found:
-            return single
-        if len(single.columns) > len(best.columns):
-            best = single
-    best.index = -1
-    return best
+def header_spec(learned: Mapping[str, str]) -> HeaderSpec:
+    """The ledger's header rules, with the columns the user mapped by hand."""
+    return HeaderSpec(lambda label: _field_of(label, learned), REQUIRED, _LABELS, _EXPORT_ONLY_KEYS)
 
 
 # --- Cells -----------------------------------------------------------------------------------------------------
@@ -547,10 +501,17 @@ def _number(value: Any, limit: int) -> str:
 
 
 def _level(value: Any) -> HazardLevel:
-    level = _LEVELS.get(key(text(value)))
-    if level is None:
-        raise level_invalid(value=shown(value))
-    return level
+    try:
+        return parse_level(value)
+    except CellRefused:
+        raise level_invalid(value=shown(value)) from None
+
+
+def _state(value: Any) -> LedgerState:
+    try:
+        return parse_ledger_state(value)
+    except CellRefused as error:
+        raise refused(error) from None
 
 
 def _item_code(value: Any) -> str:
@@ -561,19 +522,17 @@ def _item_code(value: Any) -> str:
     return f"{match[1]}-{int(match[2])}"
 
 
-def _money(value: Any) -> Decimal:
+def _money(value: Any, unit: Decimal) -> Decimal:
+    """An amount in yuan, exact: the cell's own unit ("3万元") or else its column's (the header's)."""
     try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            amount = Decimal(str(value))
-        else:
-            folded = unicodedata.normalize("NFKC", text(value))
-            folded = re.sub(r"[\s,¥￥]|元$|人民币", "", folded)
-            amount = Decimal(folded)
-    except InvalidOperation:
-        raise funds_invalid(value=shown(value)) from None
-    if not amount.is_finite() or amount < 0 or amount > _MAX_FUNDS:
-        raise funds_invalid(value=shown(value))
-    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        amount = parse_amount(value, unit)
+    except CellRefused as error:
+        raise funds_invalid(reason=error.message("zh"), reason_en=error.message("en")) from None
+    if amount > _MAX_FUNDS:
+        raise funds_invalid(
+            reason=f"金额“{shown(value)}”过大", reason_en=f"the amount '{shown(value)}' is too large"
+        )
+    return amount
 
 
 def _five_list(value: Any) -> dict[str, bool]:
@@ -604,7 +563,7 @@ class _Entry:
     """A row that passed every cell check: what the ledger says about one hazard."""
 
     line: int
-    header: _Header
+    header: Header
     found_on: date
     description: str
     level: HazardLevel | None
@@ -614,6 +573,9 @@ class _Entry:
     terms: dict[str, str] = field(default_factory=dict)
     completed_on: date | None = None
     accepted_on: date | None = None
+    #: What the import should tell about this row without refusing it (a year it supplied, a state it did
+    #: not record), Chinese and English.
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def place(self) -> str | None:
@@ -623,18 +585,11 @@ class _Entry:
         return self.header.shown(field_key)
 
 
-def _cell(cells: Sequence[Any], header: _Header, field_key: str) -> Any:
-    column = header.columns.get(field_key)
-    if column is None or column[0] >= len(cells):
-        return None
-    return cells[column[0]]
-
-
 def _first_text(cells: Sequence[Any]) -> str:
     return next((text(c) for c in cells if not is_blank(c)), "")
 
 
-def _skip_reason(cells: Sequence[Any], header: _Header) -> str | None:
+def _skip_reason(cells: Sequence[Any], header: Header) -> str | None:
     """Why a row is not an entry ('blank', 'total', 'header', 'example', 'no_hazard'), or None."""
     used = {col for col, _ in header.columns.values()}
     filled = {col for col, cell in enumerate(cells) if not is_blank(cell) and col in used}
@@ -643,19 +598,19 @@ def _skip_reason(cells: Sequence[Any], header: _Header) -> str | None:
     if not filled:
         return "blank"
     first = _first_text(cells)
-    description = text(_cell(cells, header, "description"))
+    description = text(header.cell(cells, "description"))
     if first.startswith(TOTAL_WORDS) and (not description or description.startswith(TOTAL_WORDS)):
         return "total"
     if filled <= prefilled and not description:
         return "blank"
     if (
         _field_of(description) == "description"
-        or _field_of(text(_cell(cells, header, "found_at"))) == "found_at"
+        or _field_of(text(header.cell(cells, "found_at"))) == "found_at"
     ):
         return "header"
     if header.repeats_in(cells):
         return "header"
-    number = key(text(_cell(cells, header, "ledger_no")))
+    number = key(text(header.cell(cells, "ledger_no")))
     if number.startswith(_EXAMPLE_WORDS) or re.match(r"^[(（【\[]?示例", description):
         return "example"
     if _NO_HAZARD.match(_norm(description)):
@@ -663,14 +618,52 @@ def _skip_reason(cells: Sequence[Any], header: _Header) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class YearHint:
+    """The year a check date written without one is read in, and where that year was found."""
+
+    year: int
+    source_zh: str
+    source_en: str
+
+
 def _parse_row(
-    cells: Sequence[Any], line: int, header: _Header, today: date
+    cells: Sequence[Any], line: int, header: Header, today: date, year_hint: YearHint | None = None
 ) -> tuple[_Entry | None, list[RowError]]:
     """Check every cell of one row; the entry, or None and all its problems."""
     errors: list[RowError] = []
+    warnings: list[tuple[str, str]] = []
+
+    def dated(raw: Any, latest: date, field_key: str) -> date:
+        """A date cell; a year-less check date takes the hint's year, a later year-less date the check
+        date's year (the next one when that would put it before the check): both are warned about."""
+        found_on = values.get("found_at")
+        if field_key == "found_at":
+            default = year_hint.year if year_hint else None
+        else:
+            default = found_on.year if found_on else None
+        read: ReadDate = read_date_cell(raw, latest, default_year=default)
+        if not read.year_supplied:
+            return read.day
+        column = header.shown(field_key)
+        if field_key == "found_at" and year_hint is not None:
+            warnings.append((f"“{column}”未写年份，按{year_hint.source_zh}中的年份 {year_hint.year} 读取",
+                             f"'{column}' has no year: read in {year_hint.year}, the year of {year_hint.source_en}"))  # fmt: skip
+            return read.day
+        day = read.day
+        if found_on is not None and day < found_on:
+            try:
+                day = day.replace(year=day.year + 1)
+            except ValueError:  # 2月29日 of a year after a leap year
+                raise date_invalid(value=shown(raw)) from None
+        if day > latest:
+            raise date_invalid(value=shown(raw))
+        warnings.append((f"“{column}”未写年份，按检查时间推定为 {day.year} 年（早于检查时间时取次年）",
+                         f"'{column}' has no year: read in the check date's year (the next one if earlier)"))  # fmt: skip
+        return day
 
     def check(field_key: str, parse: Any, *args: Any) -> Any:
-        raw = _cell(cells, header, field_key)
+        raw = header.cell(cells, field_key)
         if is_blank(raw):
             column = COLUMN_BY_KEY.get(field_key)
             if (column is not None and column.required) or (
@@ -693,15 +686,17 @@ def _parse_row(
         elif column.kind == "number":
             values[column.key] = check(column.key, _number, column.limit) or None
         elif column.kind == "past_date":
-            values[column.key] = check(column.key, parse_date, today)
+            values[column.key] = check(column.key, dated, today, column.key)
         elif column.kind == "date":
-            values[column.key] = check(column.key, parse_date, LATEST_DEADLINE)
+            values[column.key] = check(column.key, dated, LATEST_DEADLINE, column.key)
         elif column.kind == "level":
             values[column.key] = check(column.key, _level)
+        elif column.kind == "state":
+            values[column.key] = check(column.key, _state)
         elif column.kind == "item":
             values[column.key] = check(column.key, _item_code)
         elif column.kind == "money":
-            values[column.key] = check(column.key, _money)
+            values[column.key] = check(column.key, _money, header.units.get(column.key, YUAN))
         elif column.kind == "flag":
             values[column.key] = check(column.key, parse_flag)
     five: dict[str, bool] = {}
@@ -717,12 +712,24 @@ def _parse_row(
         errors.append(RowError.of(line, header.shown("deadline"), date_goes_back(
             value=deadline.isoformat(), other=header.shown("found_at"), other_en="the check date",
             other_value=found_on.isoformat())))  # fmt: skip
+    state: LedgerState | None = values.get("ledger_state")
+    completed_on = values.get("completed_on")
+    if state is not None and completed_on is not None and not state.claims_fixed:
+        errors.append(RowError.of(line, header.shown("ledger_state"), ledger_state_contradicts(
+            value=text(header.cell(cells, "ledger_state")), other=header.shown("completed_on"),
+            other_en="the completion date", other_value=completed_on.isoformat())))  # fmt: skip
     if errors or found_on is None or description is None:
         return None, errors
+    if state is not None:
+        values["ledger_state"] = state.label_zh
+        if state.claims_fixed and completed_on is None and values.get("accepted_on") is None:
+            warnings.append((f"整改状态为“{state.label_zh}”，但未填完成日期：系统未记为整改完成（须有完成日期）",
+                             f"the state says {state.value} but there is no completion date: not recorded as "
+                             "reported fixed (a date is needed)"))  # fmt: skip
 
     entry = _Entry(line=line, header=header, found_on=found_on, description=description, level=values.get("level"),
                    ledger_no=values.get("ledger_no"), deadline=deadline, completed_on=values.get("completed_on"),
-                   accepted_on=values.get("accepted_on"))  # fmt: skip
+                   accepted_on=values.get("accepted_on"), warnings=warnings)  # fmt: skip
     for attr in _HAZARD_ATTRS:
         if attr != "five_in_place" and values.get(attr) is not None:
             entry.fields[attr] = values[attr]
@@ -1020,20 +1027,72 @@ def _english(field_key: str) -> str:
 # --- The import -------------------------------------------------------------------------------------------------
 
 
-def _load(source: Path | bytes, name: str) -> tuple[list[list[Any]], _Header]:
-    sheets = read_tables(source, name, lambda rows: _find_header(rows).found, fill_merged=True)
-    best = _Header()
-    for rows in sheets:
-        header = _find_header(rows)
-        if header.found:
-            return rows, header
-        if len(header.columns) > len(best.columns):
-            best = header
-    missing = "、".join(best.missing())
-    raise file_invalid(
-        f"前 {HEADER_SEARCH_ROWS} 行中找不到台账表头，缺少必需的列：{missing}（表头须含“检查时间”和“隐患描述”）",
-        f"no ledger header in the first {HEADER_SEARCH_ROWS} rows; missing required column(s): {missing} "
+def _load(source: Path | bytes, name: str, learned: Mapping[str, str]) -> tuple[list[list[Any]], Header]:
+    spec = header_spec(learned)
+    sheets = read_tables(source, name, lambda rows: find_header(rows, spec).found, fill_merged=True)
+    rows, header = first_header(sheets, spec)
+    if header.found:
+        return rows, header
+    missing = "、".join(header.missing())
+    raise header_unmatched(
+        reason=f"前 {HEADER_SEARCH_ROWS} 行中找不到台账表头，缺少必需的列：{missing}（表头须含“检查时间”和“隐患描述”）",
+        reason_en=f"no ledger header in the first {HEADER_SEARCH_ROWS} rows; missing required column(s): {missing} "
         f"(the header must name 检查时间 (check date) and 隐患描述 (description))",
+    )
+
+
+#: The fields a user may give a column in the mapping step, with their labels (template header first).
+def mappable_fields() -> list[tuple[str, str]]:
+    """(field key, label) for each ledger field, then the one-column 五到位, then "not imported"."""
+    fields = [(c.key, c.header) for c in COLUMNS]
+    return [
+        *fields,
+        (FIVE_IN_PLACE_COLUMN.key, FIVE_IN_PLACE_COLUMN.header),
+        (NOT_IMPORTED, "不导入 / not imported"),
+    ]
+
+
+@dataclass(frozen=True)
+class ColumnPreview:
+    """What the mapping step shows: the likeliest header row, each column's folded key and present guess,
+    and the first rows below it."""
+
+    header_row: int
+    headers: list[str]
+    keys: list[str]
+    guesses: list[str | None]
+    rows: list[list[str]]
+
+
+#: How many rows under the header the mapping step shows.
+PREVIEW_ROWS = 5
+
+
+def preview_columns(
+    source: Path | bytes, name: str, learned: Mapping[str, str] | None = None
+) -> ColumnPreview:
+    """The columns of a workbook whose header was not recognised: the first sheet's row (of the first 10) with
+    the most text cells, taken as its header, with what each column is taken to be so far (400.5 if unusable)."""
+    sheets = read_tables(source, name, lambda rows: True, fill_merged=True)
+    rows = next((sheet for sheet in sheets if any(not is_blank(c) for row in sheet for c in row)), [])
+    if not rows:
+        raise file_invalid(f"{name} 中没有数据", f"{name} holds no data")
+
+    def texts(row: Sequence[Any]) -> int:
+        return sum(1 for c in row if isinstance(c, str) and c.strip() and not re.fullmatch(r"[\d\s./:-]+", c))
+
+    candidates = rows[:HEADER_SEARCH_ROWS]
+    index = max(range(len(candidates)), key=lambda i: (texts(candidates[i]), -i))
+    width = max((len(row) for row in rows[index : index + 1 + PREVIEW_ROWS * 2]), default=0)
+    header_cells = list(rows[index]) + [None] * (width - len(rows[index]))
+    headers = [header_text(c) if not is_blank(c) else "" for c in header_cells]
+    body = [row for row in rows[index + 1 :] if any(not is_blank(c) for c in row)][:PREVIEW_ROWS]
+    return ColumnPreview(
+        header_row=index + 1,
+        headers=headers,
+        keys=[key(h) for h in headers],
+        guesses=[_field_of(h, learned) if h else None for h in headers],
+        rows=[[shown(row[col]) if col < len(row) else "" for col in range(width)] for row in body],
     )
 
 
@@ -1047,8 +1106,13 @@ def import_ledger(
     dry_run: bool = False,
     strict: bool = False,
     today: date | None = None,
+    column_map: Mapping[str, str] | None = None,
 ) -> LedgerImportReport:
-    """Import an enterprise's self-inspection ledger (.xlsx or .csv); bad rows are reported, never half-written."""
+    """Import an enterprise's self-inspection ledger (.xlsx or .csv); bad rows are reported, never half-written.
+
+    ``column_map`` (folded header → field key, or NOT_IMPORTED) is what the user chose in the mapping step;
+    it is remembered for the enterprise when the import is written, and used by its later imports.
+    """
     source: Path | bytes = (
         Path(file_bytes_or_path) if isinstance(file_bytes_or_path, str) else file_bytes_or_path
     )
@@ -1056,7 +1120,9 @@ def import_ledger(
     report = LedgerImportReport(source=name, enterprise=enterprise.name, dry_run=dry_run, strict=strict)
     tz = zone()
     today = today or datetime.now(tz).date()
-    rows, header = _load(source, name)
+    learned = dict(enterprise.ledger_column_map or {})
+    learned.update(column_map or {})
+    rows, header = _load(source, name, learned)
     if "level" not in header.columns:
         report.notes.append(
             "文件没有“隐患等级”列，条目均按一般事故隐患导入 / no 隐患等级 column: entries are general hazards"
@@ -1069,6 +1135,10 @@ def import_ledger(
     entries: list[_Entry] = []
     blank_run = 0
     skipped_examples: list[int] = []
+    campaign = campaign_of(session, enterprise)
+    window = campaign_window(campaign) if campaign is not None else None
+    hints = _year_hints(rows, header, window[0].year if window else None)
+    row_notes = _Notes()
     for index in range(header.index + 1, len(rows)):
         cells = rows[index]
         reason = _skip_reason(cells, header)
@@ -1084,17 +1154,24 @@ def import_ledger(
             if reason == "example":
                 skipped_examples.append(index + 1)
         else:
-            entry, errors = _parse_row(cells, index + 1, header, today)
+            entry, errors = _parse_row(cells, index + 1, header, today, hints(index))
             report.errors.extend(errors)
             if entry is not None:
                 entries.append(entry)
+                for zh, en in entry.warnings:
+                    row_notes.add(zh, en, entry.line)
+    report.notes.extend(row_notes.lines())
     if skipped_examples:
         report.notes.append(f"示例行已跳过 / example rows skipped: {', '.join(map(str, skipped_examples))}")
 
     planner = _Planner(session, enterprise, tz)
     plans = _plans_without_repeats(planner, entries, report)
     report.notes.extend(planner.notes.lines())
+    if window is not None:
+        report.campaign_window = window
     for plan in plans:
+        if window is not None and not window[0] <= plan.entry.found_on <= window[1]:
+            report.outside_campaign.append((plan.entry.line, plan.entry.found_on))
         if plan.existing is None:
             report.created += 1
         elif plan.changes or plan.events:
@@ -1104,7 +1181,44 @@ def import_ledger(
         report.events_appended += len(plan.events)
     if report.written:
         _write(session, enterprise, plans, report, actor, tz)
+        if column_map and learned != (enterprise.ledger_column_map or {}):
+            enterprise.ledger_column_map = learned
     return report
+
+
+def _year_hints(rows: Sequence[Sequence[Any]], header: Header, campaign_year: int | None) -> Any:
+    """For a data row, the year its year-less check date is read in: the one the sheet's title names, else
+    the nearest row above (then below) whose check date carries one, else the campaign's first year."""
+    first_header_row = header.index + 1 - len(header.rows)
+    title = " ".join(text(c) for row in rows[:first_header_row] for c in row if not is_blank(c))
+    title_year = year_named_in(title) if title else None
+    if title_year is not None:
+        fixed = YearHint(title_year, "表格标题", "the sheet's title")
+        return lambda index: fixed
+    years: dict[int, int] = {}
+    column = header.columns.get("found_at")
+    if column is not None:
+        for index in range(header.index + 1, len(rows)):
+            cells = rows[index]
+            if column[0] < len(cells) and not is_blank(cells[column[0]]):
+                try:
+                    years[index] = read_date(cells[column[0]]).day.year
+                except CellRefused:
+                    continue
+    ordered = sorted(years)
+    fallback = YearHint(campaign_year, "专项行动", "the campaign") if campaign_year else None
+
+    def hint(index: int) -> YearHint | None:
+        position = bisect.bisect_left(ordered, index)
+        if position > 0:
+            return YearHint(
+                years[ordered[position - 1]], "上方相邻行的检查时间", "the check date of a row above"
+            )
+        if position < len(ordered):
+            return YearHint(years[ordered[position]], "下方相邻行的检查时间", "the check date of a row below")
+        return fallback
+
+    return hint
 
 
 def _plans_without_repeats(
@@ -1373,7 +1487,7 @@ def _row_values(hazard: Hazard, tz: tzinfo) -> list[Any]:
     values: dict[str, Any] = {
         "ledger_no": hazard.ledger_no, "found_at": local_date(hazard.found_at, tz), "place": hazard.place,
         "description": hazard.description, "level": LEVEL_LABELS[hazard.level], "item_code": hazard.item_code,
-        "deadline": hazard.deadline, "funds_yuan": float(hazard.funds_yuan) if hazard.funds_yuan is not None else None,
+        "deadline": hazard.deadline, "funds_yuan": hazard.funds_yuan,
         "treatment_plan": hazard.treatment_plan, "reported_to_regulator_on": hazard.reported_to_regulator_on,
         "reported_to_workers_congress_on": hazard.reported_to_workers_congress_on,
         "stop_production": flag(hazard.stop_production),

@@ -8,8 +8,13 @@ files, nothing about what a row means: each importer maps its own columns and bu
   GB18030/GBK, with the delimiter (, ; TAB) under which the caller's header is found;
 - cells: text with a spurious '.0' removed, header keys folded (NFKC, no spaces, lower case), dates in
   the forms Chinese offices type them or as Excel serials, yes/no flags in their many spellings;
+- headers: found on any of the first rows, as one row or a group row over sub-headers (merged or not), each
+  column mapped by the importer's own ``HeaderSpec`` (its spellings), unknown columns named, a unit written
+  in a header ("（万元）") kept for its column, the header recognised again when a printout repeats it;
 - problems: every refused cell is a catalogue problem reported as a RowError (row as Excel numbers it,
   column header as written in the file, reason in Chinese and English).
+
+Each importer keeps only its column map and its row rules.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from server.domain.typed_cells import CellRefused, ReadDate, unit_of_header
+from server.domain.typed_cells import parse_date as read_date
 from server.errors import import_file_invalid
 from sync.problems import Problem, define
 
@@ -43,6 +51,8 @@ flag_invalid = define(
     "“{value}”无法识别，请填 是/否（或 √/×、Y/N、1/0）",
     "'{value}' is not a yes/no value; use Y/N, 1/0 or true/false (the Chinese yes/no marks also work)",
 )
+#: A cell the domain's readers refuse (amount, date without year, level, state), with their reason.
+cell_refused = define("400.30", 400, "{reason}", "{reason_en}")
 date_invalid = define(
     "400.28",
     400,
@@ -55,10 +65,7 @@ FALSE_WORDS = frozenset({"否", "×", "✗", "✘", "n", "no", "0", "false", "�
 NONE_WORDS = frozenset({"无", "-", "—", "/", "none"})
 TOTAL_WORDS = ("合计", "总计", "小计")
 
-#: Excel serials below this (1927) are more likely a bare year or a stray number than a date.
-MIN_SERIAL = 10000
 EARLIEST_DATE = date(1900, 1, 1)
-_DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 
@@ -137,35 +144,30 @@ def header_text(value: Any) -> str:
     return "".join(str(value).split())
 
 
-def parse_date(value: Any, latest: date, earliest: date = EARLIEST_DATE) -> date:
-    """A date from a datetime cell, an Excel serial or text (2022-05-03, 2022/5/3, 2022.5.3, 2022年5月3日,
-    20220503); a time after the date is dropped. Outside [earliest, latest] it is refused (400.28)."""
-    from openpyxl.utils.datetime import from_excel
+def refused(error: CellRefused) -> Problem:
+    """A domain refusal of a cell as the catalogue's problem (400.30), its reason in Chinese and English."""
+    return cell_refused(reason=error.message("zh"), reason_en=error.message("en"))
 
-    found: date | None = None
+
+def read_date_cell(
+    value: Any, latest: date, earliest: date = EARLIEST_DATE, default_year: int | None = None
+) -> ReadDate:
+    """A date in the forms of ``server.domain.typed_cells.parse_date`` (a year-less one only with
+    ``default_year``, and then marked so); outside [earliest, latest] it is refused (400.28)."""
     try:
-        if isinstance(value, datetime):
-            found = value.date()
-        elif isinstance(value, date):
-            found = value
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            if value >= MIN_SERIAL and float(value).is_integer():
-                found = from_excel(value).date()
-        else:
-            folded = unicodedata.normalize("NFKC", text(value))
-            # A CSV written from Excel may carry a time after the date.
-            folded = re.sub(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "", folded).strip()
-            if match := _DATE_RE.fullmatch(folded):
-                found = date(int(match[1]), int(match[2]), int(match[3]))
-            elif re.fullmatch(r"\d{8}", folded):
-                found = date(int(folded[:4]), int(folded[4:6]), int(folded[6:]))
-            elif re.fullmatch(r"\d{5}(\.0+)?", folded) and float(folded) >= MIN_SERIAL:
-                found = from_excel(float(folded)).date()
-    except (ValueError, OverflowError):
-        found = None
-    if found is None or not earliest <= found <= latest:
+        found = read_date(value, default_year)
+    except CellRefused as error:
+        if error.reason == "date":
+            raise date_invalid(value=shown(value)) from None
+        raise refused(error) from None
+    if not earliest <= found.day <= latest:
         raise date_invalid(value=shown(value))
     return found
+
+
+def parse_date(value: Any, latest: date, earliest: date = EARLIEST_DATE) -> date:
+    """A full date (with its year) from a cell; outside [earliest, latest] it is refused (400.28)."""
+    return read_date_cell(value, latest, earliest).day
 
 
 def parse_flag(value: Any) -> bool:
@@ -180,6 +182,163 @@ def parse_flag(value: Any) -> bool:
     if folded in FALSE_WORDS:
         return False
     raise flag_invalid(value=shown(value))
+
+
+# --- Headers -----------------------------------------------------------------------------------------------
+
+#: How many rows from the top a header is looked for in (title and 填报 rows come above it).
+HEADER_SEARCH_ROWS = 10
+
+
+@dataclass(frozen=True)
+class HeaderSpec:
+    """What an importer recognises in a header: the field a header text names (None: not one of its columns),
+    the fields every header must name, each field's label for messages, and header texts (folded with ``key``)
+    passed over without a note."""
+
+    field_of: Callable[[str], str | None]
+    required: tuple[str, ...]
+    labels: Mapping[str, str]
+    silent: frozenset[str] = frozenset()
+
+
+@dataclass
+class Header:
+    """Where the header ends (its last row) and which column holds which field."""
+
+    spec: HeaderSpec
+    index: int = -1
+    columns: dict[str, tuple[int, str]] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    #: The header rows' cells, folded, to recognise a header repeated further down (multi-page exports).
+    rows: list[list[str]] = field(default_factory=list)
+    #: The unit a column's header names ("整改资金（万元）": 10000), for the columns whose header names one.
+    units: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def found(self) -> bool:
+        """Whether this is a header naming every required field."""
+        return self.index >= 0 and not self.missing()
+
+    def missing(self) -> list[str]:
+        """The labels of the required fields it does not name."""
+        return [self.spec.labels.get(k, k) for k in self.spec.required if k not in self.columns]
+
+    def shown(self, field_key: str) -> str:
+        """The column's header as written in the file (or the field's label, when the file has none)."""
+        column = self.columns.get(field_key)
+        return column[1] if column else self.spec.labels.get(field_key, field_key)
+
+    def cell(self, cells: Sequence[Any], field_key: str) -> Any:
+        """The row's value in the field's column (None when there is no such column or cell)."""
+        column = self.columns.get(field_key)
+        if column is None or column[0] >= len(cells):
+            return None
+        return cells[column[0]]
+
+    def repeats_in(self, cells: Sequence[Any]) -> bool:
+        """Whether ``cells`` are (mostly) one of the header rows again."""
+        filled = [(col, key(text(c))) for col, c in enumerate(cells) if not is_blank(c)]
+        for labels in self.rows:
+            same = sum(col < len(labels) and labels[col] == folded for col, folded in filled)
+            if len(filled) >= 2 and same * 5 >= len(filled) * 3:
+                return True
+        return False
+
+    def add(self, col: int, field_key: str | None, label: str, own: str | None = None) -> None:
+        """Map column ``col`` to ``field_key`` (None: not a known column); ``own`` is the cell's own text."""
+        if field_key is None:
+            if label.strip() and key(own or label) not in self.spec.silent:
+                self.ignored.append(label)
+        elif field_key in self.columns:
+            self.duplicates.append(f"{label}（同“{self.columns[field_key][1]}”）")
+        else:
+            self.columns[field_key] = (col, label)
+            unit = unit_of_header(label)
+            if unit is not None:
+                self.units[field_key] = unit
+
+
+def _folded_row(cells: Sequence[Any]) -> list[str]:
+    return [key(text(c)) if not is_blank(c) else "" for c in cells]
+
+
+def _map_single(cells: Sequence[Any], index: int, spec: HeaderSpec) -> Header:
+    header = Header(spec, index=index, rows=[_folded_row(cells)])
+    for col, cell in enumerate(cells):
+        if not is_blank(cell):
+            label = header_text(cell)
+            header.add(col, spec.field_of(label), label)
+    return header
+
+
+def _map_pair(top: Sequence[Any], bottom: Sequence[Any], index: int, spec: HeaderSpec) -> Header:
+    """Two header rows, a group row (五到位, 整改情况, 验收…) over a row of sub-headers."""
+    header = Header(spec, index=index, rows=[_folded_row(top), _folded_row(bottom)])
+    field_of = spec.field_of
+    group = ""
+    for col in range(max(len(top), len(bottom))):
+        upper = top[col] if col < len(top) else None
+        lower = bottom[col] if col < len(bottom) else None
+        # A group header merged over several columns is written once; in a CSV the rest are blank.
+        if not is_blank(upper):
+            group = header_text(upper)
+        elif is_blank(lower):
+            group = ""
+        if is_blank(lower):
+            if not is_blank(upper):
+                header.add(col, field_of(group), group)
+            continue
+        sub = header_text(lower)
+        if sub == group:  # merged vertically over both rows
+            header.add(col, field_of(sub), sub)
+            continue
+        combined = field_of(group + sub) if group else None
+        if combined:
+            header.add(col, combined, f"{group}/{sub}")
+        elif (found := field_of(sub)) is not None:
+            header.add(col, found, sub)
+        elif group and (found := field_of(group)) is not None and is_blank(upper) is False:
+            header.add(col, found, group)
+        else:
+            header.add(col, None, f"{group}/{sub}" if group else sub, sub)
+    return header
+
+
+def find_header(rows: Sequence[Sequence[Any]], spec: HeaderSpec) -> Header:
+    """The header: one row, or a group row over a sub-header row, within the first ``HEADER_SEARCH_ROWS``
+    rows; when none names every required field, the closest one (not ``found``)."""
+    limit = min(HEADER_SEARCH_ROWS, len(rows))
+    singles = [_map_single(rows[index], index, spec) for index in range(limit)]
+    best = Header(spec)
+    for index in range(limit):
+        single = singles[index]
+        if index + 1 < limit:
+            # Two rows only when together they name more columns than either alone (a title over the
+            # header, or the header over a data row, adds nothing).
+            pair = _map_pair(rows[index], rows[index + 1], index + 1, spec)
+            alone = max(len(single.columns), len(singles[index + 1].columns))
+            if pair.found and len(pair.columns) > alone:
+                return pair
+        if single.found:
+            return single
+        if len(single.columns) > len(best.columns):
+            best = single
+    best.index = -1
+    return best
+
+
+def first_header(sheets: Sequence[list[list[Any]]], spec: HeaderSpec) -> tuple[list[list[Any]], Header]:
+    """The first sheet with a header, and the header; with none, no rows and the closest header (not found)."""
+    best = Header(spec)
+    for rows in sheets:
+        header = find_header(rows, spec)
+        if header.found:
+            return rows, header
+        if len(header.columns) > len(best.columns):
+            best = header
+    return [], best
 
 
 # --- Files -------------------------------------------------------------------------------------------------
@@ -202,38 +361,124 @@ def decode(data: bytes, name: str) -> str:
     )
 
 
+#: Limits that keep a hostile workbook (a zip bomb, a sheet claiming a billion rows) from taking the worker:
+#: checked on the archive's directory before anything is inflated, and on the rows while they are read.
+#: A 15,000-row ledger is about 12 MB of XML and 15,000 rows.
+MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024
+MAX_PART_BYTES = 48 * 1024 * 1024
+MAX_ROWS = 60_000
+MAX_COLUMNS = 256
+#: How far into an XML part its prolog (where a DOCTYPE would be) is looked for.
+_PROLOG_BYTES = 64 * 1024
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ROOT_TAG = re.compile(rb"<[A-Za-z_]")
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB"
+
+
+def check_xlsx_archive(data: bytes, name: str) -> None:
+    """Refuse (400.5) a workbook that is not a whole zip, would inflate beyond the limits, or declares a DTD
+    or entities in any XML part — before any XML parser sees it."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise file_invalid(
+            f"{name} 不是完整的 .xlsx 文件（文件已损坏或不完整，请重新保存后上传）",
+            f"{name} is not a complete .xlsx file (damaged or cut short; save it again)",
+        ) from error
+    total = sum(member.file_size for member in members)
+    largest = max((member.file_size for member in members), default=0)
+    if total > MAX_UNCOMPRESSED_BYTES or largest > MAX_PART_BYTES:
+        raise file_invalid(
+            f"{name} 解压后过大（{_mib(total)}，上限 {_mib(MAX_UNCOMPRESSED_BYTES)}），请删去图片、拆分后再上传",
+            f"{name} inflates to {_mib(total)}, beyond the {_mib(MAX_UNCOMPRESSED_BYTES)} limit; remove pictures "
+            f"or split it",
+        )
+    with archive:
+        for member in members:
+            if not member.filename.lower().endswith((".xml", ".rels", ".vml")):
+                continue
+            try:
+                with archive.open(member) as part:
+                    head = part.read(_PROLOG_BYTES)
+            except Exception as error:  # zlib, CRC and header errors of a damaged archive
+                raise file_invalid(
+                    f"{name} 已损坏：无法读取其中的 {member.filename}",
+                    f"{name} is damaged: {member.filename} cannot be read",
+                ) from error
+            if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                head = head.decode("utf-16", errors="replace").encode()
+            root = _ROOT_TAG.search(head)
+            prolog = head[: root.start()] if root else head
+            if _DOCTYPE.search(prolog):
+                raise file_invalid(
+                    f"{name} 含有 XML 实体或文档类型声明（{member.filename}），出于安全原因不予读取",
+                    f"{name} declares an XML DTD or entities ({member.filename}); refused for safety",
+                )
+
+
 def read_xlsx(source: Path | bytes, name: str, *, fill_merged: bool = False) -> list[list[list[Any]]]:
     """Every sheet's rows, each row a list of cell values (rows may differ in length).
 
     With ``fill_merged`` a merged range's value is copied into each of its cells (real ledgers merge a
-    check date over the rows of one check, or a group header over its columns).
+    check date over the rows of one check, or a group header over its columns). The archive is checked
+    first (``check_xlsx_archive``) and reading stops at ``MAX_ROWS`` rows; any failure of the reader on a
+    malformed workbook is a 400.5 with its reason, never an internal error.
     """
     import openpyxl
 
-    stream: Any = io.BytesIO(source) if isinstance(source, bytes) else source
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    check_xlsx_archive(data, name)
     try:
         # Office files often carry extensions openpyxl does not support; it warns and reads the data.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises zip, XML and key errors for damaged files
-        raise file_invalid(
-            f"{name} 不是有效的 .xlsx 文件（{type(error).__name__}）",
-            f"{name} is not a readable .xlsx file ({type(error).__name__})",
-        ) from error
+        raise _unreadable(name, error) from error
     try:
         sheets = []
         for sheet in book.worksheets:
             # Some exporters write a wrong sheet dimension, and read-only mode would stop at it.
             if hasattr(sheet, "reset_dimensions"):
                 sheet.reset_dimensions()
-            rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+            rows: list[list[Any]] = []
+            # Bounded on both axes, so that a row at XFD1048576 costs nothing: the reader pads up to the bound.
+            for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS, max_row=MAX_ROWS + 1):
+                if len(rows) >= MAX_ROWS:
+                    raise file_invalid(
+                        f"{name} 的工作表“{sheet.title}”超过 {MAX_ROWS} 行，请拆分后再上传",
+                        f"sheet '{sheet.title}' of {name} has more than {MAX_ROWS} rows; split it",
+                    )
+                rows.append(_trimmed(row))
             if fill_merged:
                 _fill_merged(_merged_ranges(book, sheet), rows)
             sheets.append(rows)
         return sheets
+    except Problem:
+        raise
+    except Exception as error:  # XML errors (defusedxml's refusals among them) met while reading rows
+        raise _unreadable(name, error) from error
     finally:
         book.close()
+
+
+def _trimmed(row: Sequence[Any]) -> list[Any]:
+    """The row without the empty cells after its last value (the reader pads every row to MAX_COLUMNS)."""
+    end = len(row)
+    while end and row[end - 1] is None:
+        end -= 1
+    return list(row[:end])
+
+
+def _unreadable(name: str, error: Exception) -> Problem:
+    return file_invalid(
+        f"{name} 不是有效的 .xlsx 文件（{type(error).__name__}）",
+        f"{name} is not a readable .xlsx file ({type(error).__name__})",
+    )
 
 
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"')

@@ -4,20 +4,28 @@ enterprise's ledger, its export, and a supervisor's export of an enterprise in s
 from __future__ import annotations
 
 import io
+import re
+import secrets
+import time
 import uuid
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, send_file
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from server.extensions import db
 from server.models import Enterprise
 from server.services.ledger_excel import (
+    NOT_IMPORTED,
     XLSX_MIMETYPE,
     LedgerImportReport,
     export_ledger,
+    header_unmatched,
     import_ledger,
     ledger_template,
+    mappable_fields,
+    preview_columns,
 )
 from server.services.scope import visible_enterprises
 from server.web.access import (
@@ -41,7 +49,7 @@ _TOO_LARGE = (
 @bp.url_value_preprocessor
 def _limit_upload(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """Cap the upload before anything reads the body (the CSRF check reads the form right after this)."""
-    if endpoint == "ledger_io.import_ledger_page":
+    if endpoint in ("ledger_io.import_ledger_page", "ledger_io.import_mapped"):
         request.max_content_length = MAX_UPLOAD_BYTES
 
 
@@ -79,8 +87,8 @@ def template() -> Response:
 @bp.route("/portal/ledger/import", methods=["POST"])
 @enterprise_required
 def import_ledger_page() -> Any:
-    """Import the uploaded ledger into the signed-in user's enterprise and show the report."""
-    user = current_enterprise_user()
+    """Import the uploaded ledger into the signed-in user's enterprise and show the report (or, when its
+    header is not recognised, the column-mapping step)."""
     enterprise = _own_enterprise()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -91,18 +99,112 @@ def import_ledger_page() -> Any:
         )
     data = upload.read()
     dry_run = request.form.get("dry_run", "") in ("1", "on", "true")
+    return _import(enterprise, data, upload.filename, dry_run, None)[0]
+
+
+#: Uploads waiting for their columns to be mapped are kept this long.
+PENDING_SECONDS = 24 * 3600
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _pending_dir(enterprise: Enterprise) -> Path:
+    return Path(current_app.instance_path) / "ledger-uploads" / str(enterprise.id)
+
+
+def _keep_pending(enterprise: Enterprise, data: bytes) -> str:
+    """Keep an upload for the mapping step (dropping the enterprise's stale ones); its token."""
+    folder = _pending_dir(enterprise)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.upload"):
+        if time.time() - stale.stat().st_mtime > PENDING_SECONDS:
+            stale.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(24)
+    (folder / f"{token}.upload").write_bytes(data)
+    return token
+
+
+def _pending(enterprise: Enterprise, token: str) -> Path | None:
+    if not _TOKEN.fullmatch(token):
+        return None
+    path = _pending_dir(enterprise) / f"{token}.upload"
+    return path if path.is_file() else None
+
+
+def _import(
+    enterprise: Enterprise,
+    data: bytes,
+    filename: str,
+    dry_run: bool,
+    column_map: dict[str, str] | None,
+    token: str | None = None,
+) -> tuple[Any, bool]:
+    """Run the import: the response, and whether it is the mapping step (a header nobody recognises leads
+    there instead of to a refusal; the upload is kept under ``token`` meanwhile)."""
+    user = current_enterprise_user()
     try:
         report = import_ledger(
-            db.session, enterprise, data, actor=user, filename=upload.filename, dry_run=dry_run
+            db.session,
+            enterprise,
+            data,
+            actor=user,
+            filename=filename,
+            dry_run=dry_run,
+            column_map=column_map,
         )
     except Problem as problem:
         db.session.rollback()
-        return _result(None, error=f"{problem.message('zh')} / {problem.message('en')}", status=400)
+        if problem.kind is header_unmatched:
+            token = token or _keep_pending(enterprise, data)
+            return _mapping(enterprise, data, filename, token, dry_run, problem, column_map), True
+        return _result(None, error=f"{problem.message('zh')} / {problem.message('en')}", status=400), False
     if report.written:
         db.session.commit()
     else:
         db.session.rollback()
-    return _result(report)
+    return _result(report), False
+
+
+def _mapping(
+    enterprise: Enterprise,
+    data: bytes,
+    filename: str,
+    token: str,
+    dry_run: bool,
+    problem: Problem,
+    chosen: dict[str, str] | None,
+) -> Any:
+    """The column-mapping step: each column of the likeliest header row, a choice of field, the first rows."""
+    try:
+        preview = preview_columns(data, filename, {**(enterprise.ledger_column_map or {}), **(chosen or {})})
+    except Problem as unreadable:
+        return _result(None, error=f"{unreadable.message('zh')} / {unreadable.message('en')}", status=400)
+    status = 400 if chosen is not None else 200
+    return render_template("ledger_mapping.html", preview=preview, fields=mappable_fields(), token=token,
+                           filename=filename, dry_run=dry_run, problem=problem, retried=chosen is not None,
+                           not_imported=NOT_IMPORTED), status  # fmt: skip
+
+
+@bp.route("/portal/ledger/import/mapped", methods=["POST"])
+@enterprise_required
+def import_mapped() -> Any:
+    """Import a kept upload with the columns the user mapped; the mapping is remembered for next time."""
+    enterprise = _own_enterprise()
+    token = request.form.get("token", "")
+    path = _pending(enterprise, token)
+    if path is None:
+        return _result(None, error="上传的文件已过期，请重新选择文件导入 / the upload expired; choose the file again",
+                       status=400)  # fmt: skip
+    known = {key for key, _ in mappable_fields()}
+    column_map: dict[str, str] = {}
+    for name, value in request.form.items():
+        if name.startswith("column:") and value in known:
+            column_map[name.removeprefix("column:")] = value
+    filename = request.form.get("filename", "") or "ledger.xlsx"
+    dry_run = request.form.get("dry_run", "") in ("1", "on", "true")
+    response, mapping_again = _import(enterprise, path.read_bytes(), filename, dry_run, column_map, token)
+    if not mapping_again:
+        path.unlink(missing_ok=True)
+    return response
 
 
 @bp.route("/portal/ledger/export.xlsx")

@@ -62,7 +62,10 @@ def entry(
 
 
 def test_normalise_folds_width_and_drops_punctuation_spaces_and_fillers() -> None:
-    assert normalise("１＃高炉 主控室，存在未设置报警仪问题。") == "1高炉主控室设置报警仪"
+    assert normalise("１＃高炉 主控室，存在未设置报警仪问题。") == "1高炉主控室设置报警"
+    # One spelling for the site's many: synonyms, abbreviations and the unit number's marker.
+    assert normalise("2号转炉CO报警器") == normalise("2#转炉一氧化碳报警装置") == "2转炉一氧化碳报警"
+    assert normalise("行车限位器失灵") == normalise("桥式起重机限位失效") == "起重机限位坏"
     assert normalise("没有设置") == normalise("未设置") == normalise("无设置") == "设置"
     assert normalise("作业现场积尘未及时清扫") == "作业积尘及时清扫"  # 及时 is a word, not the filler 及
     assert normalise(None) == normalise("") == normalise(" ，。") == ""
@@ -79,12 +82,22 @@ def test_near_duplicate_descriptions_are_similar_and_unrelated_ones_are_not() ->
 
 def test_negation_is_not_what_tells_hazards_apart() -> None:
     assert text_similarity("配电箱未接地", "配电箱没有接地") == 1.0
-    assert text_similarity("配电箱未接地", "配电柜接地线缺失") >= DESCRIPTION_MIN
+    assert text_similarity("配电箱未接地", "配电箱接地线缺失") >= DESCRIPTION_MIN
+
+
+def test_two_kinds_of_safeguard_are_two_hazards_however_much_else_they_share() -> None:
+    sign = finding("f", "有限空间作业场所未设置安全警示标志", place="污水池")
+    approval = entry("e", "有限空间作业未审批", place="污水池")
+    assert not pair_score(sign, approval).compatible
+    same = entry("e2", "污水池没有有限空间警示牌", place="污水处理站污水池")  # 警示牌 is a 警示标志
+    assert pair_score(sign, same).compatible
+    assert reconcile([sign], [approval, same], TODAY).self_reported[0].entry.id == "e2"
 
 
 def test_short_texts_compare_single_characters() -> None:
     # Bigrams alone would give 0.5 for these three-character names.
-    assert place_similarity("配电室", "配电间") == 2 * 2 / 6
+    assert place_similarity("值班室", "值班间") == 2 * 2 / 6
+    assert place_similarity("配电室", "配电间") == 1.0  # synonyms
     assert text_similarity("报警", "警报") == 1.0
 
 
