@@ -411,6 +411,36 @@ export async function deleteUploadedBlobBytes(db, sha) {
 }
 
 /**
+ * Blobs whose bytes may be freed once the server confirms it holds them: uploaded, their photo record
+ * acknowledged (at a seq this device recorded as acknowledged), bytes still here. No bytes are returned.
+ * @param {import("idb").IDBPDatabase} db
+ * @returns {Promise<Array<Omit<BlobRow, "bytes">>>}
+ */
+export async function blobsToRelease(db) {
+  const tx = db.transaction([META, BLOBS]);
+  const acked = await metaIn(tx, "ackedSeq", 0);
+  const rows = [];
+  let cursor = await tx.objectStore(BLOBS).openCursor();
+  while (cursor) {
+    if (cursor.value.bytes != null && releasable(cursor.value, acked)) rows.push(withoutBytes(cursor.value));
+    cursor = await cursor.continue();
+  }
+  await tx.done;
+  return rows;
+}
+
+/**
+ * The server does not hold this blob after all (a HEAD said so): offer it for upload again.
+ * @param {import("idb").IDBPDatabase} db
+ * @param {string} sha
+ */
+export function markBlobNotHeld(db, sha) {
+  return updateBlob(db, sha, (row) => {
+    row.uploaded = false;
+  });
+}
+
+/**
  * Drop the bytes of every uploaded blob whose photo mutation was acknowledged at seq ≤ lastSeq.
  * @param {import("idb").IDBPDatabase} db
  * @param {number} lastSeq
