@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import ItemResultValue
-from server.domain.hazards import HazardEventKind, HazardLevel
+from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.inspections import MIN_INSPECTORS, InspectionKind, InspectionStatus
 from server.domain.roles import Role
 from server.models import (
@@ -448,6 +448,15 @@ def _hazard_data(h: Hazard) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def check_own_draft_hazard(session: Session, scope: Scope, hazard: Hazard) -> None:
+    """Refuse unless ``hazard`` was found in an inspection this user created that is still a draft."""
+    if hazard.source == HazardSource.self_ledger or hazard.inspection_id is None:
+        raise problems.owned_elsewhere()
+    inspection = own_inspection(session, scope, hazard.inspection_id)
+    if inspection.status != InspectionStatus.draft:
+        raise problems.record_sealed()
+
+
 class HazardHandler:
     """Hazards found in an inspection: editable with their draft inspection, then only through events."""
 
@@ -514,12 +523,9 @@ class HazardHandler:
         return hazard
 
     def _check_editable(self, session: Session, principal: Principal, hazard: Hazard) -> None:
-        scope = scope_of(principal)
-        if hazard.source == HazardSource.self_ledger or hazard.inspection_id is None:
-            raise problems.owned_elsewhere()
-        inspection = own_inspection(session, scope, hazard.inspection_id)
-        if inspection.status != InspectionStatus.draft:
-            raise problems.record_sealed()
+        check_own_draft_hazard(session, scope_of(principal), hazard)
+        if hazard.state is HazardState.withdrawn:
+            raise problems.invalid_mutation(reason="the hazard was withdrawn; record a new one if needed")
 
     @staticmethod
     def _check_level(session: Session, hazard: Hazard) -> None:
@@ -598,9 +604,10 @@ class HazardEventDataSchema(Schema):
 
 
 #: Which events each role may record from a device; listing, extension and closure happen on the web.
+#: An inspector withdraws only a hazard of their own draft inspection (checked in the handler).
 DEVICE_EVENT_KINDS = {
     Role.inspector: frozenset({HazardEventKind.rectification_planned, HazardEventKind.rectification_reported,
-                               HazardEventKind.accepted, HazardEventKind.rejected}),
+                               HazardEventKind.accepted, HazardEventKind.rejected, HazardEventKind.withdrawn}),
     Role.enterprise: frozenset({HazardEventKind.rectification_planned, HazardEventKind.rectification_reported}),
 }  # fmt: skip
 
@@ -639,11 +646,16 @@ class HazardEventHandler:
         if hazard is None or not _may_see_hazard(session, scope, hazard):
             raise problems.missing_reference(entity="hazard", id=data["hazard_id"])
         visible_enterprise(session, scope, hazard.enterprise_id)
+        if kind is HazardEventKind.withdrawn:
+            check_own_draft_hazard(session, scope, hazard)
         event = append_event(
             session, hazard, kind, data["at"], deadline=data.get("deadline"), comment=data.get("comment"),
             device=session.get(Device, principal.device_id), data=data.get("data"), event_id=mutation.id,
         )  # fmt: skip
         event.actor_id = scope.user_id
+        if kind is HazardEventKind.withdrawn:
+            # Out of every list and figure (they all leave deleted rows out); its log keeps who withdrew it and when.
+            hazard.deleted_at = utcnow()
         created_row(session, event)
         return event.row_version
 

@@ -262,3 +262,75 @@ def test_scope_change_forces_a_full_resync(app: Flask) -> None:
         "/api/sync/pull", query_string={"cursor": "forged.cursor"}, headers=device.headers
     )
     assert bad.status_code == 400 and bad.get_json()["code"] == "400.41"
+
+
+def test_a_withdrawn_hazard_syncs_as_withdrawn_and_counts_nowhere(app: Flask) -> None:
+    """Issue 15 item 1: 不符合 with a saved hazard, then changed to 符合 and the hazard withdrawn: after sync the
+    server holds no live hazard for it, the withdrawal is on the hazard's log, and the seal still verifies."""
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    hazard = next(m for m in batch if m["entity"] == "hazard")
+    first_answer = next(m for m in batch if m["entity"] == "item_result")
+    assert {r["status"] for r in device.push(batch).get_json()["results"]} == {"applied"}
+    # Split across pushes, as an outage would: the withdrawal and the changed answer arrive later.
+    answer = device.mutation("item_result", {**first_answer["data"], "result": "compliant"}, id=first_answer["id"])
+    withdrawal = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
+                                                  "at": "2026-06-10T10:00:00+08:00", "comment": "检查结论改为符合"})  # fmt: skip
+    assert [r["status"] for r in device.push([answer, withdrawal]).get_json()["results"]] == ["applied", "applied"]
+    with app.app_context():
+        row = db.session.get(Hazard, uuid.UUID(hazard["id"]))
+        assert row is not None and row.state == HazardState.withdrawn and row.deleted_at is not None
+        kinds = [e.kind.value for e in db.session.scalars(sa.select(HazardEvent).where(HazardEvent.hazard_id == row.id))]
+        assert sorted(kinds) == ["found", "withdrawn"]
+    # The tablet learns it as gone (a tombstone), never as a found hazard.
+    changes, _cursor, _reset = device.pull_all()
+    mine = [c for c in changes if c["entity"] == "hazard" and c["id"] == hazard["id"]]
+    assert mine and mine[-1]["deleted"] is True
+    # Withdrawing again, or anything after, is refused and quarantined (never silently applied).
+    again = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
+                                             "at": "2026-06-10T10:05:00+08:00"})  # fmt: skip
+    assert device.push([again]).get_json()["results"][0]["status"] == "quarantined"
+
+
+def test_only_the_author_may_withdraw_and_only_while_the_inspection_is_a_draft(app: Flask) -> None:
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    _inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=True)
+    hazard = next(m for m in batch if m["entity"] == "hazard")
+    assert {r["status"] for r in device.push(batch).get_json()["results"]} == {"applied"}
+    late = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
+                                            "at": "2026-06-10T12:00:00+08:00"})  # fmt: skip
+    assert device.push([late]).get_json()["results"][0]["code"] == "422.46"  # sealed: only the web may act now
+
+    draft_id, draft = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    assert {r["status"] for r in device.push(draft).get_json()["results"]} == {"applied"}
+    draft_hazard = next(m for m in draft if m["entity"] == "hazard")
+    colleague = Device(app, "xx_insp2")
+    theirs = colleague.mutation("hazard_event", {"hazard_id": draft_hazard["id"], "kind": "withdrawn",
+                                                 "at": "2026-06-10T12:00:00+08:00"})  # fmt: skip
+    assert colleague.push([theirs]).get_json()["results"][0]["status"] == "quarantined"
+    with app.app_context():
+        row = db.session.get(Hazard, uuid.UUID(draft_hazard["id"]))
+        assert row is not None and row.state == HazardState.found and row.deleted_at is None
+        assert db.session.get(Inspection, uuid.UUID(draft_id)) is not None
+
+
+def test_the_review_flags_a_hazard_on_an_item_answered_compliant(app: Flask) -> None:
+    """Issue 15 item 1: a hazard left behind when the answer changed is flagged for the supervisor."""
+    from tests.conftest import login
+
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    first_answer = next(m for m in batch if m["entity"] == "item_result")
+    changed = device.mutation("item_result", {**first_answer["data"], "result": "compliant"}, id=first_answer["id"])
+    submit = device.mutation("inspection", {"status": "submitted", "finished_at": "2026-06-10T11:00:00+08:00"},
+                             id=inspection_id)  # fmt: skip
+    assert {r["status"] for r in device.push([*batch, changed, submit]).get_json()["results"]} == {"applied"}
+    client = app.test_client()
+    login(client, "xx_sup")
+    body = client.get(f"/api/inspections/{inspection_id}").get_json()
+    assert "hazard_answer_mismatch" in [f["code"] for f in body["flags"]]
+    page = client.get(f"/inspections/{inspection_id}").get_data(as_text=True)
+    assert "隐患所在检查项的结论不是“不符合”" in page
