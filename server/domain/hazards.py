@@ -229,7 +229,10 @@ def _state_refusal(status: HazardStatus | None, kind: HazardEventKind) -> tuple[
     if kind in (HazardEventKind.accepted, HazardEventKind.rejected):
         return "只能对已报整改的隐患验收", "only a reported rectification can be accepted or rejected"
     if kind is HazardEventKind.withdrawn:
-        return "只有尚未整改、未被处理过的隐患可以撤回", "only a hazard still as found, with nothing done to it, may be withdrawn"
+        return (
+            "只有尚未整改、未被处理过的隐患可以撤回",
+            "only a hazard still as found, with nothing done to it, may be withdrawn",
+        )
     if status.state is HazardState.withdrawn:
         return "隐患已撤回，不能再处理", "the hazard was withdrawn"
     return "当前状态不允许该事件", "not allowed from this state"

@@ -97,7 +97,9 @@ def test_0002_numbers_rows_written_before_change_numbering(databases: Databases,
         databases.drop(url)
 
 
-def test_hazard_withdrawn_migration_widens_and_narrows_the_checks(databases: Databases, tmp_path: Path) -> None:
+def test_hazard_withdrawn_migration_widens_and_narrows_the_checks(
+    databases: Databases, tmp_path: Path
+) -> None:
     """The hazard state and event kind CHECKs accept 'withdrawn' after the upgrade and not after the downgrade."""
     url = databases.empty("migrations_withdrawn")
     app = create_app(app_config(url, tmp_path / "inst"))
@@ -123,4 +125,3 @@ def test_hazard_withdrawn_migration_widens_and_narrows_the_checks(databases: Dat
     finally:
         dispose(app)
         databases.drop(url)
-

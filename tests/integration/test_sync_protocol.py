@@ -269,19 +269,27 @@ def test_a_withdrawn_hazard_syncs_as_withdrawn_and_counts_nowhere(app: Flask) ->
     server holds no live hazard for it, the withdrawal is on the hazard's log, and the seal still verifies."""
     device = Device(app, "xx_insp1")
     enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
-    inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    _inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
     hazard = next(m for m in batch if m["entity"] == "hazard")
     first_answer = next(m for m in batch if m["entity"] == "item_result")
     assert {r["status"] for r in device.push(batch).get_json()["results"]} == {"applied"}
     # Split across pushes, as an outage would: the withdrawal and the changed answer arrive later.
-    answer = device.mutation("item_result", {**first_answer["data"], "result": "compliant"}, id=first_answer["id"])
+    answer = device.mutation(
+        "item_result", {**first_answer["data"], "result": "compliant"}, id=first_answer["id"]
+    )
     withdrawal = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
                                                   "at": "2026-06-10T10:00:00+08:00", "comment": "检查结论改为符合"})  # fmt: skip
-    assert [r["status"] for r in device.push([answer, withdrawal]).get_json()["results"]] == ["applied", "applied"]
+    assert [r["status"] for r in device.push([answer, withdrawal]).get_json()["results"]] == [
+        "applied",
+        "applied",
+    ]
     with app.app_context():
         row = db.session.get(Hazard, uuid.UUID(hazard["id"]))
         assert row is not None and row.state == HazardState.withdrawn and row.deleted_at is not None
-        kinds = [e.kind.value for e in db.session.scalars(sa.select(HazardEvent).where(HazardEvent.hazard_id == row.id))]
+        kinds = [
+            e.kind.value
+            for e in db.session.scalars(sa.select(HazardEvent).where(HazardEvent.hazard_id == row.id))
+        ]
         assert sorted(kinds) == ["found", "withdrawn"]
     # The tablet learns it as gone (a tombstone), never as a found hazard.
     changes, _cursor, _reset = device.pull_all()
@@ -301,7 +309,9 @@ def test_only_the_author_may_withdraw_and_only_while_the_inspection_is_a_draft(a
     assert {r["status"] for r in device.push(batch).get_json()["results"]} == {"applied"}
     late = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
                                             "at": "2026-06-10T12:00:00+08:00"})  # fmt: skip
-    assert device.push([late]).get_json()["results"][0]["code"] == "422.46"  # sealed: only the web may act now
+    assert (
+        device.push([late]).get_json()["results"][0]["code"] == "422.46"
+    )  # sealed: only the web may act now
 
     draft_id, draft = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
     assert {r["status"] for r in device.push(draft).get_json()["results"]} == {"applied"}
@@ -324,7 +334,9 @@ def test_the_review_flags_a_hazard_on_an_item_answered_compliant(app: Flask) -> 
     enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
     inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
     first_answer = next(m for m in batch if m["entity"] == "item_result")
-    changed = device.mutation("item_result", {**first_answer["data"], "result": "compliant"}, id=first_answer["id"])
+    changed = device.mutation(
+        "item_result", {**first_answer["data"], "result": "compliant"}, id=first_answer["id"]
+    )
     submit = device.mutation("inspection", {"status": "submitted", "finished_at": "2026-06-10T11:00:00+08:00"},
                              id=inspection_id)  # fmt: skip
     assert {r["status"] for r in device.push([*batch, changed, submit]).get_json()["results"]} == {"applied"}

@@ -369,7 +369,11 @@ def test_a_hazard_withdrawn_before_any_follow_up_is_closed_to_everything() -> No
     assert K.withdrawn in allowed_events(found)
     withdrawn = apply_event(found, ev(K.withdrawn, 1), HazardLevel.major)
     assert withdrawn.state is S.withdrawn
-    assert not withdrawn.is_open and not withdrawn.is_resolved and not withdrawn.is_overdue(D0 + timedelta(days=9))
+    assert (
+        not withdrawn.is_open
+        and not withdrawn.is_resolved
+        and not withdrawn.is_overdue(D0 + timedelta(days=9))
+    )
     assert allowed_events(withdrawn) == frozenset()
     with pytest.raises(IllegalTransition):
         apply_event(withdrawn, ev(K.rectification_planned, 2), HazardLevel.major)

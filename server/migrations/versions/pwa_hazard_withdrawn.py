@@ -23,12 +23,17 @@ def _enum(values: tuple[str, ...], name: str, length: int) -> sa.Enum:
     return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=length)
 
 
-def _change(table: str, column: str, name: str, length: int, old: tuple[str, ...], new: tuple[str, ...]) -> None:
+def _change(
+    table: str, column: str, name: str, length: int, old: tuple[str, ...], new: tuple[str, ...]
+) -> None:
     # The enum is a VARCHAR with a CHECK constraint: batch mode drops the old constraint and creates the new one
     # (SQLite by recreating the table).
     with op.batch_alter_table(table, schema=None) as batch_op:
         batch_op.alter_column(
-            column, existing_type=_enum(old, name, length), type_=_enum(new, name, length), existing_nullable=False
+            column,
+            existing_type=_enum(old, name, length),
+            type_=_enum(new, name, length),
+            existing_nullable=False,
         )
 
 
