@@ -727,7 +727,9 @@ class PhotoHandler:
             cached(session, ("blob_facts", sha), lambda sha=sha: known.get(sha))
 
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
-        """Record a photo linked to something the user may add evidence to."""
+        """Record a photo linked to something the user may add evidence to (or take back a draft's photo)."""
+        if mutation.op == "delete":
+            return self._take_back(session, principal, mutation.id)
         data = load_data(self.schema, mutation.data, creating=True)
         existing = find(session, Photo, mutation.id)
         if existing is not None:
@@ -738,8 +740,6 @@ class PhotoHandler:
             ):
                 raise problems.invalid_mutation(reason="a photo record cannot change once recorded")
             return existing.row_version
-        if mutation.op == "delete":
-            raise problems.invalid_mutation(reason="photo evidence cannot be deleted from a device")
         self._check_target(session, principal, data["entity_type"], data["entity_id"])
         photo = Photo(id=mutation.id, device_id=principal.device_id, received_at=utcnow(), **data)
         from server.media.ingest import facts_for_photo
@@ -752,6 +752,33 @@ class PhotoHandler:
         session.add(photo)
         created_row(session, photo)
         return photo.row_version
+
+    @staticmethod
+    def _take_back(session: Session, principal: Principal, photo_id: uuid.UUID) -> int:
+        """A photo deleted (or retaken) by the device that took it, while what it shows is still the author's draft:
+        the row stays, marked deleted, so the record shows it was taken back; evidence already submitted or of a
+        hazard's follow-up can never be deleted from a device."""
+        photo = find(session, Photo, photo_id)
+        if photo is None:
+            raise problems.missing_reference(entity="photo", id=photo_id)
+        if photo.deleted_at is not None:
+            return photo.row_version
+        if photo.device_id != principal.device_id:
+            raise problems.owned_elsewhere()
+        scope = scope_of(principal)
+        target = find(session, PHOTO_TARGETS[photo.entity_type], photo.entity_id)
+        if isinstance(target, Inspection | ItemResult):
+            own = target.id if isinstance(target, Inspection) else target.inspection_id
+            if own_inspection(session, scope, own).status != InspectionStatus.draft:
+                raise problems.record_sealed()
+        elif isinstance(target, Hazard):
+            check_own_draft_hazard(session, scope, target)
+        else:
+            raise problems.invalid_mutation(
+                reason="photo evidence of a hazard's follow-up cannot be deleted from a device"
+            )
+        photo.deleted_at = utcnow()
+        return bump_version(photo, False)
 
     @staticmethod
     def _check_target(session: Session, principal: Principal, entity_type: str, entity_id: uuid.UUID) -> None:

@@ -346,3 +346,42 @@ def test_the_review_flags_a_hazard_on_an_item_answered_compliant(app: Flask) -> 
     assert "hazard_answer_mismatch" in [f["code"] for f in body["flags"]]
     page = client.get(f"/inspections/{inspection_id}").get_data(as_text=True)
     assert "隐患所在检查项的结论不是“不符合”" in page
+
+
+def test_a_draft_photo_can_be_taken_back_by_its_device_never_after_submission(app: Flask) -> None:
+    """Issue 15 item 6: delete or retake a photo before submitting; the row stays, marked deleted."""
+    from server.models import Photo
+
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    answer = next(m for m in batch if m["entity"] == "item_result")
+    shot = device.mutation("photo", {"sha256": "a" * 64, "entity_type": "item_result", "entity_id": answer["id"],
+                                     "captured_at": "2026-06-10T09:40:00+08:00"})  # fmt: skip
+    kept = device.mutation("photo", {"sha256": "b" * 64, "entity_type": "item_result", "entity_id": answer["id"],
+                                     "captured_at": "2026-06-10T09:41:00+08:00"})  # fmt: skip
+    retake = device.mutation("photo", {}, id=shot["id"], op="delete")
+    assert {r["status"] for r in device.push([*batch, shot, kept, retake]).get_json()["results"]} == {
+        "applied"
+    }
+    with app.app_context():
+        rows = {
+            str(p.id): p
+            for p in db.session.scalars(sa.select(Photo).where(Photo.entity_id == uuid.UUID(answer["id"])))
+        }
+        assert rows[shot["id"]].deleted_at is not None and rows[kept["id"]].deleted_at is None
+    again = device.mutation("photo", {}, id=shot["id"], op="delete")
+    assert device.push([again]).get_json()["results"][0]["status"] == "applied"  # idempotent
+    colleague = Device(app, "xx_insp2")
+    theirs = colleague.mutation("photo", {}, id=kept["id"], op="delete")
+    assert colleague.push([theirs]).get_json()["results"][0]["code"] == "422.45"
+    submit = device.mutation("inspection", {"status": "submitted", "finished_at": "2026-06-10T11:00:00+08:00"},
+                             id=inspection_id)  # fmt: skip
+    late = device.mutation("photo", {}, id=kept["id"], op="delete")
+    assert [r["status"] for r in device.push([submit, late]).get_json()["results"]] == [
+        "applied",
+        "quarantined",
+    ]
+    with app.app_context():
+        photo = db.session.get(Photo, uuid.UUID(kept["id"]))
+        assert photo is not None and photo.deleted_at is None
