@@ -6,6 +6,7 @@ import uuid
 from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
+from flask import current_app
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -110,9 +111,10 @@ class CatalogueHandler(_ReadOnly):
 
     @staticmethod
     def _data(c: Catalogue) -> dict[str, Any]:
+        # The bureau's zone travels with the catalogue: the tablet counts "today" and overdue in it, offline.
         return {
             "code": c.code, "version": c.version, "title": c.title, "effective_from": c.effective_from,
-            "effective_to": c.effective_to, "five_terms": c.five_terms,
+            "effective_to": c.effective_to, "five_terms": c.five_terms, "timezone": current_app.config["TIMEZONE"],
             "items": [
                 {"code": i.code, "ordinal": i.ordinal, "section": i.section, "sector": i.sector, "text": i.text,
                  "legal_basis": i.legal_basis, "default_level": i.default_level, "applies_when": i.applies_when,

@@ -385,3 +385,12 @@ def test_a_draft_photo_can_be_taken_back_by_its_device_never_after_submission(ap
     with app.app_context():
         photo = db.session.get(Photo, uuid.UUID(kept["id"]))
         assert photo is not None and photo.deleted_at is None
+
+
+def test_the_catalogue_carries_the_bureaus_time_zone(app: Flask) -> None:
+    """Issue 12: the tablet counts today and overdue in the zone the server is configured with."""
+    device = Device(app, "xx_insp1")
+    app.config["TIMEZONE"] = "Asia/Urumqi"
+    changes, _cursor, _reset = device.pull_all()
+    catalogues = [c for c in changes if c["entity"] == "catalogue"]
+    assert catalogues and {c["data"]["timezone"] for c in catalogues} == {"Asia/Urumqi"}
