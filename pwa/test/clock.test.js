@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 
 import { describe, expect, it } from "vitest";
 
-import { addDays, bureauZone, formatDay, isOverdue, todayIn } from "../src/domain/clock.js";
+import { addDays, bureauZone, formatDateTime, formatDay, isOverdue, todayIn } from "../src/domain/clock.js";
 
 const VECTORS = JSON.parse(readFileSync(new URL("../../tests/vectors/overdue.json", import.meta.url), "utf-8"));
 
@@ -31,5 +31,7 @@ describe("clock (issue 12: today in the bureau's zone, one isOverdue)", () => {
     expect(bureauZone({ data: { timezone: "Asia/Urumqi" } })).toBe("Asia/Urumqi");
     expect(bureauZone(null)).toBe("Asia/Shanghai");
     expect(todayIn("Not/AZone", new Date("2026-06-09T16:30:00Z"))).toBe("2026-06-10");
+    expect(formatDateTime("2026-06-09T17:05:00Z")).toBe("2026年6月10日 01:05");
+    expect(formatDateTime("2026-06-09T17:05:00Z", "en", "UTC")).toBe("2026-06-09 17:05");
   });
 });

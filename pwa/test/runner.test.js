@@ -551,3 +551,19 @@ describe("createScheduler retries", () => {
     expect(timers.map((t) => t.ms)).toEqual([300000]);
   });
 });
+
+describe("progress as it happens (issue 15 item 8)", () => {
+  it("reports after each acknowledged batch and each photo, so the counts fall as they go", async () => {
+    const seen = [];
+    let db;
+    const { runner, db: opened } = await setup({
+      batchSize: 2,
+      onProgress: async () => seen.push((await storageSummary(db)).pendingMutations),
+    });
+    db = opened;
+    await recordExampleDay(db);
+    await runner.runOnce();
+    await vi.waitFor(() => expect(seen.length).toBe(4));
+    expect(seen.slice(0, 3)).toEqual([4, 2, 0]);
+  });
+});

@@ -58,6 +58,25 @@ export function formatDay(day, lang = "zh", zone = DEFAULT_ZONE) {
 }
 
 /**
+ * A moment as the inspector reads it, in the bureau's zone: 2026年6月10日 09:30 (Chinese) or 2026-06-10 09:30.
+ * @param {string | null | undefined} iso an ISO time
+ * @param {"zh" | "en"} [lang]
+ * @param {string} [zone]
+ */
+export function formatDateTime(iso, lang = "zh", zone = DEFAULT_ZONE) {
+  if (!iso) return "—";
+  const moment = new Date(iso);
+  if (Number.isNaN(moment.getTime())) return "—";
+  let time;
+  try {
+    time = new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(moment);
+  } catch {
+    time = new Intl.DateTimeFormat("en-GB", { timeZone: DEFAULT_ZONE, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(moment);
+  }
+  return `${formatDay(todayIn(zone, moment), lang, zone)} ${time}`;
+}
+
+/**
  * The zone the server's catalogue names, or the default.
  * @param {{data?: {timezone?: string}} | null | undefined} catalogue
  */

@@ -76,7 +76,9 @@ export function createMemoryLocks() {
  *   subtle?: SubtleCrypto | null,
  *   maxAttempts?: number, baseDelayMs?: number, maxDelayMs?: number,
  *   batchSize?: number, pullLimit?: number, chunkSize?: number,
+ *   onProgress?: () => void,
  * }} options
+ *   onProgress is called whenever the counts the inspector sees fell (a batch acknowledged, a photo sent).
  */
 export function createRunner({
   db,
@@ -92,6 +94,7 @@ export function createRunner({
   batchSize = 100,
   pullLimit = 500,
   chunkSize = 256 * 1024,
+  onProgress = () => {},
 }) {
   if (maxAttempts < 1) throw new RangeError("maxAttempts must be at least 1");
 
@@ -165,7 +168,10 @@ export function createRunner({
       if (quarantined.length) await setMeta(db, "quarantined", [...(await getMeta(db, "quarantined", [])), ...quarantined]);
       // Only what this batch carried, and only up to what the server says it has processed.
       const upto = Math.min(reply.last_seq, last);
-      if (upto >= first) summary.pushed += await ackUpTo(db, upto);
+      if (upto >= first) {
+        summary.pushed += await ackUpTo(db, upto);
+        onProgress();
+      }
       summary.serverLastSeq = reply.last_seq;
       if (upto < last) {
         // The server is behind this outbox (a gap it cannot fill): the rest stays queued for later.
@@ -191,6 +197,7 @@ export function createRunner({
         const outcome = await uploadOne(device, row, missing.has(row.sha256) ? 0 : null);
         if (outcome === "uploaded") summary.uploaded += 1;
         else if (outcome === "rejected") summary.rejected += 1;
+        onProgress();
       } catch (error) {
         if (error instanceof RetriesExhausted || (error instanceof SyncError && error.code === "422.40")) {
           await noteBlobFailure(db, row.sha256);
