@@ -164,6 +164,28 @@ class AssignmentHandler(_ReadOnly):
         })  # fmt: skip
 
 
+class ColleagueHandler(_ReadOnly):
+    """The inspectors of the user's regions (names, badge numbers), so a tablet picks the team offline."""
+
+    entity = "colleague"
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """Inspectors of the scope's regions; none for an enterprise account."""
+        scope = scope_of(principal)
+        if scope.role == Role.enterprise:
+            visible: Any = sa.false()
+        elif scope.region_ids is None:
+            visible = User.role == Role.inspector
+        else:
+            visible = sa.and_(User.role == Role.inspector, User.region_id.in_(scope.region_ids))
+        return row_changes(session, User, self.entity, visible, after, upto, limit, lambda u: {
+            "user_id": u.id, "display_name": u.display_name, "badge_no": u.badge_no, "region_id": u.region_id,
+            "active": u.active,
+        })  # fmt: skip
+
+
 # --- inspections ---------------------------------------------------------------------------------------
 
 
@@ -841,4 +863,5 @@ def bump_version(row: Any, created: bool) -> int:
 def all_handlers() -> list[Any]:
     """Every handler the server registers, reference data first."""
     return [EnterpriseHandler(), CatalogueHandler(), InspectionHandler(), ItemResultHandler(), HazardHandler(),
-            LedgerEntryHandler(), HazardEventHandler(), PhotoHandler(), ReviewDecisionHandler(), AssignmentHandler()]  # fmt: skip
+            LedgerEntryHandler(), HazardEventHandler(), PhotoHandler(), ReviewDecisionHandler(), AssignmentHandler(),
+            ColleagueHandler()]  # fmt: skip

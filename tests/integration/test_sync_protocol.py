@@ -394,3 +394,35 @@ def test_the_catalogue_carries_the_bureaus_time_zone(app: Flask) -> None:
     changes, _cursor, _reset = device.pull_all()
     catalogues = [c for c in changes if c["entity"] == "catalogue"]
     assert catalogues and {c["data"]["timezone"] for c in catalogues} == {"Asia/Urumqi"}
+
+
+def test_colleagues_are_pulled_with_names_and_badges_for_the_team_picker(app: Flask) -> None:
+    """Issue 15 item 10: the region's inspectors reach the tablet (names, badge numbers), a change follows."""
+    device = Device(app, "xx_insp1")
+    changes, cursor, _reset = device.pull_all()
+    people = {c["data"]["display_name"]: c["data"] for c in changes if c["entity"] == "colleague"}
+    with app.app_context():
+        county = db.session.scalars(
+            sa.select(User).where(
+                User.role == "inspector",
+                User.region_id == db.session.scalar(sa.select(Region.id).where(Region.code == "141123")),
+            )
+        ).all()
+        others = db.session.scalars(
+            sa.select(User).where(User.username.in_(["lx_insp1", "xx_sup", "qy_jinxing"]))
+        ).all()
+    assert {u.display_name for u in county} == set(people)
+    assert all(
+        people[u.display_name]["badge_no"] == u.badge_no and people[u.display_name]["user_id"] == u.id
+        for u in county
+    )
+    assert not {u.display_name for u in others} & set(people)
+    with app.app_context():
+        colleague = db.session.scalar(sa.select(User).where(User.username == "xx_insp2"))
+        assert colleague is not None
+        colleague.badge_no = "14112399999"
+        db.session.commit()
+    later, _cursor, _reset = device.pull_all(cursor)
+    assert [c["data"]["badge_no"] for c in later if c["entity"] == "colleague"] == ["14112399999"]
+    enterprise = Device(app, "qy_jinxing")
+    assert not [c for c in enterprise.pull_all()[0] if c["entity"] == "colleague"]
