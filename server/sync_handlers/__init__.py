@@ -21,7 +21,7 @@ def current_backend() -> SyncBackend:
 
 def init_app(app: Flask, api: Any) -> SyncBackend:
     """Build the backend, number synced rows in commit order, and register /api/sync."""
-    from server.media.ingest import on_blob_complete
+    from server.media.ingest import accepted_blobs, on_blob_complete
     from server.sync_handlers import changes
     from server.sync_handlers.common import install_cache_reset
     from server.sync_handlers.entities import all_handlers
@@ -51,6 +51,7 @@ def init_app(app: Flask, api: Any) -> SyncBackend:
         on_blob_complete=functools.partial(
             on_blob_complete, store=store, max_pixels=app.config["MAX_PHOTO_PIXELS"]
         ),
+        accepted_blobs=accepted_blobs,
         limits=limits,
     )
     app.extensions["sync"] = backend
