@@ -173,7 +173,7 @@ function formFields(form) {
   return fields;
 }
 
-function HazardForm({ lang, db, inspection, item, enterpriseId, existing, fiveTerms, today, zone, draft, drafts, onSaved }) {
+function HazardForm({ lang, db, inspection, item, enterpriseId, existing, fiveTerms, today, zone, draft, drafts, onDraft, onSaved }) {
   const d = existing?.data ?? {};
   const [level, setLevel] = useState(draft?.level ?? d.level ?? item.default_level);
   const [error, setError] = useState("");
@@ -184,7 +184,11 @@ function HazardForm({ lang, db, inspection, item, enterpriseId, existing, fiveTe
     .filter(([name]) => name !== "deadline");
   // A value as typed before a restart, else as saved.
   const v = (name, saved) => (draft && name in draft ? draft[name] : saved);
-  const keep = (event) => drafts.keep(key, { ...formFields(event.currentTarget), level });
+  const keep = (event) => {
+    const fields = { ...formFields(event.currentTarget), level };
+    drafts.keep(key, fields);
+    onDraft(item.code, fields);
+  };
   const save = async (event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -585,6 +589,7 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, sy
                   <HazardForm key={hazards[item.code]?.id ?? "new"} lang={lang} db={db} inspection={inspection} item={item}
                     enterpriseId={enterprise.id} existing={hazards[item.code]} fiveTerms={catalogue?.data.five_terms}
                     today={today} zone={zone} draft={hazardDrafts[item.code]} drafts={drafts}
+                    onDraft={(code, fields) => setHazardDrafts((known) => (known[code] ? known : { ...known, [code]: fields }))}
                     onSaved={() => { load(); onChanged(); }} />
                 )}
                 {current?.result === "non_compliant" && hazards[item.code] && (
