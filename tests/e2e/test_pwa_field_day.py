@@ -4,6 +4,7 @@ retaken photo and a redone signature; a team picked from the region's inspectors
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -55,7 +56,9 @@ def _wait_all_sent(page: Any, rounds: int = 400) -> None:
         ).inner_text().startswith("0 "):
             return
         page.wait_for_timeout(100)
-    raise AssertionError(f"still waiting: {page.locator('[data-testid=unsent-changes]').inner_text()} changes")
+    raise AssertionError(
+        f"still waiting: {page.locator('[data-testid=unsent-changes]').inner_text()} changes"
+    )
 
 
 def _engine(live_server: LiveServer) -> sa.Engine:
@@ -87,7 +90,10 @@ def test_an_offline_day_cut_mid_work_arrives_submitted_and_sealed_over_several_p
     context = open_profile(**GPS)
     page = context.pages[0] if context.pages else context.new_page()
     pushes: list[int] = []
-    page.on("request", lambda r: pushes.append(1) if r.method == "POST" and r.url.endswith("/api/sync/push") else None)
+    page.on(
+        "request",
+        lambda r: pushes.append(1) if r.method == "POST" and r.url.endswith("/api/sync/push") else None,
+    )
     sign_in_app(page, live_server.url, "xx_insp2")
     wait_for_service_worker(page)
     codes = start_inspection(page, "兴县枣乡红枣粉加工有限公司", "张建国")
@@ -174,15 +180,21 @@ def test_an_offline_day_cut_mid_work_arrives_submitted_and_sealed_over_several_p
         with engine.connect() as conn:
             user_id = conn.execute(sa.select(User.id).where(User.username == "xx_insp2")).scalar_one()
             inspection = conn.execute(
-                sa.select(Inspection).join(Enterprise).where(Enterprise.name == "兴县枣乡红枣粉加工有限公司",
-                                                             Inspection.created_by_id == user_id)  # fmt: skip
+                sa.select(Inspection)
+                .join(Enterprise)
+                .where(Enterprise.name == "兴县枣乡红枣粉加工有限公司", Inspection.created_by_id == user_id)
             ).one()
             assert inspection.status == "submitted"
             assert inspection.seal_verified is True, inspection.seal_problem
             devices = [inspection.device_id]  # this tablet (the demo gave the user devices of its own)
-            assert conn.execute(
-                sa.select(sa.func.count()).select_from(Quarantine).where(Quarantine.device_id.in_(devices))
-            ).scalar_one() == 0
+            assert (
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(Quarantine)
+                    .where(Quarantine.device_id.in_(devices))
+                ).scalar_one()
+                == 0
+            )
             seqs = conn.execute(sa.select(SyncMutation.seq).where(SyncMutation.device_id.in_(devices))
                                 .order_by(SyncMutation.seq)).scalars().all()  # fmt: skip
             assert seqs == list(range(1, len(seqs) + 1))
@@ -190,12 +202,21 @@ def test_an_offline_day_cut_mid_work_arrives_submitted_and_sealed_over_several_p
                                  .where(Photo.device_id.in_(devices))).all()  # fmt: skip
             live = [p for p in taken if p.deleted_at is None]
             gone = [p for p in taken if p.deleted_at is not None]
-            assert len(live) == 2 and len(gone) == 1  # the kept answer photo and the hazard's; the blurred one taken back
-            held = set(conn.execute(sa.select(Blob.sha256).where(Blob.sha256.in_([p.sha256 for p in taken]))).scalars())
+            assert (
+                len(live) == 2 and len(gone) == 1
+            )  # the kept answer photo and the hazard's; the blurred one taken back
+            held = set(
+                conn.execute(
+                    sa.select(Blob.sha256).where(Blob.sha256.in_([p.sha256 for p in taken]))
+                ).scalars()
+            )
             assert held == {p.sha256 for p in live}  # the retaken photo's bytes never left the tablet
             signatures = {sig["sha256"] for sig in inspection.signatures}
             assert len(signatures) == 3
-            assert set(conn.execute(sa.select(Blob.sha256).where(Blob.sha256.in_(signatures))).scalars()) == signatures
+            assert (
+                set(conn.execute(sa.select(Blob.sha256).where(Blob.sha256.in_(signatures))).scalars())
+                == signatures
+            )
             hazards = conn.execute(sa.select(Hazard.item_code, Hazard.deleted_at)
                                    .where(Hazard.inspection_id == inspection.id)).all()  # fmt: skip
             assert [(h.item_code, h.deleted_at) for h in hazards] == [(finding, None)]
@@ -234,18 +255,22 @@ def test_typing_survives_a_kill_and_a_change_of_mind_withdraws_the_saved_hazard(
     page.locator("input[name=rep]").focus()
     page.wait_for_timeout(350)  # the brief's bound: every keystroke on disk within ~300 ms
     _kill_browser(tmp_path / "profile")
-    try:
+    with contextlib.suppress(Exception):  # the browser is already gone; only the profile matters now
         context.close()
-    except Exception:  # noqa: BLE001 — the browser is already gone; only the profile matters now
-        pass
 
     again = open_profile(offline=True, **GPS)
     page = again.pages[0] if again.pages else again.new_page()
     page.goto(f"{live_server.url}/app/")
     page.locator("li[data-inspection-id]").first.click()
     page.wait_for_selector("article.item")
-    assert page.locator(f"article.item[data-code='{noted}'] textarea").input_value() == "泄爆口朝向人员通道，已口头提醒"
-    assert page.locator(f"form.hazard[data-item='{drafted}'] textarea[name=description]").input_value() == "积尘厚度超过1毫米"
+    assert (
+        page.locator(f"article.item[data-code='{noted}'] textarea").input_value()
+        == "泄爆口朝向人员通道，已口头提醒"
+    )
+    assert (
+        page.locator(f"form.hazard[data-item='{drafted}'] textarea[name=description]").input_value()
+        == "积尘厚度超过1毫米"
+    )
     assert page.locator("input[name=rep]").input_value() == "赵德明"
     third = codes.index(drafted) + 1
     assert f"第 {third} 项（{drafted}）的隐患未保存" in page.inner_text("[data-testid=submit-blockers]")
@@ -255,7 +280,9 @@ def test_typing_survives_a_kill_and_a_change_of_mind_withdraws_the_saved_hazard(
     ask = page.locator(f"article.item[data-code='{changed}'] [data-testid=withdraw-ask]")
     assert "撤回这条隐患" in ask.inner_text()
     ask.locator("text=撤回隐患并修改结论").click()
-    page.wait_for_selector(f"article.item[data-code='{changed}'] button.choice.compliant[aria-pressed='true']")
+    page.wait_for_selector(
+        f"article.item[data-code='{changed}'] button.choice.compliant[aria-pressed='true']"
+    )
     assert not page.locator(f"form.hazard[data-item='{changed}']").count()
 
     again.set_offline(False)
@@ -265,12 +292,18 @@ def test_typing_survives_a_kill_and_a_change_of_mind_withdraws_the_saved_hazard(
     try:
         with engine.connect() as conn:
             user_id = conn.execute(sa.select(User.id).where(User.username == "xx_insp4")).scalar_one()
-            inspection_id = conn.execute(sa.select(Inspection.id).where(Inspection.created_by_id == user_id)).scalar_one()
+            inspection_id = conn.execute(
+                sa.select(Inspection.id).where(Inspection.created_by_id == user_id)
+            ).scalar_one()
             rows = conn.execute(sa.select(Hazard.id, Hazard.item_code, Hazard.state, Hazard.deleted_at)
                                 .where(Hazard.inspection_id == inspection_id)).all()  # fmt: skip
             assert [(h.item_code, h.state) for h in rows] == [(changed, "withdrawn")]
             assert rows[0].deleted_at is not None  # no live hazard on the server
-            kinds = conn.execute(sa.select(HazardEvent.kind).where(HazardEvent.hazard_id == rows[0].id)).scalars().all()
+            kinds = (
+                conn.execute(sa.select(HazardEvent.kind).where(HazardEvent.hazard_id == rows[0].id))
+                .scalars()
+                .all()
+            )
             assert sorted(kinds) == ["found", "withdrawn"]
             results = dict(conn.execute(sa.select(ItemResult.item_code, ItemResult.result)
                                         .where(ItemResult.inspection_id == inspection_id)).all())  # fmt: skip
