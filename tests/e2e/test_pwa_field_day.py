@@ -247,12 +247,11 @@ def test_typing_survives_a_kill_and_a_change_of_mind_withdraws_the_saved_hazard(
     page.wait_for_selector(f"form.hazard[data-item='{changed}'] .saved")
     answer(page, noted, "compliant")
     answer(page, drafted, "non_compliant")
+    page.locator(f"form.hazard[data-item='{drafted}'] textarea[name=description]").type("积尘厚度超过1毫米")
+    page.locator("input[name=rep]").type("赵德明")
     note = page.locator(f"article.item[data-code='{noted}'] textarea")
     note.click()
     note.type("泄爆口朝向人员通道，已口头提醒")  # no blur follows: the browser is killed mid-typing
-    page.locator(f"form.hazard[data-item='{drafted}'] textarea[name=description]").type("积尘厚度超过1毫米")
-    page.locator("input[name=rep]").type("赵德明")
-    page.locator("input[name=rep]").focus()
     page.wait_for_timeout(350)  # the brief's bound: every keystroke on disk within ~300 ms
     _kill_browser(tmp_path / "profile")
     with contextlib.suppress(Exception):  # the browser is already gone; only the profile matters now

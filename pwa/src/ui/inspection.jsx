@@ -431,11 +431,22 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, sy
     const prefix = `hazard:${inspection.id}:`;
     const forms = await draftsWithPrefix(db, prefix);
     setHazardDrafts(Object.fromEntries(Object.entries(forms).map(([key, value]) => [key.slice(prefix.length), value])));
+    // A note typed when the app was killed (no blur ever came) becomes the answer's note now: left as a draft,
+    // a submit could seal the record without it.
     const notes = {};
     for (const answer of Object.values(byCode)) {
-      const note = await getDraft(db, `note:${answer.id}`);
-      if (note !== undefined) notes[answer.id] = note;
+      const key = `note:${answer.id}`;
+      const note = await getDraft(db, key);
+      if (note === undefined) continue;
+      notes[answer.id] = note;
+      if (note !== (answer.note ?? "")) {
+        await saveRecord(db, "item_result", answer.id, { note, answered_at: nowIso() }, { clearDraft: key });
+        answer.note = note;
+      } else {
+        await deleteDraft(db, key);
+      }
     }
+    setAnswers({ ...byCode });
     setNoteDrafts(notes);
     setLoaded(true);
   };
