@@ -61,6 +61,17 @@ def _wait_all_sent(page: Any, rounds: int = 400) -> None:
     )
 
 
+def _save_hazard(page: Any, code: str, fields: dict[str, str]) -> None:
+    """Fill an item's hazard form (``fields`` by input name; a level reason when the form asks) and save it."""
+    form = page.locator(f"form.hazard[data-item='{code}']")
+    for name, value in fields.items():
+        form.locator(f"[name='{name}']").fill(value)
+    if form.locator("input[name=level_reason]").count():
+        form.locator("input[name=level_reason]").fill("现场复核")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector(f"form.hazard[data-item='{code}'] .saved")
+
+
 def _engine(live_server: LiveServer) -> sa.Engine:
     return sa.create_engine(live_server.env["DATABASE_URL"])
 
@@ -132,13 +143,7 @@ def test_an_offline_day_cut_mid_work_arrives_submitted_and_sealed_over_several_p
     assert "才能签名" in page.inner_text("[data-testid=sign-later]")
     assert page.locator("button.submit").is_disabled()
     assert "年" in form.locator("[data-testid=deadline-words]").inner_text()  # 2026年7月…, never mm/dd/yyyy
-    form.locator("input[name=place]").fill("粉碎车间")
-    form.locator("input[name='term.responsible_person']").fill("李建业")
-    form.locator("input[name='term.measures']").fill("加装火花探测熄灭装置")
-    if form.locator("input[name=level_reason]").count():
-        form.locator("input[name=level_reason]").fill("现场可立即停用")
-    form.locator("button[type=submit]").click()
-    page.wait_for_selector(f"article.item[data-code='{finding}'] form.hazard .saved")
+    _save_hazard(page, finding, {"place": "粉碎车间", "term.responsible_person": "李建业", "term.measures": "加装火花探测熄灭装置"})
 
     # A photo taken, then retaken (item 6): only the kept one is uploaded.
     photos = item.locator(".photos").first
@@ -238,13 +243,7 @@ def test_typing_survives_a_kill_and_a_change_of_mind_withdraws_the_saved_hazard(
     codes = start_inspection(page, "兴县鑫源淀粉制品有限公司", "刘晓燕")
     changed, noted, drafted = codes[0], codes[1], codes[2]
     answer(page, changed, "non_compliant")
-    form = page.locator(f"form.hazard[data-item='{changed}']")
-    form.locator("textarea[name=description]").fill("除尘器未设置泄爆装置")
-    form.locator("input[name='term.responsible_person']").fill("王建平")
-    if form.locator("input[name=level_reason]").count():
-        form.locator("input[name=level_reason]").fill("复核")
-    form.locator("button[type=submit]").click()
-    page.wait_for_selector(f"form.hazard[data-item='{changed}'] .saved")
+    _save_hazard(page, changed, {"description": "除尘器未设置泄爆装置", "term.responsible_person": "王建平"})
     answer(page, noted, "compliant")
     answer(page, drafted, "non_compliant")
     page.locator(f"form.hazard[data-item='{drafted}'] textarea[name=description]").type("积尘厚度超过1毫米")

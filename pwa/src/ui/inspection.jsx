@@ -2,7 +2,7 @@
 // is given (no save button): the record and its outbox mutation in one IndexedDB transaction.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import {
-  deleteDraft, discardBlobIfUnused, draftsWithPrefix, getBlobBytes, getDraft, getMeta, putBlob, recordList, replicaList,
+  deleteDraft, discardBlobIfUnused, draftsWithPrefix, getDraft, getMeta, putBlob, recordList, replicaList,
   saveRecord, setMeta, sha256Hex,
 } from "../db/store.js";
 import {
@@ -17,6 +17,7 @@ import { openCamera } from "./camera.js";
 import { PrintView } from "./print.jsx";
 import { usePosition } from "./position.js";
 import { SignaturePad } from "./signature.jsx";
+import { StoredImage } from "./stored-image.jsx";
 import { useDraftWriter } from "./drafts.js";
 import { problemText, sectorLabel, t, tf } from "./i18n.js";
 import { dayInputProps, isRealDay, localValidation } from "./validation.js";
@@ -33,7 +34,8 @@ export function EnterprisePage({ lang, db, enterprise, catalogue, me, colleagues
   const [last, setLast] = useState(null);
   // Watching from the enterprise's card, so that a fix is usually there by the time the form is filled in.
   const fix = usePosition();
-  const others = colleagues.filter((c) => c.data && c.data.user_id !== me?.id)
+  // Inspectors of the region who can still sign in (a disabled account stays in the replica, flagged).
+  const others = colleagues.filter((c) => c.data && c.data.active !== false && c.data.user_id !== me?.id)
     .sort((a, b) => String(a.data.display_name).localeCompare(String(b.data.display_name), "zh-CN"));
   useEffect(() => {
     getMeta(db, "lastPartner", null).then((remembered) => {
@@ -263,19 +265,6 @@ function HazardForm({ lang, db, inspection, item, enterpriseId, existing, fiveTe
       {existing && !draft && <span class="saved">✓ {t(lang, "saved")}</span>}
     </form>
   );
-}
-
-/** Stored image bytes (a photo or a signature) shown from IndexedDB. */
-function StoredImage({ db, sha256, mime = "image/jpeg", className = "thumb", alt = "" }) {
-  const [url, setUrl] = useState(null);
-  useEffect(() => {
-    let made = null;
-    getBlobBytes(db, sha256).then((bytes) => {
-      if (bytes) setUrl((made = URL.createObjectURL(new Blob([bytes], { type: mime }))));
-    });
-    return () => made && URL.revokeObjectURL(made);
-  }, [sha256]);
-  return url ? <img class={className} src={url} alt={alt} /> : <span class={`${className} placeholder`}>✓</span>;
 }
 
 /** Photos as evidence for one answer: picked or taken, re-encoded with a watermark, saved with their hashes. */

@@ -1,20 +1,7 @@
 // A signature pad: a finger or stylus draws on a canvas (pointer events); confirmed, it becomes a PNG.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { getBlobBytes } from "../db/store.js";
 import { t } from "./i18n.js";
-
-/** The signature as kept on this device, shown from IndexedDB. */
-function SignatureImage({ db, sha256 }) {
-  const [url, setUrl] = useState(null);
-  useEffect(() => {
-    let made = null;
-    getBlobBytes(db, sha256).then((bytes) => {
-      if (bytes) setUrl((made = URL.createObjectURL(new Blob([bytes], { type: "image/png" }))));
-    });
-    return () => made && URL.revokeObjectURL(made);
-  }, [sha256]);
-  return url ? <img class="signature-image" src={url} alt="" /> : null;
-}
+import { StoredImage } from "./stored-image.jsx";
 
 /**
  * Draw a signature; `onSigned(pngBytes)` when confirmed. Once `signed` (the signature entry), shows the
@@ -63,7 +50,7 @@ export function SignaturePad({ lang, db, label, signed, disabled, onSigned, onRe
     return (
       <div class="signature signed" data-testid={testId}>
         <div>✓ {label} · {t(lang, "signed")}</div>
-        {db && signed.sha256 && <SignatureImage db={db} sha256={signed.sha256} />}
+        {db && signed.sha256 && <StoredImage db={db} sha256={signed.sha256} mime="image/png" className="signature-image" />}
         {onRedo && <button type="button" class="secondary redo-signature" onClick={() => onRedo(signed)}>{t(lang, "redoSignature")}</button>}
       </div>
     );
