@@ -41,3 +41,38 @@ describe("catalogue in force and progress", () => {
     expect(progress(items, { A: { result: "compliant" }, B: { result: "not_applicable" } }).complete).toBe(true);
   });
 });
+
+describe("answer wording and submit reasons (issue 15 items 2 and 5)", () => {
+  it("items phrased as violations get finding labels; a requirement keeps 符合/不符合; results are unchanged", async () => {
+    const { answerChoices } = await import("../src/domain/checklist.js");
+    expect(answerChoices({ code: "DU-1" }).map((c) => [c.result, c.label])).toEqual([
+      ["compliant", "answer.violation.compliant"],
+      ["non_compliant", "answer.violation.non_compliant"],
+      ["not_applicable", "answer.violation.not_applicable"],
+    ]);
+    expect(answerChoices({ phrasing: "requirement" })[1].label).toBe("answer.requirement.non_compliant");
+  });
+
+  it("says every reason submit is not possible, in the order to fix them", async () => {
+    const { submitBlockers } = await import("../src/domain/checklist.js");
+    const items = [{ code: "A-1" }, { code: "A-2" }, { code: "A-3" }, { code: "A-4" }];
+    const inspectors = [{ name: "张建国" }, { name: "刘晓燕" }];
+    const reasons = submitBlockers({
+      items, answers: { "A-1": { result: "compliant" }, "A-2": { result: "non_compliant" }, "A-3": { result: "non_compliant" } },
+      hazards: { "A-3": {} }, hazardDrafts: new Set(["A-2", "A-3"]), inspectors,
+      signatures: [{ role: "inspector", name: "张建国" }], repName: "",
+    });
+    expect(reasons).toEqual([
+      { key: "block.unanswered", count: 1, items: ["4（A-4）"] },
+      { key: "block.hazardUnsaved", n: 2, code: "A-2" },
+      { key: "block.hazardEdited", n: 3, code: "A-3" },
+      { key: "block.inspectorSign", name: "刘晓燕" },
+      { key: "block.repName" },
+    ]);
+    expect(submitBlockers({
+      items: [{ code: "A-1" }], answers: { "A-1": { result: "compliant" } }, hazards: {}, inspectors,
+      signatures: [{ role: "inspector", name: "张建国" }, { role: "inspector", name: "刘晓燕" }, { role: "enterprise_rep", name: "王建平" }],
+      repName: "王建平",
+    })).toEqual([]);
+  });
+});

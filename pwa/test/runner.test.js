@@ -81,7 +81,7 @@ describe("runOnce", () => {
     expect(summary).toMatchObject({ skipped: false, pushed: 6, quarantined: 0, uploaded: 1, pulled: PULL_CHANGES.length, error: null, pending: 0 });
     expect(server.violations).toEqual([]);
     // Records first, then photos, then the pull.
-    expect(server.requests.map(routeName)).toEqual(["push", "missing", "put", "put", "put", "pull", "pull", "pull"]);
+    expect(server.requests.map(routeName)).toEqual(["push", "missing", "put", "put", "put", "head", "pull", "pull", "pull"]);
     expect(requestsTo(server, "put").map((r) => r.offset)).toEqual([0, 1024, 2048]);
     expect([...server.applyCount.values()]).toEqual([1, 1, 1, 1, 1, 1]);
     expect(server.lastSeq).toBe(6);
@@ -181,7 +181,7 @@ describe("runOnce", () => {
 
     expect(summary).toMatchObject({ uploaded: 1, error: null });
     expect(server.requests.filter((r) => ["head", "put"].includes(routeName(r))).map((r) => `${r.method} ${r.offset ?? ""}`.trim()))
-      .toEqual(["PUT 0", "PUT 1024", "HEAD", "PUT 2048"]);
+      .toEqual(["PUT 0", "PUT 1024", "HEAD", "PUT 2048", "HEAD"]); // the last HEAD checks before freeing the bytes
     expect(sleeps).toHaveLength(1);
     expect(server.blobs.get(picture.sha256).complete).toBe(true);
   });
@@ -236,26 +236,6 @@ describe("runOnce", () => {
     expect(server.requests).toEqual([]);
   });
 
-  it("another tab's runner finds the lock held and skips", async () => {
-    const locks = createMemoryLocks();
-    const factory = new IDBFactory();
-    const tabA = await setup({ db: await openDatabase(factory, DB_NAME), locks });
-    const tabB = await setup({ db: await openDatabase(factory, DB_NAME), locks, server: tabA.server });
-    await recordExampleDay(tabA.db);
-    let open;
-    tabA.server.gate = new Promise((resolve) => (open = resolve));
-
-    const first = tabA.runner.runOnce();
-    await vi.waitFor(() => expect(requestsTo(tabA.server, "push")).toHaveLength(1));
-    const second = await tabB.runner.runOnce();
-    expect(second).toMatchObject({ skipped: true, pushed: 0 });
-    open();
-    expect(await first).toMatchObject({ skipped: false, pushed: 6 });
-    expect(requestsTo(tabA.server, "push")).toHaveLength(1);
-    // The lock is free again: the other tab's next run goes ahead (and finds nothing to push).
-    expect(await tabB.runner.runOnce()).toMatchObject({ skipped: false, pushed: 0 });
-  });
-
   it("transient failures back off exponentially with jitter, then succeed", async () => {
     const { db, server, runner, sleeps } = await setup({ baseDelayMs: 1000 });
     await recordExampleDay(db);
@@ -298,7 +278,7 @@ describe("runOnce", () => {
     await saveRecord(db, "signature", randomUUID(), { by: "张建国" });
     await saveRecord(db, "hazard", randomUUID(), { level: "major" });
     const summary = await runner.runOnce();
-    expect(summary).toMatchObject({ pushed: 3, quarantined: 1, error: null });
+    expect(summary).toMatchObject({ pushed: 3, quarantined: 1, error: { code: "quarantined" } });
     expect(summary.problems).toEqual([expect.objectContaining({ seq: 2, status: "quarantined", code: "422.42" })]);
     expect(await pendingCount(db)).toBe(0);
   });
@@ -424,5 +404,166 @@ describe("createScheduler", () => {
     expect(runOnce).toHaveBeenCalledTimes(3);
     // Stopped: no timer is armed after that round.
     expect(timers).toHaveLength(1);
+  });
+});
+
+describe("issue 11: stale batches, dropped requests, quarantine shown, bytes freed only after a true check", () => {
+  it("a change saved while a push is retried travels in the retried push (the outbox is re-read)", async () => {
+    let db;
+    const submitId = randomUUID();
+    const { server, runner, db: opened } = await setup({
+      sleep: async () => {
+        // The inspector submits while the first push waits to be retried.
+        if (!(await pendingMutations(db, 100)).some((m) => m.id === submitId)) {
+          await saveRecord(db, "inspection", submitId, { status: "submitted" });
+        }
+      },
+    });
+    db = opened;
+    await recordExampleDay(db);
+    server.fail("push", "503");
+    const summary = await runner.runOnce();
+    expect(summary).toMatchObject({ pushed: 7, error: null });
+    // One failed attempt, then one push with everything: never the stale 1–6 then the submit alone.
+    expect(requestsTo(server, "push")).toHaveLength(2);
+    expect(server.lastSeq).toBe(7);
+  });
+
+  it("a sync asked for while one runs is queued and runs after it, carrying what was saved meanwhile", async () => {
+    const { db, server, runner } = await setup();
+    await recordExampleDay(db);
+    let open;
+    server.pullGate = new Promise((resolve) => (open = resolve));
+    const first = runner.runOnce();
+    // The first round has pushed and is pulling when the inspector saves and asks for a sync.
+    await vi.waitFor(() => expect(requestsTo(server, "pull")).toHaveLength(1));
+    await saveRecord(db, "hazard", randomUUID(), { level: "general" });
+    const second = runner.runOnce();
+    const third = runner.runOnce(); // coalesced with the second
+    expect(third).toBe(second);
+    server.pullGate = null;
+    open();
+    expect(await first).toMatchObject({ pushed: 6 });
+    expect(await second).toMatchObject({ skipped: false, pushed: 1 });
+    expect(await pendingCount(db)).toBe(0);
+  });
+
+  it("another tab's runner waits for the lock instead of dropping the request", async () => {
+    const locks = createMemoryLocks();
+    const factory = new IDBFactory();
+    const tabA = await setup({ db: await openDatabase(factory, DB_NAME), locks });
+    const tabB = await setup({ db: await openDatabase(factory, DB_NAME), locks, server: tabA.server });
+    await recordExampleDay(tabA.db);
+    let open;
+    tabA.server.pullGate = new Promise((resolve) => (open = resolve));
+    const first = tabA.runner.runOnce();
+    await vi.waitFor(() => expect(requestsTo(tabA.server, "pull")).toHaveLength(1));
+    await saveRecord(tabB.db, "hazard", randomUUID(), { level: "general" });
+    const second = tabB.runner.runOnce();
+    tabA.server.pullGate = null;
+    open();
+    expect(await first).toMatchObject({ pushed: 6 });
+    expect(await second).toMatchObject({ skipped: false, pushed: 1 });
+  });
+
+  it("a quarantined mutation is kept with its reason (Chinese first) and what to do; the run is no plain success", async () => {
+    const { db, runner } = await setup();
+    await saveRecord(db, "hazard", randomUUID(), { level: "general" });
+    const odd = randomUUID();
+    await saveRecord(db, "signature", odd, { by: "张建国" });
+    const summary = await runner.runOnce();
+    expect(summary).toMatchObject({ pushed: 2, quarantined: 1 });
+    expect(summary.error).toMatchObject({ code: "quarantined" });
+    expect(summary.error.message).toMatch(/1 条记录被服务器拒收/);
+    const kept = await getMeta(db, "quarantined");
+    expect(kept).toEqual([expect.objectContaining({ seq: 2, entity: "signature", id: odd, code: "422.42" })]);
+    expect(kept[0].messages["zh-CN"]).toMatch(/应用版本/);
+    expect(kept[0].todo["zh-CN"]).toMatch(/更新/);
+    expect(kept[0].detail).toBe("Unknown entity 'signature'.");
+    expect((await getMeta(db, "lastError")).code).toBe("quarantined");
+    // A later clean run clears the banner but not the list: only the inspector dismisses it.
+    const later = await runner.runOnce();
+    expect(later.error).toBeNull();
+    expect(await getMeta(db, "quarantined")).toHaveLength(1);
+  });
+
+  it("bytes are freed only after a HEAD made once the photo record is acknowledged says complete", async () => {
+    const { db, server, runner } = await setup();
+    const picture = await recordExampleDay(db);
+    server.fail("put", "none", "none", "half-accepted"); // the last chunk's reply says complete; a restart undid it
+    await runner.runOnce();
+    // The fresh HEAD saw the truth: the bytes stay and are offered again.
+    expect(await getBlobBytes(db, picture.sha256)).not.toBeNull();
+    expect((await getBlobInfo(db, picture.sha256)).uploaded).toBe(false);
+    const healed = await runner.runOnce();
+    expect(healed).toMatchObject({ uploaded: 1, error: null });
+    expect(server.blobs.get(picture.sha256).complete).toBe(true);
+    expect(await getBlobBytes(db, picture.sha256)).toBeNull();
+  });
+
+  it("summary tells whether anything still waits (for the scheduler's retries)", async () => {
+    const { db, server, runner } = await setup({ maxAttempts: 1 });
+    await recordExampleDay(db);
+    server.fail("put", "network");
+    const summary = await runner.runOnce();
+    expect(summary.pending).toBe(0);
+    expect(summary.waiting).toBe(true);
+    expect((await runner.runOnce()).waiting).toBe(false);
+  });
+});
+
+describe("createScheduler retries", () => {
+  it("retries with backoff while changes wait and the app is online, back to the period once all is sent", async () => {
+    const replies = [
+      { waiting: true, error: { offline: false } },
+      { waiting: true, error: null },
+      { waiting: true, error: null },
+      { waiting: false, error: null },
+    ];
+    const runOnce = vi.fn(async () => replies.shift());
+    const timers = [];
+    let online = true;
+    const scheduler = createScheduler({ runOnce }, {
+      intervalMs: 300000, retryBaseMs: 5000, retryMaxMs: 120000, isOnline: () => online,
+      setTimer: (fn, ms) => timers.push({ fn, ms }) && timers.length,
+      clearTimer: () => {},
+    });
+    await scheduler.start();
+    await timers.at(-1).fn();
+    await timers.at(-1).fn();
+    await timers.at(-1).fn();
+    expect(timers.map((t) => t.ms)).toEqual([5000, 10000, 20000, 300000]);
+    // Offline: no retry timer burns the battery; the `online` event kicks instead.
+    online = false;
+    replies.push({ waiting: true, error: { offline: true } });
+    await scheduler.kick();
+    expect(timers.at(-1).ms).toBe(300000);
+  });
+
+  it("a sign-in problem is not retried on a short schedule", async () => {
+    const runOnce = vi.fn(async () => ({ waiting: true, error: { reauth: true } }));
+    const timers = [];
+    const scheduler = createScheduler({ runOnce }, {
+      intervalMs: 300000, isOnline: () => true, setTimer: (fn, ms) => timers.push({ fn, ms }) && timers.length,
+      clearTimer: () => {},
+    });
+    await scheduler.start();
+    expect(timers.map((t) => t.ms)).toEqual([300000]);
+  });
+});
+
+describe("progress as it happens (issue 15 item 8)", () => {
+  it("reports after each acknowledged batch and each photo, so the counts fall as they go", async () => {
+    const seen = [];
+    let db;
+    const { runner, db: opened } = await setup({
+      batchSize: 2,
+      onProgress: async () => seen.push((await storageSummary(db)).pendingMutations),
+    });
+    db = opened;
+    await recordExampleDay(db);
+    await runner.runOnce();
+    await vi.waitFor(() => expect(seen.length).toBe(4));
+    expect(seen.slice(0, 3)).toEqual([4, 2, 0]);
   });
 });

@@ -272,3 +272,41 @@ describe("storageSummary and device switch", () => {
     expect((await saveRecord(db, "hazard", randomUUID(), {})).seq).toBe(1);
   });
 });
+
+describe("drafts and discarded photos (issue 15 items 3 and 6)", () => {
+  it("a draft is kept, listed by prefix, and removed in the same transaction as the save it becomes", async () => {
+    const db = await openDatabase(new IDBFactory());
+    const { putDraft, getDraft, draftsWithPrefix } = await import("../src/db/store.js");
+    const id = randomUUID();
+    await putDraft(db, `note:${id}`, "积尘较多");
+    await putDraft(db, "rep:x", "王建平");
+    expect(await getDraft(db, `note:${id}`)).toBe("积尘较多");
+    expect(await draftsWithPrefix(db, "note:")).toEqual({ [`note:${id}`]: "积尘较多" });
+    await saveRecord(db, "item_result", id, { note: "积尘较多" }, { clearDraft: `note:${id}` });
+    expect(await getDraft(db, `note:${id}`)).toBeUndefined();
+    expect(await getDraft(db, "rep:x")).toBe("王建平");
+    expect(await pendingCount(db)).toBe(1);
+  });
+
+  it("a deleted photo's bytes are never offered for upload, unless another live photo names them", async () => {
+    const db = await openDatabase(new IDBFactory());
+    const { discardBlobIfUnused } = await import("../src/db/store.js");
+    const bytes = photoBytes(3);
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    await putBlob(db, { sha256: sha, bytes, mime: "image/jpeg" });
+    const first = randomUUID();
+    const second = randomUUID();
+    await saveRecord(db, "photo", first, { sha256: sha });
+    await saveRecord(db, "photo", second, { sha256: sha });
+    await saveRecord(db, "photo", first, {}, { op: "delete" });
+    expect(await discardBlobIfUnused(db, sha)).toBe(false); // the second photo still shows them
+    await saveRecord(db, "photo", second, {}, { op: "delete" });
+    expect(await discardBlobIfUnused(db, sha)).toBe(true);
+    expect(await blobsToUpload(db)).toEqual([]);
+    expect(await getBlobBytes(db, sha)).toBeNull();
+    expect((await storageSummary(db)).pendingBlobs).toBe(0);
+    // Taken again: wanted again.
+    await putBlob(db, { sha256: sha, bytes, mime: "image/jpeg" });
+    expect((await blobsToUpload(db)).map((b) => b.sha256)).toEqual([sha]);
+  });
+});

@@ -114,6 +114,8 @@ def clearance(
     for hazard in hazards:
         if hazard.item_code is None or (key_codes is not None and hazard.item_code not in key_codes):
             continue
+        if hazard.state is HazardState.withdrawn:
+            continue  # recorded by mistake and withdrawn before submission: no hazard at all
         by_item.setdefault(hazard.item_code, []).append(hazard.state)
     open_hazards = sum(1 for states in by_item.values() for s in states if s not in RESOLVED_STATES)
 

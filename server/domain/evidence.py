@@ -268,6 +268,22 @@ def assess_inspection(
     return InspectionEvidence(start_distance_m=start, end_distance_m=end, flags=tuple(flags))
 
 
+def hazard_answer_flags(answers: dict[str, str], hazard_items: list[str | None]) -> tuple[Flag, ...]:
+    """Flag hazards recorded on an item whose answer is not 不符合 (or that has no answer): the answer and the
+    hazard then say opposite things, and a supervisor must decide which is true. ``answers`` maps item code to
+    result; ``hazard_items`` lists the item code of each live hazard (None for one on no item)."""
+    odd = {code for code in hazard_items if code is not None and answers.get(code) != "non_compliant"}
+    if not odd:
+        return ()
+    return (
+        Flag(
+            "hazard_answer_mismatch",
+            f"隐患所在检查项的结论不是“不符合”：{_codes(odd)}",
+            f"Hazards on items not answered non-compliant: {', '.join(sorted(odd))}",
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class StoredRecord:
     """What the server holds of an inspection, to compare with the record the device sealed: answers as

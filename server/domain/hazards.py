@@ -29,6 +29,8 @@ class HazardState(StrEnum):
     rejected = "rejected"
     accepted = "accepted"
     closed = "closed"
+    #: Recorded by mistake and withdrawn by its inspector before the inspection was submitted: no hazard.
+    withdrawn = "withdrawn"
 
     @property
     def label_zh(self) -> str:
@@ -43,6 +45,7 @@ _STATE_ZH = {
     HazardState.rejected: "验收未通过",
     HazardState.accepted: "已验收",
     HazardState.closed: "已销号",
+    HazardState.withdrawn: "已撤回（误报）",
 }
 
 
@@ -58,6 +61,7 @@ class HazardEventKind(StrEnum):
     closed = "closed"
     listed = "listed"
     delisted = "delisted"
+    withdrawn = "withdrawn"
 
     @property
     def label_zh(self) -> str:
@@ -75,12 +79,15 @@ _EVENT_ZH = {
     HazardEventKind.closed: "销号",
     HazardEventKind.listed: "挂牌督办",
     HazardEventKind.delisted: "摘牌",
+    HazardEventKind.withdrawn: "撤回（检查结论已改）",
 }
 
 OPEN_STATES: frozenset[HazardState] = frozenset(
     {HazardState.found, HazardState.planned, HazardState.reported, HazardState.rejected}
 )
 RESOLVED_STATES: frozenset[HazardState] = frozenset({HazardState.accepted, HazardState.closed})
+#: Neither open nor resolved: a hazard withdrawn by its inspector before submission counts nowhere.
+VOID_STATES: frozenset[HazardState] = frozenset({HazardState.withdrawn})
 
 # Only these kinds carry a deadline; a deadline on any other event would be silently meaningless.
 _DEADLINE_KINDS = frozenset({HazardEventKind.found, HazardEventKind.deadline_extended})
@@ -179,11 +186,18 @@ def allowed_events(status: HazardStatus | None) -> frozenset[HazardEventKind]:
     if status is None:
         return frozenset({HazardEventKind.found})
     kinds = {kind for kind, (sources, _) in _MOVES.items() if status.state in sources}
+    if status.events == 1:
+        # Withdrawn only while nothing but its finding happened: once anyone acted on it, it is a real record.
+        kinds.add(HazardEventKind.withdrawn)
     if status.state in (HazardState.found, HazardState.planned, HazardState.rejected):
         kinds.add(HazardEventKind.deadline_extended)
     if status.state is HazardState.accepted and not status.listed:
         kinds.add(HazardEventKind.closed)
-    if status.level is HazardLevel.major and not status.listed and status.state is not HazardState.closed:
+    if (
+        status.level is HazardLevel.major
+        and not status.listed
+        and status.state not in (HazardState.closed, HazardState.withdrawn)
+    ):
         kinds.add(HazardEventKind.listed)
     if status.listed and status.state is HazardState.accepted:
         kinds.add(HazardEventKind.delisted)
@@ -214,6 +228,13 @@ def _state_refusal(status: HazardStatus | None, kind: HazardEventKind) -> tuple[
         return "须在验收通过后摘牌", "delisting requires acceptance first"
     if kind in (HazardEventKind.accepted, HazardEventKind.rejected):
         return "只能对已报整改的隐患验收", "only a reported rectification can be accepted or rejected"
+    if kind is HazardEventKind.withdrawn:
+        return (
+            "只有尚未整改、未被处理过的隐患可以撤回",
+            "only a hazard still as found, with nothing done to it, may be withdrawn",
+        )
+    if status.state is HazardState.withdrawn:
+        return "隐患已撤回，不能再处理", "the hazard was withdrawn"
     return "当前状态不允许该事件", "not allowed from this state"
 
 
@@ -269,6 +290,8 @@ def apply_event(status: HazardStatus | None, event: HazardEvent, level: HazardLe
         deadline = event.deadline
     elif event.kind is HazardEventKind.closed:
         new_state = HazardState.closed
+    elif event.kind is HazardEventKind.withdrawn:
+        new_state = HazardState.withdrawn
     elif event.kind is HazardEventKind.listed:
         listed = True
     elif event.kind is HazardEventKind.delisted:

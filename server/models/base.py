@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -82,6 +82,9 @@ class TimestampMixin:
 class SyncMixin:
     """Rows that devices pull: a row version for conflict checks, the change number of the last
     write (assigned in commit order by the sync engine) and a tombstone time for deletions."""
+
+    #: Fields whose change alone is not sent to devices (no new change number).
+    unsynced_fields: ClassVar[frozenset[str]] = frozenset()
 
     row_version: Mapped[int] = mapped_column(sa.Integer, default=1)
     change_no: Mapped[int] = mapped_column(sa.BigInteger, default=0, index=True)

@@ -11,17 +11,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.domain.roles import Role
 
-from .base import Base, TimestampMixin, UTCDateTime, enum_column, utcnow
+from .base import Base, SyncMixin, TimestampMixin, UTCDateTime, enum_column, utcnow
 
 if TYPE_CHECKING:
     from .enterprise import Enterprise
     from .region import Region
 
 
-class User(TimestampMixin, Base):
+class User(TimestampMixin, SyncMixin, Base):
     """A person who signs in: inspector, supervisor, city supervisor, enterprise, expert or admin."""
 
     __tablename__ = "user_account"
+    # Devices receive names and badge numbers (the team picker); a sign-in or a new password is no news to them.
+    unsynced_fields = frozenset({"last_login_at", "password_hash", "updated_at", "devices"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)

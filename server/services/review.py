@@ -21,6 +21,7 @@ from server.domain.evidence import (
     StoredRecord,
     assess_inspection,
     assess_photo,
+    hazard_answer_flags,
     seal_differences,
 )
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome, status_after_review
@@ -344,6 +345,10 @@ def load_review(
     ]
     labels = {view.photo.id: f"{name} {n}" for name, group in labelled for n, view in enumerate(group, 1)}
     evidence = inspection_evidence(inspection)
+    answers = {r.item_code: r.result.value for r in results}
+    evidence = replace(
+        evidence, flags=evidence.flags + hazard_answer_flags(answers, [h.item_code for h in hazards])
+    )
     if inspection.sealed_record is not None:
         evidence = replace(
             evidence, flags=evidence.flags + _seal_flags(inspection.sealed_record, results, hazards, photos)

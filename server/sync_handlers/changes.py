@@ -24,8 +24,16 @@ def _collect(session: Session, _context: Any) -> None:
     # session.new builds a new set on every access: taken once, or a big flush costs rows² set builds.
     new = session.new
     for obj in [*new, *session.dirty]:
-        if isinstance(obj, SyncMixin) and (obj in new or session.is_modified(obj)):
+        if isinstance(obj, SyncMixin) and (obj in new or _synced_change(session, obj)):
             touched[id(obj)] = obj
+
+
+def _synced_change(session: Session, obj: SyncMixin) -> bool:
+    """Whether a field devices receive changed (a sign-in's last_login_at is no news to any device)."""
+    skip = obj.unsynced_fields
+    if not skip:
+        return session.is_modified(obj)
+    return any(attr.history.has_changes() for attr in sa.inspect(obj).attrs if attr.key not in skip)
 
 
 def _number(session: Session) -> None:

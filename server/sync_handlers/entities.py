@@ -6,13 +6,14 @@ import uuid
 from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
+from flask import current_app
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import ItemResultValue
-from server.domain.hazards import HazardEventKind, HazardLevel
+from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.inspections import MIN_INSPECTORS, InspectionKind, InspectionStatus
 from server.domain.roles import Role
 from server.models import (
@@ -110,9 +111,10 @@ class CatalogueHandler(_ReadOnly):
 
     @staticmethod
     def _data(c: Catalogue) -> dict[str, Any]:
+        # The bureau's zone travels with the catalogue: the tablet counts "today" and overdue in it, offline.
         return {
             "code": c.code, "version": c.version, "title": c.title, "effective_from": c.effective_from,
-            "effective_to": c.effective_to, "five_terms": c.five_terms,
+            "effective_to": c.effective_to, "five_terms": c.five_terms, "timezone": current_app.config["TIMEZONE"],
             "items": [
                 {"code": i.code, "ordinal": i.ordinal, "section": i.section, "sector": i.sector, "text": i.text,
                  "legal_basis": i.legal_basis, "default_level": i.default_level, "applies_when": i.applies_when,
@@ -159,6 +161,28 @@ class AssignmentHandler(_ReadOnly):
             "region_name": a.enterprise.region.name, "kind": InspectionKind.city_sampling,
             "co_inspectors": [o.inspector.display_name for o in a.draw.assignments
                               if o.enterprise_id == a.enterprise_id and o.id != a.id and o.deleted_at is None],
+        })  # fmt: skip
+
+
+class ColleagueHandler(_ReadOnly):
+    """The inspectors of the user's regions (names, badge numbers), so a tablet picks the team offline."""
+
+    entity = "colleague"
+
+    def changes(
+        self, session: Session, principal: Principal, after: int, upto: int, limit: int
+    ) -> list[Change]:
+        """Inspectors of the scope's regions; none for an enterprise account."""
+        scope = scope_of(principal)
+        if scope.role == Role.enterprise:
+            visible: Any = sa.false()
+        elif scope.region_ids is None:
+            visible = User.role == Role.inspector
+        else:
+            visible = sa.and_(User.role == Role.inspector, User.region_id.in_(scope.region_ids))
+        return row_changes(session, User, self.entity, visible, after, upto, limit, lambda u: {
+            "user_id": u.id, "display_name": u.display_name, "badge_no": u.badge_no, "region_id": u.region_id,
+            "active": u.active,
         })  # fmt: skip
 
 
@@ -464,6 +488,15 @@ def _hazard_data(h: Hazard) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def check_own_draft_hazard(session: Session, scope: Scope, hazard: Hazard) -> None:
+    """Refuse unless ``hazard`` was found in an inspection this user created that is still a draft."""
+    if hazard.source == HazardSource.self_ledger or hazard.inspection_id is None:
+        raise problems.owned_elsewhere()
+    inspection = own_inspection(session, scope, hazard.inspection_id)
+    if inspection.status != InspectionStatus.draft:
+        raise problems.record_sealed()
+
+
 class HazardHandler:
     """Hazards found in an inspection: editable with their draft inspection, then only through events."""
 
@@ -530,12 +563,9 @@ class HazardHandler:
         return hazard
 
     def _check_editable(self, session: Session, principal: Principal, hazard: Hazard) -> None:
-        scope = scope_of(principal)
-        if hazard.source == HazardSource.self_ledger or hazard.inspection_id is None:
-            raise problems.owned_elsewhere()
-        inspection = own_inspection(session, scope, hazard.inspection_id)
-        if inspection.status != InspectionStatus.draft:
-            raise problems.record_sealed()
+        check_own_draft_hazard(session, scope_of(principal), hazard)
+        if hazard.state is HazardState.withdrawn:
+            raise problems.invalid_mutation(reason="the hazard was withdrawn; record a new one if needed")
 
     @staticmethod
     def _check_level(session: Session, hazard: Hazard) -> None:
@@ -614,9 +644,10 @@ class HazardEventDataSchema(Schema):
 
 
 #: Which events each role may record from a device; listing, extension and closure happen on the web.
+#: An inspector withdraws only a hazard of their own draft inspection (checked in the handler).
 DEVICE_EVENT_KINDS = {
     Role.inspector: frozenset({HazardEventKind.rectification_planned, HazardEventKind.rectification_reported,
-                               HazardEventKind.accepted, HazardEventKind.rejected}),
+                               HazardEventKind.accepted, HazardEventKind.rejected, HazardEventKind.withdrawn}),
     Role.enterprise: frozenset({HazardEventKind.rectification_planned, HazardEventKind.rectification_reported}),
 }  # fmt: skip
 
@@ -655,11 +686,16 @@ class HazardEventHandler:
         if hazard is None or not _may_see_hazard(session, scope, hazard):
             raise problems.missing_reference(entity="hazard", id=data["hazard_id"])
         visible_enterprise(session, scope, hazard.enterprise_id)
+        if kind is HazardEventKind.withdrawn:
+            check_own_draft_hazard(session, scope, hazard)
         event = append_event(
             session, hazard, kind, data["at"], deadline=data.get("deadline"), comment=data.get("comment"),
             device=session.get(Device, principal.device_id), data=data.get("data"), event_id=mutation.id,
         )  # fmt: skip
         event.actor_id = scope.user_id
+        if kind is HazardEventKind.withdrawn:
+            # Out of every list and figure (they all leave deleted rows out); its log keeps who withdrew it and when.
+            hazard.deleted_at = utcnow()
         created_row(session, event)
         return event.row_version
 
@@ -731,7 +767,9 @@ class PhotoHandler:
             cached(session, ("blob_facts", sha), lambda sha=sha: known.get(sha))
 
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
-        """Record a photo linked to something the user may add evidence to."""
+        """Record a photo linked to something the user may add evidence to (or take back a draft's photo)."""
+        if mutation.op == "delete":
+            return self._take_back(session, principal, mutation.id)
         data = load_data(self.schema, mutation.data, creating=True)
         existing = find(session, Photo, mutation.id)
         if existing is not None:
@@ -742,8 +780,6 @@ class PhotoHandler:
             ):
                 raise problems.invalid_mutation(reason="a photo record cannot change once recorded")
             return existing.row_version
-        if mutation.op == "delete":
-            raise problems.invalid_mutation(reason="photo evidence cannot be deleted from a device")
         self._check_target(session, principal, data["entity_type"], data["entity_id"])
         photo = Photo(id=mutation.id, device_id=principal.device_id, received_at=utcnow(), **data)
         from server.media.ingest import facts_for_photo
@@ -756,6 +792,33 @@ class PhotoHandler:
         session.add(photo)
         created_row(session, photo)
         return photo.row_version
+
+    @staticmethod
+    def _take_back(session: Session, principal: Principal, photo_id: uuid.UUID) -> int:
+        """A photo deleted (or retaken) by the device that took it, while what it shows is still the author's draft:
+        the row stays, marked deleted, so the record shows it was taken back; evidence already submitted or of a
+        hazard's follow-up can never be deleted from a device."""
+        photo = find(session, Photo, photo_id)
+        if photo is None:
+            raise problems.missing_reference(entity="photo", id=photo_id)
+        if photo.deleted_at is not None:
+            return photo.row_version
+        if photo.device_id != principal.device_id:
+            raise problems.owned_elsewhere()
+        scope = scope_of(principal)
+        target = find(session, PHOTO_TARGETS[photo.entity_type], photo.entity_id)
+        if isinstance(target, Inspection | ItemResult):
+            own = target.id if isinstance(target, Inspection) else target.inspection_id
+            if own_inspection(session, scope, own).status != InspectionStatus.draft:
+                raise problems.record_sealed()
+        elif isinstance(target, Hazard):
+            check_own_draft_hazard(session, scope, target)
+        else:
+            raise problems.invalid_mutation(
+                reason="photo evidence of a hazard's follow-up cannot be deleted from a device"
+            )
+        photo.deleted_at = utcnow()
+        return bump_version(photo, False)
 
     @staticmethod
     def _check_target(session: Session, principal: Principal, entity_type: str, entity_id: uuid.UUID) -> None:
@@ -816,4 +879,5 @@ def bump_version(row: Any, created: bool) -> int:
 def all_handlers() -> list[Any]:
     """Every handler the server registers, reference data first."""
     return [EnterpriseHandler(), CatalogueHandler(), InspectionHandler(), ItemResultHandler(), HazardHandler(),
-            LedgerEntryHandler(), HazardEventHandler(), PhotoHandler(), ReviewDecisionHandler(), AssignmentHandler()]  # fmt: skip
+            LedgerEntryHandler(), HazardEventHandler(), PhotoHandler(), ReviewDecisionHandler(), AssignmentHandler(),
+            ColleagueHandler()]  # fmt: skip

@@ -190,10 +190,25 @@ def sign_in_app(page: Any, url: str, username: str, password: str = DEMO_PASSWOR
     page.wait_for_selector("ul.enterprises li", timeout=30_000)
 
 
+def choose_partner(page: Any, name: str, badge: str | None = None) -> None:
+    """Pick the second inspector from the synced colleagues, or type someone else (name and badge number)."""
+    picker = page.locator("select[name=partner]")
+    if picker.count():
+        options = picker.locator("option").all_inner_texts()
+        match = next((i for i, text in enumerate(options) if text.startswith(name)), None)
+        if match is not None:
+            picker.select_option(index=match)
+            return
+        picker.select_option("other")
+    page.fill("input[name=second]", name)
+    if badge:
+        page.fill("input[name=secondBadge]", badge)
+
+
 def start_inspection(page: Any, enterprise: str, second_inspector: str) -> list[str]:
     """From the home list, start an inspection at ``enterprise``; returns the applicable item codes."""
     page.locator("li[data-enterprise-id]", has_text=enterprise).click()
-    page.fill("input[name=second]", second_inspector)
+    choose_partner(page, second_inspector)
     page.click("text=开始检查")
     page.wait_for_selector("article.item")
     return [

@@ -25,6 +25,7 @@ from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import (
     LiveServer,
     answer,
+    choose_partner,
     fake_camera,
     qr_video,
     sign_in_app,
@@ -103,8 +104,7 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     page.click("button.scan-button")  # the poster at the gate: scanned and checked offline
     page.wait_for_selector(".enterprise-page h2", timeout=20_000)
     assert page.locator(".enterprise-page h2").inner_text() == ENTERPRISE
-    page.fill("input[name=second]", "刘晓燕")
-    page.fill("input[name=secondBadge]", "14112301002")
+    choose_partner(page, "刘晓燕", "14112301002")  # picked from the region's inspectors, synced at sign-in
     page.click("text=开始检查")
     page.wait_for_selector("article.item")
     codes = _codes(page)

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from bench._common import serve, stop
-from tests.e2e.conftest import DIST, sign_in_app, wait_for_service_worker
+from tests.e2e.conftest import DIST, choose_partner, sign_in_app, wait_for_service_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ def test_an_update_never_reloads_a_page_with_unsaved_input(own_server: tuple[str
     sign_in_app(page, url, "xx_insp4")
     wait_for_service_worker(page)
     page.locator("li[data-enterprise-id]").first.click()
-    page.fill("input[name=second]", "正在输入的同行人员")
+    choose_partner(page, "正在输入的同行人员")  # not a colleague: typed by hand
     page.evaluate("() => { window.__sameDocument = true; }")
 
     worker = dist / "sw.js"  # a new deployment: the service worker's bytes change

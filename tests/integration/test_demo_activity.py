@@ -183,7 +183,8 @@ def _status(hazard: Hazard) -> rules.HazardStatus:
 def test_hazards_cover_every_state_with_the_major_ones_fully_recorded(app: Flask) -> None:
     with app.app_context():
         hazards = db.session.scalars(sa.select(Hazard)).all()
-        assert {h.state for h in hazards} == set(HazardState)
+        # A withdrawn hazard is deleted, seen nowhere: the demo has no use for one.
+        assert {h.state for h in hazards} == set(HazardState) - rules.VOID_STATES
         for hazard in hazards:
             status = _status(hazard)
             assert (hazard.state, hazard.deadline, hazard.listed) == (

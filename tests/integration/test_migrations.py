@@ -95,3 +95,33 @@ def test_0002_numbers_rows_written_before_change_numbering(databases: Databases,
     finally:
         dispose(app)
         databases.drop(url)
+
+
+def test_hazard_withdrawn_migration_widens_and_narrows_the_checks(
+    databases: Databases, tmp_path: Path
+) -> None:
+    """The hazard state and event kind CHECKs accept 'withdrawn' after the upgrade and not after the downgrade."""
+    url = databases.empty("migrations_withdrawn")
+    app = create_app(app_config(url, tmp_path / "inst"))
+
+    def accepts_withdrawn() -> tuple[bool, bool]:
+        with db.engine.connect() as connection:
+            inspector = sa.inspect(connection)
+            return tuple(  # type: ignore[return-value]
+                any("withdrawn" in str(check["sqltext"]) for check in inspector.get_check_constraints(table))
+                for table in ("hazard", "hazard_event")
+            )
+
+    try:
+        with app.app_context():
+            flask_migrate.upgrade()
+            with db.engine.connect() as connection:
+                assert _diff(connection) == []
+            assert accepts_withdrawn() == (True, True)
+            flask_migrate.downgrade(revision="0004_sampling_draw")
+            assert accepts_withdrawn() == (False, False)
+            flask_migrate.upgrade()
+            assert accepts_withdrawn() == (True, True)
+    finally:
+        dispose(app)
+        databases.drop(url)

@@ -278,3 +278,167 @@ def test_scope_change_forces_a_full_resync(app: Flask) -> None:
         "/api/sync/pull", query_string={"cursor": "forged.cursor"}, headers=device.headers
     )
     assert bad.status_code == 400 and bad.get_json()["code"] == "400.41"
+
+
+def test_a_withdrawn_hazard_syncs_as_withdrawn_and_counts_nowhere(app: Flask) -> None:
+    """Issue 15 item 1: 不符合 with a saved hazard, then changed to 符合 and the hazard withdrawn: after sync the
+    server holds no live hazard for it, the withdrawal is on the hazard's log, and the seal still verifies."""
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    _inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    hazard = next(m for m in batch if m["entity"] == "hazard")
+    first_answer = next(m for m in batch if m["entity"] == "item_result")
+    assert {r["status"] for r in device.push(batch).get_json()["results"]} == {"applied"}
+    # Split across pushes, as an outage would: the withdrawal and the changed answer arrive later.
+    answer = device.mutation(
+        "item_result", {**first_answer["data"], "result": "compliant"}, id=first_answer["id"]
+    )
+    withdrawal = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
+                                                  "at": "2026-06-10T10:00:00+08:00", "comment": "检查结论改为符合"})  # fmt: skip
+    assert [r["status"] for r in device.push([answer, withdrawal]).get_json()["results"]] == [
+        "applied",
+        "applied",
+    ]
+    with app.app_context():
+        row = db.session.get(Hazard, uuid.UUID(hazard["id"]))
+        assert row is not None and row.state == HazardState.withdrawn and row.deleted_at is not None
+        kinds = [
+            e.kind.value
+            for e in db.session.scalars(sa.select(HazardEvent).where(HazardEvent.hazard_id == row.id))
+        ]
+        assert sorted(kinds) == ["found", "withdrawn"]
+    # The tablet learns it as gone (a tombstone), never as a found hazard.
+    changes, _cursor, _reset = device.pull_all()
+    mine = [c for c in changes if c["entity"] == "hazard" and c["id"] == hazard["id"]]
+    assert mine and mine[-1]["deleted"] is True
+    # Withdrawing again, or anything after, is refused and quarantined (never silently applied).
+    again = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
+                                             "at": "2026-06-10T10:05:00+08:00"})  # fmt: skip
+    assert device.push([again]).get_json()["results"][0]["status"] == "quarantined"
+
+
+def test_only_the_author_may_withdraw_and_only_while_the_inspection_is_a_draft(app: Flask) -> None:
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    _inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=True)
+    hazard = next(m for m in batch if m["entity"] == "hazard")
+    assert {r["status"] for r in device.push(batch).get_json()["results"]} == {"applied"}
+    late = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
+                                            "at": "2026-06-10T12:00:00+08:00"})  # fmt: skip
+    assert (
+        device.push([late]).get_json()["results"][0]["code"] == "422.46"
+    )  # sealed: only the web may act now
+
+    draft_id, draft = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    assert {r["status"] for r in device.push(draft).get_json()["results"]} == {"applied"}
+    draft_hazard = next(m for m in draft if m["entity"] == "hazard")
+    colleague = Device(app, "xx_insp2")
+    theirs = colleague.mutation("hazard_event", {"hazard_id": draft_hazard["id"], "kind": "withdrawn",
+                                                 "at": "2026-06-10T12:00:00+08:00"})  # fmt: skip
+    assert colleague.push([theirs]).get_json()["results"][0]["status"] == "quarantined"
+    with app.app_context():
+        row = db.session.get(Hazard, uuid.UUID(draft_hazard["id"]))
+        assert row is not None and row.state == HazardState.found and row.deleted_at is None
+        assert db.session.get(Inspection, uuid.UUID(draft_id)) is not None
+
+
+def test_the_review_flags_a_hazard_on_an_item_answered_compliant(app: Flask) -> None:
+    """Issue 15 item 1: a hazard left behind when the answer changed is flagged for the supervisor."""
+    from tests.conftest import login
+
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    first_answer = next(m for m in batch if m["entity"] == "item_result")
+    changed = device.mutation(
+        "item_result", {**first_answer["data"], "result": "compliant"}, id=first_answer["id"]
+    )
+    submit = device.mutation("inspection", {"status": "submitted", "finished_at": "2026-06-10T11:00:00+08:00"},
+                             id=inspection_id)  # fmt: skip
+    assert {r["status"] for r in device.push([*batch, changed, submit]).get_json()["results"]} == {"applied"}
+    client = app.test_client()
+    login(client, "xx_sup")
+    body = client.get(f"/api/inspections/{inspection_id}").get_json()
+    assert "hazard_answer_mismatch" in [f["code"] for f in body["flags"]]
+    page = client.get(f"/inspections/{inspection_id}").get_data(as_text=True)
+    assert "隐患所在检查项的结论不是“不符合”" in page
+
+
+def test_a_draft_photo_can_be_taken_back_by_its_device_never_after_submission(app: Flask) -> None:
+    """Issue 15 item 6: delete or retake a photo before submitting; the row stays, marked deleted."""
+    from server.models import Photo
+
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    answer = next(m for m in batch if m["entity"] == "item_result")
+    shot = device.mutation("photo", {"sha256": "a" * 64, "entity_type": "item_result", "entity_id": answer["id"],
+                                     "captured_at": "2026-06-10T09:40:00+08:00"})  # fmt: skip
+    kept = device.mutation("photo", {"sha256": "b" * 64, "entity_type": "item_result", "entity_id": answer["id"],
+                                     "captured_at": "2026-06-10T09:41:00+08:00"})  # fmt: skip
+    retake = device.mutation("photo", {}, id=shot["id"], op="delete")
+    assert {r["status"] for r in device.push([*batch, shot, kept, retake]).get_json()["results"]} == {
+        "applied"
+    }
+    with app.app_context():
+        rows = {
+            str(p.id): p
+            for p in db.session.scalars(sa.select(Photo).where(Photo.entity_id == uuid.UUID(answer["id"])))
+        }
+        assert rows[shot["id"]].deleted_at is not None and rows[kept["id"]].deleted_at is None
+    again = device.mutation("photo", {}, id=shot["id"], op="delete")
+    assert device.push([again]).get_json()["results"][0]["status"] == "applied"  # idempotent
+    colleague = Device(app, "xx_insp2")
+    theirs = colleague.mutation("photo", {}, id=kept["id"], op="delete")
+    assert colleague.push([theirs]).get_json()["results"][0]["code"] == "422.45"
+    submit = device.mutation("inspection", {"status": "submitted", "finished_at": "2026-06-10T11:00:00+08:00"},
+                             id=inspection_id)  # fmt: skip
+    late = device.mutation("photo", {}, id=kept["id"], op="delete")
+    assert [r["status"] for r in device.push([submit, late]).get_json()["results"]] == [
+        "applied",
+        "quarantined",
+    ]
+    with app.app_context():
+        photo = db.session.get(Photo, uuid.UUID(kept["id"]))
+        assert photo is not None and photo.deleted_at is None
+
+
+def test_the_catalogue_carries_the_bureaus_time_zone(app: Flask) -> None:
+    """Issue 12: the tablet counts today and overdue in the zone the server is configured with."""
+    device = Device(app, "xx_insp1")
+    app.config["TIMEZONE"] = "Asia/Urumqi"
+    changes, _cursor, _reset = device.pull_all()
+    catalogues = [c for c in changes if c["entity"] == "catalogue"]
+    assert catalogues and {c["data"]["timezone"] for c in catalogues} == {"Asia/Urumqi"}
+
+
+def test_colleagues_are_pulled_with_names_and_badges_for_the_team_picker(app: Flask) -> None:
+    """Issue 15 item 10: the region's inspectors reach the tablet (names, badge numbers), a change follows."""
+    device = Device(app, "xx_insp1")
+    changes, cursor, _reset = device.pull_all()
+    people = {c["data"]["display_name"]: c["data"] for c in changes if c["entity"] == "colleague"}
+    with app.app_context():
+        county = db.session.scalars(
+            sa.select(User).where(
+                User.role == "inspector",
+                User.region_id == db.session.scalar(sa.select(Region.id).where(Region.code == "141123")),
+            )
+        ).all()
+        others = db.session.scalars(
+            sa.select(User).where(User.username.in_(["lx_insp1", "xx_sup", "qy_jinxing"]))
+        ).all()
+    assert {u.display_name for u in county} == set(people)
+    assert all(
+        people[u.display_name]["badge_no"] == u.badge_no and people[u.display_name]["user_id"] == u.id
+        for u in county
+    )
+    assert not {u.display_name for u in others} & set(people)
+    with app.app_context():
+        colleague = db.session.scalar(sa.select(User).where(User.username == "xx_insp2"))
+        assert colleague is not None
+        colleague.badge_no = "14112399999"
+        db.session.commit()
+    later, _cursor, _reset = device.pull_all(cursor)
+    assert [c["data"]["badge_no"] for c in later if c["entity"] == "colleague"] == ["14112399999"]
+    enterprise = Device(app, "qy_jinxing")
+    assert not [c for c in enterprise.pull_all()[0] if c["entity"] == "colleague"]

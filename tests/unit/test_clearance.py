@@ -179,3 +179,9 @@ def test_self_inspection_never_clears() -> None:
 
 def test_labels() -> None:
     assert [r.label_zh for r in ItemResultValue] == ["符合", "不符合", "不适用", "未检查"]
+
+
+def test_a_withdrawn_hazard_blocks_nothing() -> None:
+    """A hazard withdrawn before submission (the answer changed to 符合) is no hazard: 清零 is unaffected."""
+    result = clearance(CODES, ALL_OK, [LinkedHazard("DU-1", S.withdrawn)])
+    assert result.cleared and result.open_hazards == 0

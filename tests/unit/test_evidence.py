@@ -197,3 +197,15 @@ def test_a_draft_is_not_expected_to_be_sealed_or_finished() -> None:
 def test_split_bilingual() -> None:
     assert split_bilingual("中文 / English") == ("中文", "English")
     assert split_bilingual("only one") == ("only one", "only one")
+
+
+def test_a_hazard_on_an_item_not_answered_non_compliant_is_flagged() -> None:
+    """Issue 15 item 1: a hazard whose item is answered 符合 (or not at all) is not what the answers say."""
+    from server.domain.evidence import hazard_answer_flags
+
+    answers = {"DU-1": "compliant", "DU-2": "non_compliant", "DU-3": "not_applicable"}
+    assert hazard_answer_flags(answers, ["DU-2", None]) == ()
+    flags = hazard_answer_flags(answers, ["DU-1", "DU-2", "DU-3", "DU-9"])
+    assert [f.code for f in flags] == ["hazard_answer_mismatch"]
+    assert "DU-1" in flags[0].zh and "DU-3" in flags[0].zh and "DU-9" in flags[0].zh
+    assert "DU-2" not in flags[0].zh

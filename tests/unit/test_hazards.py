@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from server.domain.hazards import (
     OPEN_STATES,
     RESOLVED_STATES,
+    VOID_STATES,
     HazardEvent,
     HazardEventKind,
     HazardLevel,
@@ -60,6 +61,7 @@ PATHS: dict[HazardState, list[HazardEventKind]] = {
     S.rejected: [K.found, K.rectification_reported, K.rejected],
     S.accepted: [K.found, K.rectification_reported, K.accepted],
     S.closed: [K.found, K.rectification_reported, K.accepted, K.closed],
+    S.withdrawn: [K.found, K.withdrawn],
 }
 
 
@@ -68,7 +70,7 @@ def reachable() -> list[tuple[HazardLevel, HazardState, bool]]:
     for level in HazardLevel:
         for state in HazardState:
             combos.append((level, state, False))
-            if level is HazardLevel.major and state is not S.closed:
+            if level is HazardLevel.major and state not in (S.closed, S.withdrawn):
                 combos.append((level, state, True))
     return combos
 
@@ -90,8 +92,9 @@ def expected_legal(kind: HazardEventKind, level: HazardLevel, state: HazardState
         K.rejected: state is S.reported,
         K.deadline_extended: state in (S.found, S.planned, S.rejected),
         K.closed: state is S.accepted and not listed,
-        K.listed: level is HazardLevel.major and not listed and state is not S.closed,
+        K.listed: level is HazardLevel.major and not listed and state not in (S.closed, S.withdrawn),
         K.delisted: listed and state is S.accepted,
+        K.withdrawn: state is S.found and not listed,
     }[kind]
 
 
@@ -306,8 +309,8 @@ def test_nothing_after_closed() -> None:
 
 
 def test_open_and_resolved_states_partition() -> None:
-    assert set(HazardState) == OPEN_STATES | RESOLVED_STATES
-    assert not OPEN_STATES & RESOLVED_STATES
+    assert set(HazardState) == OPEN_STATES | RESOLVED_STATES | VOID_STATES
+    assert not OPEN_STATES & RESOLVED_STATES and not (OPEN_STATES | RESOLVED_STATES) & VOID_STATES
     assert {S.accepted, S.closed} == RESOLVED_STATES
 
 
@@ -333,6 +336,7 @@ def test_labels() -> None:
         "验收未通过",
         "已验收",
         "已销号",
+        "已撤回（误报）",
     ]
     assert HazardLevel.major.label_zh == "重大事故隐患"
     assert all(k.label_zh for k in HazardEventKind)
@@ -357,3 +361,27 @@ def test_walks_through_allowed_events_replay(level: HazardLevel, choices: list[i
     assert status.events == len(events)
     assert not (status.listed and level is HazardLevel.general)
     assert status.ever_listed or not status.listed
+
+
+def test_a_hazard_withdrawn_before_any_follow_up_is_closed_to_everything() -> None:
+    """Issue 15 item 1: the inspector changed the answer away from 不符合 and withdrew the draft hazard."""
+    found = apply_event(None, ev(K.found, deadline=D0), HazardLevel.major)
+    assert K.withdrawn in allowed_events(found)
+    withdrawn = apply_event(found, ev(K.withdrawn, 1), HazardLevel.major)
+    assert withdrawn.state is S.withdrawn
+    assert (
+        not withdrawn.is_open
+        and not withdrawn.is_resolved
+        and not withdrawn.is_overdue(D0 + timedelta(days=9))
+    )
+    assert allowed_events(withdrawn) == frozenset()
+    with pytest.raises(IllegalTransition):
+        apply_event(withdrawn, ev(K.rectification_planned, 2), HazardLevel.major)
+
+
+def test_only_a_hazard_still_as_found_can_be_withdrawn() -> None:
+    found = apply_event(None, ev(K.found, deadline=D0), HazardLevel.general)
+    planned = apply_event(found, ev(K.rectification_planned, 1), HazardLevel.general)
+    with pytest.raises(IllegalTransition) as refused:
+        apply_event(planned, ev(K.withdrawn, 2), HazardLevel.general)
+    assert "撤回" in str(refused.value)

@@ -4,7 +4,7 @@
 import { openDB, wrap } from "idb";
 
 export const DB_NAME = "field-inspection";
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 /** Store names, so callers never spell them by hand. */
 export const STORES = Object.freeze({
@@ -13,6 +13,7 @@ export const STORES = Object.freeze({
   replica: "replica",
   records: "records",
   blobs: "blobs",
+  drafts: "drafts",
 });
 
 /**
@@ -34,6 +35,11 @@ export const steps = Object.freeze([
     const records = db.createObjectStore(STORES.records, { keyPath: ["entity", "id"] });
     records.createIndex("entity", "entity");
     db.createObjectStore(STORES.blobs, { keyPath: "sha256" });
+  },
+  // v2: typing in progress (a note, a name, an unsaved hazard form), kept within ~300 ms of each keystroke so a
+  // killed app loses nothing; never synced, and removed in the same transaction that saves the real record.
+  (db) => {
+    db.createObjectStore(STORES.drafts, { keyPath: "key" });
   },
 ]);
 

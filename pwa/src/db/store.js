@@ -3,7 +3,7 @@
 
 import { STORES } from "./schema.js";
 
-const { meta: META, outbox: OUTBOX, replica: REPLICA, records: RECORDS, blobs: BLOBS } = STORES;
+const { meta: META, outbox: OUTBOX, replica: REPLICA, records: RECORDS, blobs: BLOBS, drafts: DRAFTS } = STORES;
 
 // What the server's MutationSchema accepts; checked here because one malformed entry in the outbox would
 // make the server refuse every batch that carries it, and outbox entries cannot be edited afterwards.
@@ -96,10 +96,11 @@ export function startNewDevice(db, { id, user = null }) {
  * @param {string} entity e.g. "inspection", "item_result", "hazard", "photo"
  * @param {string} id a UUID made on the device
  * @param {object} data JSON-serialisable fields (Dates become ISO strings)
- * @param {{op?: "upsert" | "delete", at?: Date | string, baseVersion?: number | null}} [options]
+ * @param {{op?: "upsert" | "delete", at?: Date | string, baseVersion?: number | null, clearDraft?: string | null}} [options]
+ *   clearDraft: the key of a draft this save makes obsolete, removed in the same transaction
  * @returns {Promise<{seq: number, record: LocalRecord, mutation: Mutation}>}
  */
-export async function saveRecord(db, entity, id, data, { op = "upsert", at = new Date(), baseVersion = null } = {}) {
+export async function saveRecord(db, entity, id, data, { op = "upsert", at = new Date(), baseVersion = null, clearDraft = null } = {}) {
   if (typeof entity !== "string" || entity.length < 1 || entity.length > 32) {
     throw new TypeError(`entity must be a name of 1 to 32 characters, got ${JSON.stringify(entity)}`);
   }
@@ -109,7 +110,8 @@ export async function saveRecord(db, entity, id, data, { op = "upsert", at = new
   const frozen = freezeData(data ?? {});
   const when = awareTime(at);
 
-  return atomically(db, [META, OUTBOX, RECORDS], async (tx) => {
+  return atomically(db, clearDraft ? [META, OUTBOX, RECORDS, DRAFTS] : [META, OUTBOX, RECORDS], async (tx) => {
+    if (clearDraft) await tx.objectStore(DRAFTS).delete(clearDraft);
     // Read inside the readwrite transaction: IndexedDB serialises overlapping readwrite transactions,
     // so two tabs saving at once still get consecutive seqs.
     const seq = await metaIn(tx, "nextSeq", 1);
@@ -153,6 +155,47 @@ export function recordGet(db, entity, id) {
 export async function recordList(db, entity, { includeDeleted = false } = {}) {
   const rows = await db.getAllFromIndex(RECORDS, "entity", entity);
   return includeDeleted ? rows : rows.filter((row) => !row.deleted);
+}
+
+// --- drafts -------------------------------------------------------------------------------------------
+
+/**
+ * Keep typing in progress under `key` (never synced): what was typed survives a killed app.
+ * @param {import("idb").IDBPDatabase} db
+ * @param {string} key e.g. "note:<answer id>", "rep:<inspection id>", "hazard:<inspection id>:<item code>"
+ * @param {*} value anything structured-cloneable
+ */
+export async function putDraft(db, key, value) {
+  await db.put(DRAFTS, { key, value, at: new Date().toISOString() });
+}
+
+/**
+ * The draft kept under `key`, or undefined.
+ * @param {import("idb").IDBPDatabase} db
+ * @param {string} key
+ */
+export async function getDraft(db, key) {
+  return (await db.get(DRAFTS, key))?.value;
+}
+
+/**
+ * Every draft whose key starts with `prefix`, as a key → value map.
+ * @param {import("idb").IDBPDatabase} db
+ * @param {string} prefix
+ * @returns {Promise<Record<string, any>>}
+ */
+export async function draftsWithPrefix(db, prefix) {
+  const rows = await db.getAll(DRAFTS, IDBKeyRange.bound(prefix, `${prefix}\uffff`));
+  return Object.fromEntries(rows.map((row) => [row.key, row.value]));
+}
+
+/**
+ * Forget a draft (the inspector dropped what was typed).
+ * @param {import("idb").IDBPDatabase} db
+ * @param {string} key
+ */
+export async function deleteDraft(db, key) {
+  await db.delete(DRAFTS, key);
 }
 
 // --- the outbox ---------------------------------------------------------------------------------------
@@ -309,6 +352,7 @@ export async function putBlob(db, { sha256, bytes, mime }, { subtle = globalThis
       row = {
         ...emptyBlobRow(sha256, mime, buffer.byteLength),
         ...(existing ?? {}),
+        discarded: false, // the same bytes taken again are wanted again
         bytes: buffer,
         size: buffer.byteLength,
         mime: mime ?? existing?.mime ?? "application/octet-stream",
@@ -352,11 +396,35 @@ export async function blobsToUpload(db) {
   let cursor = await db.transaction(BLOBS).store.openCursor();
   while (cursor) {
     const row = cursor.value;
-    if (!row.uploaded && !row.rejected && row.bytes != null) rows.push(withoutBytes(row));
+    if (!row.uploaded && !row.rejected && !row.discarded && row.bytes != null) rows.push(withoutBytes(row));
     cursor = await cursor.continue();
   }
   // One blob the server keeps choking on must not hold up the others.
   return rows.sort((a, b) => a.failures - b.failures || a.addedAt.localeCompare(b.addedAt) || a.sha256.localeCompare(b.sha256));
+}
+
+/**
+ * The inspector deleted the photo (or redid the signature) these bytes belong to, before submitting: if no live
+ * local photo or signature still names them, they are never uploaded and their bytes are freed.
+ * @param {import("idb").IDBPDatabase} db
+ * @param {string} sha
+ * @returns {Promise<boolean>} whether the blob was discarded
+ */
+export function discardBlobIfUnused(db, sha) {
+  return atomically(db, [RECORDS, BLOBS], async (tx) => {
+    let cursor = await tx.objectStore(RECORDS).openCursor();
+    while (cursor) {
+      const { entity, deleted, data } = cursor.value;
+      if (!deleted && entity === "photo" && data?.sha256 === sha) return false;
+      if (entity === "inspection" && (data?.signatures ?? []).some((sig) => sig.sha256 === sha)) return false;
+      cursor = await cursor.continue();
+    }
+    const store = tx.objectStore(BLOBS);
+    const row = await store.get(sha);
+    if (!row || row.uploaded) return false;
+    await store.put({ ...row, bytes: null, discarded: true });
+    return true;
+  });
 }
 
 /**
@@ -408,6 +476,36 @@ export async function deleteUploadedBlobBytes(db, sha) {
     }
   });
   return dropped;
+}
+
+/**
+ * Blobs whose bytes may be freed once the server confirms it holds them: uploaded, their photo record
+ * acknowledged (at a seq this device recorded as acknowledged), bytes still here. No bytes are returned.
+ * @param {import("idb").IDBPDatabase} db
+ * @returns {Promise<Array<Omit<BlobRow, "bytes">>>}
+ */
+export async function blobsToRelease(db) {
+  const tx = db.transaction([META, BLOBS]);
+  const acked = await metaIn(tx, "ackedSeq", 0);
+  const rows = [];
+  let cursor = await tx.objectStore(BLOBS).openCursor();
+  while (cursor) {
+    if (cursor.value.bytes != null && releasable(cursor.value, acked)) rows.push(withoutBytes(cursor.value));
+    cursor = await cursor.continue();
+  }
+  await tx.done;
+  return rows;
+}
+
+/**
+ * The server does not hold this blob after all (a HEAD said so): offer it for upload again.
+ * @param {import("idb").IDBPDatabase} db
+ * @param {string} sha
+ */
+export function markBlobNotHeld(db, sha) {
+  return updateBlob(db, sha, (row) => {
+    row.uploaded = false;
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 // Which catalogue items apply to an enterprise, and how the checklist is laid out. Pure functions: the
 // same rules as server/domain/applicability.py, so the tablet and the server agree offline.
+import { addDays, bureauZone, todayIn } from "./clock.js";
 
 /** Whether an item's `applies_when` rule covers the enterprise (an unknown dust-worker count applies). */
 export function applies(rule, enterprise) {
@@ -21,7 +22,8 @@ export function applicableItems(catalogue, enterprise) {
 
 /** The catalogue version in force on `day` (a Date), the highest version when several are. */
 export function currentCatalogue(rows, day = new Date()) {
-  const iso = day.toISOString().slice(0, 10);
+  // The day in the bureau's zone (every catalogue row names the same one).
+  const iso = todayIn(bureauZone(rows.find((r) => !r.deleted && r.data)), day);
   const live = rows
     .filter((r) => !r.deleted && r.data)
     .filter((r) => r.data.effective_from <= iso && (!r.data.effective_to || r.data.effective_to >= iso));
@@ -51,7 +53,55 @@ export function progress(items, answers) {
   return { answered, total: items.length, complete: items.length > 0 && answered === items.length };
 }
 
-/** A deadline `days` after `from`, as YYYY-MM-DD. */
-export function defaultDeadline(from = new Date(), days = 30) {
-  return new Date(from.getTime() + days * 86400000).toISOString().slice(0, 10);
+/** A deadline `days` after the day `today` (YYYY-MM-DD in the bureau's zone), as YYYY-MM-DD. */
+export function defaultDeadline(today, days = 30) {
+  return addDays(today, days);
+}
+
+/**
+ * The three answers of an item, each with the message key of its label. Items phrased as the violation
+ * ("干式除尘系统未规范采用泄爆…", every item of the 隐患判定 lists) get labels that state the finding —
+ * 未发现此问题 / 存在此问题 — because 符合/不符合 next to a violation can be read as "the statement fits".
+ * An item a catalogue marks `phrasing = "requirement"` keeps 符合 / 不符合. The stored result is the same.
+ * @param {{phrasing?: string}} item
+ * @returns {Array<{result: string, label: string}>}
+ */
+export function answerChoices(item) {
+  const style = item?.phrasing === "requirement" ? "requirement" : "violation";
+  return ["compliant", "non_compliant", "not_applicable"].map((result) => ({ result, label: `answer.${style}.${result}` }));
+}
+
+/** Each group's answered and total counts, for the section bar. */
+export function sectionProgress(groups, answers) {
+  return groups.map((group) => ({ ...progress(group.items, answers), section: group.section, sector: group.sector }));
+}
+
+/**
+ * Why submit is not possible yet, in the order an inspector fixes them; empty when it is. Each reason is
+ * {key, ...params} for the UI's messages. `hazardDrafts` names items whose hazard form has unsaved typing.
+ * @param {{items: Array<{code: string}>, answers: Record<string, {result?: string}>, hazards: Record<string, object>,
+ *   hazardDrafts?: Set<string>, inspectors: Array<{name: string}>, signatures: Array<{role: string, name: string}>, repName: string}} state
+ */
+export function submitBlockers({ items, answers, hazards, hazardDrafts = new Set(), inspectors, signatures, repName }) {
+  const reasons = [];
+  const position = new Map(items.map((item, index) => [item.code, index + 1]));
+  const unanswered = items.filter((item) => !answers[item.code]?.result || answers[item.code].result === "not_checked");
+  if (unanswered.length) {
+    reasons.push({ key: "block.unanswered", count: unanswered.length, items: unanswered.slice(0, 5).map((i) => `${position.get(i.code)}（${i.code}）`) });
+  }
+  for (const item of items) {
+    if (answers[item.code]?.result !== "non_compliant") continue;
+    if (!hazards[item.code]) {
+      reasons.push({ key: hazardDrafts.has(item.code) ? "block.hazardUnsaved" : "block.hazardMissing", n: position.get(item.code), code: item.code });
+    } else if (hazardDrafts.has(item.code)) {
+      reasons.push({ key: "block.hazardEdited", n: position.get(item.code), code: item.code });
+    }
+  }
+  const signed = (role, name) => signatures.some((sig) => sig.role === role && (name == null || sig.name === name));
+  for (const person of inspectors) {
+    if (!signed("inspector", person.name)) reasons.push({ key: "block.inspectorSign", name: person.name });
+  }
+  if (!String(repName ?? "").trim()) reasons.push({ key: "block.repName" });
+  else if (!signed("enterprise_rep", String(repName).trim())) reasons.push({ key: "block.repSign" });
+  return reasons;
 }

@@ -7,22 +7,25 @@
 import {
   ackUpTo,
   applyPullPage,
+  blobsToRelease,
   blobsToUpload,
+  deleteUploadedBlobBytes,
   getBlobBytes,
   getMeta,
   markBlobRejected,
+  markBlobNotHeld,
   markBlobUploaded,
   noteBlobFailure,
-  pendingCount,
   pendingMutations,
-  releaseBlobsAckedUpTo,
   resetReplica,
   setMeta,
   sha256Hex,
   startNewDevice,
+  storageSummary,
   LOCAL_BLOB_CHANGED,
 } from "../db/store.js";
 import { NetworkError, ProtocolError, SCHEMA_VERSION, SyncError } from "./api.js";
+import { quarantineNotice } from "./quarantine.js";
 
 /** What one server request may list (BlobMissingRequestSchema). */
 const MAX_BLOBS_PER_QUERY = 1000;
@@ -73,7 +76,9 @@ export function createMemoryLocks() {
  *   subtle?: SubtleCrypto | null,
  *   maxAttempts?: number, baseDelayMs?: number, maxDelayMs?: number,
  *   batchSize?: number, pullLimit?: number, chunkSize?: number,
+ *   onProgress?: () => void,
  * }} options
+ *   onProgress is called whenever the counts the inspector sees fell (a batch acknowledged, a photo sent).
  */
 export function createRunner({
   db,
@@ -89,6 +94,7 @@ export function createRunner({
   batchSize = 100,
   pullLimit = 500,
   chunkSize = 256 * 1024,
+  onProgress = () => {},
 }) {
   if (maxAttempts < 1) throw new RangeError("maxAttempts must be at least 1");
 
@@ -121,14 +127,15 @@ export function createRunner({
   async function pushAll(device, summary) {
     let size = Math.max(1, batchSize);
     for (;;) {
-      const batch = await pendingMutations(db, size);
+      // The outbox is read again for every attempt: a change saved while a push waited for its retry (the
+      // submit, typically) travels with it, instead of the stale batch going first and the rest alone after.
+      let batch = await pendingMutations(db, size);
       if (batch.length === 0) return;
-      const seqs = new Set(batch.map((m) => m.seq));
-      const first = batch[0].seq;
-      const last = batch[batch.length - 1].seq;
       let reply;
       try {
         reply = await withRetry("push", async () => {
+          batch = await pendingMutations(db, size);
+          const seqs = new Set(batch.map((m) => m.seq));
           const answer = await api.push(device.token, { device_id: device.id, schema: SCHEMA_VERSION, mutations: batch });
           // Someone else's reply (a confused proxy, a bug): acting on it could drop entries never applied.
           if (answer.device_id.toLowerCase() !== device.id.toLowerCase()) {
@@ -145,14 +152,26 @@ export function createRunner({
         }
         throw error;
       }
+      if (batch.length === 0) return;
+      const first = batch[0].seq;
+      const last = batch[batch.length - 1].seq;
+      const quarantined = [];
       for (const result of reply.results) {
-        if (result.status === "quarantined") summary.quarantined += 1;
-        else if (result.status === "duplicate") summary.duplicates += 1;
+        if (result.status === "quarantined") {
+          summary.quarantined += 1;
+          const mutation = batch.find((m) => m.seq === result.seq);
+          quarantined.push(quarantineNotice(result, mutation, now()));
+        } else if (result.status === "duplicate") summary.duplicates += 1;
         if (result.code) summary.problems.push(result);
       }
+      // Kept before the entries are dropped: the inspector must hear of every refusal, even after a crash here.
+      if (quarantined.length) await setMeta(db, "quarantined", [...(await getMeta(db, "quarantined", [])), ...quarantined]);
       // Only what this batch carried, and only up to what the server says it has processed.
       const upto = Math.min(reply.last_seq, last);
-      if (upto >= first) summary.pushed += await ackUpTo(db, upto);
+      if (upto >= first) {
+        summary.pushed += await ackUpTo(db, upto);
+        onProgress();
+      }
       summary.serverLastSeq = reply.last_seq;
       if (upto < last) {
         // The server is behind this outbox (a gap it cannot fill): the rest stays queued for later.
@@ -178,6 +197,7 @@ export function createRunner({
         const outcome = await uploadOne(device, row, missing.has(row.sha256) ? 0 : null);
         if (outcome === "uploaded") summary.uploaded += 1;
         else if (outcome === "rejected") summary.rejected += 1;
+        onProgress();
       } catch (error) {
         if (error instanceof RetriesExhausted || (error instanceof SyncError && error.code === "422.40")) {
           await noteBlobFailure(db, row.sha256);
@@ -205,6 +225,7 @@ export function createRunner({
           const status = await api.blobHead(device.token, sha);
           if (status.complete) {
             await markBlobUploaded(db, sha);
+            headConfirmed.add(sha);
             return "uploaded";
           }
           offset = status.offset;
@@ -281,14 +302,36 @@ export function createRunner({
     }
   }
 
-  async function release() {
-    await releaseBlobsAckedUpTo(db, await getMeta(db, "ackedSeq", 0));
+  /**
+   * Free the bytes of photos whose record the server acknowledged, each only after a HEAD made now says the
+   * server holds them complete: a PUT answered "complete" by a server killed before its row was durable
+   * (a half-accepted upload) would otherwise lose the only copy. A HEAD that says otherwise re-queues it.
+   */
+  async function verifyAndRelease(device, summary) {
+    for (const row of await blobsToRelease(db)) {
+      // A HEAD of this round (made after the push phase, so after the record's acknowledgement) already checked it.
+      if (headConfirmed.has(row.sha256)) {
+        if (await deleteUploadedBlobBytes(db, row.sha256)) summary.released += 1;
+        continue;
+      }
+      const status = await withRetry("blob check", () => api.blobHead(device.token, row.sha256));
+      if (status.complete) {
+        if (await deleteUploadedBlobBytes(db, row.sha256)) summary.released += 1;
+      } else {
+        await markBlobNotHeld(db, row.sha256);
+        summary.waiting = true;
+      }
+    }
   }
 
+  // Blobs a HEAD confirmed complete during the current round.
+  const headConfirmed = new Set();
+
   async function run() {
+    headConfirmed.clear();
     const summary = {
-      skipped: false, pushed: 0, duplicates: 0, quarantined: 0, uploaded: 0, rejected: 0, pulled: 0,
-      stalled: false, problems: [], error: null,
+      skipped: false, pushed: 0, duplicates: 0, quarantined: 0, uploaded: 0, rejected: 0, pulled: 0, released: 0,
+      stalled: false, problems: [], error: null, waiting: false,
     };
     const device = await getMeta(db, "device", null);
     if (!device?.id || !device?.token) {
@@ -299,9 +342,8 @@ export function createRunner({
     // Records first, then photos: photo metadata may reach the server before its bytes (DESIGN §4).
     const phases = [
       () => pushAll(device, summary),
-      release,
       () => uploadAll(device, summary),
-      release, // bytes uploaded just now whose photo record was acknowledged earlier
+      () => verifyAndRelease(device, summary),
       () => pullAll(device, summary),
     ];
     for (const phase of phases) {
@@ -324,27 +366,60 @@ export function createRunner({
         detail: null, reauth: false, offline: false, at: now().toISOString(),
       };
     }
+    if (!summary.error && summary.quarantined > 0) {
+      // Everything travelled, but the server refused some of it: never a plain success (the list says which).
+      const n = summary.quarantined;
+      const zh = `本次同步有 ${n} 条记录被服务器拒收（已隔离），请查看下方原因和处理办法。`;
+      const en = `${n} record(s) were refused (quarantined) by the server: see the reasons and what to do below.`;
+      summary.error = {
+        code: "quarantined", status: null, message: zh, message_en: en, messages: { "zh-CN": zh, en },
+        detail: null, reauth: false, offline: false, at: now().toISOString(),
+      };
+      await setMeta(db, "lastSync", now().toISOString());
+    }
     if (summary.error) {
       await setMeta(db, "lastError", summary.error);
     } else {
       await setMeta(db, "lastSync", now().toISOString());
       await setMeta(db, "lastError", null);
     }
-    summary.pending = await pendingCount(db);
+    const left = await storageSummary(db);
+    summary.pending = left.pendingMutations;
+    // What a retry could still move: records, or photo bytes the server does not hold yet.
+    summary.waiting = summary.waiting || left.pendingMutations > 0 || left.pendingBlobs > 0;
     return summary;
+  }
+
+  let current = null;
+  let queued = null;
+
+  function begin() {
+    // Waits for the lock when another tab or the service worker holds it: that round may have read the
+    // outbox before this tab's save, so skipping would leave the save behind.
+    current = locks.request("sync", {}, () => run()).finally(() => {
+      current = null;
+    });
+    return current;
   }
 
   return {
     /**
-     * One sync round under the "sync" Web Lock; when another tab holds it, returns at once with skipped: true.
+     * One sync round under the "sync" Web Lock (queued behind a round in progress, here or in another tab).
      * Never throws for a sync failure: the failure is in the summary's `error` and in meta.lastError.
-     * @returns {Promise<{skipped: boolean, pushed: number, duplicates: number, quarantined: number, uploaded: number, rejected: number, pulled: number, stalled: boolean, problems: object[], error: object | null, pending?: number}>}
+     * @returns {Promise<{skipped: boolean, pushed: number, duplicates: number, quarantined: number, uploaded: number, rejected: number, pulled: number, released: number, stalled: boolean, problems: object[], error: object | null, pending?: number, waiting: boolean}>}
      */
     runOnce() {
-      return locks.request("sync", { ifAvailable: true }, async (lock) => {
-        if (!lock) return { skipped: true, pushed: 0, quarantined: 0, uploaded: 0, pulled: 0, error: null };
-        return run();
-      });
+      // At most one round running and one queued in this tab: a request made during a round is never
+      // dropped, and any number of them coalesce into that one next round (which reads the outbox afresh).
+      if (queued) return queued;
+      if (current) {
+        queued = current.catch(() => {}).then(() => {
+          queued = null;
+          return begin();
+        });
+        return queued;
+      }
+      return begin();
     },
   };
 }
@@ -490,15 +565,22 @@ export async function enrolDevice({
 
 /**
  * Runs the runner now and then without touching the DOM: `kick()` asks for a round soon (coalescing
- * requests made while one runs), `start()` adds a periodic round. The UI calls kick() on `online`,
- * on `visibilitychange` to visible, and after each save.
+ * requests made while one runs), `start()` adds a periodic round. While changes or photos wait and the app
+ * is online, rounds are retried on a backoff schedule (retryBaseMs doubling up to retryMaxMs) instead of the
+ * long period: this is what sends the outbox where there is no Background Sync (Safari, Firefox). A sign-in
+ * problem or being offline waits for the period (or the `online` event) instead. The UI calls kick() on
+ * `online`, on `visibilitychange` to visible, and after each save.
  * @param {{runOnce: () => Promise<object>}} runner
- * @param {{intervalMs?: number, setTimer?: typeof setTimeout, clearTimer?: typeof clearTimeout, onResult?: (summary: object) => void, onError?: (error: unknown) => void}} [options]
+ * @param {{intervalMs?: number, retryBaseMs?: number, retryMaxMs?: number, isOnline?: () => boolean, setTimer?: typeof setTimeout, clearTimer?: typeof clearTimeout, onStart?: () => void, onResult?: (summary: object) => void, onError?: (error: unknown) => void}} [options]
  */
 export function createScheduler(runner, {
   intervalMs = 5 * 60 * 1000,
+  retryBaseMs = 5000,
+  retryMaxMs = 2 * 60 * 1000,
+  isOnline = () => globalThis.navigator?.onLine ?? true,
   setTimer = (fn, ms) => setTimeout(fn, ms),
   clearTimer = (handle) => clearTimeout(handle),
+  onStart = () => {},
   onResult = () => {},
   onError = () => {},
 } = {}) {
@@ -506,18 +588,33 @@ export function createScheduler(runner, {
   let again = false;
   let timer = null;
   let started = false;
+  let retries = 0;
+  let last = null;
+
+  function nextDelay() {
+    const retryable = last && last.waiting && !last.error?.reauth && !last.stalled && isOnline();
+    if (!retryable) {
+      retries = 0;
+      return intervalMs;
+    }
+    retries += 1;
+    return Math.min(retryMaxMs, retryBaseMs * 2 ** (retries - 1));
+  }
 
   function arm() {
     if (timer !== null) clearTimer(timer);
-    timer = started ? setTimer(() => kick(), intervalMs) : null;
+    timer = started ? setTimer(() => kick(), nextDelay()) : null;
   }
 
   async function loop() {
     do {
       again = false;
+      onStart();
       try {
-        onResult(await runner.runOnce());
+        last = await runner.runOnce();
+        onResult(last);
       } catch (error) {
+        last = null;
         onError(error);
       }
     } while (again);

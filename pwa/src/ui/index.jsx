@@ -5,10 +5,12 @@ import { openDatabase } from "../db/schema.js";
 import { getMeta, recordList, replicaList, setMeta, storageSummary } from "../db/store.js";
 import { assignmentTasks } from "../domain/assignments.js";
 import { currentCatalogue } from "../domain/checklist.js";
-import { createApi } from "../sync/api.js";
-import { createRunner } from "../sync/runner.js";
+import { bureauZone, formatDateTime, formatDay, isOverdue, todayIn } from "../domain/clock.js";
+import { createApi, NetworkError } from "../sync/api.js";
+import { createRunner, createScheduler } from "../sync/runner.js";
 import { registerThisDevice } from "./device.js";
-import { problemText, sectorLabel, t } from "./i18n.js";
+import { problemText, sectorLabel, t, tf } from "./i18n.js";
+import { localValidation } from "./validation.js";
 import { lazy, Suspense } from "preact/compat";
 import { EnterprisePage, InspectionPage, MyInspections } from "./inspection.jsx";
 
@@ -32,12 +34,15 @@ function Login({ lang, onDone, db, api }) {
       });
       onDone();
     } catch (problem) {
-      setError(problemText(lang, problem));
+      // No network is not a wrong password: say what a first sign-in needs, never "Failed to fetch".
+      const offline = problem instanceof NetworkError || !navigator.onLine;
+      const firstTime = !(await getMeta(db, "device", null))?.token;
+      setError(offline ? t(lang, firstTime ? "firstSignInNeedsNetwork" : "signInNetworkLost") : problemText(lang, problem));
       setBusy(false);
     }
   };
   return (
-    <form class="login card" onSubmit={submit}>
+    <form class="login card" onSubmit={submit} {...localValidation(lang)}>
       <h2>{t(lang, "signIn")}</h2>
       <p>{t(lang, "firstUseHint")}</p>
       <label>{t(lang, "username")}<input name="username" autocomplete="username" required /></label>
@@ -51,16 +56,15 @@ function Login({ lang, onDone, db, api }) {
 const OPEN_STATES = new Set(["found", "planned", "reported", "rejected"]);
 
 /** Per enterprise: open hazards with the nearest deadline, and the latest inspection this device knows. */
-function enterpriseFacts(hazards, inspections) {
+function enterpriseFacts(hazards, inspections, today) {
   const facts = new Map();
   const of = (id) => facts.get(id) ?? facts.set(id, { open: 0, deadline: null, overdue: false, lastInspection: null }).get(id);
-  const today = new Date().toISOString().slice(0, 10);
   for (const h of hazards) {
     if (h.deleted || !h.data || !OPEN_STATES.has(h.data.state)) continue;
     const f = of(h.data.enterprise_id);
     f.open += 1;
     if (h.data.deadline && (!f.deadline || h.data.deadline < f.deadline)) f.deadline = h.data.deadline;
-    if (h.data.deadline && h.data.deadline < today && h.data.state !== "reported") f.overdue = true;
+    if (isOverdue(h.data, today)) f.overdue = true;
   }
   for (const i of inspections) {
     const f = of(i.data.enterprise_id);
@@ -69,7 +73,7 @@ function enterpriseFacts(hazards, inspections) {
   return facts;
 }
 
-function EnterpriseList({ lang, enterprises, facts, onOpen }) {
+function EnterpriseList({ lang, enterprises, facts, zone, onOpen }) {
   const [query, setQuery] = useState("");
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -93,12 +97,12 @@ function EnterpriseList({ lang, enterprises, facts, onOpen }) {
               <div class="meta">{(e.data.sectors || []).map((s) => <span class="tag" key={s}>{sectorLabel(lang, s)}</span>)}</div>
               {facts?.get(e.id)?.open > 0 && (
                 <div class={facts.get(e.id).overdue ? "meta hazards overdue" : "meta hazards"} data-testid="open-hazards">
-                  {t(lang, "openHazards")} {facts.get(e.id).open} · {t(lang, "nearestDeadline")} {facts.get(e.id).deadline ?? "—"}
+                  {t(lang, "openHazards")} {facts.get(e.id).open} · {t(lang, "nearestDeadline")} {formatDay(facts.get(e.id).deadline, lang, zone)}
                   {facts.get(e.id).overdue && ` · ${t(lang, "overdue")}`}
                 </div>
               )}
               {facts?.get(e.id)?.lastInspection && (
-                <div class="meta">{t(lang, "lastInspection")} {new Date(facts.get(e.id).lastInspection).toLocaleDateString(lang === "en" ? "en" : "zh-CN")}</div>
+                <div class="meta">{t(lang, "lastInspection")} {formatDay(facts.get(e.id).lastInspection, lang, zone)}</div>
               )}
             </li>
           ))}
@@ -109,7 +113,7 @@ function EnterpriseList({ lang, enterprises, facts, onOpen }) {
 }
 
 /** 抽查任务: the enterprises the city drew for this inspector (双随机), each opening its card when on this tablet. */
-function AssignmentList({ lang, tasks, onOpen }) {
+function AssignmentList({ lang, tasks, zone, onOpen }) {
   if (tasks.length === 0) return null;
   return (
     <section class="card assignments" data-testid="assignments">
@@ -119,7 +123,7 @@ function AssignmentList({ lang, tasks, onOpen }) {
           <li key={task.enterpriseId} data-enterprise-id={task.enterpriseId}
             onClick={() => task.inReplica && onOpen(task.enterpriseId)}>
             <div class="name">{task.name}{task.done && <span class="tag">{t(lang, "assignmentStarted")}</span>}</div>
-            <div class="meta">{task.regionName} · {t(lang, "assignmentDrawn")} {String(task.drawnAt).slice(0, 10)}</div>
+            <div class="meta">{task.regionName} · {t(lang, "assignmentDrawn")} {formatDay(task.drawnAt, lang, zone)}</div>
             {task.coInspectors.length > 0 && <div class="meta">{t(lang, "assignmentWith")} {task.coInspectors.join("、")}</div>}
             {!task.inReplica && <div class="meta">{t(lang, "assignmentNotOnTablet")}</div>}
           </li>
@@ -133,24 +137,52 @@ function formatMb(bytes) {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
-function SyncPanel({ lang, summary, storage, online, syncing, onSync }) {
+/** What waits to be sent, always in view (the header bar is sticky). */
+function SyncBadge({ lang, summary, syncing }) {
+  const waiting = (summary.pendingMutations ?? 0) + (summary.pendingBlobs ?? 0);
+  return (
+    <span class={waiting ? "sync-badge pending" : "sync-badge"} data-testid="sync-badge">
+      {syncing ? "⟳ " : ""}{waiting
+        ? tf(lang, "syncBadgePending", { n: summary.pendingMutations ?? 0, p: summary.pendingBlobs ?? 0 })
+        : t(lang, "syncBadgeDone")}
+    </span>
+  );
+}
+
+function SyncPanel({ lang, summary, storage, online, syncing, quarantined, zone, onSync, onDismiss }) {
   return (
     <section class="card sync-panel" aria-live="polite">
       <h2>{t(lang, "syncPanel")}</h2>
       <dl class="sync">
         <dt>{t(lang, "unsentChanges")}</dt><dd data-testid="unsent-changes">{summary.pendingMutations ?? 0}</dd>
         <dt>{t(lang, "unsentPhotos")}</dt><dd data-testid="unsent-photos">{summary.pendingBlobs ?? 0} · {formatMb(summary.pendingBlobBytes ?? 0)}</dd>
-        <dt>{t(lang, "lastSync")}</dt><dd data-testid="last-sync">{summary.lastSync ? new Date(summary.lastSync).toLocaleString(lang === "en" ? "en" : "zh-CN") : t(lang, "never")}</dd>
+        <dt>{t(lang, "lastSync")}</dt><dd data-testid="last-sync">{summary.lastSync ? formatDateTime(summary.lastSync, lang, zone) : t(lang, "never")}</dd>
         <dt>{t(lang, "storage")}</dt>
         <dd>{storage ? `${formatMb(storage.usage)} / ${formatMb(storage.quota)} · ${t(lang, storage.persisted ? "persisted" : "notPersisted")}` : "—"}</dd>
         {summary.lastError && (<><dt>{t(lang, "lastError")}</dt><dd class="error" data-testid="last-error">{problemText(lang, summary.lastError)}</dd></>)}
       </dl>
+      {quarantined.length > 0 && (
+        <div class="quarantined" data-testid="quarantined">
+          <h3>{t(lang, "quarantined")} ({quarantined.length})</h3>
+          <ul>
+            {quarantined.map((q) => (
+              <li key={`${q.seq}-${q.at}`} data-code={q.code}>
+                <div class="name">{problemText(lang, { messages: q.record })} · {q.code}</div>
+                <div><strong>{t(lang, "quarantineWhy")}：</strong>{problemText(lang, { messages: q.messages })}{q.detail ? `（${q.detail}）` : ""}</div>
+                <div><strong>{t(lang, "quarantineTodo")}：</strong>{problemText(lang, { messages: q.todo })}</div>
+                <button class="secondary" onClick={() => onDismiss(q)}>{t(lang, "dismiss")}</button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <button onClick={onSync} disabled={syncing || !online}>{syncing ? t(lang, "syncing") : t(lang, "syncNow")}</button>
+      {!online && <p class="hint" data-testid="offline-why">{t(lang, "offlineWhy")}</p>}
     </section>
   );
 }
 
-function App({ db, api, runner }) {
+function App({ db, api, runner, progress }) {
   const [lang, setLang] = useState("zh");
   const [device, setDevice] = useState(undefined);
   const [enterprises, setEnterprises] = useState([]);
@@ -165,6 +197,8 @@ function App({ db, api, runner }) {
   const [online, setOnline] = useState(navigator.onLine);
   const [syncing, setSyncing] = useState(false);
   const [update, setUpdate] = useState(null);
+  const [quarantined, setQuarantined] = useState([]);
+  const [colleagues, setColleagues] = useState([]);
 
   const refresh = useCallback(async () => {
     setDevice((await getMeta(db, "device")) ?? null);
@@ -173,6 +207,8 @@ function App({ db, api, runner }) {
     setCatalogues(await replicaList(db, "catalogue"));
     setHazards(await replicaList(db, "hazard"));
     setAssignments(await replicaList(db, "assignment"));
+    setColleagues(await replicaList(db, "colleague"));
+    setQuarantined(await getMeta(db, "quarantined", []));
     // The local record is what the inspector wrote; its review status and any supervisor's comment come
     // back through pull (the replica), so both are merged for the list.
     const server = new Map((await replicaList(db, "inspection")).map((r) => [r.id, r]));
@@ -192,16 +228,21 @@ function App({ db, api, runner }) {
     }
   }, [db]);
 
-  const sync = useCallback(async () => {
-    if (!navigator.onLine) return;
-    setSyncing(true);
-    try {
-      await runner.runOnce();
-    } finally {
-      setSyncing(false);
-      await refresh();
-    }
-  }, [runner, refresh]);
+  // One scheduler per page: every request (a save, `online`, the button) coalesces into at most one more round,
+  // and while changes wait online it retries on a backoff schedule (no Background Sync needed: Safari, Firefox).
+  const scheduler = useMemo(() => createScheduler(runner, {
+    onStart: () => setSyncing(true),
+    onResult: () => { setSyncing(false); refresh(); },
+    onError: () => { setSyncing(false); refresh(); },
+  }), [runner, refresh]);
+  const sync = useCallback(() => (navigator.onLine ? scheduler.kick() : undefined), [scheduler]);
+  // The counts fall as batches are acknowledged and photos sent, not all at once at the end.
+  useEffect(() => {
+    const update = async () => setSummary(await storageSummary(db));
+    progress.addEventListener("progress", update);
+    return () => progress.removeEventListener("progress", update);
+  }, [db, progress]);
+  useEffect(() => () => scheduler.stop(), [scheduler]);
 
   useEffect(() => {
     refresh();
@@ -219,7 +260,7 @@ function App({ db, api, runner }) {
     };
   }, [refresh, sync]);
 
-  useEffect(() => { if (device?.token) sync(); }, [device?.id]);
+  useEffect(() => { if (device?.token) scheduler.start(); }, [device?.id, scheduler]);
 
   const toggleLang = async () => {
     const next = lang === "zh" ? "en" : "zh";
@@ -230,7 +271,7 @@ function App({ db, api, runner }) {
   const signedIn = async () => {
     if (navigator.storage?.persist) await navigator.storage.persist();
     await refresh();
-    await sync(); // the first pull; after a re-login it also clears the error that asked for it
+    await scheduler.start(); // the first pull; after a re-login it also clears the error that asked for it
   };
 
   const changed = async () => {
@@ -242,13 +283,19 @@ function App({ db, api, runner }) {
   };
   const home = () => setView({ name: "home" });
   const catalogue = currentCatalogue(catalogues);
+  const zone = bureauZone(catalogue);
+  const dismiss = async (notice) => {
+    const left = (await getMeta(db, "quarantined", [])).filter((q) => !(q.seq === notice.seq && q.at === notice.at));
+    await setMeta(db, "quarantined", left);
+    setQuarantined(left);
+  };
 
   function renderView() {
     if (view.name === "enterprise") {
       const enterprise = enterprises.find((e) => e.id === view.id);
       if (!enterprise) return null;
       return (
-        <EnterprisePage lang={lang} db={db} enterprise={enterprise} catalogue={catalogue} me={device.user}
+        <EnterprisePage lang={lang} db={db} enterprise={enterprise} catalogue={catalogue} me={device.user} colleagues={colleagues}
           onBack={home} onStart={async (id) => { await refresh(); setView({ name: "inspection", id }); }} />
       );
     }
@@ -259,6 +306,7 @@ function App({ db, api, runner }) {
         <InspectionPage lang={lang} db={db} inspection={inspection}
           enterprise={enterprises.find((e) => e.id === inspection.data.enterprise_id)}
           catalogue={catalogues.find((c) => c.id === inspection.data.catalogue_id)}
+          syncBadge={<SyncBadge lang={lang} summary={summary} syncing={syncing} />}
           onChanged={changed} onBack={async () => { await refresh(); home(); }} />
       );
     }
@@ -272,12 +320,13 @@ function App({ db, api, runner }) {
     }
     return (
       <>
-        <AssignmentList lang={lang} tasks={assignmentTasks({ assignments, enterprises, inspections })}
+        <AssignmentList lang={lang} zone={zone} tasks={assignmentTasks({ assignments, enterprises, inspections })}
           onOpen={(id) => setView({ name: "enterprise", id })} />
         <button class="scan-button" onClick={() => setView({ name: "scan" })}>📷 {t(lang, "scan")}</button>
-        <MyInspections lang={lang} inspections={inspections} enterprises={enterprises}
+        <MyInspections lang={lang} zone={zone} inspections={inspections} enterprises={enterprises}
           onOpen={(id) => setView({ name: "inspection", id })} />
-        <EnterpriseList lang={lang} enterprises={enterprises} facts={enterpriseFacts(hazards, [...inspections, ...replicaInspections])}
+        <EnterpriseList lang={lang} zone={zone} enterprises={enterprises}
+          facts={enterpriseFacts(hazards, [...inspections, ...replicaInspections], todayIn(zone))}
           onOpen={(id) => setView({ name: "enterprise", id })} />
       </>
     );
@@ -287,6 +336,7 @@ function App({ db, api, runner }) {
     <>
       <header class="bar">
         <h1>{t(lang, "appTitle")}{device?.user ? ` · ${device.user.display_name}` : ""}</h1>
+        {device?.token && <SyncBadge lang={lang} summary={summary} syncing={syncing} />}
         <span class={online ? "net" : "net off"} data-testid="network">{t(lang, online ? "online" : "offline")}</span>
         <button onClick={toggleLang}>{t(lang, "language")}</button>
       </header>
@@ -302,7 +352,8 @@ function App({ db, api, runner }) {
       ) : (
         <main>
           <div>{renderView()}</div>
-          <SyncPanel lang={lang} summary={summary} storage={storage} online={online} syncing={syncing} onSync={sync} />
+          <SyncPanel lang={lang} summary={summary} storage={storage} online={online} syncing={syncing} zone={zone}
+            quarantined={quarantined} onSync={sync} onDismiss={dismiss} />
         </main>
       )}
     </>
@@ -313,6 +364,7 @@ function App({ db, api, runner }) {
 export async function start(root = document.getElementById("app")) {
   const db = await openDatabase();
   const api = createApi({ baseUrl: "" });
-  const runner = createRunner({ db, api, locks: navigator.locks });
-  render(<App db={db} api={api} runner={runner} />, root);
+  const progress = new EventTarget();
+  const runner = createRunner({ db, api, locks: navigator.locks, onProgress: () => progress.dispatchEvent(new Event("progress")) });
+  render(<App db={db} api={api} runner={runner} progress={progress} />, root);
 }

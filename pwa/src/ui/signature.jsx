@@ -1,9 +1,13 @@
 // A signature pad: a finger or stylus draws on a canvas (pointer events); confirmed, it becomes a PNG.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { t } from "./i18n.js";
+import { StoredImage } from "./stored-image.jsx";
 
-/** Draw a signature; `onSigned(pngBytes)` when confirmed. Shows ✓ once `signed` is true. */
-export function SignaturePad({ lang, label, signed, disabled, onSigned, testId }) {
+/**
+ * Draw a signature; `onSigned(pngBytes)` when confirmed. Once `signed` (the signature entry), shows the
+ * signature itself and lets it be redone before submission (`onRedo(signature)`).
+ */
+export function SignaturePad({ lang, db, label, signed, disabled, onSigned, onRedo, testId }) {
   const canvas = useRef(null);
   const drawing = useRef(false);
   const [inked, setInked] = useState(false);
@@ -15,7 +19,7 @@ export function SignaturePad({ lang, label, signed, disabled, onSigned, testId }
     pen.lineWidth = 3;
     pen.lineCap = "round";
     pen.strokeStyle = "#0b1f3a";
-  }, [signed]);
+  }, [Boolean(signed)]);
   const point = (event) => {
     const box = canvas.current.getBoundingClientRect();
     return [((event.clientX - box.left) * canvas.current.width) / box.width, ((event.clientY - box.top) * canvas.current.height) / box.height];
@@ -42,7 +46,15 @@ export function SignaturePad({ lang, label, signed, disabled, onSigned, testId }
     setInked(false);
   };
   const confirm = () => canvas.current.toBlob(async (blob) => onSigned(await blob.arrayBuffer()), "image/png");
-  if (signed) return <div class="signature signed" data-testid={testId}>✓ {label} · {t(lang, "signed")}</div>;
+  if (signed) {
+    return (
+      <div class="signature signed" data-testid={testId}>
+        <div>✓ {label} · {t(lang, "signed")}</div>
+        {db && signed.sha256 && <StoredImage db={db} sha256={signed.sha256} mime="image/png" className="signature-image" />}
+        {onRedo && <button type="button" class="secondary redo-signature" onClick={() => onRedo(signed)}>{t(lang, "redoSignature")}</button>}
+      </div>
+    );
+  }
   return (
     <div class="signature" data-testid={testId}>
       <div>{label}</div>

@@ -31,12 +31,15 @@ export function createFakeServer({ deviceId, token, changes = example("pull-repl
     blobs: new Map(),
     requests: [],
     violations: [],
-    /** Per-route queues of one-shot faults: "lost-reply", "network", "503", "401", "415", "corrupt". */
+    /** Per-route queues of one-shot faults: "lost-reply", "network", "503", "401", "415", "corrupt", and on put
+     * "half-accepted" (answers complete, then a restart undoes the acceptance: bytes and row gone). */
     faults: { push: [], pull: [], missing: [], head: [], put: [] },
     /** Set to answer every push for another device (a confused proxy). */
     replyDeviceId: null,
     /** Set to make push hold its reply until the promise resolves. */
     gate: null,
+    /** Set to make pull hold its reply until the promise resolves. */
+    pullGate: null,
     maxMutations: 1000,
     fail(route, ...kinds) {
       server.faults[route].push(...kinds);
@@ -83,10 +86,14 @@ async function handle(server, url, init) {
 
   let reply;
   if (route.name === "push") reply = await push(server, JSON.parse(init.body));
-  else if (route.name === "pull") reply = pull(server, parsed.searchParams);
+  else if (route.name === "pull") {
+    if (server.pullGate) await server.pullGate;
+    reply = pull(server, parsed.searchParams);
+  }
   else if (route.name === "missing") reply = missing(server, JSON.parse(init.body));
   else if (route.name === "head") reply = head(server, route.sha);
   else reply = put(server, route.sha, headers, new Uint8Array(init.body), fault === "corrupt");
+  if (fault === "half-accepted" && route.name === "put") server.blobs.delete(route.sha);
   entry.status = reply.status;
   // The server acted; the reply never reaches the client.
   if (fault === "lost-reply") throw new TypeError("network connection lost");
