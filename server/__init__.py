@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server import cli, errors, extensions, security, sync_handlers
     from server.api import register_api
     from server.config import load_config
+    from server.services import audit
     from server.web import register_web
 
     settings = load_config(config)
@@ -30,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.config["MEDIA_ROOT"]).mkdir(parents=True, exist_ok=True)
 
     api = extensions.init_app(app)
+    audit.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     register_api(api)

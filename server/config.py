@@ -18,14 +18,28 @@ def instance_path() -> Path:
 
 
 def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
-    """Read a secret from ``path``, creating it (mode 0600) on first use."""
+    """Read a secret from ``path``, creating it (mode 0600) exactly once.
+
+    The secret is written whole to a private temporary file that is then hard-linked to ``path``: the link
+    fails when another process got there first, so workers starting together all end up with the one secret,
+    and none ever reads a half-written file."""
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_hex(nbytes)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(value + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return path.read_text(encoding="utf-8").strip()
+    finally:
+        temporary.unlink(missing_ok=True)
     return value
 
 
@@ -40,6 +54,9 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         "QR_SIGNING_KEY_FILE": env.get("QR_SIGNING_KEY_FILE") or str(instance / "qr-signing-key.pem"),
+        # The audit chain's HMAC key and its append-only anchor: outside the database, backed up apart from it.
+        "AUDIT_KEY_FILE": env.get("AUDIT_KEY_FILE") or str(instance / "audit-key"),
+        "AUDIT_ANCHOR_FILE": env.get("AUDIT_ANCHOR_FILE") or str(instance / "audit-anchor.log"),
         "DEFAULT_AUTHORITY_NAME": env.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
         "CJK_FONT": env.get("CJK_FONT") or "",
         "PWA_DIST": env.get("PWA_DIST") or str(PROJECT_ROOT / "pwa" / "dist"),

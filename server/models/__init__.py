@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
-from .audit import AuditEvent
+from .audit import AuditEvent, AuditHead
 from .base import Base
 from .campaign import Campaign, CampaignPhase
 from .catalogue import Catalogue, CatalogueItem
@@ -16,6 +16,7 @@ from .user import Device, User
 
 __all__ = [
     "AuditEvent",
+    "AuditHead",
     "Base",
     "Blob",
     "Campaign",
