@@ -54,6 +54,12 @@ from sync.backend import Principal
 from sync.engine import Change, Mutation
 from sync.protocol import SHA256_RE
 
+#: Roles whose devices record a regulator's inspection, its answers and its hazards.
+REGULATOR_ROLES = frozenset({Role.inspector, Role.expert, Role.admin})
+#: Inspection kinds a regulator's device may record: a self-assessment (自评) is only ever the enterprise's own,
+#: made on the portal.
+REGULATOR_KINDS = frozenset(k.value for k in InspectionKind if k != InspectionKind.self_check)
+
 LAT = validate.Range(min=-90, max=90)
 LON = validate.Range(min=-180, max=180)
 POSITIVE = validate.Range(min=0)
@@ -227,9 +233,11 @@ class InspectionHandler:
             inspection.deleted_at = utcnow()
             inspection.row_version += 1
             return inspection.row_version
-        if scope.role not in (Role.inspector, Role.expert, Role.admin):
+        if scope.role not in REGULATOR_ROLES:
             raise problems.forbidden()
         data = load_data(self.schema, mutation.data, creating=inspection is None)
+        if "kind" in data and data["kind"] not in REGULATOR_KINDS:
+            raise problems.forbidden()
         if inspection is None:
             enterprise = visible_enterprise(session, scope, data["enterprise_id"])
             catalogue = session.get(Catalogue, data["catalogue_id"])
@@ -361,6 +369,8 @@ class ItemResultHandler:
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record or change an answer of a draft inspection."""
         scope = scope_of(principal)
+        if scope.role not in REGULATOR_ROLES:
+            raise problems.forbidden()
         row = find(session, ItemResult, mutation.id)
         created = row is None
         data = load_data(self.schema, mutation.data, creating=created)
@@ -462,6 +472,8 @@ class HazardHandler:
 
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record a hazard (with its 'found' event) or change one whose inspection is still a draft."""
+        if scope_of(principal).role not in REGULATOR_ROLES:
+            raise problems.forbidden()
         hazard = find(session, Hazard, mutation.id)
         created = hazard is None
         data = load_data(self.schema, mutation.data, creating=created)
@@ -498,6 +510,8 @@ class HazardHandler:
                 raise problems.invalid_mutation(
                     reason="the hazard's enterprise differs from its inspection's"
                 )
+            if inspection.kind == InspectionKind.self_check:
+                raise problems.forbidden()
             if inspection.kind == InspectionKind.city_sampling:
                 source = HazardSource.city_sampling
         elif self.source == HazardSource.inspection:
