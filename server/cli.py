@@ -25,9 +25,9 @@ ledger_cli = AppGroup("ledger", help="Self-inspection ledgers in Excel / 隐患�
 @audit_cli.command("verify")
 def audit_verify_command() -> None:
     """Check the audit log's keyed hash chain and its anchor file; name every broken row."""
-    from server.services.audit import settings, verify
+    from server.services.audit import settings, verify_all
 
-    held, breaks = verify(db.session, settings())
+    held, breaks = verify_all(db.session, settings())
     if not breaks:
         click.echo(f"审计链完整 / audit chain intact: {held} rows")
         return

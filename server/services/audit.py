@@ -189,7 +189,13 @@ def rows(session: DbSession, batch: int = 1000) -> Iterator[AuditEvent]:
         after = page[-1].id
 
 
-def verify(session: DbSession, chain: ChainSettings) -> tuple[int, list[ChainBreak]]:
+def verify(session: DbSession, chain: ChainSettings | None = None) -> tuple[int, ChainBreak | None]:
+    """Check the whole chain; returns how many rows held and the first break, if any (see verify_all)."""
+    held, breaks = verify_all(session, chain or settings())
+    return held, breaks[0] if breaks else None
+
+
+def verify_all(session: DbSession, chain: ChainSettings) -> tuple[int, list[ChainBreak]]:
     """Check the whole chain against its key and its anchor file; returns how many rows held and EVERY break.
 
     After a break the check goes on from the row as it stands, so one edit is one break and an edit further on
