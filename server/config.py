@@ -66,6 +66,12 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         # Empty: no base map; the map page still draws every point.
         "MAP_TILE_URL": (env.get("MAP_TILE_URL") or "").strip(),
         "MAP_TILE_ATTRIBUTION": env.get("MAP_TILE_ATTRIBUTION") or "",
+        # Refused sign-ins allowed per account and per address within the window, then signing in pauses.
+        "LOGIN_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_FAILURES_PER_ACCOUNT") or 5),
+        "LOGIN_FAILURES_PER_ADDRESS": int(env.get("LOGIN_FAILURES_PER_ADDRESS") or 20),
+        "LOGIN_THROTTLE_MINUTES": int(env.get("LOGIN_THROTTLE_MINUTES") or 15),
+        # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are believed; 0 believes none.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES") or 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",

@@ -36,6 +36,22 @@ csrf_failed = define(
     "页面已过期或请求来源不可信（CSRF 校验失败），请刷新后重试。",
     "The page expired or the request's origin is not trusted (CSRF check failed); reload and retry.",
 )
+login_throttled = define(
+    "429.1",
+    429,
+    "登录失败次数过多，已暂停登录，请 {minutes} 分钟后再试；如忘记密码请联系管理员。",
+    "Too many failed sign-ins: signing in is paused, try again in {minutes} minutes; ask an admin if the password "
+    "is lost.",
+)
+password_unchanged = define(
+    "400.9", 400, "新密码至少 8 个字符，且不能与原密码相同。", "The new password needs 8+ characters and must differ."
+)
+device_blocked = define(
+    "403.4",
+    403,
+    "此设备已被吊销（如遗失），需管理员恢复后才能重新注册。",
+    "This device was revoked (e.g. lost); an admin must reinstate it before it can register again.",
+)
 account_disabled = define("403.3", 403, "此账号已停用。", "This account is disabled.")
 qr_unknown = define("404.2", 404, "二维码对应的企业不存在。", "No enterprise is registered for this QR code.")
 credit_code_duplicate = define(

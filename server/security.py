@@ -110,16 +110,38 @@ def _view_function() -> Any:
     return current_app.view_functions.get(request.endpoint or "")
 
 
-def login_session(user_id: int) -> None:
-    """Start a fresh session for ``user_id`` (a new session id defeats session fixation)."""
+SESSION_ID_KEY = "sid"
+
+
+def login_session(user: Any) -> None:
+    """Start a fresh session for ``user``, recorded server-side (a new session id defeats session fixation)."""
+    from flask import current_app
+
+    from server.extensions import db
+    from server.services import sessions
+
     session.clear()
-    session["user_id"] = user_id
+    token = sessions.start(db.session, user, address=request.remote_addr, user_agent=request.headers.get("User-Agent"),
+                           lifetime=current_app.permanent_session_lifetime)  # fmt: skip
+    db.session.commit()
+    session["user_id"] = user.id
+    session[SESSION_ID_KEY] = token
     session.permanent = True
     csrf_token()
 
 
+def current_session_id() -> object:
+    """The id of the request's server-side session (None when signed out)."""
+    return session.get(SESSION_ID_KEY)
+
+
 def logout_session() -> None:
-    """End the session."""
+    """End the session, server-side too: a copy of the cookie is worthless afterwards."""
+    from server.extensions import db
+    from server.services import sessions
+
+    sessions.end(db.session, session.get(SESSION_ID_KEY))
+    db.session.commit()
     session.clear()
 
 
@@ -148,10 +170,17 @@ def init_app(app: Flask) -> None:
     hasher = PasswordHasher.from_parameters(profile) if profile else PasswordHasher()
     app.extensions["argon2"] = {"hasher": hasher, "dummy_hash": hasher.hash(_DUMMY_PASSWORD)}
 
+    from server.extensions import db
+    from server.services import sessions
+
     @app.before_request
     def _load_user() -> None:
         user_id = session.get("user_id")
         g.user = active_user_by_id(user_id) if user_id is not None else None
+        if g.user is not None and not sessions.is_live(
+            db.session, g.user.id, session.get(SESSION_ID_KEY), app.permanent_session_lifetime
+        ):
+            g.user = None  # signed out elsewhere, a new password, or revoked: the cookie no longer counts
         if user_id is not None and g.user is None:
             session.clear()
         _check_csrf()

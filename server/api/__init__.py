@@ -19,6 +19,7 @@ def register_api(api: Any) -> None:
         qr,
         reconciliation,
         reports,
+        users,
     )
 
     modules = (
@@ -33,6 +34,7 @@ def register_api(api: Any) -> None:
         dashboard,
         reconciliation,
         reports,
+        users,
     )
     for module in modules:
         api.register_blueprint(module.blp)

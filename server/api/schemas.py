@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from sync.protocol import ProblemSchema
 
-__all__ = ["LoginSchema", "ProblemSchema", "RegionSchema", "SessionSchema", "UserSchema"]
+__all__ = ["LoginSchema", "PasswordChangeSchema", "ProblemSchema", "RegionSchema", "SessionSchema", "UserSchema"]
 
 
 class RegionSchema(Schema):
@@ -35,6 +35,13 @@ class LoginSchema(Schema):
 
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=1, max=256), load_only=True)
+
+
+class PasswordChangeSchema(Schema):
+    """The current password and the new one."""
+
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=256), load_only=True)
+    new_password = fields.String(required=True, validate=validate.Length(min=8, max=256), load_only=True)
 
 
 class SessionSchema(Schema):

@@ -12,7 +12,7 @@ from .quarantine import Quarantine
 from .region import Region, RegionLevel
 from .sampling import SamplingAssignment, SamplingDraw
 from .sync_state import ChangeCounter, SyncMutation
-from .user import Device, User
+from .user import Device, LoginFailure, User, WebSession
 
 __all__ = [
     "AuditEvent",
@@ -32,6 +32,7 @@ __all__ = [
     "Inspection",
     "InspectionParticipant",
     "ItemResult",
+    "LoginFailure",
     "Photo",
     "QrToken",
     "Quarantine",
@@ -42,4 +43,5 @@ __all__ = [
     "SamplingDraw",
     "SyncMutation",
     "User",
+    "WebSession",
 ]

@@ -13,6 +13,7 @@ from server.domain.roles import Role
 from server.extensions import db
 from server.models import SamplingAssignment
 from server.services.scope import visible_region_ids
+from sync import problems
 from sync.backend import Principal
 
 
@@ -41,7 +42,7 @@ class Scope:
 
 def authenticate() -> Principal:
     """The principal of the request's bearer token (401 problems when missing or revoked)."""
-    device = bearer_device()
+    device = bearer_device(allow_revoked=True)
     user = device.user
     regions = visible_region_ids(db.session, user)
     assigned: frozenset[uuid.UUID] = frozenset()
@@ -60,7 +61,8 @@ def authenticate() -> Principal:
         enterprise_id=user.enterprise_id,
         assigned_enterprise_ids=assigned,
     )
-    return Principal(device_id=device.id, user_id=user.id, fingerprint=scope.fingerprint(), scope=scope)
+    held = problems.device_revoked() if device.revoked_at is not None else None
+    return Principal(device_id=device.id, user_id=user.id, fingerprint=scope.fingerprint(), scope=scope, held=held)
 
 
 def scope_of(principal: Principal) -> Scope:

@@ -72,9 +72,9 @@ def _concurrent_revokes(app: Flask, writers: int, rounds: int) -> None:
     start = threading.Barrier(writers)
     failures: list[object] = []
 
-    def work() -> None:
+    def work(username: str) -> None:
         client = app.test_client()
-        csrf = login(client, "admin")
+        csrf = login(client, username)
         reply = client.post("/api/devices", json={"label": "并发"}, headers={"X-CSRF-Token": csrf})
         device_id = reply.get_json()["device"]["id"]
         start.wait()
@@ -83,7 +83,8 @@ def _concurrent_revokes(app: Flask, writers: int, rounds: int) -> None:
             if reply.status_code != 200:
                 failures.append(reply.get_json())
 
-    threads = [threading.Thread(target=work) for _ in range(writers)]
+    users = ["xx_insp1", "xx_insp2", "xx_insp3", "xx_insp4", "lx_insp1", "lx_insp2"][:writers]
+    threads = [threading.Thread(target=work, args=(user,)) for user in users]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -5,6 +5,7 @@ sessions, and what it pushes if it comes back is kept in quarantine, never appli
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import sqlalchemy as sa
@@ -108,7 +109,10 @@ def test_guessing_one_accounts_password_is_throttled(app: Flask) -> None:
         actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("login.%"))).all()
     assert actions.count("login.failed") == 5 and "login.throttled" in actions, actions
     # The web form says so in a page, not in JSON.
-    page = client.post("/login", data={"username": "xx_insp4", "password": DEMO_PASSWORD},
+    form = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert csrf is not None
+    page = client.post("/login", data={"username": "xx_insp4", "password": DEMO_PASSWORD, "csrf_token": csrf[1]},
                        environ_base={"REMOTE_ADDR": "203.0.113.7"})  # fmt: skip
     assert page.status_code == 429 and "登录" in page.get_data(as_text=True)
 
