@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from server.services.progress_report import COLUMNS, SECTIONS, ProgressReport, UnitFigures
+from server.services.xlsx_cells import write_cell
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAIN_SHEET, MAJOR_SHEET, PHASE_SHEET = "进展情况统计表", "重大事故隐患清单", "各阶段覆盖与清零"
@@ -65,7 +66,7 @@ def _print_layout(sheet: Any, title_rows: str) -> None:
 def _cell(sheet: Any, row: int, col: int, value: Any, styles: dict[str, Any], *, bold: bool = False,
           align: str = "center", fill: bool = False, fmt: str | None = None) -> Any:  # fmt: skip
     """Write one bordered cell of a table."""
-    cell = sheet.cell(row, col, value)
+    cell = write_cell(sheet, row, col, value)
     cell.font = styles["bold" if bold else "plain"]
     cell.alignment = styles[align]
     cell.border = styles["border"]
@@ -108,7 +109,7 @@ def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> N
     title = report.title
     if report.provisional:
         title += "（临时，未到截止时间）"
-    sheet.cell(TITLE_ROW, 1, title).font = styles["title"]
+    write_cell(sheet, TITLE_ROW, 1, title).font = styles["title"]
     sheet.cell(TITLE_ROW, 1).alignment = styles["center"]
     sheet.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=width)
     sheet.row_dimensions[TITLE_ROW].height = 34
@@ -123,7 +124,7 @@ def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> N
     for index, text in enumerate(parts):
         first = 1 + index * quarter
         last = width if index == len(parts) - 1 else first + quarter - 1
-        cell = sheet.cell(INFO_ROW, first, text)
+        cell = write_cell(sheet, INFO_ROW, first, text)
         cell.font, cell.alignment = styles["plain"], styles["left"]
         sheet.merge_cells(start_row=INFO_ROW, start_column=first, end_row=INFO_ROW, end_column=last)
     sheet.row_dimensions[INFO_ROW].height = 22
@@ -161,7 +162,7 @@ def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> N
     ]
     row_no += 1
     for text in lines:
-        cell = sheet.cell(row_no, 1, text)
+        cell = write_cell(sheet, row_no, 1, text)
         cell.font, cell.alignment = styles["note"], styles["top_left"]
         sheet.merge_cells(start_row=row_no, start_column=1, end_row=row_no, end_column=width)
         sheet.row_dimensions[row_no].height = 30
@@ -185,11 +186,12 @@ def _major_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
 
     width = len(MAJOR_COLUMNS)
     title = f"重大事故隐患清单（{report.scope_name}，截至{report.cutoff.day.year}年{report.cutoff.day.month}月{report.cutoff.day.day}日）"
-    sheet.cell(1, 1, title).font = styles["title"]
+    write_cell(sheet, 1, 1, title).font = styles["title"]
     sheet.cell(1, 1).alignment = styles["center"]
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     sheet.row_dimensions[1].height = 34
-    info = sheet.cell(
+    info = write_cell(
+        sheet,
         2,
         1,
         f"填报单位（盖章）：{report.unit_name}    填报人：{report.filled_by}    联系电话：{report.phone}",
@@ -221,8 +223,8 @@ def _phase_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
     headers = [("阶段", 16), ("起止日期", 24), ("截止时状态", 11), ("县（区）", 12), ("纳入行动企业（家）", 12),
                ("本阶段检查覆盖（家）", 12), ("覆盖率", 10), ("清零判定日", 12), ("已清零企业（家）", 12), ("清零率", 10)]  # fmt: skip
     width = len(headers)
-    sheet.cell(
-        1, 1, f"各阶段检查覆盖与重点事项清零（{report.scope_name}，{report.cutoff.label}）"
+    write_cell(
+        sheet, 1, 1, f"各阶段检查覆盖与重点事项清零（{report.scope_name}，{report.cutoff.label}）"
     ).font = styles["title"]
     sheet.cell(1, 1).alignment = styles["center"]
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
@@ -248,7 +250,7 @@ def _phase_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
         if row_no - first > 1:
             for col in (1, 2, 3, 8):
                 sheet.merge_cells(start_row=first, start_column=col, end_row=row_no - 1, end_column=col)
-    note = sheet.cell(row_no + 1, 1, "清零按阶段末日（进行中的阶段按截止日）判定：该日前完成的最近一次有效检查、该日前发现的隐患及其当日状态；"
+    note = write_cell(sheet, row_no + 1, 1, "清零按阶段末日（进行中的阶段按截止日）判定：该日前完成的最近一次有效检查、该日前发现的隐患及其当日状态；"
                       "尚无监管部门有效检查时显示“—”。")  # fmt: skip
     note.font, note.alignment = styles["note"], styles["top_left"]
     sheet.merge_cells(start_row=row_no + 1, start_column=1, end_row=row_no + 1, end_column=width)
