@@ -109,6 +109,27 @@ def problem_response(problem: Problem) -> Response:
     return response
 
 
+def problem_page(problem: Problem) -> Any:
+    """A problem met on a page (a form refused by the CSRF check, say) as a page: Chinese first, English below,
+    and a way back."""
+    from flask import render_template
+
+    back = request.referrer if _same_site(request.referrer) else "/"
+    html = render_template("problem.html", problem=problem, zh=problem.message("zh"), en=problem.message("en"),
+                           back=back)  # fmt: skip
+    return html, problem.status
+
+
+def _same_site(url: str | None) -> bool:
+    """True for a link back into this site (never an open redirect to another)."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.netloc in ("", request.host) and parts.path.startswith("/") and not parts.path.startswith("//")
+
+
 def problem_from_http(exc: HTTPException, extra: dict[str, Any] | None = None) -> Problem:
     """Map a werkzeug HTTP error (404, 405, 413, webargs 422 ...) onto a catalogue problem."""
     code = exc.code or 500
@@ -150,8 +171,10 @@ def init_app(app: Flask) -> None:
     """Answer every error under /api with the catalogue's JSON; pages keep HTML error pages."""
 
     @app.errorhandler(Problem)
-    def _handle_problem(problem: Problem) -> Response:
-        return problem_response(problem)
+    def _handle_problem(problem: Problem) -> Any:
+        if request.path.startswith("/api/"):
+            return problem_response(problem)
+        return problem_page(problem)
 
     @app.errorhandler(HTTPException)
     def _handle_http(exc: HTTPException) -> Any:

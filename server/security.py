@@ -198,5 +198,10 @@ def init_app(app: Flask) -> None:
             "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        personal = g.get("user") is not None or request.headers.get("Authorization", "").startswith("Bearer ")
+        if personal or response.mimetype == "application/json":
+            # Nothing signed-in (or any JSON) stays in a shared or back-button cache; views that chose their own
+            # caching (photos, hashed assets) keep it.
+            response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
