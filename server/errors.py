@@ -44,10 +44,16 @@ login_throttled = define(
     "is lost.",
 )
 password_unchanged = define(
-    "400.9", 400, "新密码至少 8 个字符，且不能与原密码相同。", "The new password needs 8+ characters and must differ."
+    "400.91", 400, "新密码至少 8 个字符，且不能与原密码相同。", "The new password needs 8+ characters and must differ."
+)
+field_too_long = define(
+    "400.90",
+    400,
+    "{field} 过长：{length} 个字符，最多 {limit} 个字符。",
+    "{field} is too long: {length} characters, at most {limit}.",
 )
 device_blocked = define(
-    "403.4",
+    "403.90",
     403,
     "此设备已被吊销（如遗失），需管理员恢复后才能重新注册。",
     "This device was revoked (e.g. lost); an admin must reinstate it before it can register again.",

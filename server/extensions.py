@@ -48,6 +48,9 @@ def init_app(app: Flask) -> ProblemApi:
     from server.services.catalogues import install_immutability_guard
 
     install_immutability_guard(Session)
+    from server.models.limits import install_length_guard
+
+    install_length_guard(Session)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     # One Api per app: its OpenAPI spec describes exactly the blueprints this app registered.
     return ProblemApi(app)

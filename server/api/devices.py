@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import g, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from server import security
 from server.api.access import current_user, signed_in
@@ -26,10 +26,10 @@ blp = Blueprint("devices", __name__, url_prefix="/api/devices", description="Dev
 class DevicePublicKeySchema(Schema):
     """An ECDSA P-256 public key as a JWK (made with WebCrypto, private key non-extractable)."""
 
-    kty = fields.String(required=True)
-    crv = fields.String(required=True)
-    x = fields.String(required=True)
-    y = fields.String(required=True)
+    kty = fields.String(required=True, validate=validate.Length(max=8))
+    crv = fields.String(required=True, validate=validate.Length(max=16))
+    x = fields.String(required=True, validate=validate.Length(max=64))
+    y = fields.String(required=True, validate=validate.Length(max=64))
 
 
 class DeviceRegistrationSchema(Schema):
@@ -37,7 +37,7 @@ class DeviceRegistrationSchema(Schema):
 
     device_id = fields.UUID(load_default=None)
     public_key = fields.Nested(DevicePublicKeySchema, load_default=None)
-    label = fields.String(load_default=None)
+    label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
 
 class DeviceSchema(Schema):

@@ -5,6 +5,7 @@ from .base import Base
 from .campaign import Campaign, CampaignPhase
 from .catalogue import Catalogue, CatalogueItem
 from .enterprise import Enterprise, QrToken
+from .limits import attach_length_checks
 from .hazard import Hazard, HazardEvent, HazardSource
 from .inspection import Inspection, InspectionParticipant, ItemResult, ReviewDecision
 from .photo import Blob, Photo
@@ -13,6 +14,9 @@ from .region import Region, RegionLevel
 from .sampling import SamplingAssignment, SamplingDraw
 from .sync_state import ChangeCounter, SyncMutation
 from .user import Device, LoginFailure, User, WebSession
+
+# The text limits' CHECK constraints belong to the tables declared above.
+attach_length_checks()
 
 __all__ = [
     "AuditEvent",

@@ -153,7 +153,7 @@ def test_a_supervisor_revokes_a_lost_tablet_from_the_web_in_one_step(app: Flask)
     fresh = app.test_client()
     fresh_csrf = login(fresh, "xx_insp1")
     refused = fresh.post("/api/devices", json={"device_id": tablet.device_id}, headers={"X-CSRF-Token": fresh_csrf})
-    assert refused.status_code == 403 and refused.get_json()["code"] == "403.4", refused.get_json()
+    assert refused.status_code == 403 and refused.get_json()["code"] == "403.90", refused.get_json()
     assert tablet.client.get("/api/sync/pull", headers=tablet.headers).status_code == 401
     # Another county's supervisor may not revoke this user's tablets.
     other = app.test_client()

@@ -18,6 +18,33 @@ depends_on = None
 
 GENESIS = "0" * 64
 
+#: (table, column) → longest text: a copy of server/domain/limits.py as of this revision (a migration must not
+#: change when the code does).
+TEXT_LIMITS = {
+    ("hazard", "description"): 10_000,
+    ("hazard", "level_reason"): 10_000,
+    ("hazard", "treatment_plan"): 10_000,
+    ("hazard_event", "comment"): 10_000,
+    ("inspection", "summary_note"): 10_000,
+    ("inspection", "sealed_record"): 2_000_000,
+    ("inspection", "device_signature"): 1_000,
+    ("item_result", "note"): 10_000,
+    ("review_decision", "comment"): 10_000,
+}
+
+
+def _refuse_oversized_rows(bind):
+    """Stop (changing nothing) when stored texts exceed the new limits: shortening them here would silently
+    change evidence, so an operator decides what to do with each row named."""
+    found = []
+    for (table, column), limit in TEXT_LIMITS.items():
+        rows = bind.execute(sa.text(f"SELECT id FROM {table} WHERE length({column}) > :limit LIMIT 20"),
+                            {"limit": limit}).scalars().all()  # fmt: skip
+        found += [f"{table}.{column} > {limit}: {', '.join(str(r) for r in rows)}"] if rows else []
+    if found:
+        raise RuntimeError("0005: stored texts exceed the new length limits; review and shorten them, then upgrade "
+                           "again / 已存文字超过新的长度上限，请先处理以下记录: " + "; ".join(found))
+
 
 def upgrade():
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
@@ -31,6 +58,12 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
     bind = op.get_bind()
+    _refuse_oversized_rows(bind)
+    for table in dict.fromkeys(t for t, _ in TEXT_LIMITS):  # one rebuild per table on SQLite
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for (name, column), limit in TEXT_LIMITS.items():
+                if name == table:
+                    batch_op.create_check_constraint(op.f(f"ck_{table}_{column}_length"), f"length({column}) <= {limit}")
     last = bind.execute(sa.text("SELECT id, hash FROM audit_event ORDER BY id DESC LIMIT 1")).first()
     count = bind.execute(sa.text("SELECT count(*) FROM audit_event")).scalar() or 0
     op.bulk_insert(
@@ -66,6 +99,11 @@ def upgrade():
 
 
 def downgrade():
+    for table in dict.fromkeys(t for t, _ in TEXT_LIMITS):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for name, column in TEXT_LIMITS:
+                if name == table:
+                    batch_op.drop_constraint(op.f(f"ck_{table}_{column}_length"), type_="check")
     op.drop_table("login_failure")
     op.drop_table("web_session")
     op.drop_table("audit_head")
