@@ -21,7 +21,10 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api, answering errors with the catalogue's JSON instead of its own shape."""
+    """flask-smorest's Api, answering errors with the catalogue's JSON instead of its own shape (and documenting
+    that shape, not flask-smorest's integer-coded one, as every operation's error response)."""
+
+    from sync.protocol import ProblemSchema as ERROR_SCHEMA
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         """Render webargs/HTTP errors as catalogue problems."""
@@ -53,4 +56,8 @@ def init_app(app: Flask) -> ProblemApi:
     install_length_guard(Session)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     # One Api per app: its OpenAPI spec describes exactly the blueprints this app registered.
-    return ProblemApi(app)
+    api = ProblemApi(app)
+    from server.api.schemas import DecimalString
+
+    api.register_field(DecimalString, "string", "decimal")
+    return api
