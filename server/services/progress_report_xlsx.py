@@ -101,7 +101,7 @@ def _value(figures: UnitFigures, key: str, kind: str) -> Any:
 _FORMATS = {"int": "0", "rate": "0.0%", "money": "0.00"}
 
 
-def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> None:
+def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any], audit_head: str | None = None) -> None:
     from openpyxl.utils import get_column_letter
 
     width = 1 + len(COLUMNS)
@@ -159,6 +159,7 @@ def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> N
         f"企业自查发现隐患 {own.total} 项（重大 {own.major} 项），已整改 {own.rectified} 项。"
         f"截止时挂牌督办重大隐患 {total.listed} 项。",
         *NOTES,
+        *([f"审计链头（打印时）/ audit chain head when printed: {audit_head}"] if audit_head else []),
     ]
     row_no += 1
     for text in lines:
@@ -258,13 +259,14 @@ def _phase_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
     _print_layout(sheet, "2:2")
 
 
-def report_xlsx(report: ProgressReport) -> bytes:
-    """The report as .xlsx bytes: the form, the list of major hazards, and the phases."""
+def report_xlsx(report: ProgressReport, *, audit_head: str | None = None) -> bytes:
+    """The report as .xlsx bytes: the form, the list of major hazards, and the phases; ``audit_head`` (the audit
+    chain's head label) is printed under the form."""
     from openpyxl import Workbook
 
     book = Workbook()
     styles = _styles()
-    _main_sheet(book.active, report, styles)
+    _main_sheet(book.active, report, styles, audit_head)
     _major_sheet(book.create_sheet(MAJOR_SHEET), report, styles)
     _phase_sheet(book.create_sheet(PHASE_SHEET), report, styles)
     book.properties.title = report.title

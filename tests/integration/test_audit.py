@@ -199,3 +199,22 @@ def test_the_current_head_names_the_newest_row(app: Flask) -> None:
         assert newest is not None and head is not None
         assert (head.row_id, head.hash) == (newest.id, newest.hash)
         assert head.label().startswith(f"#{newest.id} ")
+
+
+def test_the_head_is_printed_on_the_monthly_report_and_its_workbook(app: Flask) -> None:
+    import io
+
+    import openpyxl
+
+    from server.services import audit
+
+    _make_events(app, 1)
+    with app.app_context():
+        head = audit.current_head(db.session)
+        assert head is not None
+    client = app.test_client()
+    login(client, "ll_city")
+    assert head.label() in client.get("/reports/monthly").get_data(as_text=True)
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/reports/monthly.xlsx").data))
+    texts = [c.value for row in book.worksheets[0].iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(head.label() in text for text in texts)
