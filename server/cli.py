@@ -32,7 +32,11 @@ def audit_verify_command() -> None:
         click.echo(f"审计链完整 / audit chain intact: {held} rows")
         return
     for broken in breaks:
-        where = f"第 {broken.row_id} 行 / row {broken.row_id}" if broken.row_id is not None else "锚定文件 / anchor"
+        where = (
+            f"第 {broken.row_id} 行 / row {broken.row_id}"
+            if broken.row_id is not None
+            else "锚定文件 / anchor"
+        )
         click.echo(f"审计链断开 / audit chain broken: {where}: {broken.reason}", err=True)
     _fail(f"审计链有 {len(breaks)} 处断开 / {len(breaks)} breaks ({held} rows hold)")
 

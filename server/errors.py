@@ -44,7 +44,10 @@ login_throttled = define(
     "is lost.",
 )
 password_unchanged = define(
-    "400.91", 400, "新密码至少 8 个字符，且不能与原密码相同。", "The new password needs 8+ characters and must differ."
+    "400.91",
+    400,
+    "新密码至少 8 个字符，且不能与原密码相同。",
+    "The new password needs 8+ characters and must differ.",
 )
 field_too_long = define(
     "400.90",
@@ -133,7 +136,9 @@ def _same_site(url: str | None) -> bool:
     if not url:
         return False
     parts = urlsplit(url)
-    return parts.netloc in ("", request.host) and parts.path.startswith("/") and not parts.path.startswith("//")
+    return (
+        parts.netloc in ("", request.host) and parts.path.startswith("/") and not parts.path.startswith("//")
+    )
 
 
 def problem_from_http(exc: HTTPException, extra: dict[str, Any] | None = None) -> Problem:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from server.models import Base
+from sync.protocol import ProblemSchema
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
@@ -24,7 +25,7 @@ class ProblemApi(Api):
     """flask-smorest's Api, answering errors with the catalogue's JSON instead of its own shape (and documenting
     that shape, not flask-smorest's integer-coded one, as every operation's error response)."""
 
-    from sync.protocol import ProblemSchema as ERROR_SCHEMA
+    ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         """Render webargs/HTTP errors as catalogue problems."""

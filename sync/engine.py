@@ -184,11 +184,13 @@ def apply_push(
         wanted = [m for m in runnable if m.entity == handler.entity]
         if prefetch is not None and wanted:
             prefetch(session, wanted)
+    applied: list[dict[str, Any]]
     if principal.held is not None:
         applied = [_hold(session, ledger, device_id, m, principal.held) for m in runnable]
-    elif (applied := _apply_all_or_nothing(session, registry, principal, runnable)) is None:
+    elif (at_once := _apply_all_or_nothing(session, registry, principal, runnable)) is None:
         applied = [_apply_one(session, registry, ledger, principal, device_id, m) for m in runnable]
     else:
+        applied = at_once
         for mutation in runnable:
             ledger.record(session, device_id, mutation, "applied")
     for mutation, result in zip(runnable, applied, strict=True):

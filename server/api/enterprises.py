@@ -41,7 +41,11 @@ class EnterpriseSchema(Schema):
 class EnterpriseQuerySchema(Schema):
     """Filters for the enterprise list."""
 
-    q = fields.String(load_default=None, validate=validate.Length(max=100), metadata={"description": "name, credit code or address contains"})
+    q = fields.String(
+        load_default=None,
+        validate=validate.Length(max=100),
+        metadata={"description": "name, credit code or address contains"},
+    )
 
 
 @blp.route("", methods=["GET"])

@@ -8,7 +8,15 @@ from marshmallow import Schema, fields, validate
 
 from sync.protocol import ProblemSchema
 
-__all__ = ["DecimalString", "LoginSchema", "PasswordChangeSchema", "ProblemSchema", "RegionSchema", "SessionSchema", "UserSchema"]
+__all__ = [
+    "DecimalString",
+    "LoginSchema",
+    "PasswordChangeSchema",
+    "ProblemSchema",
+    "RegionSchema",
+    "SessionSchema",
+    "UserSchema",
+]
 
 
 #: How a money amount travels: exact decimal digits as a string, never a binary float ("1200.50", "-3.00").

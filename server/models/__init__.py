@@ -5,9 +5,9 @@ from .base import Base
 from .campaign import Campaign, CampaignPhase
 from .catalogue import Catalogue, CatalogueItem
 from .enterprise import Enterprise, QrToken
-from .limits import attach_length_checks
 from .hazard import Hazard, HazardEvent, HazardSource
 from .inspection import Inspection, InspectionParticipant, ItemResult, ReviewDecision
+from .limits import attach_length_checks
 from .photo import Blob, Photo
 from .quarantine import Quarantine
 from .region import Region, RegionLevel

@@ -172,7 +172,9 @@ class Head:
 
 def current_head(session: DbSession) -> Head | None:
     """The chain's newest row, or None while the log is empty."""
-    row = session.execute(sa.select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    row = session.execute(
+        sa.select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
     return Head(row.id, row.hash) if row is not None else None
 
 
@@ -229,10 +231,16 @@ def verify_all(session: DbSession, chain: ChainSettings) -> tuple[int, list[Chai
         prev = row.hash
         last = row
     for row_id in sorted(anchors):
-        breaks.append(ChainBreak(row_id, "missing: the anchor file names it but the log does not (rows were deleted)"))
-    head = session.execute(sa.select(AuditHead.row_id, AuditHead.hash).where(AuditHead.id == _HEAD_ID)).first()
+        breaks.append(
+            ChainBreak(row_id, "missing: the anchor file names it but the log does not (rows were deleted)")
+        )
+    head = session.execute(
+        sa.select(AuditHead.row_id, AuditHead.hash).where(AuditHead.id == _HEAD_ID)
+    ).first()
     if head is not None and (head.row_id, head.hash) != ((last.id, last.hash) if last else (None, GENESIS)):
-        breaks.append(ChainBreak(head.row_id, "the head row does not name the newest row (rows were deleted)"))
+        breaks.append(
+            ChainBreak(head.row_id, "the head row does not name the newest row (rows were deleted)")
+        )
     if keyed_seen and not chain.anchor_file.exists():
         breaks.append(ChainBreak(None, "the anchor file is missing"))
     return held, breaks

@@ -86,7 +86,9 @@ def revoke_device(session: DbSession, device: Device, by: User, *, keep_session:
         device.revoked_by_id = by.id
     ended = sessions.end_all(session, device.user_id, keep=keep_session if by.id == device.user_id else None)
     session.flush()
-    audit.record(session, by, "device.revoke", "device", device.id, {"owner": device.user_id, "sessions_ended": ended})
+    audit.record(
+        session, by, "device.revoke", "device", device.id, {"owner": device.user_id, "sessions_ended": ended}
+    )
     return ended
 
 

@@ -101,7 +101,9 @@ def _value(figures: UnitFigures, key: str, kind: str) -> Any:
 _FORMATS = {"int": "0", "rate": "0.0%", "money": "0.00"}
 
 
-def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any], audit_head: str | None = None) -> None:
+def _main_sheet(
+    sheet: Any, report: ProgressReport, styles: dict[str, Any], audit_head: str | None = None
+) -> None:
     from openpyxl.utils import get_column_letter
 
     width = 1 + len(COLUMNS)

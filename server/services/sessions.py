@@ -23,7 +23,9 @@ def start(session: DbSession, user: User, *, address: str | None, user_agent: st
     """Record a new session for ``user`` (dropping the user's expired ones) and return the id for the cookie."""
     token = secrets.token_urlsafe(32)
     session.execute(
-        sa.delete(WebSession).where(WebSession.user_id == user.id, WebSession.created_at < utcnow() - lifetime)
+        sa.delete(WebSession).where(
+            WebSession.user_id == user.id, WebSession.created_at < utcnow() - lifetime
+        )
     )
     session.add(WebSession(id=_digest(token), user_id=user.id, created_at=utcnow(),
                            address=(address or "")[:64] or None, user_agent=(user_agent or "")[:255] or None))  # fmt: skip

@@ -71,7 +71,9 @@ def authenticate(session: DbSession, username: str, password: str) -> User:
     return user
 
 
-def sign_in(session: DbSession, username: str, password: str, *, address: str, limits: throttle.Limits) -> User:
+def sign_in(
+    session: DbSession, username: str, password: str, *, address: str, limits: throttle.Limits
+) -> User:
     """Authenticate, throttled per account and per address: a refusal is counted, audited and committed
     before it is raised (it must outlive the request's rollback)."""
     throttle.check(session, username, address, limits)
@@ -100,7 +102,9 @@ def change_password(session: DbSession, user: User, current: str, new: str, *, k
 def sign_out_everywhere(session: DbSession, user: User, by: User, reason: str) -> int:
     """End every session of ``user`` (audited); the caller commits."""
     ended = sessions.end_all(session, user.id)
-    audit.record(session, by, "user.sign_out_everywhere", "user", user.id, {"sessions_ended": ended, "reason": reason})
+    audit.record(
+        session, by, "user.sign_out_everywhere", "user", user.id, {"sessions_ended": ended, "reason": reason}
+    )
     return ended
 
 

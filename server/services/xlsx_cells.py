@@ -29,4 +29,3 @@ def write_cell(sheet: Any, row: int, col: int, value: Any = None) -> Any:
         if evaluable(value):
             cell.quotePrefix = True
     return cell
-

@@ -451,8 +451,9 @@ class HazardDataSchema(Schema):
     deadline = fields.Date(allow_none=True)
     terms = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), validate=json_size(SMALL_JSON))
     funds_yuan = fields.Decimal(allow_none=True, places=2, validate=POSITIVE)
-    five_in_place = fields.Dict(allow_none=True, keys=fields.String(validate=validate.Length(max=64)),
-                                validate=json_size(SMALL_JSON))
+    five_in_place = fields.Dict(
+        allow_none=True, keys=fields.String(validate=validate.Length(max=64)), validate=json_size(SMALL_JSON)
+    )
     treatment_plan = fields.String(allow_none=True, validate=validate.Length(max=limits.NOTE))
     reported_to_regulator_on = fields.Date(allow_none=True)
     reported_to_workers_congress_on = fields.Date(allow_none=True)

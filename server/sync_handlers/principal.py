@@ -62,7 +62,9 @@ def authenticate() -> Principal:
         assigned_enterprise_ids=assigned,
     )
     held = problems.device_revoked() if device.revoked_at is not None else None
-    return Principal(device_id=device.id, user_id=user.id, fingerprint=scope.fingerprint(), scope=scope, held=held)
+    return Principal(
+        device_id=device.id, user_id=user.id, fingerprint=scope.fingerprint(), scope=scope, held=held
+    )
 
 
 def scope_of(principal: Principal) -> Scope:

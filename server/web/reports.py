@@ -31,9 +31,8 @@ from server import security
 from server.domain.roles import Role
 from server.extensions import db
 from server.models import Campaign
-from server.services import audit
+from server.services import audit, progress_report
 from server.services import campaigns as campaign_rules
-from server.services import progress_report
 from server.services.oversight import campaign_for
 from server.services.progress_report import PeriodError, ProgressReport
 from server.services.progress_report_xlsx import XLSX_MIMETYPE, report_filename, report_xlsx

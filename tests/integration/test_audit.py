@@ -137,7 +137,9 @@ def _recompute(app: Flask, from_id: int, hasher: Callable[..., str]) -> None:
 def test_an_edit_with_the_later_hashes_recomputed_is_detected(app: Flask) -> None:
     ids = _make_events(app, 4)
     with app.app_context():
-        db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == ids[1]).values(data={"label": "改过"}))
+        db.session.execute(
+            sa.update(AuditEvent).where(AuditEvent.id == ids[1]).values(data={"label": "改过"})
+        )
         db.session.commit()
 
     def unkeyed(prev: str, row: AuditEvent) -> str:
@@ -156,7 +158,9 @@ def test_even_with_the_key_a_recomputed_chain_differs_from_its_anchor(app: Flask
 
     ids = _make_events(app, 4)
     with app.app_context():
-        db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == ids[1]).values(data={"label": "改过"}))
+        db.session.execute(
+            sa.update(AuditEvent).where(AuditEvent.id == ids[1]).values(data={"label": "改过"})
+        )
         db.session.commit()
         key = audit.chain_key()
 

@@ -12,8 +12,8 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
@@ -59,7 +59,9 @@ def _fuzz(operation: Any, headers: dict[str, str], failures: list[str], mode: Ge
         except (Failure, FailureGroup) as error:  # every operation's failures, not only the first
             found = error.exceptions if isinstance(error, FailureGroup) else (error,)
             for failure in found:
-                failures.append(f"{operation.label} -> {response.status_code}: {failure.title}: {failure.message[:300]}")
+                failures.append(
+                    f"{operation.label} -> {response.status_code}: {failure.title}: {failure.message[:300]}"
+                )
 
     try:
         run()

@@ -26,7 +26,7 @@ HOSTILE = [
     "@SUM(1,2)",
     "\t=1+1",
     "\r=2+2",
-    "=DDE(\"cmd\";\"/C calc\";\"__DdeLink_60_870516294\")",
+    '=DDE("cmd";"/C calc";"__DdeLink_60_870516294")',
 ]
 #: XML turns a stored CR into LF when the workbook is read (openpyxl writes it raw), so a text with a CR comes
 #: back with an LF: it is still text, never a formula, but not byte-identical. Every other text round-trips exactly.
@@ -54,7 +54,9 @@ def _hostile_ledger(app: Flask) -> str:
         user = db.session.scalar(sa.select(User).where(User.username == "qy_jinxing"))
         assert user is not None and user.enterprise_id is not None
         enterprise_id = str(user.enterprise_id)
-        db.session.execute(sa.update(Enterprise).where(Enterprise.id == user.enterprise_id).values(name=EVIL_NAME))
+        db.session.execute(
+            sa.update(Enterprise).where(Enterprise.id == user.enterprise_id).values(name=EVIL_NAME)
+        )
         db.session.commit()
     batch = [tablet.mutation("ledger_entry", {
         "enterprise_id": enterprise_id, "description": text, "place": text, "level": "general",
@@ -71,7 +73,10 @@ def test_ledger_exports_hold_no_formula_and_round_trip(app: Flask) -> None:
     login(supervisor, "xx_sup")
     owner = app.test_client()
     login(owner, "qy_jinxing")
-    for client, url in ((supervisor, f"/enterprises/{enterprise_id}/ledger.xlsx"), (owner, "/portal/ledger/export.xlsx")):
+    for client, url in (
+        (supervisor, f"/enterprises/{enterprise_id}/ledger.xlsx"),
+        (owner, "/portal/ledger/export.xlsx"),
+    ):
         reply = client.get(url)
         assert reply.status_code == 200
         exported = reply.data

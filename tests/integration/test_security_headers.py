@@ -18,7 +18,9 @@ ROOT_DIR = Path(__file__).resolve().parents[2]
 def test_a_refused_csrf_on_a_web_form_is_a_page_with_a_way_back(app: Flask) -> None:
     client = app.test_client()
     login(client, "xx_sup")
-    reply = client.post("/logout", data={"csrf_token": "forged"}, headers={"Referer": "http://localhost/dashboard"})
+    reply = client.post(
+        "/logout", data={"csrf_token": "forged"}, headers={"Referer": "http://localhost/dashboard"}
+    )
     assert reply.status_code == 403
     assert reply.mimetype == "text/html"
     page = reply.get_data(as_text=True)
@@ -57,7 +59,10 @@ def test_no_path_traversal_in_the_static_routes(app: Flask, url: str, tmp_path: 
         app.config[name] = str(dist)
     reply = app.test_client().get(url)
     body = reply.get_data(as_text=True)
-    assert reply.status_code == 404 or ('"file"' not in body and "load_config" not in body), (url, reply.status_code)
+    assert reply.status_code == 404 or ('"file"' not in body and "load_config" not in body), (
+        url,
+        reply.status_code,
+    )
 
 
 def test_nginx_sends_hsts_and_hides_its_version() -> None:

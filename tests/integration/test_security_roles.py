@@ -23,7 +23,9 @@ def _statuses(reply: Any) -> list[tuple[str, str | None]]:
     return [(r["status"], r["code"]) for r in body["results"]]
 
 
-def _self_kind_draft(device: Device, enterprise_id: str, catalogue_id: str, code: str, photo: bytes) -> list[Any]:
+def _self_kind_draft(
+    device: Device, enterprise_id: str, catalogue_id: str, code: str, photo: bytes
+) -> list[Any]:
     inspection_id = str(uuid.uuid4())
     answer_id = str(uuid.uuid4())
     return [

@@ -15,9 +15,8 @@ from flask.testing import FlaskClient
 from server.extensions import db
 from server.models import AuditEvent, Device, Inspection, Quarantine, User
 from tests.conftest import DEMO_PASSWORD, login
-from tests.integration.sync_helpers import T0
+from tests.integration.sync_helpers import T0, enterprise_and_catalogue
 from tests.integration.sync_helpers import Device as Tablet
-from tests.integration.sync_helpers import enterprise_and_catalogue
 
 
 def _replay(app: Flask, stolen: str) -> FlaskClient:
@@ -85,13 +84,17 @@ def test_an_admin_signs_a_user_out_everywhere(app: Flask) -> None:
     assert victim.get("/api/auth/me").status_code == 401
     supervisor = app.test_client()
     csrf = login(supervisor, "lx_sup")  # another county's supervisor may not
-    assert supervisor.post(f"/api/users/{user_id}/sign-out", headers={"X-CSRF-Token": csrf}).status_code == 404
+    assert (
+        supervisor.post(f"/api/users/{user_id}/sign-out", headers={"X-CSRF-Token": csrf}).status_code == 404
+    )
 
 
 # --- throttling ------------------------------------------------------------------------------------------------
 
 
-def _attempt(client: FlaskClient, username: str, password: str, address: str = "203.0.113.7") -> tuple[int, dict]:
+def _attempt(
+    client: FlaskClient, username: str, password: str, address: str = "203.0.113.7"
+) -> tuple[int, dict]:
     reply = client.post("/api/auth/login", json={"username": username, "password": password},
                         environ_base={"REMOTE_ADDR": address}, headers={"Accept-Language": "zh-CN"})  # fmt: skip
     return reply.status_code, reply.get_json()
@@ -106,7 +109,9 @@ def test_guessing_one_accounts_password_is_throttled(app: Flask) -> None:
     # Another address is throttled too: the account's own counter holds, whoever guesses.
     assert _attempt(client, "xx_insp4", DEMO_PASSWORD, address="198.51.100.9")[0] == 429
     with app.app_context():
-        actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("login.%"))).all()
+        actions = db.session.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.action.like("login.%"))
+        ).all()
     assert actions.count("login.failed") == 5 and "login.throttled" in actions, actions
     # The web form says so in a page, not in JSON.
     form = client.get("/login").get_data(as_text=True)
@@ -152,13 +157,17 @@ def test_a_supervisor_revokes_a_lost_tablet_from_the_web_in_one_step(app: Flask)
     # Nor can a fresh sign-in: a revoked id needs an admin.
     fresh = app.test_client()
     fresh_csrf = login(fresh, "xx_insp1")
-    refused = fresh.post("/api/devices", json={"device_id": tablet.device_id}, headers={"X-CSRF-Token": fresh_csrf})
+    refused = fresh.post(
+        "/api/devices", json={"device_id": tablet.device_id}, headers={"X-CSRF-Token": fresh_csrf}
+    )
     assert refused.status_code == 403 and refused.get_json()["code"] == "403.90", refused.get_json()
     assert tablet.client.get("/api/sync/pull", headers=tablet.headers).status_code == 401
     # Another county's supervisor may not revoke this user's tablets.
     other = app.test_client()
     other_csrf = login(other, "lx_sup")
-    assert other.post(f"/devices/{tablet.device_id}/revoke", data={"csrf_token": other_csrf}).status_code == 404
+    assert (
+        other.post(f"/devices/{tablet.device_id}/revoke", data={"csrf_token": other_csrf}).status_code == 404
+    )
 
 
 def test_an_admin_lets_a_revoked_tablet_register_again(app: Flask) -> None:
@@ -166,7 +175,10 @@ def test_an_admin_lets_a_revoked_tablet_register_again(app: Flask) -> None:
     admin = app.test_client()
     csrf = login(admin, "admin")
     assert admin.post(f"/devices/{tablet.device_id}/revoke", data={"csrf_token": csrf}).status_code == 302
-    assert admin.post(f"/api/devices/{tablet.device_id}/reinstate", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert (
+        admin.post(f"/api/devices/{tablet.device_id}/reinstate", headers={"X-CSRF-Token": csrf}).status_code
+        == 200
+    )
     user = app.test_client()
     user_csrf = login(user, "xx_insp1")
     assert user.post("/api/devices", json={"device_id": tablet.device_id},
@@ -188,5 +200,7 @@ def test_what_a_revoked_tablet_pushes_is_quarantined_not_applied(app: Flask) -> 
     assert reply.get_json()["results"][0]["code"] == "401.2"
     with app.app_context():
         assert db.session.get(Inspection, uuid.UUID(inspection_id)) is None
-        kept = db.session.scalars(sa.select(Quarantine).where(Quarantine.device_id == uuid.UUID(tablet.device_id))).all()
+        kept = db.session.scalars(
+            sa.select(Quarantine).where(Quarantine.device_id == uuid.UUID(tablet.device_id))
+        ).all()
         assert [q.entity_id for q in kept] == [inspection_id]

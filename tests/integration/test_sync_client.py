@@ -34,7 +34,6 @@ from server.models import (
 from server.models import Device as DeviceRow
 from sync.backend import Limits
 from sync.client import (
-    AuthError,
     Outbox,
     RetriesExhausted,
     SimulatedInspection,
@@ -318,7 +317,9 @@ def test_a_revoked_tablet_is_quarantined_and_registers_again_only_after_an_admin
     assert refused.value.code == "403.90"
     admin = app.test_client()
     csrf = login(admin, "admin")
-    assert admin.post(f"/api/devices/{device_id}/reinstate", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert (
+        admin.post(f"/api/devices/{device_id}/reinstate", headers={"X-CSRF-Token": csrf}).status_code == 200
+    )
     assert client.register("xx_insp1", DEMO_PASSWORD) == device_id
     third = _inspect(outbox, tmp_path, seed=3, enterprise_index=2)
     client.sync()

@@ -42,8 +42,10 @@ def _refuse_oversized_rows(bind):
                             {"limit": limit}).scalars().all()  # fmt: skip
         found += [f"{table}.{column} > {limit}: {', '.join(str(r) for r in rows)}"] if rows else []
     if found:
-        raise RuntimeError("0005: stored texts exceed the new length limits; review and shorten them, then upgrade "
-                           "again / 已存文字超过新的长度上限，请先处理以下记录: " + "; ".join(found))
+        raise RuntimeError(
+            "0005: stored texts exceed the new length limits; review and shorten them, then upgrade "
+            "again / 已存文字超过新的长度上限，请先处理以下记录: " + "; ".join(found)
+        )
 
 
 def upgrade():
@@ -63,14 +65,22 @@ def upgrade():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for (name, column), limit in TEXT_LIMITS.items():
                 if name == table:
-                    batch_op.create_check_constraint(op.f(f"ck_{table}_{column}_length"), f"length({column}) <= {limit}")
+                    batch_op.create_check_constraint(
+                        op.f(f"ck_{table}_{column}_length"), f"length({column}) <= {limit}"
+                    )
     last = bind.execute(sa.text("SELECT id, hash FROM audit_event ORDER BY id DESC LIMIT 1")).first()
     count = bind.execute(sa.text("SELECT count(*) FROM audit_event")).scalar() or 0
     op.bulk_insert(
         head,
-        [{"id": 1, "row_id": last.id if last else None, "hash": last.hash if last else GENESIS, "rows": count}],
+        [
+            {
+                "id": 1,
+                "row_id": last.id if last else None,
+                "hash": last.hash if last else GENESIS,
+                "rows": count,
+            }
+        ],
     )
-
 
     op.create_table(
         "web_session",
@@ -79,8 +89,12 @@ def upgrade():
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=True),
         sa.Column("user_agent", sa.String(length=255), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], name=op.f("fk_web_session_user_id_user_account"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_web_session_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_web_session")),
     )
     with op.batch_alter_table("web_session", schema=None) as batch_op:
