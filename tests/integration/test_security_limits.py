@@ -58,3 +58,11 @@ def test_the_database_refuses_an_oversized_text_written_around_the_application(a
             db.session.execute(sa.text("UPDATE hazard SET level_reason = :text WHERE id = :id"),
                                {"text": "x" * 10_001, "id": hazard_id.hex if db.engine.dialect.name == "sqlite" else hazard_id})  # fmt: skip
         db.session.rollback()
+
+
+def test_a_nul_character_is_a_clear_400_not_a_500(app: Flask) -> None:
+    client = app.test_client()
+    reply = client.post("/api/auth/login", json={"username": "xx_sup\u0000", "password": "x"})
+    assert reply.status_code == 400 and reply.get_json()["code"] == "400.2"
+    login(client, "xx_sup")
+    assert client.get("/api/enterprises", query_string={"q": "晋\u0000兴"}).status_code == 400
