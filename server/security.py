@@ -120,7 +120,9 @@ def refuse_nul_characters() -> None:
     reaching PostgreSQL would fail the request with a 500 instead of a clear 400."""
     texts = [*request.args.values(), *request.form.values()]
     if any("\x00" in text for text in texts) or (request.is_json and _has_nul(request.get_json(silent=True))):
-        raise problems.invalid_fields(fields="a NUL character (U+0000) is not allowed in text / 文字中不能含空字符")
+        raise problems.invalid_fields(
+            fields="a NUL character (U+0000) is not allowed in text / 文字中不能含空字符"
+        )
 
 
 def _view_function() -> Any:

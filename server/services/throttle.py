@@ -56,8 +56,9 @@ def check(session: DbSession, username: str, address: str, limits: Limits) -> No
         raise login_throttled(minutes=minutes)
 
 
-def failed(session: DbSession, username: str, address: str) -> None:
-    """Count and audit a refused sign-in; the caller commits."""
+def failed(session: DbSession, username: str, address: str, limits: Limits) -> None:
+    """Count and audit a refused sign-in (forgetting those older than the window); the caller commits."""
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.at < utcnow() - limits.window))
     session.add(LoginFailure(at=utcnow(), username=_key(username), address=address[:64]))
     audit.record(session, None, "login.failed", "user", _key(username), {"address": address[:64]})
 

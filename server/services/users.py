@@ -81,7 +81,7 @@ def sign_in(
         user = authenticate(session, username, password)
     except Problem:
         session.rollback()
-        throttle.failed(session, username, address)
+        throttle.failed(session, username, address, limits)
         session.commit()
         raise
     throttle.succeeded(session, username)
@@ -112,14 +112,14 @@ def sign_out_everywhere(session: DbSession, user: User, by: User, reason: str) -
 MANAGED_BY_SUPERVISORS = frozenset({Role.inspector, Role.expert, Role.enterprise})
 
 
-def may_manage(session: DbSession, actor: User, user: User) -> bool:
+def may_manage(session: DbSession, actor: User, user: User, *, regions: set[int] | None = None) -> bool:
     """True when ``actor`` may end ``user``'s sessions and revoke their tablets: an admin, the user themself,
-    or a supervisor whose regions include the user's."""
+    or a supervisor whose regions include the user's (``regions``: the actor's, when already known)."""
     if actor.role == Role.admin or actor.id == user.id:
         return True
     if actor.role not in (Role.supervisor, Role.city_supervisor) or user.role not in MANAGED_BY_SUPERVISORS:
         return False
-    regions = visible_region_ids(session, actor)
+    regions = regions if regions is not None else visible_region_ids(session, actor)
     return regions is None or user.region_id in regions
 
 

@@ -12,6 +12,7 @@ from server import security
 from server.extensions import db
 from server.models import Device, User
 from server.services.devices import revoke_device
+from server.services.scope import visible_region_ids
 from server.services.users import may_manage, sign_out_everywhere
 from server.web.access import current_supervisor, supervisor_required
 
@@ -25,7 +26,8 @@ def device_list() -> Any:
     actor = current_supervisor()
     rows = db.session.scalars(sa.select(Device).join(User, Device.user_id == User.id)
                               .order_by(Device.created_at.desc()).limit(2000)).all()  # fmt: skip
-    devices = [d for d in rows if may_manage(db.session, actor, d.user)]
+    regions = visible_region_ids(db.session, actor)
+    devices = [d for d in rows if may_manage(db.session, actor, d.user, regions=regions)]
     return render_template("devices.html", devices=devices)
 
 
