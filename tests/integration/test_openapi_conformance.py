@@ -89,3 +89,21 @@ def test_error_codes_are_documented_as_strings(app: Flask, path: str) -> None:
     spec = app.test_client().get(path).get_json()
     problem = spec["components"]["schemas"]["Problem"]
     assert problem["properties"]["code"]["type"] == "string"
+
+
+def test_cross_field_rules_are_in_the_spec(app: Flask) -> None:
+    """Returning an inspection needs a comment, listing a hazard needs the supervising level: the spec says so."""
+    schemas = app.test_client().get("/api/openapi.json").get_json()["components"]["schemas"]
+    review = schemas["Review"]["allOf"][0]
+    assert review["if"]["properties"]["outcome"]["const"] == "return" and review["then"]["required"] == [
+        "comment"
+    ]
+    actions = {rule["if"]["properties"]["action"]["const"]: rule["then"]["required"]
+               for rule in schemas["HazardAction"]["allOf"]}  # fmt: skip
+    assert actions == {
+        "list": ["supervision_level"],
+        "extend": ["comment", "deadline"],
+        "reject": ["comment"],
+    }
+    assert schemas["Hazard"]["properties"]["funds_yuan"]["type"] == ["string", "null"]
+    assert "pattern" in schemas["Hazard"]["properties"]["funds_yuan"]
