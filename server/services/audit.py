@@ -98,7 +98,7 @@ def record(session: DbSession, actor: User | None, action: str, entity_type: str
     session.add(row)
     session.flush()
     session.execute(sa.update(AuditHead).where(AuditHead.id == _HEAD_ID).values(row_id=row.id, hash=row.hash))
-    session.info.setdefault(_PENDING, []).append((chain.anchor_file, f"{row.id}\t{row.hash}\n"))
+    session.info.setdefault(_PENDING, []).append((chain.anchor_file, f"{row.id}\t{row.hash}\n", row))
     return row
 
 
@@ -108,7 +108,9 @@ def record(session: DbSession, actor: User | None, action: str, entity_type: str
 def _write_anchors(session: Session) -> None:
     """After a commit, append the committed rows' hashes to the anchor file (O_APPEND: whole lines, never
     rewritten). A crash between commit and append only leaves the anchor behind, never wrong."""
-    for path, line in session.info.pop(_PENDING, []):
+    for path, line, row in session.info.pop(_PENDING, []):
+        if not sa.inspect(row).persistent:
+            continue  # appended inside a savepoint that was rolled back: the row was never committed
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:

@@ -222,3 +222,18 @@ def test_the_head_is_printed_on_the_monthly_report_and_its_workbook(app: Flask) 
     book = openpyxl.load_workbook(io.BytesIO(client.get("/reports/monthly.xlsx").data))
     texts = [c.value for row in book.worksheets[0].iter_rows() for c in row if isinstance(c.value, str)]
     assert any(head.label() in text for text in texts)
+
+
+def test_a_row_rolled_back_with_its_savepoint_is_not_anchored(app: Flask) -> None:
+    from server.services import audit
+
+    ids = _make_events(app, 1)
+    with app.app_context():
+        nested = db.session.begin_nested()
+        audit.record(db.session, None, "test.rolled_back", "test", "x")
+        nested.rollback()
+        audit.record(db.session, None, "test.kept", "test", "y")
+        db.session.commit()
+    code, output = _verify(app)
+    assert code == 0, output
+    assert len(Path(app.config["AUDIT_ANCHOR_FILE"]).read_text().splitlines()) == len(ids) + 1
