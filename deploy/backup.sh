@@ -37,7 +37,7 @@ if [ -d "$media" ]; then
     cp -a "$media" "$out/media"
   fi
 fi
-for secret in secret_key qr-signing-key.pem; do
+for secret in secret_key qr-signing-key.pem audit-key audit-anchor.log; do
   [ -f "$instance/$secret" ] && install -m 600 "$instance/$secret" "$out/$secret"
 done
 ( cd "$out" && find . -type f ! -name SHA256SUMS -print0 | sort -z | xargs -0 sha256sum > SHA256SUMS )

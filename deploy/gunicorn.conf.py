@@ -25,6 +25,21 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 control_socket_disable = True
 
 
+def _without_server_header():
+    """gunicorn names itself (and so invites version-specific attacks) in a Server header: leave it out."""
+    from gunicorn.http import wsgi
+
+    original = wsgi.Response.default_headers
+
+    def default_headers(self):
+        return [line for line in original(self) if not line.lower().startswith("server:")]
+
+    wsgi.Response.default_headers = default_headers
+
+
+_without_server_header()
+
+
 def post_worker_init(worker):
     """Warm the 清零 cache in the background, so that the first dashboard after a start is quick."""
     from server.web.supervise import warm_clearance_cache

@@ -22,7 +22,7 @@ case "$db_url" in
   *) echo "unsupported DATABASE_URL: $db_url" >&2; exit 2 ;;
 esac
 [ -d "$src/media" ] && mkdir -p "$media" && cp -a "$src/media/." "$media/"
-for secret in secret_key qr-signing-key.pem; do
+for secret in secret_key qr-signing-key.pem audit-key audit-anchor.log; do
   [ -f "$src/$secret" ] && install -m 600 "$src/$secret" "$instance/$secret"
 done
 echo "restored from $src; run 'flask db upgrade' before starting the server"

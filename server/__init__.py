@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server import cli, errors, extensions, request_body, security, sync_handlers
     from server.api import register_api
     from server.config import load_config
+    from server.services import audit
     from server.web import register_web
 
     settings = load_config(config)
@@ -29,7 +30,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     Path(app.config["MEDIA_ROOT"]).mkdir(parents=True, exist_ok=True)
 
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's own address (login throttling, audit) is the one nginx saw, not nginx's.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     api = extensions.init_app(app)
+    audit.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     register_api(api)

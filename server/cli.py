@@ -24,15 +24,21 @@ ledger_cli = AppGroup("ledger", help="Self-inspection ledgers in Excel / 隐患�
 
 @audit_cli.command("verify")
 def audit_verify_command() -> None:
-    """Check the audit log's hash chain and name the first broken row."""
-    from server.services.audit import verify
+    """Check the audit log's keyed hash chain and its anchor file; name every broken row."""
+    from server.services.audit import settings, verify_all
 
-    held, broken = verify(db.session)
-    if broken is None:
+    held, breaks = verify_all(db.session, settings())
+    if not breaks:
         click.echo(f"审计链完整 / audit chain intact: {held} rows")
         return
-    _fail(f"审计链在第 {broken.row_id} 行断开 / audit chain broken at row {broken.row_id} "
-          f"(after {held} good rows): {broken.reason}")  # fmt: skip
+    for broken in breaks:
+        where = (
+            f"第 {broken.row_id} 行 / row {broken.row_id}"
+            if broken.row_id is not None
+            else "锚定文件 / anchor"
+        )
+        click.echo(f"审计链断开 / audit chain broken: {where}: {broken.reason}", err=True)
+    _fail(f"审计链有 {len(breaks)} 处断开 / {len(breaks)} breaks ({held} rows hold)")
 
 
 def _fail(message: str, code: int = 1) -> None:

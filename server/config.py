@@ -36,6 +36,9 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         "QR_SIGNING_KEY_FILE": env.get("QR_SIGNING_KEY_FILE") or str(instance / "qr-signing-key.pem"),
+        # The audit chain's HMAC key and its append-only anchor: outside the database, backed up apart from it.
+        "AUDIT_KEY_FILE": env.get("AUDIT_KEY_FILE") or str(instance / "audit-key"),
+        "AUDIT_ANCHOR_FILE": env.get("AUDIT_ANCHOR_FILE") or str(instance / "audit-anchor.log"),
         "DEFAULT_AUTHORITY_NAME": env.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
         "CJK_FONT": env.get("CJK_FONT") or "",
         "PWA_DIST": env.get("PWA_DIST") or str(PROJECT_ROOT / "pwa" / "dist"),
@@ -45,6 +48,12 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         # Empty: no base map; the map page still draws every point.
         "MAP_TILE_URL": (env.get("MAP_TILE_URL") or "").strip(),
         "MAP_TILE_ATTRIBUTION": env.get("MAP_TILE_ATTRIBUTION") or "",
+        # Refused sign-ins allowed per account and per address within the window, then signing in pauses.
+        "LOGIN_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_FAILURES_PER_ACCOUNT") or 5),
+        "LOGIN_FAILURES_PER_ADDRESS": int(env.get("LOGIN_FAILURES_PER_ADDRESS") or 20),
+        "LOGIN_THROTTLE_MINUTES": int(env.get("LOGIN_THROTTLE_MINUTES") or 15),
+        # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are believed; 0 believes none.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES") or 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",

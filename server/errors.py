@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, make_response, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -36,6 +36,31 @@ csrf_failed = define(
     403,
     "页面已过期或请求来源不可信（CSRF 校验失败），请刷新后重试。",
     "The page expired or the request's origin is not trusted (CSRF check failed); reload and retry.",
+)
+login_throttled = define(
+    "429.1",
+    429,
+    "登录失败次数过多，已暂停登录，请 {minutes} 分钟后再试；如忘记密码请联系管理员。",
+    "Too many failed sign-ins: signing in is paused, try again in {minutes} minutes; ask an admin if the password "
+    "is lost.",
+)
+password_unchanged = define(
+    "400.91",
+    400,
+    "新密码至少 8 个字符，且不能与原密码相同。",
+    "The new password needs 8+ characters and must differ.",
+)
+field_too_long = define(
+    "400.90",
+    400,
+    "{field} 过长：{length} 个字符，最多 {limit} 个字符。",
+    "{field} is too long: {length} characters, at most {limit}.",
+)
+device_blocked = define(
+    "403.90",
+    403,
+    "此设备已被吊销（如遗失），需管理员恢复后才能重新注册。",
+    "This device was revoked (e.g. lost); an admin must reinstate it before it can register again.",
 )
 account_disabled = define("403.3", 403, "此账号已停用。", "This account is disabled.")
 qr_unknown = define("404.2", 404, "二维码对应的企业不存在。", "No enterprise is registered for this QR code.")
@@ -92,6 +117,29 @@ def problem_response(problem: Problem) -> Response:
     response = jsonify(problem.to_dict(preferred_language()))
     response.status_code = problem.status
     return response
+
+
+def problem_page(problem: Problem) -> Any:
+    """A problem met on a page (a form refused by the CSRF check, say) as a page: Chinese first, English below,
+    and a way back."""
+    from flask import render_template
+
+    back = request.referrer if _same_site(request.referrer) else "/"
+    html = render_template("problem.html", problem=problem, zh=problem.message("zh"), en=problem.message("en"),
+                           back=back)  # fmt: skip
+    return html, problem.status
+
+
+def _same_site(url: str | None) -> bool:
+    """True for a link back into this site (never an open redirect to another)."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return (
+        parts.netloc in ("", request.host) and parts.path.startswith("/") and not parts.path.startswith("//")
+    )
 
 
 def problem_from_http(exc: HTTPException, extra: dict[str, Any] | None = None) -> Problem:
@@ -155,8 +203,11 @@ def init_app(app: Flask) -> None:
     """Answer every error under /api with the catalogue's JSON; pages keep HTML error pages."""
 
     @app.errorhandler(Problem)
-    def _handle_problem(problem: Problem) -> Response:
-        response = problem_response(problem)
+    def _handle_problem(problem: Problem) -> Any:
+        if request.path.startswith("/api/"):
+            response = problem_response(problem)
+        else:
+            response = make_response(problem_page(problem))
         if problem.kind is problems.server_busy:
             response.headers["Retry-After"] = str(problem.details.get("retry_after", 1))
         return response
@@ -166,7 +217,7 @@ def init_app(app: Flask) -> None:
         if not is_contention(error):
             raise error
         app.logger.warning("database busy, answered 503: %s", str(error.orig).splitlines()[0][:200])
-        return busy_response(app.config["RETRY_AFTER_SECONDS"])
+        return _handle_problem(problems.server_busy(retry_after=app.config["RETRY_AFTER_SECONDS"]))
 
     @app.errorhandler(HTTPException)
     def _handle_http(exc: HTTPException) -> Any:

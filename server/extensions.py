@@ -16,13 +16,17 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from server.models import Base
+from sync.protocol import ProblemSchema
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api, answering errors with the catalogue's JSON instead of its own shape."""
+    """flask-smorest's Api, answering errors with the catalogue's JSON instead of its own shape (and documenting
+    that shape, not flask-smorest's integer-coded one, as every operation's error response)."""
+
+    ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         """Render webargs/HTTP errors as catalogue problems."""
@@ -50,6 +54,13 @@ def init_app(app: Flask) -> ProblemApi:
     from server.services.catalogues import install_immutability_guard
 
     install_immutability_guard(Session)
+    from server.models.limits import install_length_guard
+
+    install_length_guard(Session)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     # One Api per app: its OpenAPI spec describes exactly the blueprints this app registered.
-    return ProblemApi(app)
+    api = ProblemApi(app)
+    from server.api.schemas import DecimalString
+
+    api.register_field(DecimalString, "string", "decimal")
+    return api

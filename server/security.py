@@ -104,22 +104,65 @@ def _check_csrf() -> None:
         raise csrf_failed()
 
 
+def _has_nul(value: Any) -> bool:
+    """True when a NUL character hides anywhere in a parsed JSON value (PostgreSQL can store none)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_characters() -> None:
+    """Refuse any request whose query, form or JSON text holds a NUL character: it is never valid text, and one
+    reaching PostgreSQL would fail the request with a 500 instead of a clear 400."""
+    texts = [*request.args.values(), *request.form.values()]
+    if any("\x00" in text for text in texts) or (request.is_json and _has_nul(request.get_json(silent=True))):
+        raise problems.invalid_fields(
+            fields="a NUL character (U+0000) is not allowed in text / 文字中不能含空字符"
+        )
+
+
 def _view_function() -> Any:
     from flask import current_app
 
     return current_app.view_functions.get(request.endpoint or "")
 
 
-def login_session(user_id: int) -> None:
-    """Start a fresh session for ``user_id`` (a new session id defeats session fixation)."""
+SESSION_ID_KEY = "sid"
+
+
+def login_session(user: Any) -> None:
+    """Start a fresh session for ``user``, recorded server-side (a new session id defeats session fixation)."""
+    from flask import current_app
+
+    from server.extensions import db
+    from server.services import sessions
+
     session.clear()
-    session["user_id"] = user_id
+    token = sessions.start(db.session, user, address=request.remote_addr, user_agent=request.headers.get("User-Agent"),
+                           lifetime=current_app.permanent_session_lifetime)  # fmt: skip
+    db.session.commit()
+    session["user_id"] = user.id
+    session[SESSION_ID_KEY] = token
     session.permanent = True
     csrf_token()
 
 
+def current_session_id() -> object:
+    """The id of the request's server-side session (None when signed out)."""
+    return session.get(SESSION_ID_KEY)
+
+
 def logout_session() -> None:
-    """End the session."""
+    """End the session, server-side too: a copy of the cookie is worthless afterwards."""
+    from server.extensions import db
+    from server.services import sessions
+
+    sessions.end(db.session, session.get(SESSION_ID_KEY))
+    db.session.commit()
     session.clear()
 
 
@@ -148,13 +191,21 @@ def init_app(app: Flask) -> None:
     hasher = PasswordHasher.from_parameters(profile) if profile else PasswordHasher()
     app.extensions["argon2"] = {"hasher": hasher, "dummy_hash": hasher.hash(_DUMMY_PASSWORD)}
 
+    from server.extensions import db
+    from server.services import sessions
+
     @app.before_request
     def _load_user() -> None:
         user_id = session.get("user_id")
         g.user = active_user_by_id(user_id) if user_id is not None else None
+        if g.user is not None and not sessions.is_live(
+            db.session, g.user.id, session.get(SESSION_ID_KEY), app.permanent_session_lifetime
+        ):
+            g.user = None  # signed out elsewhere, a new password, or revoked: the cookie no longer counts
         if user_id is not None and g.user is None:
             session.clear()
         _check_csrf()
+        refuse_nul_characters()
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
@@ -169,5 +220,10 @@ def init_app(app: Flask) -> None:
             "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        personal = g.get("user") is not None or request.headers.get("Authorization", "").startswith("Bearer ")
+        if personal or response.mimetype == "application/json":
+            # Nothing signed-in (or any JSON) stays in a shared or back-button cache; views that chose their own
+            # caching (photos, hashed assets) keep it.
+            response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response

@@ -29,6 +29,9 @@ class Principal:
     user_id: int
     fingerprint: str
     scope: Any = None
+    #: A Problem when the device may no longer change anything (its token was revoked): every new mutation it
+    #: pushes is kept in quarantine with this reason instead of applied, and it may not pull.
+    held: Any = None
 
 
 @dataclass(frozen=True)

@@ -189,10 +189,13 @@ def apply_push(
         wanted = [m for m in runnable if m.entity == handler.entity]
         if prefetch is not None and wanted:
             prefetch(session, wanted)
-    applied = _apply_all_or_nothing(session, registry, principal, runnable)
-    if applied is None:
+    applied: list[dict[str, Any]]
+    if principal.held is not None:
+        applied = [_hold(session, ledger, device_id, m, principal.held) for m in runnable]
+    elif (at_once := _apply_all_or_nothing(session, registry, principal, runnable)) is None:
         applied = [_apply_one(session, registry, ledger, principal, device_id, m) for m in runnable]
     else:
+        applied = at_once
         for mutation in runnable:
             ledger.record(session, device_id, mutation, "applied")
     for mutation, result in zip(runnable, applied, strict=True):
@@ -255,6 +258,15 @@ def _duplicate(
         return {"seq": mutation.seq, "status": "duplicate", "code": problem.code,
                 "message": problem.message("en"), "version": None}  # fmt: skip
     return {"seq": mutation.seq, "status": "duplicate", "code": None, "message": None, "version": None}
+
+
+def _hold(session: Session, ledger: DeviceLedger, device_id: uuid.UUID, mutation: Mutation,
+          problem: Problem) -> dict[str, Any]:  # fmt: skip
+    """Keep a held device's mutation whole in quarantine, unapplied, for an admin to review."""
+    ledger.quarantine(session, device_id, mutation.raw, problem, mutation.digest)
+    ledger.record(session, device_id, mutation, "quarantined")
+    return {"seq": mutation.seq, "status": "quarantined", "code": problem.code, "message": problem.message("en"),
+            "version": None}  # fmt: skip
 
 
 def _apply_one(

@@ -27,11 +27,13 @@ class ProblemSchema(Schema):
 class MutationSchema(Schema):
     """One change made on a device: frozen once written to its outbox."""
 
-    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**62))
     entity = fields.String(required=True, validate=validate.Length(min=1, max=32))
     id = fields.UUID(required=True)
     op = fields.String(required=True, validate=validate.OneOf(["upsert", "delete"]))
-    base_version = fields.Integer(load_default=None, allow_none=True, strict=True)
+    base_version = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=2**31 - 1)
+    )
     data = fields.Dict(keys=fields.String(), load_default=dict)
     at = fields.AwareDateTime(required=True, metadata={"description": "device clock time of the change"})
 

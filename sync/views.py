@@ -69,6 +69,8 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
         """Pull the changes visible to this device's user since the cursor."""
         sync = backend()
         principal = sync.authenticate()
+        if principal.held is not None:
+            raise principal.held  # nothing more reaches a revoked (perhaps lost) device
         session = sync.session()
         try:
             limit = min(args["limit"], sync.limits.max_pull_limit)

@@ -28,20 +28,22 @@ def current_user() -> User:
     return cast(User, user)
 
 
-def bearer_device() -> Device:
-    """The device behind the request's bearer token (401 when there is none or it is revoked)."""
+def bearer_device(*, allow_revoked: bool = False) -> Device:
+    """The device behind the request's bearer token (401 when there is none, or it is revoked unless
+    ``allow_revoked``: sync then keeps what it pushes in quarantine)."""
     device = g.get("device")
     if device is not None:
         return cast(Device, device)
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise problems.unauthenticated()
-    device = device_for_token(db.session, header.removeprefix("Bearer ").strip())
+    device = device_for_token(db.session, header.removeprefix("Bearer ").strip(), allow_revoked=allow_revoked)
     now = utcnow()
     # Refreshed at most once a minute, so that reads (pulls) do not each become a write.
     if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
         device.last_seen_at = now
-    g.device = device
+    if device.revoked_at is None:
+        g.device = device  # a revoked device is never remembered as the request's caller
     return device
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_smorest import Blueprint
 
 from server import security
 from server.api.access import signed_in
-from server.api.schemas import LoginSchema, ProblemSchema, SessionSchema, UserSchema
+from server.api.schemas import LoginSchema, PasswordChangeSchema, ProblemSchema, SessionSchema, UserSchema
 from server.extensions import db
-from server.services.users import authenticate
+from server.services import throttle
+from server.services.users import change_password, sign_in
 from sync import problems
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign-in / 登录")
@@ -27,9 +28,10 @@ def login(credentials: dict[str, str]) -> dict[str, Any]:
     if not request.is_json:
         # JSON only: a foreign page cannot post JSON here without a CORS preflight we never grant.
         raise problems.invalid_json()
-    user = authenticate(db.session, credentials["username"], credentials["password"])
+    user = sign_in(db.session, credentials["username"], credentials["password"], address=request.remote_addr or "",
+                   limits=throttle.limits_from(current_app.config))  # fmt: skip
     db.session.commit()
-    security.login_session(user.id)
+    security.login_session(user)
     return {"user": user, "csrf_token": security.csrf_token()}
 
 
@@ -38,6 +40,19 @@ def login(credentials: dict[str, str]) -> dict[str, Any]:
 def logout() -> None:
     """End the session."""
     security.logout_session()
+
+
+@blp.route("/password", methods=["POST"])
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+@blp.alt_response(400, schema=ProblemSchema)
+@blp.alt_response(401, schema=ProblemSchema)
+@signed_in
+def password(payload: dict[str, str]) -> None:
+    """Change the signed-in user's password; every other session of the user ends."""
+    change_password(db.session, g.user, payload["current_password"], payload["new_password"],
+                    keep_session=security.current_session_id())  # fmt: skip
+    db.session.commit()
 
 
 @blp.route("/me", methods=["GET"])

@@ -7,15 +7,17 @@ from typing import Any
 
 from flask import g, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from server import security
 from server.api.access import current_user, signed_in
 from server.api.schemas import ProblemSchema
 from server.domain.roles import Role
 from server.extensions import db
 from server.models import Device
 from server.services import audit
-from server.services.devices import register_device, revoke_device
+from server.services.devices import register_device, reinstate_device, revoke_device
+from server.services.users import may_manage
 from sync import problems
 
 blp = Blueprint("devices", __name__, url_prefix="/api/devices", description="Devices / 设备")
@@ -24,10 +26,10 @@ blp = Blueprint("devices", __name__, url_prefix="/api/devices", description="Dev
 class DevicePublicKeySchema(Schema):
     """An ECDSA P-256 public key as a JWK (made with WebCrypto, private key non-extractable)."""
 
-    kty = fields.String(required=True)
-    crv = fields.String(required=True)
-    x = fields.String(required=True)
-    y = fields.String(required=True)
+    kty = fields.String(required=True, validate=validate.Length(max=8))
+    crv = fields.String(required=True, validate=validate.Length(max=16))
+    x = fields.String(required=True, validate=validate.Length(max=64))
+    y = fields.String(required=True, validate=validate.Length(max=64))
 
 
 class DeviceRegistrationSchema(Schema):
@@ -35,7 +37,7 @@ class DeviceRegistrationSchema(Schema):
 
     device_id = fields.UUID(load_default=None)
     public_key = fields.Nested(DevicePublicKeySchema, load_default=None)
-    label = fields.String(load_default=None)
+    label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
 
 class DeviceSchema(Schema):
@@ -92,12 +94,25 @@ def list_devices() -> list[Device]:
 @blp.response(200, DeviceSchema)
 @blp.alt_response(404, schema=ProblemSchema)
 def revoke(device_id: uuid.UUID) -> Device:
-    """Revoke a device's token: its owner or an admin may do it."""
+    """Revoke a device (lost, stolen): its owner, the owner's supervisor or an admin; the owner's sessions end."""
     user = current_user()
     device = db.session.get(Device, device_id)
-    if device is None or (device.user_id != user.id and user.role != Role.admin):
+    if device is None or not may_manage(db.session, user, device.user):
         raise problems.not_found()
-    revoke_device(db.session, device, by=user)
-    audit.record(db.session, user, "device.revoke", "device", device.id, {"owner": device.user_id})
+    revoke_device(db.session, device, by=user, keep_session=security.current_session_id())
+    db.session.commit()
+    return device
+
+
+@blp.route("/<uuid:device_id>/reinstate", methods=["POST"])
+@blp.response(200, DeviceSchema)
+@blp.alt_response(404, schema=ProblemSchema)
+@signed_in
+def reinstate(device_id: uuid.UUID) -> Device:
+    """Let a revoked device id register again (admin only; the user then signs in on it for a new token)."""
+    device = db.session.get(Device, device_id)
+    if device is None or g.user.role != Role.admin:
+        raise problems.not_found()
+    reinstate_device(db.session, device, by=g.user)
     db.session.commit()
     return device

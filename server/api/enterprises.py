@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from server.api.access import current_user
 from server.api.schemas import ProblemSchema
@@ -41,7 +41,11 @@ class EnterpriseSchema(Schema):
 class EnterpriseQuerySchema(Schema):
     """Filters for the enterprise list."""
 
-    q = fields.String(load_default=None, metadata={"description": "name, credit code or address contains"})
+    q = fields.String(
+        load_default=None,
+        validate=validate.Length(max=100),
+        metadata={"description": "name, credit code or address contains"},
+    )
 
 
 @blp.route("", methods=["GET"])

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server.api.access import supervisor_user
-from server.api.schemas import ProblemSchema
+from server.api.schemas import DecimalString, ProblemSchema
 from server.domain.hazards import HazardLevel, HazardState
 from server.domain.sectors import Sector
 from server.extensions import db
@@ -61,7 +61,7 @@ class HazardSchema(Schema):
     stop_production = fields.Boolean()
     found_at = fields.DateTime()
     terms = fields.Dict()
-    funds_yuan = fields.Decimal(allow_none=True, as_string=True)
+    funds_yuan = DecimalString(allow_none=True)
 
 
 class HazardDetailSchema(HazardSchema):
@@ -89,7 +89,7 @@ class HazardQuerySchema(Schema):
     overdue = fields.Boolean(load_default=False)
     listed = fields.Boolean(load_default=False)
     open = fields.Boolean(load_default=False)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
 
 
 class HazardPageSchema(Schema):

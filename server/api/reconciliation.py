@@ -38,7 +38,7 @@ class ReconciliationScopeQuerySchema(ReconciliationPhaseQuerySchema):
     """The phase, the order and the page of the scope's table."""
 
     sort = fields.String(load_default="reliability", validate=validate.OneOf(sorted(SORTS)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=5000))
 
 

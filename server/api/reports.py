@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from server.api.access import supervisor_user
-from server.api.schemas import ProblemSchema
+from server.api.schemas import DecimalString, ProblemSchema
 from server.extensions import db
 from server.services import progress_report
 from server.services.progress_report import COLUMNS, PeriodError, ProgressReport, UnitFigures
@@ -58,8 +58,8 @@ class UnitFiguresSchema(Schema):
     rectified_general = fields.Integer()
     rectified_major = fields.Integer()
     rectification_rate = fields.Float(allow_none=True, metadata={"description": "percent"})
-    funds_yuan = fields.Decimal(as_string=True)
-    funds_wan = fields.Decimal(as_string=True, metadata={"description": "万元, two decimals"})
+    funds_yuan = DecimalString()
+    funds_wan = DecimalString(metadata={"description": "万元, two decimals"})
     overdue = fields.Integer()
     listed = fields.Integer()
     by_source = fields.Dict(keys=fields.String(), values=fields.Nested(SourceSchema))
@@ -83,7 +83,7 @@ class MajorHazardSchema(Schema):
     progress = fields.String()
     overdue = fields.Boolean()
     supervision = fields.String()
-    funds_yuan = fields.Decimal(as_string=True, allow_none=True)
+    funds_yuan = DecimalString(allow_none=True)
 
 
 class PhaseUnitSchema(Schema):

@@ -83,9 +83,10 @@ class RenderedDocument:
 class _Pdf(FPDF):
     """A4 portrait with the document number and 第 X 页 共 Y 页 at the foot of every page."""
 
-    def __init__(self, number: str) -> None:
+    def __init__(self, number: str, audit_head: str | None = None) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.number = number
+        self.audit_head = audit_head
         self.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
         self.set_auto_page_break(True, margin=MARGIN_BOTTOM)
         self.alias_nb_pages()
@@ -99,6 +100,10 @@ class _Pdf(FPDF):
         self.cell(WIDTH, 5, self.number, align=Align.L)
         self.set_x(self.l_margin)
         self.cell(WIDTH, 5, f"第 {self.page_no()} 页 共 {{nb}} 页", align=Align.C)
+        if self.audit_head:
+            # The audit chain's head when printed: kept on paper, out of reach of a database edit.
+            self.set_x(self.l_margin)
+            self.cell(WIDTH, 5, f"{AUDIT_HEAD_LABEL} {self.audit_head}", align=Align.R)
         self.set_text_color(0)
 
 
@@ -119,7 +124,9 @@ def _bold(pdf: FPDF, size_pt: float) -> Iterator[None]:
 NO_LINE_START = frozenset("，。、；：？！）》」』】〕”’,.;:?!)%")
 NO_LINE_END = frozenset("（《「『【〔“‘(")
 #: What the font made for a document must hold besides the document's own text.
-FONT_TEXTS = (*LABELS, *sorted(NO_LINE_START | NO_LINE_END))
+#: Printed before the audit chain's head in each page's footer.
+AUDIT_HEAD_LABEL = "审计链"
+FONT_TEXTS = (*LABELS, AUDIT_HEAD_LABEL, *sorted(NO_LINE_START | NO_LINE_END))
 #: Slack left when wrapping ahead of fpdf2, so that it never breaks a pre-wrapped line again.
 WRAP_SLACK = 0.4
 
@@ -472,11 +479,12 @@ def _keep_outlines(pdf: FPDF) -> None:
             font.recalcBBoxes = False
 
 
-def render(docs: InspectionDocuments, kind: DocKind) -> RenderedDocument:
-    """The document as PDF bytes (the order needs hazards: the caller checks ``docs.kinds``)."""
+def render(docs: InspectionDocuments, kind: DocKind, *, audit_head: str | None = None) -> RenderedDocument:
+    """The document as PDF bytes (the order needs hazards: the caller checks ``docs.kinds``); ``audit_head``,
+    the audit chain's head label, is printed in the footer."""
     number = docs.number(kind)
-    font = document_font(strings_of(docs, FONT_TEXTS))
-    pdf = _Pdf(number)
+    font = document_font(strings_of(docs, [*FONT_TEXTS, audit_head or ""]))
+    pdf = _Pdf(number, audit_head)
     pdf.set_lang("zh-CN")
     pdf.set_title(f"{kind.name_zh} {number}")
     pdf.set_author(docs.authority)

@@ -1,21 +1,26 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
-from .audit import AuditEvent
+from .audit import AuditEvent, AuditHead
 from .base import Base
 from .campaign import Campaign, CampaignPhase
 from .catalogue import Catalogue, CatalogueItem
 from .enterprise import Enterprise, QrToken
 from .hazard import Hazard, HazardEvent, HazardSource
 from .inspection import Inspection, InspectionParticipant, ItemResult, ReviewDecision
+from .limits import attach_length_checks
 from .photo import Blob, Photo
 from .quarantine import Quarantine
 from .region import Region, RegionLevel
 from .sampling import SamplingAssignment, SamplingDraw
 from .sync_state import ChangeCounter, SyncMutation
-from .user import Device, User
+from .user import Device, LoginFailure, User, WebSession
+
+# The text limits' CHECK constraints belong to the tables declared above.
+attach_length_checks()
 
 __all__ = [
     "AuditEvent",
+    "AuditHead",
     "Base",
     "Blob",
     "Campaign",
@@ -31,6 +36,7 @@ __all__ = [
     "Inspection",
     "InspectionParticipant",
     "ItemResult",
+    "LoginFailure",
     "Photo",
     "QrToken",
     "Quarantine",
@@ -41,4 +47,5 @@ __all__ = [
     "SamplingDraw",
     "SyncMutation",
     "User",
+    "WebSession",
 ]

@@ -63,3 +63,32 @@ class Device(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     user: Mapped[User] = relationship(back_populates="devices", foreign_keys=[user_id])
+
+
+class WebSession(Base):
+    """A signed-in browser session, checked on every request: deleting the row ends the session at once
+    (sign-out, a new password, an admin's "sign out everywhere", a revoked tablet)."""
+
+    __tablename__ = "web_session"
+
+    #: SHA-256 of the random session id the cookie carries (a database reader cannot replay it).
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class LoginFailure(Base):
+    """A refused sign-in (wrong password or unknown user), counted per account and per address for throttling."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        sa.Index("ix_login_failure_username_at", "username", "at"),
+        sa.Index("ix_login_failure_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    username: Mapped[str] = mapped_column(sa.String(64))
+    address: Mapped[str] = mapped_column(sa.String(64))

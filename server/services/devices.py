@@ -8,9 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from server import security
+from server.domain.roles import Role
+from server.errors import device_blocked
 from server.models import Device, User
 from server.models.base import utcnow
-from server.services import DbSession
+from server.services import DbSession, audit, sessions
 from sync import problems
 
 _JWK_P256_KEYS = {"kty", "crv", "x", "y"}
@@ -48,6 +50,9 @@ def register_device(
     device = session.get(Device, device_id) if device_id else None
     if device is not None and device.user_id != user.id:
         raise problems.forbidden()
+    if device is not None and device.revoked_at is not None:
+        # A revoked (perhaps lost) tablet comes back only through an admin's reinstate_device.
+        raise device_blocked()
     if device is None:
         device = Device(id=device_id or uuid.uuid4(), user_id=user.id, last_seq=0)
         session.add(device)
@@ -55,28 +60,46 @@ def register_device(
     device.public_key_jwk = key
     device.label = (label or "")[:100] or None
     device.user_agent = (user_agent or "")[:255] or None
-    device.revoked_at = None
-    device.revoked_by_id = None
     device.last_seen_at = utcnow()
     session.flush()
     return device, token
 
 
-def device_for_token(session: DbSession, token: str) -> Device:
-    """The device owning this bearer token; a revoked token or disabled user is refused."""
+def device_for_token(session: DbSession, token: str, *, allow_revoked: bool = False) -> Device:
+    """The device owning this bearer token; a revoked token (unless ``allow_revoked``) or disabled user is refused."""
     device = session.scalar(sa.select(Device).where(Device.token_hash == security.token_digest(token)))
     if device is None:
         raise problems.unauthenticated()
-    if device.revoked_at is not None:
+    if device.revoked_at is not None and not allow_revoked:
         raise problems.device_revoked()
     if not device.user.active:
         raise problems.unauthenticated()
     return device
 
 
-def revoke_device(session: DbSession, device: Device, by: User) -> None:
-    """Revoke a device's token; the device must sign in again to sync."""
+def revoke_device(session: DbSession, device: Device, by: User, *, keep_session: object = None) -> int:
+    """Revoke a device (lost, stolen) in one step: its token stops working, its id cannot register again without
+    an admin, and every session of its user ends but ``keep_session`` (the caller's own, when users revoke their
+    own tablet). Audited; returns how many sessions ended. The caller commits."""
     if device.revoked_at is None:
         device.revoked_at = utcnow()
         device.revoked_by_id = by.id
+    ended = sessions.end_all(session, device.user_id, keep=keep_session if by.id == device.user_id else None)
     session.flush()
+    audit.record(
+        session, by, "device.revoke", "device", device.id, {"owner": device.user_id, "sessions_ended": ended}
+    )
+    return ended
+
+
+def reinstate_device(session: DbSession, device: Device, by: User) -> None:
+    """An admin lets a revoked device id register again (found again, checked); audited, the caller commits.
+    Its old token stays dead: the user signs in on it to get a new one."""
+    if by.role != Role.admin:
+        raise problems.forbidden()
+    if device.revoked_at is not None:
+        device.revoked_at = None
+        device.revoked_by_id = None
+        device.token_hash = security.token_digest(security.new_bearer_token())
+    session.flush()
+    audit.record(session, by, "device.reinstate", "device", device.id, {"owner": device.user_id})

@@ -115,6 +115,7 @@ from server.services.spreadsheet import (
     text_too_long,
     value_missing,
 )
+from server.services.xlsx_cells import write_cell
 from sync.problems import Problem, define
 
 # --- Why a row is refused (the catalogue's 400.60-400.69) ---------------------------------------------------
@@ -1330,12 +1331,12 @@ def _sheet_frame(sheet: Any, title: str, headers: list[tuple[str, float]], style
     """Title row merged over the columns, a bold frozen header row, column widths and a print layout."""
     from openpyxl.utils import get_column_letter
 
-    sheet.cell(TITLE_ROW, 1, title).font = styles["title"]
+    write_cell(sheet, TITLE_ROW, 1, title).font = styles["title"]
     sheet.cell(TITLE_ROW, 1).alignment = styles["center"]
     sheet.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=len(headers))
     sheet.row_dimensions[TITLE_ROW].height = 28
     for col, (header, width) in enumerate(headers, start=1):
-        cell = sheet.cell(HEADER_ROW, col, header)
+        cell = write_cell(sheet, HEADER_ROW, col, header)
         cell.font, cell.fill = styles["header_font"], styles["header_fill"]
         cell.border, cell.alignment = styles["border"], styles["center"]
         sheet.column_dimensions[get_column_letter(col)].width = width
@@ -1425,7 +1426,7 @@ def ledger_template() -> bytes:
     _column_formats(sheet, COLUMNS)
     _validations(sheet, TEMPLATE_ROWS)
     for col, column in enumerate(COLUMNS, start=1):
-        cell = sheet.cell(FIRST_DATA_ROW, col, _EXAMPLE.get(column.key))
+        cell = write_cell(sheet, FIRST_DATA_ROW, col, _EXAMPLE.get(column.key))
         cell.font, cell.alignment = styles["example"], styles["wrap"]
         if column.kind in ("date", "past_date"):
             cell.number_format = "yyyy-mm-dd"
@@ -1509,7 +1510,7 @@ def _fill(sheet: Any, hazards: Sequence[Hazard], extra: Any, tz: tzinfo, styles:
     formats.update({i: "#,##0.00" for i, c in enumerate(COLUMNS, start=1) if c.kind == "money"})
     for hazard in hazards:
         for col, value in enumerate([*_row_values(hazard, tz), *extra(hazard)], start=1):
-            cell = sheet.cell(row, col, value)
+            cell = write_cell(sheet, row, col, value)
             cell.border, cell.alignment = styles["border"], styles["wrap"]
             if col in formats and value is not None:
                 cell.number_format = formats[col]

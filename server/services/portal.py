@@ -18,6 +18,7 @@ from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import ItemResultValue
 from server.domain.hazards import OPEN_STATES, HazardEventKind, HazardLevel, HazardState
 from server.domain.inspections import InspectionKind, InspectionStatus
+from server.domain.roles import Role
 from server.models import (
     Blob,
     Campaign,
@@ -78,10 +79,13 @@ def find_hazard(session: DbSession, enterprise_id: uuid.UUID, hazard_id: uuid.UU
 
 
 def own_self_assessments(enterprise_id: uuid.UUID) -> sa.Select[uuid.UUID]:
-    """Ids of the enterprise's own self-assessments (the only inspections it ever sees)."""
+    """Ids of the enterprise's own self-assessments (the only inspections it ever sees): decided by who made the
+    record (one of the enterprise's own accounts), never by the kind a device wrote on it."""
+    own_accounts = sa.select(User.id).where(User.enterprise_id == enterprise_id, User.role == Role.enterprise)
     return sa.select(Inspection.id).where(
         Inspection.enterprise_id == enterprise_id,
         Inspection.kind == InspectionKind.self_check.value,
+        Inspection.created_by_id.in_(own_accounts),
         Inspection.deleted_at.is_(None),
     )
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from server.services.progress_report import COLUMNS, SECTIONS, ProgressReport, UnitFigures
+from server.services.xlsx_cells import write_cell
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAIN_SHEET, MAJOR_SHEET, PHASE_SHEET = "进展情况统计表", "重大事故隐患清单", "各阶段覆盖与清零"
@@ -65,7 +66,7 @@ def _print_layout(sheet: Any, title_rows: str) -> None:
 def _cell(sheet: Any, row: int, col: int, value: Any, styles: dict[str, Any], *, bold: bool = False,
           align: str = "center", fill: bool = False, fmt: str | None = None) -> Any:  # fmt: skip
     """Write one bordered cell of a table."""
-    cell = sheet.cell(row, col, value)
+    cell = write_cell(sheet, row, col, value)
     cell.font = styles["bold" if bold else "plain"]
     cell.alignment = styles[align]
     cell.border = styles["border"]
@@ -100,7 +101,9 @@ def _value(figures: UnitFigures, key: str, kind: str) -> Any:
 _FORMATS = {"int": "0", "rate": "0.0%", "money": "0.00"}
 
 
-def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> None:
+def _main_sheet(
+    sheet: Any, report: ProgressReport, styles: dict[str, Any], audit_head: str | None = None
+) -> None:
     from openpyxl.utils import get_column_letter
 
     width = 1 + len(COLUMNS)
@@ -108,7 +111,7 @@ def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> N
     title = report.title
     if report.provisional:
         title += "（临时，未到截止时间）"
-    sheet.cell(TITLE_ROW, 1, title).font = styles["title"]
+    write_cell(sheet, TITLE_ROW, 1, title).font = styles["title"]
     sheet.cell(TITLE_ROW, 1).alignment = styles["center"]
     sheet.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=width)
     sheet.row_dimensions[TITLE_ROW].height = 34
@@ -123,7 +126,7 @@ def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> N
     for index, text in enumerate(parts):
         first = 1 + index * quarter
         last = width if index == len(parts) - 1 else first + quarter - 1
-        cell = sheet.cell(INFO_ROW, first, text)
+        cell = write_cell(sheet, INFO_ROW, first, text)
         cell.font, cell.alignment = styles["plain"], styles["left"]
         sheet.merge_cells(start_row=INFO_ROW, start_column=first, end_row=INFO_ROW, end_column=last)
     sheet.row_dimensions[INFO_ROW].height = 22
@@ -158,10 +161,11 @@ def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> N
         f"企业自查发现隐患 {own.total} 项（重大 {own.major} 项），已整改 {own.rectified} 项。"
         f"截止时挂牌督办重大隐患 {total.listed} 项。",
         *NOTES,
+        *([f"审计链头（打印时）/ audit chain head when printed: {audit_head}"] if audit_head else []),
     ]
     row_no += 1
     for text in lines:
-        cell = sheet.cell(row_no, 1, text)
+        cell = write_cell(sheet, row_no, 1, text)
         cell.font, cell.alignment = styles["note"], styles["top_left"]
         sheet.merge_cells(start_row=row_no, start_column=1, end_row=row_no, end_column=width)
         sheet.row_dimensions[row_no].height = 30
@@ -185,11 +189,12 @@ def _major_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
 
     width = len(MAJOR_COLUMNS)
     title = f"重大事故隐患清单（{report.scope_name}，截至{report.cutoff.day.year}年{report.cutoff.day.month}月{report.cutoff.day.day}日）"
-    sheet.cell(1, 1, title).font = styles["title"]
+    write_cell(sheet, 1, 1, title).font = styles["title"]
     sheet.cell(1, 1).alignment = styles["center"]
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     sheet.row_dimensions[1].height = 34
-    info = sheet.cell(
+    info = write_cell(
+        sheet,
         2,
         1,
         f"填报单位（盖章）：{report.unit_name}    填报人：{report.filled_by}    联系电话：{report.phone}",
@@ -221,8 +226,8 @@ def _phase_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
     headers = [("阶段", 16), ("起止日期", 24), ("截止时状态", 11), ("县（区）", 12), ("纳入行动企业（家）", 12),
                ("本阶段检查覆盖（家）", 12), ("覆盖率", 10), ("清零判定日", 12), ("已清零企业（家）", 12), ("清零率", 10)]  # fmt: skip
     width = len(headers)
-    sheet.cell(
-        1, 1, f"各阶段检查覆盖与重点事项清零（{report.scope_name}，{report.cutoff.label}）"
+    write_cell(
+        sheet, 1, 1, f"各阶段检查覆盖与重点事项清零（{report.scope_name}，{report.cutoff.label}）"
     ).font = styles["title"]
     sheet.cell(1, 1).alignment = styles["center"]
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
@@ -248,7 +253,7 @@ def _phase_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
         if row_no - first > 1:
             for col in (1, 2, 3, 8):
                 sheet.merge_cells(start_row=first, start_column=col, end_row=row_no - 1, end_column=col)
-    note = sheet.cell(row_no + 1, 1, "清零按阶段末日（进行中的阶段按截止日）判定：该日前完成的最近一次有效检查、该日前发现的隐患及其当日状态；"
+    note = write_cell(sheet, row_no + 1, 1, "清零按阶段末日（进行中的阶段按截止日）判定：该日前完成的最近一次有效检查、该日前发现的隐患及其当日状态；"
                       "尚无监管部门有效检查时显示“—”。")  # fmt: skip
     note.font, note.alignment = styles["note"], styles["top_left"]
     sheet.merge_cells(start_row=row_no + 1, start_column=1, end_row=row_no + 1, end_column=width)
@@ -256,13 +261,14 @@ def _phase_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
     _print_layout(sheet, "2:2")
 
 
-def report_xlsx(report: ProgressReport) -> bytes:
-    """The report as .xlsx bytes: the form, the list of major hazards, and the phases."""
+def report_xlsx(report: ProgressReport, *, audit_head: str | None = None) -> bytes:
+    """The report as .xlsx bytes: the form, the list of major hazards, and the phases; ``audit_head`` (the audit
+    chain's head label) is printed under the form."""
     from openpyxl import Workbook
 
     book = Workbook()
     styles = _styles()
-    _main_sheet(book.active, report, styles)
+    _main_sheet(book.active, report, styles, audit_head)
     _major_sheet(book.create_sheet(MAJOR_SHEET), report, styles)
     _phase_sheet(book.create_sheet(PHASE_SHEET), report, styles)
     book.properties.title = report.title

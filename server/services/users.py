@@ -6,12 +6,14 @@ import sqlalchemy as sa
 
 from server import security
 from server.domain.roles import Role, scope_problem
-from server.errors import account_disabled, bad_credentials, user_exists
+from server.errors import account_disabled, bad_credentials, password_unchanged, user_exists
 from server.extensions import db
 from server.models import Enterprise, Region, User
 from server.models.base import utcnow
-from server.services import DbSession
+from server.services import DbSession, audit, sessions, throttle
+from server.services.scope import visible_region_ids
 from sync import problems
+from sync.problems import Problem
 
 
 def create_user(
@@ -67,6 +69,58 @@ def authenticate(session: DbSession, username: str, password: str) -> User:
         user.password_hash = security.hash_password(password)
     user.last_login_at = utcnow()
     return user
+
+
+def sign_in(
+    session: DbSession, username: str, password: str, *, address: str, limits: throttle.Limits
+) -> User:
+    """Authenticate, throttled per account and per address: a refusal is counted, audited and committed
+    before it is raised (it must outlive the request's rollback)."""
+    throttle.check(session, username, address, limits)
+    try:
+        user = authenticate(session, username, password)
+    except Problem:
+        session.rollback()
+        throttle.failed(session, username, address, limits)
+        session.commit()
+        raise
+    throttle.succeeded(session, username)
+    return user
+
+
+def change_password(session: DbSession, user: User, current: str, new: str, *, keep_session: object) -> None:
+    """Set a new password after checking the current one; every other session of the user ends."""
+    if not security.verify_password(user.password_hash, current):
+        raise bad_credentials()
+    if len(new) < 8 or len(new) > 256 or new == current:
+        raise password_unchanged()
+    user.password_hash = security.hash_password(new)
+    ended = sessions.end_all(session, user.id, keep=keep_session)
+    audit.record(session, user, "user.password_change", "user", user.id, {"sessions_ended": ended})
+
+
+def sign_out_everywhere(session: DbSession, user: User, by: User, reason: str) -> int:
+    """End every session of ``user`` (audited); the caller commits."""
+    ended = sessions.end_all(session, user.id)
+    audit.record(
+        session, by, "user.sign_out_everywhere", "user", user.id, {"sessions_ended": ended, "reason": reason}
+    )
+    return ended
+
+
+#: Roles a supervisor manages (sessions, tablets) within the regions under them; an admin manages everyone.
+MANAGED_BY_SUPERVISORS = frozenset({Role.inspector, Role.expert, Role.enterprise})
+
+
+def may_manage(session: DbSession, actor: User, user: User, *, regions: set[int] | None = None) -> bool:
+    """True when ``actor`` may end ``user``'s sessions and revoke their tablets: an admin, the user themself,
+    or a supervisor whose regions include the user's (``regions``: the actor's, when already known)."""
+    if actor.role == Role.admin or actor.id == user.id:
+        return True
+    if actor.role not in (Role.supervisor, Role.city_supervisor) or user.role not in MANAGED_BY_SUPERVISORS:
+        return False
+    regions = regions if regions is not None else visible_region_ids(session, actor)
+    return regions is None or user.region_id in regions
 
 
 def active_user_by_id(user_id: object) -> User | None:

@@ -7,10 +7,11 @@ from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from flask import current_app
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from server.domain import limits
 from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import ItemResultValue
 from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
@@ -53,7 +54,30 @@ from server.sync_handlers.principal import Scope, scope_of
 from sync import problems
 from sync.backend import Principal
 from sync.engine import Change, Mutation
-from sync.protocol import SHA256_RE
+from sync.protocol import SHA256_RE, canonical_json
+
+#: Roles whose devices record a regulator's inspection, its answers and its hazards.
+REGULATOR_ROLES = frozenset({Role.inspector, Role.expert, Role.admin})
+#: Inspection kinds a regulator's device may record: a self-assessment (自评) is only ever the enterprise's own,
+#: made on the portal.
+REGULATOR_KINDS = frozenset(k.value for k in InspectionKind if k != InspectionKind.self_check)
+
+#: Bytes of canonical JSON a small structured field (terms, 五到位, an event's data) may take, and all of an
+#: inspection's signatures (each a small signature image).
+SMALL_JSON = 20_000
+SIGNATURES_JSON = 2_000_000
+
+
+def json_size(limit: int) -> Any:
+    """A validator refusing a structured value whose JSON is longer than ``limit`` bytes."""
+
+    def check(value: Any) -> None:
+        size = len(canonical_json(value))
+        if size > limit:
+            raise ValidationError(f"too large: {size} bytes of JSON, at most {limit}")
+
+    return check
+
 
 LAT = validate.Range(min=-90, max=90)
 LON = validate.Range(min=-180, max=180)
@@ -216,11 +240,11 @@ class InspectionDataSchema(Schema):
     end_lon = fields.Float(allow_none=True, validate=LON)
     end_accuracy_m = fields.Float(allow_none=True, validate=POSITIVE)
     participants = fields.List(fields.Nested(ParticipantSchema))
-    signatures = fields.List(fields.Dict())
-    summary_note = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    signatures = fields.List(fields.Dict(), validate=json_size(SIGNATURES_JSON))
+    summary_note = fields.String(allow_none=True, validate=validate.Length(max=limits.NOTE))
     sealed_sha256 = fields.String(allow_none=True, validate=validate.Regexp(SHA256_RE))
     device_signature = fields.String(allow_none=True, validate=validate.Length(max=200))
-    sealed_record = fields.String(allow_none=True, validate=validate.Length(max=2_000_000))
+    sealed_record = fields.String(allow_none=True, validate=validate.Length(max=limits.SEALED_RECORD))
     corrects_id = fields.UUID(allow_none=True)
 
 
@@ -251,9 +275,11 @@ class InspectionHandler:
             inspection.deleted_at = utcnow()
             inspection.row_version += 1
             return inspection.row_version
-        if scope.role not in (Role.inspector, Role.expert, Role.admin):
+        if scope.role not in REGULATOR_ROLES:
             raise problems.forbidden()
         data = load_data(self.schema, mutation.data, creating=inspection is None)
+        if "kind" in data and data["kind"] not in REGULATOR_KINDS:
+            raise problems.forbidden()
         if inspection is None:
             enterprise = visible_enterprise(session, scope, data["enterprise_id"])
             catalogue = session.get(Catalogue, data["catalogue_id"])
@@ -383,7 +409,7 @@ class ItemResultDataSchema(Schema):
     inspection_id = fields.UUID(required=True)
     item_code = fields.String(required=True, validate=validate.Length(min=1, max=16))
     result = fields.String(required=True, validate=validate.OneOf([r.value for r in ItemResultValue]))
-    note = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    note = fields.String(allow_none=True, validate=validate.Length(max=limits.NOTE))
     answered_at = fields.AwareDateTime(allow_none=True)
 
 
@@ -401,6 +427,8 @@ class ItemResultHandler:
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record or change an answer of a draft inspection."""
         scope = scope_of(principal)
+        if scope.role not in REGULATOR_ROLES:
+            raise problems.forbidden()
         row = find(session, ItemResult, mutation.id)
         created = row is None
         data = load_data(self.schema, mutation.data, creating=created)
@@ -456,15 +484,17 @@ class HazardDataSchema(Schema):
     item_code = fields.String(allow_none=True, validate=validate.Length(max=16))
     ledger_no = fields.String(allow_none=True, validate=validate.Length(max=32))
     place = fields.String(allow_none=True, validate=validate.Length(max=200))
-    description = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=limits.NOTE))
     level = fields.String(required=True, validate=validate.OneOf([lv.value for lv in HazardLevel]))
-    level_reason = fields.String(allow_none=True)
+    level_reason = fields.String(allow_none=True, validate=validate.Length(max=limits.NOTE))
     found_at = fields.AwareDateTime(required=True)
     deadline = fields.Date(allow_none=True)
-    terms = fields.Dict()
+    terms = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), validate=json_size(SMALL_JSON))
     funds_yuan = fields.Decimal(allow_none=True, places=2, validate=POSITIVE)
-    five_in_place = fields.Dict(allow_none=True)
-    treatment_plan = fields.String(allow_none=True)
+    five_in_place = fields.Dict(
+        allow_none=True, keys=fields.String(validate=validate.Length(max=64)), validate=json_size(SMALL_JSON)
+    )
+    treatment_plan = fields.String(allow_none=True, validate=validate.Length(max=limits.NOTE))
     reported_to_regulator_on = fields.Date(allow_none=True)
     reported_to_workers_congress_on = fields.Date(allow_none=True)
     stop_production = fields.Boolean()
@@ -511,6 +541,8 @@ class HazardHandler:
 
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record a hazard (with its 'found' event) or change one whose inspection is still a draft."""
+        if scope_of(principal).role not in REGULATOR_ROLES:
+            raise problems.forbidden()
         hazard = find(session, Hazard, mutation.id)
         created = hazard is None
         data = load_data(self.schema, mutation.data, creating=created)
@@ -547,6 +579,8 @@ class HazardHandler:
                 raise problems.invalid_mutation(
                     reason="the hazard's enterprise differs from its inspection's"
                 )
+            if inspection.kind == InspectionKind.self_check:
+                raise problems.forbidden()
             if inspection.kind == InspectionKind.city_sampling:
                 source = HazardSource.city_sampling
         elif self.source == HazardSource.inspection:
@@ -639,8 +673,8 @@ class HazardEventDataSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in HazardEventKind]))
     at = fields.AwareDateTime(required=True)
     deadline = fields.Date(allow_none=True)
-    comment = fields.String(allow_none=True, validate=validate.Length(max=10000))
-    data = fields.Dict()
+    comment = fields.String(allow_none=True, validate=validate.Length(max=limits.COMMENT))
+    data = fields.Dict(validate=json_size(SMALL_JSON))
 
 
 #: Which events each role may record from a device; listing, extension and closure happen on the web.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from server.api.access import bearer_device
 from server.extensions import db
 from server.services.scope import Scope, principal_for
+from sync import problems
 from sync.backend import Principal
 
 __all__ = ["Scope", "authenticate", "scope_of"]
@@ -12,7 +15,12 @@ __all__ = ["Scope", "authenticate", "scope_of"]
 
 def authenticate() -> Principal:
     """The principal of the request's bearer token (401 problems when missing or revoked)."""
-    return principal_for(db.session, bearer_device())
+    device = bearer_device(allow_revoked=True)
+    principal = principal_for(db.session, device)
+    if device.revoked_at is not None:
+        # A revoked tablet's pushes are kept for review, never applied (the engine quarantines them).
+        principal = dataclasses.replace(principal, held=problems.device_revoked())
+    return principal
 
 
 def scope_of(principal: Principal) -> Scope:

@@ -8,6 +8,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Register the page blueprints."""
     from . import (
+        devices,
         documents,
         ledger_io,
         map,
@@ -33,6 +34,7 @@ def register_web(app: Flask) -> None:
         reports,
         documents,
         sampling,
+        devices,
     ):
         app.register_blueprint(module.bp)
     supervise.register_filters(app)

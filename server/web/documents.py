@@ -16,6 +16,7 @@ from server.documents.pdf import render
 from server.documents.records import DocKind, load_documents
 from server.documents.verify import verify_document
 from server.extensions import db
+from server.services import audit
 from server.sync_handlers import current_backend
 from server.web.access import current_supervisor, supervisor_required
 
@@ -38,7 +39,8 @@ def download(inspection_id: uuid.UUID, kind: str) -> Any:
     )  # fmt: skip
     if docs is None or document_kind not in docs.kinds:
         abort(404)
-    rendered = render(docs, document_kind)
+    head = audit.current_head(db.session)
+    rendered = render(docs, document_kind, audit_head=head.label() if head else None)
     response = Response(rendered.data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = rendered.content_disposition
     # Made afresh from the record each time, and only for this supervisor's eyes.

@@ -20,6 +20,7 @@ from server.domain.inspections import InspectionKind, InspectionStatus
 from server.extensions import db
 from server.services.mappoints import CHINA_TIME, MapPoint, PointKind, enterprise_summaries, map_points
 from server.web.access import current_supervisor, supervisor_required
+from server.web.pwa import hidden_or_outside
 
 bp = Blueprint("web_map", __name__, template_folder="templates")
 
@@ -201,8 +202,8 @@ def map_page() -> Any:
 @bp.route("/web-assets/<path:name>")
 def web_asset(name: str) -> Any:
     """A file of the supervisors' pages' bundle; hashed assets may be cached for a year."""
-    if name.startswith("."):
-        abort(404)  # the build's own manifest is for the server, not for browsers
+    if hidden_or_outside(name):
+        abort(404)  # the build's own manifest is for the server, not for browsers; nothing outside the bundle
     response = send_from_directory(_dist(), name)
     if name.startswith("assets/"):
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"

@@ -14,6 +14,12 @@ bp = Blueprint("pwa", __name__)
 _NO_CACHE = ("index.html", "sw.js", "manifest.webmanifest")
 
 
+def hidden_or_outside(name: str) -> bool:
+    """True for a path that names a hidden file or folder (the build's .vite manifest) or climbs out with '..'
+    (sent encoded as %2e%2e it reaches the view decoded); such a path is never served."""
+    return any(part.startswith(".") for part in name.replace("\\", "/").split("/"))
+
+
 def _dist() -> Path:
     return Path(current_app.config["PWA_DIST"])
 
@@ -23,6 +29,8 @@ def _dist() -> Path:
 def app_file(name: str = "index.html") -> Any:
     """A file of the built app; unknown paths get the shell, so that the app's own routes load offline too."""
     dist = _dist()
+    if hidden_or_outside(name):
+        raise NotFound()
     if not (dist / "index.html").is_file():
         return (
             "应用尚未构建，请运行 make run 或 make pwa。 / The app is not built yet: run `make run` or `make pwa`.",

@@ -31,8 +31,8 @@ from server import security
 from server.domain.roles import Role
 from server.extensions import db
 from server.models import Campaign
+from server.services import audit, progress_report
 from server.services import campaigns as campaign_rules
-from server.services import progress_report
 from server.services.oversight import campaign_for
 from server.services.progress_report import PeriodError, ProgressReport
 from server.services.progress_report_xlsx import XLSX_MIMETYPE, report_filename, report_xlsx
@@ -73,8 +73,14 @@ def monthly() -> Any:
     return render_template(
         "report_monthly.html", r=report, error=error, months=progress_report.report_months(campaign, today),
         month_arg=request.args.get("month", ""), final=request.args.get("final", "") in ("1", "true", "on"),
-        sections=progress_report.SECTIONS,
+        sections=progress_report.SECTIONS, audit_head=_audit_head(),
     ), (400 if error else 200)  # fmt: skip
+
+
+def _audit_head() -> str | None:
+    """The audit chain's head label, printed on the report so that a later database edit shows."""
+    head = audit.current_head(db.session)
+    return head.label() if head else None
 
 
 @bp.route("/reports/monthly.xlsx")
@@ -84,7 +90,7 @@ def monthly_xlsx() -> Any:
     report, _error = _report()
     if report is None:
         return monthly()
-    return xlsx_response(report_xlsx(report), report_filename(report))
+    return xlsx_response(report_xlsx(report, audit_head=_audit_head()), report_filename(report))
 
 
 # --- the admin's campaign pages ------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from server import security
 from server.extensions import db
 from server.models import Quarantine
-from server.services import qr
+from server.services import qr, throttle
 from server.services.quarantine import reapply
-from server.services.users import authenticate
+from server.services.users import sign_in
 from sync.problems import Problem
 
 bp = Blueprint(
@@ -36,18 +36,19 @@ def _safe_next(target: str | None) -> str:
 def login() -> Any:
     """The sign-in form."""
     error = None
+    status = 200
     if request.method == "POST":
         try:
-            user = authenticate(
-                db.session, request.form.get("username", ""), request.form.get("password", "")
-            )
+            user = sign_in(db.session, request.form.get("username", "")[:64], request.form.get("password", "")[:256],
+                           address=request.remote_addr or "", limits=throttle.limits_from(current_app.config))  # fmt: skip
         except Problem as problem:
-            error = problem.message("zh")
+            error = f"{problem.message('zh')} / {problem.message('en')}"
+            status = problem.status
         else:
             db.session.commit()
-            security.login_session(user.id)
+            security.login_session(user)
             return redirect(_safe_next(request.args.get("next")))
-    status = 401 if error else 200
+    status = status if error else 200
     return render_template("login.html", error=error, next=request.args.get("next", "")), status
 
 

@@ -34,17 +34,17 @@ from server.models import (
 from server.models import Device as DeviceRow
 from sync.backend import Limits
 from sync.client import (
-    AuthError,
     Outbox,
     RetriesExhausted,
     SimulatedInspection,
     SyncClient,
+    SyncError,
     applicable_items,
     current_catalogue,
     main,
     simulate_inspection,
 )
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, login
 from tests.integration.client_transport import FlakyTransport, FlaskClientTransport
 
 NOW = datetime(2026, 6, 10, 3, 0, tzinfo=UTC)
@@ -289,9 +289,11 @@ def test_simulate_reports_a_wrong_password(app: Flask, capsys: pytest.CaptureFix
     assert "401.3" in capsys.readouterr().err
 
 
-def test_a_revoked_token_raises_and_re_registering_continues_the_numbering(
+def test_a_revoked_tablet_is_quarantined_and_registers_again_only_after_an_admin(
     app: Flask, client: SyncClient, outbox: Outbox, tmp_path: Path
 ) -> None:
+    """Issue 16: a revoked (lost) tablet's later pushes are kept in quarantine, not applied; its id cannot
+    register again until an admin reinstates it, and then it continues its numbering."""
     device_id = client.register("xx_insp1", DEMO_PASSWORD)
     client.pull()
     first = _inspect(outbox, tmp_path, seed=1)
@@ -302,12 +304,33 @@ def test_a_revoked_token_raises_and_re_registering_continues_the_numbering(
         row.revoked_at = datetime.now(UTC)
         db.session.commit()
     second = _inspect(outbox, tmp_path, seed=2, enterprise_index=1)
-    with pytest.raises(AuthError) as raised:
-        client.push()
-    assert raised.value.code == "401.2" and outbox.pending_count() == second.mutations
+    summary = client.push()
+    assert (summary.quarantined, summary.applied) == (second.mutations, 0)
+    assert {p["code"] for p in summary.problems} == {"401.2"}
+    with app.app_context():
+        assert db.session.get(Inspection, uuid.UUID(second.inspection_id)) is None
+        kept = db.session.scalar(sa.select(sa.func.count()).select_from(Quarantine).where(
+            Quarantine.device_id == uuid.UUID(device_id)))  # fmt: skip
+        assert kept == second.mutations
+    with pytest.raises(SyncError) as refused:
+        client.register("xx_insp1", DEMO_PASSWORD)
+    assert refused.value.code == "403.90"
+    admin = app.test_client()
+    csrf = login(admin, "admin")
+    assert (
+        admin.post(f"/api/devices/{device_id}/reinstate", headers={"X-CSRF-Token": csrf}).status_code == 200
+    )
     assert client.register("xx_insp1", DEMO_PASSWORD) == device_id
+    third = _inspect(outbox, tmp_path, seed=3, enterprise_index=2)
     client.sync()
-    _assert_on_server_once(app, device_id, [first, second])
+    with app.app_context():
+        for made in (first, third):
+            inspection = db.session.get(Inspection, uuid.UUID(made.inspection_id))
+            assert inspection is not None and inspection.status == InspectionStatus.submitted
+        assert db.session.get(Inspection, uuid.UUID(second.inspection_id)) is None
+        seqs = db.session.scalars(sa.select(SyncMutation.seq).where(SyncMutation.device_id == uuid.UUID(device_id))
+                                  .order_by(SyncMutation.seq)).all()  # fmt: skip
+        assert seqs == list(range(1, first.mutations + second.mutations + third.mutations + 1))
 
 
 def test_a_batch_too_large_for_the_server_is_split(

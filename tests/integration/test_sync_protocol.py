@@ -200,10 +200,14 @@ def test_foreign_device_and_revoked_token_are_refused(app: Flask) -> None:
         assert row is not None
         row.revoked_at = datetime.now(UTC)
         db.session.commit()
+    # A revoked (perhaps lost) tablet's pushes are kept in quarantine for review, never applied; it pulls nothing.
+    mine.seq = 0  # the refused pushes above applied nothing
     revoked = mine.push([mine.mutation("x", {})])
-    assert revoked.status_code == 401 and revoked.get_json()["code"] == "401.2"
+    assert revoked.status_code == 200
+    assert [(r["status"], r["code"]) for r in revoked.get_json()["results"]] == [("quarantined", "401.2")]
+    assert mine.client.get("/api/sync/pull", headers=mine.headers).get_json()["code"] == "401.2"
     with app.app_context():
-        assert _count(SyncMutation) == 0
+        assert db.session.scalar(sa.select(SyncMutation.outcome)) == "quarantined"
 
 
 def test_pull_pages_in_commit_order_and_filters_by_scope(app: Flask) -> None:
