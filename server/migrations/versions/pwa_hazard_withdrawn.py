@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "pwa_hazard_withdrawn"
-down_revision = "0004_sampling_draw"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
