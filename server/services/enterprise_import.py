@@ -419,7 +419,7 @@ def _parse_row(
         try:
             return parse(raw, *args)
         except Problem as problem:
-            errors.append(RowError.of(line, column(key), problem))
+            errors.append(RowError.of(line, column(key), problem, raw))
             return None
 
     name = check("name", _plain_text, "name")
@@ -464,7 +464,7 @@ def _parse_row(
         try:
             region = regions.find(region_raw)
         except Problem as problem:
-            errors.append(RowError.of(line, column("region"), problem))
+            errors.append(RowError.of(line, column("region"), problem, region_raw))
 
     if errors or credit_code is None:
         return None, errors
@@ -582,7 +582,7 @@ def import_enterprises(
     for code, lines in lines_by_code.items():
         if len(lines) > 1:
             problem = credit_code_repeated(value=code, rows=", ".join(map(str, lines)))
-            report.errors.extend(RowError.of(line, credit_column, problem) for line in lines)
+            report.errors.extend(RowError.of(line, credit_column, problem, code) for line in lines)
     parsed = [row for row in parsed if len(lines_by_code[row.credit_code]) == 1]
 
     stored = _existing(session, (row.credit_code for row in parsed))

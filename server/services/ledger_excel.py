@@ -584,6 +584,13 @@ class _Entry:
     def column(self, field_key: str) -> str:
         return self.header.shown(field_key)
 
+    def value(self, field_key: str) -> Any:
+        """The row's value of a field, as read (for a refusal that comes from the row as a whole)."""
+        read = {"found_at": self.found_on, "description": self.description, "ledger_no": self.ledger_no,
+                "deadline": self.deadline, "completed_on": self.completed_on, "accepted_on": self.accepted_on,
+                "level": LEVEL_LABELS[self.level] if self.level else None}  # fmt: skip
+        return read[field_key] if field_key in read else self.fields.get(field_key, self.terms.get(field_key))
+
 
 def _first_text(cells: Sequence[Any]) -> str:
     return next((text(c) for c in cells if not is_blank(c)), "")
@@ -674,7 +681,7 @@ def _parse_row(
         try:
             return parse(raw, *args)
         except Problem as problem:
-            errors.append(RowError.of(line, header.shown(field_key), problem))
+            errors.append(RowError.of(line, header.shown(field_key), problem, raw))
             return None
 
     values: dict[str, Any] = {}
@@ -709,13 +716,13 @@ def _parse_row(
     found_on, description = values.get("found_at"), values.get("description")
     deadline = values.get("deadline")
     if found_on is not None and deadline is not None and deadline < found_on:
-        errors.append(RowError.of(line, header.shown("deadline"), date_goes_back(
+        errors.append(RowError.of(line, header.shown("deadline"), value=header.cell(cells, "deadline"), problem=date_goes_back(
             value=deadline.isoformat(), other=header.shown("found_at"), other_en="the check date",
             other_value=found_on.isoformat())))  # fmt: skip
     state: LedgerState | None = values.get("ledger_state")
     completed_on = values.get("completed_on")
     if state is not None and completed_on is not None and not state.claims_fixed:
-        errors.append(RowError.of(line, header.shown("ledger_state"), ledger_state_contradicts(
+        errors.append(RowError.of(line, header.shown("ledger_state"), value=header.cell(cells, "ledger_state"), problem=ledger_state_contradicts(
             value=text(header.cell(cells, "ledger_state")), other=header.shown("completed_on"),
             other_en="the completion date", other_value=completed_on.isoformat())))  # fmt: skip
     if errors or found_on is None or description is None:
@@ -1230,7 +1237,8 @@ def _plans_without_repeats(
         try:
             planned.append(planner.plan(entry))
         except _ColumnProblem as failure:
-            report.errors.append(RowError.of(entry.line, entry.column(failure.column), failure.problem))
+            report.errors.append(RowError.of(entry.line, entry.column(failure.column), failure.problem,
+                                             entry.value(failure.column)))  # fmt: skip
     lines: dict[uuid.UUID, list[_Plan]] = defaultdict(list)
     for plan in planned:
         lines[plan.hazard_id].append(plan)
@@ -1246,7 +1254,9 @@ def _plans_without_repeats(
         what_en = f"number '{plan.entry.ledger_no}'" if numbered else "same date, place and description"
         column = "ledger_no" if numbered else "description"
         problem = entry_repeated(rows=rows, what=what, what_en=what_en)
-        report.errors.append(RowError.of(plan.entry.line, plan.entry.column(column), problem))
+        report.errors.append(
+            RowError.of(plan.entry.line, plan.entry.column(column), problem, plan.entry.value(column))
+        )
     return kept
 
 

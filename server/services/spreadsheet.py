@@ -75,23 +75,28 @@ _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem of one row: the row number as Excel shows it, the column header, the reason."""
+    """One problem of one row: the row number as Excel shows it, the column header, the cell's value as
+    written (blank for a missing value), the reason."""
 
     row: int
     column: str
     reason: str
     reason_en: str = ""
     code: str = ""
+    value: str = ""
 
     @classmethod
-    def of(cls, row: int, column: str, problem: Problem) -> RowError:
-        """A row error whose reason is a catalogue problem."""
-        return cls(row, column, problem.message("zh"), problem.message("en"), problem.code)
+    def of(cls, row: int, column: str, problem: Problem, value: Any = None) -> RowError:
+        """A row error whose reason is a catalogue problem, with the refused cell's value."""
+        written = "" if value is None or is_blank(value) else shown(value)
+        return cls(row, column, problem.message("zh"), problem.message("en"), problem.code, written)
 
     def as_text(self) -> str:
-        """One line: 第 7 行 [统一社会信用代码]：校验位错误 (check digit wrong)."""
+        """One line: 第 7 行 [统一社会信用代码]：校验位错误 (check digit wrong)；填写的值 / value：“9114…”
+        (the value only when the reason does not already quote it)."""
         english = f" ({self.reason_en})" if self.reason_en else ""
-        return f"第 {self.row} 行 [{self.column}]：{self.reason}{english}"
+        value = f"；填写的值 / value：“{self.value}”" if self.value and self.value not in self.reason else ""
+        return f"第 {self.row} 行 [{self.column}]：{self.reason}{english}{value}"
 
 
 def file_invalid(zh: str, en: str) -> Problem:
