@@ -594,4 +594,14 @@ def read_tables(
         raise file_invalid(f"{name} 是空文件", f"{name} is empty")
     if kind_of(data, name) == "xlsx":
         return read_xlsx(data, name, fill_merged=fill_merged)
-    return [read_csv(data, name, has_header)]
+    if len(data) > MAX_UNCOMPRESSED_BYTES:
+        raise file_invalid(
+            f"{name} 过大（{_mib(len(data))}，上限 {_mib(MAX_UNCOMPRESSED_BYTES)}），请拆分后再导入",
+            f"{name} is {_mib(len(data))}, beyond the {_mib(MAX_UNCOMPRESSED_BYTES)} limit; split it",
+        )
+    rows = read_csv(data, name, has_header)
+    if len(rows) > MAX_ROWS:
+        raise file_invalid(
+            f"{name} 超过 {MAX_ROWS} 行，请拆分后再导入", f"{name} has more than {MAX_ROWS} rows; split it"
+        )
+    return [rows]
