@@ -131,7 +131,7 @@ item_unknown = define(
     "“{value}”不是检查目录中的事项编号（例如 ST-6）",
     "'{value}' is not an item code of the checklist catalogue (e.g. ST-6)",
 )
-funds_invalid = define("400.62", 400, "{reason}", "{reason_en}")
+funds_invalid = define("400.62", 400, "整改资金有误：{reason}", "invalid funds: {reason_en}")
 date_goes_back = define(
     "400.63",
     400,

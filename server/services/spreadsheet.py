@@ -52,7 +52,7 @@ flag_invalid = define(
     "'{value}' is not a yes/no value; use Y/N, 1/0 or true/false (the Chinese yes/no marks also work)",
 )
 #: A cell the domain's readers refuse (amount, date without year, level, state), with their reason.
-cell_refused = define("400.30", 400, "{reason}", "{reason_en}")
+cell_refused = define("400.30", 400, "填写有误：{reason}", "invalid value: {reason_en}")
 date_invalid = define(
     "400.28",
     400,

@@ -89,7 +89,7 @@ def test_a_real_ledger_keeps_every_valid_row_exactly(app: Flask, ctx: None) -> N
     assert (by_row[(14, "400.28")].column, by_row[(14, "400.28")].value) == ("排查日期", "5月40日")
     assert (by_row[(15, "400.60")].value, by_row[(13, "400.20")].value) == ("较大", "")
     assert by_row[(16, "400.69")].value == "未整改"
-    assert "第 15 行 [整改资金（万元）]：“约3万”不是有效金额" in report.as_text()
+    assert "第 15 行 [整改资金（万元）]：整改资金有误：“约3万”不是有效金额" in report.as_text()
     assert "第 16 行 [整改状态]：整改状态“未整改”与" in report.as_text()
     assert "矛盾" in by_row[(16, "400.69")].reason and f"{YEAR}-05-17" in by_row[(16, "400.69")].reason
     assert (report.created, report.skipped_blank, report.skipped_total) == (6, 1, 2)
