@@ -1411,6 +1411,7 @@ _EXAMPLE: dict[str, Any] = {
     "accepted_on": None, "treatment_plan": "见《转炉煤气区域一氧化碳报警治理方案》", "five:measures": "是",
     "five:responsibility": "是", "five:funds": "是", "five:time_limit": "是", "five:contingency_plan": "是",
     "reported_to_regulator_on": date(2022, 5, 4), "reported_to_workers_congress_on": date(2022, 5, 9),
+    "category": "设备设施", "ledger_state": "已整改",
     "stop_production": "否",
 }  # fmt: skip
 
@@ -1457,7 +1458,9 @@ def ledger_template() -> bytes:
     guide.append([])
     for line in (
         "每行一条隐患；标题行、空行、合计/小计行、重复的表头行和示例行在导入时自动跳过。",
-        "日期可写作 2022-05-03、2022/5/3、2022.5.3 或 2022年5月3日，也可以是 Excel 日期。",
+        "日期可写作 2022-05-03、2022/5/3、2022.5.3 或 2022年5月3日，也可以是 Excel 日期；只写月日（5月3日、5.3）时，"
+        "年份取表格标题中的年份（如“2022年隐患台账”），没有时取相邻行或专项行动的年份，导入结果会说明。",
+        "金额可写作 3000、30,000元、3万元 或 1.5万；表头写“整改资金（万元）”时，不带单位的数字按万元计。",
         "填写完成日期后记为“报告整改完成”；一般事故隐患同时填写验收日期和验收人后记为“验收通过”；"
         "重大事故隐患须由监管部门验收。",
         "重复导入同一文件不会产生重复记录：按“序号/编号”（没有编号时按检查时间、部位和描述）识别同一条隐患；"
