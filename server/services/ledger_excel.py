@@ -17,7 +17,12 @@ Where each column goes (headers as in the template; common variants and English 
 整改措施                    terms["measures"]
 责任人                      terms["responsible_person"]
 整改期限                    the 'found' event's deadline (so Hazard.deadline, its projection)
-整改资金（元）               Hazard.funds_yuan
+整改资金（元）/（万元）       Hazard.funds_yuan, in yuan exactly: the header's unit, or the cell's own ("3万元")
+隐患类别                    terms["category"]
+整改状态 / 整改情况          terms["ledger_state"] (未整改/整改中/已整改/已验收, as the ledger says; the hazard's
+                           state still comes only from its events: a state claiming a fix with no completion
+                           date is noted, one denying a fix that has a completion date is a row error)
+备注                        terms["remarks"]
 完成日期 / 整改完成时间       terms["completed_on"] (ISO date) and a 'rectification_reported' event
 整改完成人                  terms["completed_by"]
 复查日期 / 复查人            terms["recheck_on"] (ISO date) / terms["recheck_by"]
@@ -32,7 +37,17 @@ Where each column goes (headers as in the template; common variants and English 
 =========================  ==================================================================
 
 The terms keys are the catalogue's 五定 keys (responsible_person, measures, completed_by, accepted_by) plus
-the ledger's own facts (checked_by, completed_on, recheck_on, recheck_by, acceptance, accepted_on).
+the ledger's own facts (checked_by, completed_on, recheck_on, recheck_by, acceptance, accepted_on, category,
+ledger_state, remarks).
+
+Dates written without a year ("5月12日", "5.12") take, for the check date, the year the sheet's title names,
+else the year of the nearest row above (then below) whose check date has one, else the campaign's; a later
+date of the row (deadline, completion…) takes the check date's year, or the next when that would put it
+before the check. Each such row is listed in a note saying which year was used. A row whose check date falls
+outside the campaign's dates is imported like any other and listed apart (it is the enterprise's record;
+campaign figures leave it out). A column nobody recognises is named in a note; when the required columns
+are not recognised at all, the portal asks the user what each column is and remembers the answer
+(Enterprise.ledger_column_map).
 
 Events a row makes, in time order: 'found' at the check date with the deadline; 'rectification_reported'
 at the completion date; for a GENERAL hazard with an acceptance date and an acceptor, 'accepted' (the
