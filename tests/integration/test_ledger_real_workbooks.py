@@ -139,6 +139,21 @@ def test_place_category_state_and_funds_are_exported_in_the_unit_the_header_name
     book.close()
 
 
+def test_the_import_result_page_lists_rows_outside_the_campaign_and_each_refusal(app: Flask) -> None:
+    from tests.conftest import login
+
+    client = app.test_client()
+    token = login(client, "qy_jinxing")
+    response = client.post("/portal/ledger/import", data={
+        "csrf_token": token, "file": (io.BytesIO(real_ledger()), "台账.xlsx")}, content_type="multipart/form-data")  # fmt: skip
+    html = response.get_data(as_text=True)
+    outside = html.split('id="outside-campaign"')[1].split("</div>")[0]
+    assert "专项行动期外 1 行" in outside and "<td>12</td><td>2022-05-12</td>" in outside
+    errors = html.split('id="import-errors"')[1].split("</table>")[0]
+    assert "<td>15</td><td>整改资金（万元）</td><td>约3万</td>" in errors
+    assert "<td>13</td><td>隐患级别</td><td>（空）</td>" in errors
+
+
 def test_the_ledger_page_shows_place_category_and_state(app: Flask) -> None:
     from tests.conftest import login
 
