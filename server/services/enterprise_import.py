@@ -43,11 +43,11 @@ from server.services.spreadsheet import (  # RowError is also named from here by
     first_header,
     parse_date,
     read_tables,
+    starts_as_total,
     text_too_long,
     value_missing,
 )
 from server.services.spreadsheet import NONE_WORDS as _NONE_WORDS
-from server.services.spreadsheet import TOTAL_WORDS as _TOTAL_WORDS
 from server.services.spreadsheet import is_blank as _is_blank
 from server.services.spreadsheet import key as _key
 from server.services.spreadsheet import loose_key as _loose_key
@@ -384,11 +384,8 @@ class _Regions:
 
 
 def _is_total_row(cells: Sequence[Any], header: Header) -> bool:
-    first = next((_text(c) for c in cells if not _is_blank(c)), "")
     # A total row may put a count under any column, but never a real credit code.
-    return first.startswith(_TOTAL_WORDS) and not is_valid_credit_code(
-        _text(header.cell(cells, "credit_code"))
-    )
+    return starts_as_total(cells) and not is_valid_credit_code(_text(header.cell(cells, "credit_code")))
 
 
 def _is_repeated_header(cells: Sequence[Any], header: Header) -> bool:

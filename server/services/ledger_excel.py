@@ -126,6 +126,7 @@ from server.services.spreadsheet import (
     read_tables,
     refused,
     shown,
+    starts_as_total,
     text,
     text_too_long,
     value_missing,
@@ -607,10 +608,6 @@ class _Entry:
         return read[field_key] if field_key in read else self.fields.get(field_key, self.terms.get(field_key))
 
 
-def _first_text(cells: Sequence[Any]) -> str:
-    return next((text(c) for c in cells if not is_blank(c)), "")
-
-
 def _skip_reason(cells: Sequence[Any], header: Header) -> str | None:
     """Why a row is not an entry ('blank', 'total', 'header', 'example', 'no_hazard'), or None."""
     used = {col for col, _ in header.columns.values()}
@@ -619,9 +616,8 @@ def _skip_reason(cells: Sequence[Any], header: Header) -> str | None:
     prefilled = {header.columns[k][0] for k in ("ledger_no", "found_at", "checked_by") if k in header.columns}
     if not filled:
         return "blank"
-    first = _first_text(cells)
     description = text(header.cell(cells, "description"))
-    if first.startswith(TOTAL_WORDS) and (not description or description.startswith(TOTAL_WORDS)):
+    if starts_as_total(cells) and (not description or description.startswith(TOTAL_WORDS)):
         return "total"
     if filled <= prefilled and not description:
         return "blank"

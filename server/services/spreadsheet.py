@@ -144,6 +144,13 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def starts_as_total(cells: Sequence[Any]) -> bool:
+    """Whether the row's first filled cell reads 合计/总计/小计: a total row, unless the importer's key column
+    holds a real value (the importer decides)."""
+    first = next((text(c) for c in cells if not is_blank(c)), "")
+    return first.startswith(TOTAL_WORDS)
+
+
 def header_text(value: Any) -> str:
     """A header cell as shown in messages: its text without any spaces or line breaks."""
     return "".join(str(value).split())
