@@ -37,6 +37,7 @@ from server.services.spreadsheet import (  # RowError is also named from here by
     HEADER_SEARCH_ROWS,
     Header,
     HeaderSpec,
+    RowCheck,
     RowError,
     file_invalid,
     find_header,
@@ -402,22 +403,13 @@ def _parse_row(
     today: date,
 ) -> tuple[_Row | None, list[RowError]]:
     """Check every cell of one row; the row, or None and all its problems."""
-    errors: list[RowError] = []
     values: dict[str, Any] = {}
-
     column = header.shown
+    row_check = RowCheck(cells, line, header)
+    errors = row_check.errors
 
     def check(key: str, parse: Any, *args: Any) -> Any:
-        raw = header.cell(cells, key)
-        if _is_blank(raw):
-            if key in REQUIRED:
-                errors.append(RowError.of(line, column(key), value_missing()))
-            return None
-        try:
-            return parse(raw, *args)
-        except Problem as problem:
-            errors.append(RowError.of(line, column(key), problem, raw))
-            return None
+        return row_check(key, parse, *args, required=key in REQUIRED)
 
     name = check("name", _plain_text, "name")
     credit_code = check("credit_code", _credit_code)

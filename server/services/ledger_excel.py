@@ -112,6 +112,7 @@ from server.services.spreadsheet import (
     TOTAL_WORDS,
     Header,
     HeaderSpec,
+    RowCheck,
     RowError,
     date_invalid,
     file_invalid,
@@ -129,7 +130,6 @@ from server.services.spreadsheet import (
     starts_as_total,
     text,
     text_too_long,
-    value_missing,
 )
 from sync.problems import Problem, define
 
@@ -649,7 +649,8 @@ def _parse_row(
     cells: Sequence[Any], line: int, header: Header, today: date, year_hint: YearHint | None = None
 ) -> tuple[_Entry | None, list[RowError]]:
     """Check every cell of one row; the entry, or None and all its problems."""
-    errors: list[RowError] = []
+    row_check = RowCheck(cells, line, header)
+    errors = row_check.errors
     warnings: list[tuple[str, str]] = []
 
     def dated(raw: Any, latest: date, field_key: str) -> date:
@@ -681,19 +682,12 @@ def _parse_row(
         return day
 
     def check(field_key: str, parse: Any, *args: Any) -> Any:
-        raw = header.cell(cells, field_key)
-        if is_blank(raw):
-            column = COLUMN_BY_KEY.get(field_key)
-            if (column is not None and column.required) or (
-                field_key == "level" and "level" in header.columns
-            ):
-                errors.append(RowError.of(line, header.shown(field_key), value_missing()))
-            return None
-        try:
-            return parse(raw, *args)
-        except Problem as problem:
-            errors.append(RowError.of(line, header.shown(field_key), problem, raw))
-            return None
+        column = COLUMN_BY_KEY.get(field_key)
+        # A level column, once there, is filled on every row: which level a blank means is not guessed.
+        required = (column is not None and column.required) or (
+            field_key == "level" and "level" in header.columns
+        )
+        return row_check(field_key, parse, *args, required=required)
 
     values: dict[str, Any] = {}
     for column in COLUMNS:

@@ -341,6 +341,33 @@ def find_header(rows: Sequence[Sequence[Any]], spec: HeaderSpec) -> Header:
     return best
 
 
+class RowCheck:
+    """The cells of one row checked one by one: each parser's value, or its problem kept as a RowError (row,
+    column as written, value as written, reason), so that every problem of the row is reported."""
+
+    def __init__(self, cells: Sequence[Any], line: int, header: Header) -> None:
+        self.cells, self.line, self.header = cells, line, header
+        self.errors: list[RowError] = []
+
+    def __call__(self, field_key: str, parse: Callable[..., Any], *args: Any, required: bool = False) -> Any:
+        """``parse(cell, *args)`` for the field's cell; None when it is blank (a problem when ``required``) or
+        refused."""
+        raw = self.header.cell(self.cells, field_key)
+        if is_blank(raw):
+            if required:
+                self.fail(field_key, value_missing())
+            return None
+        try:
+            return parse(raw, *args)
+        except Problem as problem:
+            self.fail(field_key, problem, raw)
+            return None
+
+    def fail(self, field_key: str, problem: Problem, value: Any = None) -> None:
+        """Record a problem of the field's column."""
+        self.errors.append(RowError.of(self.line, self.header.shown(field_key), problem, value))
+
+
 def first_header(sheets: Sequence[list[list[Any]]], spec: HeaderSpec) -> tuple[list[list[Any]], Header]:
     """The first sheet with a header, and the header; with none, no rows and the closest header (not found)."""
     best = Header(spec)
