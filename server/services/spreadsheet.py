@@ -411,6 +411,7 @@ MAX_COLUMNS = 256
 _PROLOG_BYTES = 64 * 1024
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ROOT_TAG = re.compile(rb"<[A-Za-z_]")
+_ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,12})\"")
 
 
 def _mib(size: int) -> str:
@@ -457,6 +458,24 @@ def check_xlsx_archive(data: bytes, name: str) -> None:
                     f"{name} 含有 XML 实体或文档类型声明（{member.filename}），出于安全原因不予读取",
                     f"{name} declares an XML DTD or entities ({member.filename}); refused for safety",
                 )
+            if member.filename.lower().startswith("xl/worksheets/") and _last_row(archive, member) > MAX_ROWS:
+                raise file_invalid(
+                    f"{name} 的工作表（{member.filename}）超过 {MAX_ROWS} 行，请拆分后再上传",
+                    f"a sheet of {name} ({member.filename}) has more than {MAX_ROWS} rows; split it",
+                )
+
+
+def _last_row(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    """The highest row number a sheet's XML names (its rows are numbered; the reader would fill any gap up
+    to it with empty rows, so a single row numbered a billion is a billion rows)."""
+    highest, carry = 0, b""
+    with archive.open(member) as part:
+        while chunk := part.read(1024 * 1024):
+            text_ = carry + chunk
+            for found in _ROW_NUMBER.finditer(text_):
+                highest = max(highest, int(found[1]))
+            carry = text_[-64:]
+    return highest
 
 
 def read_xlsx(source: Path | bytes, name: str, *, fill_merged: bool = False) -> list[list[list[Any]]]:
@@ -467,10 +486,10 @@ def read_xlsx(source: Path | bytes, name: str, *, fill_merged: bool = False) -> 
     first (``check_xlsx_archive``) and reading stops at ``MAX_ROWS`` rows; any failure of the reader on a
     malformed workbook is a 400.5 with its reason, never an internal error.
     """
-    import openpyxl
-
     data = source if isinstance(source, bytes) else source.read_bytes()
     check_xlsx_archive(data, name)
+    import openpyxl
+
     try:
         # Office files often carry extensions openpyxl does not support; it warns and reads the data.
         with warnings.catch_warnings():
