@@ -171,6 +171,8 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
 def main() -> None:
     """Time the refusal of each hostile workbook by the ledger's reader."""
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    import openpyxl  # noqa: F401  (loaded once by a running server: not part of a refusal's time)
+
     from server.services.spreadsheet import read_tables
     from sync.problems import Problem
 

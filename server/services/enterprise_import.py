@@ -37,17 +37,18 @@ from server.services.spreadsheet import (  # RowError is also named from here by
     HEADER_SEARCH_ROWS,
     Header,
     HeaderSpec,
+    RowCheck,
     RowError,
     file_invalid,
     find_header,
     first_header,
     parse_date,
     read_tables,
+    starts_as_total,
     text_too_long,
     value_missing,
 )
 from server.services.spreadsheet import NONE_WORDS as _NONE_WORDS
-from server.services.spreadsheet import TOTAL_WORDS as _TOTAL_WORDS
 from server.services.spreadsheet import is_blank as _is_blank
 from server.services.spreadsheet import key as _key
 from server.services.spreadsheet import loose_key as _loose_key
@@ -384,11 +385,8 @@ class _Regions:
 
 
 def _is_total_row(cells: Sequence[Any], header: Header) -> bool:
-    first = next((_text(c) for c in cells if not _is_blank(c)), "")
     # A total row may put a count under any column, but never a real credit code.
-    return first.startswith(_TOTAL_WORDS) and not is_valid_credit_code(
-        _text(header.cell(cells, "credit_code"))
-    )
+    return starts_as_total(cells) and not is_valid_credit_code(_text(header.cell(cells, "credit_code")))
 
 
 def _is_repeated_header(cells: Sequence[Any], header: Header) -> bool:
@@ -405,22 +403,13 @@ def _parse_row(
     today: date,
 ) -> tuple[_Row | None, list[RowError]]:
     """Check every cell of one row; the row, or None and all its problems."""
-    errors: list[RowError] = []
     values: dict[str, Any] = {}
-
     column = header.shown
+    row_check = RowCheck(cells, line, header)
+    errors = row_check.errors
 
     def check(key: str, parse: Any, *args: Any) -> Any:
-        raw = header.cell(cells, key)
-        if _is_blank(raw):
-            if key in REQUIRED:
-                errors.append(RowError.of(line, column(key), value_missing()))
-            return None
-        try:
-            return parse(raw, *args)
-        except Problem as problem:
-            errors.append(RowError.of(line, column(key), problem))
-            return None
+        return row_check(key, parse, *args, required=key in REQUIRED)
 
     name = check("name", _plain_text, "name")
     credit_code = check("credit_code", _credit_code)
@@ -464,7 +453,7 @@ def _parse_row(
         try:
             region = regions.find(region_raw)
         except Problem as problem:
-            errors.append(RowError.of(line, column("region"), problem))
+            errors.append(RowError.of(line, column("region"), problem, region_raw))
 
     if errors or credit_code is None:
         return None, errors
@@ -582,7 +571,7 @@ def import_enterprises(
     for code, lines in lines_by_code.items():
         if len(lines) > 1:
             problem = credit_code_repeated(value=code, rows=", ".join(map(str, lines)))
-            report.errors.extend(RowError.of(line, credit_column, problem) for line in lines)
+            report.errors.extend(RowError.of(line, credit_column, problem, code) for line in lines)
     parsed = [row for row in parsed if len(lines_by_code[row.credit_code]) == 1]
 
     stored = _existing(session, (row.credit_code for row in parsed))

@@ -17,7 +17,12 @@ Where each column goes (headers as in the template; common variants and English 
 整改措施                    terms["measures"]
 责任人                      terms["responsible_person"]
 整改期限                    the 'found' event's deadline (so Hazard.deadline, its projection)
-整改资金（元）               Hazard.funds_yuan
+整改资金（元）/（万元）       Hazard.funds_yuan, in yuan exactly: the header's unit, or the cell's own ("3万元")
+隐患类别                    terms["category"]
+整改状态 / 整改情况          terms["ledger_state"] (未整改/整改中/已整改/已验收, as the ledger says; the hazard's
+                           state still comes only from its events: a state claiming a fix with no completion
+                           date is noted, one denying a fix that has a completion date is a row error)
+备注                        terms["remarks"]
 完成日期 / 整改完成时间       terms["completed_on"] (ISO date) and a 'rectification_reported' event
 整改完成人                  terms["completed_by"]
 复查日期 / 复查人            terms["recheck_on"] (ISO date) / terms["recheck_by"]
@@ -32,7 +37,17 @@ Where each column goes (headers as in the template; common variants and English 
 =========================  ==================================================================
 
 The terms keys are the catalogue's 五定 keys (responsible_person, measures, completed_by, accepted_by) plus
-the ledger's own facts (checked_by, completed_on, recheck_on, recheck_by, acceptance, accepted_on).
+the ledger's own facts (checked_by, completed_on, recheck_on, recheck_by, acceptance, accepted_on, category,
+ledger_state, remarks).
+
+Dates written without a year ("5月12日", "5.12") take, for the check date, the year the sheet's title names,
+else the year of the nearest row above (then below) whose check date has one, else the campaign's; a later
+date of the row (deadline, completion…) takes the check date's year, or the next when that would put it
+before the check. Each such row is listed in a note saying which year was used. A row whose check date falls
+outside the campaign's dates is imported like any other and listed apart (it is the enterprise's record;
+campaign figures leave it out). A column nobody recognises is named in a note; when the required columns
+are not recognised at all, the portal asks the user what each column is and remembers the answer
+(Enterprise.ledger_column_map).
 
 Events a row makes, in time order: 'found' at the check date with the deadline; 'rectification_reported'
 at the completion date; for a GENERAL hazard with an acceptance date and an acceptor, 'accepted' (the
@@ -97,6 +112,7 @@ from server.services.spreadsheet import (
     TOTAL_WORDS,
     Header,
     HeaderSpec,
+    RowCheck,
     RowError,
     date_invalid,
     file_invalid,
@@ -111,9 +127,9 @@ from server.services.spreadsheet import (
     read_tables,
     refused,
     shown,
+    starts_as_total,
     text,
     text_too_long,
-    value_missing,
 )
 from server.services.xlsx_cells import write_cell
 from sync.problems import Problem, define
@@ -132,7 +148,7 @@ item_unknown = define(
     "“{value}”不是检查目录中的事项编号（例如 ST-6）",
     "'{value}' is not an item code of the checklist catalogue (e.g. ST-6)",
 )
-funds_invalid = define("400.62", 400, "{reason}", "{reason_en}")
+funds_invalid = define("400.62", 400, "整改资金有误：{reason}", "invalid funds: {reason_en}")
 date_goes_back = define(
     "400.63",
     400,
@@ -585,9 +601,12 @@ class _Entry:
     def column(self, field_key: str) -> str:
         return self.header.shown(field_key)
 
-
-def _first_text(cells: Sequence[Any]) -> str:
-    return next((text(c) for c in cells if not is_blank(c)), "")
+    def value(self, field_key: str) -> Any:
+        """The row's value of a field, as read (for a refusal that comes from the row as a whole)."""
+        read = {"found_at": self.found_on, "description": self.description, "ledger_no": self.ledger_no,
+                "deadline": self.deadline, "completed_on": self.completed_on, "accepted_on": self.accepted_on,
+                "level": LEVEL_LABELS[self.level] if self.level else None}  # fmt: skip
+        return read[field_key] if field_key in read else self.fields.get(field_key, self.terms.get(field_key))
 
 
 def _skip_reason(cells: Sequence[Any], header: Header) -> str | None:
@@ -598,9 +617,8 @@ def _skip_reason(cells: Sequence[Any], header: Header) -> str | None:
     prefilled = {header.columns[k][0] for k in ("ledger_no", "found_at", "checked_by") if k in header.columns}
     if not filled:
         return "blank"
-    first = _first_text(cells)
     description = text(header.cell(cells, "description"))
-    if first.startswith(TOTAL_WORDS) and (not description or description.startswith(TOTAL_WORDS)):
+    if starts_as_total(cells) and (not description or description.startswith(TOTAL_WORDS)):
         return "total"
     if filled <= prefilled and not description:
         return "blank"
@@ -632,7 +650,8 @@ def _parse_row(
     cells: Sequence[Any], line: int, header: Header, today: date, year_hint: YearHint | None = None
 ) -> tuple[_Entry | None, list[RowError]]:
     """Check every cell of one row; the entry, or None and all its problems."""
-    errors: list[RowError] = []
+    row_check = RowCheck(cells, line, header)
+    errors = row_check.errors
     warnings: list[tuple[str, str]] = []
 
     def dated(raw: Any, latest: date, field_key: str) -> date:
@@ -664,19 +683,12 @@ def _parse_row(
         return day
 
     def check(field_key: str, parse: Any, *args: Any) -> Any:
-        raw = header.cell(cells, field_key)
-        if is_blank(raw):
-            column = COLUMN_BY_KEY.get(field_key)
-            if (column is not None and column.required) or (
-                field_key == "level" and "level" in header.columns
-            ):
-                errors.append(RowError.of(line, header.shown(field_key), value_missing()))
-            return None
-        try:
-            return parse(raw, *args)
-        except Problem as problem:
-            errors.append(RowError.of(line, header.shown(field_key), problem))
-            return None
+        column = COLUMN_BY_KEY.get(field_key)
+        # A level column, once there, is filled on every row: which level a blank means is not guessed.
+        required = (column is not None and column.required) or (
+            field_key == "level" and "level" in header.columns
+        )
+        return row_check(field_key, parse, *args, required=required)
 
     values: dict[str, Any] = {}
     for column in COLUMNS:
@@ -710,13 +722,13 @@ def _parse_row(
     found_on, description = values.get("found_at"), values.get("description")
     deadline = values.get("deadline")
     if found_on is not None and deadline is not None and deadline < found_on:
-        errors.append(RowError.of(line, header.shown("deadline"), date_goes_back(
+        errors.append(RowError.of(line, header.shown("deadline"), value=header.cell(cells, "deadline"), problem=date_goes_back(
             value=deadline.isoformat(), other=header.shown("found_at"), other_en="the check date",
             other_value=found_on.isoformat())))  # fmt: skip
     state: LedgerState | None = values.get("ledger_state")
     completed_on = values.get("completed_on")
     if state is not None and completed_on is not None and not state.claims_fixed:
-        errors.append(RowError.of(line, header.shown("ledger_state"), ledger_state_contradicts(
+        errors.append(RowError.of(line, header.shown("ledger_state"), value=header.cell(cells, "ledger_state"), problem=ledger_state_contradicts(
             value=text(header.cell(cells, "ledger_state")), other=header.shown("completed_on"),
             other_en="the completion date", other_value=completed_on.isoformat())))  # fmt: skip
     if errors or found_on is None or description is None:
@@ -1231,7 +1243,8 @@ def _plans_without_repeats(
         try:
             planned.append(planner.plan(entry))
         except _ColumnProblem as failure:
-            report.errors.append(RowError.of(entry.line, entry.column(failure.column), failure.problem))
+            report.errors.append(RowError.of(entry.line, entry.column(failure.column), failure.problem,
+                                             entry.value(failure.column)))  # fmt: skip
     lines: dict[uuid.UUID, list[_Plan]] = defaultdict(list)
     for plan in planned:
         lines[plan.hazard_id].append(plan)
@@ -1247,7 +1260,9 @@ def _plans_without_repeats(
         what_en = f"number '{plan.entry.ledger_no}'" if numbered else "same date, place and description"
         column = "ledger_no" if numbered else "description"
         problem = entry_repeated(rows=rows, what=what, what_en=what_en)
-        report.errors.append(RowError.of(plan.entry.line, plan.entry.column(column), problem))
+        report.errors.append(
+            RowError.of(plan.entry.line, plan.entry.column(column), problem, plan.entry.value(column))
+        )
     return kept
 
 
@@ -1402,6 +1417,7 @@ _EXAMPLE: dict[str, Any] = {
     "accepted_on": None, "treatment_plan": "见《转炉煤气区域一氧化碳报警治理方案》", "five:measures": "是",
     "five:responsibility": "是", "five:funds": "是", "five:time_limit": "是", "five:contingency_plan": "是",
     "reported_to_regulator_on": date(2022, 5, 4), "reported_to_workers_congress_on": date(2022, 5, 9),
+    "category": "设备设施", "ledger_state": "已整改",
     "stop_production": "否",
 }  # fmt: skip
 
@@ -1448,7 +1464,9 @@ def ledger_template() -> bytes:
     guide.append([])
     for line in (
         "每行一条隐患；标题行、空行、合计/小计行、重复的表头行和示例行在导入时自动跳过。",
-        "日期可写作 2022-05-03、2022/5/3、2022.5.3 或 2022年5月3日，也可以是 Excel 日期。",
+        "日期可写作 2022-05-03、2022/5/3、2022.5.3 或 2022年5月3日，也可以是 Excel 日期；只写月日（5月3日、5.3）时，"
+        "年份取表格标题中的年份（如“2022年隐患台账”），没有时取相邻行或专项行动的年份，导入结果会说明。",
+        "金额可写作 3000、30,000元、3万元 或 1.5万；表头写“整改资金（万元）”时，不带单位的数字按万元计。",
         "填写完成日期后记为“报告整改完成”；一般事故隐患同时填写验收日期和验收人后记为“验收通过”；"
         "重大事故隐患须由监管部门验收。",
         "重复导入同一文件不会产生重复记录：按“序号/编号”（没有编号时按检查时间、部位和描述）识别同一条隐患；"

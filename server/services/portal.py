@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from server.domain.clearance import ItemResultValue
 from server.domain.hazards import OPEN_STATES, HazardEventKind, HazardLevel, HazardState
 from server.domain.inspections import InspectionKind, InspectionStatus
 from server.domain.roles import Role
+from server.domain.typed_cells import CellRefused, parse_amount
 from server.models import (
     Blob,
     Campaign,
@@ -426,20 +427,18 @@ def parse_ledger_form(
 
 
 def _funds(read: _Reader, raw: str) -> Decimal | None:
+    """The form's amount in yuan, exact, read as the ledger import reads one ("3000", "30,000元", "3万元")."""
     if not raw:
         return None
     try:
-        value = Decimal(raw.replace(",", "").replace("，", ""))
-    except InvalidOperation:
-        read.fail("funds_yuan", f"整改资金“{raw}”不是数字", f"funds '{raw}' is not a number")
+        value = parse_amount(raw)
+    except CellRefused as refused:
+        read.fail("funds_yuan", f"整改资金有误：{refused.message('zh')}", f"funds: {refused.message('en')}")
         return None
-    if not value.is_finite() or value < 0 or value > MAX_FUNDS:
-        read.fail("funds_yuan", "整改资金应为不小于 0 的金额", "funds must be an amount of at least 0")
+    if value > MAX_FUNDS:
+        read.fail("funds_yuan", "整改资金过大", "funds are too large")
         return None
-    if value != value.quantize(Decimal("0.01")):
-        read.fail("funds_yuan", "整改资金最多保留两位小数（分）", "funds have at most two decimals")
-        return None
-    return value.quantize(Decimal("0.01"))
+    return value
 
 
 def ledger_form_values(hazard: Hazard, zone: ZoneInfo) -> dict[str, str]:

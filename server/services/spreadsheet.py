@@ -52,7 +52,7 @@ flag_invalid = define(
     "'{value}' is not a yes/no value; use Y/N, 1/0 or true/false (the Chinese yes/no marks also work)",
 )
 #: A cell the domain's readers refuse (amount, date without year, level, state), with their reason.
-cell_refused = define("400.30", 400, "{reason}", "{reason_en}")
+cell_refused = define("400.30", 400, "填写有误：{reason}", "invalid value: {reason_en}")
 date_invalid = define(
     "400.28",
     400,
@@ -75,23 +75,28 @@ _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem of one row: the row number as Excel shows it, the column header, the reason."""
+    """One problem of one row: the row number as Excel shows it, the column header, the cell's value as
+    written (blank for a missing value), the reason."""
 
     row: int
     column: str
     reason: str
     reason_en: str = ""
     code: str = ""
+    value: str = ""
 
     @classmethod
-    def of(cls, row: int, column: str, problem: Problem) -> RowError:
-        """A row error whose reason is a catalogue problem."""
-        return cls(row, column, problem.message("zh"), problem.message("en"), problem.code)
+    def of(cls, row: int, column: str, problem: Problem, value: Any = None) -> RowError:
+        """A row error whose reason is a catalogue problem, with the refused cell's value."""
+        written = "" if value is None or is_blank(value) else shown(value)
+        return cls(row, column, problem.message("zh"), problem.message("en"), problem.code, written)
 
     def as_text(self) -> str:
-        """One line: 第 7 行 [统一社会信用代码]：校验位错误 (check digit wrong)."""
+        """One line: 第 7 行 [统一社会信用代码]：校验位错误 (check digit wrong)；填写的值 / value：“9114…”
+        (the value only when the reason does not already quote it)."""
         english = f" ({self.reason_en})" if self.reason_en else ""
-        return f"第 {self.row} 行 [{self.column}]：{self.reason}{english}"
+        value = f"；填写的值 / value：“{self.value}”" if self.value and self.value not in self.reason else ""
+        return f"第 {self.row} 行 [{self.column}]：{self.reason}{english}{value}"
 
 
 def file_invalid(zh: str, en: str) -> Problem:
@@ -137,6 +142,13 @@ def shown(value: Any, limit: int = 40) -> str:
 def is_blank(value: Any) -> bool:
     """True for an empty cell or one holding only spaces."""
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def starts_as_total(cells: Sequence[Any]) -> bool:
+    """Whether the row's first filled cell reads 合计/总计/小计: a total row, unless the importer's key column
+    holds a real value (the importer decides)."""
+    first = next((text(c) for c in cells if not is_blank(c)), "")
+    return first.startswith(TOTAL_WORDS)
 
 
 def header_text(value: Any) -> str:
@@ -329,6 +341,33 @@ def find_header(rows: Sequence[Sequence[Any]], spec: HeaderSpec) -> Header:
     return best
 
 
+class RowCheck:
+    """The cells of one row checked one by one: each parser's value, or its problem kept as a RowError (row,
+    column as written, value as written, reason), so that every problem of the row is reported."""
+
+    def __init__(self, cells: Sequence[Any], line: int, header: Header) -> None:
+        self.cells, self.line, self.header = cells, line, header
+        self.errors: list[RowError] = []
+
+    def __call__(self, field_key: str, parse: Callable[..., Any], *args: Any, required: bool = False) -> Any:
+        """``parse(cell, *args)`` for the field's cell; None when it is blank (a problem when ``required``) or
+        refused."""
+        raw = self.header.cell(self.cells, field_key)
+        if is_blank(raw):
+            if required:
+                self.fail(field_key, value_missing())
+            return None
+        try:
+            return parse(raw, *args)
+        except Problem as problem:
+            self.fail(field_key, problem, raw)
+            return None
+
+    def fail(self, field_key: str, problem: Problem, value: Any = None) -> None:
+        """Record a problem of the field's column."""
+        self.errors.append(RowError.of(self.line, self.header.shown(field_key), problem, value))
+
+
 def first_header(sheets: Sequence[list[list[Any]]], spec: HeaderSpec) -> tuple[list[list[Any]], Header]:
     """The first sheet with a header, and the header; with none, no rows and the closest header (not found)."""
     best = Header(spec)
@@ -372,6 +411,7 @@ MAX_COLUMNS = 256
 _PROLOG_BYTES = 64 * 1024
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ROOT_TAG = re.compile(rb"<[A-Za-z_]")
+_ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,12})\"")
 
 
 def _mib(size: int) -> str:
@@ -418,6 +458,24 @@ def check_xlsx_archive(data: bytes, name: str) -> None:
                     f"{name} 含有 XML 实体或文档类型声明（{member.filename}），出于安全原因不予读取",
                     f"{name} declares an XML DTD or entities ({member.filename}); refused for safety",
                 )
+            if member.filename.lower().startswith("xl/worksheets/") and _last_row(archive, member) > MAX_ROWS:
+                raise file_invalid(
+                    f"{name} 的工作表（{member.filename}）超过 {MAX_ROWS} 行，请拆分后再上传",
+                    f"a sheet of {name} ({member.filename}) has more than {MAX_ROWS} rows; split it",
+                )
+
+
+def _last_row(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    """The highest row number a sheet's XML names (its rows are numbered; the reader would fill any gap up
+    to it with empty rows, so a single row numbered a billion is a billion rows)."""
+    highest, carry = 0, b""
+    with archive.open(member) as part:
+        while chunk := part.read(1024 * 1024):
+            text_ = carry + chunk
+            for found in _ROW_NUMBER.finditer(text_):
+                highest = max(highest, int(found[1]))
+            carry = text_[-64:]
+    return highest
 
 
 def read_xlsx(source: Path | bytes, name: str, *, fill_merged: bool = False) -> list[list[list[Any]]]:
@@ -428,10 +486,10 @@ def read_xlsx(source: Path | bytes, name: str, *, fill_merged: bool = False) -> 
     first (``check_xlsx_archive``) and reading stops at ``MAX_ROWS`` rows; any failure of the reader on a
     malformed workbook is a 400.5 with its reason, never an internal error.
     """
-    import openpyxl
-
     data = source if isinstance(source, bytes) else source.read_bytes()
     check_xlsx_archive(data, name)
+    import openpyxl
+
     try:
         # Office files often carry extensions openpyxl does not support; it warns and reads the data.
         with warnings.catch_warnings():
@@ -589,4 +647,14 @@ def read_tables(
         raise file_invalid(f"{name} 是空文件", f"{name} is empty")
     if kind_of(data, name) == "xlsx":
         return read_xlsx(data, name, fill_merged=fill_merged)
-    return [read_csv(data, name, has_header)]
+    if len(data) > MAX_UNCOMPRESSED_BYTES:
+        raise file_invalid(
+            f"{name} 过大（{_mib(len(data))}，上限 {_mib(MAX_UNCOMPRESSED_BYTES)}），请拆分后再导入",
+            f"{name} is {_mib(len(data))}, beyond the {_mib(MAX_UNCOMPRESSED_BYTES)} limit; split it",
+        )
+    rows = read_csv(data, name, has_header)
+    if len(rows) > MAX_ROWS:
+        raise file_invalid(
+            f"{name} 超过 {MAX_ROWS} 行，请拆分后再导入", f"{name} has more than {MAX_ROWS} rows; split it"
+        )
+    return [rows]

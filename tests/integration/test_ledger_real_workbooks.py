@@ -85,6 +85,12 @@ def test_a_real_ledger_keeps_every_valid_row_exactly(app: Flask, ctx: None) -> N
     }
     by_row = {(e.row, e.code): e for e in report.errors}
     assert "约3万" in by_row[(15, "400.62")].reason
+    # Each refusal names its row, column, the value as written and the reason, Chinese first.
+    assert (by_row[(14, "400.28")].column, by_row[(14, "400.28")].value) == ("排查日期", "5月40日")
+    assert (by_row[(15, "400.60")].value, by_row[(13, "400.20")].value) == ("较大", "")
+    assert by_row[(16, "400.69")].value == "未整改"
+    assert "第 15 行 [整改资金（万元）]：整改资金有误：“约3万”不是有效金额" in report.as_text()
+    assert "第 16 行 [整改状态]：整改状态“未整改”与" in report.as_text()
     assert "矛盾" in by_row[(16, "400.69")].reason and f"{YEAR}-05-17" in by_row[(16, "400.69")].reason
     assert (report.created, report.skipped_blank, report.skipped_total) == (6, 1, 2)
     assert report.skipped_other == 1  # the repeated header
@@ -131,6 +137,21 @@ def test_place_category_state_and_funds_are_exported_in_the_unit_the_header_name
     assert rows["2"]["整改资金（元）"] == 125000 and rows["2"]["隐患部位"] == "煤气柜区域"
     assert rows["1"]["隐患类别"] == "设备设施" and rows["1"]["整改状态"] == "已整改"
     book.close()
+
+
+def test_the_import_result_page_lists_rows_outside_the_campaign_and_each_refusal(app: Flask) -> None:
+    from tests.conftest import login
+
+    client = app.test_client()
+    token = login(client, "qy_jinxing")
+    response = client.post("/portal/ledger/import", data={
+        "csrf_token": token, "file": (io.BytesIO(real_ledger()), "台账.xlsx")}, content_type="multipart/form-data")  # fmt: skip
+    html = response.get_data(as_text=True)
+    outside = html.split('id="outside-campaign"')[1].split("</div>")[0]
+    assert "专项行动期外 1 行" in outside and "<td>12</td><td>2022-05-12</td>" in outside
+    errors = html.split('id="import-errors"')[1].split("</table>")[0]
+    assert "<td>15</td><td>整改资金（万元）</td><td>约3万</td>" in errors
+    assert "<td>13</td><td>隐患级别</td><td>（空）</td>" in errors
 
 
 def test_the_ledger_page_shows_place_category_and_state(app: Flask) -> None:

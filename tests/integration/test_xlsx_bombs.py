@@ -46,6 +46,12 @@ def test_the_reader_refuses_each_with_its_reason(name: str) -> None:
     assert refused.value.status == 400 and CASES[name][1] in refused.value.message("zh")
 
 
+def test_a_csv_of_too_many_rows_is_refused() -> None:
+    with pytest.raises(Problem) as refused:
+        read_tables(b"\n" * 70_000 + "检查时间,隐患描述\n".encode(), "台账.csv", lambda rows: True)
+    assert "超过 60000 行" in refused.value.message("zh")
+
+
 def test_a_sheet_that_only_claims_a_billion_rows_is_read_as_what_it_holds() -> None:
     (rows,) = read_tables(xlsx_bombs.lying_dimension(), "台账.xlsx", lambda rows: True)
     assert rows == [["检查时间", "隐患描述"], ["2026-05-12", "围栏缺失"]]

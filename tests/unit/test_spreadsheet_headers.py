@@ -16,11 +16,17 @@ REQUIRED = ["检查时间", "隐患描述"]
 @pytest.mark.parametrize(
     ("header", "field"),
     [
-        *[(h, "place") for h in ("隐患部位", "排查部位", "场所", "位置", "排查部位/场所", "隐患部位（场所）", "地点")],
+        *[
+            (h, "place")
+            for h in ("隐患部位", "排查部位", "场所", "位置", "排查部位/场所", "隐患部位（场所）", "地点")
+        ],
         *[(h, "responsible_person") for h in ("整改责任人", "责任人", "整改负责人")],
         *[(h, "level") for h in ("隐患等级", "隐患级别", "级别", "等级")],
         *[(h, "deadline") for h in ("整改时限", "完成时限", "整改期限", "要求完成时间")],
-        *[(h, "funds_yuan") for h in ("整改资金", "投入资金", "整改资金（万元）", "投入资金(元)", "资金（单位：万元）")],
+        *[
+            (h, "funds_yuan")
+            for h in ("整改资金", "投入资金", "整改资金（万元）", "投入资金(元)", "资金（单位：万元）")
+        ],
         *[(h, "category") for h in ("隐患类别", "隐患类型", "类别")],
         *[(h, "ledger_state") for h in ("整改状态", "整改情况", "状态", "完成情况")],
         *[(h, "found_at") for h in ("排查日期", "检查日期", "检查时间", "发现时间")],
@@ -45,7 +51,12 @@ def test_units_are_read_from_the_header() -> None:
 
 
 def test_a_header_below_title_rows_and_unknown_columns_named() -> None:
-    rows = [["某公司2026年隐患台账"], ["填报单位：", None, "填报日期："], [*REQUIRED, "排查方式", "隐患部位"], ["2026-05-12", "x"]]
+    rows = [
+        ["某公司2026年隐患台账"],
+        ["填报单位：", None, "填报日期："],
+        [*REQUIRED, "排查方式", "隐患部位"],
+        ["2026-05-12", "x"],
+    ]
     found = find_header(rows, header_spec({}))
     assert found.index == 2 and found.ignored == ["排查方式"] and found.shown("place") == "隐患部位"
 
