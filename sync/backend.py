@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -57,6 +59,8 @@ class SyncBackend:
     #: not tell a device it may free its copy.
     accepted_blobs: Callable[[Session, Sequence[str]], set[str]]
     limits: Limits = field(default_factory=Limits)
+    #: Held around each push: a single-writer database queues pushes fairly here (see sync.gate).
+    push_gate: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
 
 
 class BackendGetter(Protocol):

@@ -28,6 +28,7 @@ def init_app(app: Flask, api: Any) -> SyncBackend:
     from server.sync_handlers.ledger import SqlDeviceLedger
     from server.sync_handlers.principal import authenticate
     from sync.blobs import FilesystemBlobStore
+    from sync.gate import PushGate
     from sync.views import create_blueprint
 
     changes.install()
@@ -54,6 +55,8 @@ def init_app(app: Flask, api: Any) -> SyncBackend:
         accepted_blobs=accepted_blobs,
         limits=limits,
     )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        backend.push_gate = PushGate(app.config["SYNC_PUSH_QUEUE_SECONDS"], app.config["RETRY_AFTER_SECONDS"])
     app.extensions["sync"] = backend
     api.register_blueprint(create_blueprint(current_backend))
     return backend

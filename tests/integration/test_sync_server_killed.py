@@ -6,12 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -30,57 +25,16 @@ from sync.blobs import FilesystemBlobStore
 from sync.client import Outbox, SyncClient, SyncError, UrllibTransport
 from sync.protocol import mutation_digest
 from tests.conftest import DEMO_PASSWORD
+from tests.integration.gunicorn_server import Server, gunicorn_env
 from tests.integration.sync_helpers import T0, enterprise_and_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Server:
-    """A gunicorn process group that can be killed outright and started again on the same port."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-        self.url = f"http://127.0.0.1:{env['PORT']}"
-
-    def start(self) -> None:
-        """Start gunicorn and wait until it answers."""
-        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [gunicorn, "-c", str(ROOT / "deploy/gunicorn.conf.py"), "server:create_app()"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/login", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(self.log.read_text(errors="replace"))
-
-    def kill(self) -> None:
-        """SIGKILL the master and every worker at once, as a power cut would."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(database_url: str, tmp_path: Path, qr_key_file: str) -> Iterator[Server]:
     """gunicorn with three workers on this test's database."""
-    env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
-           "QR_SIGNING_KEY_FILE": qr_key_file, "SECRET_KEY": "kill-test", "HOST": "127.0.0.1",
-           "PORT": str(_free_port()), "WEB_CONCURRENCY": "3", "PYTHONPATH": str(ROOT)}  # fmt: skip
-    running = Server(env, tmp_path / "server.log")
+    running = Server(gunicorn_env(database_url, tmp_path / "instance", qr_key_file), tmp_path / "server.log")
     running.start()
     yield running
     if running.process and running.process.poll() is None:
