@@ -194,10 +194,13 @@ def choose_partner(page: Any, name: str, badge: str | None = None) -> None:
     """Pick the second inspector from the synced colleagues, or type someone else (name and badge number)."""
     picker = page.locator("select[name=partner]")
     if picker.count():
-        options = picker.locator("option").all_inner_texts()
-        match = next((i for i, text in enumerate(options) if text.startswith(name)), None)
+        colleagues = picker.locator("option:not([value='']):not([value='other'])")
+        texts = colleagues.all_inner_texts()
+        match = next(
+            (i for i, text in enumerate(texts) if text.startswith(f"{name}（") or text == name), None
+        )
         if match is not None:
-            picker.select_option(index=match)
+            picker.select_option(colleagues.nth(match).get_attribute("value"))
             return
         picker.select_option("other")
     page.fill("input[name=second]", name)

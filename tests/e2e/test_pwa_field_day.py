@@ -143,7 +143,11 @@ def test_an_offline_day_cut_mid_work_arrives_submitted_and_sealed_over_several_p
     assert "才能签名" in page.inner_text("[data-testid=sign-later]")
     assert page.locator("button.submit").is_disabled()
     assert "年" in form.locator("[data-testid=deadline-words]").inner_text()  # 2026年7月…, never mm/dd/yyyy
-    _save_hazard(page, finding, {"place": "粉碎车间", "term.responsible_person": "李建业", "term.measures": "加装火花探测熄灭装置"})
+    _save_hazard(
+        page,
+        finding,
+        {"place": "粉碎车间", "term.responsible_person": "李建业", "term.measures": "加装火花探测熄灭装置"},
+    )
 
     # A photo taken, then retaken (item 6): only the kept one is uploaded.
     photos = item.locator(".photos").first

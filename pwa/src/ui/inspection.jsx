@@ -37,9 +37,12 @@ export function EnterprisePage({ lang, db, enterprise, catalogue, me, colleagues
   // Inspectors of the region who can still sign in (a disabled account stays in the replica, flagged).
   const others = colleagues.filter((c) => c.data && c.data.active !== false && c.data.user_id !== me?.id)
     .sort((a, b) => String(a.data.display_name).localeCompare(String(b.data.display_name), "zh-CN"));
+  // The remembered partner is preselected, unless the inspector already chose (the read is asynchronous).
+  const chose = useRef(false);
   useEffect(() => {
     getMeta(db, "lastPartner", null).then((remembered) => {
       setLast(remembered);
+      if (chose.current) return;
       const known = remembered && others.find((c) => c.data.user_id === remembered.user_id);
       setPartner(known ? String(known.id) : remembered ? "other" : others.length ? "" : "other");
     });
@@ -87,7 +90,7 @@ export function EnterprisePage({ lang, db, enterprise, catalogue, me, colleagues
         </label>
         {others.length > 0 && (
           <label>{t(lang, "teamPick")}
-            <select name="partner" value={partner} required onChange={(e) => setPartner(e.currentTarget.value)}>
+            <select name="partner" value={partner} required onChange={(e) => { chose.current = true; setPartner(e.currentTarget.value); }}>
               <option value="">{t(lang, "teamNone")}</option>
               {others.map((c) => (
                 <option value={String(c.id)} key={c.id}>

@@ -4,7 +4,7 @@ import { t } from "./i18n.js";
 
 function messageFor(lang, field) {
   const v = field.validity;
-  if (v.valueMissing) return t(lang, "invalid.required");
+  if (v.valueMissing) return t(lang, field.tagName === "SELECT" ? "invalid.choose" : "invalid.required");
   if (v.patternMismatch || v.typeMismatch || v.badInput) {
     return field.dataset.invalid ? t(lang, field.dataset.invalid) : t(lang, "invalid.pattern");
   }
