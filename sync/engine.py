@@ -102,6 +102,13 @@ class DeviceLedger(Protocol):
         """The digest of the mutation processed under ``seq``, if known."""
         ...
 
+    def quarantined_as(
+        self, session: Session, device_id: uuid.UUID, seq: int, digest: str
+    ) -> tuple[str, str] | None:
+        """The code and English message of the refusal the mutation (device, seq, digest) was quarantined
+        under, if it was."""
+        ...
+
     def record(self, session: Session, device_id: uuid.UUID, mutation: Mutation, outcome: str) -> None:
         """Remember that ``mutation`` was processed (outcome "applied" or "quarantined")."""
         ...
@@ -251,7 +258,21 @@ def _duplicate(
     mutation: Mutation,
     previous: str | None,
 ) -> dict[str, Any]:
-    """A seq already processed (``previous`` is its digest, if known): skipped, kept aside if its content differs."""
+    """A seq already processed (``previous`` is its digest, if known): skipped, kept aside if its content differs.
+
+    A replay of a mutation that was quarantined answers "quarantined" again with the original reason: a device
+    whose first reply was lost must still hear that the record was refused."""
+    if previous is not None and previous == mutation.digest:
+        refused = ledger.quarantined_as(session, device_id, mutation.seq, mutation.digest)
+        if refused is not None:
+            code, message = refused
+            return {
+                "seq": mutation.seq,
+                "status": "quarantined",
+                "code": code,
+                "message": message,
+                "version": None,
+            }
     if previous is not None and previous != mutation.digest:
         problem = problems.duplicate_seq_differs(seq=mutation.seq)
         ledger.quarantine(session, device_id, mutation.raw, problem, mutation.digest)

@@ -59,6 +59,20 @@ class SqlDeviceLedger:
             sa.select(SyncMutation.digest).where(SyncMutation.device_id == device_id, SyncMutation.seq == seq)
         )
 
+    def quarantined_as(
+        self, session: Session, device_id: uuid.UUID, seq: int, digest: str
+    ) -> tuple[str, str] | None:
+        """The code and English message of the refusal kept in quarantine for (device, seq, digest)."""
+        row = session.scalars(
+            sa.select(Quarantine).where(
+                Quarantine.device_id == device_id, Quarantine.seq == seq, Quarantine.payload_sha256 == digest
+            )
+        ).first()
+        if row is None:
+            return None
+        # The reason is kept as "中文 / English" (quarantine); the reply carries the English half, as at first.
+        return row.reason_code, row.reason.split(" / ", 1)[-1]
+
     def record(self, session: Session, device_id: uuid.UUID, mutation: Mutation, outcome: str) -> None:
         """One row per processed seq, written in one statement with the new last seq (the primary key
         refuses a second row for a seq, whatever happens)."""

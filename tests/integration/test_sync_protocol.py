@@ -131,6 +131,23 @@ def test_the_same_seq_twice_in_one_batch_is_a_duplicate_not_a_gap(app: Flask) ->
         assert _count(Quarantine) == 1
 
 
+def test_a_replay_of_a_quarantined_mutation_says_it_was_quarantined(app: Flask) -> None:
+    """A device whose reply was lost sends the batch again: it must still hear that a mutation was refused."""
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    _inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    batch[1]["data"]["item_code"] = "XX-99"  # refused: no such item
+    first = device.push(batch[:3]).get_json()
+    replay = device.push(batch[:3]).get_json()  # the first reply never reached the tablet
+    assert [(r["status"], r["code"]) for r in first["results"]] == [
+        ("applied", None), ("quarantined", "422.44"), ("applied", None)]  # fmt: skip
+    assert [(r["status"], r["code"]) for r in replay["results"]] == [
+        ("duplicate", None), ("quarantined", "422.44"), ("duplicate", None)]  # fmt: skip
+    assert replay["results"][1]["message"] == first["results"][1]["message"]
+    with app.app_context():
+        assert _count(Quarantine) == 1
+
+
 def test_a_reused_seq_with_other_content_is_recorded_not_applied(app: Flask) -> None:
     device = Device(app, "xx_insp1")
     enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
