@@ -37,7 +37,26 @@ from tests.conftest import DEMO_PASSWORD  # noqa: E402
 
 #: What the PWA uploads: photos re-encoded to a long edge of 2048 px.
 PHOTO_SIZE = (2048, 1536)
-USERS = ["xx_insp1", "xx_insp2", "xx_insp3", "xx_insp4", "xx_expert", "xx_sup", "ll_city", "admin"]
+#: The demo county's inspectors; more are added for the bench when more devices run (one user per device,
+#: as in the field: a tablet is an inspector's own, and only inspectors' inspections are accepted).
+DEMO_INSPECTORS = ["xx_insp1", "xx_insp2", "xx_insp3", "xx_insp4"]
+
+
+def inspector_names(app: Any, count: int) -> list[str]:
+    """``count`` inspector accounts of the demo county: the demo's, then bench_insp05… created as needed."""
+    from server.domain.roles import Role
+    from server.models import Region, User
+    from server.services.users import create_user
+
+    names = [*DEMO_INSPECTORS, *(f"bench_insp{n:02d}" for n in range(len(DEMO_INSPECTORS) + 1, count + 1))]
+    with app.app_context():
+        region = db.session.scalar(sa.select(User.region_id).where(User.username == DEMO_INSPECTORS[0]))
+        for name in names[len(DEMO_INSPECTORS) : count]:
+            create_user(db.session, username=name, password=DEMO_PASSWORD, display_name=f"检查员{name[-2:]}",
+                        role=Role.inspector, region=db.session.get(Region, region), badge_no=f"1411239{name[-2:]}")  # fmt: skip
+        db.session.commit()
+        db.session.remove()
+    return names[:count]
 
 
 class TimedTransport(UrllibTransport):
@@ -63,14 +82,16 @@ def prepare_device(
     """Register, pull, and record the day's inspections offline (nothing timed yet)."""
     latencies: list[float] = []
     transport = TimedTransport(url, latencies)
-    outbox = Outbox(folder / f"{username}.sqlite3")
+    folder = folder / f"device{seed:03d}"  # one outbox (and photo folder) per device
+    folder.mkdir()
+    outbox = Outbox(folder / "outbox.sqlite3")
     client = SyncClient(transport, outbox, rng=random.Random(seed))
     client.register(username, DEMO_PASSWORD, f"bench {username}")
     client.pull()
     rng = random.Random(seed)
     enterprises = [e for e in outbox.replica("enterprise") if str(e["data"]["name"]).startswith("兴县")]
     catalogue = current_catalogue(outbox.replica("catalogue"), datetime.date.today())
-    made = [simulate_inspection(outbox, rng.choice(enterprises), catalogue, rng=rng, photo_dir=folder / username,
+    made = [simulate_inspection(outbox, rng.choice(enterprises), catalogue, rng=rng, photo_dir=folder / "photos",
                                 photos_per_hazard=args.photos_per_hazard, me=outbox.user, photo_size=PHOTO_SIZE)
             for _ in range(args.inspections)]  # fmt: skip
     latencies.clear()
@@ -83,6 +104,7 @@ def run(args: argparse.Namespace) -> None:
     with fresh_database(args.database) as database_url, tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         app = seeded_app(database_url, root / "instance")
+        users = inspector_names(app, args.devices)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -94,7 +116,7 @@ def run(args: argparse.Namespace) -> None:
 
             def work(slot: int) -> None:
                 # Each device lives in its own thread: its outbox is a SQLite connection of that thread.
-                username = USERS[slot % len(USERS)]
+                username = users[slot]
                 try:
                     devices[slot] = prepare_device(url, username, root, args, seed=slot)
                 finally:
@@ -145,7 +167,10 @@ def report(
             quarantined += db.session.scalar(
                 sa.select(sa.func.count()).select_from(Quarantine).where(Quarantine.device_id == device_id)
             )
-        photos_held = db.session.scalar(sa.select(sa.func.count()).select_from(Photo))
+        device_ids = [uuid.UUID(d["device_id"]) for d in devices]
+        photos_held = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Photo).where(Photo.device_id.in_(device_ids))
+        )
         db.session.remove()
         db.engine.dispose()
     retries = sum(d["client"].retries for d in devices)

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from server.instance_files import create_once
+
 #: The repository's root; the default instance folder lives here (git-ignored).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,29 +20,9 @@ def instance_path() -> Path:
 
 
 def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
-    """Read a secret from ``path``, creating it (mode 0600) exactly once.
-
-    The secret is written whole to a private temporary file that is then hard-linked to ``path``: the link
-    fails when another process got there first, so workers starting together all end up with the one secret,
-    and none ever reads a half-written file."""
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(nbytes)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(value + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            return path.read_text(encoding="utf-8").strip()
-    finally:
-        temporary.unlink(missing_ok=True)
-    return value
+    """Read a secret from ``path``, creating it (mode 0600) exactly once on first use."""
+    made = create_once(path, lambda: (secrets.token_hex(nbytes) + "\n").encode("utf-8"))
+    return made.decode("utf-8").strip()
 
 
 def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -80,6 +62,12 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "SYNC_MAX_PUSH_BYTES": int(env.get("SYNC_MAX_PUSH_BYTES") or 8 * 1024 * 1024),
         "SYNC_MAX_PHOTO_BYTES": int(env.get("SYNC_MAX_PHOTO_BYTES") or 20 * 1024 * 1024),
         "MAX_PHOTO_PIXELS": int(env.get("MAX_PHOTO_PIXELS") or 50_000_000),
+        # SQLite has one writer: a push waits its turn in its process (first come, first served) at most
+        # SYNC_PUSH_QUEUE_SECONDS, then for the database's write lock at most SQLITE_BUSY_TIMEOUT_MS; past
+        # either it is answered 503 with Retry-After, never 500.
+        "SYNC_PUSH_QUEUE_SECONDS": float(env.get("SYNC_PUSH_QUEUE_SECONDS") or 8),
+        "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS") or 10_000),
+        "RETRY_AFTER_SECONDS": int(env.get("RETRY_AFTER_SECONDS") or 2),
         "API_TITLE": "县级冶金工贸安全检查 API",
         "API_VERSION": "1",
         "OPENAPI_VERSION": "3.1.0",

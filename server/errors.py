@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, make_response, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from sync import problems
@@ -178,14 +179,45 @@ def _flatten_messages(messages: Any, prefix: str = "") -> str:
     return f"{prefix}: {messages}" if prefix else str(messages)
 
 
+#: SQLSTATEs of PostgreSQL meaning "another transaction is in the way": retrying later succeeds.
+_CONTENTION_SQLSTATES = {"55P03", "40P01", "40001"}  # lock_not_available, deadlock_detected, serialization
+
+
+def is_contention(error: BaseException) -> bool:
+    """Whether a database error only means the database was busy (locked) and a retry will do."""
+    orig = getattr(error, "orig", None)
+    if getattr(orig, "sqlstate", None) in _CONTENTION_SQLSTATES:
+        return True
+    text = str(orig or "").lower()
+    return "database is locked" in text or "database is busy" in text or "database table is locked" in text
+
+
+def busy_response(retry_after: int) -> Response:
+    """503 with Retry-After: nothing was changed, the client retries later."""
+    response = problem_response(problems.server_busy(retry_after=retry_after))
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Answer every error under /api with the catalogue's JSON; pages keep HTML error pages."""
 
     @app.errorhandler(Problem)
     def _handle_problem(problem: Problem) -> Any:
         if request.path.startswith("/api/"):
-            return problem_response(problem)
-        return problem_page(problem)
+            response = problem_response(problem)
+        else:
+            response = make_response(problem_page(problem))
+        if problem.kind is problems.server_busy:
+            response.headers["Retry-After"] = str(problem.details.get("retry_after", 1))
+        return response
+
+    @app.errorhandler(DBAPIError)
+    def _handle_database(error: DBAPIError) -> Any:
+        if not is_contention(error):
+            raise error
+        app.logger.warning("database busy, answered 503: %s", str(error.orig).splitlines()[0][:200])
+        return _handle_problem(problems.server_busy(retry_after=app.config["RETRY_AFTER_SECONDS"]))
 
     @app.errorhandler(HTTPException)
     def _handle_http(exc: HTTPException) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,13 @@ class ProblemApi(Api):
         return problem_response(problem_from_http(error, getattr(error, "data", None)))
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int) -> None:
     """WAL lets readers work during a write; foreign keys are off by default in SQLite."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
 
@@ -48,7 +49,8 @@ def init_app(app: Flask) -> ProblemApi:
     """Bind the extensions to ``app``; returns the app's own OpenAPI registry for its blueprints."""
     db.init_app(app)
     with app.app_context():
-        event.listen(db.engine, "connect", _sqlite_pragmas)
+        pragmas = functools.partial(_sqlite_pragmas, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        event.listen(db.engine, "connect", pragmas)
     from server.services.catalogues import install_immutability_guard
 
     install_immutability_guard(Session)

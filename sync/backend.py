@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -55,7 +57,13 @@ class SyncBackend:
     #: Called inside the upload's transaction once a blob's bytes are complete and verified; it may
     #: raise a Problem (not an image, a bomb ...) to refuse the blob, which is then deleted.
     on_blob_complete: Callable[[Session, str, Path], None]
+    #: The hashes, among those given, whose acceptance (on_blob_complete's work) is committed. A blob is
+    #: held only when its bytes are in the store AND it is accepted: a server killed between the two must
+    #: not tell a device it may free its copy.
+    accepted_blobs: Callable[[Session, Sequence[str]], set[str]]
     limits: Limits = field(default_factory=Limits)
+    #: Held around each push: a single-writer database queues pushes fairly here (see sync.gate).
+    push_gate: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
 
 
 class BackendGetter(Protocol):

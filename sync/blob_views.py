@@ -80,8 +80,9 @@ def register_blob_routes(blp: Blueprint, backend: BackendGetter) -> None:
         """Which of these photos the server still needs."""
         sync = backend()
         sync.authenticate()
-        wanted = dict.fromkeys(payload["sha256"])  # dedupe, keep the client's order
-        return {"missing": [sha for sha in wanted if not sync.blobs.has(sha)]}
+        wanted = list(dict.fromkeys(payload["sha256"]))  # dedupe, keep the client's order
+        held = held_blobs(sync, wanted)
+        return {"missing": [sha for sha in wanted if sha not in held]}
 
     @blp.route("/blobs/<sha256>", methods=["HEAD"], endpoint="blobs_status")
     @blp.response(
@@ -164,7 +165,7 @@ def register_blob_routes(blp: Blueprint, backend: BackendGetter) -> None:
 
         if sync.blobs.has(sha):
             # Re-running the (idempotent) acceptance heals a blob whose first acceptance failed after
-            # its bytes were kept, e.g. on a database error.
+            # its bytes were kept, e.g. on a database error or a server killed in between.
             _accept(sync, sha, sync.blobs.path(sha))
             return _status(sync, sha)
         try:
@@ -200,15 +201,43 @@ def _accept(sync: SyncBackend, sha: str, path: Path) -> None:
         raise
 
 
+def held_blobs(sync: SyncBackend, shas: list[str]) -> set[str]:
+    """The blobs whose bytes and acceptance are both durable.
+
+    Bytes in place without an accepted record are what a server killed mid-acceptance leaves: the
+    acceptance is finished here, or undone when the application refuses the bytes (they are deleted and
+    the device uploads again). If it cannot be finished now (the database failing), the blob is not held,
+    so the device keeps its copy and retries.
+    """
+    in_store = [sha for sha in shas if sync.blobs.has(sha)]
+    if not in_store:
+        return set()
+    held = sync.accepted_blobs(sync.session(), in_store)
+    for sha in in_store:
+        if sha in held:
+            continue
+        try:
+            _accept(sync, sha, sync.blobs.path(sha))
+        except problems.Problem:
+            continue  # refused and deleted: missing, and the next PUT says why
+        except Exception:
+            current_app.logger.exception("blob %s: acceptance could not be finished now", sha)
+            continue
+        held.add(sha)
+    return held
+
+
 def _status(sync: SyncBackend, sha: str) -> dict[str, Any]:
+    complete = sha in held_blobs(sync, [sha])
     received = sync.blobs.received(sha)
     _add_offset_header(received)
-    return {"sha256": sha, "received": received, "complete": sync.blobs.has(sha)}
+    return {"sha256": sha, "received": received, "complete": complete}
 
 
 def _status_headers(response: Response, sync: SyncBackend, sha: str) -> Response:
+    complete = sha in held_blobs(sync, [sha])
     response.headers["Upload-Offset"] = str(sync.blobs.received(sha))
-    response.headers["Upload-Complete"] = "?1" if sync.blobs.has(sha) else "?0"
+    response.headers["Upload-Complete"] = "?1" if complete else "?0"
     response.headers["Upload-Limit"] = f"max-size={sync.limits.max_blob_bytes}"
     # An offset is only true now: no cache (a service worker's included) may answer it later.
     response.headers["Cache-Control"] = "no-store"

@@ -170,7 +170,12 @@ def apply_push(
     next_seq, gap = last_seq + 1, False
     for mutation in sorted(mutations, key=lambda m: m.seq):
         if mutation.seq <= last_seq:
-            results[id(mutation)] = _duplicate(session, ledger, device_id, mutation)
+            previous = ledger.digest_of(session, device_id, mutation.seq)
+            results[id(mutation)] = _duplicate(session, ledger, device_id, mutation, previous)
+        elif runnable and mutation.seq <= runnable[-1].seq:
+            # The same seq twice in one batch: the first one is taken, the second is a duplicate of it.
+            taken = next(m.digest for m in runnable if m.seq == mutation.seq)
+            results[id(mutation)] = _duplicate(session, ledger, device_id, mutation, taken)
         elif not gap and mutation.seq == next_seq:
             runnable.append(mutation)
             next_seq += 1
@@ -240,9 +245,13 @@ def checked_handler(registry: HandlerRegistry, mutation: Mutation) -> EntityHand
 
 
 def _duplicate(
-    session: Session, ledger: DeviceLedger, device_id: uuid.UUID, mutation: Mutation
+    session: Session,
+    ledger: DeviceLedger,
+    device_id: uuid.UUID,
+    mutation: Mutation,
+    previous: str | None,
 ) -> dict[str, Any]:
-    previous = ledger.digest_of(session, device_id, mutation.seq)
+    """A seq already processed (``previous`` is its digest, if known): skipped, kept aside if its content differs."""
     if previous is not None and previous != mutation.digest:
         problem = problems.duplicate_seq_differs(seq=mutation.seq)
         ledger.quarantine(session, device_id, mutation.raw, problem, mutation.digest)

@@ -116,6 +116,12 @@ payload_too_large = define(
 internal_error = define(
     "500.1", 500, "服务器内部错误，请稍后重试。", "Internal server error; please retry later."
 )
+server_busy = define(
+    "503.1",
+    503,
+    "服务器正忙（正在处理其他设备的同步），数据未受影响，请在 {retry_after} 秒后重试。",
+    "The server is busy with other devices' syncs; nothing was changed. Retry in {retry_after} s.",
+)
 too_many_mutations = define(
     "413.2",
     413,

@@ -8,8 +8,9 @@ from flask import request
 from flask_smorest import Blueprint
 
 from sync import engine, problems
-from sync.backend import BackendGetter
+from sync.backend import BackendGetter, Principal, SyncBackend
 from sync.protocol import (
+    ProblemSchema,
     PullQuerySchema,
     PullReplySchema,
     PushReplySchema,
@@ -34,6 +35,15 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
     @blp.route("/push", methods=["POST"])
     @blp.arguments(PushRequestSchema)
     @blp.response(200, PushReplySchema)
+    @blp.alt_response(
+        503,
+        schema=ProblemSchema,
+        description="503.1: the database is busy with other devices' pushes; nothing was changed. Retry after "
+        "the `Retry-After` seconds.",
+        headers={
+            "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+        },
+    )
     @blp.doc(description=_DOC_AUTH + " Applies the batch exactly once and in seq order (DESIGN §4).")
     def push(payload: dict[str, Any]) -> dict[str, Any]:
         """Push a batch of outbox mutations."""
@@ -47,22 +57,9 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
             engine.parse_mutation({**loaded, "_raw": sent})
             for loaded, sent in zip(payload["mutations"], raw, strict=True)
         ]
-        session = sync.session()
-        try:
-            reply = engine.apply_push(
-                session,
-                sync.registry,
-                sync.ledger,
-                principal,
-                payload["device_id"],
-                payload["schema"],
-                mutations,
-            )
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        return reply
+        # One push at a time per process on a single-writer database, in arrival order (sync.gate).
+        with sync.push_gate():
+            return _apply_push(sync, principal, payload, mutations)
 
     @blp.route("/pull", methods=["GET"])
     @blp.arguments(PullQuerySchema, location="query")
@@ -90,3 +87,19 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
 
     register_blob_routes(blp, backend)
     return blp
+
+
+def _apply_push(
+    sync: SyncBackend, principal: Principal, payload: dict[str, Any], mutations: list[engine.Mutation]
+) -> dict[str, Any]:
+    """Apply one push in one transaction: committed whole, or rolled back whole."""
+    session = sync.session()
+    try:
+        reply = engine.apply_push(
+            session, sync.registry, sync.ledger, principal, payload["device_id"], payload["schema"], mutations
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return reply

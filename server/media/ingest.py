@@ -6,7 +6,7 @@ onto photo records that already exist here, and ``facts_for_photo`` gives them t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,13 @@ def on_blob_complete(session: Session, sha256: str, path: Path, *, store: BlobSt
             has_thumbnail=True,
         )
     copy_facts_to_photos(session, sha256)
+
+
+def accepted_blobs(session: Session, shas: Sequence[str]) -> set[str]:
+    """The hashes among ``shas`` whose Blob record is committed (their acceptance finished)."""
+    if not shas:
+        return set()
+    return set(session.scalars(sa.select(Blob.sha256).where(Blob.sha256.in_(list(shas)))))
 
 
 def insert_blob_once(session: Session, **values: Any) -> None:

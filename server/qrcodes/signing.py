@@ -11,7 +11,6 @@ The signature is ECDSA P-256 / SHA-256 over ``"FIQR1|{credit_code}|{token}"``, e
 from __future__ import annotations
 
 import base64
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from server.errors import qr_forged, qr_malformed
+from server.instance_files import create_once
 
 SCHEME = "1"
 _PAYLOAD_RE = re.compile(
@@ -44,20 +44,16 @@ def new_token() -> str:
 
 
 def load_or_create_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    """The bureau's signing key from ``path``, created (mode 0600) on first use."""
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-            raise ValueError(f"{path.name} is not an ECDSA P-256 private key")
-        return key
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+    """The bureau's signing key from ``path``, created (mode 0600) exactly once on first use."""
+
+    def new_key() -> bytes:
+        return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    key = serialization.load_pem_private_key(create_once(path, new_key), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise ValueError(f"{path.name} is not an ECDSA P-256 private key")
     return key
 
 

@@ -10,22 +10,10 @@ from typing import Any
 from server.models import Device, Quarantine, User
 from server.models.base import utcnow
 from server.services import DbSession, audit
+from server.services.scope import principal_for
 from sync import problems
-from sync.backend import Principal
 from sync.engine import BAD_DATA_ERRORS, HandlerRegistry, Mutation, checked_handler
 from sync.protocol import mutation_digest
-
-
-def principal_of(session: DbSession, device: Device) -> Principal:
-    """The principal the mutation's own device would sync as (its user's scope, as of now)."""
-    from server.services.scope import visible_region_ids
-    from server.sync_handlers.principal import Scope
-
-    user = device.user
-    regions = visible_region_ids(session, user)
-    scope = Scope(user_id=user.id, role=user.role, region_ids=None if regions is None else frozenset(regions),
-                  enterprise_id=user.enterprise_id)  # fmt: skip
-    return Principal(device_id=device.id, user_id=user.id, fingerprint=scope.fingerprint(), scope=scope)
 
 
 def reapply(
@@ -59,7 +47,7 @@ def reapply(
             handler = checked_handler(registry, mutation)
             # The sync engine works on a plain Session; Flask-SQLAlchemy's scoped one is called to get it.
             plain = session() if callable(session) else session
-            handler.apply(plain, principal_of(session, device), mutation)
+            handler.apply(plain, principal_for(session, device), mutation)
             session.flush()
     except BAD_DATA_ERRORS as error:
         # Refused by the database (a constraint, a value out of range): as the push would have quarantined it.

@@ -2,14 +2,71 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from server.domain.roles import Role
-from server.models import Enterprise, Hazard, Inspection, Region, User
+from server.models import Device, Enterprise, Hazard, Inspection, Region, SamplingAssignment, User
 from server.services import DbSession
+from sync.backend import Principal
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who is asking and what they may see, as sync handlers filter on it."""
+
+    user_id: int
+    role: Role
+    #: None: every region (admin).
+    region_ids: frozenset[int] | None
+    enterprise_id: uuid.UUID | None
+    #: Enterprises outside the regions that a 双随机 draw assigned to this inspector.
+    assigned_enterprise_ids: frozenset[uuid.UUID] = frozenset()
+
+    def fingerprint(self) -> str:
+        """Changes whenever what the user may see changes (role, regions, enterprise, assignments): the
+        device then resyncs from zero, which is how rows older than its cursor reach it."""
+        regions = "*" if self.region_ids is None else ",".join(str(r) for r in sorted(self.region_ids))
+        assigned = ",".join(sorted(str(e) for e in self.assigned_enterprise_ids))
+        text = f"{self.user_id}|{self.role.value}|{regions}|{self.enterprise_id}"
+        if assigned:
+            text += f"|{assigned}"
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def scope_for(session: DbSession, user: User) -> Scope:
+    """The one way to build a user's scope: regions, own enterprise and 双随机 assignments (every path uses it:
+    sync requests and the re-application of quarantined mutations alike)."""
+    regions = visible_region_ids(session, user)
+    assigned: frozenset[uuid.UUID] = frozenset()
+    if user.role == Role.inspector:
+        assigned = frozenset(
+            session.scalars(
+                sa.select(SamplingAssignment.enterprise_id).where(
+                    SamplingAssignment.inspector_id == user.id, SamplingAssignment.deleted_at.is_(None)
+                )
+            )
+        )
+    return Scope(
+        user_id=user.id,
+        role=user.role,
+        region_ids=None if regions is None else frozenset(regions),
+        enterprise_id=user.enterprise_id,
+        assigned_enterprise_ids=assigned,
+    )
+
+
+def principal_for(session: DbSession, device: Device) -> Principal:
+    """The principal a device syncs as (its user's scope as of now): for sync requests and for the
+    re-application of its quarantined mutations alike."""
+    scope = scope_for(session, device.user)
+    return Principal(
+        device_id=device.id, user_id=device.user_id, fingerprint=scope.fingerprint(), scope=scope
+    )
 
 
 def region_subtree_ids(session: DbSession, root_id: int) -> set[int]:

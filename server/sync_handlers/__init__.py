@@ -21,13 +21,14 @@ def current_backend() -> SyncBackend:
 
 def init_app(app: Flask, api: Any) -> SyncBackend:
     """Build the backend, number synced rows in commit order, and register /api/sync."""
-    from server.media.ingest import on_blob_complete
+    from server.media.ingest import accepted_blobs, on_blob_complete
     from server.sync_handlers import changes
     from server.sync_handlers.common import install_cache_reset
     from server.sync_handlers.entities import all_handlers
     from server.sync_handlers.ledger import SqlDeviceLedger
     from server.sync_handlers.principal import authenticate
     from sync.blobs import FilesystemBlobStore
+    from sync.gate import PushGate
     from sync.views import create_blueprint
 
     changes.install()
@@ -51,8 +52,11 @@ def init_app(app: Flask, api: Any) -> SyncBackend:
         on_blob_complete=functools.partial(
             on_blob_complete, store=store, max_pixels=app.config["MAX_PHOTO_PIXELS"]
         ),
+        accepted_blobs=accepted_blobs,
         limits=limits,
     )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        backend.push_gate = PushGate(app.config["SYNC_PUSH_QUEUE_SECONDS"], app.config["RETRY_AFTER_SECONDS"])
     app.extensions["sync"] = backend
     api.register_blueprint(create_blueprint(current_backend))
     return backend

@@ -288,9 +288,7 @@ class InspectionHandler:
             if participant.get("user_id") is not None and session.get(User, participant["user_id"]) is None:
                 raise problems.missing_reference(entity="user", id=participant["user_id"])
         if "participants" in data:
-            inspection.participants = [
-                InspectionParticipant(ordinal=i, **p) for i, p in enumerate(data["participants"])
-            ]
+            _replace_participants(inspection, data["participants"])
         if data.get("status") == InspectionStatus.submitted.value:
             self._submit(session, inspection)
         return bump_version(inspection, created)
@@ -350,6 +348,24 @@ class InspectionHandler:
             "signatures": i.signatures, "summary_note": i.summary_note, "sealed_sha256": i.sealed_sha256,
             "device_signature": i.device_signature, "corrects_id": i.corrects_id,
         }  # fmt: skip
+
+
+def _replace_participants(inspection: Inspection, wanted: list[dict[str, Any]]) -> None:
+    """Make the participant list equal ``wanted``, rewriting rows in place by ordinal.
+
+    Assigning a new list would insert the new rows before the unit of work deletes the old ones, and the
+    (inspection, ordinal) key refuses that whenever the old rows were already stored (an earlier push).
+    """
+    current = list(inspection.participants)
+    for ordinal, fields_ in enumerate(wanted):
+        if ordinal < len(current):
+            row = current[ordinal]
+            row.role, row.user_id = fields_["role"], fields_.get("user_id")
+            row.name, row.badge_no = fields_["name"], fields_.get("badge_no")
+        else:
+            inspection.participants.append(InspectionParticipant(ordinal=ordinal, **fields_))
+    for row in current[len(wanted) :]:
+        inspection.participants.remove(row)
 
 
 def _release_findings(session: Session, inspection: Inspection) -> None:

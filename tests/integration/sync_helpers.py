@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -70,6 +76,33 @@ class Device:
             cursor = body["cursor"]
             if not body["has_more"]:
                 return changes, cursor, bool(first_reset)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class SigningDevice(Device):
+    """A simulated tablet with a P-256 key registered on the server, as the PWA makes one."""
+
+    def __init__(self, app: Flask, username: str) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        numbers = self.key.public_key().public_numbers()
+        jwk = {"kty": "EC", "crv": "P-256", "x": _b64url(numbers.x.to_bytes(32, "big")),
+               "y": _b64url(numbers.y.to_bytes(32, "big"))}  # fmt: skip
+        client = app.test_client()
+        csrf = login(client, username)
+        reply = client.post("/api/devices", json={"device_id": str(uuid.uuid4()), "public_key": jwk},
+                            headers={"X-CSRF-Token": csrf}).get_json()  # fmt: skip
+        self.app, self.device_id, self.token = app, reply["device"]["id"], reply["token"]
+        self.client, self.seq, self.username = app.test_client(), 0, username
+
+    def seal(self, record: dict[str, Any], key: ec.EllipticCurvePrivateKey | None = None) -> dict[str, str]:
+        """The seal fields of a submit mutation: canonical text, its hash and the raw r‖s signature."""
+        text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        r, s = decode_dss_signature((key or self.key).sign(text.encode(), ec.ECDSA(hashes.SHA256())))
+        return {"sealed_record": text, "sealed_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "device_signature": _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))}  # fmt: skip
 
 
 def enterprise_and_catalogue(app: Flask, name: str = "兴县森宇木业有限公司") -> tuple[str, str, list[str]]:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from server import errors
 from server.extensions import ProblemApi
-from server.media.ingest import facts_for_photo, insert_blob_once, on_blob_complete
+from server.media.ingest import accepted_blobs, facts_for_photo, insert_blob_once, on_blob_complete
 from server.models import Base, Blob, ChangeCounter, Photo
 from sync import problems
 from sync.backend import Limits, Principal, SyncBackend
@@ -53,6 +53,7 @@ class Harness:
     store: FilesystemBlobStore
     session: scoped_session[Any]
     root: Path
+    backend: SyncBackend
 
 
 @pytest.fixture
@@ -79,6 +80,7 @@ def harness(tmp_path: Path, databases: Databases) -> Iterator[Harness]:
         blobs=store,
         cursor_secret=b"test",
         on_blob_complete=functools.partial(on_blob_complete, store=store, max_pixels=50_000_000),
+        accepted_blobs=accepted_blobs,
         limits=Limits(max_blob_bytes=MAX_BYTES),
     )
     app = Flask(__name__)
@@ -96,7 +98,7 @@ def harness(tmp_path: Path, databases: Databases) -> Iterator[Harness]:
     api.register_blueprint(blp)
     errors.init_app(app)
     app.teardown_appcontext(lambda _exc: session.remove())
-    yield Harness(app, app.test_client(), store, session, tmp_path / "media" / "blobs")
+    yield Harness(app, app.test_client(), store, session, tmp_path / "media" / "blobs", backend)
     session.remove()
     engine.dispose()
     databases.drop(url)
@@ -478,3 +480,68 @@ def test_the_routes_are_documented(harness: Harness) -> None:
     assert {"200", "401", "409", "413", "415", "422"} <= set(upload_doc["responses"])
     assert "Upload-Complete" in paths["/api/sync/blobs/{sha256}"]["head"]["responses"]["200"]["headers"]
     assert "post" in paths["/api/sync/blobs/missing"]
+
+
+def _bytes_in_place_without_a_record(h: Harness, data: bytes) -> str:
+    """The state a SIGKILL leaves between moving verified bytes into place and committing their record."""
+    digest = sha(data)
+    h.store.append(digest, 0, io.BytesIO(data), MAX_BYTES)
+    h.store.complete(digest)
+    assert h.store.has(digest) and h.session.get(Blob, digest) is None
+    h.session.remove()
+    return digest
+
+
+def test_a_half_accepted_photo_is_never_reported_held_and_head_finishes_it(harness: Harness) -> None:
+    h = harness
+    data = jpeg(11)
+    digest = _bytes_in_place_without_a_record(h, data)
+    # HEAD may only say complete once the record is durable: here it finishes the acceptance first.
+    assert head(h.client, digest) == (len(data), "?1")
+    blob = h.session.get(Blob, digest)
+    assert blob is not None and blob.size == len(data) and blob.has_thumbnail
+    assert h.store.thumbnail_path(digest).is_file()
+
+
+def test_missing_lists_a_half_accepted_photo_it_cannot_finish(harness: Harness) -> None:
+    h = harness
+    data = jpeg(12)
+    digest = _bytes_in_place_without_a_record(h, data)
+    broken = RuntimeError("database unavailable")
+
+    def failing(*_args: Any) -> None:
+        raise broken
+
+    real = h.backend.on_blob_complete
+    h.backend.on_blob_complete = failing
+    try:
+        response = h.client.post("/api/sync/blobs/missing", json={"sha256": [digest]}, headers=AUTH)
+        assert response.get_json() == {"missing": [digest]}  # not held: the device keeps its copy
+        assert head(h.client, digest)[1] == "?0"
+    finally:
+        h.backend.on_blob_complete = real
+    # Once the database is back, the next look finishes it.
+    response = h.client.post("/api/sync/blobs/missing", json={"sha256": [digest]}, headers=AUTH)
+    assert response.get_json() == {"missing": []}
+    assert h.session.get(Blob, digest) is not None
+
+
+def test_half_accepted_bytes_that_are_not_an_image_are_undone(harness: Harness) -> None:
+    h = harness
+    digest = _bytes_in_place_without_a_record(h, b"%PDF-1.4 not a photo")
+    response = h.client.post("/api/sync/blobs/missing", json={"sha256": [digest]}, headers=AUTH)
+    assert response.get_json() == {"missing": [digest]}
+    nothing_kept(h, digest)
+
+
+def test_a_record_whose_bytes_were_lost_is_missing(harness: Harness) -> None:
+    h = harness
+    data = jpeg(13)
+    digest = sha(data)
+    upload(h.client, data)
+    h.store.path(digest).unlink()  # restored from an old backup, say
+    response = h.client.post("/api/sync/blobs/missing", json={"sha256": [digest]}, headers=AUTH)
+    assert response.get_json() == {"missing": [digest]}
+    assert head(h.client, digest) == (0, "?0")
+    upload(h.client, data)
+    assert head(h.client, digest) == (len(data), "?1")

@@ -3,6 +3,7 @@ would have; nobody else sees the page; the act is audited."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -10,7 +11,16 @@ import sqlalchemy as sa
 from flask import Flask
 
 from server.extensions import db
-from server.models import AuditEvent, ItemResult, Quarantine
+from server.models import (
+    AuditEvent,
+    Campaign,
+    Inspection,
+    ItemResult,
+    Quarantine,
+    SamplingAssignment,
+    SamplingDraw,
+    User,
+)
 from tests.conftest import login
 from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
 
@@ -81,3 +91,36 @@ def test_only_admins_see_the_page_and_forged_posts_are_refused(app: Flask) -> No
     login(admin, "admin")
     forged = admin.post(f"/quarantine/{row_id}", data={"data": "{}"})
     assert forged.status_code == 403
+
+
+def test_a_quarantined_mutation_for_an_enterprise_the_draw_assigned_can_be_reapplied(app: Flask) -> None:
+    """Re-applying builds the device's scope as sync does, 双随机 assignments included."""
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)  # a 兴县 enterprise
+    with app.app_context():
+        inspector = db.session.scalar(sa.select(User).where(User.username == "lx_insp1"))  # 临县
+        city = db.session.scalar(sa.select(User).where(User.username == "ll_city"))
+        campaign = db.session.scalar(sa.select(Campaign))
+        assert inspector is not None and city is not None and campaign is not None
+        draw = SamplingDraw(campaign_id=campaign.id, drawn_by_id=city.id, seed="test", percent=10, stratified=False,
+                            population_size=10, sample_size=1, notes={})  # fmt: skip
+        db.session.add(draw)
+        db.session.add(SamplingAssignment(draw=draw, enterprise_id=uuid.UUID(enterprise_id), inspector_id=inspector.id,
+                                          ordinal=1, own_county=False))  # fmt: skip
+        db.session.commit()
+    device = Device(app, "lx_insp1")
+    inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    start = batch[0]
+    start["data"]["kind"] = "sampling"  # not a kind: refused, kept whole
+    reply = device.push([start]).get_json()
+    assert [r["status"] for r in reply["results"]] == ["quarantined"], reply
+    admin = app.test_client()
+    login(admin, "admin")
+    with app.app_context():
+        row_id = db.session.scalar(sa.select(Quarantine.id))
+    html = admin.get(f"/quarantine/{row_id}").get_data(as_text=True)
+    fixed = json.dumps({**start["data"], "kind": "city_sampling"})
+    applied = admin.post(f"/quarantine/{row_id}", data={"csrf_token": _form_token(html), "data": fixed})
+    assert applied.status_code == 302, applied.get_data(as_text=True)
+    with app.app_context():
+        inspection = db.session.get(Inspection, uuid.UUID(inspection_id))
+        assert inspection is not None and inspection.kind.value == "city_sampling"

@@ -115,6 +115,22 @@ def test_reordered_batch_is_applied_in_seq_order(app: Flask) -> None:
     assert {r["status"] for r in reply["results"]} == {"applied"}
 
 
+def test_the_same_seq_twice_in_one_batch_is_a_duplicate_not_a_gap(app: Flask) -> None:
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    _inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    reply = device.push([batch[0], batch[0], batch[1]]).get_json()
+    assert [r["status"] for r in reply["results"]] == ["applied", "duplicate", "applied"], reply
+    assert reply["last_seq"] == 2
+    # The same seq with other content in one batch: the first is applied, the second kept aside as a reuse.
+    other = {**batch[2], "data": {**batch[2]["data"], "note": "另一内容"}}
+    reply = device.push([batch[2], other, batch[3]]).get_json()
+    assert [(r["status"], r["code"]) for r in reply["results"]] == [
+        ("applied", None), ("duplicate", "422.48"), ("applied", None)], reply  # fmt: skip
+    with app.app_context():
+        assert _count(Quarantine) == 1
+
+
 def test_a_reused_seq_with_other_content_is_recorded_not_applied(app: Flask) -> None:
     device = Device(app, "xx_insp1")
     enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)

@@ -3,49 +3,15 @@ checks hash, signature and content, and flags — never hides — a seal that fa
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import uuid
-from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from flask import Flask
 
 from server.extensions import db
 from server.models import Inspection
-from tests.conftest import login
-from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-class SigningDevice(Device):
-    """A simulated tablet with a P-256 key registered on the server, as the PWA makes one."""
-
-    def __init__(self, app: Flask, username: str) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        numbers = self.key.public_key().public_numbers()
-        jwk = {"kty": "EC", "crv": "P-256", "x": _b64url(numbers.x.to_bytes(32, "big")),
-               "y": _b64url(numbers.y.to_bytes(32, "big"))}  # fmt: skip
-        client = app.test_client()
-        csrf = login(client, username)
-        reply = client.post("/api/devices", json={"device_id": str(uuid.uuid4()), "public_key": jwk},
-                            headers={"X-CSRF-Token": csrf}).get_json()  # fmt: skip
-        self.app, self.device_id, self.token = app, reply["device"]["id"], reply["token"]
-        self.client, self.seq, self.username = app.test_client(), 0, username
-
-    def seal(self, record: dict[str, Any], key: ec.EllipticCurvePrivateKey | None = None) -> dict[str, str]:
-        """The seal fields of a submit mutation: canonical text, its hash and the raw r‖s signature."""
-        text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        r, s = decode_dss_signature((key or self.key).sign(text.encode(), ec.ECDSA(hashes.SHA256())))
-        return {"sealed_record": text, "sealed_sha256": hashlib.sha256(text.encode()).hexdigest(),
-                "device_signature": _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))}  # fmt: skip
+from tests.integration.sync_helpers import SigningDevice, enterprise_and_catalogue, inspection_batch
 
 
 def _submit_with_seal(app: Flask, tamper: str | None) -> Inspection:

@@ -3,13 +3,10 @@ the devices retry, and every mutation is held exactly once, in order."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -21,61 +18,23 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
-from server.models import Quarantine, SyncMutation
+from server.models import Blob, Quarantine, SyncMutation
+from sync.blobs import FilesystemBlobStore
+from sync.client import Outbox, SyncClient, SyncError, UrllibTransport
 from sync.protocol import mutation_digest
 from tests.conftest import DEMO_PASSWORD
+from tests.integration.gunicorn_server import Server, gunicorn_env
 from tests.integration.sync_helpers import T0, enterprise_and_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Server:
-    """A gunicorn process group that can be killed outright and started again on the same port."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-        self.url = f"http://127.0.0.1:{env['PORT']}"
-
-    def start(self) -> None:
-        """Start gunicorn and wait until it answers."""
-        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [gunicorn, "-c", str(ROOT / "deploy/gunicorn.conf.py"), "server:create_app()"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/login", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(self.log.read_text(errors="replace"))
-
-    def kill(self) -> None:
-        """SIGKILL the master and every worker at once, as a power cut would."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(database_url: str, tmp_path: Path, qr_key_file: str) -> Iterator[Server]:
     """gunicorn with three workers on this test's database."""
-    env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
-           "QR_SIGNING_KEY_FILE": qr_key_file, "SECRET_KEY": "kill-test", "HOST": "127.0.0.1",
-           "PORT": str(_free_port()), "WEB_CONCURRENCY": "3", "PYTHONPATH": str(ROOT)}  # fmt: skip
-    running = Server(env, tmp_path / "server.log")
+    running = Server(gunicorn_env(database_url, tmp_path / "instance", qr_key_file), tmp_path / "server.log")
     running.start()
     yield running
     if running.process and running.process.poll() is None:
@@ -230,3 +189,124 @@ def test_the_same_batch_reaching_two_workers_at_once_is_applied_once(app: Any, s
     finally:
         engine.dispose()
     assert seqs == list(range(1, len(batch) + 1))
+
+
+def _photo(seed: int, size: tuple[int, int]) -> bytes:
+    """A camera-like JPEG (smooth scene, some grain) of ``size``; ``seed`` makes different photos."""
+    scene = Image.linear_gradient("L").resize(size).convert("RGB")
+    grain = Image.effect_noise(size, 12 + seed % 7).convert("RGB")
+    out = io.BytesIO()
+    Image.blend(scene, grain, 0.25).save(out, "JPEG", quality=88)
+    return out.getvalue()
+
+
+def _device_outbox(client: SyncClient, enterprise_id: str, catalogue_id: str, codes: list[str],
+                   photos: list[Path]) -> dict[str, str]:  # fmt: skip
+    """A submitted inspection whose answers carry the photos; returns photo id → sha256."""
+    inspection_id = str(uuid.uuid4())
+    client.outbox.add("inspection", inspection_id, {
+        "enterprise_id": enterprise_id, "catalogue_id": catalogue_id, "kind": "county", "started_at": T0.isoformat(),
+        "participants": [{"role": "inspector", "name": "张建国"}, {"role": "inspector", "name": "刘晓燕"}],
+    })  # fmt: skip
+    answers = []
+    for code in codes:
+        answers.append(str(uuid.uuid4()))
+        client.outbox.add("item_result", answers[-1], {"inspection_id": inspection_id, "item_code": code,
+                                                       "result": "compliant", "note": "现场核查"})  # fmt: skip
+    shas = {}
+    for index, path in enumerate(photos):
+        sha, photo_id = client.add_photo(path), str(uuid.uuid4())
+        client.outbox.add("photo", photo_id, {"sha256": sha, "entity_type": "item_result",
+                                              "entity_id": answers[index % len(answers)],
+                                              "captured_at": T0.isoformat()})  # fmt: skip
+        shas[photo_id] = sha
+    client.outbox.add("inspection", inspection_id, {"status": "submitted",
+                                                    "finished_at": (T0.replace(hour=5)).isoformat()})  # fmt: skip
+    return shas
+
+
+def test_no_photo_is_lost_when_the_server_is_killed_during_uploads_and_acceptance(
+    app: Any, server: Server, tmp_path: Path
+) -> None:
+    """Two devices upload 16 photos (two of 12 MP) while the server is SIGKILLed: at the instant a photo's
+    verified bytes land in the store (before its record is committed) and at random instants. Afterwards every
+    photo is recorded, served by the web and hash-checked."""
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    store = FilesystemBlobStore(Path(server.env["INSTANCE_PATH"]) / "media" / "blobs")
+    users = ("xx_insp1", "xx_insp2")
+    photos: dict[int, list[Path]] = {}
+    for number in range(len(users)):
+        for index in range(8):
+            path = tmp_path / f"d{number}-{index}.jpg"
+            path.write_bytes(_photo(number * 10 + index, (4000, 3000) if index == 0 else (1600, 1200)))
+            photos.setdefault(number, []).append(path)
+    wanted = {hashlib.sha256(p.read_bytes()).hexdigest() for paths in photos.values() for p in paths}
+    expected: dict[str, str] = {}
+    ready = threading.Barrier(len(users) + 1)
+    deadline = time.monotonic() + 150
+    done = [False] * len(users)
+
+    def run(number: int) -> None:
+        # The outbox's SQLite connection belongs to the thread that opened it.
+        transport = UrllibTransport(server.url)
+        client = SyncClient(transport, Outbox(tmp_path / f"outbox{number}.sqlite"),
+                            max_attempts=3, backoff_base=0.05, backoff_cap=0.3)  # fmt: skip
+        client.register(users[number], DEMO_PASSWORD)
+        expected.update(_device_outbox(client, enterprise_id, catalogue_id, codes, photos[number]))
+        ready.wait()
+        while time.monotonic() < deadline:
+            try:
+                client.push(batch_size=20)
+                client.upload_blobs(chunk_size=512 * 1024)
+                if client.outbox.pending_count() == 0 and not client.outbox.blobs_to_upload():
+                    done[number] = True
+                    break
+            except (SyncError, OSError):
+                time.sleep(0.1)
+        transport.close()
+        client.outbox.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(users))]
+    for thread in threads:
+        thread.start()
+    ready.wait(timeout=60)
+    rng = random.Random(11)
+    kills = {"between file and record": 0, "random": 0}
+    seen: set[str] = set()
+    while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
+        if kills["between file and record"] < 3:
+            # The instant verified bytes are moved into place, before the acceptance commits their record.
+            arrived = {sha for sha in wanted - seen if store.has(sha)}
+            if not arrived:
+                time.sleep(0.001)
+                continue
+            seen |= arrived
+            kind = "between file and record"
+        else:
+            time.sleep(rng.uniform(0.1, 1.0))
+            kind = "random"
+        server.kill()
+        kills[kind] += 1
+        server.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert kills["between file and record"] == 3 and kills["random"] >= 1, kills
+    assert all(done), "every device confirmed every photo"
+
+    engine = sa.create_engine(server.env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            recorded = set(conn.execute(sa.select(Blob.sha256).where(Blob.sha256.in_(wanted))).scalars())
+    finally:
+        engine.dispose()
+    assert recorded == wanted
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    login = urllib.request.Request(f"{server.url}/api/auth/login", method="POST",
+                                   headers={"Content-Type": "application/json"},
+                                   data=json.dumps({"username": "xx_sup", "password": DEMO_PASSWORD}).encode())  # fmt: skip
+    opener.open(login, timeout=10).read()
+    for photo_id, sha in expected.items():
+        with opener.open(f"{server.url}/photos/{photo_id}", timeout=30) as response:
+            assert hashlib.sha256(response.read()).hexdigest() == sha
+        with opener.open(f"{server.url}/photos/{photo_id}/thumb", timeout=30) as response:
+            assert response.headers["Content-Type"] == "image/jpeg"
