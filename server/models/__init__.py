@@ -7,6 +7,7 @@ from .catalogue import Catalogue, CatalogueItem
 from .enterprise import Enterprise, QrToken
 from .hazard import Hazard, HazardEvent, HazardSource
 from .inspection import Inspection, InspectionParticipant, ItemResult, ReviewDecision
+from .paperwork import EnterpriseSubmission, StopOrder, SubmissionRequirement
 from .photo import Blob, Photo
 from .quarantine import Quarantine
 from .region import Region, RegionLevel
@@ -25,6 +26,7 @@ __all__ = [
     "ChangeCounter",
     "Device",
     "Enterprise",
+    "EnterpriseSubmission",
     "Hazard",
     "HazardEvent",
     "HazardSource",
@@ -39,6 +41,8 @@ __all__ = [
     "ReviewDecision",
     "SamplingAssignment",
     "SamplingDraw",
+    "StopOrder",
+    "SubmissionRequirement",
     "SyncMutation",
     "User",
 ]
