@@ -66,7 +66,9 @@ def schedule_problem(schedule: Schedule) -> str | None:
     once = schedule.due_on is not None
     monthly = any(v is not None for v in (schedule.due_day, schedule.first_month, schedule.last_month))
     if once == monthly:
-        return "须填写一个截止日期，或每月截止日及起止月份（二选一） / give one due date or a monthly schedule"
+        return (
+            "须填写一个截止日期，或每月截止日及起止月份（二选一） / give one due date or a monthly schedule"
+        )
     if monthly:
         if schedule.due_day is None or schedule.first_month is None or schedule.last_month is None:
             return "每月截止日和起止月份都必须填写 / a monthly schedule needs its day and both months"
@@ -81,7 +83,9 @@ def due_dates(schedule: Schedule) -> list[date]:
     """Every due date of a valid schedule, in order."""
     if schedule.due_on is not None:
         return [schedule.due_on]
-    assert schedule.due_day is not None and schedule.first_month is not None and schedule.last_month is not None
+    assert (
+        schedule.due_day is not None and schedule.first_month is not None and schedule.last_month is not None
+    )
     out: list[date] = []
     year, month = schedule.first_month.year, schedule.first_month.month
     while (year, month) <= (schedule.last_month.year, schedule.last_month.month):

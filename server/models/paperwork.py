@@ -112,4 +112,6 @@ class StopOrder(TimestampMixin, Base):
     enterprise: Mapped[Enterprise] = relationship()
     drafted_by: Mapped[User] = relationship(foreign_keys=[drafted_by_id])
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
-    hazards: Mapped[list[Any]] = relationship("Hazard", secondary=stop_order_hazard, order_by="Hazard.found_at")
+    hazards: Mapped[list[Any]] = relationship(
+        "Hazard", secondary=stop_order_hazard, order_by="Hazard.found_at"
+    )

@@ -18,7 +18,7 @@ from server.domain.credit_code import make_credit_code
 from server.domain.roles import Role
 from server.domain.sectors import Sector
 from server.models import Campaign, CampaignPhase, Enterprise, Region, RegionLevel, User
-from server.services import DbSession
+from server.services import DbSession, submissions
 from server.services.catalogues import import_catalogue
 from server.services.qr import ensure_token
 from server.services.users import create_user
@@ -451,6 +451,7 @@ def _seed_campaign(session: DbSession, county: Region, today: date) -> bool:
         ),
     ]
     session.add(campaign)
+    submissions.add_default_requirements(session, campaign, year)
     return True
 
 

@@ -17,6 +17,7 @@ def register_web(app: Flask) -> None:
         reports,
         review,
         sampling,
+        submissions,
         supervise,
         views,
     )
@@ -33,6 +34,7 @@ def register_web(app: Flask) -> None:
         reports,
         documents,
         sampling,
+        submissions,
     ):
         app.register_blueprint(module.bp)
     supervise.register_filters(app)

@@ -1,0 +1,198 @@
+"""Enterprises' submissions (四（四）): the portal's list and forms, the county's matrix enterprise × submission,
+the versions behind a cell, and the admin's requirements of a campaign."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
+
+from server.domain.roles import Role
+from server.domain.submissions import SubmissionKind, Timeliness
+from server.extensions import db
+from server.media.documents import SUFFIXES
+from server.models import Campaign, Enterprise, EnterpriseSubmission
+from server.services import oversight, submissions
+from server.services.portal import FormErrors
+from server.sync_handlers import current_backend
+from server.web.access import (
+    current_enterprise_user,
+    current_supervisor,
+    enterprise_required,
+    supervisor_required,
+)
+from server.web.supervise import local_today
+from sync.problems import Problem
+
+bp = Blueprint("submissions", __name__)
+
+#: Upload limit of a plan or summary file unless SUBMISSION_MAX_BYTES says otherwise.
+DEFAULT_MAX_BYTES = 30 * 1024 * 1024
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+
+
+def _enterprise() -> Enterprise:
+    enterprise = db.session.get(Enterprise, current_enterprise_user().enterprise_id)
+    if enterprise is None or enterprise.deleted_at is not None:
+        abort(404)
+    return enterprise
+
+
+@bp.route("/portal/submissions")
+@enterprise_required
+def portal_list() -> Any:
+    """Every submission the enterprise owes the campaign, its standing and its versions."""
+    enterprise = _enterprise()
+    campaign = submissions.campaign_of_enterprise(db.session, enterprise)
+    today = local_today()
+    periods = (
+        submissions.enterprise_periods(db.session, enterprise, campaign, today, _zone()) if campaign else []
+    )
+    return render_template("portal_submissions.html", enterprise=enterprise, campaign=campaign, periods=periods,
+                           today=today, is_open=submissions.is_open)  # fmt: skip
+
+
+def _period_arg(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(404)
+
+
+@bp.route("/portal/submissions/<int:requirement_id>/<period>", methods=["GET", "POST"])
+@enterprise_required
+def portal_submit(requirement_id: int, period: str) -> Any:
+    """Fill the monthly progress (prefilled from the enterprise's books) or upload the plan/summary file."""
+    enterprise = _enterprise()
+    today = local_today()
+    status = submissions.find_period(
+        db.session, enterprise, requirement_id, _period_arg(period), today, _zone()
+    )
+    if status is None:
+        abort(404)
+    errors: dict[str, str] = {}
+    values = (
+        dict(status.latest.figures["values"]) if status.latest and status.latest.figures
+        else submissions.prefilled_progress(db.session, enterprise.id, status.period, _zone())
+    )  # fmt: skip
+    code = 200
+    if request.method == "POST":
+        try:
+            if status.requirement.kind is SubmissionKind.progress:
+                submissions.submit_progress(
+                    db.session, g.user, enterprise, status, request.form, today, _zone()
+                )
+            else:
+                submissions.submit_document(
+                    db.session, current_backend().blobs, g.user, enterprise, status, request.files.get("file"), today,
+                    max_bytes=current_app.config.get("SUBMISSION_MAX_BYTES", DEFAULT_MAX_BYTES),
+                    max_pixels=current_app.config["MAX_PHOTO_PIXELS"], note=request.form.get("note", ""),
+                )  # fmt: skip
+            db.session.commit()
+            return redirect(url_for("submissions.portal_list", done=1), 303)
+        except FormErrors as refused:
+            db.session.rollback()
+            errors, code = refused.errors, refused.status
+            values = {key: request.form.get(key, "") for key, *_ in submissions.PROGRESS_FIELDS}
+        except Problem as problem:
+            db.session.rollback()
+            errors, code = {"": f"{problem.message('zh')} / {problem.message('en')}"}, problem.status
+    prefilled = submissions.prefilled_progress(db.session, enterprise.id, status.period, _zone())
+    return render_template("portal_submission_form.html", enterprise=enterprise, status=status, values=values,
+                           prefilled=prefilled, fields=submissions.PROGRESS_FIELDS, errors=errors,
+                           is_open=submissions.is_open(status.period, today)), code  # fmt: skip
+
+
+def _send(row: EnterpriseSubmission) -> Any:
+    if row.sha256 is None:
+        abort(404)
+    store = current_backend().blobs
+    if not store.has(row.sha256):
+        abort(404)
+    name = f"{row.requirement.code}-{row.period.isoformat()}-v{row.version}{SUFFIXES.get(row.mime or '', '')}"
+    return send_file(store.path(row.sha256), mimetype=row.mime, as_attachment=True, download_name=name)
+
+
+@bp.route("/portal/submissions/file/<uuid:submission_id>")
+@enterprise_required
+def portal_file(submission_id: uuid.UUID) -> Any:
+    """A file the enterprise handed in."""
+    row = submissions.visible_submission(db.session, current_enterprise_user(), submission_id)
+    if row is None:
+        abort(404)
+    return _send(row)
+
+
+@bp.route("/submissions")
+@supervisor_required
+def matrix() -> Any:
+    """Enterprise × submission: on time, late, missing (overdue) or not yet due."""
+    campaign = oversight.campaign_for(db.session, current_supervisor())
+    today = local_today()
+    view = (
+        submissions.matrix(db.session, current_supervisor(), campaign, today, _zone()) if campaign else None
+    )
+    return render_template("submissions_matrix.html", m=view, today=today, Timeliness=Timeliness)
+
+
+@bp.route("/submissions/<uuid:submission_id>")
+@supervisor_required
+def submission_page(submission_id: uuid.UUID) -> Any:
+    """One version an enterprise handed in, beside the other versions of its period."""
+    row = submissions.visible_submission(db.session, current_supervisor(), submission_id)
+    if row is None:
+        abort(404)
+    siblings = db.session.scalars(
+        db.select(EnterpriseSubmission).where(
+            EnterpriseSubmission.requirement_id == row.requirement_id,
+            EnterpriseSubmission.enterprise_id == row.enterprise_id, EnterpriseSubmission.period == row.period,
+        ).order_by(EnterpriseSubmission.version)
+    ).all()  # fmt: skip
+    return render_template("submission.html", row=row, versions=siblings, fields=submissions.PROGRESS_FIELDS)
+
+
+@bp.route("/submissions/<uuid:submission_id>/file")
+@supervisor_required
+def submission_file(submission_id: uuid.UUID) -> Any:
+    """The file of one version."""
+    row = submissions.visible_submission(db.session, current_supervisor(), submission_id)
+    if row is None:
+        abort(404)
+    return _send(row)
+
+
+@bp.route("/admin/campaigns/<int:campaign_id>/submissions", methods=["GET", "POST"])
+@supervisor_required
+def requirements(campaign_id: int) -> Any:
+    """The admin's list of what enterprises must submit, with a form to add or change one."""
+    if current_supervisor().role != Role.admin:
+        abort(404)
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    errors: dict[str, str] = {}
+    code = 200
+    if request.method == "POST":
+        raw_id = request.form.get("id", "").strip()
+        try:
+            submissions.save_requirement(
+                db.session,
+                current_supervisor(),
+                campaign,
+                request.form,
+                int(raw_id) if raw_id.isdigit() else None,
+            )
+            db.session.commit()
+            return redirect(url_for("submissions.requirements", campaign_id=campaign.id), 303)
+        except FormErrors as refused:
+            db.session.rollback()
+            errors, code = refused.errors, refused.status
+    rows = submissions.requirements(db.session, campaign)
+    return render_template("admin_submissions.html", campaign=campaign, rows=rows, errors=errors,
+                           kinds=list(SubmissionKind), form=request.form), code  # fmt: skip
