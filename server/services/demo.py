@@ -283,6 +283,7 @@ _USERS = [
     ("xx_insp3", "赵志强", Role.inspector, "141123", "14112301003"),
     ("xx_insp4", "高文斌", Role.inspector, "141123", "14112301004"),
     ("xx_expert", "孙工（注册安全工程师）", Role.expert, "141123", None),
+    ("xx_legal", "兴县应急局 法规科 周审核", Role.legal_reviewer, "141123", None),
     ("lx_sup", "临县应急局 陈科长", Role.supervisor, "141124", None),
     ("lx_insp1", "马俊", Role.inspector, "141124", "14112401001"),
     ("lx_insp2", "郝丽", Role.inspector, "141124", "14112401002"),

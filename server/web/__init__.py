@@ -17,6 +17,7 @@ def register_web(app: Flask) -> None:
         reports,
         review,
         sampling,
+        stop_orders,
         submissions,
         supervise,
         views,
@@ -35,6 +36,7 @@ def register_web(app: Flask) -> None:
         documents,
         sampling,
         submissions,
+        stop_orders,
     ):
         app.register_blueprint(module.bp)
     supervise.register_filters(app)
