@@ -42,7 +42,7 @@ TEXT_FIELDS = {
 }  # fmt: skip
 
 
-def visible_orders(session: DbSession, user: User) -> sa.Select[tuple[StopOrder]]:
+def visible_orders(session: DbSession, user: User) -> sa.Select[StopOrder]:
     """Orders of enterprises in ``user``'s scope (none for roles outside ORDER_ROLES)."""
     query = sa.select(StopOrder)
     if user.role not in ORDER_ROLES:
