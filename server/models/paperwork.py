@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.domain.scoring import Metric
 from server.domain.stop_orders import OrderState
 from server.domain.submissions import Schedule, SubmissionKind
 
@@ -115,3 +116,18 @@ class StopOrder(TimestampMixin, Base):
     hazards: Mapped[list[Any]] = relationship(
         "Hazard", secondary=stop_order_hazard, order_by="Hazard.found_at"
     )
+
+
+class ScoringCriterion(TimestampMixin, Base):
+    """One criterion the city scores its counties on: a metric and its weight (data, admin-edited)."""
+
+    __tablename__ = "scoring_criterion"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32))
+    metric: Mapped[Metric] = mapped_column(enum_column(Metric, 16))
+    weight: Mapped[int] = mapped_column(sa.Integer)
+
+    campaign: Mapped[Campaign] = relationship()

@@ -18,7 +18,7 @@ from server.domain.credit_code import make_credit_code
 from server.domain.roles import Role
 from server.domain.sectors import Sector
 from server.models import Campaign, CampaignPhase, Enterprise, Region, RegionLevel, User
-from server.services import DbSession, submissions
+from server.services import DbSession, scoring, submissions
 from server.services.catalogues import import_catalogue
 from server.services.qr import ensure_token
 from server.services.users import create_user
@@ -453,6 +453,7 @@ def _seed_campaign(session: DbSession, county: Region, today: date) -> bool:
     ]
     session.add(campaign)
     submissions.add_default_requirements(session, campaign, year)
+    scoring.add_default_criteria(session, campaign)
     return True
 
 

@@ -17,6 +17,7 @@ def register_web(app: Flask) -> None:
         reports,
         review,
         sampling,
+        scoring,
         stop_orders,
         submissions,
         supervise,
@@ -37,6 +38,7 @@ def register_web(app: Flask) -> None:
         sampling,
         submissions,
         stop_orders,
+        scoring,
     ):
         app.register_blueprint(module.bp)
     supervise.register_filters(app)
