@@ -110,11 +110,9 @@ def _reliability(
     if window is None:
         return None, {}
     result = reconcile_scope(session, user, window, day, zone=zone, cache=cache)
-    regions: dict[Any, int] = {
-        enterprise_id: region_id for enterprise_id, region_id in session.execute(
-            sa.select(Enterprise.id, Enterprise.region_id).where(
-                Enterprise.id.in_([r.enterprise_id for r in result.rows])))
-    }  # fmt: skip
+    ids = [r.enterprise_id for r in result.rows]
+    query = sa.select(Enterprise.id, Enterprise.region_id).where(Enterprise.id.in_(ids))
+    regions: dict[Any, int] = {row[0]: row[1] for row in session.execute(query)}
     held: dict[int, int] = defaultdict(int)
     found: dict[int, int] = defaultdict(int)
     for row in result.rows:
