@@ -7,7 +7,7 @@ from .catalogue import Catalogue, CatalogueItem
 from .enterprise import Enterprise, QrToken
 from .hazard import Hazard, HazardEvent, HazardSource
 from .inspection import Inspection, InspectionParticipant, ItemResult, ReviewDecision
-from .paperwork import EnterpriseSubmission, ScoringCriterion, StopOrder, SubmissionRequirement
+from .paperwork import EnterpriseSubmission, ExpertOpinion, ScoringCriterion, StopOrder, SubmissionRequirement
 from .photo import Blob, Photo
 from .quarantine import Quarantine
 from .region import Region, RegionLevel
@@ -27,6 +27,7 @@ __all__ = [
     "Device",
     "Enterprise",
     "EnterpriseSubmission",
+    "ExpertOpinion",
     "Hazard",
     "HazardEvent",
     "HazardSource",

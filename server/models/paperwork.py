@@ -14,11 +14,12 @@ from server.domain.scoring import Metric
 from server.domain.stop_orders import OrderState
 from server.domain.submissions import Schedule, SubmissionKind
 
-from .base import Base, TimestampMixin, UTCDateTime, enum_column, new_uuid, utcnow
+from .base import Base, SyncMixin, TimestampMixin, UTCDateTime, enum_column, new_uuid, utcnow
 
 if TYPE_CHECKING:
     from .campaign import Campaign
     from .enterprise import Enterprise
+    from .inspection import Inspection
     from .user import User
 
 
@@ -131,3 +132,25 @@ class ScoringCriterion(TimestampMixin, Base):
     weight: Mapped[int] = mapped_column(sa.Integer)
 
     campaign: Mapped[Campaign] = relationship()
+
+
+class ExpertOpinion(SyncMixin, Base):
+    """专家检查意见: written on the tablet during an inspection by an expert taking part, with its list of problems
+    and rectification suggestions and the expert's signature; sealed with the inspection."""
+
+    __tablename__ = "expert_opinion"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_uuid)
+    inspection_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("inspection.id"), index=True)
+    expert_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    expert_name: Mapped[str] = mapped_column(sa.String(100))
+    opinion: Mapped[str] = mapped_column(sa.Text)
+    #: [{item_code, hazard_id, problem, suggestion}]: the 问题隐患和整改建议清单.
+    items: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    #: {sha256, at}: the handwritten signature's image in the blob store.
+    signature: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    inspection: Mapped[Inspection] = relationship()

@@ -9,6 +9,7 @@ def register_web(app: Flask) -> None:
     """Register the page blueprints."""
     from . import (
         documents,
+        expert_opinions,
         ledger_io,
         map,
         portal,
@@ -39,6 +40,7 @@ def register_web(app: Flask) -> None:
         submissions,
         stop_orders,
         scoring,
+        expert_opinions,
     ):
         app.register_blueprint(module.bp)
     supervise.register_filters(app)
