@@ -287,9 +287,22 @@ def upgrade():
     _set_roles(OLD_ROLES, NEW_ROLES)
     _default_requirements()
     _default_criteria()
+    # Submitted Word files are blobs too, and their MIME type is longer than an image's.
+    with op.batch_alter_table("blob", schema=None) as batch_op:
+        batch_op.alter_column("mime", existing_type=sa.String(length=64), type_=sa.String(length=100),
+                              existing_nullable=False)  # fmt: skip
 
 
 def downgrade():
+    # Blobs of submitted files keep their full type: the column is narrowed only if none is longer.
+    longest = op.get_bind().execute(sa.text("SELECT MAX(LENGTH(mime)) FROM blob")).scalar() or 0
+    if longest > 64:
+        raise RuntimeError(
+            "blobs with a MIME type over 64 characters exist (submitted Word files): keep 0008"
+        )
+    with op.batch_alter_table("blob", schema=None) as batch_op:
+        batch_op.alter_column("mime", existing_type=sa.String(length=100), type_=sa.String(length=64),
+                              existing_nullable=False)  # fmt: skip
     # Accounts are never deleted behind anyone's back: an admin must change their role first.
     if (
         op.get_bind()
