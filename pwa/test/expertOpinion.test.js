@@ -23,6 +23,9 @@ describe("the expert opinion", () => {
   });
   it("is sealed in the form the server compares (blank links null) and leaves records without opinions unchanged", () => {
     expect(normalLine({ item_code: "", problem: "p", suggestion: "s" })).toEqual({ item_code: null, hazard_id: null, problem: "p", suggestion: "s" });
+    // Stored lines are normalised already; sealing normalises them again and must not turn null into "null".
+    const once = normalLine({ item_code: "DU-1", hazard_id: "", problem: "p", suggestion: "s" });
+    expect(normalLine(once)).toEqual(once);
     const sealed = sealedOpinions([{ id: "o2", data: complete }, { id: "o1", data: { ...complete, items: [] } }]);
     expect(sealed.map((o) => o.id)).toEqual(["o1", "o2"]);
     expect(sealed[1]).toEqual({

@@ -30,7 +30,8 @@ export function opinionProblems(data, { findings = { items: [], hazards: [] } } 
 
 /** One line as the tablet stores and seals it (blank links are null). */
 export function normalLine(line) {
-  return Object.fromEntries(ITEM_FIELDS.map((key) => [key, line[key] === undefined || line[key] === "" ? null : String(line[key])]));
+  // `== null` also catches a line normalised before (stored with null links): normalising twice changes nothing.
+  return Object.fromEntries(ITEM_FIELDS.map((key) => [key, line[key] == null || line[key] === "" ? null : String(line[key])]));
 }
 
 /** The opinions of one inspection as its sealed record carries them, by id. */
