@@ -11,7 +11,14 @@ import sqlalchemy as sa
 from server.domain.expert_opinions import seal_status
 from server.models import ExpertOpinion, Inspection
 from server.services.expert_opinions import stored_comparable
-from tests.e2e.conftest import LiveServer, answer, sign_in_app, sign_pad, start_inspection, wait_for_service_worker
+from tests.e2e.conftest import (
+    LiveServer,
+    answer,
+    sign_in_app,
+    sign_pad,
+    start_inspection,
+    wait_for_service_worker,
+)
 
 pytestmark = pytest.mark.e2e
 ENTERPRISE = "兴县汾河酿造有限公司"
@@ -61,7 +68,9 @@ def test_an_opinion_written_offline_arrives_sealed_with_its_inspection(
     try:
         with engine.connect() as conn:
             opinion = conn.execute(sa.select(ExpertOpinion)).one()  # the demo county has none of its own
-            inspection = conn.execute(sa.select(Inspection).where(Inspection.id == opinion.inspection_id)).one()
+            inspection = conn.execute(
+                sa.select(Inspection).where(Inspection.id == opinion.inspection_id)
+            ).one()
     finally:
         engine.dispose()
     assert inspection.status == "submitted" and inspection.seal_verified is True, inspection.seal_problem
