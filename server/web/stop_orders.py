@@ -179,4 +179,9 @@ def verify(order_id: uuid.UUID, sha256: str) -> Any:
 @bp.route("/gongshi")
 def public_list() -> Any:
     """行政执法公示: issued enforcement decisions, for anyone, without photos or personal data."""
-    return render_template("publicity.html", rows=publicity.decisions(db.session, _zone()))
+    response = Response(
+        render_template("publicity.html", rows=publicity.decisions(db.session, _zone(), _authority()))
+    )
+    # Always current: a decision closed by resumption must not stay "in force" in a cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -13,10 +13,12 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from server.documents.records import DocKind, document_header
 from server.domain.hazards import HazardLevel
+from server.domain.inspections import InspectionKind, InspectionStatus
 from server.domain.stop_orders import OrderState
 from server.extensions import db
-from server.models import AuditEvent, Enterprise, Hazard, StopOrder, User
+from server.models import AuditEvent, Enterprise, Hazard, Inspection, StopOrder, User
 from server.services import audit
 from tests.conftest import login
 
@@ -139,23 +141,42 @@ def test_the_public_page_never_shows_an_unissued_decision_or_personal_data(
     approved = draft(app, sup, csrf, enterprise_id, hazard_id)
     assert step(sup, csrf, approved, "submit") == 303 and step(legal, lcsrf, approved, "approve") == 303
     public = app.test_client()
-    html = public.get("/gongshi").get_data(as_text=True)
     assert public.get("/gongshi").status_code == 200
-    assert name not in html  # drafted, under review and approved-but-not-issued orders are not decisions yet
+    # Drafted, under review and approved-but-not-issued orders are not decisions yet.
+    assert "责令停产整顿" not in public.get("/gongshi").get_data(as_text=True)
 
     assert step(sup, csrf, approved, "issue") == 303
     html = public.get("/gongshi").get_data(as_text=True)
-    assert name in html and "责令停产整顿" in html and "《中华人民共和国安全生产法》第六十五条" in html
+    stop_rows = [row for row in re.findall(r"<tr>(.*?)</tr>", html, re.S) if "责令停产整顿" in row]
+    assert (
+        len(stop_rows) == 1
+        and name in stop_rows[0]
+        and "《中华人民共和国安全生产法》第六十五条" in stop_rows[0]
+    )
     with app.app_context():
         people = [u.display_name for u in db.session.scalars(sa.select(User))]
-        enterprise = db.session.get(Enterprise, enterprise_id)
-        assert enterprise is not None
-        private = [enterprise.main_person, enterprise.main_person_phone, "张三", "13900000000"]
-    for text in [*people, *private]:
-        if text:
-            assert text not in html, text
+        enterprises = db.session.scalars(sa.select(Enterprise)).all()
+        private = [t for e in enterprises for t in (e.main_person, e.main_person_phone, e.address) if t]
+        hazard_texts = [h.description for h in db.session.scalars(sa.select(Hazard))]
+    for text in [*people, *private, *hazard_texts, "张三", "13900000000"]:
+        assert text not in html, text
     assert "<img" not in html and "/photos/" not in html and "/media/" not in html
-    assert html.count("<tr>") == 2  # the header and the one issued order
+
+
+def test_the_public_page_lists_orders_to_rectify_of_final_inspections_only(app: Flask) -> None:
+    html = app.test_client().get("/gongshi").get_data(as_text=True)
+    with app.app_context():
+        inspections = db.session.scalars(
+            sa.select(Inspection).where(sa.exists().where(Hazard.inspection_id == Inspection.id))
+        ).all()
+        numbers = {i.id: document_header(i, "应急管理局").number(DocKind.order) for i in inspections}
+        final = {i.id for i in inspections if i.status == InspectionStatus.approved and i.seal_verified is True
+                 and i.kind != InspectionKind.self_check}  # fmt: skip
+        kinds = {i.status for i in inspections if i.id not in final}
+    assert final and InspectionStatus.submitted in kinds  # the demo holds both kinds
+    for inspection_id, number in numbers.items():
+        assert (number in html) == (inspection_id in final), number
+    assert html.count("责令限期整改") == len(final)
 
 
 def test_orders_are_scoped_and_closed_to_other_roles(
