@@ -38,6 +38,7 @@ from server.services.progress_report import (
     _hazard_counts,
     load_hazards,
     local_end_of,
+    report_scope,
     statuses_as_of,
 )
 from server.services.scope import region_subtree_ids, visible_enterprises
@@ -432,3 +433,69 @@ def visible_submission(
         ),
     )
     return session.scalar(query)
+
+
+# --- the enterprises' figures beside the county's own ---------------------------------------------------------
+
+
+@dataclass
+class FilledFigures:
+    """A county's hazard figures for one monthly period, each enterprise counted from ONE source: the system's own
+    books (its ledger and the regulators' inspections) when they hold any hazard of it by the cut-off, else the
+    monthly progress it submitted (its latest version handed in by the cut-off), else nothing."""
+
+    unit: ReportUnit
+    values: dict[str, Decimal] = field(
+        default_factory=lambda: {key: Decimal(0) for key, *_ in PROGRESS_FIELDS}
+    )
+    from_books: int = 0
+    from_submissions: int = 0
+    without_data: int = 0
+    #: Enterprises whose submitted figures were used, by name (so a reader can open each one).
+    submitted: list[tuple[str, uuid.UUID]] = field(default_factory=list)
+
+
+def filled_figures(
+    session: DbSession, user: User, campaign: Campaign, period: date, zone: tzinfo
+) -> tuple[list[FilledFigures], datetime]:
+    """Per county of ``user``'s scope: the hazard figures of ``period`` (a due date of the monthly requirement),
+    with the enterprises' submitted figures standing in for enterprises the system has no figures of."""
+    known = local_end_of(period, zone)
+    scope = report_scope(session, user)
+    enterprises = _campaign_enterprises(session, user, campaign)
+    ids = [e.id for e in enterprises]
+    hazards = load_hazards(session, ids, known)
+    found = statuses_as_of(session, hazards, ids, [known], known)[known].values() if ids else []
+    # The report reads ids as text (progress_report.key): back to UUIDs to match the enterprises.
+    books: dict[uuid.UUID, UnitFigures] = {}
+    for hazard in found:
+        books.setdefault(uuid.UUID(str(hazard.hazard.enterprise_id)), UnitFigures(ReportUnit(0, "")))
+    _hazard_counts(list(found), period, lambda eid: books.get(uuid.UUID(str(eid))))
+    monthly = [r.id for r in requirements(session, campaign) if r.kind is SubmissionKind.progress]
+    latest: dict[uuid.UUID, EnterpriseSubmission] = {}
+    if monthly and ids:
+        for row in session.scalars(
+            sa.select(EnterpriseSubmission).where(
+                EnterpriseSubmission.requirement_id.in_(monthly), EnterpriseSubmission.period == period,
+                EnterpriseSubmission.enterprise_id.in_(ids), EnterpriseSubmission.submitted_at < known,
+            ).order_by(EnterpriseSubmission.version)
+        ):  # fmt: skip
+            latest[row.enterprise_id] = row
+    units = {u.id: FilledFigures(u) for u in scope.units}
+    for enterprise in enterprises:
+        unit = units.get(scope.unit_of.get(enterprise.region_id, -1))
+        if unit is None:
+            continue
+        own = books.get(enterprise.id)
+        if own is not None:
+            unit.from_books += 1
+            for key, *_ in PROGRESS_FIELDS:
+                unit.values[key] += Decimal(getattr(own, key))
+        elif (answer := latest.get(enterprise.id)) is not None and answer.figures:
+            unit.from_submissions += 1
+            unit.submitted.append((enterprise.name, answer.id))
+            for key, value in answer.figures["values"].items():
+                unit.values[key] += Decimal(value)
+        else:
+            unit.without_data += 1
+    return [u for u in units.values() if not u.unit.extra or u.from_books or u.from_submissions], known

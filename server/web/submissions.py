@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
 
 from server.domain.roles import Role
-from server.domain.submissions import SubmissionKind, Timeliness
+from server.domain.submissions import SubmissionKind, Timeliness, due_dates
 from server.extensions import db
 from server.media.documents import SUFFIXES
 from server.models import Campaign, Enterprise, EnterpriseSubmission
@@ -196,3 +196,24 @@ def requirements(campaign_id: int) -> Any:
     rows = submissions.requirements(db.session, campaign)
     return render_template("admin_submissions.html", campaign=campaign, rows=rows, errors=errors,
                            kinds=list(SubmissionKind), form=request.form), code  # fmt: skip
+
+
+@bp.route("/submissions/figures")
+@supervisor_required
+def figures() -> Any:
+    """The monthly hazard figures per county with the enterprises' own reports standing in where the system has
+    no figures of an enterprise (?period=YYYY-MM-DD, a monthly due date; the latest one passed by default)."""
+    user = current_supervisor()
+    campaign = oversight.campaign_for(db.session, user)
+    if campaign is None:
+        abort(404)
+    periods = sorted({p for r in submissions.requirements(db.session, campaign) if r.kind is SubmissionKind.progress
+                      for p in due_dates(r.schedule)})  # fmt: skip
+    raw = request.args.get("period", "")
+    past = [p for p in periods if p <= local_today()]
+    chosen = _period_arg(raw) if raw else (past[-1] if past else (periods[0] if periods else None))
+    if chosen is None or chosen not in periods:
+        abort(404)
+    rows, known = submissions.filled_figures(db.session, user, campaign, chosen, _zone())
+    return render_template("submission_figures.html", rows=rows, period=chosen, periods=periods, known=known,
+                           fields=submissions.PROGRESS_FIELDS)  # fmt: skip

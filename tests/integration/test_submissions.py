@@ -9,7 +9,7 @@ import io
 import re
 import uuid
 import zipfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from server.models import (
     Campaign,
     Enterprise,
     EnterpriseSubmission,
+    Hazard,
     SubmissionRequirement,
     User,
 )
@@ -299,3 +300,60 @@ def test_the_admin_edits_requirements_and_cannot_move_answered_dates(
     assert "submission_requirement.saved" in audit_actions(app)
     sup, _ = signed_in(app, "xx_sup")
     assert sup.get(url).status_code == 404
+
+
+def filled_row(client: FlaskClient, period: str, county: str = "兴县") -> dict[str, str]:
+    html = client.get(f"/submissions/figures?period={period}").get_data(as_text=True)
+    row = re.search(rf"<tr data-region-id=[^>]*><td>{county}</td>(.*?)</tr>", html, re.S)
+    assert row is not None, html
+    cells = dict(re.findall(r'data-(?:key|source)="(\w+)">([^<]*)', row.group(1)))
+    return cells
+
+
+def test_enterprises_figures_stand_in_only_where_the_system_has_none(
+    app: Flask, past_campaign: dict[str, int]
+) -> None:
+    sup, _ = signed_in(app, "xx_sup")
+    before = filled_row(sup, "2025-07-23")
+    assert before["books"] == "0"  # nothing on record in 2025: every enterprise lacks figures of its own
+    on_time = datetime(2025, 7, 23, 8, 0, tzinfo=UTC)
+    add_version(app, past_campaign["monthly"], JINXING, MONTHLY_JULY, on_time)
+    with app.app_context():
+        row = db.session.scalar(sa.select(EnterpriseSubmission))
+        assert row is not None
+        row.figures = {"values": {"hazards_general": "4", "hazards_major": "1", "rectified_general": "3",
+                                  "rectified_major": "0", "funds_wan": "2.50"}, "prefilled": {}}  # fmt: skip
+        db.session.commit()
+    # A version handed in after the cut-off is not the one the period's figures use.
+    add_version(app, past_campaign["monthly"], JINXING, MONTHLY_JULY, datetime(2025, 8, 1, 8, 0, tzinfo=UTC))
+    after = filled_row(sup, "2025-07-23")
+    assert after["submissions"].startswith("1") and int(after["none"]) == int(before["none"]) - 1
+    assert (after["hazards_general"], after["hazards_major"], after["funds_wan"]) == ("4", "1", "2.50")
+
+
+def test_an_enterprise_with_figures_of_its_own_is_counted_from_the_books(app: Flask) -> None:
+    ahead = date.today().replace(day=1) + timedelta(
+        days=40
+    )  # a period whose cut-off is after all the demo's records
+    with app.app_context():
+        monthly = db.session.scalar(
+            sa.select(SubmissionRequirement).where(SubmissionRequirement.code == "monthly")
+        )
+        assert monthly is not None
+        monthly.first_month = monthly.last_month = ahead.replace(day=1)
+        db.session.commit()
+        requirement_id = monthly.id
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Hazard).where(
+            Hazard.enterprise_id == enterprise_id(app, JINXING)))  # fmt: skip
+    period = ahead.replace(day=23).isoformat()
+    sup, _ = signed_in(app, "xx_sup")
+    before = filled_row(sup, period)
+    assert int(before["books"]) > 0 and before["submissions"] == "0"
+    add_version(app, requirement_id, JINXING, ahead.replace(day=23), datetime.now(UTC))
+    with app.app_context():
+        row = db.session.scalar(sa.select(EnterpriseSubmission))
+        assert row is not None
+        row.figures = {"values": {"hazards_general": "999", "hazards_major": "0", "rectified_general": "0",
+                                  "rectified_major": "0", "funds_wan": "0"}, "prefilled": {}}  # fmt: skip
+        db.session.commit()
+    assert filled_row(sup, period) == before  # 晋兴 has figures of its own: its report changes nothing
