@@ -29,10 +29,6 @@ from sync.problems import Problem
 
 bp = Blueprint("submissions", __name__)
 
-#: Upload limit of a plan or summary file unless SUBMISSION_MAX_BYTES says otherwise.
-DEFAULT_MAX_BYTES = 30 * 1024 * 1024
-
-
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
 
@@ -91,7 +87,7 @@ def portal_submit(requirement_id: int, period: str) -> Any:
             else:
                 submissions.submit_document(
                     db.session, current_backend().blobs, g.user, enterprise, status, request.files.get("file"), today,
-                    max_bytes=current_app.config.get("SUBMISSION_MAX_BYTES", DEFAULT_MAX_BYTES),
+                    max_bytes=current_app.config["SUBMISSION_MAX_BYTES"],
                     max_pixels=current_app.config["MAX_PHOTO_PIXELS"], note=request.form.get("note", ""),
                 )  # fmt: skip
             db.session.commit()
