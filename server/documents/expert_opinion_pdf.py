@@ -3,31 +3,11 @@ signature cell and verification QR code (server.documents.pdf), from the stored 
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote
+from typing import Any
 
-from fpdf.enums import Align, XPos, YPos
-
-from server.documents.fonts import document_font
-from server.documents.pdf import (
-    BODY_PT,
-    CREATOR,
-    FONT,
-    FONT_TEXTS,
-    MARGIN_TOP,
-    MARGIN_X,
-    QR_SIDE,
-    WIDTH,
-    _bold,
-    _heading,
-    _keep_outlines,
-    _Pdf,
-    _qr,
-    _signature_cell,
-    _text,
-)
+from server.documents.frame import attachment, render_document, title_block
+from server.documents.pdf import MARGIN_X, _heading, _signature_cell, _text
 from server.documents.records import SignatureImage
 
 TITLE = "专家检查意见书"
@@ -57,55 +37,35 @@ class OpinionDocument:
 
 def render_opinion(doc: OpinionDocument) -> tuple[bytes, str]:
     """The PDF bytes and an RFC 6266 Content-Disposition."""
-    texts = [doc.number, doc.authority, doc.enterprise_name, doc.inspected, doc.expert_name, doc.opinion,
-             doc.seal_problem or "", doc.verify_url or "", doc.issued_on, *(t for line in doc.lines for t in line),
-             doc.signature.at if doc.signature else ""]  # fmt: skip
-    font = document_font({c for t in (*texts, *LABELS, *FONT_TEXTS) for c in t})
-    pdf = _Pdf(doc.number)
-    pdf.set_lang("zh-CN")
-    pdf.set_title(f"{TITLE} {doc.number}")
-    pdf.set_author(doc.authority)
-    pdf.set_creator(CREATOR)
-    with tempfile.TemporaryDirectory(prefix="expert-opinion-") as folder:
-        path = Path(folder) / "font.ttf"
-        path.write_bytes(font.data)
-        pdf.add_font(FONT, "", str(path))
-        _keep_outlines(pdf)
-        pdf.add_page()
-        _qr(pdf, doc.verify_url)
-        pdf.set_xy(MARGIN_X, MARGIN_TOP)
-        pdf.set_font(FONT, size=14)
-        pdf.cell(WIDTH, 8, doc.authority, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font(FONT, size=22)
-        with _bold(pdf, 22):
-            pdf.cell(WIDTH, 12, TITLE, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font(FONT, size=BODY_PT)
-        pdf.cell(WIDTH, 7, doc.number, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_y(max(pdf.get_y(), MARGIN_TOP + QR_SIDE + 2))
-        _text(pdf, f"被检查单位：{doc.enterprise_name}")
-        _text(pdf, f"检查时间：{doc.inspected}")
-        _text(pdf, f"检查专家：{doc.expert_name}")
-        _heading(pdf, "一、专家检查意见")
-        _text(pdf, doc.opinion, indent=True)
-        _heading(pdf, "二、问题隐患和整改建议清单")
-        for index, (problem, suggestion, item, hazard) in enumerate(doc.lines, start=1):
-            links = "；".join(
-                x
-                for x in (f"对应检查项 {item}" if item else "", f"对应隐患：{hazard}" if hazard else "")
-                if x
-            )
-            _text(pdf, f"{index}. 问题：{problem}" + (f"（{links}）" if links else ""))
-            _text(pdf, f"整改建议：{suggestion}", indent=True)
-        _heading(pdf, "三、专家签名")
-        y = pdf.get_y()
-        _signature_cell(pdf, MARGIN_X, y, "专家（签名）", doc.signature)
-        pdf.set_y(y + 32)
-        _text(pdf, doc.issued_on)
-        pdf.ln(3)
-        seal = "已与检查记录一并封存" if doc.sealed else f"未封存或与封存内容不符：{doc.seal_problem}"
-        _text(pdf, f"封存核验：{seal}", size=8)
-        if doc.verify_url:
-            _text(pdf, f"核验地址：{doc.verify_url}", size=8)
-        data = bytes(pdf.output())
-    filename = f"{TITLE}-{doc.enterprise_name}-{doc.issued_on}.pdf".replace("/", "_")
-    return data, f"attachment; filename=\"expert-opinion.pdf\"; filename*=UTF-8''{quote(filename)}"
+    texts = [doc.enterprise_name, doc.inspected, doc.expert_name, doc.opinion, doc.seal_problem or "",
+             doc.verify_url or "", doc.issued_on, *(t for line in doc.lines for t in line),
+             doc.signature.at if doc.signature else "", *LABELS]  # fmt: skip
+    data = render_document(title=TITLE, number=doc.number, authority=doc.authority, texts=texts,
+                           body=lambda pdf: _body(pdf, doc))  # fmt: skip
+    return data, attachment("expert-opinion.pdf", f"{TITLE}-{doc.enterprise_name}-{doc.issued_on}.pdf")
+
+
+def _body(pdf: Any, doc: OpinionDocument) -> None:
+    title_block(pdf, authority=doc.authority, title=TITLE, number=doc.number, verify_url=doc.verify_url)
+    _text(pdf, f"被检查单位：{doc.enterprise_name}")
+    _text(pdf, f"检查时间：{doc.inspected}")
+    _text(pdf, f"检查专家：{doc.expert_name}")
+    _heading(pdf, "一、专家检查意见")
+    _text(pdf, doc.opinion, indent=True)
+    _heading(pdf, "二、问题隐患和整改建议清单")
+    for index, (problem, suggestion, item, hazard) in enumerate(doc.lines, start=1):
+        links = "；".join(
+            x for x in (f"对应检查项 {item}" if item else "", f"对应隐患：{hazard}" if hazard else "") if x
+        )
+        _text(pdf, f"{index}. 问题：{problem}" + (f"（{links}）" if links else ""))
+        _text(pdf, f"整改建议：{suggestion}", indent=True)
+    _heading(pdf, "三、专家签名")
+    y = pdf.get_y()
+    _signature_cell(pdf, MARGIN_X, y, "专家（签名）", doc.signature)
+    pdf.set_y(y + 32)
+    _text(pdf, doc.issued_on)
+    pdf.ln(3)
+    seal = "已与检查记录一并封存" if doc.sealed else f"未封存或与封存内容不符：{doc.seal_problem}"
+    _text(pdf, f"封存核验：{seal}", size=8)
+    if doc.verify_url:
+        _text(pdf, f"核验地址：{doc.verify_url}", size=8)

@@ -3,30 +3,10 @@ inspection documents (server.documents.pdf), from the content frozen when the or
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from fpdf.enums import Align, XPos, YPos
-
-from server.documents.fonts import document_font
-from server.documents.pdf import (
-    BODY_PT,
-    CREATOR,
-    FONT,
-    FONT_TEXTS,
-    MARGIN_TOP,
-    MARGIN_X,
-    QR_SIDE,
-    WIDTH,
-    _bold,
-    _heading,
-    _keep_outlines,
-    _Pdf,
-    _qr,
-    _text,
-)
+from server.documents.frame import attachment, render_document, title_block
+from server.documents.pdf import _heading, _text
 
 TITLE = "停产整顿指令书"
 LABELS = (
@@ -42,37 +22,17 @@ def render_stop_order(content: dict[str, Any], verify_url: str, sha256: str) -> 
     """The order's PDF bytes, its Chinese file name and an RFC 6266 Content-Disposition for it."""
     texts = [str(v) for v in content.values() if isinstance(v, str)]
     texts += [str(v) for h in content.get("hazards", []) for v in h.values()]
-    font = document_font({c for t in (*texts, *LABELS, *FONT_TEXTS, verify_url, sha256) for c in t})
-    pdf = _Pdf(content["number"])
-    pdf.set_lang("zh-CN")
-    pdf.set_title(f"{TITLE} {content['number']}")
-    pdf.set_author(content["authority"])
-    pdf.set_creator(CREATOR)
-    pdf.set_keywords(f"SHA-256 {sha256}")
-    with tempfile.TemporaryDirectory(prefix="stop-order-") as folder:
-        path = Path(folder) / "font.ttf"
-        path.write_bytes(font.data)
-        pdf.add_font(FONT, "", str(path))
-        _keep_outlines(pdf)
-        pdf.add_page()
-        _body(pdf, content, verify_url, sha256)
-        data = bytes(pdf.output())
-    filename = f"{TITLE}-{content['enterprise_name']}-{content['issued_on']}.pdf".replace("/", "_")
-    disposition = f"attachment; filename=\"stop-order.pdf\"; filename*=UTF-8''{quote(filename)}"
-    return data, filename, disposition
+    data = render_document(
+        title=TITLE, number=content["number"], authority=content["authority"],
+        texts=[*texts, *LABELS, verify_url, sha256], body=lambda pdf: _body(pdf, content, verify_url, sha256),
+        keywords=f"SHA-256 {sha256}",
+    )  # fmt: skip
+    filename = f"{TITLE}-{content['enterprise_name']}-{content['issued_on']}.pdf"
+    return data, filename, attachment("stop-order.pdf", filename)
 
 
 def _body(pdf: Any, c: dict[str, Any], verify_url: str, sha256: str) -> None:
-    _qr(pdf, verify_url)
-    pdf.set_xy(MARGIN_X, MARGIN_TOP)
-    pdf.set_font(FONT, size=14)
-    pdf.cell(WIDTH, 8, c["authority"], align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(FONT, size=22)
-    with _bold(pdf, 22):
-        pdf.cell(WIDTH, 12, TITLE, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(FONT, size=BODY_PT)
-    pdf.cell(WIDTH, 7, c["number"], align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_y(max(pdf.get_y(), MARGIN_TOP + QR_SIDE + 2))
+    title_block(pdf, authority=c["authority"], title=TITLE, number=c["number"], verify_url=verify_url)
     _text(pdf, f"被检查单位：{c['enterprise_name']}")
     _text(pdf, f"统一社会信用代码：{c['credit_code']}")
     if c.get("address"):

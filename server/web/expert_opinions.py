@@ -17,6 +17,7 @@ from server.services.expert_opinions import OpinionView, opinions_for
 from server.services.scope import visible_inspections
 from server.sync_handlers import current_backend
 from server.web.access import current_supervisor, supervisor_required
+from server.web.stop_orders import public_check
 
 bp = Blueprint("expert_opinions", __name__)
 #: Largest signature image read into a document.
@@ -107,9 +108,6 @@ def verify(opinion_id: uuid.UUID, sha256: str) -> Any:
     view = None
     if inspection is not None and inspection.sealed_sha256 == sha256:
         view = next((v for v in opinions_for(db.session, inspection) if v.row.id == opinion_id), None)
-    response = Response(render_template("expert_opinion_verify.html", view=view,
-                                        number=_number(inspection, view.row) if inspection and view else None,
-                                        inspection=inspection if view else None), 200 if view else 404)  # fmt: skip
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+    html = render_template("expert_opinion_verify.html", view=view, inspection=inspection if view else None,
+                           number=_number(inspection, view.row) if inspection and view else None)  # fmt: skip
+    return public_check(html, view is not None)

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 
-from server.domain.roles import Role
 from server.extensions import db
 from server.models import Campaign
 from server.services import progress_report, scoring
@@ -17,7 +16,7 @@ from server.services.portal import FormErrors
 from server.services.progress_report import PeriodError
 from server.web.access import current_supervisor, supervisor_required
 from server.web.reconciliation import reconciliation_cache
-from server.web.reports import xlsx_response
+from server.web.reports import admin_required, xlsx_response
 from server.web.supervise import local_today
 
 bp = Blueprint("scoring", __name__)
@@ -85,14 +84,10 @@ def as_xlsx() -> Any:
 
 
 @bp.route("/admin/campaigns/<int:campaign_id>/scoring", methods=["GET", "POST"])
-@supervisor_required
+@admin_required
 def weights(campaign_id: int) -> Any:
     """The admin's weights of the campaign's criteria."""
-    if current_supervisor().role != Role.admin:
-        abort(404)
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
+    campaign = db.get_or_404(Campaign, campaign_id)
     errors: dict[str, str] = {}
     code = 200
     if request.method == "POST":

@@ -169,8 +169,12 @@ def verify(order_id: uuid.UUID, sha256: str) -> Any:
     only to whoever holds the genuine hash, which is printed on it."""
     order = stop_orders.public_order(db.session, order_id)
     genuine = order is not None and stop_orders.content_sha256(order) == sha256
-    response = Response(render_template("stop_order_verify.html", order=order if genuine else None),
-                        200 if genuine else 404)  # fmt: skip
+    return public_check(render_template("stop_order_verify.html", order=order if genuine else None), genuine)
+
+
+def public_check(html: str, genuine: bool) -> Response:
+    """A public check's page: 404 unless genuine, always checked live (never cached) and kept out of search."""
+    response = Response(html, 200 if genuine else 404)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response

@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
 
-from server.domain.roles import Role
 from server.domain.submissions import SubmissionKind, Timeliness, due_dates
 from server.extensions import db
 from server.media.documents import SUFFIXES
-from server.models import Campaign, Enterprise, EnterpriseSubmission
+from server.models import Campaign, EnterpriseSubmission
 from server.services import oversight, submissions
 from server.services.portal import FormErrors
 from server.sync_handlers import current_backend
@@ -24,20 +23,16 @@ from server.web.access import (
     enterprise_required,
     supervisor_required,
 )
+from server.web.portal import _enterprise
+from server.web.reports import admin_required
 from server.web.supervise import local_today
 from sync.problems import Problem
 
 bp = Blueprint("submissions", __name__)
 
+
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-
-
-def _enterprise() -> Enterprise:
-    enterprise = db.session.get(Enterprise, current_enterprise_user().enterprise_id)
-    if enterprise is None or enterprise.deleted_at is not None:
-        abort(404)
-    return enterprise
 
 
 @bp.route("/portal/submissions")
@@ -164,14 +159,10 @@ def submission_file(submission_id: uuid.UUID) -> Any:
 
 
 @bp.route("/admin/campaigns/<int:campaign_id>/submissions", methods=["GET", "POST"])
-@supervisor_required
+@admin_required
 def requirements(campaign_id: int) -> Any:
     """The admin's list of what enterprises must submit, with a form to add or change one."""
-    if current_supervisor().role != Role.admin:
-        abort(404)
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
+    campaign = db.get_or_404(Campaign, campaign_id)
     errors: dict[str, str] = {}
     code = 200
     if request.method == "POST":
