@@ -12,9 +12,9 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from server.extensions import db
 from server.models import Campaign
 from server.services import progress_report, scoring
-from server.services.portal import FormErrors
 from server.services.progress_report import PeriodError
 from server.web.access import current_supervisor, supervisor_required
+from server.web.forms import commit_or_errors
 from server.web.reconciliation import reconciliation_cache
 from server.web.reports import admin_required, xlsx_response
 from server.web.supervise import local_today
@@ -91,12 +91,10 @@ def weights(campaign_id: int) -> Any:
     errors: dict[str, str] = {}
     code = 200
     if request.method == "POST":
-        try:
-            scoring.save_weights(db.session, current_supervisor(), campaign, request.form)
-            db.session.commit()
+        _, errors, code = commit_or_errors(
+            lambda: scoring.save_weights(db.session, current_supervisor(), campaign, request.form)
+        )
+        if not errors:
             return redirect(url_for("scoring.weights", campaign_id=campaign.id), 303)
-        except FormErrors as refused:
-            db.session.rollback()
-            errors, code = refused.errors, refused.status
     return render_template("admin_scoring.html", campaign=campaign, rows=scoring.criteria(db.session, campaign),
                            errors=errors), code  # fmt: skip

@@ -17,9 +17,8 @@ from server.domain.stop_orders import OrderAction, OrderState, allowed_actions
 from server.extensions import db
 from server.models import Enterprise, StopOrder
 from server.services import publicity, stop_orders
-from server.services.portal import FormErrors
 from server.services.scope import visible_enterprises
-from sync.problems import Problem
+from server.web.forms import commit_or_errors
 
 bp = Blueprint("stop_orders", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,16 +81,11 @@ def new_order() -> Any:
     errors: dict[str, str] = {}
     code = 200
     if request.method == "POST":
-        try:
-            order = stop_orders.draft(db.session, g.user, enterprise.id, request.form)
-            db.session.commit()
+        order, errors, code = commit_or_errors(
+            lambda: stop_orders.draft(db.session, g.user, enterprise.id, request.form)
+        )
+        if order is not None:
             return redirect(url_for("stop_orders.order_page", order_id=order.id), 303)
-        except FormErrors as refused:
-            db.session.rollback()
-            errors, code = refused.errors, refused.status
-        except Problem as problem:
-            db.session.rollback()
-            errors, code = {"": problem.message("zh")}, problem.status
     values = request.form if request.method == "POST" else {"legal_basis": stop_orders.DEFAULT_LEGAL_BASIS}
     return render_template("stop_order_form.html", enterprise=enterprise, order=None, values=values, errors=errors,
                            hazards=stop_orders.major_hazards(db.session, enterprise.id),
@@ -106,16 +100,10 @@ def order_page(order_id: uuid.UUID) -> Any:
     errors: dict[str, str] = {}
     code = 200
     if request.method == "POST":
-        try:
-            stop_orders.edit(db.session, g.user, order, request.form)
-            db.session.commit()
+        _, errors, code = commit_or_errors(lambda: stop_orders.edit(db.session, g.user, order, request.form))
+        if not errors:
             return redirect(url_for("stop_orders.order_page", order_id=order.id), 303)
-        except FormErrors as refused:
-            db.session.rollback()
-            errors, code = refused.errors, refused.status
-        except Problem as problem:
-            db.session.rollback()
-            errors, code = {"": problem.message("zh")}, problem.status
+        order = _order(order_id)
     return _render(order, errors, code)
 
 
@@ -136,14 +124,11 @@ def _render(order: StopOrder, errors: dict[str, str], code: int) -> Any:
 def order_action(order_id: uuid.UUID, action: str) -> Any:
     """One step: submit for legal review, approve, return with comments, issue, close by resumption, withdraw."""
     order = _order(order_id)
-    try:
-        stop_orders.act(db.session, g.user, order, OrderAction(action), request.form.get("comment", ""),
-                        default_authority=_authority(), zone=_zone())  # fmt: skip
-        db.session.commit()
-    except Problem as problem:
-        db.session.rollback()
-        order = _order(order_id)
-        return _render(order, {"": f"{problem.message('zh')} / {problem.message('en')}"}, problem.status)
+    _, errors, code = commit_or_errors(lambda: stop_orders.act(
+        db.session, g.user, order, OrderAction(action), request.form.get("comment", ""),
+        default_authority=_authority(), zone=_zone()))  # fmt: skip
+    if errors:
+        return _render(_order(order_id), errors, code)
     return redirect(url_for("stop_orders.order_page", order_id=order.id), 303)
 
 

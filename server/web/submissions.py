@@ -15,7 +15,6 @@ from server.extensions import db
 from server.media.documents import SUFFIXES
 from server.models import Campaign, EnterpriseSubmission
 from server.services import oversight, submissions
-from server.services.portal import FormErrors
 from server.sync_handlers import current_backend
 from server.web.access import (
     current_enterprise_user,
@@ -23,10 +22,10 @@ from server.web.access import (
     enterprise_required,
     supervisor_required,
 )
+from server.web.forms import commit_or_errors
 from server.web.portal import _enterprise
 from server.web.reports import admin_required
 from server.web.supervise import local_today
-from sync.problems import Problem
 
 bp = Blueprint("submissions", __name__)
 
@@ -74,26 +73,22 @@ def portal_submit(requirement_id: int, period: str) -> Any:
     )  # fmt: skip
     code = 200
     if request.method == "POST":
-        try:
+
+        def submit() -> Any:
             if status.requirement.kind is SubmissionKind.progress:
-                submissions.submit_progress(
+                return submissions.submit_progress(
                     db.session, g.user, enterprise, status, request.form, today, _zone()
                 )
-            else:
-                submissions.submit_document(
-                    db.session, current_backend().blobs, g.user, enterprise, status, request.files.get("file"), today,
-                    max_bytes=current_app.config["SUBMISSION_MAX_BYTES"],
-                    max_pixels=current_app.config["MAX_PHOTO_PIXELS"], note=request.form.get("note", ""),
-                )  # fmt: skip
-            db.session.commit()
+            return submissions.submit_document(
+                db.session, current_backend().blobs, g.user, enterprise, status, request.files.get("file"), today,
+                max_bytes=current_app.config["SUBMISSION_MAX_BYTES"], max_pixels=current_app.config["MAX_PHOTO_PIXELS"],
+                note=request.form.get("note", ""),
+            )  # fmt: skip
+
+        saved, errors, code = commit_or_errors(submit)
+        if saved is not None:
             return redirect(url_for("submissions.portal_list", done=1), 303)
-        except FormErrors as refused:
-            db.session.rollback()
-            errors, code = refused.errors, refused.status
-            values = {key: request.form.get(key, "") for key, *_ in submissions.PROGRESS_FIELDS}
-        except Problem as problem:
-            db.session.rollback()
-            errors, code = {"": f"{problem.message('zh')} / {problem.message('en')}"}, problem.status
+        values = {key: request.form.get(key, "") for key, *_ in submissions.PROGRESS_FIELDS}
     prefilled = submissions.prefilled_progress(db.session, enterprise.id, status.period, _zone())
     return render_template("portal_submission_form.html", enterprise=enterprise, status=status, values=values,
                            prefilled=prefilled, fields=submissions.PROGRESS_FIELDS, errors=errors,
@@ -167,19 +162,10 @@ def requirements(campaign_id: int) -> Any:
     code = 200
     if request.method == "POST":
         raw_id = request.form.get("id", "").strip()
-        try:
-            submissions.save_requirement(
-                db.session,
-                current_supervisor(),
-                campaign,
-                request.form,
-                int(raw_id) if raw_id.isdigit() else None,
-            )
-            db.session.commit()
+        _, errors, code = commit_or_errors(lambda: submissions.save_requirement(
+            db.session, current_supervisor(), campaign, request.form, int(raw_id) if raw_id.isdigit() else None))  # fmt: skip
+        if not errors:
             return redirect(url_for("submissions.requirements", campaign_id=campaign.id), 303)
-        except FormErrors as refused:
-            db.session.rollback()
-            errors, code = refused.errors, refused.status
     rows = submissions.requirements(db.session, campaign)
     return render_template("admin_submissions.html", campaign=campaign, rows=rows, errors=errors,
                            kinds=list(SubmissionKind), form=request.form), code  # fmt: skip
