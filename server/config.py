@@ -62,6 +62,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "SYNC_MAX_PUSH_BYTES": int(env.get("SYNC_MAX_PUSH_BYTES") or 8 * 1024 * 1024),
         "SYNC_MAX_PHOTO_BYTES": int(env.get("SYNC_MAX_PHOTO_BYTES") or 20 * 1024 * 1024),
         "MAX_PHOTO_PIXELS": int(env.get("MAX_PHOTO_PIXELS") or 50_000_000),
+        #: An enterprise's plan or summary file (PDF, Word, photo).
+        "SUBMISSION_MAX_BYTES": int(env.get("SUBMISSION_MAX_BYTES") or 30 * 1024 * 1024),
         # SQLite has one writer: a push waits its turn in its process (first come, first served) at most
         # SYNC_PUSH_QUEUE_SECONDS, then for the database's write lock at most SQLITE_BUSY_TIMEOUT_MS; past
         # either it is answered 503 with Retry-After, never 500.

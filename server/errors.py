@@ -102,6 +102,24 @@ inspection_not_reviewable = define(
     "This inspection is '{status}' and cannot be reviewed (only a submitted inspection can be approved or returned).",
 )
 
+# Issue 18 (the notice's paperwork: submissions, stop-production orders).
+document_type_refused = define(
+    "415.80",
+    415,
+    "文件不是允许的类型（{allowed}）：{reason}",
+    "The file is not an allowed type ({allowed}): {reason}",
+)
+document_too_large = define(
+    "413.80", 413, "文件过大（上限 {limit} 字节）。", "The file is too large (limit {limit} bytes)."
+)
+submission_invalid = define("400.80", 400, "提交内容有误：{reason}", "The submission is invalid: {reason_en}")
+stop_order_step_illegal = define(
+    "409.80",
+    409,
+    "停产整顿指令书不能办理此步骤：{why_zh}",
+    "The stop-production order cannot take this step: {why_en}",
+)
+
 
 def preferred_language() -> str:
     """'en' when the request asks for English (``?lang=en`` or Accept-Language), else 'zh'."""

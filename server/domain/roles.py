@@ -13,6 +13,8 @@ class Role(StrEnum):
     city_supervisor = "city_supervisor"
     enterprise = "enterprise"
     expert = "expert"
+    #: 法制审核: reviews major enforcement decisions (stop-production orders) before they are issued.
+    legal_reviewer = "legal_reviewer"
     admin = "admin"
 
     @property
@@ -27,13 +29,16 @@ _LABELS_ZH = {
     Role.city_supervisor: "市级监管人员",
     Role.enterprise: "企业用户",
     Role.expert: "专家",
+    Role.legal_reviewer: "法制审核人员",
     Role.admin: "系统管理员",
 }
 
 #: Roles that must be tied to one enterprise, and roles that must not.
 ENTERPRISE_ROLES = frozenset({Role.enterprise})
 #: Roles whose scope is a region (and everything below it).
-REGION_ROLES = frozenset({Role.inspector, Role.supervisor, Role.city_supervisor, Role.expert})
+REGION_ROLES = frozenset(
+    {Role.inspector, Role.supervisor, Role.city_supervisor, Role.expert, Role.legal_reviewer}
+)
 
 
 def scope_problem(role: Role, has_region: bool, has_enterprise: bool) -> str | None:

@@ -8,6 +8,7 @@ from .enterprise import Enterprise, QrToken
 from .hazard import Hazard, HazardEvent, HazardSource
 from .inspection import Inspection, InspectionParticipant, ItemResult, ReviewDecision
 from .limits import attach_length_checks
+from .paperwork import EnterpriseSubmission, ExpertOpinion, ScoringCriterion, StopOrder, SubmissionRequirement
 from .photo import Blob, Photo
 from .quarantine import Quarantine
 from .region import Region, RegionLevel
@@ -30,6 +31,8 @@ __all__ = [
     "ChangeCounter",
     "Device",
     "Enterprise",
+    "EnterpriseSubmission",
+    "ExpertOpinion",
     "Hazard",
     "HazardEvent",
     "HazardSource",
@@ -45,6 +48,9 @@ __all__ = [
     "ReviewDecision",
     "SamplingAssignment",
     "SamplingDraw",
+    "ScoringCriterion",
+    "StopOrder",
+    "SubmissionRequirement",
     "SyncMutation",
     "User",
     "WebSession",

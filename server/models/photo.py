@@ -18,7 +18,8 @@ class Blob(Base):
 
     sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     size: Mapped[int] = mapped_column(sa.BigInteger)
-    mime: Mapped[str] = mapped_column(sa.String(64))
+    #: 100: an enterprise's Word submission's type is 71 characters long.
+    mime: Mapped[str] = mapped_column(sa.String(100))
     width: Mapped[int | None] = mapped_column(sa.Integer)
     height: Mapped[int | None] = mapped_column(sa.Integer)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

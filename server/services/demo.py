@@ -18,7 +18,7 @@ from server.domain.credit_code import make_credit_code
 from server.domain.roles import Role
 from server.domain.sectors import Sector
 from server.models import Campaign, CampaignPhase, Enterprise, Region, RegionLevel, User
-from server.services import DbSession
+from server.services import DbSession, scoring, submissions
 from server.services.catalogues import import_catalogue
 from server.services.qr import ensure_token
 from server.services.users import create_user
@@ -283,6 +283,7 @@ _USERS = [
     ("xx_insp3", "赵志强", Role.inspector, "141123", "14112301003"),
     ("xx_insp4", "高文斌", Role.inspector, "141123", "14112301004"),
     ("xx_expert", "孙工（注册安全工程师）", Role.expert, "141123", None),
+    ("xx_legal", "兴县应急局 法规科 周审核", Role.legal_reviewer, "141123", None),
     ("lx_sup", "临县应急局 陈科长", Role.supervisor, "141124", None),
     ("lx_insp1", "马俊", Role.inspector, "141124", "14112401001"),
     ("lx_insp2", "郝丽", Role.inspector, "141124", "14112401002"),
@@ -451,6 +452,8 @@ def _seed_campaign(session: DbSession, county: Region, today: date) -> bool:
         ),
     ]
     session.add(campaign)
+    submissions.add_default_requirements(session, campaign, year)
+    scoring.add_default_criteria(session, campaign)
     return True
 
 

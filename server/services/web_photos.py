@@ -116,7 +116,7 @@ def _keep(
     """Put the checked bytes in the store (as an upload does), ingest them and record the photo."""
     sha = checked.sha256
     if not store.has(sha):
-        _put(store, sha, checked.path)
+        put_file(store, sha, checked.path)
     # db.session is a scoped_session, which hands every call on to the Session it stands for.
     plain = cast(Session, session)
     on_blob_complete(plain, sha, store.path(sha), store=store, max_pixels=max_pixels)
@@ -131,7 +131,7 @@ def _keep(
     return photo
 
 
-def _put(store: BlobStore, sha: str, path: Path) -> None:
+def put_file(store: BlobStore, sha: str, path: Path) -> None:
     """Append the file to the store and complete it; a partial left by someone else's upload is continued."""
     size = path.stat().st_size
     for attempt in (1, 2):

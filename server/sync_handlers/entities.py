@@ -912,6 +912,10 @@ def bump_version(row: Any, created: bool) -> int:
 
 def all_handlers() -> list[Any]:
     """Every handler the server registers, reference data first."""
+    from server.sync_handlers.expert_opinions import (
+        ExpertOpinionHandler,  # it builds on this module's helpers
+    )
+
     return [EnterpriseHandler(), CatalogueHandler(), InspectionHandler(), ItemResultHandler(), HazardHandler(),
             LedgerEntryHandler(), HazardEventHandler(), PhotoHandler(), ReviewDecisionHandler(), AssignmentHandler(),
-            ColleagueHandler()]  # fmt: skip
+            ColleagueHandler(), ExpertOpinionHandler()]  # fmt: skip

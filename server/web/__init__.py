@@ -10,6 +10,7 @@ def register_web(app: Flask) -> None:
     from . import (
         devices,
         documents,
+        expert_opinions,
         ledger_io,
         map,
         portal,
@@ -18,6 +19,9 @@ def register_web(app: Flask) -> None:
         reports,
         review,
         sampling,
+        scoring,
+        stop_orders,
+        submissions,
         supervise,
         views,
     )
@@ -35,6 +39,10 @@ def register_web(app: Flask) -> None:
         documents,
         sampling,
         devices,
+        submissions,
+        stop_orders,
+        scoring,
+        expert_opinions,
     ):
         app.register_blueprint(module.bp)
     supervise.register_filters(app)

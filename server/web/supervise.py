@@ -15,7 +15,7 @@ from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.sectors import Sector
 from server.extensions import db
 from server.models import Hazard, HazardSource, Region
-from server.services import hazard_views, oversight
+from server.services import hazard_views, oversight, submissions
 from server.services.hazards import supervise
 from server.services.scope import visible_hazards, visible_region_ids
 from server.web.access import current_supervisor, supervisor_required
@@ -105,6 +105,13 @@ def dashboard() -> Any:
         levels=list(HazardLevel),
         states=list(HazardState),
         now=oversight.day_start(figures.today),
+        overdue_submissions=submissions.overdue_count(
+            db.session,
+            user,
+            oversight.campaign_for(db.session, user),
+            figures.today,
+            ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai")),
+        ),
     )
 
 

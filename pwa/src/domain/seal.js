@@ -12,9 +12,10 @@ export function canonicalJson(value) {
   return JSON.stringify(value ?? null);
 }
 
-/** The record to seal: the inspection's header, every answer, its hazards and its photos' hashes. */
-export function sealedRecord({ inspection, answers, hazards, photoHashes }) {
-  return {
+/** The record to seal: the inspection's header, every answer, its hazards, its photos' hashes and (when there
+ * are any) its experts' opinions, already in their sealed form (src/domain/expertOpinion.js: sealedOpinions). */
+export function sealedRecord({ inspection, answers, hazards, photoHashes, expertOpinions = [] }) {
+  const record = {
     v: 1,
     inspection: {
       id: inspection.id,
@@ -34,6 +35,9 @@ export function sealedRecord({ inspection, answers, hazards, photoHashes }) {
       .sort((x, y) => (x.id < y.id ? -1 : 1)),
     photos: [...photoHashes].sort(),
   };
+  // Only when present: a record without opinions stays byte for byte what it was.
+  if (expertOpinions.length) record.expert_opinions = expertOpinions;
+  return record;
 }
 
 function base64url(bytes) {

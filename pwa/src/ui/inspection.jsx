@@ -11,9 +11,11 @@ import {
 import { bureauZone, formatDateTime, formatDay, todayIn } from "../domain/clock.js";
 import { hazardsToFollowUp } from "../domain/followup.js";
 import { positionFields, positionWarning } from "../domain/geo.js";
+import { sealedOpinions } from "../domain/expertOpinion.js";
 import { seal, sealedRecord } from "../domain/seal.js";
 import { encodePhoto, watermarkLines } from "../photo/encode.js";
 import { openCamera } from "./camera.js";
+import { ExpertOpinionPanel } from "./expert-opinion.jsx";
 import { PrintView } from "./print.jsx";
 import { usePosition } from "./position.js";
 import { SignaturePad } from "./signature.jsx";
@@ -515,7 +517,9 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, sy
       // Only this inspection's photos: the replica holds every inspection's, and the seal names what this one proves.
       const mine = new Set([inspection.id, ...Object.values(answers).map((a) => a.id), ...Object.values(hazards).map((h) => h.id)]);
       const photoHashes = Object.entries(photos).filter(([entityId]) => mine.has(entityId)).flatMap(([, list]) => list.map((p) => p.data.sha256));
-      const record = sealedRecord({ inspection: finished, answers, hazards: Object.values(hazards), photoHashes });
+      const opinions = (await recordList(db, "expert_opinion")).filter((o) => o.data.inspection_id === inspection.id);
+      const record = sealedRecord({ inspection: finished, answers, hazards: Object.values(hazards), photoHashes,
+        expertOpinions: sealedOpinions(opinions) });
       const keys = await getMeta(db, "deviceKey");
       const sealFields = keys?.privateKey ? await seal(record, keys.privateKey) : {};
       const participants = [
@@ -608,6 +612,8 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, sy
           })}
         </div>
       ))}
+      <ExpertOpinionPanel lang={lang} db={db} inspection={inspection} items={items} hazards={Object.values(hazards)}
+        disabled={sealed} onChanged={onChanged} />
       {!sealed && (
         <section class="signatures" data-testid="signatures">
           <h3>{t(lang, "signatures")}</h3>
