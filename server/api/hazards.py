@@ -24,9 +24,9 @@ blp = Blueprint("hazards", __name__, url_prefix="/api/hazards", description="Haz
 
 
 def _today() -> date:
-    from server.web.supervise import local_today
+    from server import clock
 
-    return local_today()
+    return clock.today()
 
 
 class HazardEventSchema(Schema):
@@ -121,7 +121,9 @@ def list_hazards(args: dict[str, Any]) -> dict[str, Any]:
         state=args["state"], source=args["source"], overdue=args["overdue"], listed=args["listed"],
         open_only=args["open"],
     )  # fmt: skip
-    page = oversight.hazard_list(db.session, supervisor_user(), filters, _today(), args["page"])
+    from server import clock
+
+    page = oversight.hazard_list(db.session, supervisor_user(), filters, _today(), clock.zone(), args["page"])
     return {"items": [h for h, _ in page.rows], "total": page.total, "page": page.page, "pages": page.pages}
 
 

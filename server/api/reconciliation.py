@@ -176,9 +176,9 @@ class ReconciliationEnterpriseSchema(Schema):
 
 
 def _today() -> Any:
-    from server.web.supervise import local_today
+    from server import clock
 
-    return local_today()
+    return clock.today()
 
 
 def _window(code: str | None) -> PhaseWindow:

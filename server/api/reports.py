@@ -179,11 +179,11 @@ def monthly(args: dict[str, Any]) -> dict[str, Any]:
     For supervisors, city supervisors and admins (404 for everyone else). A county supervisor gets their county,
     the city supervisor a row per county and the total.
     """
-    from server.web.supervise import local_today
+    from server import clock
 
     user = supervisor_user()
     try:
-        period = progress_report.parse_period(args.get("month"), args.get("final"), local_today())
+        period = progress_report.parse_period(args.get("month"), args.get("final"), clock.today())
     except PeriodError as error:
         raise problems.invalid_fields(fields=f"month: {error}") from None
     report = progress_report.build_report(

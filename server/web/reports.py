@@ -27,7 +27,7 @@ from flask import (
     url_for,
 )
 
-from server import security
+from server import clock, security
 from server.domain.roles import Role
 from server.extensions import db
 from server.models import Campaign
@@ -37,7 +37,6 @@ from server.services.oversight import campaign_for
 from server.services.progress_report import PeriodError, ProgressReport
 from server.services.progress_report_xlsx import XLSX_MIMETYPE, report_filename, report_xlsx
 from server.web.access import current_supervisor, supervisor_required
-from server.web.supervise import local_today
 
 bp = Blueprint("reports", __name__)
 
@@ -52,7 +51,7 @@ def _report() -> tuple[ProgressReport | None, str | None]:
     """The report the query string asks for, or the reason it cannot be made."""
     try:
         period = progress_report.parse_period(
-            request.args.get("month"), request.args.get("final"), local_today()
+            request.args.get("month"), request.args.get("final"), clock.today()
         )
     except PeriodError as error:
         return None, str(error)
@@ -68,7 +67,7 @@ def _report() -> tuple[ProgressReport | None, str | None]:
 def monthly() -> Any:
     """The monthly report (or the final summary) in the signed-in supervisor's scope."""
     report, error = _report()
-    today = local_today()
+    today = clock.today()
     campaign = campaign_for(db.session, current_supervisor())
     return render_template(
         "report_monthly.html", r=report, error=error, months=progress_report.report_months(campaign, today),
@@ -107,7 +106,7 @@ def admin_required(view: F) -> F:
 @admin_required
 def campaign_list() -> Any:
     """Every campaign with its phases and the phase running today."""
-    today = local_today()
+    today = clock.today()
     rows = [
         (c, campaign_rules.ordered_phases(c), campaign_rules.current_phase(c, today))
         for c in campaign_rules.campaigns(db.session)
@@ -137,7 +136,7 @@ def campaign_page(campaign_id: int) -> Any:
             return redirect(
                 url_for("reports.campaign_page", campaign_id=campaign.id, done=1 if changed else 0)
             )
-    today = local_today()
+    today = clock.today()
     return render_template(
         "admin_campaign.html", c=campaign, phases=campaign_rules.ordered_phases(campaign), form=form, errors=errors,
         field=campaign_rules.phase_field, current=campaign_rules.current_phase(campaign, today), today=today,
