@@ -12,7 +12,7 @@ import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, tzinfo
+from datetime import date, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -181,8 +181,9 @@ class EnterpriseClearance:
     """One enterprise's 清零 verdict, with what the sector breakdown needs.
 
     ``verdict`` rests on the latest approved inspection whose evidence holds (the official 清零); ``pending`` on a
-    later one still awaiting review (shown apart as 待审核, never as 已清零); ``excluded`` counts the inspections
-    passed over because their answers no longer equal the sealed record.
+    later one still awaiting review (shown apart as 待审核, never as 已清零); ``excluded`` counts the submitted or
+    approved inspections that do not count because their seal failed or is missing, or their answers no longer
+    equal the sealed record (the enterprise page says which and why).
     """
 
     enterprise_id: uuid.UUID
@@ -461,6 +462,15 @@ def clearances(
         eid: entry for eid, entry in pending.items()
         if eid not in official or _later(entry[1], official[eid][1])
     }  # fmt: skip
+    failed = dict(session.execute(
+        sa.select(Inspection.enterprise_id, sa.func.count())
+        .where(
+            Inspection.enterprise_id.in_(ids), Inspection.deleted_at.is_(None),
+            Inspection.status.in_(sorted(counting.COVERAGE_STATUSES)), Inspection.kind != counting.SELF_KIND,
+            Inspection.finished_at.is_not(None), sa.not_(evidence_holds()),
+        )
+        .group_by(Inspection.enterprise_id)
+    ).all())  # fmt: skip
     linked = sa.type_coerce(Hazard.item_code, sa.String) + ":" + sa.type_coerce(Hazard.state, sa.String)
     hazard_rows = session.execute(
         sa.select(Hazard.enterprise_id, sa.func.aggregate_strings(linked, ","))
@@ -511,9 +521,35 @@ def clearances(
         verdicts[row.id] = EnterpriseClearance(
             row.id, sectors, row.id in official or waiting is not None, decide(entry, sectors, row),
             decide(waiting, sectors, row) if waiting is not None else None,
-            excluded.get(row.id, 0) + excluded_pending.get(row.id, 0),
+            excluded.get(row.id, 0) + excluded_pending.get(row.id, 0) + failed.get(row.id, 0),
         )  # fmt: skip
     return verdicts
+
+
+def standings(
+    session: DbSession, inspections: Iterable[Inspection]
+) -> dict[uuid.UUID, counting.InspectionStanding]:
+    """How each inspection stands for the figures (server.domain.counting), its answers compared with its seal."""
+    rows = list(inspections)
+    answers: dict[uuid.UUID, dict[str, str]] = {}
+    for inspection_id, code, result in session.execute(
+        sa.select(ItemResult.inspection_id, ItemResult.item_code, ItemResult.result).where(
+            ItemResult.inspection_id.in_([i.id for i in rows if i.sealed_record]),
+            ItemResult.deleted_at.is_(None),
+        )
+    ):
+        answers.setdefault(inspection_id, {})[code] = ItemResultValue(result).value
+    sealed = sealed_answers_of(session, [i.id for i in rows if i.sealed_record])
+    decided: dict[uuid.UUID, counting.InspectionStanding] = {}
+    for i in rows:
+        differ = counting.answers_differ(sealed.get(i.id), answers.get(i.id, {})) if i.sealed_record else None
+        facts = counting.CountingFacts(
+            kind=i.kind.value, status=i.status.value, finished=i.finished_at is not None,
+            has_seal=i.sealed_record is not None, seal_verified=i.seal_verified, seal_problem=i.seal_problem,
+            answers_differ=differ,
+        )  # fmt: skip
+        decided[i.id] = counting.standing(facts)
+    return decided
 
 
 def _later(a: InspectionSummary, b: InspectionSummary) -> bool:
@@ -591,6 +627,24 @@ class HazardFigures:
         if self.window is None:
             return ""
         return f"found_from={self.window.starts_on.isoformat()}&found_to={self.window.ends_on.isoformat()}"
+
+    @property
+    def before_query(self) -> str:
+        """The hazard list's query string for the hazards found before the campaign's first day."""
+        return (
+            ""
+            if self.window is None
+            else f"found_to={(self.window.starts_on - timedelta(days=1)).isoformat()}"
+        )
+
+    @property
+    def after_query(self) -> str:
+        """The hazard list's query string for the hazards found after the campaign's last day."""
+        return (
+            ""
+            if self.window is None
+            else f"found_from={(self.window.ends_on + timedelta(days=1)).isoformat()}"
+        )
 
     def total(self, level: HazardLevel | None = None, state: HazardState | None = None) -> int:
         """Count for one level and/or state (None: any)."""

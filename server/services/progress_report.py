@@ -87,6 +87,8 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from server import clock
+from server.domain import counting
 from server.domain import hazards as rules
 from server.domain.applicability import EnterpriseProfile
 from server.domain.clearance import (
@@ -117,7 +119,14 @@ from server.models import (
 )
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
-from server.services.oversight import _key_items, campaign_for, current_catalogue_id
+from server.services.oversight import (
+    _key_items,
+    campaign_for,
+    campaign_window,
+    current_catalogue_id,
+    evidence_holds,
+    sealed_answers_of,
+)
 from server.services.scope import visible_region_ids
 
 Period = date | Literal["final"]
@@ -339,36 +348,43 @@ class Visit:
     finished_at: datetime
     corrects_id: Any
     catalogue_id: uuid.UUID
+    #: A supervisor had approved it by the report's cut-off (only then may it decide 清零).
+    approved: bool = False
 
 
-def reviewed_inspections(enterprise_ids: Any, known: datetime) -> Any:
-    """The regulators' inspections (any kind but 'self') submitted before ``known``, not returned by a review decided
-    before it, and not deleted then; which of them count at a moment is counting_at's business."""
-    returned = sa.exists().where(
-        ReviewDecision.inspection_id == Inspection.id,
-        ReviewDecision.outcome == ReviewOutcome.return_,
-        ReviewDecision.decided_at < known,
-    )
-    return sa.select(
+def reviewed_inspections(enterprise_ids: Any, known: datetime, since: datetime | None = None) -> Any:
+    """The regulators' inspections (any kind but 'self') submitted before ``known`` with a device seal that verified
+    (server.domain.counting), not returned by a review decided before it, not deleted then and, with ``since``,
+    finished from then on; which of them count at a moment is counting_at's business. The last column tells
+    whether a supervisor had approved it before ``known``."""
+    decided = sa.and_(ReviewDecision.inspection_id == Inspection.id, ReviewDecision.decided_at < known)
+    returned = sa.exists().where(decided, ReviewDecision.outcome == ReviewOutcome.return_)
+    approved = sa.exists().where(decided, ReviewDecision.outcome == ReviewOutcome.approve)
+    query = sa.select(
         key(Inspection.id), key(Inspection.enterprise_id), key(Inspection.kind), Inspection.finished_at,
-        key(Inspection.corrects_id), key(Inspection.catalogue_id),
+        key(Inspection.corrects_id), key(Inspection.catalogue_id), approved.label("approved"),
     ).where(
         Inspection.enterprise_id.in_(enterprise_ids), Inspection.kind != InspectionKind.self_check,
         Inspection.submitted_received_at < known, Inspection.finished_at.is_not(None), alive(Inspection, known),
-        ~returned,
+        evidence_holds(), ~returned,
     )  # fmt: skip
+    return query if since is None else query.where(Inspection.finished_at >= since)
 
 
-def load_visits(session: DbSession, enterprise_ids: Any, known: datetime) -> list[Visit]:
+def load_visits(
+    session: DbSession, enterprise_ids: Any, known: datetime, since: datetime | None = None
+) -> list[Visit]:
     """reviewed_inspections as rows (a county has some 10,000)."""
     catalogues: dict[Any, uuid.UUID] = {}
     visits = []
-    for id_, enterprise_id, kind, finished_at, corrects_id, catalogue in session.execute(
-        reviewed_inspections(enterprise_ids, known)
+    for id_, enterprise_id, kind, finished_at, corrects_id, catalogue, approved in session.execute(
+        reviewed_inspections(enterprise_ids, known, since)
     ):
         if catalogue not in catalogues:
             catalogues[catalogue] = uuid.UUID(str(catalogue))
-        visits.append(Visit(id_, enterprise_id, kind, finished_at, corrects_id, catalogues[catalogue]))
+        visits.append(
+            Visit(id_, enterprise_id, kind, finished_at, corrects_id, catalogues[catalogue], bool(approved))
+        )
     return visits
 
 
@@ -418,9 +434,12 @@ class HazardAsOf:
         return self.status.is_overdue(day)
 
 
-def load_hazards(session: DbSession, enterprise_ids: Any, known: datetime) -> dict[Any, HazardRecord]:
-    """The scope's hazards that may count at ``known``: not deleted by then and, when recorded in an inspection,
-    whose inspection was submitted by then (whether they had been found is their events' business)."""
+def load_hazards(
+    session: DbSession, enterprise_ids: Any, known: datetime, since: datetime | None = None
+) -> dict[Any, HazardRecord]:
+    """The scope's hazards that may count at ``known``: not deleted by then, found from ``since`` on (the campaign's
+    first day) and, when recorded in an inspection, whose inspection was submitted by then (whether they had been
+    found is their events' business)."""
     rows = session.execute(
         sa.select(
             key(Hazard.id), key(Hazard.enterprise_id), key(Hazard.level), key(Hazard.source), Hazard.item_code,
@@ -430,6 +449,7 @@ def load_hazards(session: DbSession, enterprise_ids: Any, known: datetime) -> di
         .where(
             Hazard.enterprise_id.in_(enterprise_ids), Hazard.found_at < known, alive(Hazard, known),
             sa.or_(Hazard.inspection_id.is_(None), Inspection.submitted_received_at < known),
+            sa.true() if since is None else Hazard.found_at >= since,
         )
     )  # fmt: skip
     levels = {level.value: level for level in HazardLevel}
@@ -607,20 +627,6 @@ def decide(
         )
         verdicts[row.id] = ClearanceAsOf(row.id, row.region_id, visit is not None, verdict)
     return verdicts
-
-
-def clearances_as_of(
-    session: DbSession, enterprise_ids: Any, valid: datetime, known: datetime, day: date
-) -> dict[Any, ClearanceAsOf]:
-    """The 清零 verdict of each enterprise of ``enterprise_ids`` as it stood at ``valid`` (as known at ``known``):
-    the latest inspection finished before ``valid`` that counts, and the key-item hazards' states then."""
-    latest = latest_by_enterprise(counting_at(load_visits(session, enterprise_ids, known), valid))
-    hazards = load_hazards(session, enterprise_ids, known)
-    found = statuses_as_of(session, hazards, enterprise_ids, [valid], known)[valid]
-    return decide(
-        session, load_enterprises(session, enterprise_ids), latest,
-        answers_of(session, (v.id for v in latest.values())), linked(found.values()), day,
-    )  # fmt: skip
 
 
 # --- the figures ------------------------------------------------------------------------------------------------
@@ -811,6 +817,11 @@ class ProgressReport:
     total: UnitFigures
     majors: list[MajorHazardRow]
     phases: list[PhaseProgress]
+    #: The day overdue is counted on: the cut-off day, or today while the report is provisional.
+    as_of: date | None = None
+    #: The campaign's first day, and the hazards found before it (on record by the cut-off): listed apart, not counted.
+    campaign_starts_on: date | None = None
+    before_campaign: int = 0
 
     @property
     def title(self) -> str:
@@ -841,10 +852,13 @@ def build_report(
     ids = enterprises_in_scope(scope, known)
     # Everything is read once, as of the cut-off (and the ends of the phases before it); then counted here.
     enterprises = load_enterprises(session, ids)
-    visits = load_visits(session, ids, known)
-    counting = counting_at(visits, known)
-    moments = _phase_moments(campaign, cutoff, zone, counting)
-    hazards = load_hazards(session, ids, known)
+    # Campaign figures take only what happened from the campaign's first day; earlier hazards are counted apart.
+    window = campaign_window(campaign, zone)
+    since = clock.day_start(window.starts_on, zone) if window is not None else None
+    visits = load_visits(session, ids, known, since)
+    counted = counting_at(visits, known)
+    moments = _phase_moments(campaign, cutoff, zone, counted)
+    hazards = load_hazards(session, ids, known, since)
     found = statuses_as_of(session, hazards, ids, [known, *(m for *_, m in moments if m is not None)], known)
     at_cutoff = list(found[known].values())
     figures = {unit.id: UnitFigures(unit) for unit in scope.units}
@@ -857,9 +871,11 @@ def build_report(
     for e in enterprises:
         if (f := row_of(e.id)) is not None:
             f.enterprises_in_scope += 1
-    teams = _inspection_counts(session, ids, known, counting, enterprise_unit, figures)
-    _hazard_counts(at_cutoff, cutoff.day, row_of)
-    _self_inspected(session, ids, known, at_cutoff, row_of)
+    teams = _inspection_counts(session, ids, known, counted, enterprise_unit, figures, since)
+    # Overdue as of the report's day: the cut-off day, or today while the report is provisional (as the dashboard).
+    as_of = clock.as_of_day(cutoff.day, today)
+    _hazard_counts(at_cutoff, as_of, row_of)
+    _self_inspected(session, ids, known, at_cutoff, row_of, since)
     verdicts = _Verdicts(session, enterprises, visits, found)
     verdicts.prefetch([known, *(m for *_, m in moments if m is not None)])
     for verdict in verdicts.at(known, cutoff.day).values():
@@ -884,8 +900,11 @@ def build_report(
         scope_name=scope.name,
         rows=rows,
         total=_total(rows, teams),
-        majors=major_hazards(session, scope, at_cutoff, enterprise_unit, cutoff, zone),
-        phases=_phases(scope, moments, zone, counting, enterprise_unit, verdicts),
+        majors=major_hazards(session, scope, at_cutoff, enterprise_unit, cutoff, zone, as_of),
+        phases=_phases(scope, moments, zone, counted, enterprise_unit, verdicts),
+        as_of=as_of,
+        campaign_starts_on=window.starts_on if window is not None else None,
+        before_campaign=_found_before(session, ids, known, since),
     )
 
 
@@ -903,15 +922,31 @@ class _Verdicts:
         self.memo: dict[datetime, dict[Any, ClearanceAsOf]] = {}
         self.answers: dict[Any, dict[str, ItemResultValue]] = {}
         self.reuse: dict[tuple[Any, ...], Clearance] = {}
+        #: Visits whose answers held now differ from those their device sealed: they never count.
+        self.altered: set[Any] = set()
 
     def latest(self, valid: datetime) -> dict[Any, Visit]:
-        """Each enterprise's latest visit counting at ``valid``."""
-        return latest_by_enterprise(counting_at(self.visits, valid))
+        """Each enterprise's latest visit counting at ``valid`` that a supervisor had approved by the cut-off
+        (server.domain.counting: 清零 needs an approval) and whose answers equal the sealed ones."""
+        approved = [v for v in counting_at(self.visits, valid) if v.approved and v.id not in self.altered]
+        return latest_by_enterprise(approved)
 
     def prefetch(self, moments: Iterable[datetime]) -> None:
-        """Read the answers of every moment's latest visits in one go."""
-        wanted = {v.id for valid in moments for v in self.latest(valid).values()} - set(self.answers)
-        self.answers.update(answers_of(self.session, wanted))
+        """Read the answers of every moment's latest visits in one go, comparing each with its seal; a visit whose
+        answers were altered is passed over, and the one before it read in turn."""
+        points = list(moments)
+        while True:
+            wanted = {v.id for valid in points for v in self.latest(valid).values()} - set(self.answers)
+            if not wanted:
+                return
+            self.answers.update(answers_of(self.session, wanted))
+            sealed = sealed_answers_of(self.session, uuids(wanted))
+            self.altered |= {
+                id_ for id_ in wanted
+                if counting.answers_differ(
+                    sealed.get(uuid.UUID(str(id_))), {c: r.value for c, r in self.answers.get(id_, {}).items()}
+                )
+            }  # fmt: skip
 
     def at(self, valid: datetime, day: date) -> dict[Any, ClearanceAsOf]:
         """The verdicts at ``valid`` (one of the moments the statuses were replayed for)."""
@@ -923,6 +958,23 @@ class _Verdicts:
                 self.session, self.enterprises, latest, self.answers, links, day, self.reuse
             )
         return self.memo[valid]
+
+
+def _found_before(session: DbSession, ids: Any, known: datetime, since: datetime | None) -> int:
+    """Hazards on record by the cut-off but found before the campaign's first day (counted apart)."""
+    if since is None:
+        return 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                Hazard.enterprise_id.in_(ids),
+                Hazard.found_at < since,
+                Hazard.created_at < known,
+                alive(Hazard, known),
+            )
+        )
+        or 0
+    )
 
 
 def _single_root(session: DbSession) -> Region | None:
@@ -958,13 +1010,14 @@ def _inspection_counts(
     session: DbSession,
     ids: Any,
     known: datetime,
-    counting: list[Visit],
+    counted: list[Visit],
     enterprise_unit: dict[Any, int | None],
     figures: dict[int, UnitFigures],
+    since: datetime | None,
 ) -> _Teams:
     covered: dict[int | None, set[Any]] = defaultdict(set)
     unit_of_visit: dict[Any, int | None] = {}
-    for visit in counting:
+    for visit in counted:
         unit_id = unit_of_visit[visit.id] = enterprise_unit.get(visit.enterprise_id)
         covered[unit_id].add(visit.enterprise_id)
         if unit_id is not None and (f := figures.get(unit_id)) is not None:
@@ -974,7 +1027,7 @@ def _inspection_counts(
                 f.county_inspections += 1
     for unit_id, f in figures.items():
         f.enterprises_covered = len(covered.get(unit_id, ()))
-    reviewed = reviewed_inspections(ids, known).subquery()
+    reviewed = reviewed_inspections(ids, known, since).subquery()
     people = session.execute(
         sa.select(
             key(InspectionParticipant.inspection_id), InspectionParticipant.role, InspectionParticipant.user_id,
@@ -1028,7 +1081,12 @@ def _hazard_counts(found: list[HazardAsOf], day: date, row_of: Any) -> None:
 
 
 def _self_inspected(
-    session: DbSession, ids: Any, known: datetime, found: list[HazardAsOf], row_of: Any
+    session: DbSession,
+    ids: Any,
+    known: datetime,
+    found: list[HazardAsOf],
+    row_of: Any,
+    since: datetime | None,
 ) -> None:
     assessed = set(
         session.scalars(
@@ -1038,6 +1096,7 @@ def _self_inspected(
                 Inspection.kind == InspectionKind.self_check,
                 Inspection.submitted_received_at < known,
                 Inspection.finished_at < known,
+                Inspection.finished_at >= since if since is not None else sa.true(),
                 alive(Inspection, known),
             )
             .distinct()
@@ -1150,9 +1209,10 @@ def major_hazards(
     enterprise_unit: dict[Any, int | None],
     cutoff: Cutoff,
     zone: tzinfo,
+    as_of: date,
 ) -> list[MajorHazardRow]:
     """Every major hazard found by the cut-off (``found``: the hazards with their status then), with its state,
-    deadline and listing as of the cut-off, in the order they were found."""
+    deadline and listing as of the cut-off and whether it was overdue on ``as_of``, in the order they were found."""
     majors = {h.hazard.id: h for h in found if h.hazard.level == HazardLevel.major}
     details: list[Any] = []
     for ids in batches(majors):
@@ -1188,7 +1248,7 @@ def major_hazards(
                 found_on=found_at.astimezone(zone).date(),
                 measures=str(terms.get("measures") or plan or ""),
                 responsible_person=str(terms.get("responsible_person") or ""), deadline=h.status.deadline,
-                state=h.state, overdue=h.overdue(cutoff.day), supervision=supervision, funds_yuan=h.hazard.funds_yuan,
+                state=h.state, overdue=h.overdue(as_of), supervision=supervision, funds_yuan=h.hazard.funds_yuan,
             )
         )  # fmt: skip
     return rows

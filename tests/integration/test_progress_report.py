@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from server import clock
 from server.domain import hazards as rules
 from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import InspectionSummary, ItemResultValue, LinkedHazard, clearance
@@ -56,8 +57,8 @@ from server.services.progress_report import (
     report_scope,
     statuses_as_of,
 )
-from server.web.supervise import local_today
 from tests.conftest import login
+from tests.sealing import Tablet, approve
 
 CHINA = ZoneInfo("Asia/Shanghai")
 COUNTIES = {"兴县": "141123", "临县": "141124"}
@@ -121,19 +122,30 @@ def _replayed(hazard: Hazard, end: datetime, known: datetime | None = None) -> r
 
 
 def _by_hand(end: datetime, day: date) -> dict[str, dict[str, Any]]:
-    """The report's figures per county code (and "total"), counted row by row in Python."""
+    """The report's figures per county code (and "total"), counted row by row in Python.
+
+    Only inspections whose device seal verified count; 清零 takes only those a supervisor approved by the cut-off
+    and whose answers are the sealed ones; hazards found before the campaign's first day are left out; overdue
+    is counted as of the cut-off day, or today while the report is provisional."""
+    day = min(day, datetime.now(CHINA).date())
+    campaign = db.session.scalar(sa.select(Campaign))
+    assert campaign is not None
+    starts = datetime.combine(min(p.starts_on for p in campaign.phases), datetime.min.time(), tzinfo=CHINA)
     enterprises = [e for e in db.session.scalars(sa.select(Enterprise)) if e.deleted_at is None]
     county = {e.id: _county_of(e) for e in enterprises}
     decisions = db.session.scalars(sa.select(ReviewDecision)).all()
     returned = {
         d.inspection_id for d in decisions if d.outcome == ReviewOutcome.return_ and d.decided_at < end
     }
+    approved = {
+        d.inspection_id for d in decisions if d.outcome == ReviewOutcome.approve and d.decided_at < end
+    }
     inspections = db.session.scalars(sa.select(Inspection)).all()
     counting = [
         i for i in inspections
         if i.enterprise_id in county and i.kind != InspectionKind.self_check and i.submitted_received_at is not None
-        and i.submitted_received_at < end and i.finished_at is not None and i.finished_at < end
-        and i.deleted_at is None and i.id not in returned
+        and i.submitted_received_at < end and i.finished_at is not None and starts <= i.finished_at < end
+        and i.deleted_at is None and i.id not in returned and i.sealed_record is not None and i.seal_verified is True
     ]  # fmt: skip
     assert not any(i.corrects_id for i in inspections), "the hand count leaves corrections out"
     out: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
@@ -163,7 +175,9 @@ def _by_hand(end: datetime, day: date) -> dict[str, dict[str, Any]]:
         sealed = h.inspection is None or (
             h.inspection.submitted_received_at is not None and h.inspection.submitted_received_at < end
         )
-        if h.enterprise_id not in county or not (h.found_at < end and found.received_at < end and sealed):
+        if h.enterprise_id not in county or not (
+            starts <= h.found_at < end and found.received_at < end and sealed
+        ):
             continue
         if h.deleted_at is not None and h.deleted_at < end:
             continue
@@ -183,7 +197,7 @@ def _by_hand(end: datetime, day: date) -> dict[str, dict[str, Any]]:
                 self_inspected[key].add(h.enterprise_id)
     key_items = db.session.scalars(sa.select(CatalogueItem).where(CatalogueItem.section == "key")).all()
     for e in enterprises:
-        mine = [i for i in counting if i.enterprise_id == e.id]
+        mine = [i for i in counting if i.enterprise_id == e.id and i.id in approved and _as_sealed(i)]
         latest = max(mine, key=lambda i: (i.finished_at, i.id), default=None)
         codes = [i.code for i in applicable_items(key_items, e.profile(), lambda i: ApplicabilityRule.from_dict(i.applies_when))]  # fmt: skip
         summary = None
@@ -205,6 +219,16 @@ def _by_hand(end: datetime, day: date) -> dict[str, dict[str, Any]]:
     return {key: {name: row.get(name, 0) for name in FIELDS} for key, row in out.items()}
 
 
+def _as_sealed(inspection: Inspection) -> bool:
+    """Whether the inspection's answers are those its device sealed."""
+    import json
+
+    sealed = {
+        code: result for code, result, *_ in json.loads(inspection.sealed_record or "{}").get("results", [])
+    }
+    return sealed == {r.item_code: r.result.value for r in inspection.results if r.deleted_at is None}
+
+
 def _month_of(visit: str) -> date:
     """The month in which a demo visit's inspection finished (bureau time)."""
     inspection = db.session.get(Inspection, demo_id(f"inspection/{visit}"))
@@ -220,16 +244,18 @@ def test_the_whole_demo_counted_from_its_definitions(app: Flask) -> None:
     with app.app_context():
         city = _report("ll_city", _far_month())
         xing, lin, total = _row(city, "兴县"), _row(city, "临县"), city.total
-        # 兴县: visits xx-01…xx-14 less the returned xx-10 and the draft xx-15; xx-13 and xx-14 are one plant.
+        # 兴县: visits xx-01…xx-14 less the returned xx-10, the draft xx-15 and xx-11 whose seal fails (its answers
+        # differ from the sealed ones); xx-13 and xx-14 are one plant.
         # Teams (insp1+3, 2+4, 1+4, 2+3, 1+2), four inspectors, one expert (xx-01, xx-07, xx-08).
         assert (xing.groups, xing.inspectors, xing.experts) == (5, 4, 1)
-        assert (xing.county_inspections, xing.city_inspections, xing.enterprises_covered) == (13, 0, 12)
+        assert (xing.county_inspections, xing.city_inspections, xing.enterprises_covered) == (12, 0, 11)
         assert xing.enterprises_in_scope == 32
         # 15 findings (the returned xx-10's included), 3 major (ST-6, DU-2, CS-1); accepted or closed: xx-01 CS-2,
         # xx-02 ST-2 and HW-1, xx-09 CS-2, xx-11 CS-2, xx-13 CS-1 and HW-1; of the majors only CS-1.
         assert (xing.hazards, xing.hazards_major, xing.rectified, xing.rectified_major) == (15, 3, 7, 1)
-        # Not reported fixed and past every deadline by then: ST-7, AL-1, MG-2, DU-5, xx-10's CS-2, ST-6.
-        assert (xing.overdue, xing.listed, xing.self_inspected) == (6, 1, 0)
+        # The report is provisional (its cut-off is still to come): overdue is counted as of today, as on the
+        # dashboard. Not reported fixed and past their deadline today: xx-04's DU-5 and xx-10's CS-2.
+        assert (xing.overdue, xing.listed, xing.self_inspected) == (2, 1, 0)
         assert (lin.groups, lin.inspectors, lin.experts, lin.county_inspections, lin.enterprises_covered) == (
             1,
             2,
@@ -244,7 +270,7 @@ def test_the_whole_demo_counted_from_its_definitions(app: Flask) -> None:
             1,
             1,
         )
-        assert (total.groups, total.inspectors, total.experts, total.county_inspections) == (6, 6, 1, 16)
+        assert (total.groups, total.inspectors, total.experts, total.county_inspections) == (6, 6, 1, 15)
         assert (total.enterprises_in_scope, total.hazards, total.rectified) == (37, 17, 8)
         assert total.rectification_rate == pytest.approx(100 * 8 / 17)
         assert total.by_source["regulator"].total == 17 and total.by_source["self"].total == 0
@@ -395,7 +421,9 @@ def _inspection(
     finished: datetime,
     received: datetime,
     results: dict[str, ItemResultValue] | None = None,
+    approved: bool = False,
 ) -> Inspection:
+    """A regulator's inspection sealed by its tablet (and approved an hour after receipt when ``approved``)."""
     catalogue_id = db.session.scalar(sa.select(CatalogueItem.catalogue_id).limit(1))
     one, two = _user("xx_insp1"), _user("xx_insp2")
     inspection = Inspection(
@@ -412,6 +440,10 @@ def _inspection(
     for code, result in (results or {}).items():
         db.session.add(ItemResult(inspection_id=inspection.id, item_code=code, result=result))
     db.session.flush()
+    Tablet(db.session, one.id).seal(db.session, inspection)
+    if approved:
+        approve(db.session, inspection, _user("xx_sup").id)
+        inspection.decisions[-1].decided_at = received + timedelta(hours=1)
     return inspection
 
 
@@ -422,7 +454,11 @@ def _key_codes(enterprise: Enterprise) -> list[str]:
 
 def test_the_cutoff_is_the_end_of_the_23rd_in_the_bureaus_time(app: Flask) -> None:
     with app.app_context():
-        month = date(local_today().year - 1, 3, 1)  # before any demo activity
+        month = date(clock.today().year - 1, 3, 1)  # before any demo activity
+        # The campaign's dates are data: here it began the year before, so that this March is inside it.
+        campaign = db.session.scalar(sa.select(Campaign))
+        assert campaign is not None
+        min(campaign.phases, key=lambda p: p.starts_on).starts_on = date(month.year, 1, 1)
         steel = _enterprise(UNINSPECTED_STEEL)
         late_evening = datetime(month.year, 3, 23, 23, 30, tzinfo=CHINA)
         after_midnight = datetime(month.year, 3, 24, 0, 10, tzinfo=CHINA)
@@ -473,7 +509,7 @@ def test_clearance_per_phase_is_taken_at_each_phases_end(app: Flask) -> None:
         start = phases["city_sampling"].starts_on + timedelta(days=1)
         visit = datetime.combine(start, time(10, 0), tzinfo=CHINA)
         _inspection(steel, InspectionKind.city_sampling, finished=visit, received=visit + timedelta(hours=1),
-                    results=dict.fromkeys(_key_codes(steel), ItemResultValue.compliant))  # fmt: skip
+                    results=dict.fromkeys(_key_codes(steel), ItemResultValue.compliant), approved=True)  # fmt: skip
         db.session.commit()
         after = {p.code: p for p in _report("xx_sup", _far_month()).phases}
     county, sampling, look_back = (after[c] for c in ("county_coverage", "city_sampling", "look_back"))
@@ -632,7 +668,7 @@ def test_a_bad_month_is_refused_and_kept(app: Flask, client: FlaskClient) -> Non
 
 def local_today_in(app: Flask) -> date:
     with app.test_request_context():
-        return local_today()
+        return clock.today()
 
 
 # --- the admin's campaign pages -----------------------------------------------------------------------------

@@ -1,0 +1,344 @@
+"""Issue 13's findings on what the figures count: a tampered or unverified inspection never counts, 清零 needs an
+approval (pending ones are shown apart as 待审核), overdue and the campaign window agree between the dashboard
+and the report, and the bureau's TIMEZONE moves the dashboard and the map."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server import clock, create_app
+from server.domain.clearance import ItemResultValue
+from server.domain.hazards import HazardLevel
+from server.domain.inspections import InspectionKind, InspectionStatus
+from server.extensions import db
+from server.models import (
+    Campaign,
+    Catalogue,
+    CatalogueItem,
+    Enterprise,
+    Hazard,
+    HazardSource,
+    Inspection,
+    ItemResult,
+    User,
+)
+from server.services import progress_report
+from server.services.hazards import record_hazard
+from tests.conftest import app_config, dispose, login
+from tests.sealing import Tablet, approve
+
+TAMPERED = "兴县红枣冷藏储运有限公司"
+#: A steel plant the demo has not inspected: its figures move only with what a test adds.
+UNINSPECTED_STEEL = "兴县精工铸件有限公司"
+
+
+def _enterprise(name: str) -> Enterprise:
+    enterprise = db.session.scalar(sa.select(Enterprise).where(Enterprise.name == name))
+    assert enterprise is not None
+    return enterprise
+
+
+def _user(username: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    assert user is not None
+    return user
+
+
+def _figure(html: str, name: str) -> int:
+    match = re.search(rf'data-figure="{re.escape(name)}">(?:<strong>)?(\d+)<', html)
+    assert match, name
+    return int(match.group(1))
+
+
+def _key_codes(enterprise: Enterprise) -> list[str]:
+    from server.domain.applicability import ApplicabilityRule, applies
+
+    items = db.session.scalars(
+        sa.select(CatalogueItem).where(CatalogueItem.section == "key").order_by(CatalogueItem.ordinal)
+    ).all()
+    profile = enterprise.profile()
+    return [i.code for i in items if applies(ApplicabilityRule.from_dict(i.applies_when), profile)]
+
+
+def _campaign_day(offset_from_end: int = 10) -> datetime:
+    """A moment inside the demo campaign's days (its figures take only those)."""
+    campaign = db.session.scalar(sa.select(Campaign))
+    assert campaign is not None
+    last = max(p.ends_on for p in campaign.phases)
+    return datetime.combine(
+        last - timedelta(days=offset_from_end), datetime.min.time(), tzinfo=UTC
+    ) + timedelta(hours=3)
+
+
+def _clearing_inspection(enterprise: Enterprise, *, approved: bool) -> Inspection:
+    """A county inspection answering every applicable key item compliant, sealed by its tablet."""
+    catalogue = db.session.scalar(sa.select(Catalogue))
+    assert catalogue is not None
+    inspector = _user("xx_insp1")
+    finished = _campaign_day()
+    inspection = Inspection(
+        enterprise_id=enterprise.id, catalogue_id=catalogue.id, kind=InspectionKind.county,
+        status=InspectionStatus.submitted, created_by_id=inspector.id, started_at=finished - timedelta(hours=2),
+        finished_at=finished, submitted_received_at=finished + timedelta(hours=1),
+    )  # fmt: skip
+    db.session.add(inspection)
+    db.session.flush()
+    for code in _key_codes(enterprise):
+        db.session.add(
+            ItemResult(inspection_id=inspection.id, item_code=code, result=ItemResultValue.compliant)
+        )
+    db.session.flush()
+    Tablet(db.session, inspector.id).seal(db.session, inspection)
+    if approved:
+        approve(db.session, inspection, _user("xx_sup").id)
+    return inspection
+
+
+@pytest.fixture
+def supervisor(client: FlaskClient) -> FlaskClient:
+    login(client, "xx_sup")
+    return client
+
+
+def test_a_tampered_inspection_never_makes_its_enterprise_cleared_and_its_pages_say_why(
+    app: Flask, supervisor: FlaskClient
+) -> None:
+    with app.app_context():
+        enterprise_id = _enterprise(TAMPERED).id
+    page = supervisor.get(f"/enterprises/{enterprise_id}").get_data(as_text=True)
+    assert 'data-clearance="cleared"' not in page
+    assert 'id="evidence-warning"' in page and "设备签名封存验证未通过" in page
+    # CS-1 rests on the tampered record: it is not 已清零 either.
+    row = re.search(r'<tr data-item="CS-1"[^>]*>(.*?)</tr>', page, re.S)
+    assert row is not None and "已清零" not in row.group(1)
+    listed = supervisor.get(f"/enterprises?q={TAMPERED}").get_data(as_text=True)
+    assert 'data-clearance="cleared"' not in listed and "存疑不计入" in listed
+    # Coverage: the county phase's list of inspected enterprises leaves it out.
+    covered = supervisor.get("/enterprises?phase=county_coverage&inspected=1").get_data(as_text=True)
+    assert TAMPERED not in covered
+    assert TAMPERED in supervisor.get("/enterprises?phase=county_coverage&inspected=0").get_data(as_text=True)
+
+
+def test_clearance_needs_an_approval_and_a_pending_one_is_shown_apart(
+    app: Flask, supervisor: FlaskClient
+) -> None:
+    with app.app_context():
+        steel = _enterprise(UNINSPECTED_STEEL)
+        steel_id = steel.id
+        before = supervisor.get("/dashboard").get_data(as_text=True)
+        inspection = _clearing_inspection(steel, approved=False)
+        db.session.commit()
+        pending = supervisor.get("/dashboard").get_data(as_text=True)
+        assert _figure(pending, "cleared-all") == _figure(before, "cleared-all")
+        assert _figure(pending, "pending-all") == _figure(before, "pending-all") + 1
+        page = supervisor.get(f"/enterprises/{steel_id}").get_data(as_text=True)
+        assert 'data-clearance="pending_review"' in page and 'data-clearance="cleared"' not in page
+        assert UNINSPECTED_STEEL in supervisor.get("/enterprises?cleared=pending").get_data(as_text=True)
+        assert UNINSPECTED_STEEL not in supervisor.get("/enterprises?cleared=1").get_data(as_text=True)
+        approve(db.session, inspection, _user("xx_sup").id)
+        db.session.commit()
+    approved = supervisor.get("/dashboard").get_data(as_text=True)
+    assert _figure(approved, "cleared-all") == _figure(before, "cleared-all") + 1
+    assert 'data-clearance="cleared"' in supervisor.get(f"/enterprises/{steel_id}").get_data(as_text=True)
+
+
+def test_the_demo_counts_only_approved_verified_inspections_as_cleared(
+    app: Flask, supervisor: FlaskClient
+) -> None:
+    with app.app_context():
+        from server.services.oversight import clearances
+
+        verdicts = clearances(db.session, _user("xx_sup"), clock.today())
+        for enterprise_id, verdict in verdicts.items():
+            if not verdict.verdict.cleared:
+                continue
+            latest = db.session.scalars(
+                sa.select(Inspection).where(
+                    Inspection.enterprise_id == enterprise_id, Inspection.kind != InspectionKind.self_check,
+                    Inspection.status == InspectionStatus.approved, Inspection.seal_verified.is_(True),
+                )
+            ).all()  # fmt: skip
+            assert latest, f"{enterprise_id} is 已清零 without an approved, verified inspection"
+
+
+def test_answers_altered_after_sealing_never_count(app: Flask, supervisor: FlaskClient) -> None:
+    with app.app_context():
+        steel = _enterprise(UNINSPECTED_STEEL)
+        steel_id = steel.id
+        before = supervisor.get("/dashboard").get_data(as_text=True)
+        inspection = _clearing_inspection(steel, approved=True)
+        db.session.commit()
+        assert (
+            _figure(supervisor.get("/dashboard").get_data(as_text=True), "cleared-all")
+            == _figure(before, "cleared-all") + 1
+        )
+        # A write after sealing (sync refuses one, so only another path could make it) turns a sealed 符合 into
+        # 不适用: the seal still reads verified, but the answers no longer are what the device sealed.
+        row = db.session.scalars(
+            sa.select(ItemResult).where(ItemResult.inspection_id == inspection.id)
+        ).first()
+        assert row is not None
+        row.result = ItemResultValue.not_applicable
+        db.session.commit()
+    after = supervisor.get("/dashboard").get_data(as_text=True)
+    assert _figure(after, "cleared-all") == _figure(before, "cleared-all")
+    page = supervisor.get(f"/enterprises/{steel_id}").get_data(as_text=True)
+    assert 'data-clearance="cleared"' not in page
+    assert "服务器上的检查结果与设备封存记录不一致" in page
+
+
+def _overdue_hazard(
+    enterprise: Enterprise, found_at: datetime, deadline: date, source: HazardSource
+) -> Hazard:
+    return record_hazard(
+        db.session, enterprise=enterprise, description="除尘系统未按规定设置锁气卸灰装置", level=HazardLevel.general,
+        found_at=found_at, deadline=deadline, source=source, item_code=None, place="除尘器",
+        terms={"responsible_person": "王建平", "measures": "加装锁气卸灰装置"},
+    )  # fmt: skip
+
+
+def test_a_provisional_report_counts_overdue_as_of_today_like_the_dashboard(app: Flask) -> None:
+    with app.app_context():
+        steel = _enterprise(UNINSPECTED_STEEL)
+        zone = clock.zone()
+        today = clock.today(zone)
+        # Found in the campaign; due in a few days: not overdue today, though before this month's 23rd.
+        _overdue_hazard(steel, _campaign_day(), today + timedelta(days=2), HazardSource.inspection)
+        db.session.commit()
+        from server.services.oversight import campaign_for, campaign_window, hazard_figures
+
+        user = _user("xx_sup")
+        dashboard = hazard_figures(
+            db.session, user, today, campaign_window(campaign_for(db.session, user), zone)
+        )
+        cutoff_day = progress_report.report_cutoff(today, zone, today.year).day
+        now = clock.now()
+        report = progress_report.build_report(db.session, user, today, zone=zone, now=now)
+        assert report.provisional == (now < progress_report.report_cutoff(today, zone, today.year).end)
+        if today < cutoff_day:
+            assert report.total.overdue == dashboard.overdue
+        assert all(not m.overdue or (m.deadline is not None and m.deadline < min(today, cutoff_day))
+                   for m in report.majors)  # fmt: skip
+
+
+def test_records_before_the_campaign_are_listed_apart_not_counted(
+    app: Flask, supervisor: FlaskClient
+) -> None:
+    with app.app_context():
+        steel = _enterprise(UNINSPECTED_STEEL)
+        zone = clock.zone()
+        today = clock.today(zone)
+        user = _user("xx_sup")
+        before_dash = supervisor.get("/dashboard").get_data(as_text=True)
+        before_report = progress_report.build_report(db.session, user, today, zone=zone)
+        # Two ledger rows from 2022, long overdue.
+        old = datetime(2022, 3, 1, 2, 0, tzinfo=UTC)
+        for _ in range(2):
+            _overdue_hazard(steel, old, date(2022, 4, 1), HazardSource.self_ledger)
+        db.session.commit()
+        after_report = progress_report.build_report(db.session, user, today, zone=zone)
+    after_dash = supervisor.get("/dashboard").get_data(as_text=True)
+    assert _figure(after_dash, "overdue") == _figure(before_dash, "overdue")
+    assert _figure(after_dash, "before-campaign") == 2
+    assert after_report.total.hazards == before_report.total.hazards
+    assert after_report.total.overdue == before_report.total.overdue
+    assert after_report.before_campaign == before_report.before_campaign + 2
+
+
+@pytest.fixture
+def zoned_apps(database_url: str, tmp_path: Path, qr_key_file: str) -> Iterator[tuple[Flask, Flask]]:
+    """Two apps on the same data, one at UTC+14 and one at UTC-12: their days always differ."""
+    east = create_app(app_config(database_url, tmp_path / "east", QR_SIGNING_KEY_FILE=qr_key_file,
+                                 TIMEZONE="Etc/GMT-14"))  # fmt: skip
+    west = create_app(app_config(database_url, tmp_path / "west", QR_SIGNING_KEY_FILE=qr_key_file,
+                                 TIMEZONE="Etc/GMT+12"))  # fmt: skip
+    yield east, west
+    dispose(east)
+    dispose(west)
+
+
+def test_the_bureaus_time_zone_moves_the_dashboard_and_the_map(zoned_apps: tuple[Flask, Flask]) -> None:
+    east, west = zoned_apps
+    with west.app_context():
+        west_today = datetime.now(ZoneInfo("Etc/GMT+12")).date()
+        assert clock.today() == west_today
+        steel = _enterprise(UNINSPECTED_STEEL)
+        # Due on the western day: overdue in the east (whose day is later), not in the west.
+        hazard = _overdue_hazard(steel, _campaign_day(), west_today, HazardSource.inspection)
+        db.session.commit()
+        hazard_id = str(hazard.id)
+    figures = {}
+    for name, app in (("east", east), ("west", west)):
+        client = app.test_client()
+        login(client, "xx_sup")
+        figures[name] = _figure(client.get("/dashboard").get_data(as_text=True), "overdue")
+        points = client.get("/api/map/points?kind=hazard").get_json()["points"]
+        point = next(p for p in points if p["id"] == hazard_id)
+        assert point.get("overdue", False) is (name == "east"), name
+    assert figures["east"] == figures["west"] + 1
+
+
+def test_the_sampling_seed_cannot_be_typed_redraws_need_a_reason_and_the_share_a_floor(app: Flask) -> None:
+    client = app.test_client()
+    login(client, "ll_city")
+
+    def token() -> str:
+        html = client.get("/sampling").get_data(as_text=True)
+        match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert match
+        return match.group(1)
+
+    typed = client.post("/sampling", data={"csrf_token": token(), "percent": "10", "seed": "12345"})
+    assert typed.status_code == 400 and "不能输入" in typed.get_data(as_text=True)
+    low = client.post("/sampling", data={"csrf_token": token(), "percent": "5"})
+    assert low.status_code == 400 and "10%" in low.get_data(as_text=True)
+    first = client.post("/sampling", data={"csrf_token": token(), "percent": "10"})
+    assert first.status_code == 302
+    again = client.post("/sampling", data={"csrf_token": token(), "percent": "10"})
+    assert again.status_code == 400 and "理由" in again.get_data(as_text=True)
+    unconfirmed = client.post(
+        "/sampling", data={"csrf_token": token(), "percent": "10", "reason": "抽取时名册有误，需要重新抽取"}
+    )
+    assert unconfirmed.status_code == 400 and "确认" in unconfirmed.get_data(as_text=True)
+    redraw = client.post(
+        "/sampling",
+        data={
+            "csrf_token": token(),
+            "percent": "10",
+            "reason": "抽取时名册有误，需要重新抽取",
+            "confirm": "1",
+        },
+    )
+    assert redraw.status_code == 302
+    with app.app_context():
+        from server.models import AuditEvent, SamplingAssignment, SamplingDraw
+
+        draws = db.session.scalars(sa.select(SamplingDraw).order_by(SamplingDraw.drawn_at)).all()
+        assert len(draws) == 2 and draws[1].notes["replaces"] == str(draws[0].id)
+        assert all(len(d.seed) == 32 and d.seed != "12345" for d in draws)
+        live = db.session.scalars(
+            sa.select(SamplingAssignment).where(SamplingAssignment.draw_id == draws[0].id)
+        ).all()
+        assert live and all(a.deleted_at is not None for a in live)
+        actions = db.session.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.action.like("sampling.%"))
+        ).all()
+        assert sorted(actions) == ["sampling.draw", "sampling.redraw"]
+    listing = client.get("/sampling").get_data(as_text=True)
+    assert (
+        listing.count('data-draw-status="replaced"') == 1
+        and listing.count('data-draw-status="official"') == 1
+    )
+    # The admin's campaign form refuses a share below the notice's 10 %.
+    from server.domain.sampling import share_problem
+
+    assert share_problem(5) is not None and share_problem(10) is None
