@@ -206,28 +206,24 @@ def _overdue_hazard(
     )  # fmt: skip
 
 
-def test_a_provisional_report_counts_overdue_as_of_today_like_the_dashboard(app: Flask) -> None:
+def test_a_provisional_report_counts_overdue_as_of_today_like_the_dashboard(
+    app: Flask, supervisor: FlaskClient
+) -> None:
     with app.app_context():
         steel = _enterprise(UNINSPECTED_STEEL)
         zone = clock.zone()
         today = clock.today(zone)
-        # Found in the campaign; due in a few days: not overdue today, though before this month's 23rd.
+        # Found in the campaign; due in two days: not overdue today, though before the report's cut-off.
         _overdue_hazard(steel, _campaign_day(), today + timedelta(days=2), HazardSource.inspection)
         db.session.commit()
-        from server.services.oversight import campaign_for, campaign_window, hazard_figures
-
-        user = _user("xx_sup")
-        dashboard = hazard_figures(
-            db.session, user, today, campaign_window(campaign_for(db.session, user), zone)
-        )
-        cutoff_day = progress_report.report_cutoff(today, zone, today.year).day
-        now = clock.now()
-        report = progress_report.build_report(db.session, user, today, zone=zone, now=now)
-        assert report.provisional == (now < progress_report.report_cutoff(today, zone, today.year).end)
-        if today < cutoff_day:
-            assert report.total.overdue == dashboard.overdue
-        assert all(not m.overdue or (m.deadline is not None and m.deadline < min(today, cutoff_day))
-                   for m in report.majors)  # fmt: skip
+        # Next month's report is provisional today whatever today's date: its cut-off (the 23rd) is to come.
+        month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+        report = progress_report.build_report(db.session, _user("xx_sup"), month, zone=zone)
+        assert report.provisional
+    dashboard = _figure(supervisor.get("/dashboard").get_data(as_text=True), "overdue")
+    assert report.total.overdue == dashboard
+    assert report.as_of == today
+    assert all(not m.overdue or (m.deadline is not None and m.deadline < today) for m in report.majors)
 
 
 def test_records_before_the_campaign_are_listed_apart_not_counted(
