@@ -12,7 +12,7 @@ from .quarantine import Quarantine
 from .region import Region, RegionLevel
 from .sampling import SamplingAssignment, SamplingDraw
 from .sync_state import ChangeCounter, SyncMutation
-from .user import Device, User
+from .user import Device, DeviceKey, User
 
 __all__ = [
     "AuditEvent",
@@ -24,6 +24,7 @@ __all__ = [
     "CatalogueItem",
     "ChangeCounter",
     "Device",
+    "DeviceKey",
     "Enterprise",
     "Hazard",
     "HazardEvent",
