@@ -109,6 +109,9 @@ class HazardActionSchema(Schema):
     deadline = fields.Date(load_default=None)
     supervision_level = fields.String(load_default=None, validate=validate.Length(max=16))
     supervision_no = fields.String(load_default=None, validate=validate.Length(max=64))
+    #: Acceptance: who completed the rectification (五定), and why a major hazard's incomplete 五到位 is accepted.
+    completed_by = fields.String(load_default=None, validate=validate.Length(max=100))
+    waiver = fields.String(load_default=None, validate=validate.Length(max=4000))
 
 
 @blp.route("", methods=["GET"])

@@ -92,6 +92,7 @@ def inspection_list() -> Any:
         kind=_enum_arg("kind", InspectionKind),
         enterprise=request.args.get("enterprise", "").strip() or None,
         seal=seal if seal in review.SEAL_FILTERS else None,
+        doubtful={"1": True, "0": False}.get(request.args.get("doubtful", "").strip()),
     )
     page_no = request.args.get("page", "1")
     page = review.list_inspections(
@@ -143,9 +144,13 @@ def submit_review(inspection_id: uuid.UUID) -> Any:
     )
     if inspection is None:
         abort(404)
+    data = review.load_review(db.session, reviewer, inspection_id, current_backend().blobs)
     try:
         outcome = _outcome(request.form.get("outcome", ""))
-        review.review_inspection(db.session, inspection, reviewer, outcome, comment)
+        review.review_inspection(
+            db.session, inspection, reviewer, outcome, comment, doubts=data.doubtful if data else 0,
+            confirmed=request.form.get("confirm_flags", "") in ("1", "on"),
+        )  # fmt: skip
     except Problem as problem:
         db.session.rollback()
         return _render_review(

@@ -23,14 +23,8 @@ from sync.problems import Problem
 
 bp = Blueprint("supervise", __name__)
 
-#: The form fields of each hazard action, so that a refused form keeps what was typed.
-FIVE_IN_PLACE_ZH = {
-    "measures": "整改措施到位",
-    "responsibility": "责任到位",
-    "funds": "资金到位",
-    "time_limit": "时限到位",
-    "contingency_plan": "应急预案到位",
-}
+#: 五到位 as the pages label it (the domain's list).
+FIVE_IN_PLACE_ZH = {key: zh for key, (zh, _en) in rules.FIVE_IN_PLACE.items()}
 
 
 def clearance_cache() -> oversight.ClearanceCache:
@@ -185,13 +179,22 @@ def hazard_page(hazard_id: uuid.UUID) -> Any:
     if request.method == "POST":
         form = {
             k: request.form.get(k, "")
-            for k in ("action", "comment", "deadline", "supervision_level", "supervision_no")
+            for k in (
+                "action",
+                "comment",
+                "deadline",
+                "supervision_level",
+                "supervision_no",
+                "completed_by",
+                "waiver",
+            )
         }
         try:
             deadline = _form_date(form["deadline"])
             supervise(
                 db.session, hazard, user, form["action"], comment=form["comment"], deadline=deadline,
                 supervision_level=form["supervision_level"], supervision_no=form["supervision_no"],
+                completed_by=form["completed_by"], waiver=form["waiver"],
             )  # fmt: skip
         except Problem as problem:
             db.session.rollback()
@@ -204,7 +207,8 @@ def hazard_page(hazard_id: uuid.UUID) -> Any:
     status = 200 if error is None else 409 if "状态" in error else 400
     return render_template(
         "hazard.html", h=hazard, v=view, error=error, form=form, done=request.args.get("done"),
-        five_in_place=FIVE_IN_PLACE_ZH, kinds=HazardEventKind,
+        five_in_place=FIVE_IN_PLACE_ZH, kinds=HazardEventKind, min_waiver=rules.MIN_WAIVER_CHARS,
+        missing_five=rules.five_in_place_missing(hazard.level, hazard.five_in_place),
     ), status  # fmt: skip
 
 

@@ -338,3 +338,89 @@ def test_the_sampling_seed_cannot_be_typed_redraws_need_a_reason_and_the_share_a
     from server.domain.sampling import share_problem
 
     assert share_problem(5) is not None and share_problem(10) is None
+
+
+def _csrf(client: FlaskClient, path: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert match
+    return match.group(1)
+
+
+def test_accepting_a_major_hazard_needs_its_five_in_place_and_records_who(
+    app: Flask, supervisor: FlaskClient
+) -> None:
+    from server.domain.hazards import HazardEventKind
+    from server.services.demo_activity import demo_id
+    from server.services.hazards import append_event
+
+    with app.app_context():
+        hazard = db.session.scalar(
+            sa.select(Hazard).where(
+                Hazard.inspection_id == demo_id("inspection/xx-01"), Hazard.item_code == "ST-6"
+            )
+        )
+        assert (
+            hazard is not None and hazard.listed and not (hazard.five_in_place or {}).get("contingency_plan")
+        )
+        at = max(e.at for e in hazard.events) + timedelta(minutes=1)
+        append_event(
+            db.session, hazard, HazardEventKind.rectification_reported, at, comment="已安装固定式报警装置"
+        )
+        db.session.commit()
+        path = f"/hazards/{hazard.id}"
+    page = supervisor.get(path).get_data(as_text=True)
+    assert 'id="five-in-place-missing"' in page and "应急预案到位" in page
+    one_click = supervisor.post(path, data={"csrf_token": _csrf(supervisor, path), "action": "accept"})
+    assert one_click.status_code == 400
+    no_reason = supervisor.post(
+        path, data={"csrf_token": _csrf(supervisor, path), "action": "accept", "completed_by": "王建平"}
+    )
+    assert no_reason.status_code == 400 and "应急预案到位" in no_reason.get_data(as_text=True)
+    accepted = supervisor.post(path, data={
+        "csrf_token": _csrf(supervisor, path), "action": "accept", "completed_by": "王建平",
+        "waiver": "应急预案已报县局备案，纸质文本存档待扫描上传",
+    })  # fmt: skip
+    assert accepted.status_code == 302
+    with app.app_context():
+        hazard = db.session.get(Hazard, hazard.id)
+        assert hazard is not None
+        assert hazard.terms["accepted_by"] == _user("xx_sup").display_name
+        assert hazard.terms["completed_by"] == "王建平"
+        event = max(hazard.events, key=lambda e: e.at)
+        assert event.kind == HazardEventKind.accepted and event.data["waiver"].startswith("应急预案已报")
+    shown = supervisor.get(path).get_data(as_text=True)
+    assert "王建平" in shown and _user_name(app, "xx_sup") in shown
+
+
+def _user_name(app: Flask, username: str) -> str:
+    with app.app_context():
+        return _user(username).display_name
+
+
+def test_approving_a_flagged_inspection_needs_a_confirmation_and_a_comment(
+    app: Flask, supervisor: FlaskClient
+) -> None:
+    from server.services.demo_activity import demo_id
+
+    far = demo_id("inspection/xx-03")
+    path = f"/inspections/{far}"
+    listed = supervisor.get("/inspections?doubtful=1").get_data(as_text=True)
+    assert "山西吕梁兴达铸钢有限公司" in listed and "存疑" in listed
+    assert "山西吕梁兴达铸钢有限公司" not in supervisor.get("/inspections?doubtful=0").get_data(as_text=True)
+    one_click = supervisor.post(
+        f"{path}/review", data={"csrf_token": _csrf(supervisor, path), "outcome": "approve"}
+    )
+    assert one_click.status_code == 400 and "存疑" in one_click.get_data(as_text=True)
+    no_comment = supervisor.post(
+        f"{path}/review",
+        data={"csrf_token": _csrf(supervisor, path), "outcome": "approve", "confirm_flags": "1"},
+    )
+    assert no_comment.status_code == 400
+    approved = supervisor.post(f"{path}/review", data={
+        "csrf_token": _csrf(supervisor, path), "outcome": "approve", "confirm_flags": "1",
+        "comment": "已电话核实：当日检查组在企业新厂区，定位偏差属实",
+    })  # fmt: skip
+    assert approved.status_code == 303
+    with app.app_context():
+        inspection = db.session.get(Inspection, far)
+        assert inspection is not None and inspection.status == InspectionStatus.approved
