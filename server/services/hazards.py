@@ -144,7 +144,10 @@ def supervise(
     now = utcnow()
     at = max(now, last) if last is not None else now
     data: dict[str, Any] = {}
-    if kind is HazardEventKind.accepted:
+    current = rules.replay(
+        [_domain_event(e) for e in sorted(hazard.events, key=lambda e: e.at)], hazard.level
+    )
+    if kind is HazardEventKind.accepted and kind in rules.allowed_events(current):
         done_by, why = (
             (completed_by or hazard.terms.get("completed_by") or "").strip(),
             (waiver or "").strip(),

@@ -339,7 +339,13 @@ def test_hazard_api_enforces_scope_and_records_actions(app: Flask) -> None:
     assert county.get("/api/hazards?level=severe").get_json()["code"] == "400.2"
     token = _csrf(county)
     assert county.post(f"/api/hazards/{hazard_id}/events", json={"action": "accept"}).status_code == 403
-    accepted = county.post(f"/api/hazards/{hazard_id}/events", json={"action": "accept", "comment": "现场复核已整改"},
+    nobody = county.post(f"/api/hazards/{hazard_id}/events", json={"action": "accept", "comment": "现场复核已整改"},
+                         headers={"X-CSRF-Token": token})  # fmt: skip
+    assert (
+        nobody.status_code == 400 and nobody.get_json()["code"] == "400.33"
+    )  # who did the work (五定) is named
+    accepted = county.post(f"/api/hazards/{hazard_id}/events",
+                           json={"action": "accept", "comment": "现场复核已整改", "completed_by": "王建平"},
                            headers={"X-CSRF-Token": token})  # fmt: skip
     assert accepted.status_code == 201 and accepted.get_json()["kind"] == "accepted"
     again = county.post(
