@@ -12,10 +12,18 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+#: The bureau's zone when TIMEZONE is not set: China keeps one zone, UTC+8, with no daylight saving.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    """The zone a TIMEZONE setting names (the default when it is empty)."""
+    return ZoneInfo(name or DEFAULT_TIMEZONE)
+
 
 def zone() -> ZoneInfo:
-    """The bureau's time zone, from the app's TIMEZONE setting (server.config gives its default)."""
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    """The bureau's time zone, from the running app's TIMEZONE setting."""
+    return zone_named(current_app.config.get("TIMEZONE"))
 
 
 def now() -> datetime:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_smorest import Blueprint
@@ -187,7 +186,7 @@ def monthly(args: dict[str, Any]) -> dict[str, Any]:
     except PeriodError as error:
         raise problems.invalid_fields(fields=f"month: {error}") from None
     report = progress_report.build_report(
-        db.session, user, period, zone=ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai")),
+        db.session, user, period, zone=clock.zone(),
         authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
     )  # fmt: skip
     return report_data(report)

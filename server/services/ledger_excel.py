@@ -68,7 +68,6 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -162,7 +161,6 @@ HEADER_SEARCH_ROWS = 10
 #: Far enough for any deadline, near enough to catch a typed 2202.
 LATEST_DEADLINE = date(2100, 12, 31)
 LEDGER_NAMESPACE = uuid.UUID("0d5c3f3e-6f0a-4c59-9a43-2026a1ed9e70")
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 LEVEL_LABELS = {HazardLevel.general: "一般事故隐患", HazardLevel.major: "重大事故隐患"}
 FIVE_IN_PLACE_KEYS = ("measures", "responsibility", "funds", "time_limit", "contingency_plan")
 TERM_KEYS = ("responsible_person", "measures", "completed_by", "accepted_by", "checked_by", "completed_on",
@@ -301,11 +299,10 @@ _STAMP_MINUTE = {
 
 
 def zone() -> tzinfo:
-    """The bureau's time zone (the app's TIMEZONE), in which a ledger's days are counted."""
-    from flask import current_app, has_app_context
+    """The bureau's time zone (server.clock), in which a ledger's days are counted."""
+    from server import clock
 
-    name = current_app.config.get("TIMEZONE", DEFAULT_TIMEZONE) if has_app_context() else DEFAULT_TIMEZONE
-    return ZoneInfo(name)
+    return clock.zone()
 
 
 def local_date(at: datetime, tz: tzinfo) -> date:

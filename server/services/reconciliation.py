@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -42,8 +41,6 @@ from server.models import (
 from server.services import DbSession, oversight
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
-#: The bureau's zone when none is given (the app passes its TIMEZONE).
-DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 #: Hazard sources whose hazards are inspectors' findings.
 FINDING_SOURCES = (HazardSource.inspection.value, HazardSource.city_sampling.value)
 #: Events by which the enterprise declares a ledger entry fixed (the first one is the claim's time).
@@ -80,7 +77,7 @@ def local_midnight(day: date, zone: tzinfo) -> datetime:
 
 
 def resolve_phase(
-    session: DbSession, user: User, code: str | None, today: date, zone: tzinfo = DEFAULT_ZONE
+    session: DbSession, user: User, code: str | None, today: date, zone: tzinfo
 ) -> PhaseWindow | None:
     """The phase ``code`` of the user's campaign; without a code the phase running today, else the latest
     one begun, else the first. None when there is no campaign or it has no phases; UnknownPhase for a bad code."""
@@ -353,7 +350,7 @@ def _reconcile_each(
 
 def reconcile_enterprise(
     session: DbSession, user: User, enterprise_id: uuid.UUID, window: PhaseWindow, today: date,
-    zone: tzinfo = DEFAULT_ZONE,
+    zone: tzinfo,
 ) -> EnterpriseReconciliation | None:  # fmt: skip
     """One enterprise's reconciliation for the phase; None when it is unknown or outside the user's scope."""
     ids = visible_enterprise_ids(session, user).where(Enterprise.id == enterprise_id)
@@ -487,7 +484,7 @@ def _scope_rows(
 
 def reconcile_scope(
     session: DbSession, user: User, window: PhaseWindow, today: date, *, sort: str = "reliability",
-    zone: tzinfo = DEFAULT_ZONE, cache: ReconciliationCache | None = None,
+    zone: tzinfo, cache: ReconciliationCache | None = None,
 ) -> ScopeReconciliation:  # fmt: skip
     """Every enterprise in the user's scope reconciled for the phase, ranked by ``sort`` (a key of SORTS;
     by default the least reliable self-inspection first). Enterprises with nothing to reconcile are counted

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
@@ -32,10 +31,6 @@ DONE_ZH = {
     "created": "已登记到自查台账", "updated": "台账已更新", "plan": "已记录整改措施", "report": "已报告整改完成",
     "accept": "已验收",
 }  # fmt: skip
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
 
 
 def _enterprise() -> Enterprise:
@@ -147,11 +142,11 @@ def ledger_new() -> Any:
     """Record a hazard found in the enterprise's own check (a self_ledger hazard, 五定 and, if major, 五到位)."""
     enterprise = _enterprise()
     if request.method == "GET":
-        now = datetime.now(_zone()).strftime("%Y-%m-%dT%H:%M")
+        now = datetime.now(clock.zone()).strftime("%Y-%m-%dT%H:%M")
         return _render_ledger_form(None, {"found_at": now, "level": HazardLevel.general.value})
     try:
         data = portal.parse_ledger_form(
-            request.form, found_on=None, today=clock.today(), now=utcnow(), zone=_zone()
+            request.form, found_on=None, today=clock.today(), now=utcnow(), zone=clock.zone()
         )
         hazard = portal.create_ledger_entry(db.session, current_enterprise_user(), enterprise, data)
     except FormErrors as refused:
@@ -170,11 +165,11 @@ def ledger_edit(hazard_id: uuid.UUID) -> Any:
     if hazard.source != HazardSource.self_ledger:
         abort(404)
     if request.method == "GET":
-        return _render_ledger_form(hazard, portal.ledger_form_values(hazard, _zone()))
-    found_on = hazard.found_at.astimezone(_zone()).date()
+        return _render_ledger_form(hazard, portal.ledger_form_values(hazard, clock.zone()))
+    found_on = hazard.found_at.astimezone(clock.zone()).date()
     try:
         data = portal.parse_ledger_form(
-            request.form, found_on=found_on, today=clock.today(), now=utcnow(), zone=_zone()
+            request.form, found_on=found_on, today=clock.today(), now=utcnow(), zone=clock.zone()
         )
         portal.update_ledger_entry(db.session, current_enterprise_user(), hazard, data, utcnow())
     except FormErrors as refused:
@@ -182,7 +177,7 @@ def ledger_edit(hazard_id: uuid.UUID) -> Any:
         hazard = _hazard(enterprise, hazard_id)
         values = {
             **request.form.to_dict(),
-            "found_at": portal.ledger_form_values(hazard, _zone())["found_at"],
+            "found_at": portal.ledger_form_values(hazard, clock.zone())["found_at"],
         }
         return _render_ledger_form(hazard, values, refused.errors, refused.status)
     db.session.commit()

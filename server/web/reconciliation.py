@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, render_template, request
 
@@ -43,20 +42,15 @@ def reconciliation_cache() -> ReconciliationCache:
     return current_app.extensions.setdefault("reconciliation_cache", ReconciliationCache())
 
 
-def bureau_zone() -> ZoneInfo:
-    """The bureau's time zone (phases are counted in its days)."""
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-
-
 def phase_from_request(errors: list[str]) -> PhaseWindow | None:
     """The phase named by ``?phase=`` (an unknown code is reported in ``errors`` and the default used)."""
     user = current_supervisor()
     code = request.args.get("phase", "").strip() or None
     try:
-        return resolve_phase(db.session, user, code, clock.today(), bureau_zone())
+        return resolve_phase(db.session, user, code, clock.today(), clock.zone())
     except UnknownPhase as unknown:
         errors.append(str(unknown))
-        return resolve_phase(db.session, user, None, clock.today(), bureau_zone())
+        return resolve_phase(db.session, user, None, clock.today(), clock.zone())
 
 
 def _page_number(errors: list[str]) -> int:
@@ -85,7 +79,7 @@ def county() -> Any:
     page = oversight.Page([], 0, 1, PAGE_SIZE)
     if window is not None:
         today, cache = clock.today(), reconciliation_cache()
-        result = reconcile_scope(db.session, user, window, today, sort=sort, zone=bureau_zone(), cache=cache)
+        result = reconcile_scope(db.session, user, window, today, sort=sort, zone=clock.zone(), cache=cache)
         pages = max(1, -(-len(result.rows) // PAGE_SIZE))
         number = min(number, pages)
         rows = result.rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
@@ -115,7 +109,7 @@ def enterprise(enterprise_id: uuid.UUID) -> Any:
         return render_template(
             "reconciliation_enterprise.html", window=None, row=None, name=enterprise.name, errors=errors,
         ), (400 if errors else 200)  # fmt: skip
-    row = reconcile_enterprise(db.session, user, enterprise_id, window, clock.today(), bureau_zone())
+    row = reconcile_enterprise(db.session, user, enterprise_id, window, clock.today(), clock.zone())
     if row is None:
         abort(404)
     return render_template(

@@ -12,7 +12,6 @@ import io
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -43,10 +42,6 @@ bp = Blueprint("reports", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-
-
 def _report() -> tuple[ProgressReport | None, str | None]:
     """The report the query string asks for, or the reason it cannot be made."""
     try:
@@ -56,7 +51,7 @@ def _report() -> tuple[ProgressReport | None, str | None]:
     except PeriodError as error:
         return None, str(error)
     report = progress_report.build_report(
-        db.session, current_supervisor(), period, zone=_zone(),
+        db.session, current_supervisor(), period, zone=clock.zone(),
         authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
     )  # fmt: skip
     return report, None
