@@ -83,6 +83,7 @@ class MajorHazardSchema(Schema):
     overdue = fields.Boolean()
     supervision = fields.String()
     funds_yuan = fields.Decimal(as_string=True, allow_none=True)
+    funds_wan = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "funds in 万元"})
 
 
 class PhaseUnitSchema(Schema):
@@ -112,7 +113,10 @@ class ReportSchema(Schema):
 
     period = fields.String(metadata={"description": "YYYY-MM, or 'final'"})
     final = fields.Boolean()
-    title = fields.String()
+    title = fields.String(metadata={"description": "the attachment's own title, word for word"})
+    period_label = fields.String(metadata={"description": "the period line printed under the title"})
+    as_of = fields.Date(allow_none=True, metadata={"description": "the day overdue is counted on"})
+    before_campaign = fields.Integer(metadata={"description": "hazards found before the campaign: not counted"})
     cutoff_day = fields.Date()
     cutoff_at = fields.DateTime(metadata={"description": "records must be strictly before this instant"})
     provisional = fields.Boolean()
@@ -148,7 +152,8 @@ def report_data(r: ProgressReport) -> dict[str, Any]:
         return {"unit": p.unit.name, "in_scope": p.in_scope, "inspected": p.inspected, "cleared": p.cleared}
 
     return {
-        "period": r.cutoff.param, "final": r.cutoff.final, "title": r.title, "cutoff_day": r.cutoff.day,
+        "period": r.cutoff.param, "final": r.cutoff.final, "title": r.title, "period_label": r.period,
+        "as_of": r.as_of, "before_campaign": r.before_campaign, "cutoff_day": r.cutoff.day,
         "cutoff_at": r.cutoff.end, "provisional": r.provisional, "campaign": r.campaign_name,
         "phase_at_cutoff": r.phase_at_cutoff, "unit_name": r.unit_name, "filled_by": r.filled_by, "phone": r.phone,
         "filled_on": r.filled_on, "scope": r.scope_name,

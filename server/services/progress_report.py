@@ -706,17 +706,31 @@ class UnitFigures:
     @property
     def funds_wan(self) -> Decimal:
         """Funds in 万元 (10,000 yuan), two decimals, as the form asks."""
-        return (self.funds_yuan / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return yuan_to_wan(self.funds_yuan) or Decimal("0.00")
+
+
+#: The notice's attachment: its title and the labels of its parts, word for word.
+FORM_TITLE = "冶金工贸行业安全生产大检查大整治大提升专项行动统计报表"
+ITEM_COLUMN = "统计项"
+MAJOR_TITLE = "专项行动检查发现重大隐患明细"
+FILLED_BY, FILLED_ON, UNIT, PHONE = "填表人", "填表日期", "填报单位", "联系电话"
+
+
+def yuan_to_wan(yuan: Decimal | None) -> Decimal | None:
+    """An amount in yuan as 万元 (10,000 yuan), two decimals: the unit the form's money columns name."""
+    if yuan is None:
+        return None
+    return (Decimal(yuan) / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 #: The form's columns: (section, key of UnitFigures, Chinese label, English label, kind of value).
 SECTIONS: list[tuple[str, str, list[tuple[str, str, str, str]]]] = [
-    ("一、成立检查组情况", "Inspection groups", [
+    ("一、成立检查组", "Inspection groups", [
         ("groups", "检查组（个）", "groups", "int"),
         ("inspectors", "执法检查人员（人）", "inspectors", "int"),
         ("experts", "参与专家（人）", "experts", "int"),
     ]),
-    ("二、监管部门开展工作情况", "Supervising departments' work", [
+    ("二、督查监管部门情况", "Supervising departments", [
         ("county_inspections", "县级检查（家次）", "county inspections", "int"),
         ("city_inspections", "市级抽查（家次）", "city sampling", "int"),
         ("enterprises_covered", "检查覆盖企业（家）", "enterprises covered", "int"),
@@ -724,7 +738,7 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str, str, str]]]] = [
         ("coverage_rate", "覆盖率（%）", "coverage", "rate"),
         ("cleared", "重点事项清零企业（家）", "enterprises cleared (清零)", "int"),
     ]),
-    ("三、企业隐患整改进展情况", "Hazard rectification", [
+    ("三、企业隐患排查整治进展情况", "Enterprises' hazard rectification", [
         ("self_inspected", "开展自查企业（家）", "enterprises self-inspected", "int"),
         ("hazards", "排查发现隐患（项）", "hazards found", "int"),
         ("hazards_major", "其中重大隐患（项）", "of which major", "int"),
@@ -758,6 +772,11 @@ class MajorHazardRow:
     #: 挂牌督办 as of the cut-off: level and number, "已摘牌 …" once delisted, "" when never listed.
     supervision: str
     funds_yuan: Decimal | None
+
+    @property
+    def funds_wan(self) -> Decimal | None:
+        """The hazard's rectification funds in 万元, as the list's column names them."""
+        return yuan_to_wan(self.funds_yuan)
 
     @property
     def progress(self) -> str:
@@ -825,12 +844,16 @@ class ProgressReport:
 
     @property
     def title(self) -> str:
-        """The form's title, with its period, e.g. …进展情况统计表（2026年7月，截至7月23日）."""
-        name = self.campaign_name or "冶金工贸行业安全生产大检查大整治大提升"
+        """The attachment's own title, word for word (the period is on its own line: ``period``)."""
+        return FORM_TITLE
+
+    @property
+    def period(self) -> str:
+        """The report's period, e.g. （2026年7月，截至7月23日） or （工作总结，截至2026年11月15日）."""
         day = self.cutoff.day
         if self.cutoff.final:
-            return f"{name}工作总结统计表（截至{day.year}年{day.month}月{day.day}日）"
-        return f"{name}进展情况统计表（{self.cutoff.label}，截至{day.month}月{day.day}日）"
+            return f"（工作总结，截至{day.year}年{day.month}月{day.day}日）"
+        return f"（{self.cutoff.label}，截至{day.month}月{day.day}日）"
 
 
 def build_report(
@@ -895,7 +918,7 @@ def build_report(
         unit_name=authority
         or (f"{scope.name}{authority_fallback}" if user.role != Role.admin else authority_fallback),
         filled_by=user.display_name,
-        phone=user.phone or "",
+        phone=(region.contact_phone if region is not None else None) or user.phone or "",
         filled_on=min(cutoff.day, today),
         scope_name=scope.name,
         rows=rows,
@@ -958,6 +981,37 @@ class _Verdicts:
                 self.session, self.enterprises, latest, self.answers, links, day, self.reuse
             )
         return self.memo[valid]
+
+
+#: A telephone number as a bureau writes it: digits, spaces, hyphens, brackets, a leading plus, an extension.
+PHONE_CHARS = frozenset("0123456789 -()+（）转")
+MAX_PHONE = 32
+
+
+def set_report_phone(session: DbSession, user: User, phone: str) -> Region:
+    """Set the 联系电话 the user's bureau prints on its reports (its region's; an admin's is the single city's);
+    audited. PeriodError (the form's refusal) when the number is not one."""
+    from server.services import audit
+
+    region = user.region if user.role != Role.admin else _single_root(session)
+    if region is None:
+        raise PeriodError("没有可设置联系电话的填报单位 / no filing unit to set the phone of")
+    text = " ".join(phone.split())
+    if (
+        not text
+        or len(text) > MAX_PHONE
+        or not set(text) <= PHONE_CHARS
+        or sum(c.isdigit() for c in text) < 5
+    ):
+        raise PeriodError(
+            f"联系电话“{phone.strip()}”无效：应为电话号码（数字、空格、连字符、括号，不超过 {MAX_PHONE} 个字符） / "
+            "not a telephone number"
+        )
+    before = region.contact_phone
+    region.contact_phone = text
+    session.flush()
+    audit.record(session, user, "report.phone", "region", region.id, {"before": before, "after": text})
+    return region
 
 
 def _found_before(session: DbSession, ids: Any, known: datetime, since: datetime | None) -> int:

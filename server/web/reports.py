@@ -71,6 +71,28 @@ def monthly() -> Any:
     ), (400 if error else 200)  # fmt: skip
 
 
+@bp.route("/reports/phone", methods=["POST"])
+@supervisor_required
+def report_phone() -> Any:
+    """Set the 联系电话 the supervisor's bureau prints on its reports, then show the report again."""
+    phone = request.form.get("phone", "")
+    try:
+        progress_report.set_report_phone(db.session, current_supervisor(), phone)
+    except PeriodError as refused:
+        db.session.rollback()
+        report, _ = _report()
+        campaign = campaign_for(db.session, current_supervisor())
+        return render_template(
+            "report_monthly.html", r=report, error=None, phone_error=str(refused), phone_typed=phone,
+            months=progress_report.report_months(campaign, clock.today()), month_arg="", final=False,
+            sections=progress_report.SECTIONS,
+        ), 400  # fmt: skip
+    db.session.commit()
+    month = request.form.get("month", "").strip()
+    target = url_for("reports.monthly", month=month) if month else url_for("reports.monthly")
+    return redirect(target)
+
+
 @bp.route("/reports/monthly.xlsx")
 @supervisor_required
 def monthly_xlsx() -> Any:

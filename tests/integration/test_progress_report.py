@@ -48,6 +48,8 @@ from server.services import audit
 from server.services.demo_activity import demo_id
 from server.services.hazards import append_event, record_hazard
 from server.services.progress_report import (
+    COLUMNS,
+    FORM_TITLE,
     ProgressReport,
     build_report,
     enterprises_in_scope,
@@ -542,49 +544,57 @@ def test_the_workbook_is_laid_out_like_the_form(app: Flask, client: FlaskClient)
         assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
         assert response.headers["Cache-Control"] == "no-store"
         book = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["进展情况统计表", "重大事故隐患清单", "各阶段覆盖与清零"]
-    sheet = book["进展情况统计表"]
-    merged = {str(r) for r in sheet.merged_cells.ranges}
-    assert {"A1:R1", "A3:A4", "B3:D3", "E3:J3", "K3:R3"} <= merged
-    assert sheet["A1"].value == report.title and "进展情况统计表" in sheet["A1"].value
-    assert sheet["A2"].value == "填报单位（盖章）：吕梁市应急管理局"
-    assert sheet["E2"].value == "填报人：吕梁市应急局 王监管"
-    assert sheet["M2"].value == f"填报日期：{month.year}年{month.month}月23日"
-    assert (sheet["B3"].value, sheet["E3"].value, sheet["K3"].value) == (
-        "一、成立检查组情况", "二、监管部门开展工作情况", "三、企业隐患整改进展情况",
-    )  # fmt: skip
-    headers = [sheet.cell(4, c).value for c in range(2, 19)]
-    assert headers[:3] == ["检查组（个）", "执法检查人员（人）", "参与专家（人）"]
-    assert "排查发现隐患（项）" in headers and "整改率（%）" in headers and "整改资金（万元）" in headers
-    labels = {header: col for col, header in enumerate(headers, start=2)}
-    rows = {sheet.cell(r, 1).value: r for r in range(5, 8)}
-    assert list(rows) == ["兴县", "临县", "合计"]
+    assert book.sheetnames == ["统计报表", "专项行动检查发现重大隐患明细", "各阶段覆盖与清零"]
+    sheet = book["统计报表"]
+    # The attachment's own title, word for word, whoever files it; the period on its own line.
+    assert sheet["A1"].value == "冶金工贸行业安全生产大检查大整治大提升专项行动统计报表" == report.title
+    assert sheet["A2"].value == f"（{month.year}年{month.month}月，截至{month.month}月23日）"
+    assert sheet["A3"].value == "填报单位（盖章）：吕梁市应急管理局" and "兴县" not in str(sheet["A1"].value)
+    # A 统计项 column, the items grouped under the attachment's headings, a column per county and the 合计.
+    assert [sheet.cell(4, c).value for c in range(1, 6)] == ["类别", "统计项", "兴县", "临县", "合计"]
+    items = {sheet.cell(r, 2).value: r for r in range(5, 5 + len(COLUMNS))}
+    groups = [sheet.cell(r, 1).value for r in range(5, 5 + len(COLUMNS)) if sheet.cell(r, 1).value]
+    assert groups == ["一、成立检查组", "二、督查监管部门情况", "三、企业隐患排查整治进展情况"]
+    assert list(items)[:3] == ["检查组（个）", "执法检查人员（人）", "参与专家（人）"]
+    assert "排查发现隐患（项）" in items and "整改率（%）" in items and "整改资金（万元）" in items
+    columns = {"兴县": 3, "临县": 4, "合计": 5}
     for name, figures in (("兴县", _row(report, "兴县")), ("合计", report.total)):
-        r = rows[name]
-        assert sheet.cell(r, labels["检查组（个）"]).value == figures.groups
-        assert sheet.cell(r, labels["县级检查（家次）"]).value == figures.county_inspections
-        assert sheet.cell(r, labels["排查发现隐患（项）"]).value == figures.hazards
-        assert sheet.cell(r, labels["已整改（项）"]).value == figures.rectified
-        assert sheet.cell(r, labels["整改资金（万元）"]).value == pytest.approx(float(figures.funds_wan))
-        rate = sheet.cell(r, labels["整改率（%）"])
+        c = columns[name]
+        assert sheet.cell(items["检查组（个）"], c).value == figures.groups
+        assert sheet.cell(items["县级检查（家次）"], c).value == figures.county_inspections
+        assert sheet.cell(items["排查发现隐患（项）"], c).value == figures.hazards
+        assert sheet.cell(items["已整改（项）"], c).value == figures.rectified
+        assert sheet.cell(items["整改资金（万元）"], c).value == pytest.approx(float(figures.funds_wan))
+        rate = sheet.cell(items["整改率（%）"], c)
         assert rate.number_format == "0.0%"
         assert rate.value == pytest.approx((figures.rectification_rate or 0) / 100, abs=1e-4)
-    assert sheet.cell(rows["合计"], 1).font.bold
+    assert sheet.cell(items["检查组（个）"], 5).font.bold
     assert sheet.cell(5, 2).border.left.style == "thin"
     assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.paperSize) == 9  # A4
     assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
-    assert sheet.print_title_rows == "$3:$4"
-    assert sheet.column_dimensions["A"].width == 16 and sheet.column_dimensions["B"].width > 8
-    notes = " ".join(str(sheet.cell(r, 1).value) for r in range(9, 14))
+    assert sheet.print_title_rows == "$4:$4"
+    texts = [str(sheet.cell(r, 1).value) for r in range(5 + len(COLUMNS), sheet.max_row + 1)]
+    notes = " ".join(texts)
     assert "监管部门检查发现隐患" in notes and "统计口径" in notes
-    majors = book["重大事故隐患清单"]
-    assert [majors.cell(3, c).value for c in range(1, 11)] == [
-        "序号", "县（区）", "企业名称", "隐患描述", "发现日期", "整改措施", "责任人", "整改期限", "整改进展", "挂牌督办",
+    assert "填表人：吕梁市应急局 王监管" in texts
+    assert any(t == f"填表日期：{month.year}年{month.month}月23日" for t in (
+        str(sheet.cell(r, c).value) for r in range(1, sheet.max_row + 1) for c in range(1, 6)
+    ))  # fmt: skip
+    majors = book["专项行动检查发现重大隐患明细"]
+    assert str(majors["A1"].value).startswith("专项行动检查发现重大隐患明细")
+    assert [majors.cell(3, c).value for c in range(1, 12)] == [
+        "序号", "县（区）", "企业名称", "隐患描述", "发现日期", "整改措施", "责任人", "整改期限", "整改资金（万元）",
+        "整改进展", "挂牌督办",
     ]  # fmt: skip
-    listed = [majors.cell(r, c).value for r in range(4, 4 + len(report.majors)) for c in (1, 3, 9, 10)]
+    listed = [majors.cell(r, c).value for r in range(4, 4 + len(report.majors)) for c in (1, 3, 10, 11)]
     assert listed == [
         v for m in report.majors for v in (m.serial, m.enterprise, m.progress, m.supervision or "否")
     ]
+    for r, m in enumerate(report.majors, start=4):
+        # Money in the unit the column names: 万元.
+        assert majors.cell(r, 9).value == pytest.approx(float(m.funds_yuan or 0) / 10000, abs=0.005)
+        # The row grows with its longest text (the descriptions and measures run to several lines).
+        assert (majors.row_dimensions[r].height or 0) >= 2 * 13.5
     assert majors.print_title_rows == "$3:$3" and majors.page_setup.orientation == "landscape"
     phases = book["各阶段覆盖与清零"]
     assert phases.cell(2, 1).value == "阶段" and phases.cell(3, 1).value == report.phases[0].name
@@ -663,7 +673,7 @@ def test_a_bad_month_is_refused_and_kept(app: Flask, client: FlaskClient) -> Non
     problem = client.get("/api/reports/monthly?month=abc").get_json()
     assert problem["code"] == "400.2" and "YYYY-MM" in problem["message"]
     current = client.get("/reports/monthly")
-    assert current.status_code == 200 and "进展情况统计表" in current.get_data(as_text=True)
+    assert current.status_code == 200 and FORM_TITLE in current.get_data(as_text=True)
 
 
 def local_today_in(app: Flask) -> date:

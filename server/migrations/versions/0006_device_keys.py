@@ -1,10 +1,11 @@
-"""device keys: every public key a device ever had, with its validity period
+"""device keys: every public key a device ever had, with its validity period; a region's report phone
 
 Revision ID: 0006
 Revises: 0004_sampling_draw
 Create Date: 2026-12-05 11:00:00
 
-Existing devices get one row: their current key, in force since the device was created.
+Existing devices get one row: their current key, in force since the device was created. region.contact_phone is
+the 联系电话 a bureau prints on its monthly report.
 """
 
 import sqlalchemy as sa
@@ -30,6 +31,8 @@ def upgrade():
     )
     with op.batch_alter_table("device_key", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_device_key_device_id"), ["device_id"], unique=False)
+    with op.batch_alter_table("region", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("contact_phone", sa.String(length=32), nullable=True))
     op.execute(
         "INSERT INTO device_key (device_id, public_key_jwk, valid_from, valid_to) "
         "SELECT id, public_key_jwk, created_at, NULL FROM device WHERE public_key_jwk IS NOT NULL"
@@ -37,6 +40,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("region", schema=None) as batch_op:
+        batch_op.drop_column("contact_phone")
     with op.batch_alter_table("device_key", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_device_key_device_id"))
     op.drop_table("device_key")
