@@ -116,7 +116,9 @@ class ReportSchema(Schema):
     title = fields.String(metadata={"description": "the attachment's own title, word for word"})
     period_label = fields.String(metadata={"description": "the period line printed under the title"})
     as_of = fields.Date(allow_none=True, metadata={"description": "the day overdue is counted on"})
-    before_campaign = fields.Integer(metadata={"description": "hazards found before the campaign: not counted"})
+    before_campaign = fields.Integer(
+        metadata={"description": "hazards found before the campaign: not counted"}
+    )
     cutoff_day = fields.Date()
     cutoff_at = fields.DateTime(metadata={"description": "records must be strictly before this instant"})
     provisional = fields.Boolean()

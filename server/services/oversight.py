@@ -601,6 +601,13 @@ def clearance_by_sector(verdicts: Iterable[EnterpriseClearance]) -> list[SectorC
 # --- hazards ------------------------------------------------------------------------------------------
 
 
+def recorded_for_good() -> sa.ColumnElement[bool]:
+    """SQL: the hazard is not a finding of an inspection still in draft (the tablet may still change or drop it);
+    the figures and the monthly report count a finding once its inspection is submitted."""
+    drafts = sa.select(Inspection.id).where(Inspection.status == "draft")
+    return sa.or_(Hazard.inspection_id.is_(None), Hazard.inspection_id.not_in(drafts))
+
+
 def overdue_condition(today: date) -> sa.ColumnElement[bool]:
     """SQL condition: the rectification is the enterprise's to do and its deadline has passed."""
     return sa.and_(
@@ -626,7 +633,7 @@ class HazardFigures:
         """The hazard list's query string that shows exactly the hazards counted here (empty: all)."""
         if self.window is None:
             return ""
-        return f"found_from={self.window.starts_on.isoformat()}&found_to={self.window.ends_on.isoformat()}"
+        return f"found_from={self.window.starts_on.isoformat()}&found_to={self.window.ends_on.isoformat()}&counted=1"
 
     @property
     def before_query(self) -> str:
@@ -696,8 +703,9 @@ def hazard_figures(
     """Hazard counts in scope (found within ``window`` when given), by level and state, with overdue, 挂牌督办
     and stop-production counts, and how many were found before or after the window (listed apart)."""
     visible = sa.and_(
-        Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None)
-    )
+        Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None),
+        recorded_for_good(),
+    )  # fmt: skip
     in_scope = visible if window is None else sa.and_(visible, window.inside(Hazard.found_at))
     grouped = session.execute(
         sa.select(Hazard.level, Hazard.state, sa.func.count())
@@ -848,6 +856,8 @@ class HazardFilters:
     #: Only hazards found on or after / on or before these days (the bureau's days; the dashboard's window).
     found_from: date | None = None
     found_to: date | None = None
+    #: Only what the figures count: not a finding of an inspection still in draft.
+    counted: bool = False
 
 
 def hazard_list(
@@ -874,6 +884,8 @@ def hazard_list(
         query = query.where(Hazard.state == filters.state)
     if filters.source:
         query = query.where(Hazard.source == filters.source)
+    if filters.counted:
+        query = query.where(recorded_for_good())
     if filters.found_from is not None:
         query = query.where(Hazard.found_at >= clock.day_start(filters.found_from, tz))
     if filters.found_to is not None:

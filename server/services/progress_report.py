@@ -120,6 +120,7 @@ from server.models import (
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
 from server.services.oversight import (
+    Window,
     _key_items,
     campaign_for,
     campaign_window,
@@ -352,10 +353,10 @@ class Visit:
     approved: bool = False
 
 
-def reviewed_inspections(enterprise_ids: Any, known: datetime, since: datetime | None = None) -> Any:
+def reviewed_inspections(enterprise_ids: Any, known: datetime, window: Window | None = None) -> Any:
     """The regulators' inspections (any kind but 'self') submitted before ``known`` with a device seal that verified
-    (server.domain.counting), not returned by a review decided before it, not deleted then and, with ``since``,
-    finished from then on; which of them count at a moment is counting_at's business. The last column tells
+    (server.domain.counting), not returned by a review decided before it, not deleted then and, with ``window``,
+    finished within the campaign's days; which of them count at a moment is counting_at's business. The last column tells
     whether a supervisor had approved it before ``known``."""
     decided = sa.and_(ReviewDecision.inspection_id == Inspection.id, ReviewDecision.decided_at < known)
     returned = sa.exists().where(decided, ReviewDecision.outcome == ReviewOutcome.return_)
@@ -368,17 +369,17 @@ def reviewed_inspections(enterprise_ids: Any, known: datetime, since: datetime |
         Inspection.submitted_received_at < known, Inspection.finished_at.is_not(None), alive(Inspection, known),
         evidence_holds(), ~returned,
     )  # fmt: skip
-    return query if since is None else query.where(Inspection.finished_at >= since)
+    return query if window is None else query.where(window.inside(Inspection.finished_at))
 
 
 def load_visits(
-    session: DbSession, enterprise_ids: Any, known: datetime, since: datetime | None = None
+    session: DbSession, enterprise_ids: Any, known: datetime, window: Window | None = None
 ) -> list[Visit]:
     """reviewed_inspections as rows (a county has some 10,000)."""
     catalogues: dict[Any, uuid.UUID] = {}
     visits = []
     for id_, enterprise_id, kind, finished_at, corrects_id, catalogue, approved in session.execute(
-        reviewed_inspections(enterprise_ids, known, since)
+        reviewed_inspections(enterprise_ids, known, window)
     ):
         if catalogue not in catalogues:
             catalogues[catalogue] = uuid.UUID(str(catalogue))
@@ -435,10 +436,10 @@ class HazardAsOf:
 
 
 def load_hazards(
-    session: DbSession, enterprise_ids: Any, known: datetime, since: datetime | None = None
+    session: DbSession, enterprise_ids: Any, known: datetime, window: Window | None = None
 ) -> dict[Any, HazardRecord]:
-    """The scope's hazards that may count at ``known``: not deleted by then, found from ``since`` on (the campaign's
-    first day) and, when recorded in an inspection, whose inspection was submitted by then (whether they had been
+    """The scope's hazards that may count at ``known``: not deleted by then, found within ``window`` (the campaign's
+    days) and, when recorded in an inspection, whose inspection was submitted by then (whether they had been
     found is their events' business)."""
     rows = session.execute(
         sa.select(
@@ -449,7 +450,7 @@ def load_hazards(
         .where(
             Hazard.enterprise_id.in_(enterprise_ids), Hazard.found_at < known, alive(Hazard, known),
             sa.or_(Hazard.inspection_id.is_(None), Inspection.submitted_received_at < known),
-            sa.true() if since is None else Hazard.found_at >= since,
+            sa.true() if window is None else window.inside(Hazard.found_at),
         )
     )  # fmt: skip
     levels = {level.value: level for level in HazardLevel}
@@ -838,9 +839,11 @@ class ProgressReport:
     phases: list[PhaseProgress]
     #: The day overdue is counted on: the cut-off day, or today while the report is provisional.
     as_of: date | None = None
-    #: The campaign's first day, and the hazards found before it (on record by the cut-off): listed apart, not counted.
+    #: The campaign's first day, and the hazards found before it or after its last day (on record by the cut-off):
+    #: listed apart, not counted.
     campaign_starts_on: date | None = None
     before_campaign: int = 0
+    after_campaign: int = 0
 
     @property
     def title(self) -> str:
@@ -877,11 +880,10 @@ def build_report(
     enterprises = load_enterprises(session, ids)
     # Campaign figures take only what happened from the campaign's first day; earlier hazards are counted apart.
     window = campaign_window(campaign, zone)
-    since = clock.day_start(window.starts_on, zone) if window is not None else None
-    visits = load_visits(session, ids, known, since)
+    visits = load_visits(session, ids, known, window)
     counted = counting_at(visits, known)
     moments = _phase_moments(campaign, cutoff, zone, counted)
-    hazards = load_hazards(session, ids, known, since)
+    hazards = load_hazards(session, ids, known, window)
     found = statuses_as_of(session, hazards, ids, [known, *(m for *_, m in moments if m is not None)], known)
     at_cutoff = list(found[known].values())
     figures = {unit.id: UnitFigures(unit) for unit in scope.units}
@@ -894,11 +896,11 @@ def build_report(
     for e in enterprises:
         if (f := row_of(e.id)) is not None:
             f.enterprises_in_scope += 1
-    teams = _inspection_counts(session, ids, known, counted, enterprise_unit, figures, since)
+    teams = _inspection_counts(session, ids, known, counted, enterprise_unit, figures, window)
     # Overdue as of the report's day: the cut-off day, or today while the report is provisional (as the dashboard).
     as_of = clock.as_of_day(cutoff.day, today)
     _hazard_counts(at_cutoff, as_of, row_of)
-    _self_inspected(session, ids, known, at_cutoff, row_of, since)
+    _self_inspected(session, ids, known, at_cutoff, row_of, window)
     verdicts = _Verdicts(session, enterprises, visits, found)
     verdicts.prefetch([known, *(m for *_, m in moments if m is not None)])
     for verdict in verdicts.at(known, cutoff.day).values():
@@ -927,7 +929,8 @@ def build_report(
         phases=_phases(scope, moments, zone, counted, enterprise_unit, verdicts),
         as_of=as_of,
         campaign_starts_on=window.starts_on if window is not None else None,
-        before_campaign=_found_before(session, ids, known, since),
+        before_campaign=_found_outside(session, ids, known, window.before if window is not None else None),
+        after_campaign=_found_outside(session, ids, known, window.after if window is not None else None),
     )
 
 
@@ -1014,15 +1017,16 @@ def set_report_phone(session: DbSession, user: User, phone: str) -> Region:
     return region
 
 
-def _found_before(session: DbSession, ids: Any, known: datetime, since: datetime | None) -> int:
-    """Hazards on record by the cut-off but found before the campaign's first day (counted apart)."""
-    if since is None:
+def _found_outside(session: DbSession, ids: Any, known: datetime, outside: Any) -> int:
+    """Hazards on record by the cut-off but found outside the campaign's days (``outside``: the window's before or
+    after): counted apart, not in the figures."""
+    if outside is None:
         return 0
     return (
         session.scalar(
             sa.select(sa.func.count()).where(
                 Hazard.enterprise_id.in_(ids),
-                Hazard.found_at < since,
+                outside(Hazard.found_at),
                 Hazard.created_at < known,
                 alive(Hazard, known),
             )
@@ -1067,7 +1071,7 @@ def _inspection_counts(
     counted: list[Visit],
     enterprise_unit: dict[Any, int | None],
     figures: dict[int, UnitFigures],
-    since: datetime | None,
+    window: Window | None,
 ) -> _Teams:
     covered: dict[int | None, set[Any]] = defaultdict(set)
     unit_of_visit: dict[Any, int | None] = {}
@@ -1081,7 +1085,7 @@ def _inspection_counts(
                 f.county_inspections += 1
     for unit_id, f in figures.items():
         f.enterprises_covered = len(covered.get(unit_id, ()))
-    reviewed = reviewed_inspections(ids, known, since).subquery()
+    reviewed = reviewed_inspections(ids, known, window).subquery()
     people = session.execute(
         sa.select(
             key(InspectionParticipant.inspection_id), InspectionParticipant.role, InspectionParticipant.user_id,
@@ -1140,7 +1144,7 @@ def _self_inspected(
     known: datetime,
     found: list[HazardAsOf],
     row_of: Any,
-    since: datetime | None,
+    window: Window | None,
 ) -> None:
     assessed = set(
         session.scalars(
@@ -1150,7 +1154,7 @@ def _self_inspected(
                 Inspection.kind == InspectionKind.self_check,
                 Inspection.submitted_received_at < known,
                 Inspection.finished_at < known,
-                Inspection.finished_at >= since if since is not None else sa.true(),
+                window.inside(Inspection.finished_at) if window is not None else sa.true(),
                 alive(Inspection, known),
             )
             .distinct()

@@ -121,7 +121,7 @@ def hazard_list() -> Any:
         enterprise_id=args.get("enterprise_id"), q=request.args.get("q", "").strip() or None, sector=args.get("sector"),
         level=args.get("level"), state=args.get("state"), source=args.get("source"), overdue=_flag("overdue"),
         listed=_flag("listed"), open_only=_flag("open"), stop_production=_flag("stop"),
-        found_from=args.get("found_from"), found_to=args.get("found_to"),
+        found_from=args.get("found_from"), found_to=args.get("found_to"), counted=_flag("counted"),
     )  # fmt: skip
     zone = clock.zone()
     today = clock.today(zone)
