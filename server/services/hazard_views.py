@@ -69,6 +69,8 @@ class HazardView:
     before: list[Photo]
     after: list[Photo]
     allowed: frozenset[HazardEventKind]
+    #: How the inspection that found the hazard stands for the figures (None: not found in an inspection).
+    inspection_standing: InspectionStanding | None = None
 
     @property
     def supervisor_actions(self) -> frozenset[HazardEventKind]:
@@ -125,7 +127,9 @@ def hazard_view(session: DbSession, hazard: Hazard, today: date) -> HazardView:
     after = [
         p for e in events if e.kind == HazardEventKind.rectification_reported for p in by_entity.get(e.id, [])
     ]
+    found_in = session.get(Inspection, hazard.inspection_id) if hazard.inspection_id else None
     return HazardView(
+        inspection_standing=oversight.standings(session, [found_in]).get(found_in.id) if found_in else None,
         status=status,
         overdue=status.is_overdue(today) if status else False,
         item=item,

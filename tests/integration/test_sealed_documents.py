@@ -71,6 +71,13 @@ def test_a_tampered_inspection_never_clears_and_its_pdf_warns_and_prints_the_sea
         enterprise_id = inspection.enterprise_id
     page = client.get(f"/enterprises/{enterprise_id}").get_data(as_text=True)
     assert 'data-clearance="cleared"' not in page and 'id="evidence-warning"' in page
+    # The pages of its hazards say why too.
+    with app.app_context():
+        hazard_ids = db.session.scalars(sa.select(Hazard.id).where(Hazard.inspection_id == TAMPERED)).all()
+    assert hazard_ids
+    for hazard_id in hazard_ids:
+        shown = client.get(f"/hazards/{hazard_id}").get_data(as_text=True)
+        assert 'id="evidence-warning"' in shown and "设备签名封存验证未通过" in shown
     with client.get(f"/inspections/{TAMPERED}/documents/record.pdf") as response:
         assert response.status_code == 200
         data = response.get_data()
