@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import fresh_database, postgres_available, seeded_app
 from server.domain.credit_code import make_credit_code
-from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
+from server.domain.hazards import FIVE_IN_PLACE, HazardEventKind, HazardLevel, HazardState
 from server.extensions import db
 from server.models import (
     Blob,
@@ -112,7 +112,6 @@ _PRIMARY = {
     "dust_explosion": (0.35, ["面粉", "木业", "饲料", "金属抛光", "粮油"]),
     "ammonia_refrigeration": (0.15, ["冷链物流", "冷冻食品", "冷藏储运"]),
 }
-FIVE_IN_PLACE = ("measures", "responsibility", "funds", "time_limit", "contingency_plan")
 _KINDS = [("county", 0.30), ("unannounced", 0.35), ("look_back", 0.35)]
 _STATUSES = [("approved", 0.55), ("submitted", 0.35), ("returned", 0.05), ("draft", 0.05)]
 # Hazard state → its events after 'found' (listed hazards get 'listed' right after 'found').

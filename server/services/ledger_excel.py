@@ -73,7 +73,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from server.domain import hazards as rules
-from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
+from server.domain.hazards import FIVE_IN_PLACE, HazardEventKind, HazardLevel, HazardState
 from server.models import CatalogueItem, Enterprise, Hazard, HazardSource, Inspection, User
 from server.services import DbSession, audit
 from server.services.hazards import append_event, record_hazard
@@ -162,7 +162,7 @@ HEADER_SEARCH_ROWS = 10
 LATEST_DEADLINE = date(2100, 12, 31)
 LEDGER_NAMESPACE = uuid.UUID("0d5c3f3e-6f0a-4c59-9a43-2026a1ed9e70")
 LEVEL_LABELS = {HazardLevel.general: "一般事故隐患", HazardLevel.major: "重大事故隐患"}
-FIVE_IN_PLACE_KEYS = ("measures", "responsibility", "funds", "time_limit", "contingency_plan")
+FIVE_IN_PLACE_KEYS = tuple(FIVE_IN_PLACE)
 TERM_KEYS = ("responsible_person", "measures", "completed_by", "accepted_by", "checked_by", "completed_on",
              "recheck_on", "recheck_by", "acceptance", "accepted_on")  # fmt: skip
 _DATE_TERMS = frozenset({"completed_on", "recheck_on", "accepted_on"})

@@ -133,6 +133,17 @@ def _value(figures: UnitFigures, key: str, kind: str) -> Any:
 _FORMATS = {"int": "0", "rate": "0.0%", "money": "0.00"}
 
 
+def _two_parts(sheet: Any, row: int, width: int, left: str, right: str, styles: dict[str, Any]) -> None:
+    """A line of the form in two labelled halves (填报单位 | 联系电话, 填表人 | 填表日期), each merged over its half."""
+    half = max(2, width // 2)
+    for first, last, text in ((1, half, left), (half + 1, width, right)):
+        cell = sheet.cell(row, first, text)
+        cell.font, cell.alignment = styles["plain"], styles["left"]
+        if last > first:
+            sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+    sheet.row_dimensions[row].height = 22
+
+
 def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> None:
     """The attachment's form: its title, the unit line, a row per 统计项 grouped as the form groups them, a column
     per unit (the 合计 last), the notes, and 填表人 / 填表日期 at the foot."""
@@ -150,16 +161,9 @@ def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> N
     sheet.cell(PERIOD_ROW, 1, period).font = styles["plain"]
     sheet.cell(PERIOD_ROW, 1).alignment = styles["center"]
     sheet.merge_cells(start_row=PERIOD_ROW, start_column=1, end_row=PERIOD_ROW, end_column=width)
-    half = max(2, width // 2)
-    for first, last, text in (
-        (1, half, f"{UNIT}（盖章）：{report.unit_name}"),
-        (half + 1, width, f"{PHONE}：{report.phone}"),
-    ):
-        cell = sheet.cell(INFO_ROW, first, text)
-        cell.font, cell.alignment = styles["plain"], styles["left"]
-        if last > first:
-            sheet.merge_cells(start_row=INFO_ROW, start_column=first, end_row=INFO_ROW, end_column=last)
-    sheet.row_dimensions[INFO_ROW].height = 22
+    _two_parts(
+        sheet, INFO_ROW, width, f"{UNIT}（盖章）：{report.unit_name}", f"{PHONE}：{report.phone}", styles
+    )
     _cell(sheet, HEADER_ROW, 1, "类别", styles, bold=True, fill=True)
     _cell(sheet, HEADER_ROW, 2, ITEM_COLUMN, styles, bold=True, fill=True)
     for col, figures in enumerate(units, start=3):
@@ -208,15 +212,10 @@ def _main_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> N
         row_no += 1
     row_no += 1
     filled_on = report.filled_on
-    for first, last, text in (
-        (1, half, f"{FILLED_BY}：{report.filled_by}"),
-        (half + 1, width, f"{FILLED_ON}：{filled_on.year}年{filled_on.month}月{filled_on.day}日"),
-    ):
-        cell = sheet.cell(row_no, first, text)
-        cell.font, cell.alignment = styles["plain"], styles["left"]
-        if last > first:
-            sheet.merge_cells(start_row=row_no, start_column=first, end_row=row_no, end_column=last)
-    sheet.row_dimensions[row_no].height = 22
+    _two_parts(
+        sheet, row_no, width, f"{FILLED_BY}：{report.filled_by}",
+        f"{FILLED_ON}：{filled_on.year}年{filled_on.month}月{filled_on.day}日", styles,
+    )  # fmt: skip
     for col, column_width in widths.items():
         sheet.column_dimensions[get_column_letter(col)].width = column_width
     sheet.freeze_panes = sheet.cell(FIRST_DATA_ROW, 3)
