@@ -1087,6 +1087,7 @@ def import_ledger(
                 entries.append(entry)
     if skipped_examples:
         report.notes.append(f"示例行已跳过 / example rows skipped: {', '.join(map(str, skipped_examples))}")
+    report.notes.extend(_outside_campaign(session, enterprise, entries, tz))
 
     planner = _Planner(session, enterprise, tz)
     plans = _plans_without_repeats(planner, entries, report)
@@ -1102,6 +1103,26 @@ def import_ledger(
     if report.written:
         _write(session, enterprise, plans, report, actor, tz)
     return report
+
+
+def _outside_campaign(
+    session: DbSession, enterprise: Enterprise, entries: list[_Entry], tz: tzinfo
+) -> list[str]:
+    """A note naming the rows checked outside the campaign's days: kept in the ledger, never in its figures."""
+    from server.services.oversight import campaign_of_region, campaign_window
+
+    window = campaign_window(campaign_of_region(session, enterprise.region), tz)
+    if window is None:
+        return []
+    outside = [e.line for e in entries if not window.starts_on <= e.found_on <= window.ends_on]
+    if not outside:
+        return []
+    shown = ", ".join(map(str, outside[:20])) + (" …" if len(outside) > 20 else "")
+    return [
+        f"{len(outside)} 行的检查时间不在专项行动期间（{window.starts_on.isoformat()} 至 {window.ends_on.isoformat()}）：照常记入"
+        f"台账，但不计入专项行动的统计（第 {shown} 行） / {len(outside)} row(s) fall outside the campaign's dates: kept in "
+        "the ledger, not counted in the campaign's figures"
+    ]
 
 
 def _plans_without_repeats(

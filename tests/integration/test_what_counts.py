@@ -424,3 +424,42 @@ def test_approving_a_flagged_inspection_needs_a_confirmation_and_a_comment(
     with app.app_context():
         inspection = db.session.get(Inspection, far)
         assert inspection is not None and inspection.status == InspectionStatus.approved
+
+
+def test_the_ledger_import_says_how_many_rows_fall_outside_the_campaign(app: Flask) -> None:
+    import io as _io
+
+    import openpyxl
+
+    from server.services.ledger_excel import import_ledger
+
+    header = ["序号", "检查时间", "隐患部位", "隐患描述", "隐患等级", "整改期限"]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(header)
+    with app.app_context():
+        inside = _campaign_day().astimezone(clock.zone()).date()
+    sheet.append([1, "2022-03-01", "炼钢车间", "转炉平台护栏缺失", "一般", "2022-04-01"])
+    sheet.append([2, "2022-06-09", "轧钢车间", "配电柜前未铺设绝缘胶垫", "一般", "2022-07-01"])
+    sheet.append(
+        [
+            3,
+            inside.isoformat(),
+            "原料库",
+            "消防通道堆放杂物",
+            "一般",
+            (inside + timedelta(days=20)).isoformat(),
+        ]
+    )
+    data = _io.BytesIO()
+    book.save(data)
+    with app.app_context():
+        report = import_ledger(
+            db.session, _enterprise("兴县晋兴特钢有限公司"), data.getvalue(), actor=_user("qy_jinxing"),
+            filename="台账.xlsx",
+        )  # fmt: skip
+        db.session.commit()
+    assert report.created == 3
+    note = next(n for n in report.notes if "不在专项行动期间" in n)
+    assert note.startswith("2 行") and "第 2, 3 行" in note
