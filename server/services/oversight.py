@@ -28,6 +28,7 @@ from server.domain.clearance import (
     clearance,
 )
 from server.domain.hazards import OPEN_STATES, HazardLevel, HazardState
+from server.domain.inspections import InspectionStatus
 from server.domain.roles import Role
 from server.domain.sectors import Sector
 from server.models import (
@@ -258,8 +259,8 @@ def latest_inspections(
     statuses: frozenset[str] = counting.CLEARANCE_STATUSES,
     passed_over: Iterable[uuid.UUID] = (),
 ) -> sa.Subquery:
-    """Each enterprise's latest inspection counting in ``statuses`` (id, enterprise_id, catalogue_id, kind, status,
-    finished_at), leaving out ``passed_over`` (inspections whose answers differ from their seal)."""
+    """Each enterprise's latest inspection in each of ``statuses`` that counts (id, enterprise_id, catalogue_id, kind,
+    status, finished_at), leaving out ``passed_over`` (inspections whose answers differ from their seal)."""
     where = [
         Inspection.id.in_(counting_inspections(session, user, statuses)),
         Inspection.enterprise_id.in_(enterprise_ids),
@@ -271,7 +272,8 @@ def latest_inspections(
             Inspection.id, Inspection.enterprise_id, Inspection.catalogue_id, Inspection.kind, Inspection.status,
             Inspection.finished_at,
             sa.func.row_number().over(
-                partition_by=Inspection.enterprise_id, order_by=(Inspection.finished_at.desc(), Inspection.id.desc())
+                partition_by=(Inspection.enterprise_id, Inspection.status),
+                order_by=(Inspection.finished_at.desc(), Inspection.id.desc()),
             ).label("rank"),
         )
         .where(*where)
@@ -297,10 +299,11 @@ def sealed_answers_of(
 
 
 def _latest_summaries(
-    session: DbSession, ids: Any, user: User | None, statuses: frozenset[str]
-) -> tuple[dict[uuid.UUID, tuple[uuid.UUID, InspectionSummary]], dict[uuid.UUID, int]]:
-    """Each enterprise's latest inspection in ``statuses`` whose evidence holds, as (catalogue id, summary), and
-    how many later ones were passed over per enterprise because their answers differ from the sealed record.
+    session: DbSession, ids: Any, user: User | None
+) -> tuple[dict[tuple[uuid.UUID, str], tuple[uuid.UUID, InspectionSummary]], dict[uuid.UUID, int]]:
+    """Each enterprise's latest approved and latest submitted inspection whose evidence holds, keyed by (enterprise,
+    status), as (catalogue id, summary), and how many were passed over per enterprise because their answers differ
+    from the sealed record.
 
     The answers come folded into one string per enterprise: turning a county's ~50,000 answer rows into Python
     objects one by one costs far more than the query itself. An inspection passed over makes the next latest
@@ -311,10 +314,10 @@ def _latest_summaries(
     )
     passed_over: set[uuid.UUID] = set()
     excluded: Counter[uuid.UUID] = Counter()
-    summaries: dict[uuid.UUID, tuple[uuid.UUID, InspectionSummary]] = {}
+    summaries: dict[tuple[uuid.UUID, str], tuple[uuid.UUID, InspectionSummary]] = {}
     wanted = ids
     while True:
-        latest = latest_inspections(session, wanted, user, statuses, passed_over)
+        latest = latest_inspections(session, wanted, user, counting.COVERAGE_STATUSES, passed_over)
         answers = session.execute(
             sa.select(
                 latest.c.enterprise_id, latest.c.id, latest.c.catalogue_id, latest.c.kind, latest.c.status,
@@ -335,8 +338,9 @@ def _latest_summaries(
                 excluded[row.enterprise_id] += 1
                 altered.append(row.enterprise_id)
                 continue
-            summaries[row.enterprise_id] = (row.catalogue_id, InspectionSummary(
-                id=str(row.id), kind=str(row.kind), status=str(row.status), finished_at=row.finished_at,
+            status = InspectionStatus(row.status).value
+            summaries[row.enterprise_id, status] = (row.catalogue_id, InspectionSummary(
+                id=str(row.id), kind=str(row.kind), status=status, finished_at=row.finished_at,
                 results=results,
             ))  # fmt: skip
         if not altered:
@@ -468,8 +472,11 @@ def clearances(
     enterprises = session.execute(
         sa.select(Enterprise.id, Enterprise.dust_workers, *sector_columns).where(Enterprise.id.in_(ids))
     ).all()
-    official, excluded = _latest_summaries(session, ids, user, counting.CLEARANCE_STATUSES)
-    pending, excluded_pending = _latest_summaries(session, ids, user, frozenset({counting.PENDING_STATUS}))
+    latest, excluded = _latest_summaries(session, ids, user)
+    official = {
+        eid: entry for (eid, status), entry in latest.items() if status in counting.CLEARANCE_STATUSES
+    }
+    pending = {eid: entry for (eid, status), entry in latest.items() if status == counting.PENDING_STATUS}
     # Only a review not yet made of a later inspection is pending: an older submitted one was superseded.
     pending = {
         eid: entry for eid, entry in pending.items()
@@ -534,7 +541,7 @@ def clearances(
         verdicts[row.id] = EnterpriseClearance(
             row.id, sectors, row.id in official or waiting is not None, decide(entry, sectors, row),
             decide(waiting, sectors, row) if waiting is not None else None,
-            excluded.get(row.id, 0) + excluded_pending.get(row.id, 0) + failed.get(row.id, 0),
+            excluded.get(row.id, 0) + failed.get(row.id, 0),
         )  # fmt: skip
     return verdicts
 
