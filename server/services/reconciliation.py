@@ -39,6 +39,7 @@ from server.models import (
     User,
 )
 from server.services import DbSession, oversight
+from server.services.oversight import evidence_holds
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 #: Hazard sources whose hazards are inspectors' findings.
@@ -196,7 +197,7 @@ def _load(session: DbSession, ids: Any, window: PhaseWindow, zone: tzinfo) -> di
         .where(Hazard.enterprise_id.in_(ids), Hazard.deleted_at.is_(None), Hazard.source.in_(FINDING_SOURCES),
                Hazard.found_at >= window.starts, Hazard.found_at < window.ends,
                Inspection.deleted_at.is_(None), Inspection.status.in_(sorted(COUNTING_STATUSES)),
-               Inspection.kind != SELF_INSPECTION_KIND)
+               Inspection.kind != SELF_INSPECTION_KIND, evidence_holds())
     )  # fmt: skip
     for (
         enterprise_id,
@@ -257,9 +258,10 @@ def _load(session: DbSession, ids: Any, window: PhaseWindow, zone: tzinfo) -> di
     for enterprise_id, (inspection_id, results) in own.items():
         target = of(enterprise_id)
         target.self_inspection_id, target.self_assessment = inspection_id, results
+    # The regulator's answers count only from an inspection whose device seal verified (server.domain.counting).
     theirs = _latest_answers(session, ids, [
         Inspection.kind != SELF_INSPECTION_KIND, Inspection.status.in_(statuses),
-        Inspection.finished_at >= window.starts, Inspection.finished_at < window.ends,
+        Inspection.finished_at >= window.starts, Inspection.finished_at < window.ends, evidence_holds(),
     ])  # fmt: skip
     for enterprise_id, (inspection_id, results) in theirs.items():
         target = of(enterprise_id)

@@ -463,3 +463,16 @@ def test_the_ledger_import_says_how_many_rows_fall_outside_the_campaign(app: Fla
     assert report.created == 3
     note = next(n for n in report.notes if "不在专项行动期间" in n)
     assert note.startswith("2 行") and "第 2, 3 行" in note
+
+
+def test_the_reconciliation_never_compares_with_a_tampered_inspection(app: Flask) -> None:
+    from server.services.demo_activity import demo_id
+    from server.services.reconciliation import reconcile_enterprise, resolve_phase
+
+    with app.app_context():
+        user, zone, today = _user("xx_sup"), clock.zone(), clock.today()
+        window = resolve_phase(db.session, user, "county_coverage", today, zone)
+        assert window is not None
+        tampered = _enterprise(TAMPERED)
+        row = reconcile_enterprise(db.session, user, tampered.id, window, today, zone)
+        assert row is not None and row.inspection_id != demo_id("inspection/xx-11")
