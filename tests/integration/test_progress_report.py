@@ -790,3 +790,17 @@ def test_a_campaign_edit_is_saved_audited_and_moves_the_current_phase(
         assert report.phase_today == "市级双随机抽查"
     current = client.get("/reports/monthly").get_data(as_text=True)
     assert "兴县冶金工贸安全生产大检查（调整后）" in current
+
+
+def test_the_admin_cannot_set_the_sampling_share_below_the_notices_ten_percent(
+    app: Flask, client: FlaskClient
+) -> None:
+    login(client, "admin")
+    campaign_id, form, _phases = _campaign_form(app)
+    url = f"/admin/campaigns/{campaign_id}"
+    token = _token(client.get(url).get_data(as_text=True))
+    response = client.post(url, data={**form, "csrf_token": token, "sampling_percent": "5"})
+    assert response.status_code == 400 and "不少于10%" in response.get_data(as_text=True)
+    with app.app_context():
+        campaign = db.session.get(Campaign, campaign_id)
+        assert campaign is not None and campaign.sampling_percent >= 10
