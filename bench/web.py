@@ -23,6 +23,9 @@ database is created beside it and dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import json
 import logging
 import math
 import random
@@ -41,12 +44,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import fresh_database, postgres_available, seeded_app
 from server.domain.credit_code import make_credit_code
-from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
+from server.domain.hazards import FIVE_IN_PLACE, HazardEventKind, HazardLevel, HazardState
 from server.extensions import db
 from server.models import (
     Blob,
@@ -55,6 +61,7 @@ from server.models import (
     Catalogue,
     CatalogueItem,
     ChangeCounter,
+    Device,
     Enterprise,
     Hazard,
     HazardEvent,
@@ -105,7 +112,6 @@ _PRIMARY = {
     "dust_explosion": (0.35, ["面粉", "木业", "饲料", "金属抛光", "粮油"]),
     "ammonia_refrigeration": (0.15, ["冷链物流", "冷冻食品", "冷藏储运"]),
 }
-FIVE_IN_PLACE = ("measures", "responsibility", "funds", "time_limit", "contingency_plan")
 _KINDS = [("county", 0.30), ("unannounced", 0.35), ("look_back", 0.35)]
 _STATUSES = [("approved", 0.55), ("submitted", 0.35), ("returned", 0.05), ("draft", 0.05)]
 # Hazard state → its events after 'found' (listed hazards get 'listed' right after 'found').
@@ -171,6 +177,14 @@ class _Visit(NamedTuple):
     status: str
     author: int
     partner: int
+
+
+#: The order of the P-256 group: a private key is a number below it.
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 class _Writer:
@@ -304,6 +318,9 @@ class _Filler:
         self.inspections: list[_Visit] = []
         self.item_ids: list[uuid.UUID] = []
         self.hazards: list[tuple[uuid.UUID, int, datetime, int]] = []  # id, inspection number, found, events
+        #: Each inspection's answers as its tablet seals them: [code, result, note].
+        self.answers: dict[uuid.UUID, list[list[Any]]] = {}
+        self.sealed_hazards: dict[uuid.UUID, list[dict[str, Any]]] = {}
 
     def uid(self) -> uuid.UUID:
         """A random (seeded) version-4 UUID."""
@@ -329,7 +346,8 @@ class _Filler:
         flats = sorted(self.rng.sample(range(self.n["item_results"]), self.n["hazards"]))
         self.out.insert(ItemResult, self._item_results(set(flats)))
         events: list[dict[str, Any]] = []
-        self.out.insert(Hazard, self._hazards(flats, events))
+        self.out.insert(Hazard, self._kept_for_seal(self._hazards(flats, events)))
+        self._seal()
         self.out.insert(HazardEvent, events)
         blobs: list[dict[str, Any]] = []
         photo_counts: Counter[int] = Counter()
@@ -384,6 +402,62 @@ class _Filler:
                 row[column] = sector.value in sectors
             self.enterprises.append(_Site(row["id"], county, lat, lon))
             yield row
+
+    def _kept_for_seal(self, hazards: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Pass the hazard rows on, keeping each as its inspection's tablet seals it."""
+        for row in hazards:
+            self.sealed_hazards.setdefault(row["inspection_id"], []).append({
+                "id": str(row["id"]), "item_code": row["item_code"], "level": row["level"],
+                "description": row["description"], "deadline": row["terms"]["deadline"],
+            })  # fmt: skip
+            yield row
+
+    def _seal(self) -> None:
+        """Seal every submitted inspection as its author's tablet does (server.services.seal's canonical record,
+        signed with the tablet's P-256 key), so that the figures count them as they count synced ones."""
+        keys: dict[int, ec.EllipticCurvePrivateKey] = {}
+        devices: dict[int, uuid.UUID] = {}
+        rows: list[dict[str, Any]] = []
+        for author in sorted({v.author for v in self.inspections}):
+            keys[author] = ec.derive_private_key(self.rng.randrange(1, _P256_ORDER), ec.SECP256R1())
+            devices[author] = self.uid()
+            numbers = keys[author].public_key().public_numbers()
+            rows.append({
+                "id": devices[author], "user_id": author, "token_hash": f"{self.rng.getrandbits(256):064x}",
+                "public_key_jwk": {"kty": "EC", "crv": "P-256", "x": _b64url(numbers.x.to_bytes(32, "big")),
+                                   "y": _b64url(numbers.y.to_bytes(32, "big"))},
+                "label": "基准测试平板", "user_agent": None, "created_at": self.ref - timedelta(days=400),
+                "last_seen_at": self.ref, "last_seq": 0, "revoked_at": None, "revoked_by_id": None,
+            })  # fmt: skip
+        self.out.insert(Device, rows)
+        table = Inspection.__table__
+        update = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values(device_id=sa.bindparam("b_device"), sealed_record=sa.bindparam("b_record"),
+                    sealed_sha256=sa.bindparam("b_sha"), device_signature=sa.bindparam("b_signature"),
+                    seal_verified=True)
+        )  # fmt: skip
+        batch: list[dict[str, Any]] = []
+        for visit in self.inspections:
+            if visit.submitted is None:
+                continue
+            hazards = sorted(self.sealed_hazards.get(visit.id, []), key=lambda h: h["id"])
+            record = {"v": 1, "inspection": {"id": str(visit.id)}, "results": sorted(self.answers.get(visit.id, [])),
+                      "hazards": hazards, "photos": []}  # fmt: skip
+            data = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode(
+                "utf-8"
+            )
+            r, s_ = decode_dss_signature(keys[visit.author].sign(data, ec.ECDSA(hashes.SHA256())))
+            batch.append({
+                "b_id": visit.id, "b_device": devices[visit.author], "b_record": data.decode("utf-8"),
+                "b_sha": hashlib.sha256(data).hexdigest(), "b_signature": _b64url(r.to_bytes(32, "big") + s_.to_bytes(32, "big")),
+            })  # fmt: skip
+            if len(batch) >= CHUNK:
+                self.conn.execute(update, batch)
+                batch = []
+        if batch:
+            self.conn.execute(update, batch)
 
     def _inspections(self) -> Iterator[dict[str, Any]]:
         """Every enterprise covered once (county), the rest spread unevenly, as real attention is."""
@@ -463,6 +537,7 @@ class _Filler:
                     result, note = ("compliant", None) if rng.random() < 0.88 else ("not_applicable", None)
                 item_id = self.uid()
                 self.item_ids.append(item_id)
+                self.answers.setdefault(visit.id, []).append([item.code, result, note])
                 yield {"id": item_id, "inspection_id": visit.id, "item_code": item.code, "result": result,
                        "note": note, "answered_at": answered,
                        **self.sync_columns(answered + timedelta(minutes=2))}  # fmt: skip

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from server import clock
 from server.instance_files import create_once
 
 #: The repository's root; the default instance folder lives here (git-ignored).
@@ -44,7 +45,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "PWA_DIST": env.get("PWA_DIST") or str(PROJECT_ROOT / "pwa" / "dist"),
         "WEB_ASSETS_DIST": env.get("WEB_ASSETS_DIST") or str(PROJECT_ROOT / "pwa" / "dist-web"),
         # The bureau's day: deadlines, overdue and campaign phases are counted in it.
-        "TIMEZONE": env.get("TIMEZONE") or "Asia/Shanghai",
+        "TIMEZONE": env.get("TIMEZONE") or clock.DEFAULT_TIMEZONE,
         # Empty: no base map; the map page still draws every point.
         "MAP_TILE_URL": (env.get("MAP_TILE_URL") or "").strip(),
         "MAP_TILE_ATTRIBUTION": env.get("MAP_TILE_ATTRIBUTION") or "",

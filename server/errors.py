@@ -119,6 +119,24 @@ stop_order_step_illegal = define(
     "停产整顿指令书不能办理此步骤：{why_zh}",
     "The stop-production order cannot take this step: {why_en}",
 )
+flagged_approval_unconfirmed = define(
+    "400.31",
+    400,
+    "此检查记录有 {flags} 处存疑（见页面标注）：通过前须勾选确认已核实，并在意见中写明核实情况。",
+    "This inspection carries {flags} flag(s): to approve it, confirm you checked them and say how in the comment.",
+)
+acceptance_incomplete = define(
+    "400.32",
+    400,
+    "重大事故隐患“五到位”未全部落实（缺：{missing}）：验收通过须先落实，或写明不需落实的理由（不少于 {min_chars} 字）。",
+    "The major hazard's five-in-place is incomplete ({missing_en}): complete it, or record why (at least {min_chars} characters).",
+)
+acceptance_completed_by_required = define(
+    "400.33",
+    400,
+    "验收通过须填写整改完成人（五定）。",
+    "Acceptance needs the name of who completed the rectification (its five terms).",
+)
 
 
 def preferred_language() -> str:

@@ -33,6 +33,8 @@ class SectorClearanceSchema(Schema):
     enterprises = fields.Integer()
     inspected = fields.Integer()
     cleared = fields.Integer()
+    #: Cleared only by an inspection still awaiting review: 待审核, not counted in ``cleared``.
+    pending_review = fields.Integer()
 
 
 class HazardCountSchema(Schema):
@@ -66,6 +68,9 @@ class DashboardSchema(Schema):
     overdue = fields.Integer()
     listed = fields.Integer()
     stop_production = fields.Integer()
+    #: Hazards found outside the campaign's days: listed apart, not in the figures above.
+    found_before_campaign = fields.Integer()
+    found_after_campaign = fields.Integer()
     devices = fields.List(fields.Nested(DeviceSyncSchema))
     quarantined = fields.Integer()
 
@@ -74,9 +79,11 @@ class DashboardSchema(Schema):
 @blp.response(200, DashboardSchema)
 def get_dashboard() -> dict[str, Any]:
     """Coverage per phase, 清零 by sector, hazards by level and state, devices and quarantine."""
-    from server.web.supervise import clearance_cache, local_today
+    from server import clock
+    from server.web.supervise import clearance_cache
 
-    d = oversight.dashboard(db.session, supervisor_user(), local_today(), clearance_cache())
+    zone = clock.zone()
+    d = oversight.dashboard(db.session, supervisor_user(), clock.today(zone), zone, clearance_cache())
     return {
         "today": d.today,
         "campaign": d.campaign.name if d.campaign else None,
@@ -87,13 +94,15 @@ def get_dashboard() -> dict[str, Any]:
         ],
         "clearance": [
             {"sector": s.sector.value if s.sector else None, "enterprises": s.enterprises, "inspected": s.inspected,
-             "cleared": s.cleared}
+             "cleared": s.cleared, "pending_review": s.pending}
             for s in d.sectors
         ],
         "hazards": [{"level": lv.value, "state": st.value, "count": n} for (lv, st), n in d.hazards.by_level_state.items()],
         "overdue": d.hazards.overdue,
         "listed": d.hazards.listed,
         "stop_production": d.hazards.stop_production,
+        "found_before_campaign": d.hazards.before_campaign,
+        "found_after_campaign": d.hazards.after_campaign,
         "devices": [
             {"device_id": r.device.id, "user": r.user.display_name, "label": r.device.label,
              "last_seen_at": r.device.last_seen_at, "last_seq": r.device.last_seq,

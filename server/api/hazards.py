@@ -24,9 +24,9 @@ blp = Blueprint("hazards", __name__, url_prefix="/api/hazards", description="Haz
 
 
 def _today() -> date:
-    from server.web.supervise import local_today
+    from server import clock
 
-    return local_today()
+    return clock.today()
 
 
 class HazardEventSchema(Schema):
@@ -109,6 +109,9 @@ class HazardActionSchema(Schema):
     deadline = fields.Date(load_default=None)
     supervision_level = fields.String(load_default=None, validate=validate.Length(max=16))
     supervision_no = fields.String(load_default=None, validate=validate.Length(max=64))
+    #: Acceptance: who completed the rectification (五定), and why a major hazard's incomplete 五到位 is accepted.
+    completed_by = fields.String(load_default=None, validate=validate.Length(max=100))
+    waiver = fields.String(load_default=None, validate=validate.Length(max=4000))
 
 
 @blp.route("", methods=["GET"])
@@ -121,7 +124,9 @@ def list_hazards(args: dict[str, Any]) -> dict[str, Any]:
         state=args["state"], source=args["source"], overdue=args["overdue"], listed=args["listed"],
         open_only=args["open"],
     )  # fmt: skip
-    page = oversight.hazard_list(db.session, supervisor_user(), filters, _today(), args["page"])
+    from server import clock
+
+    page = oversight.hazard_list(db.session, supervisor_user(), filters, _today(), clock.zone(), args["page"])
     return {"items": [h for h, _ in page.rows], "total": page.total, "page": page.page, "pages": page.pages}
 
 

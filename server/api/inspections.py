@@ -178,6 +178,8 @@ class ReviewSchema(Schema):
     """A supervisor's decision: approve, or return with a comment for the inspectors."""
 
     outcome = fields.String(required=True, validate=validate.OneOf([o.value for o in ReviewOutcome]))
+    #: Approving an inspection the review flags needs this confirmation (and a comment saying how it was checked).
+    confirm_flags = fields.Boolean(load_default=False)
     comment = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=review.MAX_COMMENT_CHARS)
     )
@@ -292,10 +294,12 @@ def review_inspection(args: dict[str, Any], inspection_id: uuid.UUID) -> dict[st
     )
     if inspection is None:
         raise problems.not_found()
+    data = review.load_review(db.session, reviewer, inspection_id, current_backend().blobs)
     try:
         decision = review.review_inspection(
-            db.session, inspection, reviewer, ReviewOutcome(args["outcome"]), args.get("comment")
-        )
+            db.session, inspection, reviewer, ReviewOutcome(args["outcome"]), args.get("comment"),
+            doubts=data.doubtful if data else 0, confirmed=bool(args.get("confirm_flags")),
+        )  # fmt: skip
     except problems.Problem:
         db.session.rollback()
         raise

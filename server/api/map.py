@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, post_dump, validate
 
+from server import clock
 from server.api.access import current_user
 from server.api.schemas import ProblemSchema
 from server.extensions import db
@@ -87,4 +88,4 @@ def list_points(args: dict[str, Any]) -> MapPoints:
     if user.role not in SUPERVISOR_ROLES:
         raise problems.not_found()
     kinds = [PointKind(args["kind"])] if args.get("kind") else list(PointKind)
-    return map_points(db.session, user, kinds=kinds)
+    return map_points(db.session, user, kinds=kinds, today=clock.today())

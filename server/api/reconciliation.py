@@ -176,16 +176,16 @@ class ReconciliationEnterpriseSchema(Schema):
 
 
 def _today() -> Any:
-    from server.web.supervise import local_today
+    from server import clock
 
-    return local_today()
+    return clock.today()
 
 
 def _window(code: str | None) -> PhaseWindow:
-    from server.web.reconciliation import bureau_zone
+    from server import clock
 
     try:
-        window = resolve_phase(db.session, supervisor_user(), code, _today(), bureau_zone())
+        window = resolve_phase(db.session, supervisor_user(), code, _today(), clock.zone())
     except UnknownPhase as unknown:
         raise problems.invalid_fields(fields=f"phase: {unknown}") from None
     if window is None:
@@ -215,11 +215,12 @@ def _counts(r: Reconciliation) -> dict[str, Any]:
 def scope_reconciliation(args: dict[str, Any]) -> dict[str, Any]:
     """Every enterprise in the caller's scope with findings, ledger entries or a self-assessment in the phase,
     least reliable self-inspection first (or as ``sort`` says); 404 when no campaign phase is set up."""
-    from server.web.reconciliation import bureau_zone, reconciliation_cache
+    from server import clock
+    from server.web.reconciliation import reconciliation_cache
 
     window = _window(args["phase"])
     result = reconcile_scope(
-        db.session, supervisor_user(), window, _today(), sort=args["sort"], zone=bureau_zone(),
+        db.session, supervisor_user(), window, _today(), sort=args["sort"], zone=clock.zone(),
         cache=reconciliation_cache(),
     )  # fmt: skip
     size, page = args["per_page"], args["page"]
@@ -266,11 +267,11 @@ def _enterprise(row: EnterpriseReconciliation, window: PhaseWindow) -> dict[str,
 def enterprise_reconciliation(args: dict[str, Any], enterprise_id: uuid.UUID) -> dict[str, Any]:
     """One enterprise's findings against its ledger for the phase, matched pairs with their similarity, and
     its self-assessment per key item; 404 outside the caller's scope."""
-    from server.web.reconciliation import bureau_zone
+    from server import clock
 
     user = supervisor_user()
     window = _window(args["phase"])
-    row = reconcile_enterprise(db.session, user, enterprise_id, window, _today(), bureau_zone())
+    row = reconcile_enterprise(db.session, user, enterprise_id, window, _today(), clock.zone())
     if row is None:
         raise problems.not_found()
     return _enterprise(row, window)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_smorest import Blueprint
@@ -84,6 +83,7 @@ class MajorHazardSchema(Schema):
     overdue = fields.Boolean()
     supervision = fields.String()
     funds_yuan = DecimalString(allow_none=True)
+    funds_wan = DecimalString(allow_none=True, metadata={"description": "funds in 万元"})
 
 
 class PhaseUnitSchema(Schema):
@@ -113,7 +113,12 @@ class ReportSchema(Schema):
 
     period = fields.String(metadata={"description": "YYYY-MM, or 'final'"})
     final = fields.Boolean()
-    title = fields.String()
+    title = fields.String(metadata={"description": "the attachment's own title, word for word"})
+    period_label = fields.String(metadata={"description": "the period line printed under the title"})
+    as_of = fields.Date(allow_none=True, metadata={"description": "the day overdue is counted on"})
+    before_campaign = fields.Integer(
+        metadata={"description": "hazards found before the campaign: not counted"}
+    )
     cutoff_day = fields.Date()
     cutoff_at = fields.DateTime(metadata={"description": "records must be strictly before this instant"})
     provisional = fields.Boolean()
@@ -149,7 +154,8 @@ def report_data(r: ProgressReport) -> dict[str, Any]:
         return {"unit": p.unit.name, "in_scope": p.in_scope, "inspected": p.inspected, "cleared": p.cleared}
 
     return {
-        "period": r.cutoff.param, "final": r.cutoff.final, "title": r.title, "cutoff_day": r.cutoff.day,
+        "period": r.cutoff.param, "final": r.cutoff.final, "title": r.title, "period_label": r.period,
+        "as_of": r.as_of, "before_campaign": r.before_campaign, "cutoff_day": r.cutoff.day,
         "cutoff_at": r.cutoff.end, "provisional": r.provisional, "campaign": r.campaign_name,
         "phase_at_cutoff": r.phase_at_cutoff, "unit_name": r.unit_name, "filled_by": r.filled_by, "phone": r.phone,
         "filled_on": r.filled_on, "scope": r.scope_name,
@@ -179,15 +185,15 @@ def monthly(args: dict[str, Any]) -> dict[str, Any]:
     For supervisors, city supervisors and admins (404 for everyone else). A county supervisor gets their county,
     the city supervisor a row per county and the total.
     """
-    from server.web.supervise import local_today
+    from server import clock
 
     user = supervisor_user()
     try:
-        period = progress_report.parse_period(args.get("month"), args.get("final"), local_today())
+        period = progress_report.parse_period(args.get("month"), args.get("final"), clock.today())
     except PeriodError as error:
         raise problems.invalid_fields(fields=f"month: {error}") from None
     report = progress_report.build_report(
-        db.session, user, period, zone=ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai")),
+        db.session, user, period, zone=clock.zone(),
         authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
     )  # fmt: skip
     return report_data(report)

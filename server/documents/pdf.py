@@ -234,6 +234,20 @@ def _title(pdf: FPDF, docs: InspectionDocuments, kind: DocKind) -> None:
     pdf.ln(2)
 
 
+def _warnings(pdf: FPDF, docs: InspectionDocuments) -> None:
+    """The seal's warnings, boxed in red right under the title: the first thing a reader of the paper sees."""
+    if not docs.warnings:
+        return
+    pdf.set_font(FONT, size=BODY_PT)
+    text = "\n".join(_wrap(pdf, line, WIDTH - 6) for line in docs.warnings)
+    with pdf.local_context(draw_color=(200, 0, 0), text_color=(170, 0, 0), line_width=0.8):
+        pdf.multi_cell(
+            WIDTH, LINE, text, border=1, align=Align.L, wrapmode=WrapMode.CHAR, padding=2,
+            new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+        )  # fmt: skip
+    pdf.ln(2)
+
+
 def _officers(docs: InspectionDocuments) -> str:
     return (
         "、".join(f"{o.name}（执法证号：{o.badge_no}）" if o.badge_no else o.name for o in docs.inspectors)
@@ -383,6 +397,7 @@ def _seal_block(pdf: FPDF, docs: InspectionDocuments, kind: DocKind) -> None:
 def _record(pdf: FPDF, docs: InspectionDocuments) -> None:
     """现场检查记录."""
     _title(pdf, docs, DocKind.record)
+    _warnings(pdf, docs)
     _info_table(pdf, docs)
     pdf.ln(2)
     names = "、".join(o.name for o in docs.inspectors)
@@ -446,6 +461,7 @@ def _order_hazard(pdf: FPDF, docs: InspectionDocuments, index: int) -> None:
 def _order(pdf: FPDF, docs: InspectionDocuments) -> None:
     """责令限期整改指令书."""
     _title(pdf, docs, DocKind.order)
+    _warnings(pdf, docs)
     pdf.set_font(FONT, size=12)
     with _bold(pdf, 12):
         pdf.cell(WIDTH, 8, f"{docs.enterprise_name}：", new_x=XPos.LMARGIN, new_y=YPos.NEXT)

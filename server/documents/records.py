@@ -17,24 +17,25 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
+
+from server import clock
 from server.domain.clearance import ItemResultValue
 from server.domain.hazards import HazardLevel
 from server.domain.inspections import InspectionStatus
 from server.media.images import make_thumbnail
-from server.models import Inspection, Region, User
+from server.models import CatalogueItem, Inspection, Region, User
 from server.services import DbSession
-from server.services.review import PhotoView, ReviewData, load_review
+from server.services.review import SECTIONS_ZH, PhotoView, ReviewData, load_review
 from sync.blobs import BlobStore
 from sync.problems import Problem
 
-#: Documents are dated and timed on the bureau's clock (China keeps one zone and no daylight saving).
-CHINA_TIME = timezone(timedelta(hours=8))
 #: A signature or photo larger than this is not an image the tablet made: it is left out of the document.
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 #: Hazard photos are printed thumbnail-size: the long edge of the stored web thumbnail.
@@ -85,10 +86,10 @@ def zh_date(value: date | None) -> str:
 
 
 def zh_time(value: datetime | None) -> str:
-    """A moment on China time: 2026年5月2日 08:40."""
+    """A moment on the bureau's clock (server.clock): 2026年5月2日 08:40."""
     if value is None:
         return "—"
-    local = value.astimezone(CHINA_TIME)
+    local = value.astimezone(clock.zone())
     return f"{zh_date(local.date())} {local:%H:%M}"
 
 
@@ -171,6 +172,9 @@ class InspectionDocuments:
     review_body: str
     court: str
     unanswered: int = 0
+    #: Where what the server holds parts from what the device sealed (or why nothing sealed could be printed):
+    #: printed prominently on the first page of every document.
+    warnings: tuple[str, ...] = ()
 
     @property
     def kinds(self) -> list[DocKind]:
@@ -191,7 +195,7 @@ class InspectionDocuments:
     def issued_on(self) -> date | None:
         """The date the documents were made out on site: the day the inspection finished (China time)."""
         moment = self.finished_at or self.started_at
-        return moment.astimezone(CHINA_TIME).date() if moment else None
+        return clock.local_day(moment, clock.zone()) if moment else None
 
     @property
     def place(self) -> str:
@@ -267,18 +271,66 @@ def _thumbnail(store: BlobStore | None, view: PhotoView) -> bytes | None:
         return None
 
 
-def _sealed_deadlines(record_text: str | None) -> dict[str, date]:
-    """The deadline of each hazard as the tablet sealed it (a later extension does not change the order)."""
+@dataclass(frozen=True)
+class SealedAnswer:
+    """One answer as the device sealed it."""
+
+    code: str
+    result: str
+    note: str
+
+
+@dataclass(frozen=True)
+class SealedHazard:
+    """One hazard as the device sealed it (its deadline as sealed: a later extension does not change the order)."""
+
+    id: str
+    item_code: str
+    level: str
+    description: str
+    deadline: date | None
+
+
+@dataclass(frozen=True)
+class SealedContent:
+    """What the device sealed: the answers and the hazards found, as the printed documents state them."""
+
+    answers: list[SealedAnswer]
+    hazards: list[SealedHazard]
+
+
+def sealed_content(record_text: str | None) -> SealedContent | None:
+    """The sealed record's answers and hazards, or None when there is none or it cannot be read."""
     try:
-        sealed = json.loads(record_text or "null")
-        rows = sealed.get("hazards", []) if isinstance(sealed, dict) else []
-        return {
-            str(row["id"]): date.fromisoformat(str(row["deadline"])[:10])
-            for row in rows
-            if isinstance(row, dict) and row.get("id") and row.get("deadline")
-        }
-    except (ValueError, TypeError, KeyError):
-        return {}
+        record = json.loads(record_text or "null")
+        if not isinstance(record, dict):
+            return None
+        answers = [
+            SealedAnswer(str(code), str(result), str(note or "").strip())
+            for code, result, note, *_ in record.get("results", [])
+        ]
+        hazards = [
+            SealedHazard(
+                id=str(row["id"]),
+                item_code=str(row.get("item_code") or ""),
+                level=str(row.get("level") or ""),
+                description=str(row.get("description") or "").strip(),
+                deadline=date.fromisoformat(str(row["deadline"])[:10]) if row.get("deadline") else None,
+            )
+            for row in record.get("hazards", [])
+        ]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return SealedContent(answers, hazards)
+
+
+#: The review's flags that say the server's rows part from the seal, or that the seal does not hold.
+SEAL_FLAGS = frozenset({
+    "seal_failed", "seal_missing", "seal_unreadable", "sealed_answers_differ", "sealed_hazards_differ",
+    "photo_not_sealed",
+})  # fmt: skip
+WARNING_LEAD = "警示：本次检查的存档记录与执法终端现场封存的记录不一致（或封存未通过验证）。本文书按封存记录打印，存档中的改动不予采信："
+UNSEALED_LEAD = "警示：本次检查没有可读的执法终端封存记录，本文书内容取自服务器存档，未经设备签名证实："
 
 
 def _signatures(inspection: Inspection, store: BlobStore | None) -> list[SignatureImage]:
@@ -329,47 +381,103 @@ def document_header(inspection: Inspection, default_authority: str) -> Header:
     started = inspection.started_at or inspection.received_at
     serial = (inspection.sealed_sha256 or inspection.id.hex)[:8].upper()
     place = authority_region.name if authority_region else ""
-    return Header(authority, place, started.astimezone(CHINA_TIME).year, serial)
+    return Header(authority, place, clock.local_day(started, clock.zone()).year, serial)
+
+
+def _result_zh(result: str) -> str:
+    """A sealed answer's Chinese label (the raw value when it is none the checklist knows)."""
+    try:
+        return ItemResultValue(result).label_zh
+    except ValueError:
+        return result
+
+
+def _level(level: str) -> HazardLevel:
+    """A sealed hazard's level (a level the server does not know is printed as the stricter, major)."""
+    try:
+        return HazardLevel(level)
+    except ValueError:
+        return HazardLevel.major
 
 
 def build_documents(
-    data: ReviewData, store: BlobStore | None, *, base_url: str, default_authority: str, photos: bool = True
+    data: ReviewData,
+    store: BlobStore | None,
+    *,
+    base_url: str,
+    default_authority: str,
+    photos: bool = True,
+    item_texts: Mapping[str, str] | None = None,
+    order: Mapping[str, int] | None = None,
 ) -> InspectionDocuments:
     """What the documents of the reviewed inspection say (the caller checked that it is not a draft).
 
-    ``photos=False`` leaves the hazard photos out (only the order prints them, and a first print makes their
-    thumbnails from the full-size photos).
+    The answers and hazards printed are those the device SEALED (a document is the copy of that record); where
+    the server's rows part from it, or the seal does not hold, the documents carry ``warnings`` on their first
+    page. Only a record never sealed is printed from the server's rows, and says so. ``item_texts`` and ``order``
+    give the catalogue's text and place of each item code. ``photos=False`` leaves the hazard photos out (only
+    the order prints them, and a first print makes their thumbnails from the full-size photos).
     """
+    item_texts = item_texts or {}
+    order = order or {}
     inspection = data.inspection
     enterprise = inspection.enterprise
     header = document_header(inspection, default_authority)
-    checks = [
-        CheckRow(
-            code=view.code,
-            text=view.item.text if view.item else "（目录中无此项）",
-            result=RESULT_ZH.get(view.result.result, str(view.result.result)),
-            note=(view.result.note or "").strip(),
-            non_compliant=view.result.result == ItemResultValue.non_compliant,
-        )
-        for section in data.sections
-        for view in section.items
-    ]
-    deadlines = _sealed_deadlines(inspection.sealed_record)
+    sealed = sealed_content(inspection.sealed_record)
+    stored_hazards = {str(view.hazard.id): view for view in data.hazards}
+    if sealed is not None:
+        texts = dict(item_texts)
+        texts.update({view.code: view.item.text for sec in data.sections for view in sec.items if view.item})
+        checks = [
+            CheckRow(
+                code=answer.code,
+                text=texts.get(answer.code, "（目录中无此项）"),
+                result=_result_zh(answer.result),
+                note=answer.note,
+                non_compliant=answer.result == ItemResultValue.non_compliant.value,
+            )
+            for answer in sorted(sealed.answers, key=lambda a: (order.get(a.code, 10**6), a.code))
+        ]
+        found = [
+            (h.item_code, h.description, stored_hazards.get(h.id), _level(h.level), h.deadline)
+            for h in sealed.hazards
+        ]
+    else:
+        checks = [
+            CheckRow(
+                code=view.code,
+                text=view.item.text if view.item else "（目录中无此项）",
+                result=RESULT_ZH.get(view.result.result, str(view.result.result)),
+                note=(view.result.note or "").strip(),
+                non_compliant=view.result.result == ItemResultValue.non_compliant,
+            )
+            for section in data.sections
+            for view in section.items
+        ]
+        found = [
+            (v.hazard.item_code or "", v.hazard.description.strip(), v, v.hazard.level, v.hazard.deadline)
+            for v in data.hazards
+        ]
     hazards = []
-    for number, view in enumerate(data.hazards, 1):
-        hazard = view.hazard
+    for number, (item_code, description, view, level, deadline) in enumerate(found, 1):
         photo = (
             next((thumb for v in view.photos if (thumb := _thumbnail(store, v)) is not None), None)
-            if photos
+            if photos and view is not None
             else None
         )
         row = HazardRow(
-            number=number, item_code=hazard.item_code or "", description=hazard.description.strip(),
-            place=(hazard.place or "").strip(), level=hazard.level.label_zh,
-            major=hazard.level == HazardLevel.major, deadline=deadlines.get(str(hazard.id), hazard.deadline),
-            stop_production=bool(hazard.stop_production), photo=photo,
+            number=number, item_code=item_code, description=description,
+            place=((view.hazard.place or "").strip() if view is not None else ""), level=level.label_zh,
+            major=level == HazardLevel.major, deadline=deadline,
+            stop_production=bool(view.hazard.stop_production) if view is not None else False, photo=photo,
         )  # fmt: skip
         hazards.append(row)
+    flags = [flag for flag in data.evidence.flags if flag.code in SEAL_FLAGS]
+    warnings: tuple[str, ...] = ()
+    if sealed is None:
+        warnings = (UNSEALED_LEAD, *(flag.zh for flag in flags))
+    elif flags or inspection.seal_verified is not True:
+        warnings = (WARNING_LEAD, *(flag.zh for flag in flags))
     place = header.place
     return InspectionDocuments(
         inspection_id=inspection.id, authority=header.authority, year=header.year, serial=header.serial,
@@ -382,7 +490,7 @@ def build_documents(
         signatures=_signatures(inspection, store), sealed_sha256=inspection.sealed_sha256,
         seal_verified=inspection.seal_verified, base_url=base_url.rstrip("/"),
         review_body=f"{place}人民政府" if place else "________人民政府",
-        court=f"{place}人民法院" if place else "________人民法院", unanswered=data.unanswered,
+        court=f"{place}人民法院" if place else "________人民法院", unanswered=data.unanswered, warnings=warnings,
     )  # fmt: skip
 
 
@@ -400,7 +508,19 @@ def load_documents(
     data = load_review(session, user, inspection_id, store)
     if data is None or data.inspection.status == InspectionStatus.draft:
         return None
-    return build_documents(data, store, base_url=base_url, default_authority=default_authority, photos=photos)
+    items = session.execute(
+        sa.select(CatalogueItem.code, CatalogueItem.text, CatalogueItem.section, CatalogueItem.ordinal).where(
+            CatalogueItem.catalogue_id == data.inspection.catalogue_id
+        )
+    ).all()
+    sections = list(SECTIONS_ZH)
+    ranked = sorted(
+        items, key=lambda i: (sections.index(i.section) if i.section in sections else 99, i.ordinal)
+    )
+    return build_documents(
+        data, store, base_url=base_url, default_authority=default_authority, photos=photos,
+        item_texts={i.code: i.text for i in items}, order={i.code: n for n, i in enumerate(ranked)},
+    )  # fmt: skip
 
 
 def strings_of(docs: InspectionDocuments, extra: Sequence[str] = ()) -> set[str]:
@@ -412,6 +532,7 @@ def strings_of(docs: InspectionDocuments, extra: Sequence[str] = ()) -> set[str]
         *docs.experts, *docs.representatives, *(s.name + s.at + s.role_zh for s in docs.signatures),
         *(c.code + c.text + c.result + c.note for c in docs.checks),
         *(h.item_code + h.description + h.place + h.level + zh_date(h.deadline) for h in docs.hazards),
+        *docs.warnings,
         zh_time(docs.started_at), zh_time(docs.finished_at), zh_date(docs.issued_on), *extra,
     ]  # fmt: skip
     opening, paragraphs = order_paragraphs(docs)

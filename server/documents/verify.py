@@ -10,15 +10,21 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 
-from server.documents.records import CHINA_TIME, DocKind, document_header, zh_time
+from server import clock
+from server.documents.records import DocKind, document_header, sealed_content, zh_date, zh_time
+from server.domain.clearance import ItemResultValue
+from server.domain.hazards import HazardLevel
 from server.domain.inspections import InspectionStatus
 from server.models import Device, Hazard, Inspection, ItemResult
 from server.services import DbSession
+from server.services.devices import key_in_force
 from server.services.seal import check_seal
+
+_RESULTS = frozenset(r.value for r in ItemResultValue)
+_LEVELS = frozenset(level.value for level in HazardLevel)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,10 @@ class Verdict:
     hazards: int | None = None
     sealed_sha256: str | None = None
     checked_at: str | None = None
+    #: What the document states, from the sealed record, for the reader to compare with the paper: the items
+    #: found not compliant (code, result) and the hazards (description, level, deadline), as sealed.
+    findings: tuple[tuple[str, str], ...] = ()
+    hazard_rows: tuple[tuple[str, str, str], ...] = ()
 
 
 def verify_document(
@@ -58,7 +68,7 @@ def verify_document(
     )
     if kind is DocKind.order and not hazards:
         return None
-    checked_at = zh_time(datetime.now(CHINA_TIME))
+    checked_at = zh_time(clock.now())
     if not inspection.sealed_sha256 or sha256.lower() != inspection.sealed_sha256:
         # Nothing about the inspection is shown to whoever holds a wrong hash.
         return Verdict(
@@ -68,12 +78,23 @@ def verify_document(
         )  # fmt: skip
     header = document_header(inspection, default_authority)
 
+    content = sealed_content(inspection.sealed_record)
+    findings = tuple(
+        (a.code, ItemResultValue(a.result).label_zh if a.result in _RESULTS else a.result)
+        for a in (content.answers if content else [])
+        if a.result == ItemResultValue.non_compliant.value
+    )
+    hazard_rows = tuple(
+        (h.description, HazardLevel(h.level).label_zh if h.level in _LEVELS else h.level, zh_date(h.deadline))
+        for h in (content.hazards if content else [])
+    )
+
     def verdict(valid: bool, zh: str | None = None, en: str | None = None) -> Verdict:
         return Verdict(
             kind, valid, zh, en, number=header.number(kind), authority=header.authority,
-            enterprise_name=inspection.enterprise.name, hazards=int(hazards or 0),
+            enterprise_name=inspection.enterprise.name, hazards=len(hazard_rows) if content else int(hazards or 0),
             inspected_at=f"{zh_time(inspection.started_at)} 至 {zh_time(inspection.finished_at)}",
-            sealed_sha256=inspection.sealed_sha256, checked_at=checked_at,
+            sealed_sha256=inspection.sealed_sha256, checked_at=checked_at, findings=findings, hazard_rows=hazard_rows,
         )  # fmt: skip
 
     record = inspection.sealed_record
@@ -85,6 +106,9 @@ def verify_document(
             "The stored record was altered: it no longer hashes to the sealed value.",
         )  # fmt: skip
     device = session.get(Device, inspection.device_id) if inspection.device_id else None
+    # The key the device had when the server received the seal: a later re-registration does not unseal it.
+    sealed_at = inspection.submitted_received_at or inspection.received_at
+    jwk = key_in_force(session, device, sealed_at) if device is not None else None
     results = session.execute(
         sa.select(ItemResult.item_code, ItemResult.result).where(
             ItemResult.inspection_id == inspection.id, ItemResult.deleted_at.is_(None)
@@ -92,7 +116,7 @@ def verify_document(
     ).all()
     check = check_seal(
         record_text=record, sealed_sha256=inspection.sealed_sha256, signature=inspection.device_signature,
-        jwk=device.public_key_jwk if device else None, inspection_id=str(inspection.id),
+        jwk=jwk, inspection_id=str(inspection.id),
         results={code: str(result) for code, result in results},
     )  # fmt: skip
     if not check.verified:

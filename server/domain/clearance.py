@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from server.domain.counting import COVERAGE_STATUSES, SELF_KIND
 from server.domain.hazards import RESOLVED_STATES, HazardState
 
 
@@ -31,10 +32,11 @@ _RESULT_ZH = {
     ItemResultValue.not_checked: "未检查",
 }
 
-COUNTING_STATUSES: frozenset[str] = frozenset({"submitted", "approved"})
-"""Inspection statuses whose results count towards 清零 (a returned or draft one does not)."""
+COUNTING_STATUSES: frozenset[str] = COVERAGE_STATUSES
+"""Inspection statuses that may count at all (a returned or draft one never does); which of them count for
+coverage and which for 清零, and what their evidence must show, is server.domain.counting's business."""
 
-SELF_INSPECTION_KIND = "self"
+SELF_INSPECTION_KIND = SELF_KIND
 """An enterprise's self-assessment never clears an item: only a regulator's inspection does."""
 
 

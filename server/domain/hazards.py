@@ -316,3 +316,38 @@ def replay(events: Iterable[HazardEvent], level: HazardLevel) -> HazardStatus:
     if status is None:
         raise ValueError("a hazard needs at least its 'found' event")
     return status
+
+
+#: 五到位 of a major hazard: measures, responsibility, funds, time limit and contingency plan in place.
+FIVE_IN_PLACE: dict[str, tuple[str, str]] = {
+    "measures": ("整改措施到位", "measures"),
+    "responsibility": ("责任到位", "responsibility"),
+    "funds": ("资金到位", "funds"),
+    "time_limit": ("时限到位", "time limit"),
+    "contingency_plan": ("应急预案到位", "contingency plan"),
+}
+#: A recorded reason for accepting a major hazard whose 五到位 is incomplete must say at least this much.
+MIN_WAIVER_CHARS = 10
+
+
+def five_in_place_missing(level: HazardLevel, five_in_place: dict[str, object] | None) -> tuple[str, ...]:
+    """The 五到位 keys not yet in place (only a major hazard has 五到位; a general one misses none)."""
+    if level is not HazardLevel.major:
+        return ()
+    done = five_in_place or {}
+    return tuple(key for key in FIVE_IN_PLACE if not done.get(key))
+
+
+def acceptance_refusal(
+    level: HazardLevel, five_in_place: dict[str, object] | None, *, waiver: str, completed_by: str
+) -> tuple[str, tuple[str, ...]] | None:
+    """Why accepting a rectification is refused, or None: who did the work must be named (五定's 整改完成人),
+    and a major hazard needs its 五到位 complete or a recorded reason of at least MIN_WAIVER_CHARS why not.
+
+    Returns ("completed_by", ()) or ("five_in_place", missing keys)."""
+    if not completed_by.strip():
+        return "completed_by", ()
+    missing = five_in_place_missing(level, five_in_place)
+    if missing and len(waiver.strip()) < MIN_WAIVER_CHARS:
+        return "five_in_place", missing
+    return None

@@ -29,6 +29,22 @@ NO_SECTOR = "none"
 UNSTRATIFIED = "all"
 #: At least two inspectors per enterprise (两人以上执法).
 MIN_INSPECTORS = 2
+#: The notice's floor: the city samples 不少于10% of the county-checked enterprises; no setting goes below it.
+MIN_SHARE_PERCENT = 10
+#: A re-draw replaces the phase's official draw only with a written reason at least this long.
+MIN_REDRAW_REASON = 6
+
+
+def share_problem(percent: int) -> str | None:
+    """Why a sampling share (a whole percent) is not allowed, or None (the floor is the notice's 10 %)."""
+    if not 1 <= percent <= 100:
+        return "抽查比例应为 1–100 的整数 / the share must be a whole number from 1 to 100"
+    if percent < MIN_SHARE_PERCENT:
+        return (
+            f"抽查比例不得低于通知规定的 {MIN_SHARE_PERCENT}%（不少于10%） / "
+            f"the share may not be below the notice's {MIN_SHARE_PERCENT}%"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -97,8 +113,9 @@ class Draw:
 
 
 def new_seed() -> str:
-    """A fresh seed to show the user: 8 hex digits from the system's secure random source."""
-    return secrets.token_hex(4)
+    """A fresh seed from the system's cryptographic random source (128 bits, as 32 hex digits): never typed,
+    so no one can choose the outcome; it is shown and kept so that anyone can reproduce the draw."""
+    return secrets.token_hex(16)
 
 
 def sample_size(population: int, percent: int) -> int:

@@ -14,7 +14,7 @@ from .quarantine import Quarantine
 from .region import Region, RegionLevel
 from .sampling import SamplingAssignment, SamplingDraw
 from .sync_state import ChangeCounter, SyncMutation
-from .user import Device, LoginFailure, User, WebSession
+from .user import Device, DeviceKey, LoginFailure, User, WebSession
 
 # The text limits' CHECK constraints belong to the tables declared above.
 attach_length_checks()
@@ -30,6 +30,7 @@ __all__ = [
     "CatalogueItem",
     "ChangeCounter",
     "Device",
+    "DeviceKey",
     "Enterprise",
     "EnterpriseSubmission",
     "ExpertOpinion",

@@ -30,6 +30,8 @@ class Region(TimestampMixin, Base):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("region.id"), index=True)
     #: The bureau that issues QR codes and documents for this region, e.g. 兴县应急管理局.
     authority_name: Mapped[str | None] = mapped_column(sa.String(100))
+    #: The bureau's 联系电话 printed on its reports (set by its supervisors on the report page).
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(32))
 
     parent: Mapped[Region | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Region]] = relationship(back_populates="parent")

@@ -92,3 +92,17 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     username: Mapped[str] = mapped_column(sa.String(64))
     address: Mapped[str] = mapped_column(sa.String(64))
+
+
+class DeviceKey(Base):
+    """Every public key a device ever had, with when it was in force: a seal made with an earlier key (before the
+    device registered again) still verifies against the key of its day."""
+
+    __tablename__ = "device_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("device.id"), index=True)
+    public_key_jwk: Mapped[dict[str, str]] = mapped_column(sa.JSON)
+    #: In force from this moment until ``valid_to`` (None: still in force), both server time.
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime())

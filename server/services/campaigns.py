@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from server.domain.sampling import share_problem
 from server.models import Campaign, CampaignPhase, User
 from server.services import DbSession, audit
 
@@ -106,6 +107,8 @@ def validate(campaign: Campaign, form: Mapping[str, str]) -> dict[str, Any]:
         errors["sampling_percent"] = (
             f"抽查比例应为 1–100 的整数（百分比），“{raw_percent}”无效 / a whole percent from 1 to 100"
         )
+    elif (problem := share_problem(int(raw_percent))) is not None:
+        errors["sampling_percent"] = problem
     else:
         percent = int(raw_percent)
     phases: list[dict[str, Any]] = []

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from server import security
 from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import ItemResultValue
-from server.domain.hazards import HazardEventKind, HazardLevel
+from server.domain.hazards import FIVE_IN_PLACE, HazardEventKind, HazardLevel
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome, status_after_review
 from server.media.images import CHINA_TIME
 from server.models import (
@@ -195,8 +195,7 @@ class _Visit:
 
 
 def _all_five(**overrides: bool) -> dict[str, bool]:
-    keys = ("measures", "responsibility", "funds", "time_limit", "contingency_plan")
-    return {key: overrides.get(key, True) for key in keys}
+    return {key: overrides.get(key, True) for key in FIVE_IN_PLACE}
 
 
 K, S = InspectionKind, InspectionStatus

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from server import security
 from server.domain.roles import Role
 from server.errors import device_blocked
-from server.models import Device, User
+from server.models import Device, DeviceKey, User
 from server.models.base import utcnow
 from server.services import DbSession, audit, sessions
 from sync import problems
@@ -57,12 +58,54 @@ def register_device(
         device = Device(id=device_id or uuid.uuid4(), user_id=user.id, last_seq=0)
         session.add(device)
     device.token_hash = security.token_digest(token)
+    keep_key_history(session, device, key)
     device.public_key_jwk = key
     device.label = (label or "")[:100] or None
     device.user_agent = (user_agent or "")[:255] or None
     device.last_seen_at = utcnow()
     session.flush()
     return device, token
+
+
+def keep_key_history(session: DbSession, device: Device, new_key: dict[str, str] | None) -> None:
+    """Record ``new_key`` as the device's key from now on, closing the period of the one it replaces; a device whose
+    key was never recorded first gets its current key recorded from its creation (so no key is ever forgotten)."""
+    now = utcnow()
+    history = session.scalars(
+        sa.select(DeviceKey).where(DeviceKey.device_id == device.id).order_by(DeviceKey.valid_from, DeviceKey.id)
+    ).all() if device.id is not None else []  # fmt: skip
+    if not history and device.public_key_jwk:
+        history = [
+            DeviceKey(
+                device_id=device.id, public_key_jwk=device.public_key_jwk, valid_from=device.created_at or now
+            )
+        ]
+        session.add(history[0])
+    current = next((k for k in history if k.valid_to is None), None)
+    if current is not None and current.public_key_jwk == new_key:
+        return
+    if current is not None:
+        current.valid_to = now
+    if new_key:
+        session.add(DeviceKey(device_id=device.id, public_key_jwk=new_key, valid_from=now))
+
+
+def key_in_force(session: DbSession, device: Device, moment: datetime) -> dict[str, str] | None:
+    """The public key the device had at ``moment`` (server time), from its key history; its current key when no
+    history was ever recorded for it."""
+    key = session.scalar(
+        sa.select(DeviceKey.public_key_jwk)
+        .where(
+            DeviceKey.device_id == device.id, DeviceKey.valid_from <= moment,
+            sa.or_(DeviceKey.valid_to.is_(None), DeviceKey.valid_to > moment),
+        )
+        .order_by(DeviceKey.valid_from.desc(), DeviceKey.id.desc())
+        .limit(1)
+    )  # fmt: skip
+    if key is not None:
+        return dict(key)
+    recorded = session.scalar(sa.select(sa.func.count()).where(DeviceKey.device_id == device.id))
+    return None if recorded else device.public_key_jwk
 
 
 def device_for_token(session: DbSession, token: str, *, allow_revoked: bool = False) -> Device:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from server.domain import hazards as rules
 from server.domain.applicability import ApplicabilityRule, why_not
 from server.domain.clearance import ItemClearance
+from server.domain.counting import InspectionStanding, Standing
 from server.domain.hazards import OPEN_STATES, HazardEventKind
 from server.models import (
     Catalogue,
@@ -68,6 +69,8 @@ class HazardView:
     before: list[Photo]
     after: list[Photo]
     allowed: frozenset[HazardEventKind]
+    #: How the inspection that found the hazard stands for the figures (None: not found in an inspection).
+    inspection_standing: InspectionStanding | None = None
 
     @property
     def supervisor_actions(self) -> frozenset[HazardEventKind]:
@@ -124,7 +127,9 @@ def hazard_view(session: DbSession, hazard: Hazard, today: date) -> HazardView:
     after = [
         p for e in events if e.kind == HazardEventKind.rectification_reported for p in by_entity.get(e.id, [])
     ]
+    found_in = session.get(Inspection, hazard.inspection_id) if hazard.inspection_id else None
     return HazardView(
+        inspection_standing=oversight.standings(session, [found_in]).get(found_in.id) if found_in else None,
         status=status,
         overdue=status.is_overdue(today) if status else False,
         item=item,
@@ -143,6 +148,8 @@ class KeyItemRow:
     item: CatalogueItem
     not_applicable: str | None
     clearance: ItemClearance | None
+    #: The item's verdict on an inspection still awaiting review (待审核), shown apart.
+    pending: ItemClearance | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,7 @@ class InspectionRow:
 
     inspection: Inspection
     inspectors: list[str]
+    standing: InspectionStanding | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,13 @@ class EnterpriseView:
     hazards: list[Hazard]
     open_hazards: int
     overdue_ids: set[uuid.UUID]
+
+    @property
+    def excluded(self) -> list[InspectionRow]:
+        """Inspections that would count but do not, because their evidence fails (each says why)."""
+        return [
+            r for r in self.inspections if r.standing is not None and r.standing.standing is Standing.excluded
+        ]
 
 
 def enterprise_view(
@@ -192,6 +207,7 @@ def enterprise_view(
         .order_by(InspectionParticipant.ordinal)
     ):
         names.setdefault(inspection_id, []).append(name)
+    standing = oversight.standings(session, inspections)
     hazards = session.scalars(
         sa.select(Hazard)
         .where(Hazard.enterprise_id == enterprise.id, Hazard.deleted_at.is_(None))
@@ -216,7 +232,7 @@ def enterprise_view(
         enterprise=enterprise,
         verdict=verdict,
         key_items=_key_item_rows(session, catalogue, enterprise, verdict),
-        inspections=[InspectionRow(i, names.get(i.id, [])) for i in inspections],
+        inspections=[InspectionRow(i, names.get(i.id, []), standing.get(i.id)) for i in inspections],
         hazards=list(hazards),
         open_hazards=open_count or 0,
         overdue_ids=overdue_ids,
@@ -239,10 +255,14 @@ def _key_item_rows(
         .order_by(CatalogueItem.ordinal)
     ).all()
     by_code = {c.code: c for c in verdict.verdict.items} if verdict is not None else {}
+    pending = {c.code: c for c in verdict.pending.items} if verdict is not None and verdict.pending else {}
     profile = enterprise.profile()
     return [
         KeyItemRow(
-            item, why_not(ApplicabilityRule.from_dict(item.applies_when), profile), by_code.get(item.code)
+            item,
+            why_not(ApplicabilityRule.from_dict(item.applies_when), profile),
+            by_code.get(item.code),
+            pending.get(item.code),
         )
         for item in items
     ]

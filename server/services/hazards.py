@@ -8,7 +8,7 @@ from typing import Any
 
 from server.domain import hazards as rules
 from server.domain.hazards import HazardEventKind, HazardLevel
-from server.errors import hazard_transition_illegal
+from server.errors import acceptance_completed_by_required, acceptance_incomplete, hazard_transition_illegal
 from server.models import Device, Enterprise, Hazard, HazardEvent, HazardSource, User
 from server.services import DbSession
 
@@ -118,8 +118,14 @@ def supervise(
     deadline: date | None = None,
     supervision_level: str | None = None,
     supervision_no: str | None = None,
+    completed_by: str | None = None,
+    waiver: str | None = None,
 ) -> HazardEvent:
-    """A supervisor's action on a hazard, appended as a hazard event and recorded in the audit log."""
+    """A supervisor's action on a hazard, appended as a hazard event and recorded in the audit log.
+
+    Accepting a rectification names who did the work (``completed_by``) and, for a major hazard whose 五到位 is
+    incomplete, records ``waiver``, the reason it is accepted anyway (server.domain.hazards.acceptance_refusal);
+    the acceptor and the completer are then written into the hazard's 五定 terms."""
     from server.models.base import utcnow
     from server.services import audit
     from sync.problems import invalid_fields
@@ -138,6 +144,30 @@ def supervise(
     now = utcnow()
     at = max(now, last) if last is not None else now
     data: dict[str, Any] = {}
+    current = rules.replay(
+        [_domain_event(e) for e in sorted(hazard.events, key=lambda e: e.at)], hazard.level
+    )
+    if kind is HazardEventKind.accepted and kind in rules.allowed_events(current):
+        done_by, why = (
+            (completed_by or hazard.terms.get("completed_by") or "").strip(),
+            (waiver or "").strip(),
+        )
+        refusal = rules.acceptance_refusal(
+            hazard.level, hazard.five_in_place, waiver=why, completed_by=done_by
+        )
+        if refusal is not None and refusal[0] == "completed_by":
+            raise acceptance_completed_by_required()
+        if refusal is not None:
+            labels = [rules.FIVE_IN_PLACE[key] for key in refusal[1]]
+            raise acceptance_incomplete(
+                missing="、".join(zh for zh, _ in labels), missing_en=", ".join(en for _, en in labels),
+                min_chars=rules.MIN_WAIVER_CHARS,
+            )  # fmt: skip
+        missing = rules.five_in_place_missing(hazard.level, hazard.five_in_place)
+        data = {
+            "accepted_by": actor.display_name, "accepted_by_id": actor.id, "completed_by": done_by,
+            "five_in_place_missing": list(missing), "waiver": why if missing else None,
+        }  # fmt: skip
     if kind is HazardEventKind.listed:
         data = {
             "supervision_level": supervision_level,
@@ -150,6 +180,13 @@ def supervise(
     if kind is HazardEventKind.listed:
         hazard.supervision_level = data["supervision_level"]
         hazard.supervision_no = data["supervision_no"]
+    if kind is HazardEventKind.accepted:
+        # 五定: who accepted and who did the work, as the acceptance recorded them (a new dict: JSON is replaced).
+        hazard.terms = {
+            **(hazard.terms or {}),
+            "accepted_by": data["accepted_by"],
+            "completed_by": data["completed_by"],
+        }
     session.flush()
     audit.record(session, actor, f"hazard.{action}", "hazard", hazard.id, {
         "event_id": str(event.id), "comment": comment, "deadline": deadline.isoformat() if deadline else None,

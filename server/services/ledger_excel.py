@@ -84,13 +84,12 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from server.domain import hazards as rules
-from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
+from server.domain.hazards import FIVE_IN_PLACE, HazardEventKind, HazardLevel, HazardState
 from server.domain.typed_cells import (
     YUAN,
     CellRefused,
@@ -105,8 +104,8 @@ from server.domain.typed_cells import parse_date as read_date
 from server.models import CatalogueItem, Enterprise, Hazard, HazardSource, Inspection, User
 from server.services import DbSession, audit
 from server.services.hazards import append_event, record_hazard
+from server.services.oversight import campaign_window
 from server.services.portal import campaign_of, released_inspections
-from server.services.sampling import campaign_window
 from server.services.spreadsheet import (
     HEADER_SEARCH_ROWS,
     TOTAL_WORDS,
@@ -204,9 +203,8 @@ state_refused = define(
 #: Far enough for any deadline, near enough to catch a typed 2202.
 LATEST_DEADLINE = date(2100, 12, 31)
 LEDGER_NAMESPACE = uuid.UUID("0d5c3f3e-6f0a-4c59-9a43-2026a1ed9e70")
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 LEVEL_LABELS = {HazardLevel.general: "一般事故隐患", HazardLevel.major: "重大事故隐患"}
-FIVE_IN_PLACE_KEYS = ("measures", "responsibility", "funds", "time_limit", "contingency_plan")
+FIVE_IN_PLACE_KEYS = tuple(FIVE_IN_PLACE)
 TERM_KEYS = ("responsible_person", "measures", "completed_by", "accepted_by", "checked_by", "completed_on",
              "recheck_on", "recheck_by", "acceptance", "accepted_on", "category", "ledger_state", "remarks")  # fmt: skip
 _DATE_TERMS = frozenset({"completed_on", "recheck_on", "accepted_on"})
@@ -353,11 +351,10 @@ _STAMP_MINUTE = {
 
 
 def zone() -> tzinfo:
-    """The bureau's time zone (the app's TIMEZONE), in which a ledger's days are counted."""
-    from flask import current_app, has_app_context
+    """The bureau's time zone (server.clock), in which a ledger's days are counted."""
+    from server import clock
 
-    name = current_app.config.get("TIMEZONE", DEFAULT_TIMEZONE) if has_app_context() else DEFAULT_TIMEZONE
-    return ZoneInfo(name)
+    return clock.zone()
 
 
 def local_date(at: datetime, tz: tzinfo) -> date:
@@ -1149,7 +1146,8 @@ def import_ledger(
     blank_run = 0
     skipped_examples: list[int] = []
     campaign = campaign_of(session, enterprise)
-    window = campaign_window(campaign) if campaign is not None else None
+    found = campaign_window(campaign, tz)
+    window = (found.starts_on, found.ends_on) if found is not None else None
     hints = _year_hints(rows, header, window[0].year if window else None)
     row_notes = _Notes()
     for index in range(header.index + 1, len(rows)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -25,8 +25,6 @@ INSPECTION_LIMIT = 2000
 #: A hazard's description is cut to this many characters (the full text is on the hazard's page): at county
 #: scale the descriptions would otherwise be most of the payload.
 DESCRIPTION_CHARS = 40
-#: Deadlines are calendar days in China (UTC+8 all year round).
-CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 class PointKind(StrEnum):
@@ -91,22 +89,18 @@ class EnterpriseSummary:
         return self.lat is not None and self.lon is not None
 
 
-def china_today() -> date:
-    """Today's date in China, the calendar hazard deadlines are set in."""
-    return datetime.now(CHINA_TIME).date()
-
-
 def map_points(
     session: DbSession,
     user: User,
     *,
     kinds: Iterable[PointKind] = tuple(PointKind),
-    today: date | None = None,
+    today: date,
     inspection_limit: int = INSPECTION_LIMIT,
     enterprise_id: uuid.UUID | None = None,
 ) -> MapPoints:
     """The points of ``kinds`` in ``user``'s scope (of one enterprise when ``enterprise_id`` is given):
-    enterprises, the latest inspections, open hazards."""
+    enterprises, the latest inspections, open hazards; ``today`` is the bureau's day (server.clock), which
+    decides which hazards are overdue."""
     wanted = set(kinds)
     points: list[MapPoint] = []
     truncated = False
@@ -117,7 +111,7 @@ def map_points(
         truncated = len(inspections) > inspection_limit
         points.extend(inspections[:inspection_limit])
     if PointKind.hazard in wanted:
-        points.extend(_hazard_points(session, user, today or china_today(), enterprise_id))
+        points.extend(_hazard_points(session, user, today, enterprise_id))
     return MapPoints(points=points, inspection_limit=inspection_limit, inspections_truncated=truncated)
 
 

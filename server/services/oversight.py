@@ -6,21 +6,21 @@ the county has thousands of enterprises and hundreds of thousands of item result
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from server import clock
+from server.domain import counting
 from server.domain.applicability import ApplicabilityRule, EnterpriseProfile, applies
 from server.domain.clearance import (
-    COUNTING_STATUSES,
-    SELF_INSPECTION_KIND,
     Clearance,
     InspectionSummary,
     ItemResultValue,
@@ -28,6 +28,7 @@ from server.domain.clearance import (
     clearance,
 )
 from server.domain.hazards import OPEN_STATES, HazardLevel, HazardState
+from server.domain.inspections import InspectionStatus
 from server.domain.roles import Role
 from server.domain.sectors import Sector
 from server.models import (
@@ -53,15 +54,6 @@ from server.services.scope import visible_enterprise_ids, visible_region_ids
 AWAITING_ENTERPRISE = tuple(s.value for s in OPEN_STATES if s is not HazardState.reported)
 
 
-#: The bureau's clock: a phase "1 Jun–31 Aug" means China's days, not UTC's.
-CHINA_TIME = ZoneInfo("Asia/Shanghai")
-
-
-def day_start(day: date, tz: tzinfo = CHINA_TIME) -> datetime:
-    """Midnight at the start of ``day`` in the bureau's time zone (phases and deadlines are its days)."""
-    return datetime.combine(day, time.min, tzinfo=tz)
-
-
 # --- campaign and coverage ----------------------------------------------------------------------------
 
 
@@ -73,6 +65,19 @@ def campaign_for(session: DbSession, user: User) -> Campaign | None:
         above = {r.id for r in user.region.ancestors_and_self()} if user.region is not None else set()
         query = query.where(Campaign.region_id.in_(regions | above))
     return session.scalar(query)
+
+
+def campaign_of_region(session: DbSession, region: Any) -> Campaign | None:
+    """The newest campaign run by ``region`` or a region above it (the campaign its enterprises are under)."""
+    if region is None:
+        return None
+    above = [r.id for r in region.ancestors_and_self()]
+    return session.scalar(
+        sa.select(Campaign)
+        .where(Campaign.region_id.in_(above))
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+        .limit(1)
+    )
 
 
 @dataclass(frozen=True)
@@ -97,32 +102,47 @@ def enterprise_ids_of(session: DbSession, user: User | None) -> sa.Select[Any]:
     return visible_enterprise_ids(session, user)
 
 
-def counting_inspections(session: DbSession, user: User | None) -> sa.Select[uuid.UUID]:
-    """Ids of inspections that count (submitted or approved, by a regulator) in the user's scope."""
+def evidence_holds() -> sa.ColumnElement[bool]:
+    """SQL: the inspection carries a device seal that verified (server.domain.counting.standing's seal rule).
+
+    Whether the answers held still equal the sealed ones is checked on the inspections whose answers a figure
+    reads (each enterprise's latest, see clearances) and on every page that shows one inspection.
+    """
+    return sa.and_(Inspection.sealed_record.is_not(None), Inspection.seal_verified.is_(True))
+
+
+def counting_inspections(
+    session: DbSession, user: User | None, statuses: frozenset[str] = counting.COVERAGE_STATUSES
+) -> sa.Select[uuid.UUID]:
+    """Ids of a regulator's finished inspections in ``statuses`` whose seal verified, in the user's scope
+    (the default statuses are those that count for coverage; server.domain.counting decides)."""
     return sa.select(Inspection.id).where(
         Inspection.enterprise_id.in_(enterprise_ids_of(session, user)),
         Inspection.deleted_at.is_(None),
-        Inspection.status.in_(sorted(COUNTING_STATUSES)),
-        Inspection.kind != SELF_INSPECTION_KIND,
+        Inspection.status.in_(sorted(statuses)),
+        Inspection.kind != counting.SELF_KIND,
         Inspection.finished_at.is_not(None),
+        evidence_holds(),
     )
 
 
-def inspected_in(session: DbSession, user: User, starts_on: date, ends_on: date) -> sa.Select[Any]:
+def inspected_in(
+    session: DbSession, user: User, starts_on: date, ends_on: date, tz: tzinfo
+) -> sa.Select[Any]:
     """Ids of enterprises in scope with a counting inspection finished between the two days (inclusive)."""
     return (
         sa.select(Inspection.enterprise_id)
         .where(
             Inspection.id.in_(counting_inspections(session, user)),
-            Inspection.finished_at >= day_start(starts_on),
-            Inspection.finished_at < day_start(ends_on + timedelta(days=1)),
+            Inspection.finished_at >= clock.day_start(starts_on, tz),
+            Inspection.finished_at < clock.day_end(ends_on, tz),
         )
         .distinct()
     )
 
 
 def coverage_by_phase(
-    session: DbSession, user: User, campaign: Campaign | None, today: date
+    session: DbSession, user: User, campaign: Campaign | None, today: date, tz: tzinfo
 ) -> list[PhaseCoverage]:
     """Coverage of every phase of the campaign; the phase running today is marked current.
 
@@ -140,8 +160,8 @@ def coverage_by_phase(
             *(
                 (
                     sa.and_(
-                        Inspection.finished_at >= day_start(p.starts_on),
-                        Inspection.finished_at < day_start(p.ends_on + timedelta(days=1)),
+                        Inspection.finished_at >= clock.day_start(p.starts_on, tz),
+                        Inspection.finished_at < clock.day_end(p.ends_on, tz),
                     ),
                     p.id,
                 )
@@ -172,12 +192,29 @@ def coverage_by_phase(
 
 @dataclass(frozen=True)
 class EnterpriseClearance:
-    """One enterprise's 清零 verdict, with what the sector breakdown needs."""
+    """One enterprise's 清零 verdict, with what the sector breakdown needs.
+
+    ``verdict`` rests on the latest approved inspection whose evidence holds (the official 清零); ``pending`` on a
+    later one still awaiting review (shown apart as 待审核, never as 已清零); ``excluded`` counts the submitted or
+    approved inspections that do not count because their seal failed or is missing, or their answers no longer
+    equal the sealed record (the enterprise page says which and why).
+    """
 
     enterprise_id: uuid.UUID
     sectors: frozenset[Sector]
     inspected: bool
     verdict: Clearance
+    pending: Clearance | None = None
+    excluded: int = 0
+
+    @property
+    def status(self) -> counting.ClearanceStatus:
+        """已清零, 待审核, 未清零 or 尚未检查."""
+        return counting.clearance_status(
+            official=self.verdict.cleared,
+            pending=self.pending is not None and self.pending.cleared,
+            inspected=self.inspected,
+        )
 
 
 @dataclass
@@ -215,20 +252,100 @@ def current_catalogue_id(session: DbSession, today: date) -> uuid.UUID | None:
     )
 
 
-def latest_inspections(session: DbSession, enterprise_ids: Any, user: User | None) -> sa.Subquery:
-    """Each enterprise's latest counting inspection (id, enterprise_id, catalogue_id, kind, status, finished_at)."""
+def latest_inspections(
+    session: DbSession,
+    enterprise_ids: Any,
+    user: User | None,
+    statuses: frozenset[str] = counting.CLEARANCE_STATUSES,
+    passed_over: Iterable[uuid.UUID] = (),
+) -> sa.Subquery:
+    """Each enterprise's latest inspection in each of ``statuses`` that counts (id, enterprise_id, catalogue_id, kind,
+    status, finished_at), leaving out ``passed_over`` (inspections whose answers differ from their seal)."""
+    where = [
+        Inspection.id.in_(counting_inspections(session, user, statuses)),
+        Inspection.enterprise_id.in_(enterprise_ids),
+    ]
+    if skip := list(passed_over):
+        where.append(Inspection.id.not_in(skip))
     ranked = (
         sa.select(
             Inspection.id, Inspection.enterprise_id, Inspection.catalogue_id, Inspection.kind, Inspection.status,
             Inspection.finished_at,
             sa.func.row_number().over(
-                partition_by=Inspection.enterprise_id, order_by=(Inspection.finished_at.desc(), Inspection.id.desc())
+                partition_by=(Inspection.enterprise_id, Inspection.status),
+                order_by=(Inspection.finished_at.desc(), Inspection.id.desc()),
             ).label("rank"),
         )
-        .where(Inspection.id.in_(counting_inspections(session, user)), Inspection.enterprise_id.in_(enterprise_ids))
+        .where(*where)
         .subquery()
     )  # fmt: skip
     return sa.select(ranked).where(ranked.c.rank == 1).subquery()
+
+
+def sealed_answers_of(
+    session: DbSession, inspection_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, str] | None]:
+    """The answers each inspection's device sealed (item code → result; None when the record is unreadable)."""
+    sealed: dict[uuid.UUID, dict[str, str] | None] = {}
+    for inspection_id, text in session.execute(
+        sa.select(Inspection.id, Inspection.sealed_record).where(Inspection.id.in_(list(inspection_ids)))
+    ):
+        try:
+            record = json.loads(text) if text else None
+        except ValueError:
+            record = None
+        sealed[inspection_id] = counting.sealed_answers(record)
+    return sealed
+
+
+def _latest_summaries(
+    session: DbSession, ids: Any, user: User | None
+) -> tuple[dict[tuple[uuid.UUID, str], tuple[uuid.UUID, InspectionSummary]], dict[uuid.UUID, int]]:
+    """Each enterprise's latest approved and latest submitted inspection whose evidence holds, keyed by (enterprise,
+    status), as (catalogue id, summary), and how many were passed over per enterprise because their answers differ
+    from the sealed record.
+
+    The answers come folded into one string per enterprise: turning a county's ~50,000 answer rows into Python
+    objects one by one costs far more than the query itself. An inspection passed over makes the next latest
+    one be looked at, so the loop runs once more only for enterprises whose latest record was altered.
+    """
+    answer = (
+        sa.type_coerce(ItemResult.item_code, sa.String) + ":" + sa.type_coerce(ItemResult.result, sa.String)
+    )
+    passed_over: set[uuid.UUID] = set()
+    excluded: Counter[uuid.UUID] = Counter()
+    summaries: dict[tuple[uuid.UUID, str], tuple[uuid.UUID, InspectionSummary]] = {}
+    wanted = ids
+    while True:
+        latest = latest_inspections(session, wanted, user, counting.COVERAGE_STATUSES, passed_over)
+        answers = session.execute(
+            sa.select(
+                latest.c.enterprise_id, latest.c.id, latest.c.catalogue_id, latest.c.kind, latest.c.status,
+                latest.c.finished_at, sa.func.aggregate_strings(answer, ",").label("answers"),
+            )
+            .select_from(latest)
+            .outerjoin(ItemResult, sa.and_(ItemResult.inspection_id == latest.c.id, ItemResult.deleted_at.is_(None)))
+            .group_by(latest.c.enterprise_id, latest.c.id, latest.c.catalogue_id, latest.c.kind, latest.c.status,
+                      latest.c.finished_at)
+        ).all()  # fmt: skip
+        sealed = sealed_answers_of(session, [row.id for row in answers])
+        altered: list[uuid.UUID] = []
+        for row in answers:
+            pairs = (p.partition(":") for p in row.answers.split(",")) if row.answers else ()
+            results = {code: _RESULTS[result] for code, _, result in pairs}
+            if counting.answers_differ(sealed.get(row.id), {code: r.value for code, r in results.items()}):
+                passed_over.add(row.id)
+                excluded[row.enterprise_id] += 1
+                altered.append(row.enterprise_id)
+                continue
+            status = InspectionStatus(row.status).value
+            summaries[row.enterprise_id, status] = (row.catalogue_id, InspectionSummary(
+                id=str(row.id), kind=str(row.kind), status=status, finished_at=row.finished_at,
+                results=results,
+            ))  # fmt: skip
+        if not altered:
+            return summaries, dict(excluded)
+        wanted = altered
 
 
 @dataclass(frozen=True)
@@ -343,11 +460,10 @@ def all_clearances(
 def clearances(
     session: DbSession, user: User | None, today: date, enterprise_ids: Any | None = None
 ) -> dict[uuid.UUID, EnterpriseClearance]:
-    """The 清零 verdict of every enterprise in scope (or of ``enterprise_ids`` within it), by the domain rule.
+    """The 清零 verdict of every enterprise in scope (or of ``enterprise_ids`` within it), by the domain rules.
 
-    Four queries, each returning one row per enterprise: the latest inspection's answers and the key-item
-    hazards' states come folded into one string per enterprise, because turning a county's ~50,000
-    answer rows into Python objects one by one costs far more than the queries themselves.
+    The official verdict rests on each enterprise's latest approved inspection whose evidence holds; a later
+    submitted one awaiting review gives the 待审核 verdict shown apart (server.domain.counting).
     """
     ids = enterprise_ids_of(session, user)
     if enterprise_ids is not None:
@@ -356,19 +472,25 @@ def clearances(
     enterprises = session.execute(
         sa.select(Enterprise.id, Enterprise.dust_workers, *sector_columns).where(Enterprise.id.in_(ids))
     ).all()
-    latest = latest_inspections(session, ids, user)
-    answer = (
-        sa.type_coerce(ItemResult.item_code, sa.String) + ":" + sa.type_coerce(ItemResult.result, sa.String)
-    )
-    answers = session.execute(
-        sa.select(
-            latest.c.enterprise_id, latest.c.id, latest.c.catalogue_id, latest.c.kind, latest.c.status,
-            latest.c.finished_at, sa.func.aggregate_strings(answer, ",").label("answers"),
+    latest, excluded = _latest_summaries(session, ids, user)
+    official = {
+        eid: entry for (eid, status), entry in latest.items() if status in counting.CLEARANCE_STATUSES
+    }
+    pending = {eid: entry for (eid, status), entry in latest.items() if status == counting.PENDING_STATUS}
+    # Only a review not yet made of a later inspection is pending: an older submitted one was superseded.
+    pending = {
+        eid: entry for eid, entry in pending.items()
+        if eid not in official or _later(entry[1], official[eid][1])
+    }  # fmt: skip
+    failed = dict(session.execute(
+        sa.select(Inspection.enterprise_id, sa.func.count())
+        .where(
+            Inspection.enterprise_id.in_(ids), Inspection.deleted_at.is_(None),
+            Inspection.status.in_(sorted(counting.COVERAGE_STATUSES)), Inspection.kind != counting.SELF_KIND,
+            Inspection.finished_at.is_not(None), sa.not_(evidence_holds()),
         )
-        .outerjoin(ItemResult, sa.and_(ItemResult.inspection_id == latest.c.id, ItemResult.deleted_at.is_(None)))
-        .group_by(latest.c.enterprise_id, latest.c.id, latest.c.catalogue_id, latest.c.kind, latest.c.status,
-                  latest.c.finished_at)
-    ).all()  # fmt: skip
+        .group_by(Inspection.enterprise_id)
+    ).all())  # fmt: skip
     linked = sa.type_coerce(Hazard.item_code, sa.String) + ":" + sa.type_coerce(Hazard.state, sa.String)
     hazard_rows = session.execute(
         sa.select(Hazard.enterprise_id, sa.func.aggregate_strings(linked, ","))
@@ -386,38 +508,73 @@ def clearances(
                 code, _, state = pair.partition(":")
                 link = links[pair] = LinkedHazard(code, _STATES[state])
             hazards.setdefault(enterprise_id, []).append(link)
-    summaries: dict[uuid.UUID, tuple[uuid.UUID, InspectionSummary]] = {}
-    for row in answers:
-        pairs = (p.partition(":") for p in row.answers.split(",")) if row.answers else ()
-        results = {code: _RESULTS[result] for code, _, result in pairs}
-        summaries[row.enterprise_id] = (row.catalogue_id, InspectionSummary(
-            id=str(row.id), kind=str(row.kind), status=str(row.status), finished_at=row.finished_at, results=results,
-        ))  # fmt: skip
 
     default_catalogue = current_catalogue_id(session, today)
-    catalogue_ids = {catalogue_id for catalogue_id, _ in summaries.values()}
+    catalogue_ids = {catalogue_id for catalogue_id, _ in (*official.values(), *pending.values())}
     if default_catalogue is not None:
         catalogue_ids.add(default_catalogue)
     key_items = _key_items(session, catalogue_ids)
     applicable_cache: dict[tuple[Any, ...], list[str]] = {}
-    verdicts: dict[uuid.UUID, EnterpriseClearance] = {}
-    for row in enterprises:
-        sectors = frozenset(s for s, flag in zip(SECTOR_COLUMNS, row[2:], strict=True) if flag)
-        catalogue_id, summary = summaries.get(row.id, (default_catalogue, None))
+
+    def decide(
+        entry: tuple[uuid.UUID | None, InspectionSummary | None], sectors: frozenset[Sector], row: Any
+    ) -> Clearance:
+        catalogue_id, summary = entry
         items = key_items.get(catalogue_id) if catalogue_id is not None else None
         # Enterprises share a handful of profiles: decide applicability once per profile.
         key = (catalogue_id, sectors, row.dust_workers)
         if key not in applicable_cache:
             profile = EnterpriseProfile(sectors=sectors, dust_workers=row.dust_workers)
             applicable_cache[key] = items.applicable(profile) if items else []
-        verdict = clearance(
+        return clearance(
             applicable_cache[key],
             summary,
             hazards.get(row.id, []),
             all_key_codes=items.codes if items else None,
         )
-        verdicts[row.id] = EnterpriseClearance(row.id, sectors, summary is not None, verdict)
+
+    verdicts: dict[uuid.UUID, EnterpriseClearance] = {}
+    for row in enterprises:
+        sectors = frozenset(s for s, flag in zip(SECTOR_COLUMNS, row[2:], strict=True) if flag)
+        entry = official.get(row.id, (default_catalogue, None))
+        waiting = pending.get(row.id)
+        verdicts[row.id] = EnterpriseClearance(
+            row.id, sectors, row.id in official or waiting is not None, decide(entry, sectors, row),
+            decide(waiting, sectors, row) if waiting is not None else None,
+            excluded.get(row.id, 0) + failed.get(row.id, 0),
+        )  # fmt: skip
     return verdicts
+
+
+def standings(
+    session: DbSession, inspections: Iterable[Inspection]
+) -> dict[uuid.UUID, counting.InspectionStanding]:
+    """How each inspection stands for the figures (server.domain.counting), its answers compared with its seal."""
+    rows = list(inspections)
+    answers: dict[uuid.UUID, dict[str, str]] = {}
+    for inspection_id, code, result in session.execute(
+        sa.select(ItemResult.inspection_id, ItemResult.item_code, ItemResult.result).where(
+            ItemResult.inspection_id.in_([i.id for i in rows if i.sealed_record]),
+            ItemResult.deleted_at.is_(None),
+        )
+    ):
+        answers.setdefault(inspection_id, {})[code] = ItemResultValue(result).value
+    sealed = sealed_answers_of(session, [i.id for i in rows if i.sealed_record])
+    decided: dict[uuid.UUID, counting.InspectionStanding] = {}
+    for i in rows:
+        differ = counting.answers_differ(sealed.get(i.id), answers.get(i.id, {})) if i.sealed_record else None
+        facts = counting.CountingFacts(
+            kind=i.kind.value, status=i.status.value, finished=i.finished_at is not None,
+            has_seal=i.sealed_record is not None, seal_verified=i.seal_verified, seal_problem=i.seal_problem,
+            answers_differ=differ,
+        )  # fmt: skip
+        decided[i.id] = counting.standing(facts)
+    return decided
+
+
+def _later(a: InspectionSummary, b: InspectionSummary) -> bool:
+    """Whether inspection ``a`` finished after ``b`` (ties broken by id, as the domain's latest does)."""
+    return (a.finished_at, a.id) > (b.finished_at, b.id)
 
 
 # Item codes hold no ':' or ',', so the folded strings split unambiguously.
@@ -434,6 +591,8 @@ class SectorClearance:
     enterprises: int
     inspected: int
     cleared: int
+    #: Not cleared officially, but cleared by an inspection awaiting review (待审核, shown apart).
+    pending: int = 0
 
     @property
     def not_cleared(self) -> int:
@@ -449,14 +608,24 @@ def clearance_by_sector(verdicts: Iterable[EnterpriseClearance]) -> list[SectorC
             totals[sector, "enterprises"] += 1
             totals[sector, "inspected"] += verdict.inspected
             totals[sector, "cleared"] += verdict.verdict.cleared
+            totals[sector, "pending"] += verdict.status is counting.ClearanceStatus.pending_review
     return [
-        SectorClearance(s, totals[s, "enterprises"], totals[s, "inspected"], totals[s, "cleared"])
+        SectorClearance(
+            s, totals[s, "enterprises"], totals[s, "inspected"], totals[s, "cleared"], totals[s, "pending"]
+        )
         for s in (*Sector, None)
         if totals[s, "enterprises"] or s is None
     ]
 
 
 # --- hazards ------------------------------------------------------------------------------------------
+
+
+def recorded_for_good() -> sa.ColumnElement[bool]:
+    """SQL: the hazard is not a finding of an inspection still in draft (the tablet may still change or drop it);
+    the figures and the monthly report count a finding once its inspection is submitted."""
+    drafts = sa.select(Inspection.id).where(Inspection.status == "draft")
+    return sa.or_(Hazard.inspection_id.is_(None), Hazard.inspection_id.not_in(drafts))
 
 
 def overdue_condition(today: date) -> sa.ColumnElement[bool]:
@@ -474,6 +643,35 @@ class HazardFigures:
     overdue: int
     listed: int
     stop_production: int
+    #: The campaign's days the figures are limited to (None: no campaign), and the hazards found outside them.
+    window: Window | None = None
+    before_campaign: int = 0
+    after_campaign: int = 0
+
+    @property
+    def query(self) -> str:
+        """The hazard list's query string that shows exactly the hazards counted here (empty: all)."""
+        if self.window is None:
+            return ""
+        return f"found_from={self.window.starts_on.isoformat()}&found_to={self.window.ends_on.isoformat()}&counted=1"
+
+    @property
+    def before_query(self) -> str:
+        """The hazard list's query string for the hazards found before the campaign's first day."""
+        return (
+            ""
+            if self.window is None
+            else f"found_to={(self.window.starts_on - timedelta(days=1)).isoformat()}"
+        )
+
+    @property
+    def after_query(self) -> str:
+        """The hazard list's query string for the hazards found after the campaign's last day."""
+        return (
+            ""
+            if self.window is None
+            else f"found_from={(self.window.ends_on + timedelta(days=1)).isoformat()}"
+        )
 
     def total(self, level: HazardLevel | None = None, state: HazardState | None = None) -> int:
         """Count for one level and/or state (None: any)."""
@@ -487,11 +685,48 @@ class HazardFigures:
         return sum(n for (_, st), n in self.by_level_state.items() if st in OPEN_STATES)
 
 
-def hazard_figures(session: DbSession, user: User, today: date) -> HazardFigures:
-    """Hazard counts in scope, by level and state, with overdue, 挂牌督办 and stop-production counts."""
-    in_scope = sa.and_(
-        Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None)
-    )
+@dataclass(frozen=True)
+class Window:
+    """The campaign's days (first phase's start to last phase's end, inclusive) in the bureau's zone: campaign
+    figures take only records found inside it, and list the others apart."""
+
+    starts_on: date
+    ends_on: date
+    tz: tzinfo
+
+    def inside(self, column: Any) -> sa.ColumnElement[bool]:
+        """SQL: ``column`` (an aware timestamp) falls within the campaign's days."""
+        return sa.and_(
+            column >= clock.day_start(self.starts_on, self.tz), column < clock.day_end(self.ends_on, self.tz)
+        )
+
+    def before(self, column: Any) -> sa.ColumnElement[bool]:
+        """SQL: ``column`` falls before the campaign's first day."""
+        return column < clock.day_start(self.starts_on, self.tz)
+
+    def after(self, column: Any) -> sa.ColumnElement[bool]:
+        """SQL: ``column`` falls after the campaign's last day."""
+        return column >= clock.day_end(self.ends_on, self.tz)
+
+
+def campaign_window(campaign: Campaign | None, tz: tzinfo) -> Window | None:
+    """The campaign's days (None: no campaign or no phases, so no date limit)."""
+    phases = list(campaign.phases) if campaign is not None else []
+    if not phases:
+        return None
+    return Window(min(p.starts_on for p in phases), max(p.ends_on for p in phases), tz)
+
+
+def hazard_figures(
+    session: DbSession, user: User, today: date, window: Window | None = None
+) -> HazardFigures:
+    """Hazard counts in scope (found within ``window`` when given), by level and state, with overdue, 挂牌督办
+    and stop-production counts, and how many were found before or after the window (listed apart)."""
+    visible = sa.and_(
+        Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None),
+        recorded_for_good(),
+    )  # fmt: skip
+    in_scope = visible if window is None else sa.and_(visible, window.inside(Hazard.found_at))
     grouped = session.execute(
         sa.select(Hazard.level, Hazard.state, sa.func.count())
         .where(in_scope)
@@ -506,7 +741,15 @@ def hazard_figures(session: DbSession, user: User, today: date) -> HazardFigures
             sa.func.count().filter(Hazard.stop_production.is_(True), Hazard.state.in_(open_states)),
         ).where(in_scope)
     ).one()
-    return HazardFigures(by_level_state, row[0], row[1], row[2])
+    earlier = later = 0
+    if window is not None:
+        earlier, later = session.execute(
+            sa.select(
+                sa.func.count().filter(window.before(Hazard.found_at)),
+                sa.func.count().filter(window.after(Hazard.found_at)),
+            ).where(visible)
+        ).one()
+    return HazardFigures(by_level_state, row[0], row[1], row[2], window, earlier, later)
 
 
 # --- devices and quarantine ---------------------------------------------------------------------------
@@ -572,15 +815,17 @@ class Dashboard:
     quarantined: int
 
 
-def dashboard(session: DbSession, user: User, today: date, cache: ClearanceCache | None = None) -> Dashboard:
-    """The supervisor's overview for ``today``, within the user's scope."""
+def dashboard(
+    session: DbSession, user: User, today: date, tz: tzinfo, cache: ClearanceCache | None = None
+) -> Dashboard:
+    """The supervisor's overview for ``today`` (a day in the bureau's zone ``tz``), within the user's scope."""
     campaign = campaign_for(session, user)
     return Dashboard(
         today=today,
         campaign=campaign,
-        coverage=coverage_by_phase(session, user, campaign, today),
+        coverage=coverage_by_phase(session, user, campaign, today, tz),
         sectors=clearance_by_sector(scope_clearances(session, user, today, cache).values()),
-        hazards=hazard_figures(session, user, today),
+        hazards=hazard_figures(session, user, today, campaign_window(campaign, tz)),
         devices=devices_in_scope(session, user),
         quarantined=quarantine_pending(session, user),
     )
@@ -628,9 +873,16 @@ class HazardFilters:
     listed: bool = False
     open_only: bool = False
     stop_production: bool = False
+    #: Only hazards found on or after / on or before these days (the bureau's days; the dashboard's window).
+    found_from: date | None = None
+    found_to: date | None = None
+    #: Only what the figures count: not a finding of an inspection still in draft.
+    counted: bool = False
 
 
-def hazard_list(session: DbSession, user: User, filters: HazardFilters, today: date, page: int = 1) -> Page:
+def hazard_list(
+    session: DbSession, user: User, filters: HazardFilters, today: date, tz: tzinfo, page: int = 1
+) -> Page:
     """Hazards in scope matching ``filters``, the nearest deadline first; rows are (Hazard, enterprise name)."""
     query = (
         sa.select(Hazard, Enterprise.name)
@@ -652,6 +904,12 @@ def hazard_list(session: DbSession, user: User, filters: HazardFilters, today: d
         query = query.where(Hazard.state == filters.state)
     if filters.source:
         query = query.where(Hazard.source == filters.source)
+    if filters.counted:
+        query = query.where(recorded_for_good())
+    if filters.found_from is not None:
+        query = query.where(Hazard.found_at >= clock.day_start(filters.found_from, tz))
+    if filters.found_to is not None:
+        query = query.where(Hazard.found_at < clock.day_end(filters.found_to, tz))
     if filters.overdue:
         query = query.where(overdue_condition(today))
     if filters.listed:
@@ -675,8 +933,10 @@ class EnterpriseFilters:
     region_id: int | None = None
     #: Only enterprises (not) inspected within a phase: (starts_on, ends_on, inspected?).
     inspected_between: tuple[date, date, bool] | None = None
-    #: Only enterprises whose 清零 verdict is this.
+    #: Only enterprises whose 清零 verdict is this (True: 已清零; False: not 已清零, 待审核 included).
     cleared: bool | None = None
+    #: Only enterprises whose 清零 waits on an inspection under review (待审核).
+    pending: bool = False
 
 
 def enterprise_list(
@@ -686,8 +946,11 @@ def enterprise_list(
     today: date,
     page: int = 1,
     cache: ClearanceCache | None = None,
+    tz: tzinfo | None = None,
 ) -> Page:
-    """Enterprises in scope matching ``filters``, by name; rows are (Enterprise, region name, 清零 verdict)."""
+    """Enterprises in scope matching ``filters``, by name; rows are (Enterprise, region name, 清零 verdict).
+
+    ``tz`` (the bureau's zone) is needed only to filter by a phase's days."""
     from server.models import Region
 
     ids = visible_enterprise_ids(session, user)
@@ -709,13 +972,19 @@ def enterprise_list(
         query = query.where(Enterprise.region_id == filters.region_id)
     if filters.inspected_between is not None:
         starts_on, ends_on, inspected = filters.inspected_between
-        covered = Enterprise.id.in_(inspected_in(session, user, starts_on, ends_on))
+        if tz is None:
+            raise ValueError("a phase filter needs the bureau's time zone")
+        covered = Enterprise.id.in_(inspected_in(session, user, starts_on, ends_on, tz))
         query = query.where(covered if inspected else sa.not_(covered))
     query = query.order_by(Enterprise.name, Enterprise.id)
-    if filters.cleared is not None:
+    if filters.cleared is not None or filters.pending:
         # 清零 is derived, not stored: decide it for the candidates, then page what remains.
         verdicts = scope_clearances(session, user, today, cache)
-        keep = [eid for eid, v in verdicts.items() if v.verdict.cleared == filters.cleared]
+        keep = [
+            eid for eid, v in verdicts.items()
+            if (filters.cleared is None or v.verdict.cleared == filters.cleared)
+            and (not filters.pending or v.status is counting.ClearanceStatus.pending_review)
+        ]  # fmt: skip
         query = query.where(Enterprise.id.in_(keep))
         result = paged(session, query, page)
         return Page([(e, region, verdicts[e.id]) for e, region in result.rows], result.total, result.page)

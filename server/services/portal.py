@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import ItemResultValue
-from server.domain.hazards import OPEN_STATES, HazardEventKind, HazardLevel, HazardState
+from server.domain.hazards import FIVE_IN_PLACE, OPEN_STATES, HazardEventKind, HazardLevel, HazardState
 from server.domain.inspections import InspectionKind, InspectionStatus
 from server.domain.roles import Role
 from server.domain.typed_cells import CellRefused, parse_amount
@@ -224,8 +224,8 @@ LEDGER_TERM_KEYS = (
     "checked_by", "responsible_person", "measures", "completed_by", "accepted_by", "completed_on", "recheck_on",
     "recheck_by", "acceptance", "accepted_on",
 )  # fmt: skip
-#: 五到位 keys, as the tablet records them.
-FIVE_IN_PLACE_KEYS = ("measures", "responsibility", "funds", "time_limit", "contingency_plan")
+#: 五到位 keys, as the tablet records them (the domain's list).
+FIVE_IN_PLACE_KEYS = tuple(FIVE_IN_PLACE)
 
 #: Each ledger field's label, Chinese and English (the form shows both; errors name the field).
 LEDGER_LABELS: dict[str, tuple[str, str]] = {
@@ -252,13 +252,7 @@ LEDGER_LABELS: dict[str, tuple[str, str]] = {
     "reported_to_workers_congress_on": ("报告职代会日期", "reported to the workers' congress on"),
     "stop_production": ("停产停业整改", "production stopped"),
 }
-FIVE_IN_PLACE_LABELS = {
-    "measures": "整改措施到位",
-    "responsibility": "责任到位",
-    "funds": "资金到位",
-    "time_limit": "时限到位",
-    "contingency_plan": "应急预案到位",
-}
+FIVE_IN_PLACE_LABELS = {key: zh for key, (zh, _en) in FIVE_IN_PLACE.items()}
 MAX_FUNDS = Decimal("999999999999.99")
 
 

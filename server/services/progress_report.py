@@ -87,6 +87,8 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from server import clock
+from server.domain import counting
 from server.domain import hazards as rules
 from server.domain.applicability import EnterpriseProfile
 from server.domain.clearance import (
@@ -117,7 +119,15 @@ from server.models import (
 )
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
-from server.services.oversight import _key_items, campaign_for, current_catalogue_id
+from server.services.oversight import (
+    Window,
+    _key_items,
+    campaign_for,
+    campaign_window,
+    current_catalogue_id,
+    evidence_holds,
+    sealed_answers_of,
+)
 from server.services.scope import visible_region_ids
 
 Period = date | Literal["final"]
@@ -339,36 +349,43 @@ class Visit:
     finished_at: datetime
     corrects_id: Any
     catalogue_id: uuid.UUID
+    #: A supervisor had approved it by the report's cut-off (only then may it decide 清零).
+    approved: bool = False
 
 
-def reviewed_inspections(enterprise_ids: Any, known: datetime) -> Any:
-    """The regulators' inspections (any kind but 'self') submitted before ``known``, not returned by a review decided
-    before it, and not deleted then; which of them count at a moment is counting_at's business."""
-    returned = sa.exists().where(
-        ReviewDecision.inspection_id == Inspection.id,
-        ReviewDecision.outcome == ReviewOutcome.return_,
-        ReviewDecision.decided_at < known,
-    )
-    return sa.select(
+def reviewed_inspections(enterprise_ids: Any, known: datetime, window: Window | None = None) -> Any:
+    """The regulators' inspections (any kind but 'self') submitted before ``known`` with a device seal that verified
+    (server.domain.counting), not returned by a review decided before it, not deleted then and, with ``window``,
+    finished within the campaign's days; which of them count at a moment is counting_at's business. The last column tells
+    whether a supervisor had approved it before ``known``."""
+    decided = sa.and_(ReviewDecision.inspection_id == Inspection.id, ReviewDecision.decided_at < known)
+    returned = sa.exists().where(decided, ReviewDecision.outcome == ReviewOutcome.return_)
+    approved = sa.exists().where(decided, ReviewDecision.outcome == ReviewOutcome.approve)
+    query = sa.select(
         key(Inspection.id), key(Inspection.enterprise_id), key(Inspection.kind), Inspection.finished_at,
-        key(Inspection.corrects_id), key(Inspection.catalogue_id),
+        key(Inspection.corrects_id), key(Inspection.catalogue_id), approved.label("approved"),
     ).where(
         Inspection.enterprise_id.in_(enterprise_ids), Inspection.kind != InspectionKind.self_check,
         Inspection.submitted_received_at < known, Inspection.finished_at.is_not(None), alive(Inspection, known),
-        ~returned,
+        evidence_holds(), ~returned,
     )  # fmt: skip
+    return query if window is None else query.where(window.inside(Inspection.finished_at))
 
 
-def load_visits(session: DbSession, enterprise_ids: Any, known: datetime) -> list[Visit]:
+def load_visits(
+    session: DbSession, enterprise_ids: Any, known: datetime, window: Window | None = None
+) -> list[Visit]:
     """reviewed_inspections as rows (a county has some 10,000)."""
     catalogues: dict[Any, uuid.UUID] = {}
     visits = []
-    for id_, enterprise_id, kind, finished_at, corrects_id, catalogue in session.execute(
-        reviewed_inspections(enterprise_ids, known)
+    for id_, enterprise_id, kind, finished_at, corrects_id, catalogue, approved in session.execute(
+        reviewed_inspections(enterprise_ids, known, window)
     ):
         if catalogue not in catalogues:
             catalogues[catalogue] = uuid.UUID(str(catalogue))
-        visits.append(Visit(id_, enterprise_id, kind, finished_at, corrects_id, catalogues[catalogue]))
+        visits.append(
+            Visit(id_, enterprise_id, kind, finished_at, corrects_id, catalogues[catalogue], bool(approved))
+        )
     return visits
 
 
@@ -418,9 +435,12 @@ class HazardAsOf:
         return self.status.is_overdue(day)
 
 
-def load_hazards(session: DbSession, enterprise_ids: Any, known: datetime) -> dict[Any, HazardRecord]:
-    """The scope's hazards that may count at ``known``: not deleted by then and, when recorded in an inspection,
-    whose inspection was submitted by then (whether they had been found is their events' business)."""
+def load_hazards(
+    session: DbSession, enterprise_ids: Any, known: datetime, window: Window | None = None
+) -> dict[Any, HazardRecord]:
+    """The scope's hazards that may count at ``known``: not deleted by then, found within ``window`` (the campaign's
+    days) and, when recorded in an inspection, whose inspection was submitted by then (whether they had been
+    found is their events' business)."""
     rows = session.execute(
         sa.select(
             key(Hazard.id), key(Hazard.enterprise_id), key(Hazard.level), key(Hazard.source), Hazard.item_code,
@@ -430,6 +450,7 @@ def load_hazards(session: DbSession, enterprise_ids: Any, known: datetime) -> di
         .where(
             Hazard.enterprise_id.in_(enterprise_ids), Hazard.found_at < known, alive(Hazard, known),
             sa.or_(Hazard.inspection_id.is_(None), Inspection.submitted_received_at < known),
+            sa.true() if window is None else window.inside(Hazard.found_at),
         )
     )  # fmt: skip
     levels = {level.value: level for level in HazardLevel}
@@ -609,20 +630,6 @@ def decide(
     return verdicts
 
 
-def clearances_as_of(
-    session: DbSession, enterprise_ids: Any, valid: datetime, known: datetime, day: date
-) -> dict[Any, ClearanceAsOf]:
-    """The 清零 verdict of each enterprise of ``enterprise_ids`` as it stood at ``valid`` (as known at ``known``):
-    the latest inspection finished before ``valid`` that counts, and the key-item hazards' states then."""
-    latest = latest_by_enterprise(counting_at(load_visits(session, enterprise_ids, known), valid))
-    hazards = load_hazards(session, enterprise_ids, known)
-    found = statuses_as_of(session, hazards, enterprise_ids, [valid], known)[valid]
-    return decide(
-        session, load_enterprises(session, enterprise_ids), latest,
-        answers_of(session, (v.id for v in latest.values())), linked(found.values()), day,
-    )  # fmt: skip
-
-
 # --- the figures ------------------------------------------------------------------------------------------------
 
 
@@ -700,17 +707,31 @@ class UnitFigures:
     @property
     def funds_wan(self) -> Decimal:
         """Funds in 万元 (10,000 yuan), two decimals, as the form asks."""
-        return (self.funds_yuan / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return yuan_to_wan(self.funds_yuan) or Decimal("0.00")
+
+
+#: The notice's attachment: its title and the labels of its parts, word for word.
+FORM_TITLE = "冶金工贸行业安全生产大检查大整治大提升专项行动统计报表"
+ITEM_COLUMN = "统计项"
+MAJOR_TITLE = "专项行动检查发现重大隐患明细"
+FILLED_BY, FILLED_ON, UNIT, PHONE = "填表人", "填表日期", "填报单位", "联系电话"
+
+
+def yuan_to_wan(yuan: Decimal | None) -> Decimal | None:
+    """An amount in yuan as 万元 (10,000 yuan), two decimals: the unit the form's money columns name."""
+    if yuan is None:
+        return None
+    return (Decimal(yuan) / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 #: The form's columns: (section, key of UnitFigures, Chinese label, English label, kind of value).
 SECTIONS: list[tuple[str, str, list[tuple[str, str, str, str]]]] = [
-    ("一、成立检查组情况", "Inspection groups", [
+    ("一、成立检查组", "Inspection groups", [
         ("groups", "检查组（个）", "groups", "int"),
         ("inspectors", "执法检查人员（人）", "inspectors", "int"),
         ("experts", "参与专家（人）", "experts", "int"),
     ]),
-    ("二、监管部门开展工作情况", "Supervising departments' work", [
+    ("二、督查监管部门情况", "Supervising departments", [
         ("county_inspections", "县级检查（家次）", "county inspections", "int"),
         ("city_inspections", "市级抽查（家次）", "city sampling", "int"),
         ("enterprises_covered", "检查覆盖企业（家）", "enterprises covered", "int"),
@@ -718,7 +739,7 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str, str, str]]]] = [
         ("coverage_rate", "覆盖率（%）", "coverage", "rate"),
         ("cleared", "重点事项清零企业（家）", "enterprises cleared (清零)", "int"),
     ]),
-    ("三、企业隐患整改进展情况", "Hazard rectification", [
+    ("三、企业隐患排查整治进展情况", "Enterprises' hazard rectification", [
         ("self_inspected", "开展自查企业（家）", "enterprises self-inspected", "int"),
         ("hazards", "排查发现隐患（项）", "hazards found", "int"),
         ("hazards_major", "其中重大隐患（项）", "of which major", "int"),
@@ -752,6 +773,11 @@ class MajorHazardRow:
     #: 挂牌督办 as of the cut-off: level and number, "已摘牌 …" once delisted, "" when never listed.
     supervision: str
     funds_yuan: Decimal | None
+
+    @property
+    def funds_wan(self) -> Decimal | None:
+        """The hazard's rectification funds in 万元, as the list's column names them."""
+        return yuan_to_wan(self.funds_yuan)
 
     @property
     def progress(self) -> str:
@@ -811,15 +837,26 @@ class ProgressReport:
     total: UnitFigures
     majors: list[MajorHazardRow]
     phases: list[PhaseProgress]
+    #: The day overdue is counted on: the cut-off day, or today while the report is provisional.
+    as_of: date | None = None
+    #: The campaign's first day, and the hazards found before it or after its last day (on record by the cut-off):
+    #: listed apart, not counted.
+    campaign_starts_on: date | None = None
+    before_campaign: int = 0
+    after_campaign: int = 0
 
     @property
     def title(self) -> str:
-        """The form's title, with its period, e.g. …进展情况统计表（2026年7月，截至7月23日）."""
-        name = self.campaign_name or "冶金工贸行业安全生产大检查大整治大提升"
+        """The attachment's own title, word for word (the period is on its own line: ``period``)."""
+        return FORM_TITLE
+
+    @property
+    def period(self) -> str:
+        """The report's period, e.g. （2026年7月，截至7月23日） or （工作总结，截至2026年11月15日）."""
         day = self.cutoff.day
         if self.cutoff.final:
-            return f"{name}工作总结统计表（截至{day.year}年{day.month}月{day.day}日）"
-        return f"{name}进展情况统计表（{self.cutoff.label}，截至{day.month}月{day.day}日）"
+            return f"（工作总结，截至{day.year}年{day.month}月{day.day}日）"
+        return f"（{self.cutoff.label}，截至{day.month}月{day.day}日）"
 
 
 def build_report(
@@ -841,10 +878,12 @@ def build_report(
     ids = enterprises_in_scope(scope, known)
     # Everything is read once, as of the cut-off (and the ends of the phases before it); then counted here.
     enterprises = load_enterprises(session, ids)
-    visits = load_visits(session, ids, known)
-    counting = counting_at(visits, known)
-    moments = _phase_moments(campaign, cutoff, zone, counting)
-    hazards = load_hazards(session, ids, known)
+    # Campaign figures take only what happened from the campaign's first day; earlier hazards are counted apart.
+    window = campaign_window(campaign, zone)
+    visits = load_visits(session, ids, known, window)
+    counted = counting_at(visits, known)
+    moments = _phase_moments(campaign, cutoff, zone, counted)
+    hazards = load_hazards(session, ids, known, window)
     found = statuses_as_of(session, hazards, ids, [known, *(m for *_, m in moments if m is not None)], known)
     at_cutoff = list(found[known].values())
     figures = {unit.id: UnitFigures(unit) for unit in scope.units}
@@ -857,9 +896,11 @@ def build_report(
     for e in enterprises:
         if (f := row_of(e.id)) is not None:
             f.enterprises_in_scope += 1
-    teams = _inspection_counts(session, ids, known, counting, enterprise_unit, figures)
-    _hazard_counts(at_cutoff, cutoff.day, row_of)
-    _self_inspected(session, ids, known, at_cutoff, row_of)
+    teams = _inspection_counts(session, ids, known, counted, enterprise_unit, figures, window)
+    # Overdue as of the report's day: the cut-off day, or today while the report is provisional (as the dashboard).
+    as_of = clock.as_of_day(cutoff.day, today)
+    _hazard_counts(at_cutoff, as_of, row_of)
+    _self_inspected(session, ids, known, at_cutoff, row_of, window)
     verdicts = _Verdicts(session, enterprises, visits, found)
     verdicts.prefetch([known, *(m for *_, m in moments if m is not None)])
     for verdict in verdicts.at(known, cutoff.day).values():
@@ -879,13 +920,17 @@ def build_report(
         unit_name=authority
         or (f"{scope.name}{authority_fallback}" if user.role != Role.admin else authority_fallback),
         filled_by=user.display_name,
-        phone=user.phone or "",
+        phone=(region.contact_phone if region is not None else None) or user.phone or "",
         filled_on=min(cutoff.day, today),
         scope_name=scope.name,
         rows=rows,
         total=_total(rows, teams),
-        majors=major_hazards(session, scope, at_cutoff, enterprise_unit, cutoff, zone),
-        phases=_phases(scope, moments, zone, counting, enterprise_unit, verdicts),
+        majors=major_hazards(session, scope, at_cutoff, enterprise_unit, cutoff, zone, as_of),
+        phases=_phases(scope, moments, zone, counted, enterprise_unit, verdicts),
+        as_of=as_of,
+        campaign_starts_on=window.starts_on if window is not None else None,
+        before_campaign=_found_outside(session, ids, known, window.before if window is not None else None),
+        after_campaign=_found_outside(session, ids, known, window.after if window is not None else None),
     )
 
 
@@ -903,15 +948,31 @@ class _Verdicts:
         self.memo: dict[datetime, dict[Any, ClearanceAsOf]] = {}
         self.answers: dict[Any, dict[str, ItemResultValue]] = {}
         self.reuse: dict[tuple[Any, ...], Clearance] = {}
+        #: Visits whose answers held now differ from those their device sealed: they never count.
+        self.altered: set[Any] = set()
 
     def latest(self, valid: datetime) -> dict[Any, Visit]:
-        """Each enterprise's latest visit counting at ``valid``."""
-        return latest_by_enterprise(counting_at(self.visits, valid))
+        """Each enterprise's latest visit counting at ``valid`` that a supervisor had approved by the cut-off
+        (server.domain.counting: 清零 needs an approval) and whose answers equal the sealed ones."""
+        approved = [v for v in counting_at(self.visits, valid) if v.approved and v.id not in self.altered]
+        return latest_by_enterprise(approved)
 
     def prefetch(self, moments: Iterable[datetime]) -> None:
-        """Read the answers of every moment's latest visits in one go."""
-        wanted = {v.id for valid in moments for v in self.latest(valid).values()} - set(self.answers)
-        self.answers.update(answers_of(self.session, wanted))
+        """Read the answers of every moment's latest visits in one go, comparing each with its seal; a visit whose
+        answers were altered is passed over, and the one before it read in turn."""
+        points = list(moments)
+        while True:
+            wanted = {v.id for valid in points for v in self.latest(valid).values()} - set(self.answers)
+            if not wanted:
+                return
+            self.answers.update(answers_of(self.session, wanted))
+            sealed = sealed_answers_of(self.session, uuids(wanted))
+            self.altered |= {
+                id_ for id_ in wanted
+                if counting.answers_differ(
+                    sealed.get(uuid.UUID(str(id_))), {c: r.value for c, r in self.answers.get(id_, {}).items()}
+                )
+            }  # fmt: skip
 
     def at(self, valid: datetime, day: date) -> dict[Any, ClearanceAsOf]:
         """The verdicts at ``valid`` (one of the moments the statuses were replayed for)."""
@@ -923,6 +984,55 @@ class _Verdicts:
                 self.session, self.enterprises, latest, self.answers, links, day, self.reuse
             )
         return self.memo[valid]
+
+
+#: A telephone number as a bureau writes it: digits, spaces, hyphens, brackets, a leading plus, an extension.
+PHONE_CHARS = frozenset("0123456789 -()+（）转")
+MAX_PHONE = 32
+
+
+def set_report_phone(session: DbSession, user: User, phone: str) -> Region:
+    """Set the 联系电话 the user's bureau prints on its reports (its region's; an admin's is the single city's);
+    audited. PeriodError (the form's refusal) when the number is not one."""
+    from server.services import audit
+
+    region = user.region if user.role != Role.admin else _single_root(session)
+    if region is None:
+        raise PeriodError("没有可设置联系电话的填报单位 / no filing unit to set the phone of")
+    text = " ".join(phone.split())
+    if (
+        not text
+        or len(text) > MAX_PHONE
+        or not set(text) <= PHONE_CHARS
+        or sum(c.isdigit() for c in text) < 5
+    ):
+        raise PeriodError(
+            f"联系电话“{phone.strip()}”无效：应为电话号码（数字、空格、连字符、括号，不超过 {MAX_PHONE} 个字符） / "
+            "not a telephone number"
+        )
+    before = region.contact_phone
+    region.contact_phone = text
+    session.flush()
+    audit.record(session, user, "report.phone", "region", region.id, {"before": before, "after": text})
+    return region
+
+
+def _found_outside(session: DbSession, ids: Any, known: datetime, outside: Any) -> int:
+    """Hazards on record by the cut-off but found outside the campaign's days (``outside``: the window's before or
+    after): counted apart, not in the figures."""
+    if outside is None:
+        return 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                Hazard.enterprise_id.in_(ids),
+                outside(Hazard.found_at),
+                Hazard.created_at < known,
+                alive(Hazard, known),
+            )
+        )
+        or 0
+    )
 
 
 def _single_root(session: DbSession) -> Region | None:
@@ -958,13 +1068,14 @@ def _inspection_counts(
     session: DbSession,
     ids: Any,
     known: datetime,
-    counting: list[Visit],
+    counted: list[Visit],
     enterprise_unit: dict[Any, int | None],
     figures: dict[int, UnitFigures],
+    window: Window | None,
 ) -> _Teams:
     covered: dict[int | None, set[Any]] = defaultdict(set)
     unit_of_visit: dict[Any, int | None] = {}
-    for visit in counting:
+    for visit in counted:
         unit_id = unit_of_visit[visit.id] = enterprise_unit.get(visit.enterprise_id)
         covered[unit_id].add(visit.enterprise_id)
         if unit_id is not None and (f := figures.get(unit_id)) is not None:
@@ -974,7 +1085,7 @@ def _inspection_counts(
                 f.county_inspections += 1
     for unit_id, f in figures.items():
         f.enterprises_covered = len(covered.get(unit_id, ()))
-    reviewed = reviewed_inspections(ids, known).subquery()
+    reviewed = reviewed_inspections(ids, known, window).subquery()
     people = session.execute(
         sa.select(
             key(InspectionParticipant.inspection_id), InspectionParticipant.role, InspectionParticipant.user_id,
@@ -1028,7 +1139,12 @@ def _hazard_counts(found: list[HazardAsOf], day: date, row_of: Any) -> None:
 
 
 def _self_inspected(
-    session: DbSession, ids: Any, known: datetime, found: list[HazardAsOf], row_of: Any
+    session: DbSession,
+    ids: Any,
+    known: datetime,
+    found: list[HazardAsOf],
+    row_of: Any,
+    window: Window | None,
 ) -> None:
     assessed = set(
         session.scalars(
@@ -1038,6 +1154,7 @@ def _self_inspected(
                 Inspection.kind == InspectionKind.self_check,
                 Inspection.submitted_received_at < known,
                 Inspection.finished_at < known,
+                window.inside(Inspection.finished_at) if window is not None else sa.true(),
                 alive(Inspection, known),
             )
             .distinct()
@@ -1150,9 +1267,10 @@ def major_hazards(
     enterprise_unit: dict[Any, int | None],
     cutoff: Cutoff,
     zone: tzinfo,
+    as_of: date,
 ) -> list[MajorHazardRow]:
     """Every major hazard found by the cut-off (``found``: the hazards with their status then), with its state,
-    deadline and listing as of the cut-off, in the order they were found."""
+    deadline and listing as of the cut-off and whether it was overdue on ``as_of``, in the order they were found."""
     majors = {h.hazard.id: h for h in found if h.hazard.level == HazardLevel.major}
     details: list[Any] = []
     for ids in batches(majors):
@@ -1188,7 +1306,7 @@ def major_hazards(
                 found_on=found_at.astimezone(zone).date(),
                 measures=str(terms.get("measures") or plan or ""),
                 responsible_person=str(terms.get("responsible_person") or ""), deadline=h.status.deadline,
-                state=h.state, overdue=h.overdue(cutoff.day), supervision=supervision, funds_yuan=h.hazard.funds_yuan,
+                state=h.state, overdue=h.overdue(as_of), supervision=supervision, funds_yuan=h.hazard.funds_yuan,
             )
         )  # fmt: skip
     return rows

@@ -1,9 +1,10 @@
 """The progress report as an Excel workbook laid out like the notice's form, ready to print and stamp.
 
-Sheet 1 进展情况统计表: the title, the 填报单位 / 填报人 / 联系电话 / 填报日期 line, the form's table with its
-section headers merged over their columns (一、成立检查组情况 / 二、监管部门开展工作情况 / 三、企业隐患整改进展
-情况), a row per county and the 合计 row, then the split of hazards by source and the counting rules.
-Sheet 2 重大事故隐患清单: the itemised list of major hazards. Sheet 3 各阶段覆盖与清零: each phase's coverage and
+Sheet 1 统计报表: the attachment's title word for word (冶金工贸行业安全生产大检查大整治大提升专项行动统计报表), the
+period, the 填报单位 and 联系电话 line, the form's table: a 统计项 column with the items grouped as the attachment groups
+them (一、成立检查组 / 二、督查监管部门情况 / 三、企业隐患排查整治进展情况) and a column per unit with the 合计, then the
+split of hazards by source, the counting rules and 填表人 / 填表日期. Sheet 2 专项行动检查发现重大隐患明细: the
+itemised list of major hazards, each row as tall as its longest text. Sheet 3 各阶段覆盖与清零: each phase's coverage and
 清零. Every sheet prints on A4 landscape, fitted to the page width, with its header rows repeated on each page.
 """
 
@@ -13,24 +14,56 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from server.services.progress_report import COLUMNS, SECTIONS, ProgressReport, UnitFigures
+from server.services.progress_report import (
+    FILLED_BY,
+    FILLED_ON,
+    ITEM_COLUMN,
+    MAJOR_TITLE,
+    PHONE,
+    SECTIONS,
+    UNIT,
+    ProgressReport,
+    UnitFigures,
+)
 from server.services.xlsx_cells import write_cell
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAIN_SHEET, MAJOR_SHEET, PHASE_SHEET = "进展情况统计表", "重大事故隐患清单", "各阶段覆盖与清零"
-#: Rows of the main sheet: title, the unit line, the section headers, the column headers, then the data.
-TITLE_ROW, INFO_ROW, SECTION_ROW, HEADER_ROW = 1, 2, 3, 4
+MAIN_SHEET, MAJOR_SHEET, PHASE_SHEET = "统计报表", MAJOR_TITLE, "各阶段覆盖与清零"
+#: Rows of the main sheet: the title, the period, the unit line, the header (类别, 统计项, a column per unit).
+TITLE_ROW, PERIOD_ROW, INFO_ROW, HEADER_ROW = 1, 2, 3, 4
 FIRST_DATA_ROW = HEADER_ROW + 1
+#: Points per printed line of 10-point 宋体 in a wrapped cell, and the padding above and below.
+LINE_PT, PAD_PT = 13.5, 5.0
 
 #: Counting rules printed under the table (the full rules: server/services/progress_report.py).
 NOTES = [
-    "统计口径：各项数字为专项行动开始至截止时间的累计数；截止时间为当月23日24时（总结为11月15日24时，北京时间），"
-    "以记录发生时间和服务器收到时间均早于截止时间为准，截止后补报的记录计入下期。",
-    "检查组：共同完成至少一次有效检查的执法人员组合（专家随行不另计）；有效检查指已提交、未被退回、未被更正替代的"
-    "监管部门检查（不含企业自查）。",
-    "整改率＝已整改（已验收或已销号）隐患数÷排查发现隐患数；逾期未整改指截止日尚未报告整改完成且已过整改期限的隐患。",
-    "开展自查企业：提交了自查自评或自查台账中登记了隐患的企业。重点事项清零：按最近一次有效检查和截止时关联隐患状态判定。",
+    "统计口径：各项数字为专项行动开始至截止时间的累计数；截止时间为当月23日24时（总结为11月15日24时），"
+    "以记录发生时间和服务器收到时间均早于截止时间为准，截止后补报的记录计入下期；行动开始前发现的隐患不计入。",
+    "有效检查：监管部门已提交、未被退回、未被更正替代、且执法终端签名封存验证通过的检查（不含企业自查）；"
+    "检查组为共同完成至少一次有效检查的执法人员组合（专家随行不另计）。",
+    "整改率＝已整改（已验收或已销号）隐患数÷排查发现隐患数；逾期未整改指截止日（临时报表为填表日）尚未报告整改完成"
+    "且整改期限早于该日的隐患。整改资金以万元计。",
+    "开展自查企业：提交了自查自评或自查台账中登记了隐患的企业。重点事项清零：按截止前经审核通过、检查结果与封存记录"
+    "一致的最近一次有效检查和截止时关联隐患状态判定。",
 ]
+
+
+def text_width(text: str) -> float:
+    """How wide ``text`` prints, in Excel's column-width units (a CJK character is about two)."""
+    return sum(2.0 if ord(char) > 0x2E7F else 1.1 for char in text)
+
+
+def row_height(texts_and_widths: list[tuple[str, float]], *, minimum: float = 22.0) -> float:
+    """A row tall enough for each wrapped cell's text in its column width (points): rows grow with their text,
+    so a long description never prints over the next row."""
+    lines = 1
+    for text, width in texts_and_widths:
+        usable = max(width - 1.5, 1.0)
+        cell_lines = sum(
+            max(1, -(-int(text_width(part) * 100) // int(usable * 100))) for part in text.split("\n")
+        )
+        lines = max(lines, cell_lines)
+    return max(minimum, lines * LINE_PT + PAD_PT)
 
 
 def _styles() -> dict[str, Any]:
@@ -101,86 +134,102 @@ def _value(figures: UnitFigures, key: str, kind: str) -> Any:
 _FORMATS = {"int": "0", "rate": "0.0%", "money": "0.00"}
 
 
+def _two_parts(sheet: Any, row: int, width: int, left: str, right: str, styles: dict[str, Any]) -> None:
+    """A line of the form in two labelled halves (填报单位 | 联系电话, 填表人 | 填表日期), each merged over its half."""
+    half = max(2, width // 2)
+    for first, last, text in ((1, half, left), (half + 1, width, right)):
+        cell = write_cell(sheet, row, first, text)
+        cell.font, cell.alignment = styles["plain"], styles["left"]
+        if last > first:
+            sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+    sheet.row_dimensions[row].height = 22
+
+
 def _main_sheet(
     sheet: Any, report: ProgressReport, styles: dict[str, Any], audit_head: str | None = None
 ) -> None:
+    """The attachment's form: its title, the unit line, a row per 统计项 grouped as the form groups them, a column
+    per unit (the 合计 last), the notes, and 填表人 / 填表日期 at the foot."""
     from openpyxl.utils import get_column_letter
 
-    width = 1 + len(COLUMNS)
+    units = [*report.rows, report.total] if len(report.rows) > 1 else list(report.rows)
+    width = 2 + max(1, len(units))
+    widths = {1: 16.0, 2: 24.0, **dict.fromkeys(range(3, width + 1), 12.0)}
     sheet.title = MAIN_SHEET
-    title = report.title
-    if report.provisional:
-        title += "（临时，未到截止时间）"
-    write_cell(sheet, TITLE_ROW, 1, title).font = styles["title"]
+    write_cell(sheet, TITLE_ROW, 1, report.title).font = styles["title"]
     sheet.cell(TITLE_ROW, 1).alignment = styles["center"]
     sheet.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=width)
     sheet.row_dimensions[TITLE_ROW].height = 34
-    # The unit line: four labelled parts merged over the width, as on the printed form.
-    quarter = width // 4
-    parts = [
-        f"填报单位（盖章）：{report.unit_name}",
-        f"填报人：{report.filled_by}",
-        f"联系电话：{report.phone}",
-        f"填报日期：{report.filled_on.year}年{report.filled_on.month}月{report.filled_on.day}日",
-    ]
-    for index, text in enumerate(parts):
-        first = 1 + index * quarter
-        last = width if index == len(parts) - 1 else first + quarter - 1
-        cell = write_cell(sheet, INFO_ROW, first, text)
-        cell.font, cell.alignment = styles["plain"], styles["left"]
-        sheet.merge_cells(start_row=INFO_ROW, start_column=first, end_row=INFO_ROW, end_column=last)
-    sheet.row_dimensions[INFO_ROW].height = 22
-    # Headers: the unit column spans both header rows, each section spans its columns.
-    _cell(sheet, SECTION_ROW, 1, "填报单位", styles, bold=True, fill=True)
-    _cell(sheet, HEADER_ROW, 1, None, styles, bold=True, fill=True)
-    sheet.merge_cells(start_row=SECTION_ROW, start_column=1, end_row=HEADER_ROW, end_column=1)
-    col = 2
-    for section, _en, columns in SECTIONS:
-        _merged(sheet, SECTION_ROW, col, col + len(columns) - 1, section, styles, bold=True, fill=True)
-        for _key, label, _en_label, _kind in columns:
-            _cell(sheet, HEADER_ROW, col, label, styles, bold=True, fill=True)
-            col += 1
-    sheet.row_dimensions[SECTION_ROW].height = 24
-    sheet.row_dimensions[HEADER_ROW].height = 58
-    rows = [*report.rows, report.total] if len(report.rows) > 1 else list(report.rows)
+    period = report.period + ("（临时，未到截止时间）" if report.provisional else "")
+    write_cell(sheet, PERIOD_ROW, 1, period).font = styles["plain"]
+    sheet.cell(PERIOD_ROW, 1).alignment = styles["center"]
+    sheet.merge_cells(start_row=PERIOD_ROW, start_column=1, end_row=PERIOD_ROW, end_column=width)
+    _two_parts(
+        sheet, INFO_ROW, width, f"{UNIT}（盖章）：{report.unit_name}", f"{PHONE}：{report.phone}", styles
+    )
+    _cell(sheet, HEADER_ROW, 1, "类别", styles, bold=True, fill=True)
+    _cell(sheet, HEADER_ROW, 2, ITEM_COLUMN, styles, bold=True, fill=True)
+    for col, figures in enumerate(units, start=3):
+        _cell(
+            sheet,
+            HEADER_ROW,
+            col,
+            "合计" if figures is report.total else figures.unit.name,
+            styles,
+            bold=True,
+            fill=True,
+        )
+    sheet.row_dimensions[HEADER_ROW].height = 24
     row_no = FIRST_DATA_ROW
-    for figures in rows:
-        is_total = figures is report.total
-        _cell(sheet, row_no, 1, figures.unit.name, styles, bold=is_total)
-        for offset, (key, _label, _en_label, kind) in enumerate(COLUMNS, start=2):
-            _cell(
-                sheet, row_no, offset, _value(figures, key, kind), styles, bold=is_total, fmt=_FORMATS[kind]
-            )
-        sheet.row_dimensions[row_no].height = 22
-        row_no += 1
-    # Where the hazards came from, then the counting rules.
+    for section, _en, columns in SECTIONS:
+        first = row_no
+        for key, label, _en_label, kind in columns:
+            _cell(sheet, row_no, 1, section if row_no == first else None, styles, bold=True)
+            _cell(sheet, row_no, 2, label, styles, align="left")
+            for col, figures in enumerate(units, start=3):
+                _cell(sheet, row_no, col, _value(figures, key, kind), styles, bold=figures is report.total,
+                      fmt=_FORMATS[kind])  # fmt: skip
+            sheet.row_dimensions[row_no].height = row_height([(label, widths[2])])
+            row_no += 1
+        sheet.merge_cells(start_row=first, start_column=1, end_row=row_no - 1, end_column=1)
     total = report.total
     regulator, own = total.by_source["regulator"], total.by_source["self"]
     lines = [
         f"其中：监管部门检查发现隐患 {regulator.total} 项（重大 {regulator.major} 项），已整改 {regulator.rectified} 项；"
         f"企业自查发现隐患 {own.total} 项（重大 {own.major} 项），已整改 {own.rectified} 项。"
         f"截止时挂牌督办重大隐患 {total.listed} 项。",
+        *(
+            [f"另有 {report.before_campaign} 项隐患发现于专项行动开始之前，不计入本表。"]
+            if report.before_campaign
+            else []
+        ),
         *NOTES,
         *([f"审计链头（打印时）/ audit chain head when printed: {audit_head}"] if audit_head else []),
     ]
     row_no += 1
+    table_width = sum(widths.values())
     for text in lines:
         cell = write_cell(sheet, row_no, 1, text)
         cell.font, cell.alignment = styles["note"], styles["top_left"]
         sheet.merge_cells(start_row=row_no, start_column=1, end_row=row_no, end_column=width)
-        sheet.row_dimensions[row_no].height = 30
+        sheet.row_dimensions[row_no].height = row_height([(text, table_width * 1.1)], minimum=16)
         row_no += 1
-    sheet.column_dimensions["A"].width = 16
-    for col in range(2, width + 1):
-        sheet.column_dimensions[get_column_letter(col)].width = 9.5
-    sheet.freeze_panes = sheet.cell(FIRST_DATA_ROW, 2)
-    _print_layout(sheet, f"{SECTION_ROW}:{HEADER_ROW}")
+    row_no += 1
+    filled_on = report.filled_on
+    _two_parts(
+        sheet, row_no, width, f"{FILLED_BY}：{report.filled_by}",
+        f"{FILLED_ON}：{filled_on.year}年{filled_on.month}月{filled_on.day}日", styles,
+    )  # fmt: skip
+    for col, column_width in widths.items():
+        sheet.column_dimensions[get_column_letter(col)].width = column_width
+    sheet.freeze_panes = sheet.cell(FIRST_DATA_ROW, 3)
+    _print_layout(sheet, f"{HEADER_ROW}:{HEADER_ROW}")
 
 
 #: The itemised list's columns: (header, width).
 MAJOR_COLUMNS = [
     ("序号", 6), ("县（区）", 10), ("企业名称", 24), ("隐患描述", 40), ("发现日期", 12), ("整改措施", 40),
-    ("责任人", 10), ("整改期限", 12), ("整改进展", 16), ("挂牌督办", 22),
+    ("责任人", 10), ("整改期限", 12), ("整改资金（万元）", 11), ("整改进展", 16), ("挂牌督办", 22),
 ]  # fmt: skip
 
 
@@ -188,7 +237,7 @@ def _major_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
     from openpyxl.utils import get_column_letter
 
     width = len(MAJOR_COLUMNS)
-    title = f"重大事故隐患清单（{report.scope_name}，截至{report.cutoff.day.year}年{report.cutoff.day.month}月{report.cutoff.day.day}日）"
+    title = f"{MAJOR_TITLE}{report.period}"
     write_cell(sheet, 1, 1, title).font = styles["title"]
     sheet.cell(1, 1).alignment = styles["center"]
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
@@ -197,7 +246,7 @@ def _major_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
         sheet,
         2,
         1,
-        f"填报单位（盖章）：{report.unit_name}    填报人：{report.filled_by}    联系电话：{report.phone}",
+        f"{UNIT}（盖章）：{report.unit_name}    {FILLED_BY}：{report.filled_by}    {PHONE}：{report.phone}",
     )
     info.font, info.alignment = styles["plain"], styles["left"]
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
@@ -207,12 +256,18 @@ def _major_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
     sheet.row_dimensions[3].height = 24
     row_no = 4
     for m in report.majors:
-        values = [m.serial, m.unit, m.enterprise, m.description, m.found_on, m.measures, m.responsible_person,
-                  m.deadline, m.progress, m.supervision or "否"]  # fmt: skip
+        description = m.description + (f"（部位：{m.place}）" if m.place else "")
+        funds = float(m.funds_wan) if m.funds_wan is not None else None
+        values = [m.serial, m.unit, m.enterprise, description, m.found_on, m.measures, m.responsible_person,
+                  m.deadline, funds, m.progress, m.supervision or "否"]  # fmt: skip
         for col, value in enumerate(values, start=1):
-            wide = col in (3, 4, 6)
-            _cell(sheet, row_no, col, value, styles, align="left" if wide else "center",
-                  fmt="yyyy-mm-dd" if col in (5, 8) else None)  # fmt: skip
+            wide = col in (3, 4, 6, 11)
+            fmt = "yyyy-mm-dd" if col in (5, 8) else "0.00" if col == 9 else None
+            _cell(sheet, row_no, col, value, styles, align="left" if wide else "center", fmt=fmt)
+        # The row grows with its longest wrapped text, so descriptions never print over each other.
+        sheet.row_dimensions[row_no].height = row_height(
+            [(str(v), MAJOR_COLUMNS[col][1]) for col, v in enumerate(values) if isinstance(v, str)]
+        )
         row_no += 1
     if not report.majors:
         _merged(sheet, row_no, 1, width, "截至截止时间未发现重大事故隐患", styles)
@@ -262,8 +317,7 @@ def _phase_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
 
 
 def report_xlsx(report: ProgressReport, *, audit_head: str | None = None) -> bytes:
-    """The report as .xlsx bytes: the form, the list of major hazards, and the phases; ``audit_head`` (the audit
-    chain's head label) is printed under the form."""
+    """The report as .xlsx bytes: the form, the list of major hazards, and the phases."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -279,6 +333,6 @@ def report_xlsx(report: ProgressReport, *, audit_head: str | None = None) -> byt
 
 
 def report_filename(report: ProgressReport) -> str:
-    """The download's name, e.g. 进展情况统计表-兴县-2026-07.xlsx."""
-    kind = "工作总结" if report.cutoff.final else "进展情况统计表"
+    """The download's name, e.g. 统计报表-兴县-2026-07.xlsx."""
+    kind = "统计报表-工作总结" if report.cutoff.final else "统计报表"
     return f"{kind}-{report.scope_name}-{report.cutoff.param}.xlsx"

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -40,10 +39,9 @@ from server.models import (
     User,
 )
 from server.services import DbSession, oversight
+from server.services.oversight import evidence_holds
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
-#: The bureau's zone when none is given (the app passes its TIMEZONE).
-DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 #: Hazard sources whose hazards are inspectors' findings.
 FINDING_SOURCES = (HazardSource.inspection.value, HazardSource.city_sampling.value)
 #: Events by which the enterprise declares a ledger entry fixed (the first one is the claim's time).
@@ -80,7 +78,7 @@ def local_midnight(day: date, zone: tzinfo) -> datetime:
 
 
 def resolve_phase(
-    session: DbSession, user: User, code: str | None, today: date, zone: tzinfo = DEFAULT_ZONE
+    session: DbSession, user: User, code: str | None, today: date, zone: tzinfo
 ) -> PhaseWindow | None:
     """The phase ``code`` of the user's campaign; without a code the phase running today, else the latest
     one begun, else the first. None when there is no campaign or it has no phases; UnknownPhase for a bad code."""
@@ -199,7 +197,7 @@ def _load(session: DbSession, ids: Any, window: PhaseWindow, zone: tzinfo) -> di
         .where(Hazard.enterprise_id.in_(ids), Hazard.deleted_at.is_(None), Hazard.source.in_(FINDING_SOURCES),
                Hazard.found_at >= window.starts, Hazard.found_at < window.ends,
                Inspection.deleted_at.is_(None), Inspection.status.in_(sorted(COUNTING_STATUSES)),
-               Inspection.kind != SELF_INSPECTION_KIND)
+               Inspection.kind != SELF_INSPECTION_KIND, evidence_holds())
     )  # fmt: skip
     for (
         enterprise_id,
@@ -260,9 +258,10 @@ def _load(session: DbSession, ids: Any, window: PhaseWindow, zone: tzinfo) -> di
     for enterprise_id, (inspection_id, results) in own.items():
         target = of(enterprise_id)
         target.self_inspection_id, target.self_assessment = inspection_id, results
+    # The regulator's answers count only from an inspection whose device seal verified (server.domain.counting).
     theirs = _latest_answers(session, ids, [
         Inspection.kind != SELF_INSPECTION_KIND, Inspection.status.in_(statuses),
-        Inspection.finished_at >= window.starts, Inspection.finished_at < window.ends,
+        Inspection.finished_at >= window.starts, Inspection.finished_at < window.ends, evidence_holds(),
     ])  # fmt: skip
     for enterprise_id, (inspection_id, results) in theirs.items():
         target = of(enterprise_id)
@@ -353,7 +352,7 @@ def _reconcile_each(
 
 def reconcile_enterprise(
     session: DbSession, user: User, enterprise_id: uuid.UUID, window: PhaseWindow, today: date,
-    zone: tzinfo = DEFAULT_ZONE,
+    zone: tzinfo,
 ) -> EnterpriseReconciliation | None:  # fmt: skip
     """One enterprise's reconciliation for the phase; None when it is unknown or outside the user's scope."""
     ids = visible_enterprise_ids(session, user).where(Enterprise.id == enterprise_id)
@@ -487,7 +486,7 @@ def _scope_rows(
 
 def reconcile_scope(
     session: DbSession, user: User, window: PhaseWindow, today: date, *, sort: str = "reliability",
-    zone: tzinfo = DEFAULT_ZONE, cache: ReconciliationCache | None = None,
+    zone: tzinfo, cache: ReconciliationCache | None = None,
 ) -> ScopeReconciliation:  # fmt: skip
     """Every enterprise in the user's scope reconciled for the phase, ranked by ``sort`` (a key of SORTS;
     by default the least reliable self-inspection first). Enterprises with nothing to reconcile are counted

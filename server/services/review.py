@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ from server.domain.evidence import (
     seal_differences,
 )
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome, status_after_review
-from server.errors import inspection_not_reviewable, review_comment_required
+from server.errors import flagged_approval_unconfirmed, inspection_not_reviewable, review_comment_required
 from server.models import (
     Blob,
     CatalogueItem,
@@ -33,6 +33,7 @@ from server.models import (
     Hazard,
     HazardEvent,
     Inspection,
+    InspectionParticipant,
     ItemResult,
     Photo,
     ReviewDecision,
@@ -64,10 +65,19 @@ THUMBNAIL_LONG_EDGE = 480
 
 
 def review_inspection(
-    session: DbSession, inspection: Inspection, reviewer: User, outcome: ReviewOutcome, comment: str | None
+    session: DbSession,
+    inspection: Inspection,
+    reviewer: User,
+    outcome: ReviewOutcome,
+    comment: str | None,
+    *,
+    doubts: int = 0,
+    confirmed: bool = False,
 ) -> ReviewDecision:
     """Approve or return a submitted inspection (a return needs a comment); audited, and pulled by the tablet.
 
+    ``doubts`` is how many reasons for doubt the review page flags (ReviewData.doubtful): approving despite any
+    needs ``confirmed`` (the reviewer ticked that they checked them) and a comment saying how.
     The caller checks the reviewer's role and scope, and commits.
     """
     # Re-read the status under a row lock: two supervisors pressing at once must not both decide.
@@ -79,6 +89,8 @@ def review_inspection(
     text = (comment or "").strip() or None
     if outcome is ReviewOutcome.return_ and text is None:
         raise review_comment_required()
+    if outcome is ReviewOutcome.approve and doubts and (not confirmed or text is None):
+        raise flagged_approval_unconfirmed(flags=doubts)
     if text is not None and len(text) > MAX_COMMENT_CHARS:
         raise problems.invalid_fields(
             fields=f"comment: 不超过 {MAX_COMMENT_CHARS} 字 / at most {MAX_COMMENT_CHARS} characters"
@@ -95,6 +107,7 @@ def review_inspection(
     session.flush()
     audit.record(session, reviewer, f"inspection.{outcome.value}", "inspection", inspection.id, {
         "decision_id": str(decision.id), "comment": text, "status_before": before.value, "status_after": after.value,
+        "doubts": doubts, "doubts_confirmed": bool(doubts and confirmed),
     })  # fmt: skip
     return decision
 
@@ -373,6 +386,8 @@ class InspectionFilters:
     enterprise: str | None = None
     #: "verified", "failed" or "missing" (a submitted record without a seal).
     seal: str | None = None
+    #: Only inspections the review flags (存疑: place, seal or team), or only those it does not.
+    doubtful: bool | None = None
 
 
 SEAL_FILTERS = {"verified": "签名已验证", "failed": "签名验证失败", "missing": "未封存"}
@@ -386,6 +401,8 @@ class InspectionPage:
     total: int
     page: int
     pages: int
+    #: The flags of each row's inspection as a whole (its place, seal and team; photos are weighed on its page).
+    flags: dict[uuid.UUID, tuple[Flag, ...]] = field(default_factory=dict)
 
 
 def list_inspections(
@@ -405,6 +422,11 @@ def list_inspections(
         query = query.where(Inspection.seal_verified.is_(False))
     elif filters.seal == "missing":
         query = query.where(Inspection.status != InspectionStatus.draft, Inspection.sealed_record.is_(None))
+    if filters.doubtful is not None:
+        doubtful = [i for i, flags in _inspection_flags(session, query).items() if flags]
+        query = query.where(
+            Inspection.id.in_(doubtful) if filters.doubtful else Inspection.id.not_in(doubtful)
+        )
     total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
@@ -415,7 +437,43 @@ def list_inspections(
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
-    return InspectionPage(list(rows), total, page, pages)
+    flags = _inspection_flags(session, query.where(Inspection.id.in_([r.id for r in rows])))
+    return InspectionPage(list(rows), total, page, pages, flags)
+
+
+def _inspection_flags(session: DbSession, query: Any) -> dict[uuid.UUID, tuple[Flag, ...]]:
+    """The inspection-level flags (assess_inspection: place, seal, team) of every inspection ``query`` selects,
+    from one column-only query: a county's list is filtered by them without loading its records."""
+    inspectors = (
+        sa.select(sa.func.count())
+        .where(
+            InspectionParticipant.inspection_id == Inspection.id, InspectionParticipant.role == "inspector"
+        )
+        .scalar_subquery()
+    )
+    ids = query.with_only_columns(Inspection.id).order_by(None)
+    rows = session.execute(
+        sa.select(
+            Inspection.id, Inspection.kind, Inspection.status, Inspection.finished_at, Inspection.start_lat,
+            Inspection.start_lon, Inspection.end_lat, Inspection.end_lon, Inspection.sealed_record.is_not(None),
+            Inspection.seal_verified, Inspection.seal_problem, Enterprise.lat, Enterprise.lon, inspectors,
+        )
+        .join(Enterprise, Enterprise.id == Inspection.enterprise_id)
+        .where(Inspection.id.in_(ids))
+    ).all()  # fmt: skip
+    out: dict[uuid.UUID, tuple[Flag, ...]] = {}
+    for row in rows:
+        if row.kind == InspectionKind.self_check:
+            out[row.id] = ()
+            continue
+        facts = InspectionFacts(
+            submitted=row.status != InspectionStatus.draft, finished=row.finished_at is not None,
+            start_lat=row.start_lat, start_lon=row.start_lon, end_lat=row.end_lat, end_lon=row.end_lon,
+            has_seal=bool(row[8]), seal_verified=row.seal_verified, seal_problem=row.seal_problem,
+            inspectors=int(row[13] or 0),
+        )  # fmt: skip
+        out[row.id] = assess_inspection(facts, row.lat, row.lon).flags
+    return out
 
 
 # --- photo bytes -------------------------------------------------------------------------------------------

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import date, tzinfo
 
 import sqlalchemy as sa
 
@@ -29,9 +28,10 @@ from server.models import (
     SamplingDraw,
     User,
 )
+from server.models.base import utcnow
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession, audit
-from server.services.oversight import campaign_for, counting_inspections, day_start
+from server.services.oversight import Window, campaign_for, campaign_window, counting_inspections
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 #: The counties' own checks: what the city samples from.
@@ -40,8 +40,6 @@ COUNTY_KINDS = (InspectionKind.county.value, InspectionKind.unannounced.value)
 DRAW_ROLES = frozenset({Role.city_supervisor, Role.admin})
 #: The fixed order that decides the stratum of an enterprise with several sectors.
 SECTOR_ORDER = tuple(s.value for s in Sector)
-#: Longest seed accepted from the form.
-MAX_SEED_LENGTH = 64
 
 
 class SamplingRefused(ValueError):
@@ -65,26 +63,14 @@ def _regions(session: DbSession) -> dict[int, Region]:
     return {r.id: r for r in session.scalars(sa.select(Region))}
 
 
-def campaign_window(campaign: Campaign) -> tuple[Any, Any] | None:
-    """The campaign's days, first phase start to last phase end (None: no phases, no date limit)."""
-    phases = list(campaign.phases)
-    if not phases:
-        return None
-    return min(p.starts_on for p in phases), max(p.ends_on for p in phases)
-
-
-def population(session: DbSession, user: User, campaign: Campaign) -> list[rules.Unit]:
-    """Enterprises in the user's scope with a counting county or unannounced inspection in the campaign."""
+def population(session: DbSession, user: User, campaign: Campaign, window: Window | None) -> list[rules.Unit]:
+    """Enterprises in the user's scope with a counting county or unannounced inspection in the campaign's days."""
     query = sa.select(Inspection.enterprise_id).where(
         Inspection.id.in_(counting_inspections(session, user)),
         Inspection.kind.in_(COUNTY_KINDS),
     )
-    window = campaign_window(campaign)
     if window is not None:
-        query = query.where(
-            Inspection.finished_at >= day_start(window[0]),
-            Inspection.finished_at < day_start(window[1] + timedelta(days=1)),
-        )
+        query = query.where(window.inside(Inspection.finished_at))
     columns = [getattr(Enterprise, c) for c in SECTOR_COLUMNS.values()]
     rows = session.execute(
         sa.select(Enterprise.id, Enterprise.region_id, *columns).where(
@@ -115,14 +101,16 @@ def roster(session: DbSession, user: User) -> list[rules.Inspector]:
 
 
 def parse_percent(raw: str | int | None, campaign: Campaign) -> int:
-    """The share asked for; never below the campaign's minimum (Campaign.sampling_percent)."""
-    minimum = campaign.sampling_percent or 10
+    """The share asked for; never below the campaign's minimum nor the notice's 10 % (the domain's floor)."""
+    minimum = max(campaign.sampling_percent or rules.MIN_SHARE_PERCENT, rules.MIN_SHARE_PERCENT)
     if raw is None or str(raw).strip() == "":
         return minimum
     text = str(raw).strip()
-    if not text.isdigit() or not 1 <= int(text) <= 100:
+    if not text.isdigit():
         raise SamplingRefused("抽查比例应为 1–100 的整数 / the share must be a whole number from 1 to 100")
     percent = int(text)
+    if (problem := rules.share_problem(percent)) is not None:
+        raise SamplingRefused(problem)
     if percent < minimum:
         raise SamplingRefused(
             f"抽查比例不得低于本次专项行动规定的 {minimum}% / the share may not be below the campaign's {minimum}%"
@@ -130,22 +118,63 @@ def parse_percent(raw: str | int | None, campaign: Campaign) -> int:
     return percent
 
 
+def official_draw(session: DbSession, campaign: Campaign, phase_code: str | None) -> SamplingDraw | None:
+    """The phase's official draw: its latest (a re-draw replaces the one before, which stays on record)."""
+    draws = session.scalars(
+        sa.select(SamplingDraw)
+        .where(SamplingDraw.campaign_id == campaign.id)
+        .order_by(SamplingDraw.drawn_at.desc(), SamplingDraw.id)
+    ).all()
+    return next((d for d in draws if draw_phase(d) == phase_code), None)
+
+
+def draw_phase(row: SamplingDraw) -> str | None:
+    """The code of the campaign phase a draw was made in (None: made outside every phase)."""
+    phase = row.notes.get("phase")
+    return str(phase) if phase is not None else None
+
+
 def make_draw(
-    session: DbSession, user: User, percent: str | int | None, seed: str | None, stratify: bool
+    session: DbSession,
+    user: User,
+    percent: str | int | None,
+    stratify: bool,
+    *,
+    today: date,
+    tz: tzinfo,
+    redraw_reason: str | None = None,
+    confirmed: bool = False,
 ) -> SamplingDraw:
-    """Draw, write the draw and its assignments and audit it (``sampling.draw``); the caller commits."""
+    """Draw with a seed from the cryptographic random source, write the draw and its assignments and audit it
+    (``sampling.draw``); the caller commits.
+
+    One official draw per campaign phase: a second one in the same phase is a re-draw, made only with a written
+    reason and an explicit confirmation; it replaces the official draw, whose assignments are withdrawn from
+    the inspectors' tablets, while the replaced draw stays listed and audited.
+    """
     if not may_draw(user):
         raise SamplingRefused("只有市级监管人员可以抽取 / only a city supervisor may draw")
     campaign = campaign_for(session, user)
     if campaign is None:
         raise SamplingRefused("没有进行中的专项行动 / there is no campaign to draw for")
     share = parse_percent(percent, campaign)
-    seed_text = (seed or "").strip() or rules.new_seed()
-    if len(seed_text) > MAX_SEED_LENGTH:
-        raise SamplingRefused(
-            f"随机种子最长 {MAX_SEED_LENGTH} 个字符 / the seed is at most {MAX_SEED_LENGTH} characters"
-        )
-    units = population(session, user, campaign)
+    phase = campaign.phase_on(today)
+    phase_code = phase.code if phase is not None else None
+    replaced = official_draw(session, campaign, phase_code)
+    reason = (redraw_reason or "").strip()
+    if replaced is not None:
+        if len(reason) < rules.MIN_REDRAW_REASON:
+            raise SamplingRefused(
+                f"本阶段已有正式抽取结果；重新抽取须填写不少于 {rules.MIN_REDRAW_REASON} 个字的理由 / this phase already "
+                "has an official draw: a re-draw needs a written reason"
+            )
+        if not confirmed:
+            raise SamplingRefused(
+                "重新抽取将作废本阶段现有的抽取结果，请勾选确认 / a re-draw replaces the phase's official draw: confirm it"
+            )
+    seed_text = rules.new_seed()
+    window = campaign_window(campaign, tz)
+    units = population(session, user, campaign, window)
     if not units:
         raise SamplingRefused("没有县级检查过的企业可供抽取 / no county-checked enterprise to draw from")
     inspectors = roster(session, user)
@@ -153,7 +182,6 @@ def make_draw(
         raise SamplingRefused("执法人员名册不足两人 / the roster has fewer than two inspectors")
     result = rules.draw(units, inspectors, percent=share, seed=seed_text, stratify_by_sector=stratify,
                         sector_order=SECTOR_ORDER)  # fmt: skip
-    window = campaign_window(campaign)
     row = SamplingDraw(
         campaign_id=campaign.id, drawn_by_id=user.id, seed=result.seed, percent=share, stratified=stratify,
         population_size=result.population_size, sample_size=result.sample_size,
@@ -164,7 +192,11 @@ def make_draw(
             "inspectors_per_enterprise": result.inspectors_per_enterprise,
             "sector_order": list(SECTOR_ORDER),
             "strata": [[s.key, s.population, s.sample] for s in result.strata],
-            "window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
+            "window": None if window is None else [window.starts_on.isoformat(), window.ends_on.isoformat()],
+            "phase": phase_code,
+            "seed_source": "secrets.token_hex(16)",
+            "replaces": str(replaced.id) if replaced is not None else None,
+            "redraw_reason": reason if replaced is not None else None,
         },
     )  # fmt: skip
     session.add(row)
@@ -177,10 +209,18 @@ def make_draw(
                 draw_id=row.id, enterprise_id=uuid.UUID(assignment.enterprise_id), inspector_id=int(inspector_id),
                 ordinal=ordinal, own_county=inspector_id in assignment.own_county_ids,
             ))  # fmt: skip
-    audit.record(session, user, "sampling.draw", "sampling_draw", row.id, {
+    if replaced is not None:
+        withdrawn = utcnow()
+        for called_off in replaced.assignments:
+            if called_off.deleted_at is None:
+                # A tombstone the inspectors' next pull carries: the replaced draw's visits are called off.
+                called_off.deleted_at = withdrawn
+                called_off.row_version += 1
+    audit.record(session, user, "sampling.redraw" if replaced is not None else "sampling.draw", "sampling_draw", row.id, {
         "seed": result.seed, "percent": share, "stratified": stratify, "campaign_id": campaign.id,
         "population_size": result.population_size, "sample_size": result.sample_size,
-        "enterprise_ids": [a.enterprise_id for a in result.assignments],
+        "enterprise_ids": [a.enterprise_id for a in result.assignments], "phase": phase_code,
+        "replaces": str(replaced.id) if replaced is not None else None, "reason": reason or None,
     })  # fmt: skip
     session.flush()
     return row

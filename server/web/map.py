@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, make_response, render_template, request, send_from_directory
 from jinja2.utils import htmlsafe_json_dumps
 
+from server import clock
 from server.api.map import MapPointsSchema
 from server.domain.hazards import HazardLevel, HazardState
 from server.domain.inspections import InspectionKind, InspectionStatus
 from server.extensions import db
-from server.services.mappoints import CHINA_TIME, MapPoint, PointKind, enterprise_summaries, map_points
+from server.services.mappoints import MapPoint, PointKind, enterprise_summaries, map_points
 from server.web.access import current_supervisor, supervisor_required
 from server.web.pwa import hidden_or_outside
 
@@ -136,8 +137,8 @@ def _labels() -> dict[str, dict[str, str]]:
 
 
 def _china_day(moment: datetime) -> str:
-    """The day a UTC timestamp falls on in China (YYYY-MM-DD), as the map's popups show it."""
-    return moment.astimezone(CHINA_TIME).date().isoformat()
+    """The bureau's day a UTC timestamp falls on (YYYY-MM-DD), as the map's popups show it."""
+    return clock.local_day(moment, clock.zone()).isoformat()
 
 
 def _layer_counts(points: list[MapPoint]) -> Counter[str]:
@@ -152,7 +153,7 @@ def _layer_counts(points: list[MapPoint]) -> Counter[str]:
 
 def map_context(enterprise_id: uuid.UUID | None = None) -> dict[str, Any]:
     """What a map (the map page, or the one on an enterprise page) needs in its template."""
-    result = map_points(db.session, current_supervisor(), enterprise_id=enterprise_id)
+    result = map_points(db.session, current_supervisor(), today=clock.today(), enterprise_id=enterprise_id)
     tile_url = current_app.config.get("MAP_TILE_URL", "")
     labels = _labels()
     data = {

@@ -8,11 +8,11 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
+from server import clock
 from server.domain.hazards import HazardEventKind, HazardLevel
 from server.extensions import db
 from server.models import Enterprise, Hazard, HazardSource, Photo
@@ -22,7 +22,6 @@ from server.services.portal import FormErrors
 from server.services.web_photos import MAX_FILES, UploadRefused, store_uploaded_photos
 from server.sync_handlers import current_backend
 from server.web.access import current_enterprise_user, enterprise_required
-from server.web.supervise import local_today
 from sync.problems import Problem
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -32,10 +31,6 @@ DONE_ZH = {
     "created": "已登记到自查台账", "updated": "台账已更新", "plan": "已记录整改措施", "report": "已报告整改完成",
     "accept": "已验收",
 }  # fmt: skip
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
 
 
 def _enterprise() -> Enterprise:
@@ -74,7 +69,7 @@ def _photo_saver(entity_type: str, field: str, error_key: str) -> Callable[[uuid
 @enterprise_required
 def home() -> Any:
     """The enterprise, the campaign phase running today and its open, overdue and to-rectify figures."""
-    return render_template("portal_home.html", d=portal.home(db.session, _enterprise(), local_today()))
+    return render_template("portal_home.html", d=portal.home(db.session, _enterprise(), clock.today()))
 
 
 def _list_filters(errors: list[str]) -> tuple[portal.ListFilters, int]:
@@ -123,7 +118,7 @@ def _hazard_list(template: str, *, ledger: bool) -> Any:
     enterprise = _enterprise()
     errors: list[str] = []
     filters, page_no = _list_filters(errors)
-    today = local_today()
+    today = clock.today()
     page = portal.hazard_page(db.session, enterprise.id, filters, today, page_no, ledger=ledger)
     return render_template(
         template, enterprise=enterprise, page=page, filters=filters, errors=errors, today=today,
@@ -147,11 +142,11 @@ def ledger_new() -> Any:
     """Record a hazard found in the enterprise's own check (a self_ledger hazard, 五定 and, if major, 五到位)."""
     enterprise = _enterprise()
     if request.method == "GET":
-        now = datetime.now(_zone()).strftime("%Y-%m-%dT%H:%M")
+        now = datetime.now(clock.zone()).strftime("%Y-%m-%dT%H:%M")
         return _render_ledger_form(None, {"found_at": now, "level": HazardLevel.general.value})
     try:
         data = portal.parse_ledger_form(
-            request.form, found_on=None, today=local_today(), now=utcnow(), zone=_zone()
+            request.form, found_on=None, today=clock.today(), now=utcnow(), zone=clock.zone()
         )
         hazard = portal.create_ledger_entry(db.session, current_enterprise_user(), enterprise, data)
     except FormErrors as refused:
@@ -170,11 +165,11 @@ def ledger_edit(hazard_id: uuid.UUID) -> Any:
     if hazard.source != HazardSource.self_ledger:
         abort(404)
     if request.method == "GET":
-        return _render_ledger_form(hazard, portal.ledger_form_values(hazard, _zone()))
-    found_on = hazard.found_at.astimezone(_zone()).date()
+        return _render_ledger_form(hazard, portal.ledger_form_values(hazard, clock.zone()))
+    found_on = hazard.found_at.astimezone(clock.zone()).date()
     try:
         data = portal.parse_ledger_form(
-            request.form, found_on=found_on, today=local_today(), now=utcnow(), zone=_zone()
+            request.form, found_on=found_on, today=clock.today(), now=utcnow(), zone=clock.zone()
         )
         portal.update_ledger_entry(db.session, current_enterprise_user(), hazard, data, utcnow())
     except FormErrors as refused:
@@ -182,7 +177,7 @@ def ledger_edit(hazard_id: uuid.UUID) -> Any:
         hazard = _hazard(enterprise, hazard_id)
         values = {
             **request.form.to_dict(),
-            "found_at": portal.ledger_form_values(hazard, _zone())["found_at"],
+            "found_at": portal.ledger_form_values(hazard, clock.zone())["found_at"],
         }
         return _render_ledger_form(hazard, values, refused.errors, refused.status)
     db.session.commit()
@@ -200,7 +195,7 @@ def _act(hazard: Hazard, action: str) -> None:
         portal.report_rectification(db.session, user, hazard, form.get("note"), now, save)
     elif action == "accept":
         portal.accept_own(
-            db.session, user, hazard, form.get("acceptor"), form.get("opinion"), now, local_today()
+            db.session, user, hazard, form.get("acceptor"), form.get("opinion"), now, clock.today()
         )
     else:
         raise FormErrors({"": f"未知操作“{action}” / unknown action"})
@@ -228,7 +223,7 @@ def hazard_page(hazard_id: uuid.UUID) -> Any:
             return redirect(url_for("portal.hazard_page", hazard_id=hazard_id, done=action), 303)
         db.session.rollback()
         hazard = _hazard(enterprise, hazard_id)
-    view = hazard_views.hazard_view(db.session, hazard, local_today())
+    view = hazard_views.hazard_view(db.session, hazard, clock.today())
     return render_template(
         "portal_hazard.html", h=hazard, v=view, errors=errors, form=request.form, action=action,
         done=DONE_ZH.get(request.args.get("done", "")), kinds=HazardEventKind, labels=portal.LEDGER_LABELS,
@@ -242,7 +237,7 @@ def self_assessment() -> Any:
     """The self-assessment of one campaign phase (``?phase=<code>``, default: the running one): 符合 / 不符合 /
     不涉及 per applicable key item, with a note and evidence photos; a draft until submitted, then read-only."""
     enterprise = _enterprise()
-    today = local_today()
+    today = clock.today()
     campaign = portal.campaign_of(db.session, enterprise)
     code = request.args.get("phase", "").strip()
     phase = portal.default_phase(campaign, today) if campaign is not None else None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, render_template, request
 
+from server import clock
 from server.domain.reconciliation import (
     DESCRIPTION_ALONE_MIN,
     DESCRIPTION_MIN,
@@ -30,7 +30,6 @@ from server.services.reconciliation import (
 )
 from server.services.scope import visible_enterprises
 from server.web.access import current_supervisor, supervisor_required
-from server.web.supervise import local_today
 
 bp = Blueprint("reconciliation", __name__)
 
@@ -43,20 +42,15 @@ def reconciliation_cache() -> ReconciliationCache:
     return current_app.extensions.setdefault("reconciliation_cache", ReconciliationCache())
 
 
-def bureau_zone() -> ZoneInfo:
-    """The bureau's time zone (phases are counted in its days)."""
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-
-
 def phase_from_request(errors: list[str]) -> PhaseWindow | None:
     """The phase named by ``?phase=`` (an unknown code is reported in ``errors`` and the default used)."""
     user = current_supervisor()
     code = request.args.get("phase", "").strip() or None
     try:
-        return resolve_phase(db.session, user, code, local_today(), bureau_zone())
+        return resolve_phase(db.session, user, code, clock.today(), clock.zone())
     except UnknownPhase as unknown:
         errors.append(str(unknown))
-        return resolve_phase(db.session, user, None, local_today(), bureau_zone())
+        return resolve_phase(db.session, user, None, clock.today(), clock.zone())
 
 
 def _page_number(errors: list[str]) -> int:
@@ -84,8 +78,8 @@ def county() -> Any:
     result = None
     page = oversight.Page([], 0, 1, PAGE_SIZE)
     if window is not None:
-        today, cache = local_today(), reconciliation_cache()
-        result = reconcile_scope(db.session, user, window, today, sort=sort, zone=bureau_zone(), cache=cache)
+        today, cache = clock.today(), reconciliation_cache()
+        result = reconcile_scope(db.session, user, window, today, sort=sort, zone=clock.zone(), cache=cache)
         pages = max(1, -(-len(result.rows) // PAGE_SIZE))
         number = min(number, pages)
         rows = result.rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
@@ -115,12 +109,12 @@ def enterprise(enterprise_id: uuid.UUID) -> Any:
         return render_template(
             "reconciliation_enterprise.html", window=None, row=None, name=enterprise.name, errors=errors,
         ), (400 if errors else 200)  # fmt: skip
-    row = reconcile_enterprise(db.session, user, enterprise_id, window, local_today(), bureau_zone())
+    row = reconcile_enterprise(db.session, user, enterprise_id, window, clock.today(), clock.zone())
     if row is None:
         abort(404)
     return render_template(
         "reconciliation_enterprise.html", window=window, row=row, name=row.name, r=row.result, errors=errors,
-        phases=list(window.campaign.phases), items=dict(key_items(db.session, local_today())),
+        phases=list(window.campaign.phases), items=dict(key_items(db.session, clock.today())),
         later={m.finding.id: m for m in row.result.recorded_after}, verdicts=ItemVerdict,
         thresholds={"description": DESCRIPTION_MIN, "alone": DESCRIPTION_ALONE_MIN, "place": PLACE_MIN},
     ), (400 if errors else 200)  # fmt: skip

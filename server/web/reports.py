@@ -12,7 +12,6 @@ import io
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -27,7 +26,7 @@ from flask import (
     url_for,
 )
 
-from server import security
+from server import clock, security
 from server.domain.roles import Role
 from server.extensions import db
 from server.models import Campaign
@@ -37,27 +36,22 @@ from server.services.oversight import campaign_for
 from server.services.progress_report import PeriodError, ProgressReport
 from server.services.progress_report_xlsx import XLSX_MIMETYPE, report_filename, report_xlsx
 from server.web.access import current_supervisor, supervisor_required
-from server.web.supervise import local_today
 
 bp = Blueprint("reports", __name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-
-
 def _report() -> tuple[ProgressReport | None, str | None]:
     """The report the query string asks for, or the reason it cannot be made."""
     try:
         period = progress_report.parse_period(
-            request.args.get("month"), request.args.get("final"), local_today()
+            request.args.get("month"), request.args.get("final"), clock.today()
         )
     except PeriodError as error:
         return None, str(error)
     report = progress_report.build_report(
-        db.session, current_supervisor(), period, zone=_zone(),
+        db.session, current_supervisor(), period, zone=clock.zone(),
         authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
     )  # fmt: skip
     return report, None
@@ -68,7 +62,7 @@ def _report() -> tuple[ProgressReport | None, str | None]:
 def monthly() -> Any:
     """The monthly report (or the final summary) in the signed-in supervisor's scope."""
     report, error = _report()
-    today = local_today()
+    today = clock.today()
     campaign = campaign_for(db.session, current_supervisor())
     return render_template(
         "report_monthly.html", r=report, error=error, months=progress_report.report_months(campaign, today),
@@ -81,6 +75,28 @@ def _audit_head() -> str | None:
     """The audit chain's head label, printed on the report so that a later database edit shows."""
     head = audit.current_head(db.session)
     return head.label() if head else None
+
+
+@bp.route("/reports/phone", methods=["POST"])
+@supervisor_required
+def report_phone() -> Any:
+    """Set the 联系电话 the supervisor's bureau prints on its reports, then show the report again."""
+    phone = request.form.get("phone", "")
+    try:
+        progress_report.set_report_phone(db.session, current_supervisor(), phone)
+    except PeriodError as refused:
+        db.session.rollback()
+        report, _ = _report()
+        campaign = campaign_for(db.session, current_supervisor())
+        return render_template(
+            "report_monthly.html", r=report, error=None, phone_error=str(refused), phone_typed=phone,
+            months=progress_report.report_months(campaign, clock.today()), month_arg="", final=False,
+            sections=progress_report.SECTIONS,
+        ), 400  # fmt: skip
+    db.session.commit()
+    month = request.form.get("month", "").strip()
+    target = url_for("reports.monthly", month=month) if month else url_for("reports.monthly")
+    return redirect(target)
 
 
 @bp.route("/reports/monthly.xlsx")
@@ -113,7 +129,7 @@ def admin_required(view: F) -> F:
 @admin_required
 def campaign_list() -> Any:
     """Every campaign with its phases and the phase running today."""
-    today = local_today()
+    today = clock.today()
     rows = [
         (c, campaign_rules.ordered_phases(c), campaign_rules.current_phase(c, today))
         for c in campaign_rules.campaigns(db.session)
@@ -143,7 +159,7 @@ def campaign_page(campaign_id: int) -> Any:
             return redirect(
                 url_for("reports.campaign_page", campaign_id=campaign.id, done=1 if changed else 0)
             )
-    today = local_today()
+    today = clock.today()
     return render_template(
         "admin_campaign.html", c=campaign, phases=campaign_rules.ordered_phases(campaign), form=form, errors=errors,
         field=campaign_rules.phase_field, current=campaign_rules.current_phase(campaign, today), today=today,

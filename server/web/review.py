@@ -4,13 +4,13 @@ decision (approve, or return with a comment), and the photo bytes themselves (sc
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 
-from server import security
+from server import clock, security
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome
 from server.domain.roles import Role
 from server.extensions import db
@@ -25,8 +25,6 @@ from sync.problems import Problem
 
 bp = Blueprint("review", __name__, template_folder="templates")
 
-#: Supervisors read times on the bureau's clock (China keeps one zone and no daylight saving).
-CHINA_TIME = timezone(timedelta(hours=8))
 #: Photos never change (they are named by their hash), but scope may: browsers keep them a day, privately.
 PHOTO_CACHE_CONTROL = "private, max-age=86400"
 BYTES_MISSING = (
@@ -42,10 +40,10 @@ FILE_LOST = (
 
 @bp.app_template_filter("review_time")
 def review_time(value: datetime | None, seconds: bool = False) -> str:
-    """A timestamp on China time, or a dash."""
+    """A timestamp on the bureau's clock, or a dash."""
     if value is None:
         return "—"
-    return value.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return clock.local_text(value, clock.zone(), "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 @bp.app_template_filter("review_duration")
@@ -94,6 +92,7 @@ def inspection_list() -> Any:
         kind=_enum_arg("kind", InspectionKind),
         enterprise=request.args.get("enterprise", "").strip() or None,
         seal=seal if seal in review.SEAL_FILTERS else None,
+        doubtful={"1": True, "0": False}.get(request.args.get("doubtful", "").strip()),
     )
     page_no = request.args.get("page", "1")
     page = review.list_inspections(
@@ -145,9 +144,13 @@ def submit_review(inspection_id: uuid.UUID) -> Any:
     )
     if inspection is None:
         abort(404)
+    data = review.load_review(db.session, reviewer, inspection_id, current_backend().blobs)
     try:
         outcome = _outcome(request.form.get("outcome", ""))
-        review.review_inspection(db.session, inspection, reviewer, outcome, comment)
+        review.review_inspection(
+            db.session, inspection, reviewer, outcome, comment, doubts=data.doubtful if data else 0,
+            confirmed=request.form.get("confirm_flags", "") in ("1", "on"),
+        )  # fmt: skip
     except Problem as problem:
         db.session.rollback()
         return _render_review(

@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
+from server import clock
+from server.domain.sampling import MIN_SHARE_PERCENT
 from server.extensions import db
 from server.models import SamplingDraw
 from server.services import oversight, sampling
@@ -32,12 +34,22 @@ def draw_list() -> Any:
     error = None
     form: dict[str, Any] = {
         "percent": request.form.get("percent", ""),
-        "seed": request.form.get("seed", ""),
         "stratify": request.form.get("stratify", "") in ("1", "on"),
+        "reason": request.form.get("reason", ""),
+        "confirm": request.form.get("confirm", "") in ("1", "on"),
     }
+    zone = clock.zone()
     if request.method == "POST":
         try:
-            row = sampling.make_draw(db.session, user, form["percent"], form["seed"], bool(form["stratify"]))
+            if request.form.get("seed", "").strip():
+                # The seed comes from the cryptographic random source only: a typed one could steer the draw.
+                raise sampling.SamplingRefused(
+                    "随机种子由系统随机生成，不能输入 / the seed is drawn by the system and cannot be typed"
+                )
+            row = sampling.make_draw(
+                db.session, user, form["percent"], bool(form["stratify"]), today=clock.today(zone), tz=zone,
+                redraw_reason=form["reason"], confirmed=bool(form["confirm"]),
+            )  # fmt: skip
         except sampling.SamplingRefused as refused:
             db.session.rollback()
             error = str(refused)
@@ -45,9 +57,14 @@ def draw_list() -> Any:
             db.session.commit()
             return redirect(url_for("sampling.draw_page", draw_id=row.id))
     draws = db.session.scalars(sampling.visible_draws(db.session, user)).all()
+    phase = campaign.phase_on(clock.today(zone)) if campaign else None
+    official = (
+        sampling.official_draw(db.session, campaign, phase.code if phase else None) if campaign else None
+    )
     return render_template(
-        "sampling.html", draws=draws, campaign=campaign, error=error, form=form,
-        default_percent=campaign.sampling_percent if campaign else 10,
+        "sampling.html", draws=draws, campaign=campaign, error=error, form=form, phase=phase, official=official,
+        default_percent=sampling.parse_percent(None, campaign) if campaign else MIN_SHARE_PERCENT,
+        replaced={d.notes.get("replaces") for d in draws if d.notes.get("replaces")}, draw_phase=sampling.draw_phase,
     ), (400 if error else 200)  # fmt: skip
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import io
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
+from server import clock
 from server.extensions import db
 from server.models import Campaign
 from server.services import progress_report, scoring
@@ -17,7 +17,6 @@ from server.web.access import current_supervisor, supervisor_required
 from server.web.forms import commit_or_errors
 from server.web.reconciliation import reconciliation_cache
 from server.web.reports import admin_required, xlsx_response
-from server.web.supervise import local_today
 
 bp = Blueprint("scoring", __name__)
 
@@ -25,11 +24,11 @@ bp = Blueprint("scoring", __name__)
 def _board() -> scoring.Scoreboard:
     try:
         period = progress_report.parse_period(
-            request.args.get("month"), request.args.get("final"), local_today()
+            request.args.get("month"), request.args.get("final"), clock.today()
         )
     except PeriodError as error:
         abort(400, str(error))
-    zone = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    zone = clock.zone()
     return scoring.scoreboard(
         db.session, current_supervisor(), period, zone=zone, cache=reconciliation_cache()
     )

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 
-from server import security
+from server import clock, security
 from server.documents.stop_order_pdf import render_stop_order
 from server.domain.stop_orders import OrderAction, OrderState, allowed_actions
 from server.extensions import db
@@ -38,7 +38,7 @@ def order_role_required(view: F) -> F:
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    return clock.zone()
 
 
 def _authority() -> str:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
 
+from server import clock
 from server.domain.submissions import SubmissionKind, Timeliness, due_dates
 from server.extensions import db
 from server.media.documents import SUFFIXES
@@ -25,13 +26,12 @@ from server.web.access import (
 from server.web.forms import commit_or_errors
 from server.web.portal import _enterprise
 from server.web.reports import admin_required
-from server.web.supervise import local_today
 
 bp = Blueprint("submissions", __name__)
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    return clock.zone()
 
 
 @bp.route("/portal/submissions")
@@ -40,7 +40,7 @@ def portal_list() -> Any:
     """Every submission the enterprise owes the campaign, its standing and its versions."""
     enterprise = _enterprise()
     campaign = submissions.campaign_of_enterprise(db.session, enterprise)
-    today = local_today()
+    today = clock.today()
     periods = (
         submissions.enterprise_periods(db.session, enterprise, campaign, today, _zone()) if campaign else []
     )
@@ -60,7 +60,7 @@ def _period_arg(raw: str) -> date:
 def portal_submit(requirement_id: int, period: str) -> Any:
     """Fill the monthly progress (prefilled from the enterprise's books) or upload the plan/summary file."""
     enterprise = _enterprise()
-    today = local_today()
+    today = clock.today()
     status = submissions.find_period(
         db.session, enterprise, requirement_id, _period_arg(period), today, _zone()
     )
@@ -120,7 +120,7 @@ def portal_file(submission_id: uuid.UUID) -> Any:
 def matrix() -> Any:
     """Enterprise × submission: on time, late, missing (overdue) or not yet due."""
     campaign = oversight.campaign_for(db.session, current_supervisor())
-    today = local_today()
+    today = clock.today()
     view = (
         submissions.matrix(db.session, current_supervisor(), campaign, today, _zone()) if campaign else None
     )
@@ -183,7 +183,7 @@ def figures() -> Any:
     periods = sorted({p for r in submissions.requirements(db.session, campaign) if r.kind is SubmissionKind.progress
                       for p in due_dates(r.schedule)})  # fmt: skip
     raw = request.args.get("period", "")
-    past = [p for p in periods if p <= local_today()]
+    past = [p for p in periods if p <= clock.today()]
     chosen = _period_arg(raw) if raw else (past[-1] if past else (periods[0] if periods else None))
     if chosen is None or chosen not in periods:
         abort(404)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
+from server import clock
 from server.domain import hazards as rules
 from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.sectors import Sector
@@ -23,14 +23,8 @@ from sync.problems import Problem
 
 bp = Blueprint("supervise", __name__)
 
-#: The form fields of each hazard action, so that a refused form keeps what was typed.
-FIVE_IN_PLACE_ZH = {
-    "measures": "整改措施到位",
-    "responsibility": "责任到位",
-    "funds": "资金到位",
-    "time_limit": "时限到位",
-    "contingency_plan": "应急预案到位",
-}
+#: 五到位 as the pages label it (the domain's list).
+FIVE_IN_PLACE_ZH = {key: zh for key, (zh, _en) in rules.FIVE_IN_PLACE.items()}
 
 
 def clearance_cache() -> oversight.ClearanceCache:
@@ -43,16 +37,11 @@ def warm_clearance_cache(app: Any) -> None:
     that pays for it; run by gunicorn in a thread as each worker starts (deploy/gunicorn.conf.py)."""
     with app.app_context():
         try:
-            oversight.all_clearances(db.session, local_today(), clearance_cache())
+            oversight.all_clearances(db.session, clock.today(), clearance_cache())
         except Exception:  # a cold cache is only slower: never let warming take a worker down
             current_app.logger.exception("warming the 清零 cache failed")
         finally:
             db.session.remove()
-
-
-def local_today() -> date:
-    """Today in the bureau's time zone (a UTC date would turn over at 08:00 in China)."""
-    return datetime.now(ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))).date()
 
 
 class FilterError(ValueError):
@@ -98,19 +87,16 @@ def _parse(parsers: dict[str, Any], errors: list[str]) -> dict[str, Any]:
 def dashboard() -> Any:
     """Coverage, 清零 by sector, hazards by level and state, overdue, 挂牌督办, devices, quarantine."""
     user = current_supervisor()
-    figures = oversight.dashboard(db.session, user, local_today(), clearance_cache())
+    zone = clock.zone()
+    figures = oversight.dashboard(db.session, user, clock.today(zone), zone, clearance_cache())
     return render_template(
         "dashboard.html",
         d=figures,
         levels=list(HazardLevel),
         states=list(HazardState),
-        now=oversight.day_start(figures.today),
+        now=clock.day_start(figures.today, zone),
         overdue_submissions=submissions.overdue_count(
-            db.session,
-            user,
-            oversight.campaign_for(db.session, user),
-            figures.today,
-            ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai")),
+            db.session, user, oversight.campaign_for(db.session, user), figures.today, zone
         ),
     )
 
@@ -128,6 +114,8 @@ def hazard_list() -> Any:
             "level": lambda: _enum_arg("level", HazardLevel, "隐患等级"),
             "state": lambda: _enum_arg("state", HazardState, "隐患状态"),
             "source": lambda: _enum_arg("source", HazardSource, "来源"),
+            "found_from": lambda: _date_arg("found_from", "发现日期起"),
+            "found_to": lambda: _date_arg("found_to", "发现日期止"),
             "page": lambda: _int_arg("page", 1),
         },
         errors,
@@ -136,13 +124,25 @@ def hazard_list() -> Any:
         enterprise_id=args.get("enterprise_id"), q=request.args.get("q", "").strip() or None, sector=args.get("sector"),
         level=args.get("level"), state=args.get("state"), source=args.get("source"), overdue=_flag("overdue"),
         listed=_flag("listed"), open_only=_flag("open"), stop_production=_flag("stop"),
+        found_from=args.get("found_from"), found_to=args.get("found_to"), counted=_flag("counted"),
     )  # fmt: skip
-    today = local_today()
-    page = oversight.hazard_list(db.session, user, filters, today, args.get("page") or 1)
+    zone = clock.zone()
+    today = clock.today(zone)
+    page = oversight.hazard_list(db.session, user, filters, today, zone, args.get("page") or 1)
     return render_template(
         "hazards.html", page=page, filters=filters, errors=errors, today=today, sectors=list(Sector),
         levels=list(HazardLevel), states=list(HazardState), sources=list(HazardSource), query=_query_without_page(),
     ), (400 if errors else 200)  # fmt: skip
+
+
+def _date_arg(name: str, label: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise FilterError(f"{label}“{raw}”无效，应为 YYYY-MM-DD / {name} must be YYYY-MM-DD") from None
 
 
 def _uuid_arg(name: str) -> uuid.UUID | None:
@@ -182,13 +182,22 @@ def hazard_page(hazard_id: uuid.UUID) -> Any:
     if request.method == "POST":
         form = {
             k: request.form.get(k, "")
-            for k in ("action", "comment", "deadline", "supervision_level", "supervision_no")
+            for k in (
+                "action",
+                "comment",
+                "deadline",
+                "supervision_level",
+                "supervision_no",
+                "completed_by",
+                "waiver",
+            )
         }
         try:
             deadline = _form_date(form["deadline"])
             supervise(
                 db.session, hazard, user, form["action"], comment=form["comment"], deadline=deadline,
                 supervision_level=form["supervision_level"], supervision_no=form["supervision_no"],
+                completed_by=form["completed_by"], waiver=form["waiver"],
             )  # fmt: skip
         except Problem as problem:
             db.session.rollback()
@@ -197,11 +206,12 @@ def hazard_page(hazard_id: uuid.UUID) -> Any:
         else:
             db.session.commit()
             return redirect(url_for("supervise.hazard_page", hazard_id=hazard.id, done=form["action"]))
-    view = hazard_views.hazard_view(db.session, hazard, local_today())
+    view = hazard_views.hazard_view(db.session, hazard, clock.today())
     status = 200 if error is None else 409 if "状态" in error else 400
     return render_template(
         "hazard.html", h=hazard, v=view, error=error, form=form, done=request.args.get("done"),
-        five_in_place=FIVE_IN_PLACE_ZH, kinds=HazardEventKind,
+        five_in_place=FIVE_IN_PLACE_ZH, kinds=HazardEventKind, min_waiver=rules.MIN_WAIVER_CHARS,
+        missing_five=rules.five_in_place_missing(hazard.level, hazard.five_in_place),
     ), status  # fmt: skip
 
 
@@ -223,7 +233,7 @@ def enterprise_list() -> Any:
     """Enterprises in scope with their 清零 state, filtered and paged."""
     user = current_supervisor()
     errors: list[str] = []
-    today = local_today()
+    today = clock.today()
     campaign = oversight.campaign_for(db.session, user)
     phases = {p.code: p for p in campaign.phases} if campaign else {}
     args = _parse(
@@ -245,10 +255,11 @@ def enterprise_list() -> Any:
     cleared_arg = request.args.get("cleared", "")
     filters = oversight.EnterpriseFilters(
         q=request.args.get("q", "").strip() or None, sector=args.get("sector"), region_id=args.get("region"),
-        inspected_between=inspected_between, cleared=None if cleared_arg == "" else cleared_arg == "1",
+        inspected_between=inspected_between,
+        cleared=None if cleared_arg in ("", "pending") else cleared_arg == "1", pending=cleared_arg == "pending",
     )  # fmt: skip
     page = oversight.enterprise_list(
-        db.session, user, filters, today, args.get("page") or 1, clearance_cache()
+        db.session, user, filters, today, args.get("page") or 1, clearance_cache(), clock.zone()
     )
     regions = visible_region_ids(db.session, user)
     region_query = sa.select(Region).order_by(Region.code)
@@ -265,7 +276,7 @@ def enterprise_list() -> Any:
 def enterprise_page(enterprise_id: uuid.UUID) -> Any:
     """One enterprise: profile, location, inspections, hazards and 清零 per key item."""
     user = current_supervisor()
-    view = hazard_views.enterprise_view(db.session, user, enterprise_id, local_today())
+    view = hazard_views.enterprise_view(db.session, user, enterprise_id, clock.today())
     if view is None:
         abort(404)
     from server.web.map import map_context, with_map_policy
@@ -283,7 +294,7 @@ def register_filters(app: Any) -> None:
     def _local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         if value is None:
             return "—"
-        return value.astimezone(ZoneInfo(app.config.get("TIMEZONE", "Asia/Shanghai"))).strftime(fmt)
+        return clock.local_text(value, clock.zone(), fmt)
 
     @app.template_filter("yesno")
     def _yesno(value: bool | None) -> str:

@@ -181,12 +181,24 @@ def test_a_hazard_found_offline_is_fixed_by_the_enterprise_accepted_on_the_web_a
     desk = browser.new_context(locale="zh-CN")
     web = _web_sign_in(desk, live_server.url, "xx_sup", f"/hazards/{hazard_id}")
     assert web.locator("img[src$='/thumb']").count() >= 1  # the after-photo, made into a thumbnail
+    web.fill("#actions input[name=completed_by]", "李红梅")  # 五定: who did the work is named on acceptance
     web.fill("#actions textarea[name=comment]", "现场照片核实，整改到位")
     web.click("#actions button[value=accept]")
     web.wait_for_load_state()
     assert "已验收" in web.inner_text("h1")
 
-    # 4. 清零: every applicable key item of the enterprise is now cleared.
+    # 4. Until a supervisor approves the inspection, its 清零 is shown apart as 待审核, never as 已清零.
+    web.goto(f"{live_server.url}/enterprises/{enterprise_id}")
+    assert "待审核" in web.inner_text("h1") and "已清零" not in web.inner_text("h1")
+    web.click("#inspections a")
+    web.wait_for_load_state()
+    if web.locator("input[name=confirm_flags]").count():
+        web.check("input[name=confirm_flags]")
+    web.fill("#review textarea[name=comment]", "检查记录完整，签名封存验证通过")
+    web.click("#review button[value=approve]")
+    web.wait_for_load_state()
+
+    # 5. 清零: every applicable key item of the enterprise is now cleared, on an approved, sealed inspection.
     web.goto(f"{live_server.url}/enterprises/{enterprise_id}")
     assert "已清零" in web.inner_text("h1")
     desk.close()

@@ -16,6 +16,7 @@ from server.extensions import db
 from server.models import (
     Blob,
     ChangeCounter,
+    Device,
     Enterprise,
     Hazard,
     HazardEvent,
@@ -36,7 +37,7 @@ def _count(model: object, *where: sa.ColumnElement[bool]) -> int:
 
 def test_fill_at_one_percent_scale(app: Flask) -> None:
     with app.app_context():
-        models = (Enterprise, Inspection, InspectionParticipant, ReviewDecision, ItemResult, Hazard,
+        models = (Enterprise, Device, Inspection, InspectionParticipant, ReviewDecision, ItemResult, Hazard,
                   HazardEvent, Photo, Blob)  # fmt: skip
         before = {model: _count(model) for model in models}
         non_compliant_before = _count(ItemResult, ItemResult.result == "non_compliant")
@@ -90,6 +91,25 @@ def test_fill_at_one_percent_scale(app: Flask) -> None:
             Hazard.deadline < TODAY,
         )
         assert 0 < overdue < 200
+
+        # Every submitted inspection is sealed by its author's tablet, and the seal verifies as a synced one would.
+        from server.services.seal import check_seal
+
+        submitted = db.session.scalars(
+            sa.select(Inspection).where(Inspection.enterprise_id.in_(generated), Inspection.status != "draft")
+        ).all()
+        assert submitted and all(i.seal_verified is True and i.sealed_record for i in submitted)
+        for inspection in submitted[:5]:
+            device = db.session.get(Device, inspection.device_id)
+            assert device is not None and device.user_id == inspection.created_by_id
+            results = {r.item_code: r.result.value for r in db.session.scalars(
+                sa.select(ItemResult).where(ItemResult.inspection_id == inspection.id))}  # fmt: skip
+            check = check_seal(
+                record_text=inspection.sealed_record or "", sealed_sha256=inspection.sealed_sha256,
+                signature=inspection.device_signature, jwk=device.public_key_jwk, inspection_id=str(inspection.id),
+                results=results,
+            )  # fmt: skip
+            assert check.verified, check.problem
 
         # The pages the bench opens exist and belong to 兴县.
         assert isinstance(summary.review_inspection_id, uuid.UUID) and summary.review_inspection_photos > 0

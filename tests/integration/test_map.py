@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from server import clock
 from server.domain.hazards import HazardEventKind as K
 from server.domain.hazards import HazardLevel
 from server.domain.inspections import InspectionKind, InspectionStatus
@@ -225,12 +226,16 @@ def test_inspections_are_capped_to_the_most_recent(app: Flask, records: dict[str
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.username == "xx_sup"))
         assert user is not None
-        whole = map_points(db.session, user, kinds=[PointKind.inspection])
+        whole = map_points(db.session, user, kinds=[PointKind.inspection], today=clock.today())
         assert len(whole.points) >= 2 and whole.inspections_truncated is False
         times = [p.started_at for p in whole.points if p.started_at is not None]
         assert times == sorted(times, reverse=True)
         capped = map_points(
-            db.session, user, kinds=[PointKind.inspection], inspection_limit=len(whole.points) - 1
+            db.session,
+            user,
+            kinds=[PointKind.inspection],
+            today=clock.today(),
+            inspection_limit=len(whole.points) - 1,
         )
         assert capped.points == whole.points[:-1] and capped.inspections_truncated is True
 

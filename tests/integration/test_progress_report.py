@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from server import clock
 from server.domain import hazards as rules
 from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import InspectionSummary, ItemResultValue, LinkedHazard, clearance
@@ -47,6 +48,8 @@ from server.services import audit
 from server.services.demo_activity import demo_id
 from server.services.hazards import append_event, record_hazard
 from server.services.progress_report import (
+    COLUMNS,
+    FORM_TITLE,
     ProgressReport,
     build_report,
     enterprises_in_scope,
@@ -56,8 +59,8 @@ from server.services.progress_report import (
     report_scope,
     statuses_as_of,
 )
-from server.web.supervise import local_today
 from tests.conftest import login
+from tests.sealing import Tablet, approve
 
 CHINA = ZoneInfo("Asia/Shanghai")
 COUNTIES = {"兴县": "141123", "临县": "141124"}
@@ -121,19 +124,30 @@ def _replayed(hazard: Hazard, end: datetime, known: datetime | None = None) -> r
 
 
 def _by_hand(end: datetime, day: date) -> dict[str, dict[str, Any]]:
-    """The report's figures per county code (and "total"), counted row by row in Python."""
+    """The report's figures per county code (and "total"), counted row by row in Python.
+
+    Only inspections whose device seal verified count; 清零 takes only those a supervisor approved by the cut-off
+    and whose answers are the sealed ones; hazards found before the campaign's first day are left out; overdue
+    is counted as of the cut-off day, or today while the report is provisional."""
+    day = min(day, datetime.now(CHINA).date())
+    campaign = db.session.scalar(sa.select(Campaign))
+    assert campaign is not None
+    starts = datetime.combine(min(p.starts_on for p in campaign.phases), datetime.min.time(), tzinfo=CHINA)
     enterprises = [e for e in db.session.scalars(sa.select(Enterprise)) if e.deleted_at is None]
     county = {e.id: _county_of(e) for e in enterprises}
     decisions = db.session.scalars(sa.select(ReviewDecision)).all()
     returned = {
         d.inspection_id for d in decisions if d.outcome == ReviewOutcome.return_ and d.decided_at < end
     }
+    approved = {
+        d.inspection_id for d in decisions if d.outcome == ReviewOutcome.approve and d.decided_at < end
+    }
     inspections = db.session.scalars(sa.select(Inspection)).all()
     counting = [
         i for i in inspections
         if i.enterprise_id in county and i.kind != InspectionKind.self_check and i.submitted_received_at is not None
-        and i.submitted_received_at < end and i.finished_at is not None and i.finished_at < end
-        and i.deleted_at is None and i.id not in returned
+        and i.submitted_received_at < end and i.finished_at is not None and starts <= i.finished_at < end
+        and i.deleted_at is None and i.id not in returned and i.sealed_record is not None and i.seal_verified is True
     ]  # fmt: skip
     assert not any(i.corrects_id for i in inspections), "the hand count leaves corrections out"
     out: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
@@ -163,7 +177,9 @@ def _by_hand(end: datetime, day: date) -> dict[str, dict[str, Any]]:
         sealed = h.inspection is None or (
             h.inspection.submitted_received_at is not None and h.inspection.submitted_received_at < end
         )
-        if h.enterprise_id not in county or not (h.found_at < end and found.received_at < end and sealed):
+        if h.enterprise_id not in county or not (
+            starts <= h.found_at < end and found.received_at < end and sealed
+        ):
             continue
         if h.deleted_at is not None and h.deleted_at < end:
             continue
@@ -183,7 +199,7 @@ def _by_hand(end: datetime, day: date) -> dict[str, dict[str, Any]]:
                 self_inspected[key].add(h.enterprise_id)
     key_items = db.session.scalars(sa.select(CatalogueItem).where(CatalogueItem.section == "key")).all()
     for e in enterprises:
-        mine = [i for i in counting if i.enterprise_id == e.id]
+        mine = [i for i in counting if i.enterprise_id == e.id and i.id in approved and _as_sealed(i)]
         latest = max(mine, key=lambda i: (i.finished_at, i.id), default=None)
         codes = [i.code for i in applicable_items(key_items, e.profile(), lambda i: ApplicabilityRule.from_dict(i.applies_when))]  # fmt: skip
         summary = None
@@ -205,6 +221,16 @@ def _by_hand(end: datetime, day: date) -> dict[str, dict[str, Any]]:
     return {key: {name: row.get(name, 0) for name in FIELDS} for key, row in out.items()}
 
 
+def _as_sealed(inspection: Inspection) -> bool:
+    """Whether the inspection's answers are those its device sealed."""
+    import json
+
+    sealed = {
+        code: result for code, result, *_ in json.loads(inspection.sealed_record or "{}").get("results", [])
+    }
+    return sealed == {r.item_code: r.result.value for r in inspection.results if r.deleted_at is None}
+
+
 def _month_of(visit: str) -> date:
     """The month in which a demo visit's inspection finished (bureau time)."""
     inspection = db.session.get(Inspection, demo_id(f"inspection/{visit}"))
@@ -220,16 +246,18 @@ def test_the_whole_demo_counted_from_its_definitions(app: Flask) -> None:
     with app.app_context():
         city = _report("ll_city", _far_month())
         xing, lin, total = _row(city, "兴县"), _row(city, "临县"), city.total
-        # 兴县: visits xx-01…xx-14 less the returned xx-10 and the draft xx-15; xx-13 and xx-14 are one plant.
+        # 兴县: visits xx-01…xx-14 less the returned xx-10, the draft xx-15 and xx-11 whose seal fails (its answers
+        # differ from the sealed ones); xx-13 and xx-14 are one plant.
         # Teams (insp1+3, 2+4, 1+4, 2+3, 1+2), four inspectors, one expert (xx-01, xx-07, xx-08).
         assert (xing.groups, xing.inspectors, xing.experts) == (5, 4, 1)
-        assert (xing.county_inspections, xing.city_inspections, xing.enterprises_covered) == (13, 0, 12)
+        assert (xing.county_inspections, xing.city_inspections, xing.enterprises_covered) == (12, 0, 11)
         assert xing.enterprises_in_scope == 32
         # 15 findings (the returned xx-10's included), 3 major (ST-6, DU-2, CS-1); accepted or closed: xx-01 CS-2,
         # xx-02 ST-2 and HW-1, xx-09 CS-2, xx-11 CS-2, xx-13 CS-1 and HW-1; of the majors only CS-1.
         assert (xing.hazards, xing.hazards_major, xing.rectified, xing.rectified_major) == (15, 3, 7, 1)
-        # Not reported fixed and past every deadline by then: ST-7, AL-1, MG-2, DU-5, xx-10's CS-2, ST-6.
-        assert (xing.overdue, xing.listed, xing.self_inspected) == (6, 1, 0)
+        # The report is provisional (its cut-off is still to come): overdue is counted as of today, as on the
+        # dashboard. Not reported fixed and past their deadline today: xx-04's DU-5 and xx-10's CS-2.
+        assert (xing.overdue, xing.listed, xing.self_inspected) == (2, 1, 0)
         assert (lin.groups, lin.inspectors, lin.experts, lin.county_inspections, lin.enterprises_covered) == (
             1,
             2,
@@ -244,7 +272,7 @@ def test_the_whole_demo_counted_from_its_definitions(app: Flask) -> None:
             1,
             1,
         )
-        assert (total.groups, total.inspectors, total.experts, total.county_inspections) == (6, 6, 1, 16)
+        assert (total.groups, total.inspectors, total.experts, total.county_inspections) == (6, 6, 1, 15)
         assert (total.enterprises_in_scope, total.hazards, total.rectified) == (37, 17, 8)
         assert total.rectification_rate == pytest.approx(100 * 8 / 17)
         assert total.by_source["regulator"].total == 17 and total.by_source["self"].total == 0
@@ -382,7 +410,10 @@ def test_later_writes_do_not_change_a_past_month(app: Flask, client: FlaskClient
     with app.app_context():
         far_after = _report("ll_city", _far_month())
     # The same writes do show in a report whose cut-off is after them.
-    assert far_after.total.hazards == far_before.total.hazards + 1
+    # The new hazard counts if found within the campaign's days; found after its last day, it is listed apart.
+    assert (far_after.total.hazards + far_after.after_campaign) == (
+        far_before.total.hazards + far_before.after_campaign + 1
+    )
     assert far_after.total.rectified == far_before.total.rectified + 1
     assert far_after.total.county_inspections == far_before.total.county_inspections  # one in, one returned
     assert far_after.total.self_inspected == far_before.total.self_inspected + 1
@@ -395,7 +426,9 @@ def _inspection(
     finished: datetime,
     received: datetime,
     results: dict[str, ItemResultValue] | None = None,
+    approved: bool = False,
 ) -> Inspection:
+    """A regulator's inspection sealed by its tablet (and approved an hour after receipt when ``approved``)."""
     catalogue_id = db.session.scalar(sa.select(CatalogueItem.catalogue_id).limit(1))
     one, two = _user("xx_insp1"), _user("xx_insp2")
     inspection = Inspection(
@@ -412,6 +445,10 @@ def _inspection(
     for code, result in (results or {}).items():
         db.session.add(ItemResult(inspection_id=inspection.id, item_code=code, result=result))
     db.session.flush()
+    Tablet(db.session, one.id).seal(db.session, inspection)
+    if approved:
+        approve(db.session, inspection, _user("xx_sup").id)
+        inspection.decisions[-1].decided_at = received + timedelta(hours=1)
     return inspection
 
 
@@ -422,7 +459,11 @@ def _key_codes(enterprise: Enterprise) -> list[str]:
 
 def test_the_cutoff_is_the_end_of_the_23rd_in_the_bureaus_time(app: Flask) -> None:
     with app.app_context():
-        month = date(local_today().year - 1, 3, 1)  # before any demo activity
+        month = date(clock.today().year - 1, 3, 1)  # before any demo activity
+        # The campaign's dates are data: here it began the year before, so that this March is inside it.
+        campaign = db.session.scalar(sa.select(Campaign))
+        assert campaign is not None
+        min(campaign.phases, key=lambda p: p.starts_on).starts_on = date(month.year, 1, 1)
         steel = _enterprise(UNINSPECTED_STEEL)
         late_evening = datetime(month.year, 3, 23, 23, 30, tzinfo=CHINA)
         after_midnight = datetime(month.year, 3, 24, 0, 10, tzinfo=CHINA)
@@ -473,7 +514,7 @@ def test_clearance_per_phase_is_taken_at_each_phases_end(app: Flask) -> None:
         start = phases["city_sampling"].starts_on + timedelta(days=1)
         visit = datetime.combine(start, time(10, 0), tzinfo=CHINA)
         _inspection(steel, InspectionKind.city_sampling, finished=visit, received=visit + timedelta(hours=1),
-                    results=dict.fromkeys(_key_codes(steel), ItemResultValue.compliant))  # fmt: skip
+                    results=dict.fromkeys(_key_codes(steel), ItemResultValue.compliant), approved=True)  # fmt: skip
         db.session.commit()
         after = {p.code: p for p in _report("xx_sup", _far_month()).phases}
     county, sampling, look_back = (after[c] for c in ("county_coverage", "city_sampling", "look_back"))
@@ -506,49 +547,57 @@ def test_the_workbook_is_laid_out_like_the_form(app: Flask, client: FlaskClient)
         assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
         assert response.headers["Cache-Control"] == "no-store"
         book = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["进展情况统计表", "重大事故隐患清单", "各阶段覆盖与清零"]
-    sheet = book["进展情况统计表"]
-    merged = {str(r) for r in sheet.merged_cells.ranges}
-    assert {"A1:R1", "A3:A4", "B3:D3", "E3:J3", "K3:R3"} <= merged
-    assert sheet["A1"].value == report.title and "进展情况统计表" in sheet["A1"].value
-    assert sheet["A2"].value == "填报单位（盖章）：吕梁市应急管理局"
-    assert sheet["E2"].value == "填报人：吕梁市应急局 王监管"
-    assert sheet["M2"].value == f"填报日期：{month.year}年{month.month}月23日"
-    assert (sheet["B3"].value, sheet["E3"].value, sheet["K3"].value) == (
-        "一、成立检查组情况", "二、监管部门开展工作情况", "三、企业隐患整改进展情况",
-    )  # fmt: skip
-    headers = [sheet.cell(4, c).value for c in range(2, 19)]
-    assert headers[:3] == ["检查组（个）", "执法检查人员（人）", "参与专家（人）"]
-    assert "排查发现隐患（项）" in headers and "整改率（%）" in headers and "整改资金（万元）" in headers
-    labels = {header: col for col, header in enumerate(headers, start=2)}
-    rows = {sheet.cell(r, 1).value: r for r in range(5, 8)}
-    assert list(rows) == ["兴县", "临县", "合计"]
+    assert book.sheetnames == ["统计报表", "专项行动检查发现重大隐患明细", "各阶段覆盖与清零"]
+    sheet = book["统计报表"]
+    # The attachment's own title, word for word, whoever files it; the period on its own line.
+    assert sheet["A1"].value == "冶金工贸行业安全生产大检查大整治大提升专项行动统计报表" == report.title
+    assert sheet["A2"].value == f"（{month.year}年{month.month}月，截至{month.month}月23日）"
+    assert sheet["A3"].value == "填报单位（盖章）：吕梁市应急管理局" and "兴县" not in str(sheet["A1"].value)
+    # A 统计项 column, the items grouped under the attachment's headings, a column per county and the 合计.
+    assert [sheet.cell(4, c).value for c in range(1, 6)] == ["类别", "统计项", "兴县", "临县", "合计"]
+    items = {sheet.cell(r, 2).value: r for r in range(5, 5 + len(COLUMNS))}
+    groups = [sheet.cell(r, 1).value for r in range(5, 5 + len(COLUMNS)) if sheet.cell(r, 1).value]
+    assert groups == ["一、成立检查组", "二、督查监管部门情况", "三、企业隐患排查整治进展情况"]
+    assert list(items)[:3] == ["检查组（个）", "执法检查人员（人）", "参与专家（人）"]
+    assert "排查发现隐患（项）" in items and "整改率（%）" in items and "整改资金（万元）" in items
+    columns = {"兴县": 3, "临县": 4, "合计": 5}
     for name, figures in (("兴县", _row(report, "兴县")), ("合计", report.total)):
-        r = rows[name]
-        assert sheet.cell(r, labels["检查组（个）"]).value == figures.groups
-        assert sheet.cell(r, labels["县级检查（家次）"]).value == figures.county_inspections
-        assert sheet.cell(r, labels["排查发现隐患（项）"]).value == figures.hazards
-        assert sheet.cell(r, labels["已整改（项）"]).value == figures.rectified
-        assert sheet.cell(r, labels["整改资金（万元）"]).value == pytest.approx(float(figures.funds_wan))
-        rate = sheet.cell(r, labels["整改率（%）"])
+        c = columns[name]
+        assert sheet.cell(items["检查组（个）"], c).value == figures.groups
+        assert sheet.cell(items["县级检查（家次）"], c).value == figures.county_inspections
+        assert sheet.cell(items["排查发现隐患（项）"], c).value == figures.hazards
+        assert sheet.cell(items["已整改（项）"], c).value == figures.rectified
+        assert sheet.cell(items["整改资金（万元）"], c).value == pytest.approx(float(figures.funds_wan))
+        rate = sheet.cell(items["整改率（%）"], c)
         assert rate.number_format == "0.0%"
         assert rate.value == pytest.approx((figures.rectification_rate or 0) / 100, abs=1e-4)
-    assert sheet.cell(rows["合计"], 1).font.bold
+    assert sheet.cell(items["检查组（个）"], 5).font.bold
     assert sheet.cell(5, 2).border.left.style == "thin"
     assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.paperSize) == 9  # A4
     assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
-    assert sheet.print_title_rows == "$3:$4"
-    assert sheet.column_dimensions["A"].width == 16 and sheet.column_dimensions["B"].width > 8
-    notes = " ".join(str(sheet.cell(r, 1).value) for r in range(9, 14))
+    assert sheet.print_title_rows == "$4:$4"
+    texts = [str(sheet.cell(r, 1).value) for r in range(5 + len(COLUMNS), sheet.max_row + 1)]
+    notes = " ".join(texts)
     assert "监管部门检查发现隐患" in notes and "统计口径" in notes
-    majors = book["重大事故隐患清单"]
-    assert [majors.cell(3, c).value for c in range(1, 11)] == [
-        "序号", "县（区）", "企业名称", "隐患描述", "发现日期", "整改措施", "责任人", "整改期限", "整改进展", "挂牌督办",
+    assert "填表人：吕梁市应急局 王监管" in texts
+    assert any(t == f"填表日期：{month.year}年{month.month}月23日" for t in (
+        str(sheet.cell(r, c).value) for r in range(1, sheet.max_row + 1) for c in range(1, 6)
+    ))  # fmt: skip
+    majors = book["专项行动检查发现重大隐患明细"]
+    assert str(majors["A1"].value).startswith("专项行动检查发现重大隐患明细")
+    assert [majors.cell(3, c).value for c in range(1, 12)] == [
+        "序号", "县（区）", "企业名称", "隐患描述", "发现日期", "整改措施", "责任人", "整改期限", "整改资金（万元）",
+        "整改进展", "挂牌督办",
     ]  # fmt: skip
-    listed = [majors.cell(r, c).value for r in range(4, 4 + len(report.majors)) for c in (1, 3, 9, 10)]
+    listed = [majors.cell(r, c).value for r in range(4, 4 + len(report.majors)) for c in (1, 3, 10, 11)]
     assert listed == [
         v for m in report.majors for v in (m.serial, m.enterprise, m.progress, m.supervision or "否")
     ]
+    for r, m in enumerate(report.majors, start=4):
+        # Money in the unit the column names: 万元.
+        assert majors.cell(r, 9).value == pytest.approx(float(m.funds_yuan or 0) / 10000, abs=0.005)
+        # The row grows with its longest text (the descriptions and measures run to several lines).
+        assert (majors.row_dimensions[r].height or 0) >= 2 * 13.5
     assert majors.print_title_rows == "$3:$3" and majors.page_setup.orientation == "landscape"
     phases = book["各阶段覆盖与清零"]
     assert phases.cell(2, 1).value == "阶段" and phases.cell(3, 1).value == report.phases[0].name
@@ -627,12 +676,12 @@ def test_a_bad_month_is_refused_and_kept(app: Flask, client: FlaskClient) -> Non
     problem = client.get("/api/reports/monthly?month=abc").get_json()
     assert problem["code"] == "400.2" and "YYYY-MM" in problem["message"]
     current = client.get("/reports/monthly")
-    assert current.status_code == 200 and "进展情况统计表" in current.get_data(as_text=True)
+    assert current.status_code == 200 and FORM_TITLE in current.get_data(as_text=True)
 
 
 def local_today_in(app: Flask) -> date:
     with app.test_request_context():
-        return local_today()
+        return clock.today()
 
 
 # --- the admin's campaign pages -----------------------------------------------------------------------------
@@ -741,3 +790,17 @@ def test_a_campaign_edit_is_saved_audited_and_moves_the_current_phase(
         assert report.phase_today == "市级双随机抽查"
     current = client.get("/reports/monthly").get_data(as_text=True)
     assert "兴县冶金工贸安全生产大检查（调整后）" in current
+
+
+def test_the_admin_cannot_set_the_sampling_share_below_the_notices_ten_percent(
+    app: Flask, client: FlaskClient
+) -> None:
+    login(client, "admin")
+    campaign_id, form, _phases = _campaign_form(app)
+    url = f"/admin/campaigns/{campaign_id}"
+    token = _token(client.get(url).get_data(as_text=True))
+    response = client.post(url, data={**form, "csrf_token": token, "sampling_percent": "5"})
+    assert response.status_code == 400 and "不少于10%" in response.get_data(as_text=True)
+    with app.app_context():
+        campaign = db.session.get(Campaign, campaign_id)
+        assert campaign is not None and campaign.sampling_percent >= 10

@@ -318,7 +318,13 @@ def test_approving_through_the_api_and_a_refused_comment_is_kept(app: Flask) -> 
     sup, csrf = signed_in(app, "xx_sup")
     url = f"/inspections/{made.inspection_id}"
     token = form_token(sup.get(url).get_data(as_text=True))
-    reply = sup.post(f"/api{url}/review", json={"outcome": "approve"}, headers={"X-CSRF-Token": csrf})
+    # The record is flagged: approving it needs the confirmation and a comment saying how the flags were checked.
+    refused = sup.post(f"/api{url}/review", json={"outcome": "approve"}, headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 400 and refused.get_json()["code"] == "400.31"
+    reply = sup.post(
+        f"/api{url}/review", json={"outcome": "approve", "confirm_flags": True, "comment": "存疑之处已逐项核实"},
+        headers={"X-CSRF-Token": csrf},
+    )  # fmt: skip
     assert reply.status_code == 201, reply.get_json()
     assert (
         reply.get_json()["status"] == "approved"

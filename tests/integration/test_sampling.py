@@ -19,8 +19,6 @@ from server.services import sampling
 from tests.conftest import login
 from tests.integration.sync_helpers import Device
 
-SEED = "lvliang-2026-seed"
-
 
 @pytest.fixture(autouse=True)
 def campaign_covers_the_visits(app: Flask) -> None:
@@ -56,11 +54,13 @@ def county_of(user_or_region: Region | None) -> str:
 
 
 def test_draw_keeps_its_bounds_is_audited_and_reproduced(app: Flask) -> None:
-    status, _, draw_id = post_draw(app, percent="10", seed=SEED, stratify="1")
+    status, _, draw_id = post_draw(app, percent="10", stratify="1")
     assert status == 302 and draw_id
     with app.app_context():
         row = db.session.get(SamplingDraw, uuid.UUID(draw_id))
-        assert row is not None and row.seed == SEED and row.stratified
+        # The seed came from the cryptographic random source: 128 bits, never typed.
+        assert row is not None and re.fullmatch(r"[0-9a-f]{32}", row.seed) and row.stratified
+        seed = row.seed
         population = {u[0] for u in row.notes["population"]}
         counties = {
             county_of(db.session.get(Region, r))
@@ -85,7 +85,7 @@ def test_draw_keeps_its_bounds_is_audited_and_reproduced(app: Flask) -> None:
             assert not any(a.own_county for a in assignments)
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sampling.draw"))
         assert event is not None and event.entity_id == draw_id
-        assert event.data["seed"] == SEED and event.data["percent"] == 10
+        assert event.data["seed"] == seed and event.data["percent"] == 10
         assert sorted(event.data["enterprise_ids"]) == sorted(str(e) for e in by_enterprise)
         # Reproduced from the stored seed and inputs: the identical assignment.
         again = sampling.reproduce(row)
@@ -95,14 +95,14 @@ def test_draw_keeps_its_bounds_is_audited_and_reproduced(app: Flask) -> None:
         assert sampling.reproduces(row)
     client, _ = signed_in(app, "ll_city")
     page = client.get(f"/sampling/{draw_id}").get_data(as_text=True)
-    assert SEED in page and "复核通过" in page
+    assert seed in page and "复核通过" in page
     listing = client.get("/sampling").get_data(as_text=True)
-    assert SEED in listing and f"/sampling/{draw_id}" in listing
+    assert seed in listing and f"/sampling/{draw_id}" in listing
 
 
 def test_whole_population_keeps_inspectors_out_of_their_own_county(app: Flask) -> None:
     """At 100 % every enterprise is drawn: 兴县's get the two 临县 inspectors, 临县's get 兴县 ones."""
-    status, _, draw_id = post_draw(app, percent="100", seed="all")
+    status, _, draw_id = post_draw(app, percent="100")
     assert status == 302
     with app.app_context():
         row = db.session.get(SamplingDraw, uuid.UUID(draw_id))
@@ -114,21 +114,22 @@ def test_whole_population_keeps_inspectors_out_of_their_own_county(app: Flask) -
             assert not a.own_county
 
 
-def test_same_seed_gives_the_same_draw(app: Flask) -> None:
-    ids = [post_draw(app, percent="20", seed="same")[2] for _ in range(2)]
-    other = post_draw(app, percent="20")[2]
+def test_every_draw_has_its_own_secret_seed_and_reproduces(app: Flask) -> None:
+    first = post_draw(app, percent="20")[2]
+    second = post_draw(app, percent="20", reason="第一次抽取时执法人员名册未更新", confirm="1")[2]
     with app.app_context():
-        first, second, fresh = (db.session.get(SamplingDraw, uuid.UUID(i)) for i in (*ids, other))  # type: ignore[arg-type]
-        assert first is not None and second is not None and fresh is not None
-        assert sampling.stored_assignments(first) == sampling.stored_assignments(second)
-        # No seed given: one was generated, shown and recorded.
-        assert len(fresh.seed) == 8
-        audited = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.entity_id == other))
-        assert audited is not None and audited.data["seed"] == fresh.seed
+        rows = [db.session.get(SamplingDraw, uuid.UUID(i)) for i in (first, second)]  # type: ignore[arg-type]
+        assert all(row is not None for row in rows)
+        one, two = rows
+        assert one is not None and two is not None and one.seed != two.seed
+        for row in (one, two):
+            assert sampling.reproduces(row)
+            audited = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.entity_id == str(row.id)))
+            assert audited is not None and audited.data["seed"] == row.seed
 
 
 def test_share_below_the_campaign_minimum_is_refused(app: Flask) -> None:
-    status, body, draw_id = post_draw(app, percent="5", seed="x")
+    status, body, draw_id = post_draw(app, percent="5")
     assert status == 400 and draw_id is None and "不得低于" in body and "10%" in body
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SamplingDraw)) == 0
@@ -136,7 +137,7 @@ def test_share_below_the_campaign_minimum_is_refused(app: Flask) -> None:
 
 @pytest.mark.parametrize("username", ["xx_sup", "lx_sup", "xx_insp1", "xx_expert", "qy_jinxing"])
 def test_only_the_city_draws_or_sees_draws(app: Flask, username: str) -> None:
-    _, _, draw_id = post_draw(app, percent="10", seed=SEED)
+    _, _, draw_id = post_draw(app, percent="10")
     client, csrf = signed_in(app, username)
     assert client.get("/sampling").status_code == 404
     assert client.get(f"/sampling/{draw_id}").status_code == 404
@@ -147,7 +148,7 @@ def test_only_the_city_draws_or_sees_draws(app: Flask, username: str) -> None:
 
 
 def test_assignments_reach_only_the_drawn_inspectors_tablets(app: Flask) -> None:
-    _, _, draw_id = post_draw(app, percent="100", seed="sync")
+    _, _, draw_id = post_draw(app, percent="100")
     with app.app_context():
         rows = db.session.scalars(sa.select(SamplingAssignment)).all()
         mine = {str(a.id) for a in rows if a.inspector.username == "lx_insp1"}
@@ -168,8 +169,11 @@ def test_assignments_reach_only_the_drawn_inspectors_tablets(app: Flask) -> None
 
 def test_enterprise_pages_reveal_no_draw(app: Flask) -> None:
     """Every GET page an enterprise account can reach, with the draw's and enterprises' ids filled in."""
-    _, _, draw_id = post_draw(app, percent="100", seed="secret-seed-0042")
+    _, _, draw_id = post_draw(app, percent="100")
     with app.app_context():
+        draw = db.session.get(SamplingDraw, uuid.UUID(str(draw_id)))
+        assert draw is not None
+        seed = draw.seed
         enterprise_id = str(
             db.session.scalar(sa.select(User.enterprise_id).where(User.username == "qy_jinxing"))
         )
@@ -187,7 +191,7 @@ def test_enterprise_pages_reveal_no_draw(app: Flask) -> None:
                 url = re.sub(rf"<(?:[^:<>]+:)?{name}>", value, url)
             with client.get(url) as reply:
                 text = reply.get_data().decode("utf-8", "replace")
-            for hidden in ("secret-seed-0042", draw_id, "双随机", "抽查任务"):
+            for hidden in (seed, draw_id, "双随机", "抽查任务"):
                 assert hidden not in text, (url, hidden)
 
 
@@ -196,7 +200,7 @@ def test_an_inspector_sent_to_another_county_gets_that_enterprise_and_may_inspec
 
     tablet = Device(app, "lx_insp1")  # 临县: before the draw, no 兴县 enterprise reaches this tablet
     before, cursor, _ = tablet.pull_all()
-    post_draw(app, percent="100", seed="cross-county")
+    post_draw(app, percent="100")
     with app.app_context():
         assigned = db.session.scalars(
             sa.select(SamplingAssignment)

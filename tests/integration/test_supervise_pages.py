@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from server import clock
 from server.domain.clearance import ItemResultValue
 from server.domain.hazards import HazardEventKind as K
 from server.domain.hazards import HazardLevel, HazardState
@@ -30,8 +31,8 @@ from server.models import (
 )
 from server.services import audit
 from server.services.hazards import append_event, record_hazard
-from server.web.supervise import local_today
 from tests.conftest import login
+from tests.sealing import Tablet, approve
 
 XINGXIAN_STEEL = "兴县晋兴特钢有限公司"
 #: A steel plant the demo's activity has not inspected: its 清零 changes only with what a test adds.
@@ -67,8 +68,9 @@ def local_today_utc() -> date:
 
 
 def _submitted_inspection(
-    enterprise: Enterprise, results: dict[str, ItemResultValue], finished: datetime
+    enterprise: Enterprise, results: dict[str, ItemResultValue], finished: datetime, *, approved: bool = True
 ) -> Inspection:
+    """A county inspection sealed by a tablet of its own and, unless ``approved`` is False, approved."""
     catalogue = db.session.scalar(sa.select(Catalogue))
     assert catalogue is not None
     creator = db.session.scalar(sa.select(User).where(User.username == "xx_insp1"))
@@ -81,6 +83,13 @@ def _submitted_inspection(
     db.session.flush()
     for code, result in results.items():
         db.session.add(ItemResult(inspection_id=inspection.id, item_code=code, result=result))
+    db.session.flush()
+    assert creator is not None
+    Tablet(db.session, creator.id).seal(db.session, inspection)
+    if approved:
+        reviewer = db.session.scalar(sa.select(User).where(User.username == "xx_sup"))
+        assert reviewer is not None
+        approve(db.session, inspection, reviewer.id)
     return inspection
 
 
@@ -104,6 +113,13 @@ def _figure(html: str, name: str) -> int:
     match = re.search(rf'data-figure="{re.escape(name)}">(?:<strong>)?(\d+)<', html)
     assert match, name
     return int(match.group(1))
+
+
+def _link(html: str, name: str) -> str:
+    """The address a dashboard figure links to."""
+    match = re.search(rf'<a href="([^"]+)"[^>]*data-figure="{re.escape(name)}"', html)
+    assert match, name
+    return match.group(1).replace("&amp;", "&")
 
 
 @pytest.fixture
@@ -153,11 +169,12 @@ def test_dashboard_counts_hazards_clearance_and_links_to_the_lists(
     assert _figure(html, "overdue") == base_overdue + 1
     assert _figure(html, "listed") >= 1
     assert _figure(html, "hazards-major-found") >= 1
-    # The numbers link to the lists behind them, and those lists hold what was counted.
-    assert 'href="/hazards?overdue=1"' in html and 'href="/hazards?listed=1"' in html
-    overdue = supervisor.get("/hazards?overdue=1").get_data(as_text=True)
+    # The numbers link to the lists behind them (within the campaign's days), and those lists hold what was counted.
+    overdue_link, listed_link = _link(html, "overdue"), _link(html, "listed")
+    assert "overdue=1" in overdue_link and "listed=1" in listed_link
+    overdue = supervisor.get(overdue_link).get_data(as_text=True)
     assert f'data-hazard-id="{hazard_id}"' in overdue and "逾期" in overdue
-    listed = supervisor.get("/hazards?listed=1").get_data(as_text=True)
+    listed = supervisor.get(listed_link).get_data(as_text=True)
     assert f'data-hazard-id="{hazard_id}"' in listed
     not_cleared = supervisor.get("/enterprises?cleared=0&sector=steel").get_data(as_text=True)
     assert UNINSPECTED_STEEL in not_cleared
@@ -298,7 +315,7 @@ def test_enterprise_page_shows_clearance_per_item_and_text_as_text(
 
 def test_local_today_uses_the_bureau_time_zone(app: Flask) -> None:
     with app.test_request_context():
-        assert abs((local_today() - datetime.now(UTC).date()).days) <= 1
+        assert abs((clock.today() - datetime.now(UTC).date()).days) <= 1
 
 
 def _csrf(client: FlaskClient) -> str:
@@ -322,7 +339,13 @@ def test_hazard_api_enforces_scope_and_records_actions(app: Flask) -> None:
     assert county.get("/api/hazards?level=severe").get_json()["code"] == "400.2"
     token = _csrf(county)
     assert county.post(f"/api/hazards/{hazard_id}/events", json={"action": "accept"}).status_code == 403
-    accepted = county.post(f"/api/hazards/{hazard_id}/events", json={"action": "accept", "comment": "现场复核已整改"},
+    nobody = county.post(f"/api/hazards/{hazard_id}/events", json={"action": "accept", "comment": "现场复核已整改"},
+                         headers={"X-CSRF-Token": token})  # fmt: skip
+    assert (
+        nobody.status_code == 400 and nobody.get_json()["code"] == "400.33"
+    )  # who did the work (五定) is named
+    accepted = county.post(f"/api/hazards/{hazard_id}/events",
+                           json={"action": "accept", "comment": "现场复核已整改", "completed_by": "王建平"},
                            headers={"X-CSRF-Token": token})  # fmt: skip
     assert accepted.status_code == 201 and accepted.get_json()["kind"] == "accepted"
     again = county.post(
@@ -398,10 +421,10 @@ def test_one_cache_serves_every_scope_and_is_warmed_at_start(app: Flask) -> None
     warm_clearance_cache(app)  # what each gunicorn worker does as it starts
     with app.app_context():
         cache = clearance_cache()
-        assert cache.get(("all", local_today())) is not None
+        assert cache.get(("all", clock.today())) is not None
         for username in ("xx_sup", "lx_sup", "ll_city"):
             user = db.session.scalar(sa.select(User).where(User.username == username))
             assert user is not None
-            assert scope_clearances(db.session, user, local_today(), cache) == clearances(
-                db.session, user, local_today()
+            assert scope_clearances(db.session, user, clock.today(), cache) == clearances(
+                db.session, user, clock.today()
             )

@@ -153,7 +153,16 @@ def test_bad_arguments_are_refused() -> None:
         draw([], [], percent=10, seed=1, stratify_by_sector=False, inspectors_per_enterprise=1)
 
 
-def test_new_seed_is_short_text() -> None:
+def test_new_seed_is_128_random_bits_in_hex() -> None:
     seeds = {new_seed() for _ in range(20)}
-    assert len(seeds) == 20 and all(len(s) == 8 for s in seeds)
+    assert len(seeds) == 20 and all(len(s) == 32 and int(s, 16) >= 0 for s in seeds)
     assert random.Random(next(iter(seeds))).random() >= 0
+
+
+def test_the_share_never_goes_below_the_notices_ten_percent() -> None:
+    from server.domain.sampling import MIN_SHARE_PERCENT, share_problem
+
+    assert MIN_SHARE_PERCENT == 10
+    assert share_problem(9) is not None and "10%" in (share_problem(5) or "")
+    assert share_problem(10) is None and share_problem(100) is None
+    assert share_problem(0) is not None and share_problem(101) is not None
