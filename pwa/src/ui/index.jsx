@@ -3,6 +3,7 @@ import { render } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { openDatabase } from "../db/schema.js";
 import { getMeta, recordList, replicaList, setMeta, storageSummary } from "../db/store.js";
+import { askPersistentStorage } from "../db/persistence.js";
 import { assignmentTasks } from "../domain/assignments.js";
 import { currentCatalogue } from "../domain/checklist.js";
 import { createApi } from "../sync/api.js";
@@ -228,7 +229,8 @@ function App({ db, api, runner }) {
   };
 
   const signedIn = async () => {
-    if (navigator.storage?.persist) await navigator.storage.persist();
+    // Asked, never awaited: Firefox answers only through a permission prompt, which may never come.
+    askPersistentStorage(navigator.storage).then((granted) => granted && refresh());
     await refresh();
     await sync(); // the first pull; after a re-login it also clears the error that asked for it
   };
