@@ -299,7 +299,12 @@ def render_poster(
 ) -> tuple[Image.Image, tuple[int, int, int, int]]:
     """One poster drawn with the configured Chinese font (needs an app context for CJK_FONT), and its QR box."""
     return draw_poster(
-        _Fonts(), name=name, credit_code=credit_code, authority=authority, issued_on=issued_on, payload=payload
+        _Fonts(),
+        name=name,
+        credit_code=credit_code,
+        authority=authority,
+        issued_on=issued_on,
+        payload=payload,
     )
 
 

@@ -32,7 +32,12 @@ from server.qrcodes.posters import render_poster
 KINDS = ("easy", "glare", "blur", "angle", "dark", "small", "screen", "noise", "jpeg")
 FRAME = (1280, 960)
 BASE_URL = "https://yjj.lvliang.gov.cn"
-NAMES = ("兴县森宇木业有限公司", "临县恒达铝业铸造有限公司", "吕梁市金星钢铁集团有限公司", "兴县丰源粉末冶金有限公司")
+NAMES = (
+    "兴县森宇木业有限公司",
+    "临县恒达铝业铸造有限公司",
+    "吕梁市金星钢铁集团有限公司",
+    "兴县丰源粉末冶金有限公司",
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,9 @@ class Shot:
     payload: str
 
 
-def enterprises(key: ec.EllipticCurvePrivateKey, rng: random.Random, base_url: str = BASE_URL) -> list[Enterprise]:
+def enterprises(
+    key: ec.EllipticCurvePrivateKey, rng: random.Random, base_url: str = BASE_URL
+) -> list[Enterprise]:
     """A few enterprises with valid credit codes and payloads signed by ``key``."""
     made = []
     for name in NAMES:
@@ -108,7 +115,9 @@ def _place(
     """Paste ``sheet`` (L) into ``frame`` (RGB) so that its corners land on ``corners`` (tl, tr, br, bl)."""
     w, h = sheet.size
     coeffs = perspective_coefficients(corners, [(0, 0), (w, 0), (w, h), (0, h)])
-    warped = sheet.transform(frame.size, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC, fillcolor=0)
+    warped = sheet.transform(
+        frame.size, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC, fillcolor=0
+    )
     mask = Image.new("L", sheet.size, 255).transform(
         frame.size, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR, fillcolor=0
     )
@@ -175,7 +184,9 @@ def _screen(image: Image.Image, rng: random.Random) -> Image.Image:
 # --- Scenes --------------------------------------------------------------------------------------------
 
 
-def scene(kind: str, sheet: Image.Image, box: tuple[int, int, int, int], rng: random.Random) -> tuple[Image.Image, int]:
+def scene(
+    kind: str, sheet: Image.Image, box: tuple[int, int, int, int], rng: random.Random
+) -> tuple[Image.Image, int]:
     """A 1280×960 photo of ``sheet`` (a poster) of the given kind; returns it and the JPEG quality to save at."""
     left, top, side, _ = box
     qr_side = {"easy": (330, 480), "small": (92, 120), "angle": (330, 430)}.get(kind, (240, 380))
@@ -187,16 +198,24 @@ def scene(kind: str, sheet: Image.Image, box: tuple[int, int, int, int], rng: ra
     tilt = math.radians(rng.uniform(-12, 12))
     corners = []
     for px, py in ((-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)):
-        corners.append((cx + px * math.cos(tilt) - py * math.sin(tilt), cy + px * math.sin(tilt) + py * math.cos(tilt)))
+        corners.append(
+            (cx + px * math.cos(tilt) - py * math.sin(tilt), cy + px * math.sin(tilt) + py * math.cos(tilt))
+        )
     if kind == "angle":  # seen from the side: the far edge shrinks and draws in
         far = rng.uniform(0.38, 0.52)
         side_of = rng.choice((0, 1))
         (x0, y0), (x1, y1), (x2, y2), (x3, y3) = corners
         mid_y = (y0 + y3) / 2 if side_of == 0 else (y1 + y2) / 2
         if side_of == 0:
-            corners[0], corners[3] = (x0 + w * 0.12, mid_y + (y0 - mid_y) * far), (x3 + w * 0.12, mid_y + (y3 - mid_y) * far)
+            corners[0], corners[3] = (
+                (x0 + w * 0.12, mid_y + (y0 - mid_y) * far),
+                (x3 + w * 0.12, mid_y + (y3 - mid_y) * far),
+            )
         else:
-            corners[1], corners[2] = (x1 - w * 0.12, mid_y + (y1 - mid_y) * far), (x2 - w * 0.12, mid_y + (y2 - mid_y) * far)
+            corners[1], corners[2] = (
+                (x1 - w * 0.12, mid_y + (y1 - mid_y) * far),
+                (x2 - w * 0.12, mid_y + (y2 - mid_y) * far),
+            )
     shade = rng.randint(205, 245)
     image = _place(_wall(rng), sheet, corners, shade)
     quality = 88
@@ -252,7 +271,9 @@ def generate(out_dir: Path, *, seed: int = 2026, per_kind: int = 5, kinds: tuple
             image.save(path, "JPEG", quality=quality)
             shots.append(Shot(path, kind, enterprise.payload))
     manifest = [{"file": s.path.name, "kind": s.kind, "payload": s.payload} for s in shots]
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out_dir / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     return shots
 
 
