@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.conftest import _free_port
+
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 FIREFOX = "/usr/bin/firefox-esr"
 WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
@@ -50,12 +52,6 @@ _ROUTES = {
 
 class WebDriverError(RuntimeError):
     """A command the browser refused, with the driver's error and message."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _Http:
@@ -210,6 +206,13 @@ class Browser:
         """Pick a file in an <input type=file>."""
         element = self.wait_for(css)
         self.command("ElementSendKeys", id=element[ELEMENT], text=str(path))
+
+    def click_text(self, css: str, text: str, timeout: float = 30) -> None:
+        """Click the first element matching ``css`` whose text contains ``text``."""
+        script = "return [...document.querySelectorAll(arguments[0])].find((e) => e.textContent.includes(arguments[1])) ?? null;"
+        element = self.wait_until(lambda: self.js(script, css, text), f"{css} with {text!r}", timeout)
+        self.js("arguments[0].scrollIntoView({block: 'center'});", element)
+        self.command("ElementClick", id=element[ELEMENT])
 
     def text(self, css: str) -> str:
         """The visible text of the first element matching ``css``."""
