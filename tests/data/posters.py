@@ -285,6 +285,9 @@ def y4m_frames(images: list[Image.Image], path: Path, repeat: int = 1) -> Path:
         out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
         for image in images:
             y, cb, cr = image.convert("YCbCr").split()
+            # Video is limited range (luma 16–235, chroma 16–240): full-range values would be clipped.
+            y = y.point(lambda v: 16 + round(v * 219 / 255))
+            cb, cr = (c.point(lambda v: 128 + round((v - 128) * 224 / 255)) for c in (cb, cr))
             half = (width // 2, height // 2)
             frame = y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes()
             for _ in range(repeat):

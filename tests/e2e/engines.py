@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,9 @@ class _Http:
 
     def _request(self, method: str, url: str, body: dict[str, Any] | None) -> Any:
         data = json.dumps(body if body is not None else {}).encode() if method == "POST" else None
-        request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
                 return json.loads(response.read() or b"{}").get("value")
@@ -235,10 +237,8 @@ class Browser:
 
     def close(self) -> None:
         """End the session."""
-        try:
+        with suppress(WebDriverError, OSError):
             self.command("DeleteSession")
-        except (WebDriverError, OSError):
-            pass
         self.transport.close()
 
 
@@ -340,10 +340,8 @@ def webkit(workdir: Path) -> Iterator[Browser]:
         if browser is not None:
             browser.close()
         # xvfb-run starts Xvfb and the driver in the session it leads: end that session only.
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(process.pid, 15)
-        except ProcessLookupError:
-            pass
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:

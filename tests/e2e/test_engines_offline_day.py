@@ -99,7 +99,10 @@ def _offline_day(browser: Browser, server: OwnServer, tmp_path: Path) -> None:
     server.stop()  # out of range
     print("controller", browser.js("return [navigator.serviceWorker.controller?.scriptURL, location.href]"))
     browser.js_async("const done = arguments[arguments.length - 1]; caches.keys().then((k) => done(k));")
-    print("caches", browser.js_async("const done = arguments[arguments.length - 1]; caches.keys().then((k) => done(k));"))
+    print(
+        "caches",
+        browser.js_async("const done = arguments[arguments.length - 1]; caches.keys().then((k) => done(k));"),
+    )
     browser.goto(f"{server.url}/app/")
     browser.wait_for("ul.enterprises li")  # the shell from the service worker, the list from IndexedDB
 
@@ -119,7 +122,9 @@ def _offline_day(browser: Browser, server: OwnServer, tmp_path: Path) -> None:
         browser.wait_for(f"article.item[data-code='{code}'] button.choice.compliant[aria-pressed='true']")
     browser.upload(f"article.item[data-code='{codes[0]}'] .photos input[type=file]", photo)
     browser.wait_for(f"article.item[data-code='{codes[0]}'] .photos .thumb", timeout=30)
-    pads = browser.js("return [...document.querySelectorAll('[data-testid^=sign-]')].map((p) => p.dataset.testid);")
+    pads = browser.js(
+        "return [...document.querySelectorAll('[data-testid^=sign-]')].map((p) => p.dataset.testid);"
+    )
     browser.fill("input[name=rep]", "王建平")
     for wiggle, pad in enumerate(pads, start=2):
         browser.draw(f"[data-testid='{pad}'] canvas", wiggle)
@@ -130,6 +135,7 @@ def _offline_day(browser: Browser, server: OwnServer, tmp_path: Path) -> None:
     assert int(browser.text("[data-testid=unsent-changes]")) > len(codes)
 
     server.start()  # back in range
+
     # No Background Sync on these engines: the page syncs. A round begun out of range may still be backing
     # off (the button is greyed meanwhile), so press 立即同步 as an inspector would, whenever it is enabled.
     def synced() -> bool:
@@ -150,8 +156,14 @@ def _offline_day(browser: Browser, server: OwnServer, tmp_path: Path) -> None:
             assert len(rows) == 1, rows
             inspection = rows[0]
             assert inspection.seal_verified is True, inspection.seal_problem
-            assert sorted(s["role"] for s in inspection.signatures) == ["enterprise_rep", "inspector", "inspector"]
-            answers = conn.execute(sa.select(ItemResult.item_code).where(ItemResult.inspection_id == inspection.id))
+            assert sorted(s["role"] for s in inspection.signatures) == [
+                "enterprise_rep",
+                "inspector",
+                "inspector",
+            ]
+            answers = conn.execute(
+                sa.select(ItemResult.item_code).where(ItemResult.inspection_id == inspection.id)
+            )
             assert sorted(answers.scalars()) == sorted(codes)
             photos = conn.execute(sa.select(Blob.width, Blob.height).join(Photo, Photo.sha256 == Blob.sha256)
                                   .where(Photo.device_id == inspection.device_id)).all()  # fmt: skip

@@ -221,6 +221,12 @@ function App({ db, api, runner }) {
   }, [refresh, sync]);
 
   useEffect(() => { if (device?.token) sync(); }, [device?.id]);
+  useEffect(() => {
+    if (!device?.token) return undefined;
+    // The scanner's decoder starts while the inspector reads the list, not after pressing scan.
+    const timer = setTimeout(() => import("./scan.jsx").then((m) => m.warmDecoder()).catch(() => {}), 1000);
+    return () => clearTimeout(timer);
+  }, [device?.id]);
 
   const toggleLang = async () => {
     const next = lang === "zh" ? "en" : "zh";

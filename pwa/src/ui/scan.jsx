@@ -16,6 +16,21 @@ const TIPS_AFTER_MS = 3000;
 /** Frames are asked at this size (tablets' rear cameras give it); small codes need the pixels. */
 const IDEAL_FRAME = { width: { ideal: 1280 }, height: { ideal: 960 } };
 
+let sharedWorker = null;
+/** Frame numbers across openings of the screen, so a late reply for an earlier opening is told apart. */
+let frameIds = 0;
+
+/** The decoding worker, started once and kept: its WebAssembly compiled before the first scan, not during it. */
+function decoderWorker() {
+  sharedWorker ??= new Worker(new URL("../scan/worker.js", import.meta.url), { type: "module" });
+  return sharedWorker;
+}
+
+/** Start the decoder ahead of the first scan (the app calls it once idle after showing its home screen). */
+export function warmDecoder() {
+  decoderWorker();
+}
+
 /** A small picture of the video's current frame, as an object URL (what was scanned, shown with a refusal). */
 async function snapshot(video) {
   const width = 240;
@@ -40,12 +55,13 @@ export function ScanPage({ lang, db, enterprises, onFound, onBack }) {
     let read = false;
     let shownUrl = null;
     let refused = null;
-    const worker = new Worker(new URL("../scan/worker.js", import.meta.url), { type: "module" });
+    const worker = decoderWorker();
     let canvas = null;
     let busy = false;
-    let nextId = 0;
+    let pending = -1;
     let start = 1;
     worker.onmessage = async ({ data }) => {
+      if (data.id !== pending) return; // a frame of an earlier opening of the screen
       busy = false;
       start = data.next ?? start;
       if (!data.text || stopped || data.text === refused) return;
@@ -74,9 +90,11 @@ export function ScanPage({ lang, db, enterprises, onFound, onBack }) {
         pen.drawImage(v, 0, 0);
         const imageData = pen.getImageData(0, 0, canvas.width, canvas.height);
         busy = true;
-        worker.postMessage({ id: ++nextId, imageData, budgetMs: FRAME_BUDGET_MS, start }, [imageData.data.buffer]);
+        pending = ++frameIds;
+        worker.postMessage({ id: pending, imageData, budgetMs: FRAME_BUDGET_MS, start }, [imageData.data.buffer]);
       }
-      timer = setTimeout(tick, busy ? 40 : 100);
+      // Until the first frame arrives, look often: the first frame is the one most often read.
+      timer = setTimeout(tick, busy ? 40 : canvas ? 100 : 15);
     };
     openCamera(IDEAL_FRAME)
       .then((s) => {
@@ -97,7 +115,7 @@ export function ScanPage({ lang, db, enterprises, onFound, onBack }) {
       stopped = true;
       clearTimeout(timer);
       clearTimeout(tipsTimer);
-      worker.terminate();
+      worker.onmessage = null;
       if (shownUrl) URL.revokeObjectURL(shownUrl);
       stream?.getTracks().forEach((track) => track.stop());
     };
