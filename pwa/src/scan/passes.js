@@ -96,8 +96,8 @@ export function localContrast({ gray, width, height }, tile = 40, floor = 24) {
       let max = 0;
       const yEnd = Math.min(height, (j + 1) * tile);
       const xEnd = Math.min(width, (i + 1) * tile);
-      for (let y = j * tile; y < yEnd; y += 2) {
-        for (let x = i * tile; x < xEnd; x += 2) {
+      for (let y = j * tile; y < yEnd; y += 1) {
+        for (let x = i * tile; x < xEnd; x += 1) {
           const v = gray[y * width + x];
           if (v < min) min = v;
           if (v > max) max = v;
