@@ -17,7 +17,6 @@ import argparse
 import json
 import math
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -296,16 +295,6 @@ def y4m_frames(images: list[Image.Image], path: Path, repeat: int = 1) -> Path:
             for _ in range(repeat):
                 out.write(b"FRAME\n" + frame)
     return path
-
-
-def _shots(out_dir: Path) -> Iterator[Shot]:
-    for row in json.loads((out_dir / "manifest.json").read_text(encoding="utf-8")):
-        yield Shot(out_dir / row["file"], row["kind"], row["payload"])
-
-
-def load(out_dir: Path) -> list[Shot]:
-    """The shots a previous :func:`generate` wrote into ``out_dir``."""
-    return list(_shots(out_dir))
 
 
 def main() -> int:

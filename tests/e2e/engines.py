@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -348,10 +347,3 @@ def webkit(workdir: Path) -> Iterator[Browser]:
             os.killpg(process.pid, 9)
             process.wait(timeout=15)
         log.close()
-
-
-def installed(engine: str) -> bool:
-    """Whether the engine's Debian packages are here."""
-    if engine == "firefox":
-        return Path(FIREFOX).exists()
-    return Path(WEBKIT_DRIVER).exists() and shutil.which("xvfb-run") is not None
