@@ -59,6 +59,9 @@ export function ScanPage({ lang, db, enterprises, onFound, onBack }) {
     let canvas = null;
     let busy = false;
     let pending = -1;
+    // What a code is checked against, read once while the camera starts rather than after a read.
+    const checking = Promise.all([getMeta(db, "qrPublicKey"), getMeta(db, "device")])
+      .then(([jwk, device]) => ({ jwk, region: device?.user?.region ?? null }));
     let start = 1;
     worker.onmessage = async ({ data }) => {
       if (data.id !== pending) return; // a frame of an earlier opening of the screen
@@ -67,8 +70,8 @@ export function ScanPage({ lang, db, enterprises, onFound, onBack }) {
       if (!data.text || stopped || data.text === refused) return;
       read = true;
       setTips(false);
-      const [jwk, device] = await Promise.all([getMeta(db, "qrPublicKey"), getMeta(db, "device")]);
-      const outcome = await resolveScan(data.text, { jwk, enterprises, region: device?.user?.region ?? null });
+      const { jwk, region } = await checking;
+      const outcome = await resolveScan(data.text, { jwk, enterprises, region });
       if (stopped) return;
       if (outcome.enterprise && !outcome.reason) {
         stopped = true;
