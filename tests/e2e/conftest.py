@@ -48,7 +48,8 @@ class LiveServer:
     env: dict[str, str]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -76,7 +77,7 @@ def live_server(
     shutil.copyfile(sa.make_url(seeded_template).database or "", database)
     # The demo's photos, so that the supervisor's pages show them (a copy of the database names them).
     link_media(seeded_instance / "media", workdir / "instance" / "media")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,

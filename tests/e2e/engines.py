@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import _free_port
+from tests.e2e.conftest import free_port
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 FIREFOX = "/usr/bin/firefox-esr"
@@ -273,7 +273,6 @@ def firefox(profile: Path) -> Iterator[Browser]:
         "app.update.disabledForTesting": True,
         "browser.aboutwelcome.enabled": False,
         "intl.accept_languages": "zh-CN, zh",
-        "dom.input.dirpicker": False,
     }
     (profile / "user.js").write_text(
         "".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in prefs.items())
@@ -312,7 +311,7 @@ def webkit(workdir: Path) -> Iterator[Browser]:
     if not found:
         _require(MINIBROWSER_GLOB, "webkit2gtk-driver")
     workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     log = (workdir / "webkitdriver.log").open("wb")
     process = subprocess.Popen(
         [XVFB_RUN, "-a", "-s", "-screen 0 1280x1024x24", WEBKIT_DRIVER, f"--port={port}"],

@@ -24,7 +24,7 @@ from PIL import Image
 
 from server.models import Blob, Enterprise, Inspection, ItemResult, Photo
 from tests.conftest import DEMO_PASSWORD, link_media
-from tests.e2e.conftest import _free_port, start_server, stop_server
+from tests.e2e.conftest import free_port, start_server, stop_server
 from tests.e2e.engines import Browser, firefox, webkit
 
 pytestmark = pytest.mark.e2e
@@ -63,7 +63,7 @@ def own_server(
     database = tmp_path / "live.db"
     shutil.copyfile(sa.make_url(seeded_template).database or "", database)
     link_media(seeded_instance / "media", tmp_path / "instance" / "media")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ, "DATABASE_URL": f"sqlite:///{database}", "INSTANCE_PATH": str(tmp_path / "instance"),
         "QR_SIGNING_KEY_FILE": qr_key_file, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
