@@ -63,6 +63,8 @@ export function ScanPage({ lang, db, enterprises, onFound, onBack }) {
     const checking = Promise.all([getMeta(db, "qrPublicKey"), getMeta(db, "device")])
       .then(([jwk, device]) => ({ jwk, region: device?.user?.region ?? null }));
     let start = 1;
+    // A decoder that cannot start (no WebAssembly, a blocked script) must say so, not scan forever.
+    worker.onerror = () => setMessage(t(lang, "decoderFailed"));
     worker.onmessage = async ({ data }) => {
       if (data.id !== pending) return; // a frame of an earlier opening of the screen
       busy = false;
@@ -119,6 +121,7 @@ export function ScanPage({ lang, db, enterprises, onFound, onBack }) {
       clearTimeout(timer);
       clearTimeout(tipsTimer);
       worker.onmessage = null;
+      worker.onerror = null;
       if (shownUrl) URL.revokeObjectURL(shownUrl);
       stream?.getTracks().forEach((track) => track.stop());
     };
