@@ -26,9 +26,10 @@ function decoderWorker() {
   return sharedWorker;
 }
 
-/** Start the decoder ahead of the first scan (the app calls it once idle after showing its home screen). */
+/** Start the decoder ahead of the first scan and run it idle a few times (WebAssembly runs several times faster
+ * once the engine has optimised it); the app calls this a moment after showing its home screen. */
 export function warmDecoder() {
-  decoderWorker();
+  decoderWorker().postMessage({ warm: true });
 }
 
 /** A small picture of the video's current frame, as an object URL (what was scanned, shown with a refusal). */
