@@ -147,8 +147,9 @@ _TIME_SCAN = """() => {
 
 
 def scan_times(url: str, database_url: str, folder: Path, seed: int, runs: int = 5) -> list[float]:
-    """Seconds from opening the scan screen (camera start) to the enterprise's page, one easy photo of its
-    real poster per run, played by the fake camera."""
+    """Seconds from pressing the scan button (camera start) to the enterprise's page painted, timed in the page,
+    one easy photo of its real poster per run played by the fake camera; the app has been open 2 s (its
+    decoder warms 1 s after the home screen shows)."""
     from playwright.sync_api import sync_playwright
 
     shots = posters.generate(folder / "easy", seed=seed, per_kind=runs, kinds=("easy",),
