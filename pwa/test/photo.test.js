@@ -32,3 +32,39 @@ describe("position checks for evidence", () => {
     expect(positionWarning({ lat: 38.4601, lon: 111.1201, accuracy: 8, at: now }, enterprise, { now })).toBeNull();
   });
 });
+
+import { canvasBlob, decodeImage, makeCanvas } from "../src/photo/encode.js";
+
+describe("photo re-encoding where the engine lacks OffscreenCanvas or createImageBitmap options", () => {
+  it("uses the page's canvas when there is no OffscreenCanvas", () => {
+    const made = [];
+    const canvas = makeCanvas(30, 20, (w, h) => { made.push([w, h]); return { w, h }; });
+    expect(typeof OffscreenCanvas).toBe("undefined"); // Node, like an engine without it
+    expect(made).toEqual([[30, 20]]);
+    expect(canvas).toEqual({ w: 30, h: 20 });
+    expect(() => makeCanvas(1, 1)).toThrow();
+  });
+  it("falls back to createImageBitmap without options, then to the page's image", async () => {
+    const calls = [];
+    globalThis.createImageBitmap = async (file, options) => {
+      calls.push(options ?? null);
+      if (options?.imageOrientation) throw new TypeError("imageOrientation not supported");
+      return { width: 4, height: 3, close() {} };
+    };
+    try {
+      const image = await decodeImage(new Blob(["x"]));
+      expect(calls).toEqual([{ imageOrientation: "from-image" }, null]);
+      expect([image.width, image.height]).toEqual([4, 3]);
+      globalThis.createImageBitmap = async () => { throw new Error("cannot decode a Blob"); };
+      const fromPage = await decodeImage(new Blob(["x"]), async () => ({ source: "img", width: 7, height: 5, close() {} }));
+      expect([fromPage.source, fromPage.width]).toEqual(["img", 7]);
+      await expect(decodeImage(new Blob(["x"]))).rejects.toThrow("cannot decode");
+    } finally {
+      delete globalThis.createImageBitmap;
+    }
+  });
+  it("turns a page canvas into a Blob through toBlob", async () => {
+    const canvas = { toBlob: (done, type, quality) => done(new Blob([`${type} ${quality}`])) };
+    expect(await (await canvasBlob(canvas, "image/jpeg", 0.85)).text()).toBe("image/jpeg 0.85");
+  });
+});

@@ -36,3 +36,20 @@ describe("scanned codes, checked offline", () => {
     expect((await resolveScan(swapped, { jwk, enterprises: [] })).reason).toBe("forged");
   });
 });
+
+describe("a genuine code of an enterprise not in the device's data", () => {
+  it("names another county's enterprise as such instead of asking to sync", async () => {
+    const { jwk, issue } = await bureau();
+    const text = await issue("91141124MA0000015A", "abcdefghijklmnop"); // registered in 临县 (141124)
+    const xingxian = { code: "141123", name: "兴县" };
+    const outcome = await resolveScan(text, { jwk, enterprises: [], region: xingxian });
+    expect(outcome).toMatchObject({ reason: "elsewhere", creditCode: "91141124MA0000015A", division: "141124" });
+  });
+  it("asks to sync for an enterprise of the inspector's own area, a city's county included", async () => {
+    const { jwk, issue } = await bureau();
+    const text = await issue(CODE, "abcdefghijklmnop");
+    expect((await resolveScan(text, { jwk, enterprises: [], region: { code: "141123" } })).reason).toBe("unknown");
+    expect((await resolveScan(text, { jwk, enterprises: [], region: { code: "141100" } })).reason).toBe("unknown");
+    expect((await resolveScan(text, { jwk, enterprises: [], region: null })).reason).toBe("unknown");
+  });
+});

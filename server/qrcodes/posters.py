@@ -294,6 +294,20 @@ def draw_poster(
     return image, (qr_left, qr_top, side, module_px)
 
 
+def render_poster(
+    *, name: str, credit_code: str, authority: str, issued_on: str, payload: str
+) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """One poster drawn with the configured Chinese font (needs an app context for CJK_FONT), and its QR box."""
+    return draw_poster(
+        _Fonts(),
+        name=name,
+        credit_code=credit_code,
+        authority=authority,
+        issued_on=issued_on,
+        payload=payload,
+    )
+
+
 # --- Sheets ----------------------------------------------------------------------------------------------
 
 _SHEET_CSS = """

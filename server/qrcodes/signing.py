@@ -83,9 +83,19 @@ def public_jwk(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> d
     }
 
 
-def sign_payload(key: ec.EllipticCurvePrivateKey, base_url: str, credit_code: str, token: str) -> str:
-    """The URL to encode in an enterprise's QR code."""
-    der = key.sign(_message(credit_code, token), ec.ECDSA(hashes.SHA256()))
+def sign_payload(
+    key: ec.EllipticCurvePrivateKey,
+    base_url: str,
+    credit_code: str,
+    token: str,
+    *,
+    deterministic: bool = False,
+) -> str:
+    """The URL to encode in an enterprise's QR code; ``deterministic`` signs per RFC 6979 (same input, same
+    code: test photo sets that must not vary between runs)."""
+    der = key.sign(
+        _message(credit_code, token), ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic)
+    )
     r, s = decode_dss_signature(der)
     signature = _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
     return f"{base_url.rstrip('/')}/q/{SCHEME}/{credit_code}/{token}/{signature}"

@@ -48,7 +48,8 @@ class LiveServer:
     env: dict[str, str]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -76,7 +77,7 @@ def live_server(
     shutil.copyfile(sa.make_url(seeded_template).database or "", database)
     # The demo's photos, so that the supervisor's pages show them (a copy of the database names them).
     link_media(seeded_instance / "media", workdir / "instance" / "media")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -90,32 +91,40 @@ def live_server(
         "WEB_CONCURRENCY": "2",
         "PYTHONPATH": str(ROOT),
     }
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    log = (workdir / "server.log").open("w")
-    process = subprocess.Popen(
-        [gunicorn, "-c", str(ROOT / "deploy/gunicorn.conf.py"), "server:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process = start_server(env, workdir / "server.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/login", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    raise RuntimeError((workdir / "server.log").read_text()) from None
-                time.sleep(0.2)
         yield LiveServer(url, env)
     finally:
+        stop_server(process)
+
+
+def start_server(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """gunicorn as `make run` starts it, with ``env`` (its PORT among them); returns once it serves."""
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [gunicorn, "-c", str(ROOT / "deploy/gunicorn.conf.py"), "server:create_app()"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{env['PORT']}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2) as response:
+                if response.status == 200:
+                    return process
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop_server(process)
+                raise RuntimeError(log_path.read_text()) from None
+            time.sleep(0.2)
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server :func:`start_server` started."""
+    if process.poll() is None:
         process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

@@ -26,17 +26,35 @@ export async function signatureHolds(jwk, parsed, subtle = globalThis.crypto.sub
 }
 
 /**
- * What a scan means: {enterprise} for a genuine current code, else {reason} — "malformed", "forged",
- * "revoked", "unknown" (a genuine code for an enterprise not in this device's data) or "nokey".
+ * Whether a credit code was registered inside `region` ({code}: a county "141123", a city "141100", a
+ * province "140000"): its 3rd–8th characters are the registering authority's division code. Unknown region
+ * or a code without digits there: true (nothing to contradict).
  */
-export async function resolveScan(text, { jwk, enterprises, subtle = globalThis.crypto.subtle }) {
+export function registeredWithin(creditCode, region) {
+  const division = String(creditCode).slice(2, 8);
+  const area = String(region?.code ?? "").replace(/(00)+$/, "");
+  if (!/^\d{6}$/.test(division) || !area) return true;
+  return division.startsWith(area);
+}
+
+/**
+ * What a scan means: {enterprise} for a genuine current code, else {reason} — "malformed", "forged",
+ * "revoked", "elsewhere" (a genuine code of an enterprise registered outside the inspector's `region`, not in
+ * this device's data: syncing will not bring it), "unknown" (a genuine code for an enterprise of the region
+ * not in this device's data, or a newer code than the device knows) or "nokey".
+ */
+export async function resolveScan(text, { jwk, enterprises, region = null, subtle = globalThis.crypto.subtle }) {
   const parsed = parsePayload(text);
   if (!parsed) return { reason: "malformed" };
-  if (!jwk) return { reason: "nokey" };
-  if (!(await signatureHolds(jwk, parsed, subtle))) return { reason: "forged" };
+  if (!jwk) return { reason: "nokey", creditCode: parsed.creditCode };
+  if (!(await signatureHolds(jwk, parsed, subtle))) return { reason: "forged", creditCode: parsed.creditCode };
   const enterprise = enterprises.find((e) => !e.deleted && e.data?.credit_code === parsed.creditCode);
-  if (!enterprise) return { reason: "unknown", creditCode: parsed.creditCode };
-  if ((enterprise.data.revoked_qr_tokens ?? []).includes(parsed.token)) return { reason: "revoked", enterprise };
-  if (enterprise.data.qr_token !== parsed.token) return { reason: "unknown", enterprise };
+  if (!enterprise) {
+    const division = parsed.creditCode.slice(2, 8);
+    if (!registeredWithin(parsed.creditCode, region)) return { reason: "elsewhere", creditCode: parsed.creditCode, division };
+    return { reason: "unknown", creditCode: parsed.creditCode };
+  }
+  if ((enterprise.data.revoked_qr_tokens ?? []).includes(parsed.token)) return { reason: "revoked", enterprise, creditCode: parsed.creditCode };
+  if (enterprise.data.qr_token !== parsed.token) return { reason: "unknown", enterprise, creditCode: parsed.creditCode };
   return { enterprise };
 }

@@ -3,6 +3,7 @@ import { render } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { openDatabase } from "../db/schema.js";
 import { getMeta, recordList, replicaList, setMeta, storageSummary } from "../db/store.js";
+import { askPersistentStorage } from "../db/persistence.js";
 import { assignmentTasks } from "../domain/assignments.js";
 import { currentCatalogue } from "../domain/checklist.js";
 import { bureauZone, formatDateTime, formatDay, isOverdue, todayIn } from "../domain/clock.js";
@@ -261,6 +262,12 @@ function App({ db, api, runner, progress }) {
   }, [refresh, sync]);
 
   useEffect(() => { if (device?.token) scheduler.start(); }, [device?.id, scheduler]);
+  useEffect(() => {
+    if (!device?.token) return undefined;
+    // The scanner's decoder starts while the inspector reads the list, not after pressing scan.
+    const timer = setTimeout(() => import("./scan.jsx").then((m) => m.warmDecoder()).catch(() => {}), 1000);
+    return () => clearTimeout(timer);
+  }, [device?.id]);
 
   const toggleLang = async () => {
     const next = lang === "zh" ? "en" : "zh";
@@ -269,7 +276,8 @@ function App({ db, api, runner, progress }) {
   };
 
   const signedIn = async () => {
-    if (navigator.storage?.persist) await navigator.storage.persist();
+    // Asked, never awaited: Firefox answers only through a permission prompt, which may never come.
+    askPersistentStorage(navigator.storage).then((granted) => granted && refresh());
     await refresh();
     await scheduler.start(); // the first pull; after a re-login it also clears the error that asked for it
   };

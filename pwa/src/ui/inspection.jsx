@@ -13,9 +13,10 @@ import { hazardsToFollowUp } from "../domain/followup.js";
 import { positionFields, positionWarning } from "../domain/geo.js";
 import { sealedOpinions } from "../domain/expertOpinion.js";
 import { seal, sealedRecord } from "../domain/seal.js";
-import { encodePhoto, watermarkLines } from "../photo/encode.js";
+import { canvasBlob, encodePhoto, watermarkLines } from "../photo/encode.js";
 import { openCamera } from "./camera.js";
 import { ExpertOpinionPanel } from "./expert-opinion.jsx";
+import { frameCanvas, PHOTO_FALLBACKS } from "./canvas.js";
 import { PrintView } from "./print.jsx";
 import { usePosition } from "./position.js";
 import { SignaturePad } from "./signature.jsx";
@@ -297,9 +298,9 @@ function PhotoEvidence({ lang, db, entityType, entityId, photos, fix, enterprise
   };
   const shoot = async () => {
     const v = video.current;
-    const frame = new OffscreenCanvas(v.videoWidth, v.videoHeight);
+    const frame = frameCanvas(v.videoWidth, v.videoHeight);
     frame.getContext("2d").drawImage(v, 0, 0);
-    const shot = await frame.convertToBlob({ type: "image/jpeg", quality: 0.95 });
+    const shot = await canvasBlob(frame, "image/jpeg", 0.95);
     camera.getTracks().forEach((track) => track.stop());
     setCamera(null);
     await save([shot]);
@@ -315,7 +316,7 @@ function PhotoEvidence({ lang, db, entityType, entityId, photos, fix, enterprise
     try {
       for (const file of files) {
         const at = new Date();
-        const photo = await encodePhoto(file, { lines: watermarkLines({ at, position: fix, enterpriseName: enterprise.data.name }) });
+        const photo = await encodePhoto(file, { lines: watermarkLines({ at, position: fix, enterpriseName: enterprise.data.name }), fallbacks: PHOTO_FALLBACKS });
         await putBlob(db, { sha256: photo.sha256, bytes: photo.bytes, mime: photo.mime });
         await saveRecord(db, "photo", crypto.randomUUID(), {
           sha256: photo.sha256, original_sha256: photo.originalSha256, entity_type: entityType, entity_id: entityId,
