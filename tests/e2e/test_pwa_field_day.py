@@ -317,6 +317,23 @@ def test_typing_survives_a_kill_and_a_change_of_mind_withdraws_the_saved_hazard(
         engine.dispose()
 
 
+def test_a_tablet_without_persistent_storage_warns_while_changes_wait(
+    built_app: None, live_server: LiveServer, page: Any
+) -> None:
+    """Safari may evict a site's data; a tablet whose storage is not persistent says so while anything waits."""
+    page.add_init_script("navigator.storage.persisted = () => Promise.resolve(false);")
+    sign_in_app(page, live_server.url, "lx_insp1")
+    assert page.locator("[data-testid=eviction-warning]").count() == 0  # nothing waits: nothing to lose
+    page.context.set_offline(True)
+    start_inspection(page, "临县昌盛木业有限公司", "郝丽")
+    for _ in range(50):
+        if page.locator("[data-testid=eviction-warning]").count():
+            break
+        page.wait_for_timeout(100)
+    assert "尽快联网同步" in page.inner_text("[data-testid=eviction-warning]")
+    page.context.set_offline(False)
+
+
 def test_the_team_is_picked_and_remembered_and_every_message_is_chinese(
     built_app: None, live_server: LiveServer, page: Any
 ) -> None:
@@ -345,6 +362,12 @@ def test_the_team_is_picked_and_remembered_and_every_message_is_chinese(
     picker.select_option("other")
     page.click("text=开始检查")
     assert page.eval_on_selector("input[name=second]", "e => e.validationMessage") == "请填写此项。"
+    page.fill(
+        "input[name=second]", "郝丽"
+    )  # the signed-in inspector herself: one signature would count twice
+    page.click("text=开始检查")
+    page.wait_for_selector(".enterprise-page [role=alert]")
+    assert "不能是您本人" in page.inner_text(".enterprise-page [role=alert]")
     choose_partner(page, "马俊")
     page.click("text=开始检查")
     page.wait_for_selector("article.item")

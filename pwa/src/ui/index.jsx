@@ -160,6 +160,10 @@ function SyncPanel({ lang, summary, storage, online, syncing, quarantined, zone,
         <dt>{t(lang, "lastSync")}</dt><dd data-testid="last-sync">{summary.lastSync ? formatDateTime(summary.lastSync, lang, zone) : t(lang, "never")}</dd>
         <dt>{t(lang, "storage")}</dt>
         <dd>{storage ? `${formatMb(storage.usage)} / ${formatMb(storage.quota)} · ${t(lang, storage.persisted ? "persisted" : "notPersisted")}` : "—"}</dd>
+        {storage && !storage.persisted && (summary.pendingMutations || summary.pendingBlobs) ? (
+          // Safari (and any browser that did not grant persistence) may evict site data under storage pressure.
+          <><dt>{t(lang, "evictionRisk")}</dt><dd class="warn" data-testid="eviction-warning">{t(lang, "evictionAdvice")}</dd></>
+        ) : null}
         {summary.lastError && (<><dt>{t(lang, "lastError")}</dt><dd class="error" data-testid="last-error">{problemText(lang, summary.lastError)}</dd></>)}
       </dl>
       {quarantined.length > 0 && (

@@ -58,6 +58,8 @@ export function EnterprisePage({ lang, db, enterprise, catalogue, me, colleagues
       ? { role: "inspector", user_id: chosen.data.user_id, name: chosen.data.display_name, badge_no: chosen.data.badge_no ?? null }
       : { role: "inspector", name: String(form.get("second") || "").trim(), badge_no: String(form.get("secondBadge") || "").trim() || null };
     if (!second.name) return setError(t(lang, "needTwoInspectors"));
+    // Two signature pads under one name would let one signature count for both inspectors.
+    if (second.name === (me?.display_name ?? "").trim()) return setError(t(lang, "partnerIsMe"));
     const id = crypto.randomUUID();
     try {
       await saveRecord(db, "inspection", id, {
