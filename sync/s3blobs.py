@@ -173,9 +173,17 @@ class S3BlobStore:
                     continue
                 skip = end - chunk_offset
                 with _s3_errors():
-                    body = self._client().get_object(
-                        Bucket=self.bucket, Key=f"{self._chunk_prefix(sha)}{chunk_offset:016d}"
-                    )["Body"]
+                    try:
+                        body = self._client().get_object(
+                            Bucket=self.bucket, Key=f"{self._chunk_prefix(sha)}{chunk_offset:016d}"
+                        )["Body"]
+                    except Exception as error:
+                        if not _is_missing(error):
+                            raise
+                        # Another server completed (or discarded) this upload meanwhile.
+                        if self._head(key) is not None:
+                            return
+                        raise problems.blob_offset_mismatch(received=self.received(sha), offset=end) from None
                     while piece := body.read(PIECE):
                         if skip:
                             cut = min(skip, len(piece))

@@ -46,12 +46,14 @@ class Seaweed:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def settings(self, bucket: str | None = None) -> dict[str, str]:
-        """App configuration for a fresh bucket (made by the store's create_bucket)."""
+    def settings(self, bucket: str = "tests") -> dict[str, str]:
+        """App configuration for a prefix of its own in one bucket (SeaweedFS gives each bucket volumes of
+        its own, so a bucket per test would soon run out of them)."""
         return {
             "PHOTO_STORE": "s3",
             "S3_ENDPOINT": self.endpoint,
-            "S3_BUCKET": bucket or f"t-{uuid.uuid4().hex[:20]}",
+            "S3_BUCKET": bucket,
+            "S3_PREFIX": f"p{uuid.uuid4().hex[:16]}/",
             "S3_ACCESS_KEY": ACCESS_KEY,
             "S3_SECRET_KEY": SECRET_KEY,
             "S3_REGION": "us-east-1",
@@ -62,7 +64,7 @@ class Seaweed:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(20)
+                self.process.wait(3)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
@@ -98,7 +100,7 @@ def start_seaweed(folder: Path) -> Seaweed:
     data.mkdir(exist_ok=True)
     args = [
         binary, "server", "-s3", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
-        "-master.volumeSizeLimitMB=64", "-volume.max=20", f"-s3.config={config}",
+        "-master.volumeSizeLimitMB=16", "-volume.max=100", f"-s3.config={config}",
         *[f"-{name}={port}" for name, port in ports.items()],
     ]  # fmt: skip
     log = folder / "weed.log"
@@ -121,7 +123,7 @@ def _s3_ready(server: Seaweed) -> bool:
     from server.media.store import build_blob_store
     from sync.s3blobs import S3BlobStore
 
-    store = build_blob_store(server.settings("ready-probe"))
+    store = build_blob_store(server.settings())
     assert isinstance(store, S3BlobStore)
     try:
         store.create_bucket()
