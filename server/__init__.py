@@ -15,7 +15,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application from the environment plus ``config`` overrides."""
     from flask import Flask
 
-    from server import cli, errors, extensions, request_body, security, sync_handlers
+    from server import cli, compression, errors, extensions, request_body, security, sync_handlers
     from server.api import register_api
     from server.config import load_config
     from server.web import register_web
@@ -37,4 +37,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_web(app)
     cli.init_app(app)
     request_body.init_app(app)
+    compression.init_app(app)
     return app

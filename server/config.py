@@ -60,6 +60,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "SYNC_MAX_MUTATIONS": int(env.get("SYNC_MAX_MUTATIONS") or 500),
         "SYNC_MAX_PUSH_BYTES": int(env.get("SYNC_MAX_PUSH_BYTES") or 8 * 1024 * 1024),
         "SYNC_MAX_PHOTO_BYTES": int(env.get("SYNC_MAX_PHOTO_BYTES") or 20 * 1024 * 1024),
+        # A pull page ends at this many bytes of JSON (before compression) as well as at its count limit.
+        "SYNC_PULL_PAGE_BYTES": int(env.get("SYNC_PULL_PAGE_BYTES") or 1024 * 1024),
         "MAX_PHOTO_PIXELS": int(env.get("MAX_PHOTO_PIXELS") or 50_000_000),
         # SQLite has one writer: a push waits its turn in its process (first come, first served) at most
         # SYNC_PUSH_QUEUE_SECONDS, then for the database's write lock at most SQLITE_BUSY_TIMEOUT_MS; past

@@ -38,6 +38,8 @@ class Limits:
     max_push_bytes: int = 8 * 1024 * 1024
     max_blob_bytes: int = 20 * 1024 * 1024
     max_pull_limit: int = 2000
+    #: A pull page stops at about this many bytes of JSON as well as at its count limit.
+    max_pull_bytes: int = 1024 * 1024
 
 
 @dataclass

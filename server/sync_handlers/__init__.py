@@ -40,6 +40,7 @@ def init_app(app: Flask, api: Any) -> SyncBackend:
         max_mutations=app.config["SYNC_MAX_MUTATIONS"],
         max_push_bytes=app.config["SYNC_MAX_PUSH_BYTES"],
         max_blob_bytes=app.config["SYNC_MAX_PHOTO_BYTES"],
+        max_pull_bytes=app.config["SYNC_PULL_PAGE_BYTES"],
     )
     backend = SyncBackend(
         authenticate=authenticate,

@@ -629,7 +629,9 @@ def test_an_unreachable_store_is_a_retryable_503(harness: Harness, monkeypatch: 
     from sync.s3blobs import S3BlobStore
 
     assert isinstance(h.store, S3BlobStore)
-    dead = S3BlobStore(bucket=h.store.bucket, endpoint_url="http://127.0.0.1:9", access_key="x", secret_key="y")
+    dead = S3BlobStore(
+        bucket=h.store.bucket, endpoint_url="http://127.0.0.1:9", access_key="x", secret_key="y"
+    )
     h.backend.blobs = dead
     response = put(h.client, digest, data, 0, len(data))
     assert response.status_code == 503 and response.get_json()["code"] == "503.40"
