@@ -15,7 +15,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application from the environment plus ``config`` overrides."""
     from flask import Flask
 
-    from server import cli, compression, errors, extensions, request_body, security, sync_handlers
+    from server import (
+        cli,
+        compression,
+        errors,
+        extensions,
+        health,
+        observability,
+        request_body,
+        security,
+        sync_handlers,
+    )
     from server.api import register_api
     from server.config import load_config
     from server.web import register_web
@@ -29,12 +39,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     Path(app.config["MEDIA_ROOT"]).mkdir(parents=True, exist_ok=True)
 
+    observability.init_app(app)
     api = extensions.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     register_api(api)
     sync_handlers.init_app(app, api)
     register_web(app)
+    health.init_app(app)
     cli.init_app(app)
     request_body.init_app(app)
     compression.init_app(app)

@@ -25,6 +25,11 @@ def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
     return made.decode("utf-8").strip()
 
 
+def _csv(text: str) -> list[str]:
+    """The non-empty, stripped items of a comma-separated setting."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config: defaults, then environment variables, then explicit overrides."""
     overrides = dict(overrides or {})
@@ -69,6 +74,16 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "SYNC_PUSH_QUEUE_SECONDS": float(env.get("SYNC_PUSH_QUEUE_SECONDS") or 8),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS") or 10_000),
         "RETRY_AFTER_SECONDS": int(env.get("RETRY_AFTER_SECONDS") or 2),
+        # How many reverse proxies (nginx) stand in front: their X-Forwarded-For/-Proto/-Host are believed,
+        # nobody else's. 0 (the embedded setup) believes none.
+        "PROXY_HOPS": int(env.get("PROXY_HOPS") or 0),
+        "LOG_FORMAT": (env.get("LOG_FORMAT") or "text").strip().lower(),
+        "LOG_LEVEL": (env.get("LOG_LEVEL") or "INFO").strip().upper(),
+        "LOG_REQUESTS": env.get("LOG_REQUESTS", "1") != "0",
+        # Who may read /metrics (client addresses, after PROXY_HOPS); nginx also refuses it from outside.
+        "METRICS_ALLOWED_IPS": _csv(env.get("METRICS_ALLOWED_IPS") or "127.0.0.1,::1"),
+        # DEMO=1 marks a demo setup: seed-demo (whose accounts share a published password) runs only there.
+        "DEMO": env.get("DEMO", "0") == "1",
         "API_TITLE": "县级冶金工贸安全检查 API",
         "API_VERSION": "1",
         "OPENAPI_VERSION": "3.1.0",

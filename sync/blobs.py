@@ -257,7 +257,9 @@ class FilesystemBlobStore:
                 raise
 
     def check(self) -> None:
-        """Raise storage_unavailable unless the folder exists and this process may write in it."""
+        """Raise storage_unavailable unless the folder exists (made if missing) and this process may write in it."""
+        with contextlib.suppress(OSError):
+            self.root.mkdir(parents=True, exist_ok=True)
         if not (self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)):
             raise problems.storage_unavailable(retry_after=STORAGE_RETRY_AFTER)
 
