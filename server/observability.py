@@ -141,8 +141,9 @@ def init_app(app: Flask) -> Metrics:
         if route is not None:
             metrics.sync_seconds.labels(route=route, status=str(response.status_code)).observe(seconds)
         if app.config["LOG_REQUESTS"]:
-            fields = {"method": request.method, "path": request.path, "status": response.status_code,
-                      "duration_ms": round(seconds * 1000, 1), "bytes": response.content_length}  # fmt: skip
+            fields = {"method": request.method, "host": request.host, "path": request.path,
+                      "status": response.status_code, "duration_ms": round(seconds * 1000, 1),
+                      "bytes": response.content_length}  # fmt: skip
             access.info(
                 "%s %s %s %.1f ms", request.method, request.full_path.rstrip("?"), response.status_code,
                 seconds * 1000, extra={"fields": fields},
