@@ -24,6 +24,7 @@ ledger_cli = AppGroup("ledger", help="Self-inspection ledgers in Excel / 隐患�
 region_cli = AppGroup("region", help="Regions / 行政区域")
 campaign_cli = AppGroup("campaign", help="Campaigns and their phases / 专项行动")
 user_cli = AppGroup("user", help="User accounts / 用户账号")
+photo_store_cli = AppGroup("photo-store", help="The photo store (local folder or S3) / 照片存储")
 
 
 def _problem_exit(problem: Problem) -> None:
@@ -451,6 +452,57 @@ def qr_posters_command(out_dir: Path | None, reissue: tuple[str, ...]) -> None:
     click.echo(result.as_text())
 
 
+@photo_store_cli.command("check")
+def photo_store_check_command() -> None:
+    """Whether the photo store answers, and how many recorded photos have no bytes in it."""
+    from server.services.photo_backup import recorded_blobs
+    from server.sync_handlers import current_backend
+
+    store = current_backend().blobs
+    try:
+        store.check()
+    except Problem as problem:
+        _problem_exit(problem)
+        return
+    lost = [sha for sha in recorded_blobs(db.session) if not store.has(sha)]
+    click.echo(
+        f"photo store ({current_app.config['PHOTO_STORE']}) reachable; {len(lost)} recorded photos lack their bytes"
+    )
+    for sha in lost:
+        click.echo(f"missing: {sha}")
+    if lost:
+        sys.exit(1)
+
+
+@photo_store_cli.command("export")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--link-dest", "previous", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="a previous export: files it holds are hard-linked instead of copied")  # fmt: skip
+def photo_store_export_command(dest: Path, previous: Path | None) -> None:
+    """Copy every recorded photo out of the store into DEST (hash-checked); fails if any is missing."""
+    from server.services.photo_backup import export_blobs
+    from server.sync_handlers import current_backend
+
+    dest.mkdir(parents=True, exist_ok=True, mode=0o700)
+    report = export_blobs(db.session, current_backend().blobs, dest, previous)
+    click.echo(report.as_text())
+    if report.missing:
+        sys.exit(1)
+
+
+@photo_store_cli.command("import")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def photo_store_import_command(source: Path) -> None:
+    """Put the photos of an export (or a local media folder) into the configured store, verified."""
+    from server.services.photo_backup import import_blobs
+    from server.sync_handlers import current_backend
+
+    report = import_blobs(current_backend().blobs, source)
+    click.echo(report.as_text())
+    if report.missing:
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands on ``app``."""
     for command in (
@@ -462,7 +514,7 @@ def init_app(app: Flask) -> None:
         version_command,
     ):
         app.cli.add_command(command)
-    for group in (region_cli, campaign_cli, user_cli):
+    for group in (region_cli, campaign_cli, user_cli, photo_store_cli):
         app.cli.add_command(group)
     app.cli.add_command(catalogue_cli)
     app.cli.add_command(audit_cli)
