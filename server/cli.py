@@ -153,30 +153,26 @@ def user_list_command() -> None:
 @click.argument("username")
 def user_disable_command(username: str) -> None:
     """Disable an account: its sessions and its tablets stop working at once."""
-    from server.services.administration import set_active
-
-    try:
-        set_active(db.session, username, False)
-    except Problem as problem:
-        _problem_exit(problem)
-        return
-    db.session.commit()
-    click.echo(f"disabled {username}")
+    _set_active(username, False)
 
 
 @user_cli.command("enable")
 @click.argument("username")
 def user_enable_command(username: str) -> None:
     """Enable a disabled account again."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
     from server.services.administration import set_active
 
     try:
-        set_active(db.session, username, True)
+        set_active(db.session, username, active)
     except Problem as problem:
         _problem_exit(problem)
         return
     db.session.commit()
-    click.echo(f"enabled {username}")
+    click.echo(f"{'enabled' if active else 'disabled'} {username}")
 
 
 @user_cli.command("reset-password")

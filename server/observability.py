@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import sys
 import time
 import uuid
 from datetime import datetime
@@ -73,6 +74,18 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record is written (a test runner swaps it between tests)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 class _Formatter(logging.Formatter):
     """ISO-8601 times with the bureau's offset; text or one JSON object per line."""
 
@@ -104,7 +117,7 @@ def configure_logging(app: Flask) -> None:
     logger.removeHandler(default_handler)
     handler = next((h for h in logger.handlers if getattr(h, _HANDLER_MARK, False)), None)
     if handler is None:
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         setattr(handler, _HANDLER_MARK, True)
         handler.addFilter(_RequestIdFilter())
         logger.addHandler(handler)

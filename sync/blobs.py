@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol
 
@@ -84,6 +84,18 @@ class BlobStore(Protocol):
     def check(self) -> None:
         """Raise storage_unavailable unless the store can be read and written now (for /readyz)."""
         ...
+
+
+def copy_within(stream: IO[bytes], write: Callable[[bytes], object], room: int) -> tuple[int, bool]:
+    """Copy ``stream`` into ``write`` piece by piece while it fits in ``room`` bytes; return the bytes copied
+    and whether the stream held more (then the rest is left unread)."""
+    copied = 0
+    while piece := stream.read(PIECE):
+        if copied + len(piece) > room:
+            return copied, True
+        write(piece)
+        copied += len(piece)
+    return copied, False
 
 
 def storage_error(error: OSError) -> problems.Problem | None:
@@ -164,17 +176,12 @@ class FilesystemBlobStore:
             have = partial.stat().st_size if partial.exists() else 0
             if offset != have:
                 raise problems.blob_offset_mismatch(received=have, offset=offset)
-            too_large = False
             with full_disk_as_problem():
                 fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 with os.fdopen(fd, "ab") as out:
                     try:
-                        while piece := stream.read(PIECE):
-                            if have + len(piece) > max_bytes:
-                                too_large = True
-                                break
-                            out.write(piece)
-                            have += len(piece)
+                        taken, too_large = copy_within(stream, out.write, max_bytes - have)
+                        have += taken
                     finally:
                         # Even when the client breaks off: what we report as received must be on disk.
                         out.flush()

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import IO, Any, BinaryIO
 
 from sync import problems
-from sync.blobs import PIECE, STORAGE_RETRY_AFTER, check_sha256, full_disk_as_problem
+from sync.blobs import PIECE, STORAGE_RETRY_AFTER, check_sha256, copy_within, full_disk_as_problem
 
 #: boto3 ships no type hints; its client is typed loosely here.
 S3Client = Any
@@ -133,17 +133,12 @@ class S3BlobStore:
             raise problems.blob_offset_mismatch(received=have, offset=offset)
         room = max_bytes - have
         with full_disk_as_problem(), tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as chunk:
-            taken = 0
             too_large = False
             try:
-                while piece := stream.read(PIECE):
-                    if taken + len(piece) > room:
-                        too_large = True
-                        break
-                    chunk.write(piece)
-                    taken += len(piece)
+                _, too_large = copy_within(stream, chunk.write, room)
             finally:
                 # Even when the client breaks off: keep what arrived, so the upload resumes after it.
+                taken = chunk.tell()
                 if taken and not too_large:
                     chunk.seek(0)
                     key = f"{self._chunk_prefix(sha)}{offset:016d}"
