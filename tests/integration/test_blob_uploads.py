@@ -19,7 +19,6 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -621,7 +620,9 @@ def test_an_unreachable_store_is_a_retryable_503(harness: Harness, monkeypatch: 
     data = jpeg(15)
     digest = sha(data)
     if isinstance(h.store, FilesystemBlobStore):
-        monkeypatch.setattr(h.store, "root", Path("/nonexistent-photo-store"))
+        blocked = h.case.tmp_path / "not-a-folder"
+        blocked.write_bytes(b"")  # a file where the store's folder should be: it can be neither made nor used
+        monkeypatch.setattr(h.store, "root", blocked / "blobs")
         with pytest.raises(problems.Problem) as caught:
             h.store.check()
         assert caught.value.code == "503.40"
