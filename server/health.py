@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
@@ -32,6 +33,7 @@ def readyz() -> ResponseReturnValue:
     """
     checks: dict[str, str] = {}
     try:
+        db.session.execute(sa.text("SELECT 1"))  # reachable at all, before asking which schema it is at
         schema = operations.database_schema(db.session)
         expected = operations.code_schema_heads()
         checks["database"] = (

@@ -168,3 +168,18 @@ def test_metrics_add_up_over_gunicorn_workers(database_url: str, tmp_path: Path,
         server.kill()
     # Twelve refused pulls, answered by whichever workers took them, all counted in one scrape.
     assert _sample(text, "sync_request_duration_seconds_count", route="pull", status="401") == 12
+
+
+def test_readyz_says_an_unreachable_database_is_unreachable(
+    database_url: str, tmp_path: Path, qr_key_file: str
+) -> None:
+    dead = "postgresql+psycopg://nobody@127.0.0.1:9/none" if database_url.startswith("postgresql") else (
+        f"sqlite:///{tmp_path / 'no-such-folder' / 'app.db'}")  # fmt: skip
+    app = create_app(app_config(dead, tmp_path / "i", QR_SIGNING_KEY_FILE=qr_key_file))
+    try:
+        reply = app.test_client().get("/readyz")
+    finally:
+        dispose(app)
+    assert reply.status_code == 503
+    assert reply.get_json()["checks"]["database"].startswith("unreachable")
+    assert app.test_client().get("/healthz").status_code == 200, "alive all the same"
