@@ -640,3 +640,25 @@ def test_an_unreachable_store_is_a_retryable_503(harness: Harness, monkeypatch: 
     with pytest.raises(problems.Problem) as caught:
         dead.check()
     assert caught.value.code == "503.40"
+
+
+def test_a_full_store_while_accepting_keeps_the_verified_bytes_and_retries(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills between the verified bytes and their thumbnail: 507 and retry, never a refusal that deletes."""
+    h = harness
+    data = jpeg(16)
+    digest = sha(data)
+
+    def full(_sha: str, _jpeg: bytes) -> None:
+        raise problems.storage_full(retry_after=30)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(h.store, "write_thumbnail", full)
+        reply = put(h.client, digest, data, 0, len(data))
+        assert (reply.status_code, reply.get_json()["code"]) == (507, "507.40")
+        assert h.store.has(digest), "the verified bytes are kept"
+        assert head(h.client, digest) == (len(data), "?0"), "not held while unaccepted"
+    # Space again: the next look finishes the acceptance.
+    assert head(h.client, digest) == (len(data), "?1")
+    assert h.read(digest) == data and h.store.read_thumbnail(digest)
