@@ -45,7 +45,7 @@ db: setup
 	$(BIN)/flask db upgrade
 
 demo: db
-	$(BIN)/flask seed-demo
+	DEMO=1 $(BIN)/flask seed-demo
 
 run: setup pwa demo
 	@echo ""

@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def bench_config(database_url: str, instance: Path) -> dict[str, object]:
     """The configuration of a benchmark app (cheap password hashing: seeding is not what is measured)."""
     return {"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "bench",
-            "PASSWORD_HASH_PROFILE": "cheapest", "MEDIA_ROOT": str(instance / "media")}  # fmt: skip
+            "PASSWORD_HASH_PROFILE": "cheapest", "MEDIA_ROOT": str(instance / "media"),
+            "LOG_REQUESTS": False}  # fmt: skip
 
 
 @contextmanager

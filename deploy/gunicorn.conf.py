@@ -5,7 +5,9 @@ Every value can be changed by environment variable (HOST, PORT, WEB_CONCURRENCY,
 
 import multiprocessing
 import os
+import shutil
 import threading
+from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(4, multiprocessing.cpu_count() * 2))
@@ -15,7 +17,8 @@ threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 120)
 graceful_timeout = 30
 keepalive = 5
-accesslog = "-"
+# The app logs every request itself (request id, client address behind nginx, duration; server/observability.py).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 # Forwarded headers are trusted only from the local reverse proxy (deploy/nginx.conf).
@@ -23,6 +26,26 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn's control socket sits at one path per user: two servers (tests, a second checkout) would fight
 # over it, and nothing here uses it.
 control_socket_disable = True
+
+# Prometheus metrics from every worker: each writes its samples into this folder, /metrics adds them up. Set
+# here, before any worker imports prometheus_client; one folder per server (instance), emptied on start.
+prometheus_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(
+    Path(os.environ.get("INSTANCE_PATH") or Path(__file__).resolve().parent.parent / "instance") / "prometheus"
+)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = prometheus_dir
+
+
+def on_starting(server):
+    """Drop the samples of a previous run: counters start again with the server."""
+    shutil.rmtree(prometheus_dir, ignore_errors=True)
+    os.makedirs(prometheus_dir, mode=0o700, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A worker that ended stops counting in the live gauges (its counters and histograms stay summed)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, prometheus_dir)
 
 
 def _without_server_header():

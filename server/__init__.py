@@ -15,7 +15,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application from the environment plus ``config`` overrides."""
     from flask import Flask
 
-    from server import cli, errors, extensions, request_body, security, sync_handlers
+    from server import (
+        cli,
+        compression,
+        errors,
+        extensions,
+        health,
+        observability,
+        request_body,
+        security,
+        sync_handlers,
+    )
     from server.api import register_api
     from server.config import load_config
     from server.services import audit
@@ -30,12 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     Path(app.config["MEDIA_ROOT"]).mkdir(parents=True, exist_ok=True)
 
-    if app.config["TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        # The client's own address (login throttling, audit) is the one nginx saw, not nginx's.
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    observability.init_app(app)
     api = extensions.init_app(app)
     audit.init_app(app)
     errors.init_app(app)
@@ -43,6 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_api(api)
     sync_handlers.init_app(app, api)
     register_web(app)
+    health.init_app(app)
     cli.init_app(app)
     request_body.init_app(app)
+    compression.init_app(app)
     return app

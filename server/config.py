@@ -26,6 +26,11 @@ def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
     return made.decode("utf-8").strip()
 
 
+def _csv(text: str) -> list[str]:
+    """The non-empty, stripped items of a comma-separated setting."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config: defaults, then environment variables, then explicit overrides."""
     overrides = dict(overrides or {})
@@ -35,6 +40,14 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "INSTANCE_PATH": str(instance),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance / 'app.db'}",
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
+        # Where photo bytes live: "local" (a folder under MEDIA_ROOT) or "s3" (a bucket several servers share).
+        "PHOTO_STORE": (env.get("PHOTO_STORE") or "local").strip().lower(),
+        "S3_ENDPOINT": env.get("S3_ENDPOINT") or "",
+        "S3_BUCKET": env.get("S3_BUCKET") or "",
+        "S3_ACCESS_KEY": env.get("S3_ACCESS_KEY") or "",
+        "S3_SECRET_KEY": env.get("S3_SECRET_KEY") or "",
+        "S3_REGION": env.get("S3_REGION") or "us-east-1",
+        "S3_PREFIX": env.get("S3_PREFIX") or "",
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         "QR_SIGNING_KEY_FILE": env.get("QR_SIGNING_KEY_FILE") or str(instance / "qr-signing-key.pem"),
         # The audit chain's HMAC key and its append-only anchor: outside the database, backed up apart from it.
@@ -53,8 +66,6 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "LOGIN_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_FAILURES_PER_ACCOUNT") or 5),
         "LOGIN_FAILURES_PER_ADDRESS": int(env.get("LOGIN_FAILURES_PER_ADDRESS") or 20),
         "LOGIN_THROTTLE_MINUTES": int(env.get("LOGIN_THROTTLE_MINUTES") or 15),
-        # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are believed; 0 believes none.
-        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES") or 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
@@ -62,6 +73,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "SYNC_MAX_MUTATIONS": int(env.get("SYNC_MAX_MUTATIONS") or 500),
         "SYNC_MAX_PUSH_BYTES": int(env.get("SYNC_MAX_PUSH_BYTES") or 8 * 1024 * 1024),
         "SYNC_MAX_PHOTO_BYTES": int(env.get("SYNC_MAX_PHOTO_BYTES") or 20 * 1024 * 1024),
+        # A pull page ends at this many bytes of JSON (before compression) as well as at its count limit.
+        "SYNC_PULL_PAGE_BYTES": int(env.get("SYNC_PULL_PAGE_BYTES") or 1024 * 1024),
         "MAX_PHOTO_PIXELS": int(env.get("MAX_PHOTO_PIXELS") or 50_000_000),
         #: An enterprise's plan or summary file (PDF, Word, photo).
         "SUBMISSION_MAX_BYTES": int(env.get("SUBMISSION_MAX_BYTES") or 30 * 1024 * 1024),
@@ -71,6 +84,17 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "SYNC_PUSH_QUEUE_SECONDS": float(env.get("SYNC_PUSH_QUEUE_SECONDS") or 8),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS") or 10_000),
         "RETRY_AFTER_SECONDS": int(env.get("RETRY_AFTER_SECONDS") or 2),
+        # How many reverse proxies (nginx) stand in front: their X-Forwarded-For/-Proto/-Host are believed,
+        # nobody else's. 0 (the embedded setup) believes none.
+        # TRUSTED_PROXIES is the same setting under its earlier name.
+        "PROXY_HOPS": int(env.get("PROXY_HOPS") or env.get("TRUSTED_PROXIES") or 0),
+        "LOG_FORMAT": (env.get("LOG_FORMAT") or "text").strip().lower(),
+        "LOG_LEVEL": (env.get("LOG_LEVEL") or "INFO").strip().upper(),
+        "LOG_REQUESTS": env.get("LOG_REQUESTS", "1") != "0",
+        # Who may read /metrics (client addresses, after PROXY_HOPS); nginx also refuses it from outside.
+        "METRICS_ALLOWED_IPS": _csv(env.get("METRICS_ALLOWED_IPS") or "127.0.0.1,::1"),
+        # DEMO=1 marks a demo setup: seed-demo (whose accounts share a published password) runs only there.
+        "DEMO": env.get("DEMO", "0") == "1",
         "API_TITLE": "县级冶金工贸安全检查 API",
         "API_VERSION": "1",
         "OPENAPI_VERSION": "3.1.0",

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from sync import problems
+from sync.blobs import STORAGE_RETRY_AFTER, storage_error
 from sync.problems import Problem, define
 
 credit_code_invalid = define(
@@ -228,6 +229,14 @@ def is_contention(error: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text or "database table is locked" in text
 
 
+def is_disk_full(error: BaseException) -> bool:
+    """Whether a database error means its disk is full (SQLite's SQLITE_FULL, PostgreSQL's 53100)."""
+    orig = getattr(error, "orig", None)
+    if getattr(orig, "sqlstate", None) == "53100":  # disk_full
+        return True
+    return "database or disk is full" in str(orig or "").lower()
+
+
 def busy_response(retry_after: int) -> Response:
     """503 with Retry-After: nothing was changed, the client retries later."""
     response = problem_response(problems.server_busy(retry_after=retry_after))
@@ -244,12 +253,25 @@ def init_app(app: Flask) -> None:
             response = problem_response(problem)
         else:
             response = make_response(problem_page(problem))
-        if problem.kind is problems.server_busy:
-            response.headers["Retry-After"] = str(problem.details.get("retry_after", 1))
+        # Every retryable problem (busy, storage full or unreachable) tells the client when to come back.
+        if "retry_after" in problem.details:
+            response.headers["Retry-After"] = str(problem.details["retry_after"])
         return response
+
+    @app.errorhandler(OSError)
+    def _handle_os_error(error: OSError) -> Any:
+        # A full disk anywhere (a thumbnail, a document, a temporary file) is retryable, not a crash.
+        problem = storage_error(error)
+        if problem is None:
+            raise error
+        app.logger.error("storage full, answered 507: %s", error)
+        return _handle_problem(problem)
 
     @app.errorhandler(DBAPIError)
     def _handle_database(error: DBAPIError) -> Any:
+        if is_disk_full(error):
+            app.logger.error("database disk full, answered 507: %s", str(error.orig).splitlines()[0][:200])
+            return _handle_problem(problems.storage_full(retry_after=STORAGE_RETRY_AFTER))
         if not is_contention(error):
             raise error
         app.logger.warning("database busy, answered 503: %s", str(error.orig).splitlines()[0][:200])

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -42,6 +41,8 @@ class Limits:
     max_push_bytes: int = 8 * 1024 * 1024
     max_blob_bytes: int = 20 * 1024 * 1024
     max_pull_limit: int = 2000
+    #: A pull page stops at about this many bytes of JSON as well as at its count limit.
+    max_pull_bytes: int = 1024 * 1024
 
 
 @dataclass
@@ -56,7 +57,7 @@ class SyncBackend:
     cursor_secret: bytes
     #: Called inside the upload's transaction once a blob's bytes are complete and verified; it may
     #: raise a Problem (not an image, a bomb ...) to refuse the blob, which is then deleted.
-    on_blob_complete: Callable[[Session, str, Path], None]
+    on_blob_complete: Callable[[Session, str], None]
     #: The hashes, among those given, whose acceptance (on_blob_complete's work) is committed. A blob is
     #: held only when its bytes are in the store AND it is accepted: a server killed between the two must
     #: not tell a device it may free its copy.

@@ -8,7 +8,6 @@ A blob is kept only once its bytes match its SHA-256 and the application accepte
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from flask import Response, after_this_request, current_app, request
@@ -166,7 +165,7 @@ def register_blob_routes(blp: Blueprint, backend: BackendGetter) -> None:
         if sync.blobs.has(sha):
             # Re-running the (idempotent) acceptance heals a blob whose first acceptance failed after
             # its bytes were kept, e.g. on a database error or a server killed in between.
-            _accept(sync, sha, sync.blobs.path(sha))
+            _accept(sync, sha)
             return _status(sync, sha)
         try:
             # Never beyond the announced length either: such bytes could only fail the hash check.
@@ -177,23 +176,25 @@ def register_blob_routes(blp: Blueprint, backend: BackendGetter) -> None:
                 _add_offset_header(int(problem.details["received"]))
             raise
         if finish or (length is not None and received >= length):
-            path = sync.blobs.complete(sha)
-            _accept(sync, sha, path)
+            sync.blobs.complete(sha)
+            _accept(sync, sha)
             current_app.logger.info(
                 "blob %s complete (%d bytes) from device %s", sha, received, principal.device_id
             )
         return _status(sync, sha)
 
 
-def _accept(sync: SyncBackend, sha: str, path: Path) -> None:
+def _accept(sync: SyncBackend, sha: str) -> None:
     """Let the application accept the verified blob in one transaction; a refusal deletes it."""
     session = sync.session()
     try:
-        sync.on_blob_complete(session, sha, path)
+        sync.on_blob_complete(session, sha)
         session.commit()
-    except problems.Problem:
+    except problems.Problem as problem:
         session.rollback()
-        sync.blobs.delete(sha)
+        # Only a verdict on the bytes (4xx) deletes them; a full or unreachable store (5xx) is retried.
+        if problem.status < 500:
+            sync.blobs.delete(sha)
         raise
     except BaseException:
         # Not a verdict on the bytes (the database failed, say): keep them, the next PUT retries.
@@ -217,7 +218,7 @@ def held_blobs(sync: SyncBackend, shas: list[str]) -> set[str]:
         if sha in held:
             continue
         try:
-            _accept(sync, sha, sync.blobs.path(sha))
+            _accept(sync, sha)
         except problems.Problem:
             continue  # refused and deleted: missing, and the next PUT says why
         except Exception:

@@ -1,17 +1,20 @@
 """Content-addressed, write-once, resumable blob storage (photo bytes keyed by their SHA-256).
 
-An upload grows a partial file chunk by chunk; once all bytes are in, the partial is hashed and, only
-if the hash matches its name, moved into place. A complete blob is never rewritten.
+An upload grows a partial chunk by chunk; once all bytes are in, the partial is hashed and, only if the
+hash matches its name, kept. A complete blob is never rewritten. This module holds the interface and the
+local folder; ``sync.s3blobs`` keeps the same in S3-compatible object storage.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol
 
@@ -31,8 +34,16 @@ def check_sha256(value: object) -> str:
     return value
 
 
+#: Seconds a device waits before retrying when the store is full or cannot be reached.
+STORAGE_RETRY_AFTER = 30
+
+
 class BlobStore(Protocol):
-    """Where verified photo bytes live, keyed by SHA-256; uploads are resumable and blobs write-once."""
+    """Where verified photo bytes live, keyed by SHA-256; uploads are resumable and blobs write-once.
+
+    Readers never assume a local path: bytes are read through ``open`` (a seekable file) and thumbnails
+    through ``read_thumbnail``, so the store may be a folder or an S3 bucket shared by several servers.
+    """
 
     def has(self, sha256: str) -> bool:
         """Whether the blob is complete and verified."""
@@ -46,25 +57,64 @@ class BlobStore(Protocol):
         """Append ``stream`` at ``offset`` (which must equal ``received``); return the new received count."""
         ...
 
-    def complete(self, sha256: str) -> Path:
-        """Verify the partial upload's hash and move it into place (write-once); return the blob's path."""
+    def complete(self, sha256: str) -> None:
+        """Verify the partial upload's hash and keep it (write-once)."""
         ...
 
-    def path(self, sha256: str) -> Path:
-        """Where the complete blob is (or would be) stored."""
+    def size(self, sha256: str) -> int:
+        """The complete blob's size in bytes (not_found if it is not complete)."""
         ...
 
     def open(self, sha256: str) -> BinaryIO:
-        """Open a complete blob for reading."""
+        """Open a complete blob for reading (seekable; not_found if it is not complete)."""
         ...
 
     def delete(self, sha256: str) -> None:
         """Remove the blob, any partial upload of it and its thumbnail."""
         ...
 
-    def thumbnail_path(self, sha256: str) -> Path:
-        """Where the blob's web thumbnail (JPEG) is (or would be) stored."""
+    def read_thumbnail(self, sha256: str) -> bytes | None:
+        """The blob's web thumbnail (JPEG bytes), None when none is stored."""
         ...
+
+    def write_thumbnail(self, sha256: str, jpeg: bytes) -> None:
+        """Store (or replace) the blob's web thumbnail; it is derived data, made again if lost."""
+        ...
+
+    def check(self) -> None:
+        """Raise storage_unavailable unless the store can be read and written now (for /readyz)."""
+        ...
+
+
+def copy_within(stream: IO[bytes], write: Callable[[bytes], object], room: int) -> tuple[int, bool]:
+    """Copy ``stream`` into ``write`` piece by piece while it fits in ``room`` bytes; return the bytes copied
+    and whether the stream held more (then the rest is left unread)."""
+    copied = 0
+    while piece := stream.read(PIECE):
+        if copied + len(piece) > room:
+            return copied, True
+        write(piece)
+        copied += len(piece)
+    return copied, False
+
+
+def storage_error(error: OSError) -> problems.Problem | None:
+    """The retryable problem an OS error on the store means (disk or quota full), None for any other."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return problems.storage_full(retry_after=STORAGE_RETRY_AFTER)
+    return None
+
+
+@contextlib.contextmanager
+def full_disk_as_problem() -> Iterator[None]:
+    """Turn a full disk into storage_full (507, retry later) instead of a server error."""
+    try:
+        yield
+    except OSError as error:
+        problem = storage_error(error)
+        if problem is None:
+            raise
+        raise problem from error
 
 
 class FilesystemBlobStore:
@@ -126,28 +176,24 @@ class FilesystemBlobStore:
             have = partial.stat().st_size if partial.exists() else 0
             if offset != have:
                 raise problems.blob_offset_mismatch(received=have, offset=offset)
-            too_large = False
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            with os.fdopen(fd, "ab") as out:
-                try:
-                    while piece := stream.read(PIECE):
-                        if have + len(piece) > max_bytes:
-                            too_large = True
-                            break
-                        out.write(piece)
-                        have += len(piece)
-                finally:
-                    # Even when the client breaks off: what we report as received must be on disk.
-                    out.flush()
-                    os.fsync(out.fileno())
+            with full_disk_as_problem():
+                fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                with os.fdopen(fd, "ab") as out:
+                    try:
+                        taken, too_large = copy_within(stream, out.write, max_bytes - have)
+                        have += taken
+                    finally:
+                        # Even when the client breaks off: what we report as received must be on disk.
+                        out.flush()
+                        os.fsync(out.fileno())
             if too_large:
                 partial.unlink(missing_ok=True)
                 drop_lock()
                 raise problems.photo_too_large(limit=max_bytes)
             return have
 
-    def complete(self, sha256: str) -> Path:
-        """Verify the partial upload's hash and move it into place (write-once); return the blob's path.
+    def complete(self, sha256: str) -> None:
+        """Verify the partial upload's hash and move it into place (write-once).
 
         On a hash mismatch the partial is discarded (so a fresh upload can start from 0) and
         blob_hash_mismatch is raised. If the blob is already complete the existing file is kept.
@@ -159,7 +205,7 @@ class FilesystemBlobStore:
             if final.is_file():
                 partial.unlink(missing_ok=True)
                 drop_lock()
-                return final
+                return
             # No partial means no bytes: only the hash of the empty file can match that.
             if partial.exists():
                 with partial.open("rb") as handle:
@@ -170,14 +216,14 @@ class FilesystemBlobStore:
                 partial.unlink(missing_ok=True)
                 drop_lock()
                 raise problems.blob_hash_mismatch(sha256=sha, actual=actual)
-            partial.touch(0o600, exist_ok=True)
-            final.parent.mkdir(parents=True, exist_ok=True)
+            with full_disk_as_problem():
+                partial.touch(0o600, exist_ok=True)
+                final.parent.mkdir(parents=True, exist_ok=True)
             # Read-only: a stored blob is evidence and must never be edited in place.
             partial.chmod(0o444)
             partial.replace(final)  # os.replace: atomic within one file system
             _fsync_dir(final.parent)
             drop_lock()
-            return final
 
     def open(self, sha256: str) -> BinaryIO:
         """Open a complete blob for reading (not_found if it is not complete)."""
@@ -185,6 +231,44 @@ class FilesystemBlobStore:
             return self.path(sha256).open("rb")
         except FileNotFoundError:
             raise problems.not_found() from None
+
+    def size(self, sha256: str) -> int:
+        """The complete blob's size in bytes (not_found if it is not complete)."""
+        try:
+            return self.path(sha256).stat().st_size
+        except FileNotFoundError:
+            raise problems.not_found() from None
+
+    def read_thumbnail(self, sha256: str) -> bytes | None:
+        """The blob's web thumbnail (JPEG bytes), None when none is stored."""
+        try:
+            return self.thumbnail_path(sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write_thumbnail(self, sha256: str, jpeg: bytes) -> None:
+        """Store the thumbnail through a temporary file and a rename: readers never see half of one."""
+        dest = self.thumbnail_path(sha256)
+        with full_disk_as_problem():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=".tmp")
+            tmp = Path(tmp_name)
+            try:
+                # No fsync: a thumbnail is derived data, cheap to make again if lost.
+                with os.fdopen(fd, "wb") as out:
+                    out.write(jpeg)
+                tmp.chmod(0o644)
+                tmp.replace(dest)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+
+    def check(self) -> None:
+        """Raise storage_unavailable unless the folder exists (made if missing) and this process may write in it."""
+        with contextlib.suppress(OSError):
+            self.root.mkdir(parents=True, exist_ok=True)
+        if not (self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)):
+            raise problems.storage_unavailable(retry_after=STORAGE_RETRY_AFTER)
 
     def delete(self, sha256: str) -> None:
         """Remove the blob, any partial upload of it and its thumbnail."""
@@ -201,10 +285,11 @@ class FilesystemBlobStore:
         Lock files are removed once a blob is done with, so a waiter may end up holding a lock on a file
         that was unlinked meanwhile: it then locks nothing, so it checks the inode and tries again.
         """
-        self._partials.mkdir(parents=True, exist_ok=True)
         lock_path = self._partials / f"{sha}.lock"
         while True:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            with full_disk_as_problem():
+                self._partials.mkdir(parents=True, exist_ok=True)
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 try:

@@ -364,11 +364,14 @@ def changes_since(
     cursor_text: str | None,
     limit: int,
     secret: bytes,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
     """One page of the changes the principal may see after its cursor, in change-number order.
 
     Only numbers up to the committed high-water mark are read: every lower number belongs to a
-    transaction that has committed too, so no row committed late can be skipped.
+    transaction that has committed too, so no row committed late can be skipped. A page holds at most
+    ``limit`` changes and, when ``max_bytes`` is given, stops once its changes reach about that many bytes
+    of JSON (always at least one change, so a page never stalls on one large row).
     """
     reset = False
     if cursor_text:
@@ -384,11 +387,39 @@ def changes_since(
     candidates.sort(key=lambda c: c.change_no)
     page = candidates[:limit]
     has_more = len(candidates) > limit
+    messages = [c.to_message() for c in page]
+    if max_bytes is not None:
+        kept = _within_bytes(page, messages, max_bytes)
+        if kept < len(page):
+            page, messages, has_more = page[:kept], messages[:kept], True
     # With nothing more to send, jump to the high-water mark: changes the principal cannot see are skipped.
     last = page[-1].change_no if has_more else max(cursor.after, upto)
     return {
-        "changes": [c.to_message() for c in page],
+        "changes": messages,
         "cursor": encode_cursor(Cursor(last, principal.fingerprint), secret),
         "has_more": has_more,
         "reset": reset,
     }
+
+
+def _within_bytes(page: Sequence[Change], messages: Sequence[dict[str, Any]], max_bytes: int) -> int:
+    """How many leading changes fit in ``max_bytes`` of JSON: at least one, and never part of a change
+    number's rows (the next page starts after the last number sent)."""
+    used = 0
+    cut = len(messages)
+    for index, message in enumerate(messages):
+        used += len(json.dumps(message, default=str, ensure_ascii=False).encode("utf-8"))
+        if used > max_bytes and index > 0:
+            cut = index
+            break
+    if cut == len(messages):
+        return cut
+    number = page[cut].change_no
+    kept = cut
+    while kept > 0 and page[kept - 1].change_no == number:
+        kept -= 1
+    if kept == 0:  # the first number alone is past the budget: sent whole rather than split
+        kept = cut
+        while kept < len(page) and page[kept].change_no == number:
+            kept += 1
+    return kept

@@ -122,6 +122,19 @@ server_busy = define(
     "服务器正忙（正在处理其他设备的同步），数据未受影响，请在 {retry_after} 秒后重试。",
     "The server is busy with other devices' syncs; nothing was changed. Retry in {retry_after} s.",
 )
+storage_full = define(
+    "507.40",
+    507,
+    "服务器存储空间已满，照片未保存（已收到的部分保留），请在 {retry_after} 秒后重试。",
+    "The server's storage is full; the photo was not saved (bytes received so far are kept). "
+    "Retry in {retry_after} s.",
+)
+storage_unavailable = define(
+    "503.40",
+    503,
+    "照片存储暂时无法访问，数据未受影响，请在 {retry_after} 秒后重试。",
+    "The photo store cannot be reached just now; nothing was lost. Retry in {retry_after} s.",
+)
 too_many_mutations = define(
     "413.2",
     413,

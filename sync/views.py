@@ -75,7 +75,14 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
         try:
             limit = min(args["limit"], sync.limits.max_pull_limit)
             reply = engine.changes_since(
-                session, sync.registry, sync.ledger, principal, args.get("cursor"), limit, sync.cursor_secret
+                session,
+                sync.registry,
+                sync.ledger,
+                principal,
+                args.get("cursor"),
+                limit,
+                sync.cursor_secret,
+                max_bytes=sync.limits.max_pull_bytes,
             )
             session.commit()  # keeps the device's last-seen time
         except BaseException:

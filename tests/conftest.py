@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from flask.testing import FlaskClient
 
 from server import create_app
 from server.extensions import db
+from tests.seaweed import Seaweed, start_seaweed
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 DEMO_PASSWORD = "jiancha-2026"
@@ -126,6 +128,68 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     maker = Databases(tmp_path_factory.mktemp("db"))
     yield maker
     maker.drop_all()
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
+    """One real SeaweedFS (S3 gateway) for the session; tests take a bucket of their own from it."""
+    server = start_seaweed(tmp_path_factory.mktemp("seaweed"))
+    yield server
+    server.stop()
+
+
+class StoreCase:
+    """A blob store of one backend for one test, and what it holds underneath (files or object keys)."""
+
+    def __init__(self, kind: str, tmp_path: Path, seaweed: Seaweed | None) -> None:
+        self.kind = kind
+        self.tmp_path = tmp_path
+        self.seaweed = seaweed
+        self.settings: dict[str, Any] = (
+            seaweed.settings()
+            if seaweed is not None
+            else {"PHOTO_STORE": "local", "MEDIA_ROOT": str(tmp_path)}
+        )
+        self.store = self.fresh()
+
+    def fresh(self) -> Any:
+        """Another empty store of the same backend (a new folder, or a new prefix in the bucket)."""
+        from server.media.store import build_blob_store
+
+        settings: dict[str, Any] = dict(self.settings)
+        if self.kind == "local":
+            settings["MEDIA_ROOT"] = str(Path(tempfile.mkdtemp(dir=self.tmp_path)))
+        else:
+            settings["S3_PREFIX"] = f"p{uuid.uuid4().hex[:12]}/"
+        store = build_blob_store(settings)
+        if self.kind == "s3":
+            store.create_bucket()
+        return store
+
+    def lose_blob(self, digest: str) -> None:
+        """Remove a complete blob's bytes behind the store's back (a restore from an old backup, say)."""
+        if self.kind == "local":
+            self.store.path(digest).unlink()
+        else:
+            self.store._client().delete_object(Bucket=self.store.bucket, Key=self.store._key(digest))
+
+    def leftovers(self, store: Any = None) -> list[str]:
+        """Everything the store keeps: files under its folder, or its keys in the bucket."""
+        store = store or self.store
+        if self.kind == "local":
+            names = [p.relative_to(store.root).as_posix() for p in store.root.rglob("*") if p.is_file()]
+            # Named as the bucket names them: complete blobs sit at the top of the local folder.
+            return sorted(n if n.startswith(("thumbs/", ".partial/")) else f"blobs/{n}" for n in names)
+        client = store._client()
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket, Prefix=store.prefix)
+        return sorted(item["Key"][len(store.prefix) :] for page in pages for item in page.get("Contents", []))
+
+
+@pytest.fixture(params=["local", "s3"])
+def store_case(request: pytest.FixtureRequest, tmp_path: Path) -> StoreCase:
+    """The test once with the local folder store and once with the S3 store on a real SeaweedFS."""
+    seaweed = request.getfixturevalue("seaweed") if request.param == "s3" else None
+    return StoreCase(request.param, tmp_path, seaweed)
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from server import clock
 from server.domain.clearance import ItemResultValue
 from server.domain.hazards import HazardLevel
 from server.domain.inspections import InspectionStatus
-from server.media.images import make_thumbnail
+from server.media.store import thumbnail_of
 from server.models import CatalogueItem, Inspection, Region, User
 from server.services import DbSession
 from server.services.review import SECTIONS_ZH, PhotoView, ReviewData, load_review
@@ -38,8 +38,6 @@ from sync.problems import Problem
 
 #: A signature or photo larger than this is not an image the tablet made: it is left out of the document.
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
-#: Hazard photos are printed thumbnail-size: the long edge of the stored web thumbnail.
-THUMBNAIL_LONG_EDGE = 480
 
 
 class DocKind(StrEnum):
@@ -263,10 +261,7 @@ def _thumbnail(store: BlobStore | None, view: PhotoView) -> bytes | None:
     try:
         if not store.has(sha):
             return None
-        path = store.thumbnail_path(sha)
-        if not path.is_file():
-            make_thumbnail(store.path(sha), path, long_edge=THUMBNAIL_LONG_EDGE)
-        return path.read_bytes()
+        return thumbnail_of(store, sha)
     except (Problem, OSError):
         return None
 

@@ -7,16 +7,15 @@ allowed, intact image, blob_bomb (422.41) for one with too many pixels.
 from __future__ import annotations
 
 import contextlib
+import io
 import math
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
@@ -51,16 +50,21 @@ class ImageFacts:
 
 
 def inspect_image(
-    path: Path, *, max_pixels: int, allowed: Sequence[str] = ALLOWED_FORMATS, decode_check: bool = True
+    path: Path | BinaryIO,
+    *,
+    max_pixels: int,
+    allowed: Sequence[str] = ALLOWED_FORMATS,
+    decode_check: bool = True,
 ) -> ImageFacts:
-    """Check that ``path`` is an intact image of an allowed format within ``max_pixels``; return its facts.
+    """Check that ``path`` (a file or a seekable open file) is an intact image of an allowed format within
+    ``max_pixels``; return its facts.
 
     The EXIF DateTimeOriginal has no zone: it is read as China time (UTC+8) unless the image also
     carries OffsetTimeOriginal, whose offset is then used. ``decode_check=False`` skips the scan of a
     JPEG's data for a caller that decodes the image right after anyway (make_thumbnail does).
     """
     formats = tuple(allowed)
-    with Path(path).open("rb") as handle:
+    with _opened(path) as handle:
         try:
             with _bombs_as_errors(max_pixels):
                 # Only the allowed decoders ever see the bytes: a PDF or a text file is simply unidentified.
@@ -100,9 +104,10 @@ def inspect_image(
     )
 
 
-def make_thumbnail(path: Path, dest: Path, *, long_edge: int = 480) -> None:
-    """Write an upright JPEG thumbnail (quality 80, long edge at most ``long_edge``) of ``path`` to ``dest``."""
-    with Path(path).open("rb") as handle:
+def thumbnail_jpeg(source: Path | BinaryIO, *, long_edge: int = 480) -> bytes:
+    """An upright JPEG thumbnail (quality 80, long edge at most ``long_edge``) of ``source`` (a file or a
+    seekable open file)."""
+    with _opened(source) as handle:
         try:
             with _bombs_as_errors(None), Image.open(handle, formats=ALLOWED_FORMATS) as img:
                 # JPEG only: libjpeg scales by 1/2..1/8 while decoding, so a 12-MP photo is never
@@ -120,20 +125,21 @@ def make_thumbnail(path: Path, dest: Path, *, long_edge: int = 480) -> None:
             raise
         except _DECODE_ERRORS as exc:
             raise _not_image(ALLOWED_FORMATS, f"cannot be decoded ({exc})") from None
-    # Writing is outside the try: a full disk is a server error to retry, not a reason to refuse a photo.
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        # No fsync and no optimize pass: a thumbnail is derived data, cheap to make again if lost.
-        with os.fdopen(fd, "wb") as out:
-            thumb.save(out, "JPEG", quality=80)
-        tmp.chmod(0o644)
-        tmp.replace(dest)  # os.replace: readers see the old thumbnail or the new one, never half of one
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    out = io.BytesIO()
+    # No optimize pass: a thumbnail is derived data, cheap to make again if lost.
+    thumb.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+@contextlib.contextmanager
+def _opened(source: Path | BinaryIO) -> Iterator[BinaryIO]:
+    """A path opened for reading (closed after), or an open file rewound to its start (left open)."""
+    if isinstance(source, (str, Path)):
+        with Path(source).open("rb") as handle:
+            yield handle
+    else:
+        source.seek(0)
+        yield source
 
 
 def _flatten(img: Image.Image) -> Image.Image:

@@ -6,20 +6,20 @@ onto photo records that already exist here, and ``facts_for_photo`` gives them t
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from server.media.images import inspect_image, make_thumbnail
+from server.media.images import inspect_image, thumbnail_jpeg
 from server.models import Blob, Photo
 from sync.blobs import BlobStore
 
 
-def on_blob_complete(session: Session, sha256: str, path: Path, *, store: BlobStore, max_pixels: int) -> None:
+def on_blob_complete(session: Session, sha256: str, *, store: BlobStore, max_pixels: int) -> None:
     """Accept a complete, hash-verified blob: refuse non-images and bombs (Problems), else record it.
 
     Idempotent: a blob already recorded is not inspected again, only its facts are (re)copied onto the
@@ -27,12 +27,14 @@ def on_blob_complete(session: Session, sha256: str, path: Path, *, store: BlobSt
     """
     if session.get(Blob, sha256) is None:
         # The thumbnail decodes every byte of the image, so it is also the check for a truncated file.
-        facts = inspect_image(path, max_pixels=max_pixels, decode_check=False)
-        make_thumbnail(path, store.thumbnail_path(sha256))
+        with store.open(sha256) as handle:
+            facts = inspect_image(handle, max_pixels=max_pixels, decode_check=False)
+            store.write_thumbnail(sha256, thumbnail_jpeg(handle))
+            size = handle.seek(0, io.SEEK_END)
         insert_blob_once(
             session,
             sha256=sha256,
-            size=path.stat().st_size,
+            size=size,
             mime=facts.mime,
             width=facts.width,
             height=facts.height,

@@ -415,7 +415,7 @@ class _Run:
         for sha, written in self.blobs.items():
             self.summary.blobs += written.result()
             # db.session is a scoped_session, which hands every call on to the Session it stands for.
-            self.backend.on_blob_complete(cast(Session, self.session), sha, self.backend.blobs.path(sha))
+            self.backend.on_blob_complete(cast(Session, self.session), sha)
         for device in self.devices.values():
             if device.id in self.created_devices:
                 device.last_seq = self.writes[device.id]

@@ -119,7 +119,7 @@ def _keep(
         put_file(store, sha, checked.path)
     # db.session is a scoped_session, which hands every call on to the Session it stands for.
     plain = cast(Session, session)
-    on_blob_complete(plain, sha, store.path(sha), store=store, max_pixels=max_pixels)
+    on_blob_complete(plain, sha, store=store, max_pixels=max_pixels)
     now = utcnow()
     facts = facts_for_photo(plain, sha) or {}
     photo = Photo(

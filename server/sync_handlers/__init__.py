@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from pathlib import Path
 from typing import Any, cast
 
 from flask import Flask, current_app
@@ -22,12 +21,12 @@ def current_backend() -> SyncBackend:
 def init_app(app: Flask, api: Any) -> SyncBackend:
     """Build the backend, number synced rows in commit order, and register /api/sync."""
     from server.media.ingest import accepted_blobs, on_blob_complete
+    from server.media.store import build_blob_store
     from server.sync_handlers import changes
     from server.sync_handlers.common import install_cache_reset
     from server.sync_handlers.entities import all_handlers
     from server.sync_handlers.ledger import SqlDeviceLedger
     from server.sync_handlers.principal import authenticate
-    from sync.blobs import FilesystemBlobStore
     from sync.gate import PushGate
     from sync.views import create_blueprint
 
@@ -36,11 +35,12 @@ def init_app(app: Flask, api: Any) -> SyncBackend:
     registry = HandlerRegistry()
     for handler in all_handlers():
         registry.register(handler)
-    store = FilesystemBlobStore(Path(app.config["MEDIA_ROOT"]) / "blobs")
+    store = build_blob_store(app.config)
     limits = Limits(
         max_mutations=app.config["SYNC_MAX_MUTATIONS"],
         max_push_bytes=app.config["SYNC_MAX_PUSH_BYTES"],
         max_blob_bytes=app.config["SYNC_MAX_PHOTO_BYTES"],
+        max_pull_bytes=app.config["SYNC_PULL_PAGE_BYTES"],
     )
     backend = SyncBackend(
         authenticate=authenticate,

@@ -3,18 +3,31 @@ decision (approve, or return with a comment), and the photo bytes themselves (sc
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wsgi import wrap_file
 
 from server import clock, security
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome
 from server.domain.roles import Role
 from server.extensions import db
-from server.media.images import make_thumbnail
+from server.media.store import thumbnail_of
 from server.models import Inspection
 from server.services import portal, review
 from server.services.scope import visible_inspections
@@ -183,16 +196,26 @@ def _photo_response(photo_id: uuid.UUID, *, thumbnail: bool) -> Any:
     if not store.has(photo.sha256):
         abort(404, description=FILE_LOST)
     if thumbnail:
-        path = store.thumbnail_path(photo.sha256)
-        if not path.is_file():
-            # Thumbnails are derived data kept beside the blobs; one lost (or never made) is made again.
-            make_thumbnail(store.path(photo.sha256), path)
-        mime = "image/jpeg"
+        jpeg = thumbnail_of(store, photo.sha256)
+        response = _send_bytes(io.BytesIO(jpeg), len(jpeg), "image/jpeg", f"{photo.sha256}-thumb")
     else:
-        path, mime = store.path(photo.sha256), blob.mime
-    response = send_file(path, mimetype=mime, conditional=True, etag=True, max_age=None)
+        handle = store.open(photo.sha256)
+        size = handle.seek(0, io.SEEK_END)
+        handle.seek(0)
+        # The bytes never change (write-once, named by their hash): the hash is the ETag.
+        response = _send_bytes(handle, size, blob.mime, photo.sha256)
     response.headers["Cache-Control"] = PHOTO_CACHE_CONTROL
     response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _send_bytes(handle: BinaryIO, size: int, mime: str, etag: str) -> Response:
+    """Stream an open file with its ETag, answering If-None-Match (304) and Range requests."""
+    body = wrap_file(request.environ, handle)
+    response = current_app.response_class(body, mimetype=mime, direct_passthrough=True)
+    response.content_length = size
+    response.set_etag(etag)
+    response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
     return response
 
 

@@ -102,7 +102,8 @@ def _send(row: EnterpriseSubmission) -> Any:
     if not store.has(row.sha256):
         abort(404)
     name = f"{row.requirement.code}-{row.period.isoformat()}-v{row.version}{SUFFIXES.get(row.mime or '', '')}"
-    return send_file(store.path(row.sha256), mimetype=row.mime, as_attachment=True, download_name=name)
+    # Through the store's interface (a local folder or S3), never a path.
+    return send_file(store.open(row.sha256), mimetype=row.mime, as_attachment=True, download_name=name)
 
 
 @bp.route("/portal/submissions/file/<uuid:submission_id>")

@@ -2,11 +2,12 @@
 
 Runs the blob routes on a minimal app of their own (a blueprint at /api/sync, a test backend with a fixed
 bearer token, a database made from the models — SQLite, or PostgreSQL when TEST_DATABASE_URL is set —,
-the real filesystem store and image ingest).
+the real store — a local folder, and S3 on a real SeaweedFS — and image ingest).
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import io
@@ -18,7 +19,6 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,11 +33,12 @@ from server import errors
 from server.extensions import ProblemApi
 from server.media.ingest import accepted_blobs, facts_for_photo, insert_blob_once, on_blob_complete
 from server.models import Base, Blob, ChangeCounter, Photo
+from sync import blobs as blobs_module
 from sync import problems
 from sync.backend import Limits, Principal, SyncBackend
 from sync.blob_views import register_blob_routes
-from sync.blobs import FilesystemBlobStore
-from tests.conftest import Databases
+from sync.blobs import BlobStore, FilesystemBlobStore
+from tests.conftest import Databases, StoreCase
 
 TOKEN = "device-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -50,14 +51,22 @@ class Harness:
 
     app: Flask
     client: FlaskClient
-    store: FilesystemBlobStore
+    store: BlobStore
     session: scoped_session[Any]
-    root: Path
+    case: StoreCase
     backend: SyncBackend
+
+    def leftovers(self) -> list[str]:
+        """What the store keeps (files or object keys), lock files aside."""
+        return [name for name in self.case.leftovers() if not name.endswith(".lock")]
+
+    def read(self, digest: str) -> bytes:
+        with self.store.open(digest) as handle:
+            return handle.read()
 
 
 @pytest.fixture
-def harness(tmp_path: Path, databases: Databases) -> Iterator[Harness]:
+def harness(databases: Databases, store_case: StoreCase) -> Iterator[Harness]:
     """A minimal app with the blob routes on /api/sync and a database of its own."""
     url = databases.empty(f"b{uuid.uuid4().hex[:10]}")
     engine = sa.create_engine(url)
@@ -65,7 +74,7 @@ def harness(tmp_path: Path, databases: Databases) -> Iterator[Harness]:
     session = scoped_session(sessionmaker(engine))
     session.add(ChangeCounter(id=1, value=0))  # in case the sync engine's numbering is installed
     session.commit()
-    store = FilesystemBlobStore(tmp_path / "media" / "blobs")
+    store = store_case.store
 
     def authenticate() -> Principal:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -98,7 +107,7 @@ def harness(tmp_path: Path, databases: Databases) -> Iterator[Harness]:
     api.register_blueprint(blp)
     errors.init_app(app)
     app.teardown_appcontext(lambda _exc: session.remove())
-    yield Harness(app, app.test_client(), store, session, tmp_path / "media" / "blobs", backend)
+    yield Harness(app, app.test_client(), store, session, store_case, backend)
     session.remove()
     engine.dispose()
     databases.drop(url)
@@ -166,7 +175,7 @@ def upload(client: FlaskClient, data: bytes, chunks: int = 3) -> Any:
 
 def nothing_kept(h: Harness, digest: str) -> None:
     assert head(h.client, digest) == (0, "?0")
-    assert [p for p in h.root.rglob("*") if p.is_file() and not p.name.endswith(".lock")] == []
+    assert h.leftovers() == []
     assert h.session.get(Blob, digest) is None
     h.session.remove()
 
@@ -186,14 +195,14 @@ def test_upload_in_three_chunks(harness: Harness) -> None:
         assert response.headers["Upload-Offset"] == str(end)
         assert head(h.client, digest) == (end, "?1" if number == 3 else "?0")
 
-    assert h.store.path(digest).read_bytes() == data
+    assert h.read(digest) == data
     blob = h.session.get(Blob, digest)
     assert blob is not None
     assert (blob.size, blob.mime, blob.width, blob.height) == (len(data), "image/jpeg", 640, 480)
     assert (blob.exif_orientation, blob.has_thumbnail) == (6, True)
     assert blob.exif_taken_at == datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
     assert (blob.exif_lat, blob.exif_lon) == (pytest.approx(38.45), pytest.approx(111.25))
-    with Image.open(h.store.thumbnail_path(digest)) as thumb:
+    with Image.open(io.BytesIO(h.store.read_thumbnail(digest) or b"")) as thumb:
         assert thumb.size == (360, 480)
 
 
@@ -223,7 +232,7 @@ def test_resume_after_a_cut(harness: Harness) -> None:
 
     response = put(h.client, digest, data[cut:], cut, len(data))
     assert response.get_json() == {"sha256": digest, "received": len(data), "complete": True}
-    assert h.store.path(digest).read_bytes() == data
+    assert h.read(digest) == data
 
 
 def test_a_wrong_offset_is_a_conflict_telling_where_to_resume(harness: Harness) -> None:
@@ -257,7 +266,7 @@ def test_corrupted_bytes_are_refused_and_a_clean_upload_then_works(harness: Harn
     assert missing.get_json() == {"missing": [digest]}
 
     assert upload(h.client, data).get_json()["complete"] is True
-    assert h.store.path(digest).read_bytes() == data
+    assert h.read(digest) == data
 
 
 def test_a_file_that_is_not_an_image_is_refused_and_not_kept(harness: Harness) -> None:
@@ -326,7 +335,7 @@ def test_bad_hashes_in_the_path(harness: Harness, bad: str) -> None:
         404,
     )
     assert h.client.head(f"/api/sync/blobs/{bad}", headers=AUTH).status_code in (400, 404)
-    assert not h.root.exists() or [p for p in h.root.rglob("*") if p.is_file()] == []
+    assert h.leftovers() == []
 
 
 def test_two_devices_uploading_the_same_photo_interleaved_make_one_blob(harness: Harness) -> None:
@@ -344,17 +353,20 @@ def test_two_devices_uploading_the_same_photo_interleaved_make_one_blob(harness:
     conflict = put(a, digest, data[step : 2 * step], step, len(data))
     assert (conflict.status_code, conflict.headers["Upload-Offset"]) == (409, str(2 * step))
     assert put(a, digest, data[2 * step :], 2 * step, len(data)).get_json()["complete"] is True
-    stored = h.store.path(digest).stat()
+    stored = h.store.path(digest).stat() if isinstance(h.store, FilesystemBlobStore) else None
 
     # B finishes its own plan later: answered complete, nothing rewritten.
     late = put(b, digest, data[2 * step :], 2 * step, len(data))
     assert late.get_json() == {"sha256": digest, "received": len(data), "complete": True}
     again = put(b, digest, b"", 0, len(data))
     assert again.get_json()["complete"] is True
-    assert h.store.path(digest).stat().st_ino == stored.st_ino
-    assert h.store.path(digest).read_bytes() == data
+    if isinstance(h.store, FilesystemBlobStore):
+        assert stored is not None and h.store.path(digest).stat().st_ino == stored.st_ino
+    assert h.read(digest) == data
     assert h.session.scalar(sa.select(sa.func.count()).select_from(Blob)) == 1
-    assert [p for p in h.root.rglob("*") if p.is_file() and "thumbs" not in p.parts] == [h.store.path(digest)]
+    assert [n for n in h.leftovers() if not n.startswith("thumbs/")] == [
+        f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"
+    ]
 
 
 def test_two_devices_uploading_the_same_photo_at_the_same_moment(harness: Harness) -> None:
@@ -382,7 +394,7 @@ def test_two_devices_uploading_the_same_photo_at_the_same_moment(harness: Harnes
         # A loser is told the server holds every byte: its HEAD then finds the photo complete.
         assert reply.headers["Upload-Offset"] == str(len(data))
     assert head(h.client, digest) == (len(data), "?1")
-    assert h.store.path(digest).read_bytes() == data
+    assert h.read(digest) == data
     assert h.session.scalar(sa.select(sa.func.count()).select_from(Blob)) == 1
 
 
@@ -414,7 +426,7 @@ def test_every_route_needs_the_device_token(harness: Harness) -> None:
             f"/api/sync/blobs/{digest}", data=b"x", headers={**headers, "Upload-Offset": "0"}
         )
         assert (upload_response.status_code, upload_response.get_json()["code"]) == (401, "401.1")
-    assert not h.root.exists() or [p for p in h.root.rglob("*") if p.is_file()] == []
+    assert h.leftovers() == []
 
 
 def test_a_photo_recorded_before_its_bytes_gets_their_facts(harness: Harness) -> None:
@@ -500,7 +512,7 @@ def test_a_half_accepted_photo_is_never_reported_held_and_head_finishes_it(harne
     assert head(h.client, digest) == (len(data), "?1")
     blob = h.session.get(Blob, digest)
     assert blob is not None and blob.size == len(data) and blob.has_thumbnail
-    assert h.store.thumbnail_path(digest).is_file()
+    assert h.store.read_thumbnail(digest)
 
 
 def test_missing_lists_a_half_accepted_photo_it_cannot_finish(harness: Harness) -> None:
@@ -539,9 +551,114 @@ def test_a_record_whose_bytes_were_lost_is_missing(harness: Harness) -> None:
     data = jpeg(13)
     digest = sha(data)
     upload(h.client, data)
-    h.store.path(digest).unlink()  # restored from an old backup, say
+    h.case.lose_blob(digest)  # restored from an old backup, say
     response = h.client.post("/api/sync/blobs/missing", json={"sha256": [digest]}, headers=AUTH)
     assert response.get_json() == {"missing": [digest]}
     assert head(h.client, digest) == (0, "?0")
     upload(h.client, data)
     assert head(h.client, digest) == (len(data), "?1")
+
+
+class _FullDisk:
+    """A file whose writes fail as on a full disk (ENOSPC)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def __enter__(self) -> _FullDisk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._real.close()
+
+    def write(self, _data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _fill_the_store(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the store's next write fail the way a full disk (or a full bucket) fails."""
+    if isinstance(h.store, FilesystemBlobStore):
+        real_fdopen = os.fdopen
+        monkeypatch.setattr(blobs_module.os, "fdopen", lambda *a, **k: _FullDisk(real_fdopen(*a, **k)))
+    else:
+        from botocore.exceptions import ClientError
+
+        def full(**_kwargs: Any) -> None:
+            error = {"Code": "InsufficientStorage", "Message": "full"}
+            raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 507}}, "PutObject")
+
+        monkeypatch.setattr(h.store._client(), "put_object", full)  # type: ignore[attr-defined]
+
+
+def test_a_full_store_is_a_retryable_507_and_keeps_what_arrived(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    data = jpeg(14)
+    digest = sha(data)
+    half = len(data) // 2
+    assert put(h.client, digest, data[:half], 0, len(data)).status_code == 200
+    with monkeypatch.context() as patch:
+        _fill_the_store(h, patch)
+        full = put(h.client, digest, data[half:], half, len(data))
+        assert full.status_code == 507, full.get_data(as_text=True)
+        assert full.get_json()["code"] == "507.40"
+        assert int(full.headers["Retry-After"]) > 0
+        assert "存储空间已满" in full.get_json()["message"]
+    # Space again: the upload resumes where the store says, and nothing earlier was lost.
+    offset, _ = head(h.client, digest)
+    assert offset == half
+    assert put(h.client, digest, data[half:], half, len(data)).get_json()["complete"] is True
+    assert h.read(digest) == data
+
+
+def test_an_unreachable_store_is_a_retryable_503(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    h = harness
+    data = jpeg(15)
+    digest = sha(data)
+    if isinstance(h.store, FilesystemBlobStore):
+        blocked = h.case.tmp_path / "not-a-folder"
+        blocked.write_bytes(b"")  # a file where the store's folder should be: it can be neither made nor used
+        monkeypatch.setattr(h.store, "root", blocked / "blobs")
+        with pytest.raises(problems.Problem) as caught:
+            h.store.check()
+        assert caught.value.code == "503.40"
+        return
+    from sync.s3blobs import S3BlobStore
+
+    assert isinstance(h.store, S3BlobStore)
+    dead = S3BlobStore(
+        bucket=h.store.bucket, endpoint_url="http://127.0.0.1:9", access_key="x", secret_key="y"
+    )
+    h.backend.blobs = dead
+    response = put(h.client, digest, data, 0, len(data))
+    assert response.status_code == 503 and response.get_json()["code"] == "503.40"
+    assert "Retry-After" in response.headers
+    with pytest.raises(problems.Problem) as caught:
+        dead.check()
+    assert caught.value.code == "503.40"
+
+
+def test_a_full_store_while_accepting_keeps_the_verified_bytes_and_retries(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills between the verified bytes and their thumbnail: 507 and retry, never a refusal that deletes."""
+    h = harness
+    data = jpeg(16)
+    digest = sha(data)
+
+    def full(_sha: str, _jpeg: bytes) -> None:
+        raise problems.storage_full(retry_after=30)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(h.store, "write_thumbnail", full)
+        reply = put(h.client, digest, data, 0, len(data))
+        assert (reply.status_code, reply.get_json()["code"]) == (507, "507.40")
+        assert h.store.has(digest), "the verified bytes are kept"
+        assert head(h.client, digest) == (len(data), "?0"), "not held while unaccepted"
+    # Space again: the next look finishes the acceptance.
+    assert head(h.client, digest) == (len(data), "?1")
+    assert h.read(digest) == data and h.store.read_thumbnail(digest)

@@ -1,22 +1,23 @@
-"""The filesystem blob store: chunked, resumable, verified, write-once, safe under concurrent uploads."""
+"""The blob stores (a local folder and S3 on a real SeaweedFS): chunked, resumable, verified, write-once, safe
+under concurrent uploads, a full disk a retryable problem."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync import problems
-from sync.blobs import FilesystemBlobStore
+from sync.blobs import BlobStore, FilesystemBlobStore
+from tests.conftest import StoreCase
 
 LIMIT = 10 * 1024 * 1024
 
@@ -48,17 +49,24 @@ def files_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 
 
-def upload(store: FilesystemBlobStore, data: bytes, chunk: int) -> Path:
+def upload(store: BlobStore, data: bytes, chunk: int) -> bytes:
+    """Upload ``data`` in chunks, complete it, and return what the store gives back."""
     digest = sha(data)
     for start in range(0, len(data), chunk):
         assert store.append(digest, start, io.BytesIO(data[start : start + chunk]), LIMIT) == min(
             start + chunk, len(data)
         )
-    return store.complete(digest)
+    store.complete(digest)
+    return read(store, digest)
 
 
-def test_chunked_append_then_complete(tmp_path: Path) -> None:
-    store = FilesystemBlobStore(tmp_path)
+def read(store: BlobStore, digest: str) -> bytes:
+    with store.open(digest) as handle:
+        return handle.read()
+
+
+def test_chunked_append_then_complete(store_case: StoreCase) -> None:
+    store = store_case.store
     data = os.urandom(200_000)
     digest = sha(data)
     assert (store.has(digest), store.received(digest)) == (False, 0)
@@ -69,33 +77,49 @@ def test_chunked_append_then_complete(tmp_path: Path) -> None:
     assert store.append(digest, 150_000, io.BytesIO(data[150_000:]), LIMIT) == 200_000
     assert not store.has(digest), "not complete before it is verified"
 
-    path = store.complete(digest)
-    assert path == tmp_path / digest[:2] / digest[2:4] / digest == store.path(digest)
-    assert path.read_bytes() == data
-    assert (store.has(digest), store.received(digest)) == (True, 200_000)
+    store.complete(digest)
+    assert (store.has(digest), store.received(digest), store.size(digest)) == (True, 200_000, 200_000)
     with store.open(digest) as handle:
         assert handle.read() == data
-    assert files_under(tmp_path) == [path], "no partial or lock file is left behind"
+        handle.seek(100)
+        assert handle.read(3) == data[100:103], "readers may seek (Pillow does)"
+    assert store_case.leftovers() == [f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"], "no partial or lock left"
+    assert store.read_thumbnail(digest) is None
+    store.write_thumbnail(digest, b"jpeg")
+    assert store.read_thumbnail(digest) == b"jpeg"
+    assert f"thumbs/{digest[:2]}/{digest}.jpg" in store_case.leftovers()
+    store.check()
+
+
+def test_the_local_store_layout(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    data = os.urandom(1000)
+    digest = sha(data)
+    upload(store, data, 300)
+    assert store.path(digest) == tmp_path / digest[:2] / digest[2:4] / digest
     assert store.thumbnail_path(digest) == tmp_path / "thumbs" / digest[:2] / f"{digest}.jpg"
 
 
-def test_empty_append_changes_nothing(tmp_path: Path) -> None:
-    store = FilesystemBlobStore(tmp_path)
+def test_empty_append_changes_nothing(store_case: StoreCase) -> None:
+    store = store_case.store
     data = b"abc"
     assert store.append(sha(data), 0, io.BytesIO(b""), LIMIT) == 0
     assert store.append(sha(data), 0, io.BytesIO(data), LIMIT) == 3
     assert store.append(sha(data), 3, io.BytesIO(b""), LIMIT) == 3
-    assert store.complete(sha(data)).read_bytes() == data
+    store.complete(sha(data))
+    assert read(store, sha(data)) == data
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     data=st.binary(min_size=1, max_size=3000),
     cuts=st.lists(st.floats(min_value=0, max_value=1), max_size=4),
 )
-def test_an_upload_cut_anywhere_resumes_where_it_stopped(data: bytes, cuts: list[float]) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        store = FilesystemBlobStore(folder)
+def test_an_upload_cut_anywhere_resumes_where_it_stopped(
+    store_case: StoreCase, data: bytes, cuts: list[float]
+) -> None:
+    if True:
+        store = store_case.fresh()
         digest = sha(data)
         for fraction in cuts:
             offset = store.received(digest)
@@ -108,11 +132,12 @@ def test_an_upload_cut_anywhere_resumes_where_it_stopped(data: bytes, cuts: list
             assert store.received(digest) == cut
         offset = store.received(digest)
         assert store.append(digest, offset, io.BytesIO(data[offset:]), LIMIT) == len(data)
-        assert store.complete(digest).read_bytes() == data
+        store.complete(digest)
+        assert read(store, digest) == data
 
 
-def test_offset_must_equal_what_was_received(tmp_path: Path) -> None:
-    store = FilesystemBlobStore(tmp_path)
+def test_offset_must_equal_what_was_received(store_case: StoreCase) -> None:
+    store = store_case.store
     data = os.urandom(1000)
     digest = sha(data)
     store.append(digest, 0, io.BytesIO(data[:400]), LIMIT)
@@ -130,8 +155,8 @@ def test_offset_must_equal_what_was_received(tmp_path: Path) -> None:
     assert caught.value.code == "400.2"
 
 
-def test_a_corrupted_chunk_is_caught_at_completion_and_discarded(tmp_path: Path) -> None:
-    store = FilesystemBlobStore(tmp_path)
+def test_a_corrupted_chunk_is_caught_at_completion_and_discarded(store_case: StoreCase) -> None:
+    store = store_case.store
     data = os.urandom(150_000)
     digest = sha(data)
     corrupted = bytearray(data)
@@ -142,26 +167,26 @@ def test_a_corrupted_chunk_is_caught_at_completion_and_discarded(tmp_path: Path)
         store.complete(digest)
     assert caught.value.code == "422.40"
     assert (store.has(digest), store.received(digest)) == (False, 0)
-    assert files_under(tmp_path) == []
+    assert store_case.leftovers() == []
 
-    assert upload(store, data, 64_000).read_bytes() == data
+    assert upload(store, data, 64_000) == data
 
 
-def test_completing_without_all_bytes_fails_the_hash(tmp_path: Path) -> None:
-    store = FilesystemBlobStore(tmp_path)
+def test_completing_without_all_bytes_fails_the_hash(store_case: StoreCase) -> None:
+    store = store_case.store
     data = os.urandom(5000)
     store.append(sha(data), 0, io.BytesIO(data[:4999]), LIMIT)
     with pytest.raises(problems.Problem, match="SHA-256"):
         store.complete(sha(data))
     with pytest.raises(problems.Problem):
         store.complete(sha(b"never sent"))
-    assert files_under(tmp_path) == []
+    assert store_case.leftovers() == []
 
 
-def test_size_limit(tmp_path: Path) -> None:
-    store = FilesystemBlobStore(tmp_path)
+def test_size_limit(store_case: StoreCase) -> None:
+    store = store_case.store
     exactly = os.urandom(1000)
-    assert upload(store, exactly, 300).stat().st_size == 1000  # the limit itself is allowed
+    assert len(upload(store, exactly, 300)) == 1000  # the limit itself is allowed
 
     too_big = os.urandom(1001)
     digest = sha(too_big)
@@ -177,7 +202,8 @@ def test_a_complete_blob_is_written_once(tmp_path: Path) -> None:
     store = FilesystemBlobStore(tmp_path)
     data = os.urandom(4000)
     digest = sha(data)
-    first = upload(store, data, 1500)
+    upload(store, data, 1500)
+    first = store.path(digest)
     before = first.stat()
     assert before.st_mode & 0o222 == 0, "stored evidence is read-only"
 
@@ -186,35 +212,38 @@ def test_a_complete_blob_is_written_once(tmp_path: Path) -> None:
     # A partial that raced in (two uploads finishing together) is dropped, the first file kept.
     partial = tmp_path / ".partial" / digest
     partial.write_bytes(b"a late duplicate")
-    assert store.complete(digest) == first
+    store.complete(digest)
     after = first.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert first.read_bytes() == data
     assert not partial.exists()
 
 
-def test_delete_removes_blob_partial_and_thumbnail(tmp_path: Path) -> None:
-    store = FilesystemBlobStore(tmp_path)
+def test_delete_removes_blob_partial_and_thumbnail(store_case: StoreCase) -> None:
+    store = store_case.store
     data = os.urandom(100)
     digest = sha(data)
     upload(store, data, 100)
-    store.thumbnail_path(digest).parent.mkdir(parents=True)
-    store.thumbnail_path(digest).write_bytes(b"jpeg")
+    store.write_thumbnail(digest, b"jpeg")
+    other = os.urandom(100)
+    store.append(sha(other), 0, io.BytesIO(other[:50]), LIMIT)
     store.delete(digest)
-    assert (store.has(digest), store.received(digest)) == (False, 0)
-    assert files_under(tmp_path) == []
+    store.delete(sha(other))
+    assert (store.has(digest), store.received(digest), store.received(sha(other))) == (False, 0, 0)
+    assert store.read_thumbnail(digest) is None
+    assert store_case.leftovers() == []
     with pytest.raises(problems.Problem) as caught:
         store.open(digest)
     assert caught.value.code == "404.1"
     store.delete(digest)  # deleting nothing is fine
 
 
-def test_concurrent_uploads_of_the_same_blob_end_in_one_good_file(tmp_path: Path) -> None:
-    store = FilesystemBlobStore(tmp_path)
+def test_concurrent_uploads_of_the_same_blob_end_in_one_good_file(store_case: StoreCase) -> None:
+    store = store_case.store
     data = os.urandom(300_000)
     digest = sha(data)
     start = threading.Barrier(2)
-    results: list[Path] = []
+    results: list[bool] = []
     errors: list[BaseException] = []
 
     def device(chunk: int) -> None:
@@ -223,13 +252,19 @@ def test_concurrent_uploads_of_the_same_blob_end_in_one_good_file(tmp_path: Path
             while not store.has(digest):
                 offset = store.received(digest)
                 if offset >= len(data):
-                    results.append(store.complete(digest))
+                    try:
+                        store.complete(digest)
+                    except problems.Problem as problem:
+                        assert problem.code == "409.40"  # the other device's completion took the chunks
+                        continue
+                    results.append(store.has(digest))
                     return
                 try:
                     store.append(digest, offset, io.BytesIO(data[offset : offset + chunk]), LIMIT)
                 except problems.Problem as problem:
                     assert problem.code == "409.40"  # the other device got there first: resume
-            results.append(store.complete(digest))
+            store.complete(digest)
+            results.append(store.has(digest))
         except BaseException as exc:
             errors.append(exc)
 
@@ -239,9 +274,9 @@ def test_concurrent_uploads_of_the_same_blob_end_in_one_good_file(tmp_path: Path
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    assert results == [store.path(digest)] * 2
-    assert store.path(digest).read_bytes() == data
-    assert files_under(tmp_path) == [store.path(digest)]
+    assert results == [True, True]
+    assert read(store, digest) == data
+    assert store_case.leftovers() == [f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"]
 
 
 def test_a_waiting_append_rechecks_the_offset_under_the_lock(tmp_path: Path) -> None:
@@ -290,7 +325,8 @@ def test_a_waiting_append_rechecks_the_offset_under_the_lock(tmp_path: Path) -> 
     [result] = outcome
     assert isinstance(result, problems.Problem) and result.code == "409.40"
     assert result.details["received"] == len(data)
-    assert store.complete(digest).read_bytes() == data
+    store.complete(digest)
+    assert read(store, digest) == data
 
 
 BAD_HASHES = [
@@ -314,18 +350,26 @@ BAD_HASHES = [
         lambda s, h: s.received(h),
         lambda s, h: s.append(h, 0, io.BytesIO(b"x"), LIMIT),
         lambda s, h: s.complete(h),
-        lambda s, h: s.path(h),
+        lambda s, h: s.size(h),
         lambda s, h: s.open(h),
         lambda s, h: s.delete(h),
-        lambda s, h: s.thumbnail_path(h),
+        lambda s, h: s.read_thumbnail(h),
+        lambda s, h: s.write_thumbnail(h, b"x"),
     ],
-    ids=["has", "received", "append", "complete", "path", "open", "delete", "thumbnail_path"],
+    ids=["has", "received", "append", "complete", "size", "open", "delete", "read_thumb", "write_thumb"],
 )
 def test_bad_hashes_are_refused_everywhere(
-    tmp_path: Path, bad: Any, call: Callable[[FilesystemBlobStore, Any], object]
+    store_case: StoreCase, bad: Any, call: Callable[[BlobStore, Any], object]
 ) -> None:
-    store = FilesystemBlobStore(tmp_path / "store")
     with pytest.raises(problems.Problem) as caught:
-        call(store, bad)
+        call(store_case.store, bad)
     assert caught.value.code == "400.2"
-    assert files_under(tmp_path) == []
+    assert store_case.leftovers() == []
+
+
+def test_bad_hashes_never_become_local_paths(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    for bad in BAD_HASHES:
+        for call in (store.path, store.thumbnail_path):
+            with pytest.raises(problems.Problem):
+                call(bad)  # type: ignore[arg-type]

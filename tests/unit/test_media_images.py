@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ import pytest
 from PIL import ExifTags, Image
 from PIL.TiffImagePlugin import IFDRational
 
-from server.media.images import inspect_image, make_thumbnail
+from server.media.images import inspect_image, thumbnail_jpeg
 from sync import problems
 
 MAX_PIXELS = 50_000_000
@@ -92,23 +93,19 @@ def test_jpeg_facts_and_an_upright_thumbnail(tmp_path: Path) -> None:
     assert facts.lat == pytest.approx(38.46)
     assert facts.lon == pytest.approx(111 + 7 / 60 + 30 / 3600)
 
-    thumb = tmp_path / "thumbs" / "t.jpg"
-    make_thumbnail(path, thumb)
-    with Image.open(thumb) as small:
+    with Image.open(io.BytesIO(thumbnail_jpeg(path))) as small:
         assert small.format == "JPEG"
         assert small.size == (240, 480), "upright: taller than wide, long edge 480"
         rgb = small.convert("RGB")
         # Turned clockwise, the stored left half (red) is now on top.
         assert close_to(rgb.getpixel((120, 60)), RED)
         assert close_to(rgb.getpixel((120, 420)), BLUE)
-    assert [p.name for p in thumb.parent.iterdir()] == ["t.jpg"], "no temporary file left"
 
 
 def test_a_large_jpeg_thumbnail_is_small(tmp_path: Path) -> None:
     path = tmp_path / "big.jpg"
     halves((4000, 3000)).save(path, "JPEG", quality=85)
-    make_thumbnail(path, tmp_path / "big-thumb.jpg", long_edge=480)
-    with Image.open(tmp_path / "big-thumb.jpg") as small:
+    with path.open("rb") as handle, Image.open(io.BytesIO(thumbnail_jpeg(handle, long_edge=480))) as small:
         assert small.size == (480, 360)
         assert close_to(small.convert("RGB").getpixel((10, 180)), RED)
 
@@ -159,8 +156,7 @@ def test_png_with_transparency(tmp_path: Path) -> None:
         None,
         None,
     )
-    make_thumbnail(path, tmp_path / "sketch.jpg")
-    with Image.open(tmp_path / "sketch.jpg") as small:
+    with Image.open(io.BytesIO(thumbnail_jpeg(path))) as small:
         assert (small.format, small.mode, small.size) == ("JPEG", "RGB", (120, 480))
         assert close_to(small.getpixel((60, 400)), (255, 255, 255)), "transparent becomes white, not black"
 
@@ -242,6 +238,5 @@ def test_thumbnail_of_a_non_image_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.jpg"
     path.write_bytes(b"not an image")
     with pytest.raises(problems.Problem) as caught:
-        make_thumbnail(path, tmp_path / "t.jpg")
+        thumbnail_jpeg(path)
     assert caught.value.code == "415.40"
-    assert not (tmp_path / "t.jpg").exists()
