@@ -102,6 +102,7 @@ def start_seaweed(folder: Path) -> Seaweed:
         binary, "server", "-s3", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
         "-master.volumeSizeLimitMB=16", "-volume.max=100", f"-s3.config={config}",
         *[f"-{name}={port}" for name, port in ports.items()],
+        "-s3.port.lance=0",  # its fixed default port (9101) would clash with another SeaweedFS on this machine
     ]  # fmt: skip
     log = folder / "weed.log"
     with log.open("wb") as out:

@@ -10,6 +10,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from server import clock
+from server.domain.roles import Role
 from server.extensions import db
 from server.models import SamplingDraw, User
 from server.services import operations
@@ -22,7 +24,9 @@ def test_downgrading_past_the_sampling_draws_refuses_then_drops_only_when_told(
     with app.app_context():
         city = db.session.scalar(sa.select(User).where(User.username == "ll_city"))
         assert city is not None
-        make_draw(db.session, city, 10, "seed-1", stratify=False)
+        make_draw(db.session, city, 10, False, today=clock.today(), tz=clock.zone())
+        # Later revisions guard their own data (0008 keeps legal reviewers): out of the way, to reach 0004's guard.
+        db.session.execute(sa.update(User).where(User.role == Role.legal_reviewer).values(role=Role.supervisor))
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SamplingDraw)) == 1
         db.session.remove()
@@ -42,4 +46,13 @@ def test_downgrading_past_the_sampling_draws_refuses_then_drops_only_when_told(
         assert operations.database_schema(db.session) == ("0003_inspection_seal",)
         with db.engine.connect() as connection:
             assert "sampling_draw" not in sa.inspect(connection).get_table_names()
+        db.session.remove()
+
+        # And up again over the demo county's rows: every table rebuilt under rows that point at it (SQLite copies
+        # a table to alter it), nothing lost.
+        users = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+        db.session.remove()
+        flask_migrate.upgrade()
+        db.session.remove()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == users
         db.session.remove()

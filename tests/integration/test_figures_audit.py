@@ -31,11 +31,13 @@ from server.models import (
     Campaign,
     CatalogueItem,
     Enterprise,
+    EnterpriseSubmission,
     Hazard,
     Inspection,
     ItemResult,
     Region,
     ReviewDecision,
+    SubmissionRequirement,
     User,
 )
 from server.services import progress_report
@@ -158,6 +160,38 @@ def _recount(username: str, today: date) -> dict[str, int]:
     out["listed"] = sum(1 for h in inside if h.listed)
     resolved = {HazardState.accepted, HazardState.closed}
     out["stop"] = sum(1 for h in inside if h.stop_production and h.state not in resolved)
+    # Submissions the notice requires, due before today and never handed in (a month by the 23rd, or one date).
+    regions = {r.id: r for r in db.session.scalars(sa.select(Region))}
+
+    def in_campaign_region(region_id: int | None) -> bool:
+        while region_id is not None:
+            if region_id == campaign.region_id:
+                return True
+            region_id = regions[region_id].parent_id
+        return False
+
+    campaign_ids = {e.id for e in enterprises if in_campaign_region(e.region_id)}
+    handed_in = {
+        (s.requirement_id, s.enterprise_id, s.period)
+        for s in db.session.scalars(sa.select(EnterpriseSubmission))
+    }
+    missing = 0
+    for requirement in db.session.scalars(
+        sa.select(SubmissionRequirement).where(SubmissionRequirement.campaign_id == campaign.id)
+    ):
+        dues = [requirement.due_on] if requirement.due_on else [
+            date(y, m, requirement.due_day)
+            for y in range(requirement.first_month.year, requirement.last_month.year + 1)
+            for m in range(1, 13)
+            if requirement.first_month <= date(y, m, 1) <= requirement.last_month
+        ]  # fmt: skip
+        missing += sum(
+            1
+            for e in campaign_ids
+            for due in dues
+            if due < today and (requirement.id, e, due) not in handed_in
+        )
+    out["overdue-submissions"] = missing
     for level in HazardLevel:
         for state in HazardState:
             out[f"hazards-{level.value}-{state.value}"] = sum(
