@@ -26,7 +26,9 @@ def test_downgrading_past_the_sampling_draws_refuses_then_drops_only_when_told(
         assert city is not None
         make_draw(db.session, city, 10, False, today=clock.today(), tz=clock.zone())
         # Later revisions guard their own data (0008 keeps legal reviewers): out of the way, to reach 0004's guard.
-        db.session.execute(sa.update(User).where(User.role == Role.legal_reviewer).values(role=Role.supervisor))
+        db.session.execute(
+            sa.update(User).where(User.role == Role.legal_reviewer).values(role=Role.supervisor)
+        )
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SamplingDraw)) == 1
         db.session.remove()
