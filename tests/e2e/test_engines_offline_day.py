@@ -112,8 +112,16 @@ def _offline_day(browser: Browser, server: OwnServer, tmp_path: Path) -> None:
     assert tips and "靠近" in browser.text("[data-testid=scan-tips]")
     browser.click("[data-testid=manual-search]")
     browser.click_text("li[data-enterprise-id]", ENTERPRISE)
-    browser.fill("input[name=second]", "钱文博")
-    browser.fill("input[name=secondBadge]", "14112301004")
+    browser.wait_for("select[name=partner]")  # the team picker: the region's inspectors, synced
+    picked = browser.js(
+        "const s = document.querySelector('select[name=partner]');"
+        "const o = [...s.options].find((o) => o.text.startsWith(arguments[0]));"
+        "s.value = o ? o.value : 'other'; s.dispatchEvent(new Event('change', {bubbles: true})); return Boolean(o);",
+        "钱文博",
+    )
+    if not picked:
+        browser.fill("input[name=second]", "钱文博")
+        browser.fill("input[name=secondBadge]", "14112301004")
     browser.click_text("button", "开始检查")
     browser.wait_for("article.item")
     codes = browser.js("return [...document.querySelectorAll('article.item')].map((i) => i.dataset.code);")
@@ -123,7 +131,8 @@ def _offline_day(browser: Browser, server: OwnServer, tmp_path: Path) -> None:
     browser.upload(f"article.item[data-code='{codes[0]}'] .photos input[type=file]", photo)
     browser.wait_for(f"article.item[data-code='{codes[0]}'] .photos .thumb", timeout=30)
     pads = browser.js(
-        "return [...document.querySelectorAll('[data-testid^=sign-]')].map((p) => p.dataset.testid);"
+        "return [...document.querySelectorAll('[data-testid^=sign-inspector-], [data-testid=sign-enterprise-rep]')]"
+        ".map((p) => p.dataset.testid);"
     )
     browser.fill("input[name=rep]", "王建平")
     for wiggle, pad in enumerate(pads, start=2):

@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import CHROMIUM_ARGS, LiveServer, fake_camera, qr_video, sign_in_app, signed_payload
+from tests.e2e.conftest import (
+    CHROMIUM_ARGS,
+    LiveServer,
+    choose_partner,
+    fake_camera,
+    qr_video,
+    sign_in_app,
+    signed_payload,
+)
 
 pytestmark = pytest.mark.e2e
 #: An enterprise no other browser test inspects (they count inspections per enterprise).
@@ -43,7 +51,7 @@ def test_photo_and_scan_without_offscreen_canvas(built_app: None, live_server: L
         page.click("button.scan-button")  # frames drawn on a page canvas
         page.wait_for_selector(".enterprise-page h2", timeout=20_000)
         assert page.locator(".enterprise-page h2").inner_text() == NAME
-        page.fill("input[name=second]", "钱文博")
+        choose_partner(page, "钱文博")
         page.click("text=开始检查")
         page.wait_for_selector("article.item")
         first = page.locator("article.item").first
