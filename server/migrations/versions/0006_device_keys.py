@@ -1,7 +1,7 @@
 """device keys: every public key a device ever had, with its validity period; a region's report phone
 
 Revision ID: 0006
-Revises: 0004_sampling_draw
+Revises: 0005
 Create Date: 2026-12-05 11:00:00
 
 Existing devices get one row: their current key, in force since the device was created. region.contact_phone is

@@ -1,7 +1,7 @@
 """ledger columns: the column mapping an enterprise chose for its ledger workbooks
 
 Revision ID: 0007
-Revises: 0004_sampling_draw
+Revises: 0006
 
 """
 

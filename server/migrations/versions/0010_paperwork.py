@@ -1,7 +1,7 @@
 """paperwork
 
-Revision ID: 0008_paperwork
-Revises: 0004_sampling_draw
+Revision ID: 0010_paperwork
+Revises: 0009_colleague_sync
 Create Date: 2026-12-05 11:11:44.532778
 
 """
@@ -62,8 +62,8 @@ def _default_requirements():
 
 
 # revision identifiers, used by Alembic.
-revision = "0008_paperwork"
-down_revision = "pwa_user_sync"
+revision = "0010_paperwork"
+down_revision = "0009_colleague_sync"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """hazard withdrawn: a state and an event kind for a hazard withdrawn by its inspector before submission
 
-Revision ID: pwa_hazard_withdrawn
-Revises: 0004_sampling_draw
+Revision ID: 0008_hazard_withdrawn
+Revises: 0007
 Create Date: 2026-12-05 11:00:00
 
 """
@@ -9,7 +9,7 @@ Create Date: 2026-12-05 11:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "pwa_hazard_withdrawn"
+revision = "0008_hazard_withdrawn"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

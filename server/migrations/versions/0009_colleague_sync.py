@@ -1,7 +1,7 @@
 """user sync: the region's inspectors reach tablets as the pull entity 'colleague' (team picker)
 
-Revision ID: pwa_user_sync
-Revises: pwa_hazard_withdrawn
+Revision ID: 0009_colleague_sync
+Revises: 0008_hazard_withdrawn
 Create Date: 2026-12-05 11:00:00
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-12-05 11:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "pwa_user_sync"
-down_revision = "pwa_hazard_withdrawn"
+revision = "0009_colleague_sync"
+down_revision = "0008_hazard_withdrawn"
 branch_labels = None
 depends_on = None
 
