@@ -261,9 +261,10 @@ def test_the_site_config_passes_nginx_t_compresses_refuses_in_json_and_forwards(
 
 @pytest.fixture
 def postgres_url(database_url: str) -> str:
-    need(
-        TEST_DATABASE_URL.startswith("postgresql"), "several app servers need PostgreSQL (TEST_DATABASE_URL)"
-    )
+    """This test's PostgreSQL database; on the SQLite run it is skipped, also in CI, whose PostgreSQL run of the
+    integration suite (`make test-integration TEST_DATABASE_URL=...`) is where it runs."""
+    if not TEST_DATABASE_URL.startswith("postgresql"):
+        pytest.skip("several app servers share one PostgreSQL database: runs in the PostgreSQL pass")
     return database_url
 
 
