@@ -60,3 +60,9 @@ def status_after_review(status: InspectionStatus, outcome: ReviewOutcome) -> Ins
 
 #: An inspection must be made by at least this many law-enforcement officers (行政执法不少于两人).
 MIN_INSPECTORS = 2
+
+
+def is_sealed(status: InspectionStatus) -> bool:
+    """Whether an inspection in ``status`` is sealed: once submitted, neither it nor anything recorded in it (answers,
+    hazards, photos, expert opinions) may change from a device; corrections are new records."""
+    return status != InspectionStatus.draft

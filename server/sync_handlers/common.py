@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from server.domain.inspections import is_sealed
 from server.domain.roles import Role
 from server.models import Enterprise, Inspection, InspectionParticipant
 from server.models.base import SyncMixin
@@ -129,6 +130,13 @@ def own_inspection(session: Session, scope: Scope, inspection_id: uuid.UUID) -> 
 ABSENT = "sync_absent_ids"
 CREATED = "sync_created_rows"
 CACHE = "sync_cache"
+
+
+def require_draft(inspection: Inspection) -> Inspection:
+    """``inspection`` itself, if it may still change from a device; record_sealed (quarantined) once it is sealed."""
+    if is_sealed(inspection.status):
+        raise problems.record_sealed()
+    return inspection
 
 
 def prefetch_rows(session: Session, model: Any, mutations: list[Any]) -> None:

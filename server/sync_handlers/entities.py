@@ -46,6 +46,7 @@ from server.sync_handlers.common import (
     load_data,
     own_inspection,
     prefetch_rows,
+    require_draft,
     row_changes,
     visible_enterprise,
 )
@@ -267,8 +268,7 @@ class InspectionHandler:
         if inspection is not None:
             if inspection.created_by_id != scope.user_id:
                 raise problems.owned_elsewhere()
-            if inspection.status != InspectionStatus.draft:
-                raise problems.record_sealed()
+            require_draft(inspection)
         if mutation.op == "delete":
             if inspection is None:
                 raise problems.missing_reference(entity="inspection", id=mutation.id)
@@ -433,8 +433,7 @@ class ItemResultHandler:
         created = row is None
         data = load_data(self.schema, mutation.data, creating=created)
         inspection = own_inspection(session, scope, row.inspection_id if row else data["inspection_id"])
-        if inspection.status != InspectionStatus.draft:
-            raise problems.record_sealed()
+        require_draft(inspection)
         if row is None:
             code = data["item_code"]
             if code not in catalogue_codes(session, inspection.catalogue_id):
@@ -523,8 +522,7 @@ def check_own_draft_hazard(session: Session, scope: Scope, hazard: Hazard) -> No
     if hazard.source == HazardSource.self_ledger or hazard.inspection_id is None:
         raise problems.owned_elsewhere()
     inspection = own_inspection(session, scope, hazard.inspection_id)
-    if inspection.status != InspectionStatus.draft:
-        raise problems.record_sealed()
+    require_draft(inspection)
 
 
 class HazardHandler:
@@ -573,8 +571,7 @@ class HazardHandler:
         inspection = None
         if data.get("inspection_id"):
             inspection = own_inspection(session, scope, data["inspection_id"])
-            if inspection.status != InspectionStatus.draft:
-                raise problems.record_sealed()
+            require_draft(inspection)
             if inspection.enterprise_id != enterprise.id:
                 raise problems.invalid_mutation(
                     reason="the hazard's enterprise differs from its inspection's"
@@ -843,8 +840,7 @@ class PhotoHandler:
         target = find(session, PHOTO_TARGETS[photo.entity_type], photo.entity_id)
         if isinstance(target, Inspection | ItemResult):
             own = target.id if isinstance(target, Inspection) else target.inspection_id
-            if own_inspection(session, scope, own).status != InspectionStatus.draft:
-                raise problems.record_sealed()
+            require_draft(own_inspection(session, scope, own))
         elif isinstance(target, Hazard):
             check_own_draft_hazard(session, scope, target)
         else:
@@ -863,8 +859,7 @@ class PhotoHandler:
             raise problems.missing_reference(entity=entity_type, id=entity_id)
         if isinstance(target, Inspection | ItemResult):
             own = target.id if isinstance(target, Inspection) else target.inspection_id
-            if own_inspection(session, scope, own).status != InspectionStatus.draft:
-                raise problems.record_sealed()
+            require_draft(own_inspection(session, scope, own))
             return
         hazard = target if isinstance(target, Hazard) else cast(HazardEvent, target).hazard
         if not _may_see_hazard(session, scope, hazard):

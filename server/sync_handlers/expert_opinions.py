@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 
-from server.domain.inspections import InspectionStatus
 from server.domain.roles import Role
 from server.models import ExpertOpinion, Hazard, Inspection, User
 from server.models.base import utcnow
@@ -20,6 +19,7 @@ from server.sync_handlers.common import (
     load_data,
     own_inspection,
     prefetch_rows,
+    require_draft,
     row_changes,
 )
 from server.sync_handlers.entities import bump_version, catalogue_codes
@@ -79,8 +79,7 @@ class ExpertOpinionHandler:
         created = row is None
         data = load_data(self.schema, mutation.data, creating=created)
         inspection = own_inspection(session, scope, row.inspection_id if row else data["inspection_id"])
-        if inspection.status != InspectionStatus.draft:
-            raise problems.record_sealed()
+        require_draft(inspection)
         if row is not None and data.get("inspection_id", row.inspection_id) != row.inspection_id:
             raise problems.invalid_mutation(reason="inspection_id cannot change")
         if mutation.op == "delete":

@@ -31,3 +31,9 @@ def test_scope_rules_of_roles() -> None:
     assert scope_problem(Role.admin, has_region=False, has_enterprise=False) is None
     assert scope_problem(Role.enterprise, has_region=True, has_enterprise=True) is None
     assert all(role.label_zh for role in Role)
+
+
+def test_only_a_draft_may_still_change() -> None:
+    from server.domain.inspections import InspectionStatus, is_sealed
+
+    assert [s.value for s in InspectionStatus if not is_sealed(s)] == ["draft"]
