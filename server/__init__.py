@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         errors,
         extensions,
         health,
+        i18n,
         observability,
         request_body,
         security,
@@ -45,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     audit.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    i18n.init_app(app)
     register_api(api)
     sync_handlers.init_app(app, api)
     register_web(app)

@@ -7,6 +7,7 @@ from .catalogue import Catalogue, CatalogueItem
 from .enterprise import Enterprise, QrToken
 from .hazard import Hazard, HazardEvent, HazardSource
 from .inspection import Inspection, InspectionParticipant, ItemResult, ReviewDecision
+from .job import BackgroundJob, JobStatus
 from .limits import attach_length_checks
 from .paperwork import EnterpriseSubmission, ExpertOpinion, ScoringCriterion, StopOrder, SubmissionRequirement
 from .photo import Blob, Photo
@@ -22,6 +23,7 @@ attach_length_checks()
 __all__ = [
     "AuditEvent",
     "AuditHead",
+    "BackgroundJob",
     "Base",
     "Blob",
     "Campaign",
@@ -40,6 +42,7 @@ __all__ = [
     "Inspection",
     "InspectionParticipant",
     "ItemResult",
+    "JobStatus",
     "LoginFailure",
     "Photo",
     "QrToken",

@@ -37,6 +37,8 @@ class User(TimestampMixin, SyncMixin, Base):
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The language the user chose for the web ("zh" or "en"); None follows the browser, then Chinese.
+    language: Mapped[str | None] = mapped_column(sa.String(8))
 
     region: Mapped[Region | None] = relationship()
     enterprise: Mapped[Enterprise | None] = relationship()
