@@ -95,13 +95,22 @@ export function openDatabase(idbFactory = globalThis.indexedDB, name = DB_NAME, 
 }
 
 // idb's openDB always uses the global indexedDB; this is the same wiring for an injected factory.
+/**
+ * @param {IDBFactory} idbFactory
+ * @param {string} name
+ * @param {number} version
+ * @param {{upgrade: Function, blocked: () => void, blocking: () => void}} callbacks
+ * @returns {Promise<import("idb").IDBPDatabase>}
+ */
 function openWith(idbFactory, name, version, { upgrade: onUpgrade, blocked, blocking }) {
   const request = idbFactory.open(name, version);
   request.addEventListener("upgradeneeded", (event) => {
     onUpgrade(wrap(request.result), event.oldVersion, event.newVersion, wrap(request.transaction));
   });
   request.addEventListener("blocked", () => blocked());
-  return wrap(request).then((db) => {
+  // wrap() of an open request is a promise of the wrapped database (idb types it as the database itself).
+  const opened = /** @type {Promise<import("idb").IDBPDatabase>} */ (/** @type {unknown} */ (wrap(request)));
+  return opened.then((db) => {
     db.addEventListener("versionchange", () => blocking());
     return db;
   });

@@ -31,6 +31,16 @@ export const LOCAL_BLOB_CHANGED = "local.changed";
  */
 
 /**
+ * How the last sync failed, as meta "lastError" keeps it (src/sync/runner.js: describeError makes it).
+ * @typedef {{code: string, status: number | null, message: string, message_en: string, messages: {"zh-CN": string, en: string}, detail: string | null, reauth: boolean, offline: boolean, at: string}} SyncFailure
+ */
+
+/**
+ * What storageSummary reports.
+ * @typedef {{pendingMutations: number, pendingBlobs: number, pendingBlobBytes: number, rejectedBlobs: number, lastSync: string | null, lastError: SyncFailure | null}} StorageSummary
+ */
+
+/**
  * A photo's bytes and upload state (bytes are null once released or before they arrive).
  * @typedef {{sha256: string, bytes: ArrayBuffer | null, size: number, mime: string, uploaded: boolean, rejected?: string, recordAckedSeq: number | null, failures: number, addedAt: string}} BlobRow
  */
@@ -74,8 +84,7 @@ export function startNewDevice(db, { id, user = null }) {
   return atomically(db, [META, OUTBOX, REPLICA], async (tx) => {
     const pending = await tx.objectStore(OUTBOX).count();
     if (pending > 0) {
-      const error = new Error(`${pending} outbox entries are numbered for the previous device`);
-      error.pending = pending;
+      const error = Object.assign(new Error(`${pending} outbox entries are numbered for the previous device`), { pending });
       throw error;
     }
     const meta = tx.objectStore(META);
@@ -537,7 +546,7 @@ export function releaseBlobsAckedUpTo(db, lastSeq) {
 /**
  * What the inspector must see at all times: what is not yet on the server, and how the last sync went.
  * @param {import("idb").IDBPDatabase} db
- * @returns {Promise<{pendingMutations: number, pendingBlobs: number, pendingBlobBytes: number, rejectedBlobs: number, lastSync: string | null, lastError: object | null}>}
+ * @returns {Promise<StorageSummary>}
  */
 export async function storageSummary(db) {
   const tx = db.transaction([META, OUTBOX, BLOBS]);
@@ -565,7 +574,7 @@ export async function storageSummary(db) {
 
 /**
  * SHA-256 of some bytes as 64 lowercase hex digits.
- * @param {ArrayBuffer | ArrayBufferView} bytes
+ * @param {BufferSource} bytes
  * @param {SubtleCrypto} [subtle]
  * @returns {Promise<string>}
  */
@@ -628,9 +637,15 @@ async function atomically(db, stores, work) {
   }
 }
 
+/**
+ * @param {ArrayBuffer | ArrayBufferView} bytes
+ * @returns {ArrayBuffer}
+ */
 function toArrayBuffer(bytes) {
   if (bytes instanceof ArrayBuffer) return bytes;
-  if (ArrayBuffer.isView(bytes)) return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  // A view over a SharedArrayBuffer is copied all the same: slice() gives a buffer of the same kind, which
+  // IndexedDB and WebCrypto take alike; the cast only tells the checker which kind we expect.
+  if (ArrayBuffer.isView(bytes)) return /** @type {ArrayBuffer} */ (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   throw new TypeError("bytes must be an ArrayBuffer or a typed array");
 }
 

@@ -121,7 +121,7 @@ function firstPhoto(list) {
  * @param {{data: object}} input.enterprise the enterprise replica row
  * @param {Array<{code: string, text: string, section?: string, ordinal?: number}>} input.items the catalogue's items
  * @param {Record<string, {result: string, note?: string}>} input.answers answers by item code
- * @param {Array<{id: string, data: object}>} input.hazards this inspection's hazards
+ * @param {Array<{id: string, data: object, deleted?: boolean}>} input.hazards this inspection's hazards
  * @param {Record<string, Array<{data: {sha256: string}}>>} [input.photos] photo records by entity id
  * @param {{name?: string}|null} [input.region] the inspector's region (its bureau issues the documents)
  * @param {string} input.origin the server's address the QR code points at

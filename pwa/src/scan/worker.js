@@ -27,19 +27,22 @@ async function warmUp() {
 
 // {warm: true} → {warm: true, ms}; {id, imageData, budgetMs, start} → {id, text, pass, tried, next, ms}: budgetMs 0 is
 // a single pass.
-self.addEventListener("message", async (event) => {
+// lib.webworker types `self` as any worker's scope; this file runs as a dedicated worker.
+const worker = /** @type {DedicatedWorkerGlobalScope} */ (/** @type {unknown} */ (self));
+
+worker.addEventListener("message", async (event) => {
   if (event.data.warm) {
     const began = performance.now();
     await warmUp().catch(() => {});
-    self.postMessage({ warm: true, ms: performance.now() - began });
+    worker.postMessage({ warm: true, ms: performance.now() - began });
     return;
   }
   const { id, imageData, budgetMs = 0, start = 1 } = event.data;
   const began = performance.now();
   try {
     const outcome = await readFrame(imageData, read, { budgetMs, start });
-    self.postMessage({ id, ...outcome, ms: performance.now() - began });
+    worker.postMessage({ id, ...outcome, ms: performance.now() - began });
   } catch (error) {
-    self.postMessage({ id, text: null, next: start, error: String(error?.message ?? error), ms: performance.now() - began });
+    worker.postMessage({ id, text: null, next: start, error: String(error?.message ?? error), ms: performance.now() - began });
   }
 });

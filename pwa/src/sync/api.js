@@ -25,6 +25,10 @@ export class SyncError extends Error {
 
 /** The request or its reply was lost: offline, connection broken, timed out. The server may have acted on it. */
 export class NetworkError extends Error {
+  /**
+   * @param {string} message
+   * @param {{cause?: unknown}} [options]
+   */
   constructor(message, { cause } = {}) {
     super(message, { cause });
     this.name = "NetworkError";
@@ -51,7 +55,15 @@ export function createApi({ fetch: fetchFn = globalThis.fetch?.bind(globalThis),
   if (typeof fetchFn !== "function") throw new TypeError("createApi needs a fetch implementation");
   const root = baseUrl.replace(/\/+$/, "");
 
+  /**
+   * One request; a problem reply becomes a SyncError, a lost one a NetworkError.
+   * @param {string} method
+   * @param {string} path
+   * @param {{token?: string | null, json?: unknown, body?: BodyInit, headers?: Record<string, string>, credentials?: RequestCredentials}} [options]
+   * @returns {Promise<Response>}
+   */
   async function send(method, path, { token, json, body, headers = {}, credentials = "omit" } = {}) {
+    /** @type {Record<string, string>} */
     const all = { Accept: "application/json", ...headers };
     if (json !== undefined) {
       all["Content-Type"] = "application/json";
@@ -59,6 +71,7 @@ export function createApi({ fetch: fetchFn = globalThis.fetch?.bind(globalThis),
     }
     // Sync calls carry the device token and no cookie: the device, not whoever is signed in, is the caller.
     if (token) all.Authorization = `Bearer ${token}`;
+    /** @type {RequestInit} */
     const init = { method, headers: all, body, credentials, cache: "no-store" };
     if (timeoutMs && typeof AbortSignal?.timeout === "function") init.signal = AbortSignal.timeout(timeoutMs);
     let response;
@@ -214,7 +227,7 @@ export function createApi({ fetch: fetchFn = globalThis.fetch?.bind(globalThis),
      * Upload one chunk of a blob starting at `offset`; a 409 SyncError carries the server's offset.
      * @param {string} token
      * @param {string} sha
-     * @param {ArrayBuffer | ArrayBufferView} chunk
+     * @param {BufferSource} chunk
      * @param {{offset: number, length: number}} position where the chunk starts and the blob's full size
      * @returns {Promise<{sha256: string, received: number, complete: boolean}>}
      */

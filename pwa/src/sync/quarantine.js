@@ -34,7 +34,7 @@ const FALLBACK = ["服务器拒收了这条记录。", "The server refused this 
 /**
  * The notice kept for one quarantined push result (meta "quarantined"): which record, why and what to do.
  * @param {{seq: number, code: string | null, message: string | null}} result
- * @param {{entity: string, id: string, op: string} | undefined} mutation the outbox entry it answers
+ * @param {{entity: string, id: string, op: string, data?: {status?: string} | null} | undefined} mutation the outbox entry it answers
  * @param {Date} at
  */
 export function quarantineNotice(result, mutation, at) {

@@ -52,8 +52,9 @@ export function createMemoryLocks() {
         if (options?.ifAvailable) return callback(null);
         await held.get(name);
       }
-      let release;
-      held.set(name, new Promise((resolve) => (release = resolve)));
+      /** @type {() => void} */
+      let release = () => {};
+      held.set(name, new Promise((resolve) => (release = () => resolve(undefined))));
       try {
         return await callback({ name, mode: "exclusive" });
       } finally {
@@ -428,7 +429,7 @@ export function createRunner({
  * A sync failure in words for the inspector, Chinese first (meta.lastError's shape).
  * @param {unknown} error
  * @param {Date} [at]
- * @returns {{code: string, status: number | null, message: string, message_en: string, messages: {"zh-CN": string, en: string}, detail: string | null, reauth: boolean, offline: boolean, at: string}}
+ * @returns {import("../db/store.js").SyncFailure}
  */
 export function describeError(error, at = new Date()) {
   const info = explain(error, at);

@@ -196,8 +196,8 @@ function App({ db, api, runner, progress }) {
   const [replicaInspections, setReplicaInspections] = useState([]);
   const [inspections, setInspections] = useState([]);
   const [assignments, setAssignments] = useState([]);
-  const [view, setView] = useState({ name: "home" });
-  const [summary, setSummary] = useState({});
+  const [view, setView] = useState(/** @type {{name: string, id?: string}} */ ({ name: "home" }));
+  const [summary, setSummary] = useState(/** @type {Partial<import("../db/store.js").StorageSummary>} */ ({}));
   const [storage, setStorage] = useState(null);
   const [online, setOnline] = useState(navigator.onLine);
   const [syncing, setSyncing] = useState(false);
@@ -290,6 +290,8 @@ function App({ db, api, runner, progress }) {
     await refresh();
     if (navigator.onLine) sync();
     // Also ask for a background sync: it fires when the network is back, even if the app was closed.
+    // Background Sync is not in TypeScript's DOM lib (Chromium only): its one method, typed here.
+    /** @type {(ServiceWorkerRegistration & {sync?: {register: (tag: string) => Promise<void>}}) | undefined} */
     const registration = await navigator.serviceWorker?.getRegistration("/app/");
     await registration?.sync?.register("outbox").catch(() => {});
   };

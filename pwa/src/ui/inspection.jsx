@@ -26,7 +26,6 @@ import { problemText, sectorLabel, t, tf } from "./i18n.js";
 import { dayInputProps, isRealDay, localValidation } from "./validation.js";
 
 const KINDS = ["county", "unannounced", "city_sampling", "look_back"];
-const RESULTS = ["compliant", "non_compliant", "not_applicable"];
 
 const nowIso = () => new Date().toISOString();
 

@@ -112,7 +112,9 @@ export function ScanPage({ lang, db, enterprises, onFound, onBack }) {
         video.current.srcObject = s;
         video.current.play().catch(() => {});
         const track = s.getVideoTracks()[0];
-        if (track?.getCapabilities?.().torch) setTorch({ track, on: false });
+        // `torch` is an extension of the image-capture spec, not in TypeScript's DOM lib.
+        const capabilities = /** @type {(MediaTrackCapabilities & {torch?: boolean}) | undefined} */ (track?.getCapabilities?.());
+        if (capabilities?.torch) setTorch({ track, on: false });
         tipsTimer = setTimeout(() => { if (!read && !stopped) setTips(true); }, TIPS_AFTER_MS);
         tick();
       })

@@ -6,6 +6,9 @@ import { StoredImage } from "./stored-image.jsx";
 /**
  * Draw a signature; `onSigned(pngBytes)` when confirmed. Once `signed` (the signature entry), shows the
  * signature itself and lets it be redone before submission (`onRedo(signature)`).
+ * @param {{lang: string, db?: import("idb").IDBPDatabase, label: string, signed?: {sha256?: string} | boolean | null,
+ *   disabled?: boolean, onSigned: (png: ArrayBuffer) => void | Promise<void>, onRedo?: (signature: object) => void | Promise<void>,
+ *   testId?: string}} props
  */
 export function SignaturePad({ lang, db, label, signed, disabled, onSigned, onRedo, testId }) {
   const canvas = useRef(null);
@@ -47,10 +50,12 @@ export function SignaturePad({ lang, db, label, signed, disabled, onSigned, onRe
   };
   const confirm = () => canvas.current.toBlob(async (blob) => onSigned(await blob.arrayBuffer()), "image/png");
   if (signed) {
+    // The expert's pad only says whether it is signed (true); the inspectors' carry the stored signature.
+    const stored = typeof signed === "object" ? signed.sha256 : null;
     return (
       <div class="signature signed" data-testid={testId}>
         <div>✓ {label} · {t(lang, "signed")}</div>
-        {db && signed.sha256 && <StoredImage db={db} sha256={signed.sha256} mime="image/png" className="signature-image" />}
+        {db && stored && <StoredImage db={db} sha256={stored} mime="image/png" className="signature-image" />}
         {onRedo && <button type="button" class="secondary redo-signature" onClick={() => onRedo(signed)}>{t(lang, "redoSignature")}</button>}
       </div>
     );

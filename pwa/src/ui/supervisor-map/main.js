@@ -80,7 +80,7 @@ function renderUnlocated(entries) {
 }
 
 function wireFilters(map, groups, showUnlocated) {
-  const boxes = [...document.querySelectorAll('#map-filters input[name="layer"]')];
+  const boxes = [.../** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('#map-filters input[name="layer"]'))];
   const apply = () => {
     // A map without filters (an enterprise page's) shows every layer.
     const visible = boxes.length ? new Set(boxes.filter((box) => box.checked).map((box) => box.value)) : new Set(LAYERS);
