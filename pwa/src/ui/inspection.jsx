@@ -11,8 +11,7 @@ import {
 import { bureauZone, formatDateTime, formatDay, todayIn } from "../domain/clock.js";
 import { hazardsToFollowUp } from "../domain/followup.js";
 import { positionFields, positionWarning } from "../domain/geo.js";
-import { sealedOpinions } from "../domain/expertOpinion.js";
-import { seal, sealedRecord } from "../domain/seal.js";
+import { isSealed, repDraftKey, SubmitRefused, submitInspection } from "../domain/submit.js";
 import { canvasBlob, encodePhoto, watermarkLines } from "../photo/encode.js";
 import { openCamera } from "./camera.js";
 import { ExpertOpinionPanel } from "./expert-opinion.jsx";
@@ -412,7 +411,7 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, sy
   );
   const groups = useMemo(() => groupItems(items), [items]);
   const signatures = inspection.data.signatures ?? [];
-  const repKey = `rep:${inspection.id}`;
+  const repKey = repDraftKey(inspection.id);
   const [repName, setRepName] = useState(signatures.find((sig) => sig.role === "enterprise_rep")?.name ?? "");
   const load = async () => {
     const mine = (rows) => rows.filter((r) => r.data.inspection_id === inspection.id);
@@ -451,7 +450,7 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, sy
     getDraft(db, repKey).then((name) => name !== undefined && setRepName(name));
   }, [inspection.id]);
 
-  const sealed = inspection.data.status && inspection.data.status !== "draft";
+  const sealed = isSealed(inspection);
   const saveAnswer = async (item, fields, clearDraft = null) => {
     const previous = answers[item.code];
     await saveRecord(db, "item_result", previous?.id ?? crypto.randomUUID(), {
@@ -515,27 +514,13 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, sy
   const submit = async () => {
     try {
       drafts.cancel(repKey);
-      const finished = { ...inspection, data: { ...inspection.data, finished_at: nowIso() } };
-      // Only this inspection's photos: the replica holds every inspection's, and the seal names what this one proves.
-      const mine = new Set([inspection.id, ...Object.values(answers).map((a) => a.id), ...Object.values(hazards).map((h) => h.id)]);
-      const photoHashes = Object.entries(photos).filter(([entityId]) => mine.has(entityId)).flatMap(([, list]) => list.map((p) => p.data.sha256));
-      const opinions = (await recordList(db, "expert_opinion")).filter((o) => o.data.inspection_id === inspection.id);
-      const record = sealedRecord({ inspection: finished, answers, hazards: Object.values(hazards), photoHashes,
-        expertOpinions: sealedOpinions(opinions) });
-      const keys = await getMeta(db, "deviceKey");
-      const sealFields = keys?.privateKey ? await seal(record, keys.privateKey) : {};
-      const participants = [
-        ...(inspection.data.participants ?? []).filter((p) => p.role !== "enterprise_rep"),
-        { role: "enterprise_rep", name: repName.trim() },
-      ];
-      await saveRecord(db, "inspection", inspection.id, {
-        status: "submitted", finished_at: finished.data.finished_at, participants, ...sealFields,
-        ...positionFields(fix, "end"),
-      }, { clearDraft: repKey });
+      await submitInspection(db, {
+        inspection, items, answers, hazards, hazardDrafts: new Set(Object.keys(hazardDrafts)), photos, repName, fix,
+      });
       onChanged();
       onBack();
     } catch (problem) {
-      setError(problemText(lang, problem));
+      setError(problem instanceof SubmitRefused ? refusalText(problem) : problemText(lang, problem));
     }
   };
   if (printing) {
@@ -545,6 +530,10 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, sy
     );
   }
   const reasonText = (b) => tf(lang, b.key, { ...b, items: (b.items ?? []).join("、") });
+  // Only reached when the screen was behind (the button is disabled while there are blockers).
+  function refusalText(refusal) {
+    return refusal.code === "submit.sealed" ? t(lang, "alreadySubmitted") : refusal.reasons.map(reasonText).join("；");
+  }
   const sectionId = (group) => `section-${group.section}-${group.sector ?? "management"}`;
   return (
     <section class="card inspection-page">
