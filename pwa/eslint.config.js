@@ -51,7 +51,13 @@ export default [
   {
     files: ["src/db/**/*.js", "src/sync/**/*.js", "src/domain/**/*.js", "src/photo/**/*.js"],
     languageOptions: { globals: { ...globals.worker } },
-    rules: { "no-restricted-globals": ["error", ...WORKER_ONLY] },
+    rules: {
+      "no-restricted-globals": ["error", ...WORKER_ONLY],
+      // The screens depend on these modules, never the other way round.
+      "no-restricted-imports": ["error", { patterns: [
+        { group: ["**/ui/**", "preact", "preact/**"], message: "src/ui uses these modules, not the other way round." },
+      ] }],
+    },
   },
   {
     files: ["src/sw.js", "src/scan/**/*.js"],

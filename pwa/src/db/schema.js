@@ -105,7 +105,8 @@ export function openDatabase(idbFactory = globalThis.indexedDB, name = DB_NAME, 
 function openWith(idbFactory, name, version, { upgrade: onUpgrade, blocked, blocking }) {
   const request = idbFactory.open(name, version);
   request.addEventListener("upgradeneeded", (event) => {
-    onUpgrade(wrap(request.result), event.oldVersion, event.newVersion, wrap(request.transaction));
+    // During upgradeneeded the request always has its versionchange transaction.
+    onUpgrade(wrap(request.result), event.oldVersion, event.newVersion, wrap(/** @type {IDBTransaction} */ (request.transaction)));
   });
   request.addEventListener("blocked", () => blocked());
   // wrap() of an open request is a promise of the wrapped database (idb types it as the database itself).

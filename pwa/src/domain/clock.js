@@ -19,7 +19,8 @@ export function todayIn(zone = DEFAULT_ZONE, now = new Date()) {
     // An unknown zone name from a misconfigured server: the bureau's default rather than UTC or a crash.
     parts = new Intl.DateTimeFormat("en-CA", { timeZone: DEFAULT_ZONE, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(now);
   }
-  const get = (type) => parts.find((p) => p.type === type).value;
+  // en-CA with year, month and day always yields these three parts.
+  const get = (type) => /** @type {Intl.DateTimeFormatPart} */ (parts.find((p) => p.type === type)).value;
   return `${get("year")}-${get("month")}-${get("day")}`;
 }
 

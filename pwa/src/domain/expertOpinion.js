@@ -11,8 +11,14 @@ export function expertsOf(inspection) {
   return (inspection?.data?.participants ?? []).filter((p) => p.role === "expert");
 }
 
-/** Why an opinion cannot be saved yet (a list of message keys), empty when it can. */
+/**
+ * Why an opinion cannot be saved yet (a list of message keys), empty when it can.
+ * @param {{expert_name?: string, opinion?: string, items?: Array<{item_code?: string | null, hazard_id?: string | null, problem?: string, suggestion?: string}>, signature?: {sha256?: string} | null}} data
+ * @param {{findings?: {items: string[], hazards: string[]}}} [context] the inspection's item codes and hazard ids a line may name
+ * @returns {string[]}
+ */
 export function opinionProblems(data, { findings = { items: [], hazards: [] } } = {}) {
+  /** @type {string[]} */
   const problems = [];
   if (!String(data.expert_name ?? "").trim()) problems.push("expert.name");
   if (!String(data.opinion ?? "").trim()) problems.push("expert.opinion");

@@ -145,6 +145,7 @@ export function unlocatedEntry(point, labels = {}) {
  * coordinates and the bounds to fit. */
 export function mapModel(points, labels = {}) {
   const { located, unlocated } = partition(points ?? []);
+  /** @type {Record<string, Array<{point: object, latlng: number[], style: object}>>} */
   const markers = Object.fromEntries(LAYERS.map((layer) => [layer, []]));
   for (const point of located) {
     markers[layerOf(point)]?.push({ point, latlng: [point.lat, point.lon], style: pointStyle(point) });

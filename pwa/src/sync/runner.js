@@ -41,6 +41,13 @@ export class RetriesExhausted extends Error {
 }
 
 /**
+ * What one sync round did, and how it failed if it did (`error`, also kept as meta "lastError").
+ * @typedef {{skipped: boolean, pushed: number, duplicates: number, quarantined: number, uploaded: number, rejected: number,
+ *   pulled: number, released: number, stalled: boolean, problems: object[], error: import("../db/store.js").SyncFailure | null,
+ *   pending?: number, waiting: boolean, serverLastSeq?: number}} RunSummary
+ */
+
+/**
  * A stand-in for navigator.locks where the browser has none: exclusive within this page only.
  * @returns {{request: (name: string, options: {ifAvailable?: boolean}, callback: (lock: object | null) => Promise<any>) => Promise<any>}}
  */
@@ -330,6 +337,7 @@ export function createRunner({
 
   async function run() {
     headConfirmed.clear();
+    /** @type {RunSummary} */
     const summary = {
       skipped: false, pushed: 0, duplicates: 0, quarantined: 0, uploaded: 0, rejected: 0, pulled: 0, released: 0,
       stalled: false, problems: [], error: null, waiting: false,
@@ -360,8 +368,10 @@ export function createRunner({
     }
     if (!summary.error && summary.stalled) {
       // Not a failure of this run, but the queue cannot drain by itself: someone must look at the server.
-      const zh = `服务器缺少本机较早的记录（应从第 ${summary.serverLastSeq + 1} 条开始），其余记录暂存本机无法上传，请联系管理员。`;
-      const en = `The server lacks this device's earlier records (expects seq ${summary.serverLastSeq + 1}); the rest stay on this device. Contact an administrator.`;
+      // (A push sets serverLastSeq whenever it sets stalled.)
+      const expected = (summary.serverLastSeq ?? 0) + 1;
+      const zh = `服务器缺少本机较早的记录（应从第 ${expected} 条开始），其余记录暂存本机无法上传，请联系管理员。`;
+      const en = `The server lacks this device's earlier records (expects seq ${expected}); the rest stay on this device. Contact an administrator.`;
       summary.error = {
         code: "stalled", status: null, message: zh, message_en: en, messages: { "zh-CN": zh, en },
         detail: null, reauth: false, offline: false, at: now().toISOString(),
@@ -407,7 +417,7 @@ export function createRunner({
     /**
      * One sync round under the "sync" Web Lock (queued behind a round in progress, here or in another tab).
      * Never throws for a sync failure: the failure is in the summary's `error` and in meta.lastError.
-     * @returns {Promise<{skipped: boolean, pushed: number, duplicates: number, quarantined: number, uploaded: number, rejected: number, pulled: number, released: number, stalled: boolean, problems: object[], error: object | null, pending?: number, waiting: boolean}>}
+     * @returns {Promise<RunSummary>}
      */
     runOnce() {
       // At most one round running and one queued in this tab: a request made during a round is never
@@ -523,7 +533,8 @@ export async function enrolDevice({
     keys = { privateKey: pair.privateKey, publicKey: pair.publicKey };
     await setMeta(db, "deviceKey", keys);
   }
-  const { kty, crv, x, y } = await subtle.exportKey("jwk", keys.publicKey);
+  // A P-256 public key's JWK always has these four (JsonWebKey types them all as optional).
+  const { kty, crv, x, y } = /** @type {{kty: string, crv: string, x: string, y: string}} */ (await subtle.exportKey("jwk", keys.publicKey));
   const session = await api.login(username, password);
   const previous = await getMeta(db, "device", null);
   let id = previous?.id ?? null;
