@@ -18,7 +18,9 @@ import {
   storageSummary,
 } from "../src/db/store.js";
 import { createApi } from "../src/sync/api.js";
-import { createMemoryLocks, createRunner, createScheduler, enrolDevice } from "../src/sync/runner.js";
+import { enrolDevice } from "../src/sync/enrol.js";
+import { createMemoryLocks, createRunner } from "../src/sync/runner.js";
+import { createScheduler } from "../src/sync/scheduler.js";
 import { example } from "./helpers/examples.js";
 import { createFakeServer } from "./helpers/fake-server.js";
 

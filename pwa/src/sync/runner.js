@@ -1,5 +1,6 @@
-// One sync round for this device — push the outbox, upload photos, pull — and the DOM-less scheduler
-// that runs it. The browser counterpart of sync/client.py: the same outbox, retry and upload rules.
+// One sync round for this device: push the outbox, upload photos, pull. The browser counterpart of
+// sync/client.py: the same outbox, retry and upload rules. Around it: failures.js (what a failure means and
+// whether to retry), scheduler.js (when rounds run), enrol.js (signing the tablet in).
 //
 // Never lose, never duplicate, never trust a bare 200: an outbox entry is dropped only once a reply that
 // names this very device acknowledges it; a lost reply is simply resent (the server answers "duplicate").
@@ -20,25 +21,15 @@ import {
   resetReplica,
   setMeta,
   sha256Hex,
-  startNewDevice,
   storageSummary,
   LOCAL_BLOB_CHANGED,
 } from "../db/store.js";
-import { NetworkError, ProtocolError, SCHEMA_VERSION, SyncError } from "./api.js";
+import { ProtocolError, SCHEMA_VERSION, SyncError } from "./api.js";
+import { describeError, isTransient, RetriesExhausted } from "./failures.js";
 import { quarantineNotice } from "./quarantine.js";
 
 /** What one server request may list (BlobMissingRequestSchema). */
 const MAX_BLOBS_PER_QUERY = 1000;
-// "Not now" rather than "never": retried with backoff like a 5xx.
-const RETRYABLE_STATUS = new Set([408, 425, 429]);
-
-/** Every attempt of one request failed with a transient error; `cause` is the last one. */
-export class RetriesExhausted extends Error {
-  constructor(message, cause) {
-    super(message, { cause });
-    this.name = "RetriesExhausted";
-  }
-}
 
 /**
  * What one sync round did, and how it failed if it did (`error`, also kept as meta "lastError").
@@ -105,11 +96,6 @@ export function createRunner({
   onProgress = () => {},
 }) {
   if (maxAttempts < 1) throw new RangeError("maxAttempts must be at least 1");
-
-  function isTransient(error) {
-    if (error instanceof NetworkError || error instanceof ProtocolError) return true;
-    return error instanceof SyncError && (error.status >= 500 || RETRYABLE_STATUS.has(error.status));
-  }
 
   async function backoff(failures, retryAfterSeconds) {
     let delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (failures - 1));
@@ -431,237 +417,6 @@ export function createRunner({
         return queued;
       }
       return begin();
-    },
-  };
-}
-
-/**
- * A sync failure in words for the inspector, Chinese first (meta.lastError's shape).
- * @param {unknown} error
- * @param {Date} [at]
- * @returns {import("../db/store.js").SyncFailure}
- */
-export function describeError(error, at = new Date()) {
-  const info = explain(error, at);
-  // The same `messages` map a server problem carries, so one helper can render either in the UI language.
-  return { ...info, messages: { "zh-CN": info.message, en: info.message_en } };
-}
-
-function explain(error, at) {
-  const base = { status: null, detail: null, reauth: false, offline: false, at: at.toISOString() };
-  const cause = error instanceof RetriesExhausted ? error.cause : error;
-  if (cause instanceof SyncError && cause.status === 401) {
-    return {
-      ...base,
-      code: cause.code,
-      status: 401,
-      message: "需要重新登录：本设备的登录已失效或已被停用，未同步的记录仍安全保存在本机。",
-      message_en: "Sign in again: this device's sign-in expired or was revoked. Unsynced records are safe on this device.",
-      detail: cause.messages?.["zh-CN"] ?? null,
-      reauth: true,
-    };
-  }
-  if (cause instanceof NetworkError) {
-    return {
-      ...base,
-      code: "network",
-      message: "无法连接服务器，记录已保存在本机，联网后会自动同步。",
-      message_en: "Cannot reach the server. Records are saved on this device and will sync when online.",
-      detail: cause.message,
-      offline: true,
-    };
-  }
-  if (cause instanceof ProtocolError) {
-    return {
-      ...base,
-      code: "protocol",
-      message: "服务器的回复无法确认，记录仍保存在本机，稍后会重试。",
-      message_en: "The server's reply could not be trusted. Records stay on this device; sync will retry.",
-      detail: cause.message,
-    };
-  }
-  if (cause instanceof SyncError) {
-    const zh = cause.messages?.["zh-CN"];
-    const en = cause.messages?.en;
-    if (cause.status >= 500 || RETRYABLE_STATUS.has(cause.status)) {
-      return {
-        ...base,
-        code: cause.code,
-        status: cause.status,
-        message: "服务器暂时无法处理，记录已保存在本机，稍后会自动重试。",
-        message_en: "The server is temporarily unavailable. Records are saved on this device; sync will retry.",
-        detail: zh ?? null,
-      };
-    }
-    return {
-      ...base,
-      code: cause.code,
-      status: cause.status,
-      message: zh ?? `同步被服务器拒绝（${cause.code}）。`,
-      message_en: en ?? cause.message,
-    };
-  }
-  return {
-    ...base,
-    code: "internal",
-    message: "同步时出现意外错误，记录仍保存在本机。",
-    message_en: "An unexpected error stopped the sync. Records stay on this device.",
-    detail: String(error?.message ?? error),
-  };
-}
-
-/**
- * Sign in and register this device, with an ECDSA P-256 key pair whose private half never leaves it.
- * The device id is kept across re-registrations of the same user (a revoked token, a lost reply), so its
- * seq numbering goes on; another user gets a new device id, which is refused while records are unsynced.
- * @param {{db: import("idb").IDBPDatabase, api: ReturnType<typeof import("./api.js").createApi>, username: string, password: string, label?: string, subtle?: SubtleCrypto, randomUUID?: () => string}} options
- * @returns {Promise<{device: {id: string, token: string, user: object}}>}
- */
-export async function enrolDevice({
-  db,
-  api,
-  username,
-  password,
-  label = "",
-  subtle = globalThis.crypto.subtle,
-  randomUUID = () => globalThis.crypto.randomUUID(),
-}) {
-  let keys = await getMeta(db, "deviceKey", null);
-  if (!keys) {
-    // Non-extractable private key: it can sign seals on this device and cannot be copied off it.
-    const pair = await subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
-    keys = { privateKey: pair.privateKey, publicKey: pair.publicKey };
-    await setMeta(db, "deviceKey", keys);
-  }
-  // A P-256 public key's JWK always has these four (JsonWebKey types them all as optional).
-  const { kty, crv, x, y } = /** @type {{kty: string, crv: string, x: string, y: string}} */ (await subtle.exportKey("jwk", keys.publicKey));
-  const session = await api.login(username, password);
-  const previous = await getMeta(db, "device", null);
-  let id = previous?.id ?? null;
-  if (id && previous.user?.id != null && previous.user.id !== session.user.id) {
-    // The server refuses a device id that belongs to someone else, and the queued records are the
-    // previous inspector's: pushing them under another user's token would misattribute them.
-    id = randomUUID();
-    try {
-      await startNewDevice(db, { id });
-    } catch (error) {
-      if (error.pending === undefined) throw error;
-      const who = previous.user.display_name ?? previous.user.username ?? "上一位用户";
-      const zh = `本机还有 ${error.pending} 条未同步的记录属于 ${who}，请由该用户登录完成同步后再更换用户。`;
-      throw new SyncError({
-        status: 409,
-        code: "local.user_switch",
-        message: zh,
-        messages: { "zh-CN": zh, en: `${error.pending} unsynced records on this device belong to ${who}; let them sign in and sync first.` },
-      });
-    }
-  } else if (!id) {
-    id = randomUUID();
-    // Kept before asking: a registration whose reply is lost is retried under the same id.
-    await setMeta(db, "device", { id, token: null, user: null });
-  }
-  const registration = await api.registerDevice(session.csrf_token, {
-    device_id: id,
-    public_key: { kty, crv, x, y },
-    ...(label ? { label } : {}),
-  });
-  if (registration.device.id.toLowerCase() !== id.toLowerCase()) {
-    throw new ProtocolError(`registered as device ${registration.device.id}, not ${id}`);
-  }
-  const device = { id, token: registration.token, user: session.user };
-  await setMeta(db, "device", device);
-  const lastError = await getMeta(db, "lastError", null);
-  if (lastError?.reauth) await setMeta(db, "lastError", null);
-  return { device };
-}
-
-/**
- * Runs the runner now and then without touching the DOM: `kick()` asks for a round soon (coalescing
- * requests made while one runs), `start()` adds a periodic round. While changes or photos wait and the app
- * is online, rounds are retried on a backoff schedule (retryBaseMs doubling up to retryMaxMs) instead of the
- * long period: this is what sends the outbox where there is no Background Sync (Safari, Firefox). A sign-in
- * problem or being offline waits for the period (or the `online` event) instead. The UI calls kick() on
- * `online`, on `visibilitychange` to visible, and after each save.
- * @param {{runOnce: () => Promise<object>}} runner
- * @param {{intervalMs?: number, retryBaseMs?: number, retryMaxMs?: number, isOnline?: () => boolean, setTimer?: typeof setTimeout, clearTimer?: typeof clearTimeout, onStart?: () => void, onResult?: (summary: object) => void, onError?: (error: unknown) => void}} [options]
- */
-export function createScheduler(runner, {
-  intervalMs = 5 * 60 * 1000,
-  retryBaseMs = 5000,
-  retryMaxMs = 2 * 60 * 1000,
-  isOnline = () => globalThis.navigator?.onLine ?? true,
-  setTimer = (fn, ms) => setTimeout(fn, ms),
-  clearTimer = (handle) => clearTimeout(handle),
-  onStart = () => {},
-  onResult = () => {},
-  onError = () => {},
-} = {}) {
-  let running = null;
-  let again = false;
-  let timer = null;
-  let started = false;
-  let retries = 0;
-  let last = null;
-
-  function nextDelay() {
-    const retryable = last && last.waiting && !last.error?.reauth && !last.stalled && isOnline();
-    if (!retryable) {
-      retries = 0;
-      return intervalMs;
-    }
-    retries += 1;
-    return Math.min(retryMaxMs, retryBaseMs * 2 ** (retries - 1));
-  }
-
-  function arm() {
-    if (timer !== null) clearTimer(timer);
-    timer = started ? setTimer(() => kick(), nextDelay()) : null;
-  }
-
-  async function loop() {
-    do {
-      again = false;
-      onStart();
-      try {
-        last = await runner.runOnce();
-        onResult(last);
-      } catch (error) {
-        last = null;
-        onError(error);
-      }
-    } while (again);
-  }
-
-  /** Ask for a sync round; resolves when the round (and any asked for meanwhile) is done. */
-  function kick() {
-    if (running) {
-      // A save made during a round must not wait for the next period.
-      again = true;
-      return running;
-    }
-    running = loop().finally(() => {
-      running = null;
-      arm();
-    });
-    return running;
-  }
-
-  return {
-    kick,
-    /** Start periodic rounds (and run one now). */
-    start() {
-      started = true;
-      return kick();
-    },
-    /** Stop periodic rounds; a round in progress finishes. */
-    stop() {
-      started = false;
-      if (timer !== null) clearTimer(timer);
-      timer = null;
-    },
-    /** Whether a round is in progress in this tab. */
-    get busy() {
-      return running !== null;
     },
   };
 }

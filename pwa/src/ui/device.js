@@ -1,6 +1,6 @@
 // First use, online once (and again whenever the server asks): sign in and enrol this device.
 import { setMeta } from "../db/store.js";
-import { enrolDevice } from "../sync/runner.js";
+import { enrolDevice } from "../sync/enrol.js";
 
 /** Enrol the device for this user (same id on a re-login), then fetch the bureau's QR key for offline checks. */
 export async function registerThisDevice({ db, api, username, password, label }) {
