@@ -38,6 +38,7 @@ pwa/node_modules/.installed: pwa/package-lock.json
 pwa: $(if $(wildcard pwa/package.json),pwa/node_modules/.installed)
 	@if [ -f pwa/package.json ]; then cd pwa && npm run build; fi
 
+# The PWA's npm test: ESLint, tsc --checkJs per context (pwa/tsconfig.*.json) and Vitest.
 pwa-test: $(if $(wildcard pwa/package.json),pwa/node_modules/.installed)
 	@if [ -f pwa/package.json ]; then cd pwa && npm test; fi
 
