@@ -511,6 +511,10 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, sy
     setRepName(value);
     drafts.keep(repKey, value);
   };
+  const reasonText = (b) => tf(lang, b.key, { ...b, items: (b.items ?? []).join("、") });
+  // Only reached when the screen was behind (the button is disabled while there are blockers).
+  const refusalText = (refusal) =>
+    (refusal.code === "submit.sealed" ? t(lang, "alreadySubmitted") : refusal.reasons.map(reasonText).join("；"));
   const submit = async () => {
     try {
       drafts.cancel(repKey);
@@ -528,11 +532,6 @@ export function InspectionPage({ lang, db, inspection, enterprise, catalogue, sy
       <PrintView lang={lang} db={db} kind={printing} inspection={inspection} enterprise={enterprise} catalogue={catalogue}
         answers={answers} hazards={Object.values(hazards)} photos={photos} onClose={() => setPrinting(null)} />
     );
-  }
-  const reasonText = (b) => tf(lang, b.key, { ...b, items: (b.items ?? []).join("、") });
-  // Only reached when the screen was behind (the button is disabled while there are blockers).
-  function refusalText(refusal) {
-    return refusal.code === "submit.sealed" ? t(lang, "alreadySubmitted") : refusal.reasons.map(reasonText).join("；");
   }
   const sectionId = (group) => `section-${group.section}-${group.sector ?? "management"}`;
   return (
