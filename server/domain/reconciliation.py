@@ -140,7 +140,9 @@ PLACE_MIN = 0.5
 #: Descriptions at least this similar describe the same defect, when the places agree.
 DESCRIPTION_MIN = 0.46
 #: Descriptions at least this similar match even when a place is missing or the places differ.
-DESCRIPTION_ALONE_MIN = 0.6
+DESCRIPTION_ALONE_MIN = 0.7
+#: Last characters of a place that names an area of its own: two such places not alike are two places.
+AREA_ENDINGS = "库站室房间池罐厂场楼"
 #: Weight of the overlap coefficient (shared / the smaller set) against the Dice coefficient.
 OVERLAP_WEIGHT = 0.9
 #: The overlap coefficient counts only when the smaller text has at least this many grams.
@@ -185,6 +187,21 @@ SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("铝镁粉尘", "铝镁粉", "铝粉", "镁粉"), "铝镁粉尘"),
     (("防护罩", "护罩"), "防护罩"),
     (("温度监测", "测温"), "温度监测"),
+    (("除尘设备", "除尘装置"), "除尘器"),
+    (("泄爆口", "泄爆孔"), "泄爆装置"),
+    (("连锁",), "联锁"),
+    (("受限空间",), "有限空间"),
+    (("防倾倒装置", "防倾倒措施", "防倒措施", "防倒链条", "防倒链", "防倒"), "防倾倒"),
+    (("过期",), "超期"),
+    (("积灰",), "积尘"),
+    (("配电箱", "电箱"), "配电箱"),
+    (("乙炔瓶",), "乙炔气瓶"),
+    (("防爆灯具", "防爆灯"), "防爆灯"),
+    (("特种设备作业人员证", "特种作业操作证", "特种作业证", "操作证", "上岗证", "叉车证"), "操作证"),
+    (("叉车工", "叉车司机"), "叉车司机"),
+    (("浇注",), "浇铸"),
+    (("正压", "负压"), "负压"),
+    (("事故钢水罐", "事故罐"), "事故罐"),
 )
 #: Kinds of safeguard or defect (after ``SYNONYMS``): a finding about one and an entry about another are two
 #: hazards, however much else they share ("有限空间作业场所未设置安全警示标志" / "有限空间作业未审批").
@@ -193,47 +210,74 @@ SAFEGUARDS: tuple[str, ...] = (
     "积水", "积尘", "积料", "积灰", "泄爆", "隔爆", "抑爆", "照明", "灭火器", "消防栓", "安全带", "安全帽", "限位",
     "制动", "钢丝绳", "隔断", "吹扫", "通风", "气体监测", "温度监测", "应急水源", "溢流", "锁紧", "切断阀", "排放阀",
     "液位", "静电跨接", "培训", "应急预案", "防倾倒", "混放", "杂物", "漏水", "漏油", "泄漏", "锈蚀", "安全阀",
-    "压力表", "清扫制度", "火花",
+    "压力表", "清扫制度", "火花", "水位计",
 )  # fmt: skip
+#: Equipment (after ``SYNONYMS``): a finding about one and an entry about another are two hazards, however
+#: much else they share ("砂轮机防护罩缺失" / "台钻防护罩缺失"). Machines and plant, never a part of one.
+EQUIPMENT: tuple[str, ...] = (
+    "砂轮机", "台钻", "起重机", "叉车", "储气罐", "空压机", "除尘器", "配电箱", "配电柜", "气瓶", "高炉", "转炉",
+    "加热炉", "煤气柜", "浇铸炉", "熔炼炉", "结晶器", "流槽", "卷扬", "砂光机", "氧枪", "连铸", "风机", "储罐",
+)  # fmt: skip
+#: A description saying a safeguard is missing ("未设置…", "缺…", "没有泄爆片"), read on the text with its fillers.
+_ABSENT = re.compile(
+    r"(?:未|没有|没|无|不)(?:设置|安装|配备|配置|加装|装设|设|装|配)|缺"
+    r"|(?:没有|无)(?:" + "|".join(sorted({*SAFEGUARDS, *EQUIPMENT}, key=lambda t: (-len(t), t))) + ")"
+)
+#: Any negation: a description without one says something is there, and wrong ("泄爆口朝向人员通道").
+_NEGATION = re.compile(r"[未没无不缺非]")
 _CANONICAL = {variant: canonical for variants, canonical in SYNONYMS for variant in variants}
 _SYNONYMS = re.compile("|".join(re.escape(v) for v in sorted(_CANONICAL, key=lambda v: (-len(v), v))))
 #: "2号" is "2#" is "2": the unit number is kept, its marker dropped (the '#' goes with the punctuation).
 _NUMBER_MARK = re.compile(r"(\d+)号")
+#: A unit number in Chinese numerals ("二号炉", "十二号"), and one written with the mark first ("#2转炉").
+_CHINESE_UNIT = re.compile(r"([一二两三四五六七八九十]{1,3})(?=\s*[号#])")
+_MARK_FIRST = re.compile(r"(?<![\d#])#\s*(\d+)")
+#: A tonnage written with a Latin "t" ("5t行车" is "5吨行车").
+_TONNES = re.compile(r"(\d+)\s*t(?![a-z])")
+_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _chinese_number(numeral: str) -> str:
+    """'二' → '2', '十二' → '12', '二十一' → '21' (the small numbers units are numbered with)."""
+    if "十" not in numeral:
+        return "".join(str(_CHINESE_DIGITS[c]) for c in numeral)
+    tens, _, ones = numeral.partition("十")
+    return str(_CHINESE_DIGITS.get(tens, 1) * 10 + _CHINESE_DIGITS.get(ones, 0))
+
+
+def unit_numbers_folded(text: str) -> str:
+    """NFKC, and every unit number written as "N#": "二号炉", "2号炉", "#2炉" and "2#炉" are one unit."""
+    folded = unicodedata.normalize("NFKC", text)
+    folded = _CHINESE_UNIT.sub(lambda found: _chinese_number(found[1]), folded)
+    return _MARK_FIRST.sub(r"\1#", folded)
 
 
 def normalise(text: str | None, *, drop_fillers: bool = True) -> str:
     """The text compared: NFKC, lower case, no spaces, punctuation or symbols, and (optionally) no fillers."""
     if not text:
         return ""
-    kept = _NOT_TEXT.sub("", unicodedata.normalize("NFKC", text).lower())
+    kept = _NOT_TEXT.sub("", _TONNES.sub(r"\1吨", unit_numbers_folded(text).lower()))
     kept = _SYNONYMS.sub(lambda found: _CANONICAL[found[0]], _NUMBER_MARK.sub(r"\1", kept))
     return _FILLERS.sub("", kept) if drop_fillers else kept
 
 
 @dataclass(frozen=True, slots=True)
 class _Grams:
-    """A normalised text with its character and bigram sets, computed once per distinct text."""
+    """A normalised text with its character and bigram sets (and their union), computed once per text."""
 
     text: str
     chars: frozenset[str]
     pairs: frozenset[str]
+    terms: frozenset[str]
 
     @classmethod
     def of(cls, text: str) -> _Grams:
-        return cls(text, frozenset(text), frozenset(text[i : i + 2] for i in range(len(text) - 1)))
+        chars, pairs = frozenset(text), frozenset(text[i : i + 2] for i in range(len(text) - 1))
+        return cls(text, chars, pairs, chars | pairs)
 
 
-def _grams_similarity(a: _Grams, b: _Grams) -> float:
-    """Dice coefficient of the bigram sets (of the character sets when the shorter text is short), or, when
-    higher, ``OVERLAP_WEIGHT`` × their overlap coefficient: a ledger's short note of a long finding."""
-    if not a.text or not b.text:
-        return 0.0
-    if a.text == b.text:
-        return 1.0
-    if len(a.text) < SHORT_TEXT or len(b.text) < SHORT_TEXT:
-        x, y = a.chars, b.chars
-    else:
-        x, y = a.pairs, b.pairs
+def _set_similarity(x: frozenset[str], y: frozenset[str]) -> float:
+    """Dice coefficient of two gram sets, or, when higher, ``OVERLAP_WEIGHT`` × their overlap coefficient."""
     if not x or not y:
         return 0.0
     shared, smaller = len(x & y), min(len(x), len(y))
@@ -242,9 +286,33 @@ def _grams_similarity(a: _Grams, b: _Grams) -> float:
     return max(dice, OVERLAP_WEIGHT * shared / smaller) if smaller >= MIN_OVERLAP_GRAMS else dice
 
 
+def _grams_similarity(a: _Grams, b: _Grams) -> float:
+    """Places: similarity of the bigram sets (of the character sets when the shorter text is short)."""
+    if not a.text or not b.text:
+        return 0.0
+    if a.text == b.text:
+        return 1.0
+    if len(a.text) < SHORT_TEXT or len(b.text) < SHORT_TEXT:
+        return _set_similarity(a.chars, b.chars)
+    return _set_similarity(a.pairs, b.pairs)
+
+
+def _description_similarity(a: _Grams, b: _Grams) -> float:
+    """Descriptions: similarity of the sets of characters and bigrams together (characters alone when short).
+    The characters carry the words written in another order or split by others ("防爆灯具损坏" / "损坏的防爆灯");
+    the bigrams keep the words' own order."""
+    if not a.text or not b.text:
+        return 0.0
+    if a.text == b.text:
+        return 1.0
+    if len(a.text) < SHORT_TEXT or len(b.text) < SHORT_TEXT:
+        return _set_similarity(a.chars, b.chars)
+    return _set_similarity(a.terms, b.terms)
+
+
 def text_similarity(a: str | None, b: str | None) -> float:
-    """Dice coefficient of two descriptions' character bigrams after ``normalise`` (unigrams when short)."""
-    return _grams_similarity(_Grams.of(normalise(a)), _Grams.of(normalise(b)))
+    """Similarity in [0, 1] of two descriptions' characters and bigrams after ``normalise``."""
+    return _description_similarity(_Grams.of(normalise(a)), _Grams.of(normalise(b)))
 
 
 def _numbers(found: Iterable[str]) -> frozenset[str]:
@@ -255,11 +323,17 @@ def _numbers(found: Iterable[str]) -> frozenset[str]:
 class _Place:
     grams: _Grams
     numbers: frozenset[str]
+    #: The place without its unit numbers, looked for in the other record's description.
+    core: str
+    #: Whether it names an area of its own (a store, a station, a room: ``AREA_ENDINGS``).
+    is_area: bool
 
     @classmethod
     def of(cls, place: str | None) -> _Place:
-        folded = unicodedata.normalize("NFKC", place or "")
-        return cls(_Grams.of(normalise(place, drop_fillers=False)), _numbers(_DIGITS.findall(folded)))
+        folded = unit_numbers_folded(place or "")
+        grams = _Grams.of(normalise(place, drop_fillers=False))
+        core = _DIGITS.sub("", grams.text)
+        return cls(grams, _numbers(_DIGITS.findall(folded)), core, bool(core) and core[-1] in AREA_ENDINGS)
 
 
 def _units_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -284,24 +358,53 @@ def place_similarity(a: str | None, b: str | None) -> float | None:
     return _place_similarity(_Place.of(a), _Place.of(b))
 
 
+#: Kinds of defect a description states (``_Description.defect``); ABSENT + PRESENT is the one conflict.
+ABSENT, UNSURE, PRESENT = 1, 0, -1
+
+
+@dataclass(frozen=True, slots=True)
+class _Description:
+    """A description's grams, with what it names: unit numbers ("N#"/"N号"), kinds of safeguard
+    (``SAFEGUARDS``), equipment (``EQUIPMENT``), and its text with the fillers kept (places are looked for in it)."""
+
+    grams: _Grams
+    units: frozenset[str]
+    safeguards: frozenset[str]
+    equipment: frozenset[str]
+    plain: str
+    #: What kind of defect it states: a safeguard missing (``ABSENT``), something there and wrong (``PRESENT``:
+    #: no negation at all), or neither for sure (``UNSURE``: "积水未清理", "超期未校验").
+    defect: int
+
+    @classmethod
+    def of(cls, text: str) -> _Description:
+        grams, plain = _Grams.of(normalise(text)), normalise(text, drop_fillers=False)
+        defect = ABSENT if _ABSENT.search(plain) else UNSURE if _NEGATION.search(plain) else PRESENT
+        return cls(
+            grams,
+            _numbers(_UNIT_NUMBER.findall(unit_numbers_folded(text))),
+            frozenset(term for term in SAFEGUARDS if term in grams.text),
+            frozenset(term for term in EQUIPMENT if term in grams.text),
+            plain,
+            defect,
+        )
+
+
 class TextCache:
     """Prepared texts shared by many reconciliations (a county's): wording repeats — catalogue texts, place
     names — so each distinct text is normalised once, and each pair of places compared once."""
 
     def __init__(self) -> None:
-        self._descriptions: dict[str, tuple[_Grams, frozenset[str], frozenset[str]]] = {}
+        self._descriptions: dict[str, _Description] = {}
         self._places: dict[str | None, _Place] = {}
         self._place_pairs: dict[tuple[str, str], float | None] = {}
         self._description_pairs: dict[tuple[str, str], float] = {}
 
-    def description(self, text: str) -> tuple[_Grams, frozenset[str], frozenset[str]]:
-        """The description's grams, the unit numbers it names and the kinds of safeguard it names."""
+    def description(self, text: str) -> _Description:
+        """The description prepared for comparison."""
         found = self._descriptions.get(text)
         if found is None:
-            units = _numbers(_UNIT_NUMBER.findall(unicodedata.normalize("NFKC", text)))
-            grams = _Grams.of(normalise(text))
-            safeguards = frozenset(term for term in SAFEGUARDS if term in grams.text)
-            found = self._descriptions[text] = (grams, units, safeguards)
+            found = self._descriptions[text] = _Description.of(text)
         return found
 
     def place(self, text: str | None) -> _Place:
@@ -319,13 +422,13 @@ class TextCache:
         return self._place_pairs[key]
 
     def description_similarity(self, a: _Grams, b: _Grams) -> float:
-        """``_grams_similarity`` of two descriptions, remembered per pair of texts: inspectors often keep the
+        """``_description_similarity`` of two descriptions, remembered per pair of texts: inspectors often keep the
         catalogue item's own text as the description, and intersecting two long bigram sets is the costliest
         step of matching."""
         key = (a.text, b.text)
         found = self._description_pairs.get(key)
         if found is None:
-            found = self._description_pairs[key] = _grams_similarity(a, b)
+            found = self._description_pairs[key] = _description_similarity(a, b)
         return found
 
 
@@ -382,18 +485,44 @@ class _Prepared:
     units: frozenset[str]
     #: The kinds of safeguard its description names (``SAFEGUARDS``).
     safeguards: frozenset[str]
+    #: The equipment its description names (``EQUIPMENT``).
+    equipment: frozenset[str]
+    #: Its description with the fillers kept.
+    plain: str
+    #: The kind of defect its description states (``ABSENT``, ``UNSURE``, ``PRESENT``).
+    defect: int
 
     @classmethod
     def of(cls, record: Finding | LedgerEntry, cache: TextCache) -> _Prepared:
         place = cache.place(record.place)
-        description, units, safeguards = cache.description(record.description or "")
-        units = place.numbers | units if units else place.numbers
-        return cls(record.item_code or None, place, description, units, safeguards)
+        d = cache.description(record.description or "")
+        units = place.numbers | d.units if d.units else place.numbers
+        return cls(
+            record.item_code or None, place, d.grams, units, d.safeguards, d.equipment, d.plain, d.defect
+        )
 
 
 def _kinds_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Both name kinds of safeguard, and none in common ("警示标志" vs "审批")."""
+    """Both name kinds of safeguard, and neither's kinds include the other's ("安全阀"+"校验" vs
+    "压力表"+"校验": two devices with the same defect)."""
+    return bool(a and b) and not (a <= b or b <= a)
+
+
+def _equipment_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Both name equipment, and none in common ("砂轮机防护罩" vs "台钻防护罩")."""
     return bool(a and b) and not (a & b)
+
+
+def _place_agreement(f: _Prepared, e: _Prepared, place: float | None) -> float | None:
+    """The places' similarity, or 1 when one record's place is named in the other's description: places are
+    written at several depths ("铸造车间" with "浇铸炉出口…" / "浇铸炉出口"), the description carries the rest."""
+    if place is None or place >= PLACE_MIN:
+        return place
+    if (len(f.place.core) >= MIN_CONTAINED and f.place.core in e.plain) or (
+        len(e.place.core) >= MIN_CONTAINED and e.place.core in f.plain
+    ):
+        return 1.0
+    return place
 
 
 @dataclass(slots=True)
@@ -407,12 +536,15 @@ class PairScore:
     score: float
 
 
-def _compatible(same_item: bool, place: float | None, description: float) -> bool:
-    """Whether a pair that names neither two key items nor two units may match (module docstring)."""
+def _compatible(same_item: bool, place: float | None, description: float, areas: bool) -> bool:
+    """Whether a pair that names neither two key items nor two units may match (module docstring); ``areas``:
+    both places name an area of their own."""
     if same_item:
         return True
     if place is not None and place >= PLACE_MIN:
         return description >= DESCRIPTION_MIN
+    if areas:
+        return False  # two stores, stations or rooms not alike are two places, whatever the words
     return description >= DESCRIPTION_ALONE_MIN
 
 
@@ -422,12 +554,18 @@ def _pair(f: _Prepared, e: _Prepared, cache: TextCache) -> PairScore:
         (f.item_code is not None and e.item_code is not None and not same_item)
         or _units_conflict(f.units, e.units)
         or (not same_item and _kinds_conflict(f.safeguards, e.safeguards))
+        or (not same_item and _equipment_conflict(f.equipment, e.equipment))
+        or (not same_item and f.defect * e.defect == ABSENT * PRESENT)
     )
-    place = cache.place_similarity(f.place, e.place)
-    description = _grams_similarity(f.description, e.description)
+    place = _place_agreement(f, e, cache.place_similarity(f.place, e.place))
+    description = _description_similarity(f.description, e.description)
     score = description + PLACE_WEIGHT * (place or 0.0) + (ITEM_BONUS if same_item else 0.0)
     return PairScore(
-        not apart and _compatible(same_item, place, description), same_item, place, description, score
+        not apart and _compatible(same_item, place, description, f.place.is_area and e.place.is_area),
+        same_item,
+        place,
+        description,
+        score,
     )
 
 
@@ -618,21 +756,29 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
     places, descriptions = cache._place_pairs, cache._description_pairs
     for fi, finding in enumerate(fs):
         pf = _Prepared.of(finding, cache)
-        code, units, kinds, found_at = pf.item_code, pf.units, pf.safeguards, finding.found_at
-        place_text, description_text = pf.place.grams.text, pf.description.text
+        code, units, kinds, equipment, defect, found_at = (
+            pf.item_code, pf.units, pf.safeguards, pf.equipment, pf.defect, finding.found_at
+        )  # fmt: skip
+        place_text, description_text, area = pf.place.grams.text, pf.description.text, pf.place.is_area
         candidates = everything if code is None else by_code.get(code, []) + by_code.get(None, [])
         for ei, pe, written in candidates:
             same_item = code is not None and code == pe.item_code
             if units and pe.units and not (units <= pe.units or pe.units <= units):
                 continue
-            if kinds and pe.safeguards and not same_item and not (kinds & pe.safeguards):
+            if not same_item and (
+                (kinds and pe.safeguards and not (kinds <= pe.safeguards or pe.safeguards <= kinds))
+                or (equipment and pe.equipment and not (equipment & pe.equipment))
+                or defect * pe.defect == ABSENT * PRESENT
+            ):
                 continue
             key = (place_text, pe.place.grams.text)
             place = places[key] if key in places else cache.place_similarity(pf.place, pe.place)
+            if place is not None and place < PLACE_MIN:
+                place = _place_agreement(pf, pe, place)
             description = descriptions.get((description_text, pe.description.text))
             if description is None:
                 description = cache.description_similarity(pf.description, pe.description)
-            if _compatible(same_item, place, description):
+            if _compatible(same_item, place, description, area and pe.place.is_area):
                 score = description + PLACE_WEIGHT * (place or 0.0) + (ITEM_BONUS if same_item else 0.0)
                 similarity = PairScore(True, same_item, place, description, score)
                 (before if written <= found_at else after).append((-score, not same_item, fi, ei, similarity))

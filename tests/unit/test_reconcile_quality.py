@@ -1,6 +1,7 @@
 """The matcher's quality on the labelled finding/ledger pairs (bench/reconcile_quality.py): printed, and held at
-least where the tuned rules stand so that a change that loses ground is seen (the targets, precision 0.95 and
-recall 0.9 on unseen pairs, are not reached yet: see the figures the bench prints)."""
+least where the tuned rules stand on the pairs they were tuned on, so that a change that loses ground is seen.
+The holdout's figures are printed, not asserted: the targets (precision 0.95, recall 0.9 on unseen pairs) are not
+reached on them yet, and a floor on the holdout would invite tuning to it."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ def test_precision_and_recall_on_the_labelled_pairs(capsys: pytest.CaptureFixtur
         print()
         for name, quality in figures.items():
             print("reconciliation", quality.line(name))
-    assert figures["tune"].precision >= reconcile_quality.TARGET_PRECISION
-    assert figures["all"].precision >= 0.93 and figures["all"].recall >= 0.78
-    assert figures["holdout"].precision >= 0.88 and figures["holdout"].recall >= 0.67
+    tune = figures["tune"]
+    assert (
+        tune.precision >= reconcile_quality.TARGET_PRECISION
+        and tune.recall >= reconcile_quality.TARGET_RECALL
+    )
+    assert tune.true_positive + tune.false_negative >= 80 and tune.false_positive + tune.true_negative >= 60
