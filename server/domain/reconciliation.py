@@ -139,10 +139,17 @@ MIN_CONTAINED = 2
 PLACE_MIN = 0.5
 #: Descriptions at least this similar describe the same defect, when the places agree.
 DESCRIPTION_MIN = 0.46
+#: Descriptions at least this similar describe the same defect, when the places agree and both name the same
+#: kind of safeguard (and neither names another).
+SAME_KIND_DESCRIPTION_MIN = 0.3
 #: Descriptions at least this similar match even when a place is missing or the places differ.
 DESCRIPTION_ALONE_MIN = 0.7
-#: Last characters of a place that names an area of its own: two such places not alike are two places.
+#: Last characters of a place that names an area of its own: two places not alike that end in the same one are
+#: two areas of one kind ("成品库" / "原料库", "制氧站" / "煤气加压站"), two places.
 AREA_ENDINGS = "库站室房间池罐厂场楼"
+#: Characters of a longer place's end that name what it is ("煤气风机房" → "风机房"), looked for in the other's
+#: description.
+PLACE_HEAD = 3
 #: Weight of the overlap coefficient (shared / the smaller set) against the Dice coefficient.
 OVERLAP_WEIGHT = 0.9
 #: The overlap coefficient counts only when the smaller text has at least this many grams.
@@ -193,6 +200,7 @@ SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("受限空间",), "有限空间"),
     (("防倾倒装置", "防倾倒措施", "防倒措施", "防倒链条", "防倒链", "防倒"), "防倾倒"),
     (("过期",), "超期"),
+    (("检定",), "校验"),
     (("积灰",), "积尘"),
     (("配电箱", "电箱"), "配电箱"),
     (("乙炔瓶",), "乙炔气瓶"),
@@ -215,7 +223,7 @@ SAFEGUARDS: tuple[str, ...] = (
 #: Equipment (after ``SYNONYMS``): a finding about one and an entry about another are two hazards, however
 #: much else they share ("砂轮机防护罩缺失" / "台钻防护罩缺失"). Machines and plant, never a part of one.
 EQUIPMENT: tuple[str, ...] = (
-    "砂轮机", "台钻", "起重机", "叉车", "储气罐", "空压机", "除尘器", "配电箱", "配电柜", "气瓶", "高炉", "转炉",
+    "砂轮机", "台钻", "车床", "钻床", "起重机", "叉车", "储气罐", "空压机", "除尘器", "配电箱", "配电柜", "气瓶", "高炉", "转炉",
     "加热炉", "煤气柜", "浇铸炉", "熔炼炉", "结晶器", "流槽", "卷扬", "砂光机", "氧枪", "连铸", "风机", "储罐",
 )  # fmt: skip
 #: A description saying a safeguard is missing ("未设置…", "缺…", "没有泄爆片"), read on the text with its fillers.
@@ -325,15 +333,19 @@ class _Place:
     numbers: frozenset[str]
     #: The place without its unit numbers, looked for in the other record's description.
     core: str
-    #: Whether it names an area of its own (a store, a station, a room: ``AREA_ENDINGS``).
-    is_area: bool
+    #: Its last character when that names an area of its own (``AREA_ENDINGS``), else "".
+    area: str
+    #: Its last ``PLACE_HEAD`` characters when it is longer, else "".
+    head: str
 
     @classmethod
     def of(cls, place: str | None) -> _Place:
         folded = unit_numbers_folded(place or "")
         grams = _Grams.of(normalise(place, drop_fillers=False))
         core = _DIGITS.sub("", grams.text)
-        return cls(grams, _numbers(_DIGITS.findall(folded)), core, bool(core) and core[-1] in AREA_ENDINGS)
+        area = core[-1] if core and core[-1] in AREA_ENDINGS else ""
+        head = core[-PLACE_HEAD:] if len(core) > PLACE_HEAD else ""
+        return cls(grams, _numbers(_DIGITS.findall(folded)), core, area, head)
 
 
 def _units_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -514,12 +526,17 @@ def _equipment_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
 
 
 def _place_agreement(f: _Prepared, e: _Prepared, place: float | None) -> float | None:
-    """The places' similarity, or 1 when one record's place is named in the other's description: places are
-    written at several depths ("铸造车间" with "浇铸炉出口…" / "浇铸炉出口"), the description carries the rest."""
+    """The places' similarity, or 1 when one record's place, or its head, is named in the other's description:
+    places are written at several depths ("铸造车间" with "浇铸炉出口…" / "浇铸炉出口"; "转炉煤气回收" with
+    "风机房…" / "煤气风机房"), the description carries the rest."""
     if place is None or place >= PLACE_MIN:
         return place
-    if (len(f.place.core) >= MIN_CONTAINED and f.place.core in e.plain) or (
-        len(e.place.core) >= MIN_CONTAINED and e.place.core in f.plain
+    fp, ep = f.place, e.place
+    if (
+        (len(fp.core) >= MIN_CONTAINED and fp.core in e.plain)
+        or (len(ep.core) >= MIN_CONTAINED and ep.core in f.plain)
+        or (fp.head and fp.head in e.plain)
+        or (ep.head and ep.head in f.plain)
     ):
         return 1.0
     return place
@@ -536,15 +553,18 @@ class PairScore:
     score: float
 
 
-def _compatible(same_item: bool, place: float | None, description: float, areas: bool) -> bool:
+def _compatible(
+    same_item: bool, place: float | None, description: float, areas: bool, same_kind: bool
+) -> bool:
     """Whether a pair that names neither two key items nor two units may match (module docstring); ``areas``:
-    both places name an area of their own."""
+    both places name an area of the same kind; ``same_kind``: both descriptions name a kind of safeguard, and
+    the same."""
     if same_item:
         return True
     if place is not None and place >= PLACE_MIN:
-        return description >= DESCRIPTION_MIN
+        return description >= (SAME_KIND_DESCRIPTION_MIN if same_kind else DESCRIPTION_MIN)
     if areas:
-        return False  # two stores, stations or rooms not alike are two places, whatever the words
+        return False  # two stores (stations, rooms) not alike are two places, whatever the words
     return description >= DESCRIPTION_ALONE_MIN
 
 
@@ -555,13 +575,20 @@ def _pair(f: _Prepared, e: _Prepared, cache: TextCache) -> PairScore:
         or _units_conflict(f.units, e.units)
         or (not same_item and _kinds_conflict(f.safeguards, e.safeguards))
         or (not same_item and _equipment_conflict(f.equipment, e.equipment))
-        or (not same_item and f.defect * e.defect == ABSENT * PRESENT)
+        or f.defect * e.defect == ABSENT * PRESENT
     )
     place = _place_agreement(f, e, cache.place_similarity(f.place, e.place))
     description = _description_similarity(f.description, e.description)
     score = description + PLACE_WEIGHT * (place or 0.0) + (ITEM_BONUS if same_item else 0.0)
     return PairScore(
-        not apart and _compatible(same_item, place, description, f.place.is_area and e.place.is_area),
+        not apart
+        and _compatible(
+            same_item,
+            place,
+            description,
+            bool(f.place.area) and f.place.area == e.place.area,
+            bool(f.safeguards & e.safeguards),
+        ),
         same_item,
         place,
         description,
@@ -759,7 +786,7 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
         code, units, kinds, equipment, defect, found_at = (
             pf.item_code, pf.units, pf.safeguards, pf.equipment, pf.defect, finding.found_at
         )  # fmt: skip
-        place_text, description_text, area = pf.place.grams.text, pf.description.text, pf.place.is_area
+        place_text, description_text, area = pf.place.grams.text, pf.description.text, pf.place.area
         candidates = everything if code is None else by_code.get(code, []) + by_code.get(None, [])
         for ei, pe, written in candidates:
             same_item = code is not None and code == pe.item_code
@@ -768,8 +795,9 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
             if not same_item and (
                 (kinds and pe.safeguards and not (kinds <= pe.safeguards or pe.safeguards <= kinds))
                 or (equipment and pe.equipment and not (equipment & pe.equipment))
-                or defect * pe.defect == ABSENT * PRESENT
             ):
+                continue
+            if defect * pe.defect == ABSENT * PRESENT:
                 continue
             key = (place_text, pe.place.grams.text)
             place = places[key] if key in places else cache.place_similarity(pf.place, pe.place)
@@ -778,7 +806,8 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
             description = descriptions.get((description_text, pe.description.text))
             if description is None:
                 description = cache.description_similarity(pf.description, pe.description)
-            if _compatible(same_item, place, description, area and pe.place.is_area):
+            same_kind = bool(kinds and kinds & pe.safeguards)
+            if _compatible(same_item, place, description, bool(area) and area == pe.place.area, same_kind):
                 score = description + PLACE_WEIGHT * (place or 0.0) + (ITEM_BONUS if same_item else 0.0)
                 similarity = PairScore(True, same_item, place, description, score)
                 (before if written <= found_at else after).append((-score, not same_item, fi, ei, similarity))
