@@ -162,6 +162,20 @@ def test_another_machine_or_another_device_is_another_hazard() -> None:
     assert not pair("空压站", "储气罐安全阀未定期校验", "空压站", "储气罐压力表未定期校验")
 
 
+def test_a_ledger_note_writing_the_consequence_matches_the_missing_safeguard() -> None:
+    # One hazard concept (server.domain.hazard_concepts) at one place: the words barely overlap.
+    assert pair("打磨间", "镁粉收集桶存放未采取防潮措施", "打磨间", "收集桶放在窗下，雨天会进水")
+    assert pair("砂光间", "砂光机周边积尘未及时清扫", "砂光间", "砂光机旁边灰大")
+    assert pair("调压站", "调压站未设置一氧化碳报警仪", "调压站", "调压站里没装煤气报警")
+
+
+def test_two_hazard_concepts_at_one_place_are_two_hazards() -> None:
+    # A rope's inspection and the kind of rope are two concepts, though both name the rope.
+    assert not pair("铸造机", "卷扬钢丝绳未定期检查", "铸造机", "卷扬使用非钢芯钢丝绳")
+    assert not pair("打磨间", "打磨间地面积尘未清扫", "打磨间", "打磨间的镁粉桶受潮")
+    assert not pair("熔炼炉", "熔炼炉冷却水出水温度未设置监测报警", "熔炼炉", "熔炼炉没有应急水源")
+
+
 def test_two_areas_of_one_kind_are_two_places_but_other_names_of_one_area_are_not() -> None:
     assert not pair("成品库", "叉车通道堆放杂物", "原料库", "叉车通道堆放杂物")
     assert not pair("制氧站", "氧气管道法兰未做静电跨接", "煤气加压站", "煤气管道法兰未做静电跨接")
