@@ -4,8 +4,14 @@ same hazard: precision and recall on the labelled pairs of tests/data/reconcilia
     .venv/bin/python bench/reconcile_quality.py [--show-errors]
 
 A pair counts as matched when ``server.domain.reconciliation.pair_score`` finds it compatible (the decision the
-one-to-one assignment starts from). Prints the figures on the whole set, on the 'tune' pairs (the rules may be
-adjusted to them) and on the 'holdout' pairs (never used to adjust them). Targets: precision ≥ 0.95, recall ≥ 0.9.
+one-to-one assignment starts from). Prints precision, recall, F1 and the confusion counts on the 'tune' pairs (the
+rules may be adjusted to them), on the 'holdout-seen' pairs (a former holdout, semi-seen: its figures and some of its
+misses were read while planning a round; never tuned on), on the fresh 'holdout' pairs (never used to adjust them)
+and on all. Targets: precision ≥ 0.95, recall ≥ 0.9 on the holdout.
+
+``--show-errors`` lists the tune pairs the matcher gets wrong, never the holdout's: a holdout whose errors have been
+read is a tune set. ``--show-holdout-errors`` lists them too, for the note that closes a round of tuning (the pairs
+shown then go to 'tune', and fresh pairs are written for the next holdout).
 """
 
 from __future__ import annotations
@@ -45,12 +51,19 @@ class Quality:
         same = self.true_positive + self.false_negative
         return self.true_positive / same if same else 1.0
 
+    @property
+    def f1(self) -> float:
+        """Harmonic mean of precision and recall (0.0 when both are 0)."""
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
     def line(self, name: str) -> str:
         """One printed line of figures."""
         total = self.true_positive + self.false_positive + self.false_negative + self.true_negative
         return (
-            f"{name:<8} pairs {total:>3}  precision {self.precision:.3f}  recall {self.recall:.3f}  "
-            f"(tp {self.true_positive}, fp {self.false_positive}, fn {self.false_negative}, tn {self.true_negative})"
+            f"{name:<12} pairs {total:>3}  precision {self.precision:.3f}  recall {self.recall:.3f}  "
+            f"F1 {self.f1:.3f}  (tp {self.true_positive}, fp {self.false_positive}, fn {self.false_negative}, "
+            f"tn {self.true_negative})"
         )
 
 
@@ -91,13 +104,15 @@ def measure(pairs: list[dict[str, Any]]) -> tuple[Quality, list[dict[str, Any]]]
     return Quality(counts["tp"], counts["fp"], counts["fn"], counts["tn"]), wrong
 
 
+#: The splits, in the order printed: pairs the rules may be tuned on, a former holdout whose figures and some
+#: misses were read while planning a round (semi-seen: reported apart, never tuned on), and the fresh holdout.
+SPLITS = ("tune", "holdout-seen", "holdout")
+
+
 def report(pairs: list[dict[str, Any]]) -> dict[str, Quality]:
-    """Figures for the whole set, the tune pairs and the holdout pairs."""
-    return {
-        "all": measure(pairs)[0],
-        "tune": measure([p for p in pairs if p["split"] == "tune"])[0],
-        "holdout": measure([p for p in pairs if p["split"] == "holdout"])[0],
-    }
+    """Figures for each split (``SPLITS``) and the whole set."""
+    figures = {name: measure([p for p in pairs if p["split"] == name])[0] for name in SPLITS}
+    return {**figures, "all": measure(pairs)[0]}
 
 
 def main() -> None:
@@ -105,7 +120,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--show-errors", action="store_true", help="list the pairs the matcher gets wrong")
+    parser.add_argument(
+        "--show-errors", action="store_true", help="list the tune pairs the matcher gets wrong"
+    )
+    parser.add_argument(
+        "--show-holdout-errors",
+        action="store_true",
+        help="list the holdout pairs it gets wrong too (spends them)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     pairs = load_pairs()
@@ -115,9 +137,10 @@ def main() -> None:
     )
     for name, quality in report(pairs).items():
         print(quality.line(name))
-    print(f"targets: precision >= {TARGET_PRECISION}, recall >= {TARGET_RECALL}")
-    if args.show_errors:
-        for pair in measure(pairs)[1]:
+    print(f"targets on the holdout: precision >= {TARGET_PRECISION}, recall >= {TARGET_RECALL}")
+    if args.show_errors or args.show_holdout_errors:
+        shown = pairs if args.show_holdout_errors else [p for p in pairs if p["split"] == "tune"]
+        for pair in measure(shown)[1]:
             score = pair_score(pair)
             f, e = pair["finding"], pair["entry"]
             label = "missed" if pair["same"] else "wrongly matched"

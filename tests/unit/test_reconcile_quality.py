@@ -1,6 +1,8 @@
 """The matcher's quality on the labelled finding/ledger pairs (bench/reconcile_quality.py): printed, and held at
-least where the tuned rules stand so that a change that loses ground is seen (the targets, precision 0.95 and
-recall 0.9 on unseen pairs, are not reached yet: see the figures the bench prints)."""
+least where the tuned rules stand on the pairs they were tuned on, so that a change that loses ground is seen.
+The holdouts' figures ('holdout-seen', the former holdout, and the fresh 'holdout') are printed, not asserted: the
+targets (precision 0.95, recall 0.9 on unseen pairs) are not reached on them yet, and a floor on a holdout would
+invite tuning to it."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ def test_the_labelled_set_is_large_mixed_and_split() -> None:
     pairs = reconcile_quality.load_pairs()
     assert len(pairs) >= 80
     assert len({p["id"] for p in pairs}) == len(pairs)
-    for split in ("tune", "holdout"):
+    assert {p["split"] for p in pairs} == set(reconcile_quality.SPLITS)
+    for split in reconcile_quality.SPLITS:
         labels = {p["same"] for p in pairs if p["split"] == split}
         assert labels == {True, False}
     for pair in pairs:
@@ -26,6 +29,9 @@ def test_precision_and_recall_on_the_labelled_pairs(capsys: pytest.CaptureFixtur
         print()
         for name, quality in figures.items():
             print("reconciliation", quality.line(name))
-    assert figures["tune"].precision >= reconcile_quality.TARGET_PRECISION
-    assert figures["all"].precision >= 0.93 and figures["all"].recall >= 0.78
-    assert figures["holdout"].precision >= 0.88 and figures["holdout"].recall >= 0.67
+    tune = figures["tune"]
+    assert (
+        tune.precision >= reconcile_quality.TARGET_PRECISION
+        and tune.recall >= reconcile_quality.TARGET_RECALL
+    )
+    assert tune.true_positive + tune.false_negative >= 80 and tune.false_positive + tune.true_negative >= 60

@@ -73,8 +73,13 @@ def test_normalise_folds_width_and_drops_punctuation_spaces_and_fillers() -> Non
 
 def test_near_duplicate_descriptions_are_similar_and_unrelated_ones_are_not() -> None:
     assert text_similarity(VENT, VENT_PARAPHRASE) >= DESCRIPTION_MIN
-    assert text_similarity(VENT, VENT_OTHER_DEFECT) < DESCRIPTION_MIN  # same equipment, another defect
-    assert text_similarity(VENT, GAS_ALARM) == 0.0
+    # Same equipment, another defect: alike in words (泄爆口 is a 泄爆装置), but one vent is there and points the
+    # wrong way, the other is missing.
+    other_defect = pair_score(
+        finding("f", VENT, place="除尘系统"), entry("e", VENT_OTHER_DEFECT, place="除尘系统")
+    )
+    assert not other_defect.compatible
+    assert text_similarity(VENT, GAS_ALARM) < 0.1  # single characters in common ("置"), no word
     assert text_similarity(VENT, DUST) < 0.1
     assert text_similarity(VENT, VENT) == 1.0
     assert text_similarity("", VENT) == 0.0
@@ -110,6 +115,71 @@ def test_place_containment_counts_and_numbered_units_conflict() -> None:
     assert place_similarity("生产车间", "原料库") == 0.0
     assert place_similarity(None, "原料库") is None and place_similarity("", "") is None
     assert place_similarity("炉", "熔炼炉") == 2 * 1 / 4  # one character is too little to contain
+
+
+def test_a_unit_number_is_one_however_written() -> None:
+    assert (
+        normalise("二号高炉") == normalise("2#高炉") == normalise("#2高炉") == normalise("2号高炉") == "2高炉"
+    )
+    assert normalise("十二号炉") == normalise("12#炉") and normalise("二十一号炉") == normalise("21#炉")
+    assert normalise("5t行车") == normalise("5吨天车")
+    assert place_similarity("三号高炉", "3#高炉") == 1.0
+    assert place_similarity("三号高炉", "1#高炉") == 0.0  # two furnaces, whichever way they are numbered
+    two = pair_score(
+        finding("f", "卸料口护栏缺失", place="#2料仓"), entry("e", "卸料口栏杆缺失", place="一号料仓")
+    )
+    assert not two.compatible
+
+
+def pair(f_place: str, f_text: str, e_place: str, e_text: str, *, item: str | None = None) -> bool:
+    """Whether the matcher pairs the finding with the entry (the entry carries the same item code, if any)."""
+    return pair_score(
+        finding("f", f_text, place=f_place, item=item), entry("e", e_text, place=e_place, item=item)
+    ).compatible
+
+
+def test_the_same_defect_written_in_another_order_or_other_words_matches() -> None:
+    assert pair("喷漆房", "喷漆房防爆灯具损坏", "喷漆房", "损坏的防爆灯未更换")
+    assert pair("打磨车间", "打磨除尘设备未设置泄爆口", "打磨车间", "打磨除尘器无泄爆片")
+    assert pair("焊接车间", "乙炔气瓶未设置防倾倒装置", "焊接车间", "乙炔瓶没有防倒链条")
+    # The same place and the same kind of safeguard (积尘) need fewer words in common.
+    assert pair("抛光车间", "设备设施积尘未及时清扫", "抛光车间", "抛光机和管道上积灰多，未按时清理")
+
+
+def test_a_place_written_at_another_depth_agrees_through_the_description() -> None:
+    assert pair("转炉煤气回收", "风机房未设置固定式一氧化碳报警", "煤气风机房", "风机房内没有CO检测报警仪")
+    assert pair("铸造车间", "固定式浇铸炉铝液出口未设置机械锁紧装置", "浇铸炉出口", "浇铸炉出铝口缺机械锁紧")
+
+
+def test_a_missing_safeguard_and_one_there_but_wrong_are_two_hazards() -> None:
+    assert not pair("抛光车间", "除尘器泄爆口朝向人员通道", "抛光车间", "除尘器未设置泄爆片")
+    assert not pair("抛光车间", "除尘器泄爆口朝向人员通道", "抛光车间", "除尘器未设置泄爆片", item="DU-2")
+    assert not pair("主控室", "主控室CO报警仪失效", "主控室", "主控室未设置CO报警仪")
+
+
+def test_another_machine_or_another_device_is_another_hazard() -> None:
+    assert not pair("机加车间", "砂轮机防护罩缺失", "机加车间", "台钻防护罩缺失")
+    assert not pair("空压站", "储气罐安全阀未定期校验", "空压站", "储气罐压力表未定期校验")
+
+
+def test_a_ledger_note_writing_the_consequence_matches_the_missing_safeguard() -> None:
+    # One hazard concept (server.domain.hazard_concepts) at one place: the words barely overlap.
+    assert pair("打磨间", "镁粉收集桶存放未采取防潮措施", "打磨间", "收集桶放在窗下，雨天会进水")
+    assert pair("砂光间", "砂光机周边积尘未及时清扫", "砂光间", "砂光机旁边灰大")
+    assert pair("调压站", "调压站未设置一氧化碳报警仪", "调压站", "调压站里没装煤气报警")
+
+
+def test_two_hazard_concepts_at_one_place_are_two_hazards() -> None:
+    # A rope's inspection and the kind of rope are two concepts, though both name the rope.
+    assert not pair("铸造机", "卷扬钢丝绳未定期检查", "铸造机", "卷扬使用非钢芯钢丝绳")
+    assert not pair("打磨间", "打磨间地面积尘未清扫", "打磨间", "打磨间的镁粉桶受潮")
+    assert not pair("熔炼炉", "熔炼炉冷却水出水温度未设置监测报警", "熔炼炉", "熔炼炉没有应急水源")
+
+
+def test_two_areas_of_one_kind_are_two_places_but_other_names_of_one_area_are_not() -> None:
+    assert not pair("成品库", "叉车通道堆放杂物", "原料库", "叉车通道堆放杂物")
+    assert not pair("制氧站", "氧气管道法兰未做静电跨接", "煤气加压站", "煤气管道法兰未做静电跨接")
+    assert pair("喷粉房", "粉尘清理制度未制定", "喷涂车间", "没有粉尘清扫制度")
 
 
 # --- matching ----------------------------------------------------------------------------------------------

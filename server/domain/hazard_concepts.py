@@ -1,0 +1,143 @@
+"""What a hazard text is about: a small curated thesaurus of hazard concepts (防水防潮, 泄爆, 煤气检测报警, …).
+
+Character overlap cannot see that "铝镁粉尘收集桶未防水防潮" and "收尘桶放在门口，下雨会进水" are one hazard: a
+ledger often writes the consequence ("下雨会进水", "灰大", "没人在上面看着") where the inspector writes the safeguard
+that is missing. Each concept here lists the words that name it — the checklist's own term, its usual variants, and
+the colloquial or consequence forms people write — and ``concepts`` tags a text with every concept it names.
+
+The concepts come from the checklist, not from labelled pairs: each cites the key or management items of the
+default catalogue (server/catalogue/default-2022.toml) whose requirement text it stands for (``items``); a few
+general ones (电气防爆, 接地静电, 持证上岗, 防护罩, …) cite none — they are what field inspections of every sector
+write about. The words are general safety vocabulary and common colloquial forms, never a phrase of one hazard.
+
+A word is either a string looked for in the text, or a tuple of strings that must all be in it (("煤气", "泄漏"):
+"煤气管道阀门泄漏"). ``unless`` lists phrases removed before a concept's words are looked for, where one of its words
+means something else ("进水压力" is cooling water, not rain getting in; "盲板抽堵" is a hazardous job, not an
+isolation device). Texts are compared after NFKC, lower case, without spaces or punctuation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+Word = str | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """One hazard concept: its name, the catalogue items it stands for, and the words that name it."""
+
+    name: str
+    items: tuple[str, ...]
+    words: tuple[Word, ...]
+    unless: tuple[str, ...] = ()
+
+
+CONCEPTS: tuple[Concept, ...] = (
+    # --- combustible dust (DU-1 … DU-6) ---
+    Concept("防水防潮", ("DU-6",), ("防水", "防潮", "防雨", "受潮", "淋湿", "淋雨", "雨淋", "进水", "漏雨", "遇水",
+                                     "下雨", "雨天", "雨水", "潮湿", "返潮", "泡水"),
+            unless=("进水压力", "进水流量", "进出水", "进水管", "进水阀", "进水温度")),
+    Concept("清扫积尘", ("DU-6",), ("积尘", "积灰", "积粉", "落灰", "灰大", "灰多", "灰厚", "灰满", "粉尘清理",
+                                     "粉尘清扫", "清扫制度", "清理制度", "没扫", "未清扫", "不清扫", "粉尘堆积")),
+    Concept("氢气监测", ("DU-6",), ("氢气",)),
+    Concept("泄爆", ("DU-2",), ("泄爆", "泄压", "爆破片", "控爆")),
+    Concept("隔爆阻火", ("DU-2",), ("隔爆", "阻火", "抑爆", "惰化", "抗爆", "控爆")),
+    Concept("除尘共用互联", ("DU-1",), ("共用", "合用", "互联", "连通", "接在一起", "连在一起", "串在一起", "一套除尘",
+                                           "混用", "同一套", "同一台", "同一个")),
+    Concept("火花除杂", ("DU-4", "DU-5"), ("火花", "火星", "除铁", "磁选", "去铁", "铁钉", "铁块", "杂物去除", "除杂")),
+    Concept("负压除尘", ("DU-4",), ("正压", "负压")),
+    Concept("沉降室巷道", ("DU-3",), ("沉降室", "巷道")),
+    # --- steel (ST-1 … ST-7) ---
+    Concept("冶金起重机", ("ST-1",), ("龙门钩", "冶金起重机", "铸造起重机", "冶金行车")),
+    # A rope's inspection and its kind (AL-7: "非钢芯钢丝绳") are two concepts: a rope is named in both.
+    Concept("吊具检查", ("ST-2", "AL-7"), (("钢丝绳", "检查"), ("钢丝绳", "更换"), ("钢丝绳", "检验"), "断丝", "断股",
+                                           "毛刺", "吊钩", "耳轴", "探伤", "横梁焊缝")),
+    Concept("钢丝绳选型", ("AL-7",), ("钢芯", "麻芯", "纤维芯")),
+    Concept("吊运影响范围", ("ST-3",), ("吊运影响", "吊运范围", "吊运路线", "吊运区域", ("吊", "下方"), ("吊", "下面"),
+                                         ("吊", "底下"))),
+    Concept("应急储存", ("ST-4",), ("事故罐", "事故钢包", "事故包", "事故坑", "溢流槽", "应急储存", "紧急储存", "漏钢")),
+    Concept("冷却水监测报警", ("ST-5", "AL-2", "AL-3"), ("出水温度", "水温", "流量差", "进水流量", "进水压力", "水量",
+                                                         "水压"), unless=("消防", "消火")),
+    Concept("联锁", ("ST-5", "AL-3", "AL-5", "AL-6"), ("联锁", "连锁", "自动提", "自动切断", "自动停", "自动关")),
+    Concept("煤气检测报警", ("ST-6",), ("一氧化碳", "co", "煤气报警", "煤气检测", "煤气监测", "煤气浓度")),
+    Concept("煤气泄漏", ("ST-6",), ("煤气味", "漏煤气", "煤气外泄", ("煤气", "泄漏"), ("煤气", "漏气"))),
+    Concept("煤气隔断", ("ST-7",), ("隔断", "盲板", "水封", "眼镜阀", "插板阀"), unless=("盲板抽堵", "抽堵盲板")),
+    Concept("吹扫置换", ("ST-7",), ("吹扫", "置换")),
+    # --- aluminium deep-well casting (AL-1 … AL-7) ---
+    Concept("应急水源", ("AL-1",), ("应急水", "高位水箱", "备用水", "备用冷却水", "事故水", "事故水箱")),
+    Concept("液位监测", ("AL-4", "AL-5", "AL-6"), ("液位", "液面")),
+    Concept("机械锁紧", ("AL-4",), ("锁紧", "机械锁")),
+    Concept("快速切断", ("AL-3", "AL-5", "AL-6"), ("快速切断", "切断阀", "断开装置", "快切")),
+    Concept("紧急排放", ("AL-3", "AL-5"), ("紧急排放", "排放阀")),
+    # --- confined space and hazardous work (CS-1 … CS-3, HW-1) ---
+    Concept("作业方案审批", ("CS-1", "HW-1"), ("审批", "作业票", "工作票", "开票", "办票", "动火证", "动火票", "作业证",
+                                               "作业方案", "批准", "许可证"), unless=("特种作业",)),
+    Concept("警示标志", ("CS-2",), ("警示", "警告标志", "安全标志", "标志牌", "禁止烟火", "严禁烟火", "禁止吸烟", "禁烟",
+                                     "牌子")),
+    Concept("气体检测", ("CS-3", "HW-1"), ("气体检测", "气体监测", "检测气体", "测气", "测氧", "氧含量", "含氧量",
+                                           "有毒气体", "有毒有害", "气体分析", "安全条件确认",
+                                           ("测", "含量"), ("测", "浓度"))),
+    Concept("通风", ("DU-6",), ("通风", "排风")),
+    Concept("作业监护", (), ("监护", "看着", "看护")),
+    # --- management items (MG-2, MG-4) ---
+    Concept("应急预案", ("MG-2",), ("预案",)),
+    Concept("应急救援器材", ("MG-2",), ("救援器材", "应急器材", "救援设备", "呼吸器", "三脚架", "救生", "急救箱")),
+    Concept("安全培训", ("MG-4",), ("培训", "安全教育", "三级教育")),
+    # --- general: what inspections of every sector write about ---
+    Concept("应急演练", (), ("演练",)),
+    Concept("持证上岗", (), ("持证", "无证", "没证", "操作证", "上岗证", "电工证", "焊工证", "叉车证", "特种作业", "考证",
+                            "证书", "取证", "资格证")),
+    Concept("电气防爆", (), ("防爆型", "防爆灯", "防爆电", "防爆开关", "防爆插", "防爆等级", "防爆接线", "非防爆",
+                            "不防爆", "普通灯", "普通开关", "普通插座", "普通电机")),
+    Concept("接地静电", (), ("接地", "静电", "跨接")),
+    Concept("灭火器材", (), ("灭火", "消防栓", "消火栓", "消防器材")),
+    Concept("防护罩", (), ("防护罩", "护罩", "罩子", "防护装置", "防护网", "防护挡板")),
+    Concept("护栏护笼", (), ("护栏", "栏杆", "护笼", "护圈")),
+    Concept("警戒隔离", (), ("警戒", "隔离")),
+    Concept("气瓶间距", (), ("混放", "混存", "间距", "挨着", "放在一起", "安全距离")),
+    Concept("防倾倒", (), ("防倾倒", "防倒")),
+)  # fmt: skip
+
+#: Spaces, punctuation and symbols.
+_NOT_TEXT = re.compile(r"[\W_]+")
+#: The concepts each single word names.
+_BY_WORD: dict[str, frozenset[str]] = {}
+for _concept in CONCEPTS:
+    for _word in _concept.words:
+        if isinstance(_word, str):
+            _BY_WORD[_word] = _BY_WORD.get(_word, frozenset()) | {_concept.name}
+#: Every single word at every position, overlapping (a lookahead matches nothing, so the scan moves on by one
+#: character): a county tags some 100,000 texts, and one scan is ten times faster than a search per word.
+#: At one position the longest word wins; a shorter word there always names the same concepts (a test says so).
+_WORDS = re.compile("(?=(" + "|".join(map(re.escape, sorted(_BY_WORD, key=lambda w: (-len(w), w)))) + "))")
+#: Concepts whose ``unless`` must be checked, and those named by words of several parts.
+_WITH_UNLESS = tuple(c for c in CONCEPTS if c.unless)
+_WITH_PARTS = tuple(c for c in CONCEPTS if any(not isinstance(w, str) for w in c.words))
+
+
+def _names(text: str, concept: Concept) -> bool:
+    """Whether ``text`` (normalised) names ``concept``: the plain definition, one concept at a time."""
+    for phrase in concept.unless:
+        text = text.replace(phrase, "|")
+    return any(
+        word in text if isinstance(word, str) else all(part in text for part in word)
+        for word in concept.words
+    )
+
+
+def concepts(text: str | None) -> frozenset[str]:
+    """The names of the concepts ``text`` names (NFKC, lower case, spaces and punctuation ignored)."""
+    if not text:
+        return frozenset()
+    plain = _NOT_TEXT.sub("", unicodedata.normalize("NFKC", text).lower())
+    found = {name for word in _WORDS.findall(plain) for name in _BY_WORD[word]}
+    for concept in _WITH_UNLESS:
+        if concept.name in found and not _names(plain, concept):
+            found.discard(concept.name)
+    for concept in _WITH_PARTS:
+        if concept.name not in found and _names(plain, concept):
+            found.add(concept.name)
+    return frozenset(found)
