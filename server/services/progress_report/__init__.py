@@ -74,8 +74,8 @@ would cost a sixth of its time.
 
 Where each part lives: ``period`` (the cut-off), ``units`` (the reporting scope, one row per county), ``as_of``
 (what counts as of a moment), ``clearance`` (清零 as of a moment), ``figures`` (the form and its figures),
-``build`` (building a report), ``phases`` (per phase) and ``majors`` (the itemised major hazards). The names
-other modules use are imported here.
+``build`` (building a report), ``phases`` (per phase), ``majors`` (the itemised major hazards) and ``xlsx``
+(the form as a workbook, imported on its own). The names other modules use are imported here.
 """
 
 from __future__ import annotations
