@@ -56,7 +56,7 @@ def seeded_app(database_url: str, instance: Path) -> Flask:
     """An app on ``database_url`` migrated to head and loaded with the demo county."""
     import flask_migrate
 
-    from server.services.demo import seed_demo
+    from server.demo.county import seed_demo
 
     app = create_app(bench_config(database_url, instance))
     with app.app_context():

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import postgres_available
 from bench.web import _STATE_EVENTS, _window, _Writer, filled_county
 from server import clock
+from server.demo.county import DEMO_PASSWORD
 from server.domain.hazards import HazardEventKind, HazardState
 from server.extensions import db
 from server.models import (
@@ -51,7 +52,6 @@ from server.models import (
     ItemResult,
     User,
 )
-from server.services.demo import DEMO_PASSWORD
 from server.services.reconciliation import reconcile_scope, resolve_phase
 
 TARGET_S = 2.0

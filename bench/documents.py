@@ -34,13 +34,12 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.web import county_main, filled_county, nearest_rank
+from server.demo.county import DEMO_PASSWORD
 from server.domain.clearance import ItemResultValue
 from server.domain.hazards import HazardLevel, HazardState
 from server.domain.inspections import InspectionStatus
-from server.extensions import db
+from server.extensions import current_backend, db
 from server.models import Blob, Enterprise, Hazard, HazardSource, Inspection, ItemResult, Photo, Region
-from server.services.demo import DEMO_PASSWORD
-from server.sync_handlers import current_backend
 
 TARGET_S = 2.0
 HAZARDS = 5

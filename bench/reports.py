@@ -11,7 +11,7 @@ summary: on screen (/reports/monthly) and as a workbook (/reports/monthly.xlsx).
     .venv/bin/python bench/reports.py [--scale 1.0] [--db sqlite|postgres|both] [--repeat 5]
 
 Target: ≤ 5 s each, on SQLite and on PostgreSQL. Every figure is computed as of the report's cut-off from
-the event log and the inspections' timestamps (server/services/progress_report.py), so nothing is cached.
+the event log and the inspections' timestamps (server/services/progress_report/), so nothing is cached.
 PostgreSQL is ``BENCH_DATABASE_URL`` or postgresql+psycopg://postgres@127.0.0.1:5432/test; a scratch database
 is created beside it and dropped afterwards (ANALYZEd after the fill, as autovacuum would do).
 """
@@ -30,9 +30,9 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.web import county_main, filled_county
+from server.demo.county import DEMO_PASSWORD
 from server.extensions import db
 from server.models import CampaignPhase
-from server.services.demo import DEMO_PASSWORD
 
 TARGET_S = 5.0
 

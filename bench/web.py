@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import fresh_database, postgres_available, seeded_app
+from server.demo.county import DEMO_PASSWORD
 from server.domain.credit_code import make_credit_code
 from server.domain.hazards import FIVE_IN_PLACE, HazardEventKind, HazardLevel, HazardState
 from server.extensions import db
@@ -74,7 +75,6 @@ from server.models import (
     User,
 )
 from server.models.enterprise import SECTOR_COLUMNS
-from server.services.demo import DEMO_PASSWORD
 
 #: Row counts at scale 1 (item results follow: one per key item of each inspection).
 COUNTS = {"enterprises": 2000, "inspections": 10000, "hazards": 20000, "photos": 100000}

@@ -65,7 +65,7 @@ _without_server_header()
 
 def post_worker_init(worker):
     """Warm the 清零 cache in the background, so that the first dashboard after a start is quick."""
-    from server.web.supervise import warm_clearance_cache
+    from server.caches import warm_clearance_cache
 
     threading.Thread(
         target=warm_clearance_cache, args=(worker.wsgi,), name="warm-clearance", daemon=True

@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from server.domain.roles import Role
-from server.extensions import db
+from server.extensions import current_backend, db
 from sync.problems import Problem
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ def seed_demo_command(is_demo: bool) -> None:
     campaign's activity so far (tablets, inspections, hazards, photos in the media store).
 
     Refused outside a demo setup (DEMO=1): its accounts share a published password."""
-    from server.services.demo import seed_demo
+    from server.demo.county import seed_demo
 
     if not (is_demo or current_app.config["DEMO"]):
         _fail(
@@ -242,7 +242,7 @@ def seed_demo_command(is_demo: bool) -> None:
 @with_appcontext
 def demo_logins_command() -> None:
     """Print the demo users' logins."""
-    from server.services.demo import demo_logins_text
+    from server.demo.county import demo_logins_text
 
     click.echo(demo_logins_text())
 
@@ -441,7 +441,7 @@ def ledger_export_command(credit_code: str, out: Path) -> None:
 )
 def qr_posters_command(out_dir: Path | None, reissue: tuple[str, ...]) -> None:
     """Write a PNG poster per enterprise plus one printable sheet (HTML and PDF) for all."""
-    from server.qrcodes.posters import write_posters
+    from server.documents.posters import write_posters
 
     target = out_dir or Path(current_app.instance_path) / "qr-posters"
     try:
@@ -458,7 +458,6 @@ def qr_posters_command(out_dir: Path | None, reissue: tuple[str, ...]) -> None:
 def photo_store_check_command() -> None:
     """Whether the photo store answers, and how many recorded photos have no bytes in it."""
     from server.services.photo_backup import recorded_blobs
-    from server.sync_handlers import current_backend
 
     store = current_backend().blobs
     try:
@@ -483,7 +482,6 @@ def photo_store_check_command() -> None:
 def photo_store_export_command(dest: Path, previous: Path | None) -> None:
     """Copy every recorded photo out of the store into DEST (hash-checked); fails if any is missing."""
     from server.services.photo_backup import export_blobs
-    from server.sync_handlers import current_backend
 
     dest.mkdir(parents=True, exist_ok=True, mode=0o700)
     report = export_blobs(db.session, current_backend().blobs, dest, previous)
@@ -497,7 +495,6 @@ def photo_store_export_command(dest: Path, previous: Path | None) -> None:
 def photo_store_import_command(source: Path) -> None:
     """Put the photos of an export (or a local media folder) into the configured store, verified."""
     from server.services.photo_backup import import_blobs
-    from server.sync_handlers import current_backend
 
     report = import_blobs(current_backend().blobs, source)
     click.echo(report.as_text())

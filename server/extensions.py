@@ -1,13 +1,13 @@
-"""Flask extensions, created unbound and attached in create_app()."""
+"""Flask extensions, created unbound and attached in create_app(), and the sync backend the app builds."""
 
 from __future__ import annotations
 
 import functools
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -16,10 +16,16 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from server.models import Base
+from sync.backend import SyncBackend
 from sync.protocol import ProblemSchema
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
+
+
+def current_backend() -> SyncBackend:
+    """The app's sync backend (built by server.sync_handlers.init_app), with its blob store."""
+    return cast(SyncBackend, current_app.extensions["sync"])
 
 
 class ProblemApi(Api):

@@ -9,9 +9,8 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from server.extensions import db
+from server.extensions import current_backend, db
 from server.services import operations
-from server.sync_handlers import current_backend
 from sync.problems import Problem
 
 bp = Blueprint("health", __name__)

@@ -1,73 +1,33 @@
-"""Passwords, bearer tokens, sessions and CSRF: the mechanics behind sign-in and device auth."""
+"""Who is asking, per request: sessions, bearer devices and CSRF (the hashes behind them: server/credentials.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from argon2 import PasswordHasher, profiles
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, g, request, session
 
+from server import credentials
 from server.errors import csrf_failed
+from server.extensions import db
+from server.models import Device
+from server.models.base import utcnow
+from server.services import sessions
+from server.services.devices import device_for_token
+from server.services.users import active_user_by_id
 from sync import problems
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_DUMMY_PASSWORD = "not-a-real-password"
 
 CSRF_SESSION_KEY = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-
-
-def _hasher() -> PasswordHasher:
-    """The app's argon2id hasher (argon2-cffi's defaults; tests may choose the cheapest)."""
-    return cast(PasswordHasher, current_app_argon2()["hasher"])
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of ``password``."""
-    return _hasher().hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; takes the same time whether or not the user exists."""
-    state = current_app_argon2()
-    try:
-        return (
-            bool(_hasher().verify(password_hash or state["dummy_hash"], password))
-            and password_hash is not None
-        )
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def current_app_argon2() -> dict[str, Any]:
-    """The app's hasher state: the hasher and a dummy hash made with it."""
-    from flask import current_app
-
-    return cast(dict[str, Any], current_app.extensions["argon2"])
-
-
-def password_needs_rehash(password_hash: str) -> bool:
-    """True when the hash was made with weaker parameters than today's."""
-    return _hasher().check_needs_rehash(password_hash)
-
-
-def new_bearer_token() -> str:
-    """A fresh random device token (256 bits), shown to the device once."""
-    return secrets.token_urlsafe(32)
-
-
-def token_digest(token: str) -> str:
-    """How a bearer token is stored: SHA-256 suffices for a 256-bit random secret."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 def csrf_token() -> str:
@@ -138,9 +98,6 @@ def login_session(user: Any) -> None:
     """Start a fresh session for ``user``, recorded server-side (a new session id defeats session fixation)."""
     from flask import current_app
 
-    from server.extensions import db
-    from server.services import sessions
-
     session.clear()
     token = sessions.start(db.session, user, address=request.remote_addr, user_agent=request.headers.get("User-Agent"),
                            lifetime=current_app.permanent_session_lifetime)  # fmt: skip
@@ -158,12 +115,28 @@ def current_session_id() -> object:
 
 def logout_session() -> None:
     """End the session, server-side too: a copy of the cookie is worthless afterwards."""
-    from server.extensions import db
-    from server.services import sessions
-
     sessions.end(db.session, session.get(SESSION_ID_KEY))
     db.session.commit()
     session.clear()
+
+
+def bearer_device(*, allow_revoked: bool = False) -> Device:
+    """The device behind the request's bearer token (401 when there is none, or it is revoked unless
+    ``allow_revoked``: sync then keeps what it pushes in quarantine)."""
+    device = g.get("device")
+    if device is not None:
+        return cast(Device, device)
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise problems.unauthenticated()
+    device = device_for_token(db.session, header.removeprefix("Bearer ").strip(), allow_revoked=allow_revoked)
+    now = utcnow()
+    # Refreshed at most once a minute, so that reads (pulls) do not each become a write.
+    if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
+        device.last_seen_at = now
+    if device.revoked_at is None:
+        g.device = device  # a revoked device is never remembered as the request's caller
+    return device
 
 
 def login_required(view: F) -> F:
@@ -184,20 +157,12 @@ def login_required(view: F) -> F:
 
 def init_app(app: Flask) -> None:
     """Load the signed-in user for each request, check CSRF, and expose the token to templates."""
-    from server.services.users import active_user_by_id
-
-    # Tests may ask for the cheapest parameters: hashing dozens of demo users must not take seconds.
-    profile = profiles.CHEAPEST if app.config.get("PASSWORD_HASH_PROFILE") == "cheapest" else None
-    hasher = PasswordHasher.from_parameters(profile) if profile else PasswordHasher()
-    app.extensions["argon2"] = {"hasher": hasher, "dummy_hash": hasher.hash(_DUMMY_PASSWORD)}
-
-    from server.extensions import db
-    from server.services import sessions
+    credentials.init_app(app)
 
     @app.before_request
     def _load_user() -> None:
         user_id = session.get("user_id")
-        g.user = active_user_by_id(user_id) if user_id is not None else None
+        g.user = active_user_by_id(db.session, user_id) if user_id is not None else None
         if g.user is not None and not sessions.is_live(
             db.session, g.user.id, session.get(SESSION_ID_KEY), app.permanent_session_lifetime
         ):

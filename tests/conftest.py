@@ -225,7 +225,7 @@ def seeded_template(
     databases: Databases, migrated_template: str, seeded_instance: Path, qr_key_file: str
 ) -> str:
     """The migrated database loaded with the demo county, copied for each test."""
-    from server.services.demo import seed_demo
+    from server.demo.county import seed_demo
 
     url = databases.copy(migrated_template, "seeded")
     app = create_app(app_config(url, seeded_instance, QR_SIGNING_KEY_FILE=qr_key_file))

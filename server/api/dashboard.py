@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from server.api.access import supervisor_user
+from server.caches import clearance_cache
 from server.extensions import db
 from server.services import oversight
 
@@ -80,7 +81,6 @@ class DashboardSchema(Schema):
 def get_dashboard() -> dict[str, Any]:
     """Coverage per phase, 清零 by sector, hazards by level and state, devices and quarantine."""
     from server import clock
-    from server.web.supervise import clearance_cache
 
     zone = clock.zone()
     d = oversight.dashboard(db.session, supervisor_user(), clock.today(zone), zone, clearance_cache())

@@ -13,12 +13,11 @@ from server.api.access import current_user
 from server.api.schemas import ProblemSchema
 from server.domain.evidence import Flag
 from server.domain.inspections import ReviewOutcome, status_after_review
-from server.extensions import db
+from server.domain.roles import SUPERVISOR_ROLES
+from server.extensions import current_backend, db
 from server.models import Inspection, User
 from server.services import review
 from server.services.scope import visible_inspections
-from server.sync_handlers import current_backend
-from server.web.access import SUPERVISOR_ROLES
 from sync import problems
 
 blp = Blueprint(

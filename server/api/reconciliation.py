@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from server.api.access import supervisor_user
 from server.api.schemas import ProblemSchema
+from server.caches import reconciliation_cache
 from server.domain.reconciliation import Match, Reconciliation
 from server.extensions import db
 from server.services.reconciliation import (
@@ -216,7 +217,6 @@ def scope_reconciliation(args: dict[str, Any]) -> dict[str, Any]:
     """Every enterprise in the caller's scope with findings, ledger entries or a self-assessment in the phase,
     least reliable self-inspection first (or as ``sort`` says); 404 when no campaign phase is set up."""
     from server import clock
-    from server.web.reconciliation import reconciliation_cache
 
     window = _window(args["phase"])
     result = reconcile_scope(

@@ -2,5 +2,5 @@
 
 ``records`` gathers what a document says (plain dataclasses, read from the review data and the blob store);
 ``pdf`` lays it out with fpdf2; ``fonts`` makes the Chinese font each PDF embeds; ``verify`` checks a printed
-document's hash against the stored, device-sealed record.
+document's hash against the stored, device-sealed record; ``posters`` prints the enterprises' QR posters.
 """

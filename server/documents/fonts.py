@@ -1,7 +1,7 @@
 """中文字体：每份文书用到的字符做成一个小 TrueType 字体 / Chinese text in PDFs: a small TrueType font per document.
 
 The font is the bundled Noto Sans CJK's Simplified Chinese face (or CJK_FONT), found as the QR posters find it
-(server.qrcodes.posters.find_cjk_font). fpdf2 2.8.9 can embed that collection face directly, but Noto's faces
+(server.documents.posters.find_cjk_font). fpdf2 2.8.9 can embed that collection face directly, but Noto's faces
 are CID-keyed CFF, which fpdf2 writes as a CIDFontType0 with an embedded CMap encoding: viewers draw it, yet
 text extractors such as pypdf do not read such encodings, so copying or indexing the text gives spaced-out or
 wrong characters. A TrueType (glyf) font is embedded as CIDFontType2 with Identity-H, which every reader
@@ -29,7 +29,7 @@ from fontTools.pens.recordingPen import DecomposingRecordingPen  # type: ignore[
 from fontTools.pens.ttGlyphPen import TTGlyphPen  # type: ignore[import-untyped]
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
-from server.qrcodes.posters import find_cjk_font
+from server.documents.posters import find_cjk_font
 
 #: Converted outlines kept per process; past this many the cache starts again (a few MB at most).
 GLYPH_CACHE_LIMIT = 12_000

@@ -22,6 +22,7 @@ from fpdf.fonts import FontFace
 from PIL import Image, UnidentifiedImageError
 
 from server.documents.fonts import document_font
+from server.documents.posters import qr_matrix
 from server.documents.records import (
     DocKind,
     InspectionDocuments,
@@ -31,7 +32,6 @@ from server.documents.records import (
     zh_date,
     zh_time,
 )
-from server.qrcodes.posters import qr_matrix
 
 log = logging.getLogger(__name__)
 

@@ -39,6 +39,8 @@ ENTERPRISE_ROLES = frozenset({Role.enterprise})
 REGION_ROLES = frozenset(
     {Role.inspector, Role.supervisor, Role.city_supervisor, Role.expert, Role.legal_reviewer}
 )
+#: Roles that work on the supervisor's pages and API.
+SUPERVISOR_ROLES = frozenset({Role.supervisor, Role.city_supervisor, Role.admin})
 
 
 def scope_problem(role: Role, has_region: bool, has_enterprise: bool) -> str | None:

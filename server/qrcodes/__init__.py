@@ -1,1 +1,2 @@
-"""QR codes posted at enterprises: signed payloads and printable posters."""
+"""QR codes posted at enterprises: signing and checking their payloads (the printable posters are documents:
+server/documents/posters.py)."""

@@ -10,7 +10,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from server import security
+from server import credentials
 from server.models import Campaign, CampaignPhase, Region, RegionLevel, User
 from server.services import DbSession, audit
 from sync import problems
@@ -138,6 +138,6 @@ def reset_password(session: DbSession, username: str, password: str) -> User:
     if len(password) < 8:
         raise problems.invalid_fields(fields="password: at least 8 characters")
     user = user_by_name(session, username)
-    user.password_hash = security.hash_password(password)
+    user.password_hash = credentials.hash_password(password)
     audit.record(session, None, "user.reset_password", "user", user.id)
     return user

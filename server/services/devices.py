@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server import security
+from server import credentials
 from server.domain.roles import Role
 from server.errors import device_blocked
 from server.models import Device, DeviceKey, User
@@ -47,7 +47,7 @@ def register_device(
     an id that belongs to someone else is refused.
     """
     key = validate_public_jwk(public_key_jwk)
-    token = security.new_bearer_token()
+    token = credentials.new_bearer_token()
     device = session.get(Device, device_id) if device_id else None
     if device is not None and device.user_id != user.id:
         raise problems.forbidden()
@@ -57,7 +57,7 @@ def register_device(
     if device is None:
         device = Device(id=device_id or uuid.uuid4(), user_id=user.id, last_seq=0)
         session.add(device)
-    device.token_hash = security.token_digest(token)
+    device.token_hash = credentials.token_digest(token)
     keep_key_history(session, device, key)
     device.public_key_jwk = key
     device.label = (label or "")[:100] or None
@@ -110,7 +110,7 @@ def key_in_force(session: DbSession, device: Device, moment: datetime) -> dict[s
 
 def device_for_token(session: DbSession, token: str, *, allow_revoked: bool = False) -> Device:
     """The device owning this bearer token; a revoked token (unless ``allow_revoked``) or disabled user is refused."""
-    device = session.scalar(sa.select(Device).where(Device.token_hash == security.token_digest(token)))
+    device = session.scalar(sa.select(Device).where(Device.token_hash == credentials.token_digest(token)))
     if device is None:
         raise problems.unauthenticated()
     if device.revoked_at is not None and not allow_revoked:
@@ -143,6 +143,6 @@ def reinstate_device(session: DbSession, device: Device, by: User) -> None:
     if device.revoked_at is not None:
         device.revoked_at = None
         device.revoked_by_id = None
-        device.token_hash = security.token_digest(security.new_bearer_token())
+        device.token_hash = credentials.token_digest(credentials.new_bearer_token())
     session.flush()
     audit.record(session, by, "device.reinstate", "device", device.id, {"owner": device.user_id})

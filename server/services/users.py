@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from server import security
+from server import credentials
 from server.domain.roles import Role, scope_problem
 from server.errors import account_disabled, bad_credentials, password_unchanged, user_exists
-from server.extensions import db
 from server.models import Enterprise, Region, User
 from server.models.base import utcnow
 from server.services import DbSession, audit, sessions, throttle
@@ -44,7 +43,7 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name.strip() or username,
-        password_hash=security.hash_password(password),
+        password_hash=credentials.hash_password(password),
         role=role,
         region=region,
         enterprise=enterprise,
@@ -60,13 +59,13 @@ def create_user(
 def authenticate(session: DbSession, username: str, password: str) -> User:
     """The active user with these credentials; raises a catalogue problem otherwise."""
     user = session.scalar(sa.select(User).where(User.username == username.strip()))
-    if not security.verify_password(user.password_hash if user else None, password):
+    if not credentials.verify_password(user.password_hash if user else None, password):
         raise bad_credentials()
     assert user is not None
     if not user.active:
         raise account_disabled()
-    if security.password_needs_rehash(user.password_hash):
-        user.password_hash = security.hash_password(password)
+    if credentials.password_needs_rehash(user.password_hash):
+        user.password_hash = credentials.hash_password(password)
     user.last_login_at = utcnow()
     return user
 
@@ -90,11 +89,11 @@ def sign_in(
 
 def change_password(session: DbSession, user: User, current: str, new: str, *, keep_session: object) -> None:
     """Set a new password after checking the current one; every other session of the user ends."""
-    if not security.verify_password(user.password_hash, current):
+    if not credentials.verify_password(user.password_hash, current):
         raise bad_credentials()
     if len(new) < 8 or len(new) > 256 or new == current:
         raise password_unchanged()
-    user.password_hash = security.hash_password(new)
+    user.password_hash = credentials.hash_password(new)
     ended = sessions.end_all(session, user.id, keep=keep_session)
     audit.record(session, user, "user.password_change", "user", user.id, {"sessions_ended": ended})
 
@@ -123,9 +122,9 @@ def may_manage(session: DbSession, actor: User, user: User, *, regions: set[int]
     return regions is None or user.region_id in regions
 
 
-def active_user_by_id(user_id: object) -> User | None:
+def active_user_by_id(session: DbSession, user_id: object) -> User | None:
     """The active user with this id, or None (a deleted or disabled account ends its sessions)."""
     if not isinstance(user_id, int):
         return None
-    user = db.session.get(User, user_id)
+    user = session.get(User, user_id)
     return user if user is not None and user.active else None

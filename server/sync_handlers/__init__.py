@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from typing import Any, cast
+from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 
-from server.extensions import db
+from server.extensions import current_backend, db
 from sync.backend import Limits, SyncBackend
 from sync.engine import HandlerRegistry
-
-
-def current_backend() -> SyncBackend:
-    """The app's sync backend."""
-    return cast(SyncBackend, current_app.extensions["sync"])
 
 
 def init_app(app: Flask, api: Any) -> SyncBackend:
@@ -24,9 +19,9 @@ def init_app(app: Flask, api: Any) -> SyncBackend:
     from server.media.store import build_blob_store
     from server.sync_handlers import changes
     from server.sync_handlers.common import install_cache_reset
-    from server.sync_handlers.entities import all_handlers
     from server.sync_handlers.ledger import SqlDeviceLedger
     from server.sync_handlers.principal import authenticate
+    from server.sync_handlers.registry import all_handlers
     from sync.gate import PushGate
     from sync.views import create_blueprint
 

@@ -903,14 +903,3 @@ def bump_version(row: Any, created: bool) -> int:
     if not created:
         row.row_version += 1
     return int(row.row_version)
-
-
-def all_handlers() -> list[Any]:
-    """Every handler the server registers, reference data first."""
-    from server.sync_handlers.expert_opinions import (
-        ExpertOpinionHandler,  # it builds on this module's helpers
-    )
-
-    return [EnterpriseHandler(), CatalogueHandler(), InspectionHandler(), ItemResultHandler(), HazardHandler(),
-            LedgerEntryHandler(), HazardEventHandler(), PhotoHandler(), ReviewDecisionHandler(), AssignmentHandler(),
-            ColleagueHandler(), ExpertOpinionHandler()]  # fmt: skip

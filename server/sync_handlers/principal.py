@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from server.api.access import bearer_device
 from server.extensions import db
+from server.security import bearer_device
 from server.services.scope import Scope, principal_for
 from sync import problems
 from sync.backend import Principal

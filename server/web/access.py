@@ -9,13 +9,10 @@ from typing import Any, TypeVar, cast
 from flask import abort, g
 
 from server import security
-from server.domain.roles import Role
+from server.domain.roles import SUPERVISOR_ROLES, Role
 from server.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: Roles that work on the supervisor's pages.
-SUPERVISOR_ROLES = frozenset({Role.supervisor, Role.city_supervisor, Role.admin})
 
 
 def supervisor_required(view: F) -> F:

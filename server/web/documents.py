@@ -15,9 +15,8 @@ from flask import Blueprint, Response, abort, current_app, render_template
 from server.documents.pdf import render
 from server.documents.records import DocKind, load_documents
 from server.documents.verify import verify_document
-from server.extensions import db
+from server.extensions import current_backend, db
 from server.services import audit
-from server.sync_handlers import current_backend
 from server.web.access import current_supervisor, supervisor_required
 
 bp = Blueprint("documents", __name__, template_folder="templates")

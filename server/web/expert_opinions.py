@@ -11,11 +11,10 @@ from flask import Blueprint, Response, abort, current_app, render_template
 from server.documents.expert_opinion_pdf import NUMBER_CODE, OpinionDocument, render_opinion
 from server.documents.records import SignatureImage, authority_prefix, document_header, zh_date, zh_time
 from server.domain.inspections import InspectionStatus
-from server.extensions import db
+from server.extensions import current_backend, db
 from server.models import ExpertOpinion, Inspection
 from server.services.expert_opinions import OpinionView, opinions_for
 from server.services.scope import visible_inspections
-from server.sync_handlers import current_backend
 from server.web.access import current_supervisor, supervisor_required
 from server.web.stop_orders import public_check
 

@@ -15,10 +15,10 @@ from flask import Blueprint, abort, current_app, make_response, render_template,
 from jinja2.utils import htmlsafe_json_dumps
 
 from server import clock
-from server.api.map import MapPointsSchema
 from server.domain.hazards import HazardLevel, HazardState
 from server.domain.inspections import InspectionKind, InspectionStatus
 from server.extensions import db
+from server.services.map_schema import MapPointsSchema
 from server.services.mappoints import MapPoint, PointKind, enterprise_summaries, map_points
 from server.web.access import current_supervisor, supervisor_required
 from server.web.pwa import hidden_or_outside

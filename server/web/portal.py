@@ -14,13 +14,12 @@ from werkzeug.datastructures import FileStorage
 
 from server import clock
 from server.domain.hazards import HazardEventKind, HazardLevel
-from server.extensions import db
+from server.extensions import current_backend, db
 from server.models import Enterprise, Hazard, HazardSource, Photo
 from server.models.base import utcnow
 from server.services import hazard_views, portal
 from server.services.portal import FormErrors
 from server.services.web_photos import MAX_FILES, UploadRefused, store_uploaded_photos
-from server.sync_handlers import current_backend
 from server.web.access import current_enterprise_user, enterprise_required
 from sync.problems import Problem
 

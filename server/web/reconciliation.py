@@ -6,9 +6,10 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 
 from server import clock
+from server.caches import reconciliation_cache
 from server.domain.reconciliation import (
     DESCRIPTION_ALONE_MIN,
     DESCRIPTION_MIN,
@@ -21,7 +22,6 @@ from server.services import oversight
 from server.services.reconciliation import (
     SORTS,
     PhaseWindow,
-    ReconciliationCache,
     UnknownPhase,
     key_items,
     reconcile_enterprise,
@@ -35,11 +35,6 @@ bp = Blueprint("reconciliation", __name__)
 
 #: Rows of the county table per page.
 PAGE_SIZE = 50
-
-
-def reconciliation_cache() -> ReconciliationCache:
-    """This app's cache of scope reconciliations (stamped with the change counter, so never stale)."""
-    return current_app.extensions.setdefault("reconciliation_cache", ReconciliationCache())
 
 
 def phase_from_request(errors: list[str]) -> PhaseWindow | None:

@@ -34,7 +34,7 @@ from server.services import audit, progress_report
 from server.services import campaigns as campaign_rules
 from server.services.oversight import campaign_for
 from server.services.progress_report import PeriodError, ProgressReport
-from server.services.progress_report_xlsx import XLSX_MIMETYPE, report_filename, report_xlsx
+from server.services.progress_report.xlsx import XLSX_MIMETYPE, report_filename, report_xlsx
 from server.web.access import current_supervisor, supervisor_required
 
 bp = Blueprint("reports", __name__)

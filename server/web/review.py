@@ -25,14 +25,13 @@ from werkzeug.wsgi import wrap_file
 
 from server import clock, security
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome
-from server.domain.roles import Role
-from server.extensions import db
+from server.domain.roles import SUPERVISOR_ROLES, Role
+from server.extensions import current_backend, db
 from server.media.store import thumbnail_of
 from server.models import Inspection
 from server.services import portal, review
 from server.services.scope import visible_inspections
-from server.sync_handlers import current_backend
-from server.web.access import SUPERVISOR_ROLES, current_supervisor, supervisor_required
+from server.web.access import current_supervisor, supervisor_required
 from sync import problems
 from sync.problems import Problem
 

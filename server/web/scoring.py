@@ -9,13 +9,13 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from server import clock
+from server.caches import reconciliation_cache
 from server.extensions import db
 from server.models import Campaign
 from server.services import progress_report, scoring
 from server.services.progress_report import PeriodError
 from server.web.access import current_supervisor, supervisor_required
 from server.web.forms import commit_or_errors
-from server.web.reconciliation import reconciliation_cache
 from server.web.reports import admin_required, xlsx_response
 
 bp = Blueprint("scoring", __name__)

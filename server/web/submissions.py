@@ -12,11 +12,10 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 
 from server import clock
 from server.domain.submissions import SubmissionKind, Timeliness, due_dates
-from server.extensions import db
+from server.extensions import current_backend, db
 from server.media.documents import SUFFIXES
 from server.models import Campaign, EnterpriseSubmission
 from server.services import oversight, submissions
-from server.sync_handlers import current_backend
 from server.web.access import (
     current_enterprise_user,
     current_supervisor,

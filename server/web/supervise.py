@@ -7,9 +7,10 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from server import clock
+from server.caches import clearance_cache
 from server.domain import hazards as rules
 from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.sectors import Sector
@@ -25,23 +26,6 @@ bp = Blueprint("supervise", __name__)
 
 #: 五到位 as the pages label it (the domain's list).
 FIVE_IN_PLACE_ZH = {key: zh for key, (zh, _en) in rules.FIVE_IN_PLACE.items()}
-
-
-def clearance_cache() -> oversight.ClearanceCache:
-    """This app's cache of 清零 verdicts (stamped with the change counter, so never stale)."""
-    return current_app.extensions.setdefault("clearance_cache", oversight.ClearanceCache())
-
-
-def warm_clearance_cache(app: Any) -> None:
-    """Decide every enterprise's 清零 once, so that the first dashboard after a (re)start is not the one
-    that pays for it; run by gunicorn in a thread as each worker starts (deploy/gunicorn.conf.py)."""
-    with app.app_context():
-        try:
-            oversight.all_clearances(db.session, clock.today(), clearance_cache())
-        except Exception:  # a cold cache is only slower: never let warming take a worker down
-            current_app.logger.exception("warming the 清零 cache failed")
-        finally:
-            db.session.remove()
 
 
 class FilterError(ValueError):

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter
 
+from server.documents.posters import render_poster
 from server.domain.credit_code import make_credit_code
 from server.qrcodes import signing
-from server.qrcodes.posters import render_poster
 
 KINDS = ("easy", "glare", "blur", "angle", "dark", "small", "screen", "noise", "jpeg")
 FRAME = (1280, 960)

@@ -13,13 +13,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask
 
+from server.demo.county import seed_demo
 from server.domain import hazards as rules
 from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import InspectionSummary, LinkedHazard, clearance, latest_counting_inspection
 from server.domain.geo import distance_m
 from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome
-from server.extensions import db
+from server.extensions import current_backend, db
 from server.models import (
     Blob,
     Campaign,
@@ -36,9 +37,7 @@ from server.models import (
     User,
 )
 from server.models.base import SyncMixin
-from server.services.demo import seed_demo
 from server.services.seal import check_seal
-from server.sync_handlers import current_backend
 from tests.integration.sync_helpers import Device as Tablet
 
 COUNTED = (

@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from server.demo.county import seed_demo
 from server.domain.credit_code import is_valid_credit_code
 from server.domain.geo import distance_m
 from server.domain.roles import Role
 from server.domain.sectors import Sector
 from server.extensions import db
 from server.models import Campaign, Enterprise, Region, RegionLevel, User
-from server.services.demo import seed_demo
 from tests.conftest import login
 
 

@@ -21,15 +21,14 @@ from flask.testing import FlaskClient
 from PIL import Image
 from pypdf import PdfReader
 
+from server.demo.activity import demo_id
 from server.documents import pdf as pdf_module
 from server.documents.pdf import render
+from server.documents.posters import qr_matrix
 from server.documents.records import DocKind, authority_prefix, document_number, load_documents, verify_path
 from server.domain.inspections import InspectionStatus
-from server.extensions import db
+from server.extensions import current_backend, db
 from server.models import Hazard, Inspection, ItemResult, User
-from server.qrcodes.posters import qr_matrix
-from server.services.demo_activity import demo_id
-from server.sync_handlers import current_backend
 from tests.conftest import login
 
 CHINA = timezone(timedelta(hours=8))

@@ -19,7 +19,7 @@ from PIL import ExifTags, Image
 
 from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.inspections import InspectionKind, InspectionStatus
-from server.extensions import db
+from server.extensions import current_backend, db
 from server.models import (
     AuditEvent,
     Blob,
@@ -34,7 +34,6 @@ from server.models import (
     User,
 )
 from server.services import audit, oversight, portal
-from server.sync_handlers import current_backend
 from tests.conftest import login
 
 JINXING = "兴县晋兴特钢有限公司"

@@ -1,7 +1,7 @@
 """The monthly progress report (月报) and the admin's campaign pages.
 
 The report's figures are checked against the demo county counted by hand: from the demo's own definitions
-(server/services/demo_activity.py) where the count does not depend on the day the tests run, and otherwise by a
+(server/demo/activity.py) where the count does not depend on the day the tests run, and otherwise by a
 plain count over the rows in Python, with the state machine replaying each hazard's events: never through the
 report's own queries.
 """
@@ -24,6 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server import clock
+from server.demo.activity import demo_id
 from server.domain import hazards as rules
 from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import InspectionSummary, ItemResultValue, LinkedHazard, clearance
@@ -45,7 +46,6 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.services import audit
-from server.services.demo_activity import demo_id
 from server.services.hazards import append_event, record_hazard
 from server.services.progress_report import (
     COLUMNS,

@@ -1,4 +1,4 @@
-"""QR posters: PNG per enterprise, HTML and PDF sheets, re-issuing (server.qrcodes.posters)."""
+"""QR posters: PNG per enterprise, HTML and PDF sheets, re-issuing (server.documents.posters)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from flask import Flask
 from PIL import Image
 
+from server.documents.posters import HEIGHT, WIDTH, PosterResult, qr_matrix, write_posters
 from server.domain.credit_code import make_credit_code
 from server.extensions import db
 from server.models import Enterprise
 from server.models.base import utcnow
-from server.qrcodes.posters import HEIGHT, WIDTH, PosterResult, qr_matrix, write_posters
 from server.services.qr import ensure_token, payload_for, resolve
 from sync.problems import Problem
 from tests.conftest import add_county_regions

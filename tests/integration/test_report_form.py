@@ -23,7 +23,7 @@ from server.domain.hazards import HazardLevel
 from server.extensions import db
 from server.models import AuditEvent, Hazard, Region, User
 from server.services.progress_report import FORM_TITLE, build_report
-from server.services.progress_report_xlsx import report_xlsx
+from server.services.progress_report.xlsx import report_xlsx
 from tests.conftest import login
 
 

@@ -16,11 +16,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 
+from server.demo.activity import demo_id
 from server.documents.records import DocKind, verify_path, zh_date
 from server.domain.clearance import ItemResultValue
 from server.extensions import db
 from server.models import Device, Hazard, Inspection, ItemResult, User
-from server.services.demo_activity import demo_id
 from tests.conftest import login
 from tests.sealing import jwk_of
 

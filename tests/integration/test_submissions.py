@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.extensions import db
+from server.extensions import current_backend, db
 from server.models import (
     AuditEvent,
     Blob,
@@ -28,7 +28,6 @@ from server.models import (
     User,
 )
 from server.services import audit
-from server.sync_handlers import current_backend
 from tests.conftest import login
 
 JINXING = "兴县晋兴特钢有限公司"

@@ -415,8 +415,8 @@ def test_cached_verdicts_patched_after_writes_equal_a_full_recompute(app: Flask)
 
 
 def test_one_cache_serves_every_scope_and_is_warmed_at_start(app: Flask) -> None:
+    from server.caches import clearance_cache, warm_clearance_cache
     from server.services.oversight import clearances, scope_clearances
-    from server.web.supervise import clearance_cache, warm_clearance_cache
 
     warm_clearance_cache(app)  # what each gunicorn worker does as it starts
     with app.app_context():

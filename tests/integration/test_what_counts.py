@@ -349,8 +349,8 @@ def _csrf(client: FlaskClient, path: str) -> str:
 def test_accepting_a_major_hazard_needs_its_five_in_place_and_records_who(
     app: Flask, supervisor: FlaskClient
 ) -> None:
+    from server.demo.activity import demo_id
     from server.domain.hazards import HazardEventKind
-    from server.services.demo_activity import demo_id
     from server.services.hazards import append_event
 
     with app.app_context():
@@ -400,7 +400,7 @@ def _user_name(app: Flask, username: str) -> str:
 def test_approving_a_flagged_inspection_needs_a_confirmation_and_a_comment(
     app: Flask, supervisor: FlaskClient
 ) -> None:
-    from server.services.demo_activity import demo_id
+    from server.demo.activity import demo_id
 
     far = demo_id("inspection/xx-03")
     path = f"/inspections/{far}"
@@ -466,7 +466,7 @@ def test_the_ledger_import_says_how_many_rows_fall_outside_the_campaign(app: Fla
 
 
 def test_the_reconciliation_never_compares_with_a_tampered_inspection(app: Flask) -> None:
-    from server.services.demo_activity import demo_id
+    from server.demo.activity import demo_id
     from server.services.reconciliation import reconcile_enterprise, resolve_phase
 
     with app.app_context():

@@ -11,7 +11,7 @@ from marshmallow import Schema
 
 import server.errors  # noqa: F401  (registers the server's problem codes)
 from server.api.schemas import ProblemSchema
-from server.sync_handlers.entities import all_handlers
+from server.sync_handlers.registry import all_handlers
 from sync import problems
 from sync.protocol import (
     SCHEMA_VERSION,

@@ -35,7 +35,7 @@ FIRST_DATA_ROW = HEADER_ROW + 1
 #: Points per printed line of 10-point 宋体 in a wrapped cell, and the padding above and below.
 LINE_PT, PAD_PT = 13.5, 5.0
 
-#: Counting rules printed under the table (the full rules: server/services/progress_report.py).
+#: Counting rules printed under the table (the full rules: server/services/progress_report/).
 NOTES = [
     "统计口径：各项数字为专项行动开始至截止时间的累计数；截止时间为当月23日24时（总结为11月15日24时），"
     "以记录发生时间和服务器收到时间均早于截止时间为准，截止后补报的记录计入下期；行动开始前发现的隐患不计入。",

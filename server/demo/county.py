@@ -1,5 +1,5 @@
 """The demo county: regions, users of every role, enterprises across the sectors, catalogue, campaign,
-and the campaign's activity so far (tablets, inspections, hazards, photos: server/services/demo_activity.py).
+and the campaign's activity so far (tablets, inspections, hazards, photos: server/demo/activity.py).
 
 Idempotent: everything is found by its natural key (region code, user name, credit code, or the fixed
 uuid5 id of a demo record) and created only when missing, so `flask seed-demo` may run on every `make run`.
@@ -325,8 +325,8 @@ def _credit_code(index: int, division: str) -> str:
 
 def seed_demo(session: DbSession, today: date | None = None) -> SeedSummary:
     """Create whatever part of the demo county is missing (inside an app context: photos go to its store)."""
-    from server.services.demo_activity import seed_activity
-    from server.sync_handlers import current_backend
+    from server.demo.activity import seed_activity
+    from server.extensions import current_backend
 
     today = today or date.today()
     summary = SeedSummary()

@@ -1,0 +1,35 @@
+"""What the app keeps between requests besides the database: its caches of 清零 verdicts and of scope
+reconciliations (each stamped with the change counter, so never stale), shared by the pages and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from server import clock
+from server.extensions import db
+from server.services import oversight
+from server.services.reconciliation import ReconciliationCache
+
+
+def clearance_cache() -> oversight.ClearanceCache:
+    """This app's cache of 清零 verdicts (stamped with the change counter, so never stale)."""
+    return current_app.extensions.setdefault("clearance_cache", oversight.ClearanceCache())
+
+
+def warm_clearance_cache(app: Any) -> None:
+    """Decide every enterprise's 清零 once, so that the first dashboard after a (re)start is not the one
+    that pays for it; run by gunicorn in a thread as each worker starts (deploy/gunicorn.conf.py)."""
+    with app.app_context():
+        try:
+            oversight.all_clearances(db.session, clock.today(), clearance_cache())
+        except Exception:  # a cold cache is only slower: never let warming take a worker down
+            current_app.logger.exception("warming the 清零 cache failed")
+        finally:
+            db.session.remove()
+
+
+def reconciliation_cache() -> ReconciliationCache:
+    """This app's cache of scope reconciliations (stamped with the change counter, so never stale)."""
+    return current_app.extensions.setdefault("reconciliation_cache", ReconciliationCache())
