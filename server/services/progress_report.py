@@ -102,6 +102,7 @@ from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.inspections import InspectionKind, ReviewOutcome
 from server.domain.roles import Role
 from server.domain.sectors import Sector
+from server.errors import month_invalid, month_not_begun, no_filing_unit, report_phone_invalid
 from server.models import (
     Campaign,
     CampaignPhase,
@@ -138,10 +139,6 @@ FINAL_MONTH, FINAL_DAY = 11, 15
 
 _REGULATOR_SOURCES = (HazardSource.inspection.value, HazardSource.city_sampling.value)
 _RESULTS = {result.value: result for result in ItemResultValue}
-
-
-class PeriodError(ValueError):
-    """A report period that cannot be understood; the message is Chinese first, then English."""
 
 
 # --- the cut-off --------------------------------------------------------------------------------------------
@@ -199,7 +196,7 @@ def report_cutoff(period: Period, zone: tzinfo, year: int) -> Cutoff:
 
 
 def parse_period(month: str | None, final: str | None, today: date) -> Period:
-    """The period asked for by ``?month=YYYY-MM`` or ``?final=1`` (default: this month); PeriodError if invalid."""
+    """The period asked for by ``?month=YYYY-MM`` or ``?final=1`` (default: this month); a catalogue problem (month_invalid, month_not_begun) if invalid."""
     if (final or "").strip() in ("1", "true", "on"):
         return "final"
     raw = (month or "").strip()
@@ -207,13 +204,13 @@ def parse_period(month: str | None, final: str | None, today: date) -> Period:
         return today.replace(day=1)
     parts = raw.split("-")
     if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()) or len(parts[0]) != 4:
-        raise PeriodError(f"月份“{raw}”无效，应为 YYYY-MM（例如 2026-07） / month must be YYYY-MM")
+        raise month_invalid(value=raw)
     year, number = int(parts[0]), int(parts[1])
     if not 1 <= number <= 12 or not 2000 <= year <= 2100:
-        raise PeriodError(f"月份“{raw}”无效，应为 YYYY-MM（例如 2026-07） / month must be YYYY-MM")
+        raise month_invalid(value=raw)
     first = date(year, number, 1)
     if first > today:
-        raise PeriodError(f"{year}年{number}月尚未到来，不能填报 / {raw} has not begun yet")
+        raise month_not_begun(year=year, month=number, value=raw)
     return first
 
 
@@ -993,12 +990,12 @@ MAX_PHONE = 32
 
 def set_report_phone(session: DbSession, user: User, phone: str) -> Region:
     """Set the 联系电话 the user's bureau prints on its reports (its region's; an admin's is the single city's);
-    audited. PeriodError (the form's refusal) when the number is not one."""
+    audited. a catalogue problem when the number is not one."""
     from server.services import audit
 
     region = user.region if user.role != Role.admin else _single_root(session)
     if region is None:
-        raise PeriodError("没有可设置联系电话的填报单位 / no filing unit to set the phone of")
+        raise no_filing_unit()
     text = " ".join(phone.split())
     if (
         not text
@@ -1006,10 +1003,7 @@ def set_report_phone(session: DbSession, user: User, phone: str) -> Region:
         or not set(text) <= PHONE_CHARS
         or sum(c.isdigit() for c in text) < 5
     ):
-        raise PeriodError(
-            f"联系电话“{phone.strip()}”无效：应为电话号码（数字、空格、连字符、括号，不超过 {MAX_PHONE} 个字符） / "
-            "not a telephone number"
-        )
+        raise report_phone_invalid(value=phone.strip(), limit=MAX_PHONE)
     before = region.contact_phone
     region.contact_phone = text
     session.flush()

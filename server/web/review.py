@@ -26,6 +26,7 @@ from werkzeug.wsgi import wrap_file
 from server import clock, security
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome
 from server.domain.roles import Role
+from server.errors import review_outcome_missing
 from server.extensions import db
 from server.media.store import thumbnail_of
 from server.models import Inspection
@@ -33,6 +34,7 @@ from server.services import portal, review
 from server.services.scope import visible_inspections
 from server.sync_handlers import current_backend
 from server.web.access import SUPERVISOR_ROLES, current_supervisor, supervisor_required
+from server.web.forms import tr_problem
 from sync import problems
 from sync.problems import Problem
 
@@ -143,7 +145,8 @@ def _outcome(value: str) -> ReviewOutcome:
     try:
         return ReviewOutcome(value)
     except ValueError:
-        raise problems.invalid_fields(fields="outcome: 请选择通过或退回 / choose approve or return") from None
+        # Still the request's invalid field (400.2, as devices and tests know it), explained in one language.
+        raise problems.invalid_fields(fields=f"outcome: {tr_problem(review_outcome_missing())}") from None
 
 
 @bp.route("/inspections/<uuid:inspection_id>/review", methods=["POST"])
