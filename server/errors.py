@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import Flask, Response, jsonify, make_response, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from server.i18n import current_language, tr
 from sync import problems
 from sync.blobs import STORAGE_RETRY_AFTER, storage_error
 from sync.problems import (  # the protocol's own problems (400.1-2, 400.40-41, 401.x, 403.1, 404.1, 405.1, ...)
@@ -691,12 +692,18 @@ def refuse_fields(fields: Mapping[str, Problem | Sequence[Problem]], status: int
 
 
 def preferred_language() -> str:
-    """'en' when the request asks for English (``?lang=en`` or Accept-Language), else 'zh'."""
-    lang = request.args.get("lang") or request.cookies.get("lang")
+    """The language of a JSON error's ``message``: ``?lang=`` when given, else the reader's (server.i18n)."""
+    lang = request.args.get("lang")
     if lang in ("zh", "en"):
         return lang
-    best = request.accept_languages.best_match(["zh", "zh-CN", "en"], default="zh")
-    return "en" if best and best.startswith("en") else "zh"
+    return current_language()
+
+
+def wants_json() -> bool:
+    """Whether the error goes to a program (the API, sync, a client asking for JSON) rather than a browser."""
+    if request.path.startswith(("/api/", "/sync/")) or request.is_json:
+        return True
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
 def problem_response(problem: Problem) -> Response:
@@ -706,14 +713,25 @@ def problem_response(problem: Problem) -> Response:
     return response
 
 
-def problem_page(problem: Problem) -> Any:
-    """A problem met on a page (a form refused by the CSRF check, say) as a page: Chinese first, English below,
-    and a way back."""
-    from flask import render_template
+def _title(status: int) -> str:
+    """The error page's heading for an HTTP status, in the reader's language."""
+    if status == 404:
+        return tr("找不到页面", "Page not found")
+    if status == 403:
+        return tr("无权访问", "Not allowed")
+    if status == 405:
+        return tr("不支持此操作", "This action is not supported here")
+    if status >= 500:
+        return tr("服务器出错", "Server error")
+    return tr("无法完成操作", "The request was not carried out")
 
-    back = request.referrer if _same_site(request.referrer) else "/"
-    html = render_template("problem.html", problem=problem, zh=problem.message("zh"), en=problem.message("en"),
-                           back=back)  # fmt: skip
+
+def problem_page(problem: Problem) -> tuple[str, int]:
+    """A problem met by a browser (a missing page, a form refused by the CSRF check) as a page in the reader's one
+    language, with a way back: the previous page (on this site), home, and sign-in when signed out."""
+    back = request.referrer if _same_site(request.referrer) else None
+    html = render_template("errors.html", title=_title(problem.status), message=problem.message(current_language()),
+                           code=problem.code, back=back, home="/")  # fmt: skip
     return html, problem.status
 
 
@@ -795,14 +813,12 @@ def busy_response(retry_after: int) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Answer every error under /api with the catalogue's JSON; pages keep HTML error pages."""
+    """Answer every error with the catalogue: JSON for the API, sync and JSON clients, a page in the reader's
+    language (with a way back) for browsers."""
 
     @app.errorhandler(Problem)
     def _handle_problem(problem: Problem) -> Any:
-        if request.path.startswith("/api/"):
-            response = problem_response(problem)
-        else:
-            response = make_response(problem_page(problem))
+        response = problem_response(problem) if wants_json() else make_response(problem_page(problem))
         # Every retryable problem (busy, storage full or unreachable) tells the client when to come back.
         if "retry_after" in problem.details:
             response.headers["Retry-After"] = str(problem.details["retry_after"])
@@ -829,6 +845,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _handle_http(exc: HTTPException) -> Any:
-        if request.path.startswith("/api/"):
-            return problem_response(problem_from_http(exc))
-        return exc
+        if exc.code is None or exc.code < 400:
+            return exc  # a routing redirect, not an error
+        problem = problem_from_http(exc)
+        if wants_json():
+            return problem_response(problem)
+        if exc.code == 400 and exc.description and exc.description != type(exc).description:
+            # A page's own explanation (abort(400, reason)) already speaks the reader's language.
+            problem = problems.invalid_fields(fields=exc.description)
+        response = make_response(problem_page(problem))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
