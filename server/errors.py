@@ -653,6 +653,55 @@ app_not_built = define(
 )
 
 
+# === Administration: regions, campaigns and accounts (the command line and the admin pages) ===
+
+region_fields_required = define(
+    "400.190", 400, "区域代码和名称必须填写。", "The region's code and name are required."
+)
+region_exists = define("400.191", 400, "区域代码 {code} 已存在。", "Code: region {code} exists already.")
+region_code_unknown = define(
+    "400.192", 400, "区域代码 {code} 不存在。", "Region: no region with code {code}."
+)
+region_parent_wrong = define(
+    "400.193", 400, "上级区域不符：{level}须{needs}。", "Parent: a {level_en} needs {needs_en}."
+)
+campaign_fields_required = define(
+    "400.194", 400, "专项行动代码和名称必须填写。", "The campaign's code and name are required."
+)
+campaign_exists = define(
+    "400.195", 400, "专项行动代码 {code} 已存在。", "Code: campaign {code} exists already."
+)
+campaign_phases_missing = define(
+    "400.196", 400, "专项行动至少要有一个阶段。", "Phases: a campaign needs at least one."
+)
+phase_code_unknown = define(
+    "400.197", 400, "阶段“{code}”不是已知阶段（可选：{known}）。", "Phase {code}: one of {known}."
+)
+phase_starts_after_end = define(
+    "400.198", 400, "阶段“{code}”的开始日期晚于结束日期。", "Phase {code}: starts after it ends."
+)
+phase_overlaps = define(
+    "400.199", 400, "阶段“{code}”与上一阶段重叠或顺序颠倒。", "Phase {code}: overlaps the phase before it."
+)
+phase_repeated = define("400.200", 400, "每个阶段只能出现一次。", "Phases: each code once.")
+user_unknown = define("400.201", 400, "没有用户名为“{username}”的用户。", "Username: no user {username}.")
+username_invalid = define("400.202", 400, "用户名须为 1–64 个字符。", "Username: 1-64 characters.")
+password_too_weak = define(
+    "400.203",
+    400,
+    "密码不够安全：{reason}",
+    "The password is not strong enough: {reason_en}",
+)
+role_scope_invalid = define(
+    "400.204", 400, "角色与范围不符：{reason}", "The role does not fit the scope: {reason_en}"
+)
+enterprise_code_unknown = define(
+    "400.205", 400, "统一社会信用代码为 {value} 的企业不存在。", "No enterprise with credit code {value}."
+)
+role_unknown = define("400.206", 400, "角色“{value}”无效。", "The role '{value}' is not valid.")
+own_account_locked = define("409.190", 409, "不能停用自己的账号。", "You cannot disable your own account.")
+
+
 class FormProblems(Problem):
     """A form refused field by field: the catalogue problems of each field (``""`` is the form as a whole).
 
