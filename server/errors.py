@@ -625,6 +625,21 @@ deadline_invalid = define(
     "400.174", 400, "日期“{value}”无效，应为 YYYY-MM-DD。", "The date '{value}' must be YYYY-MM-DD."
 )
 
+# === Photos on the review pages ===
+
+photo_bytes_missing = define(
+    "404.180",
+    404,
+    "照片文件尚未上传到服务器（只收到了照片记录），检查人员的设备联网同步后即可查看。",
+    "The photo's bytes have not reached the server yet (only its record has); they arrive when the device syncs.",
+)
+photo_file_lost = define(
+    "404.181",
+    404,
+    "照片文件曾经收到并校验，但现在存储中找不到，请联系系统管理员从备份恢复。",
+    "The photo's bytes were received and verified but are missing from the store; restore them from a backup.",
+)
+
 # === Uploads on the web (ledger files) and the app shell ===
 
 upload_missing = define(

@@ -75,6 +75,10 @@ class RowError:
         written = "" if value is None or is_blank(value) else shown(value)
         return cls(row, column, problem.message("zh"), problem.message("en"), problem.code, written)
 
+    def reason_in(self, lang: str) -> str:
+        """The reason in ``lang`` (the Chinese one when no English was recorded)."""
+        return self.reason_en if lang.startswith("en") and self.reason_en else self.reason
+
     def as_text(self) -> str:
         """One line: 第 7 行 [统一社会信用代码]：校验位错误 (check digit wrong)；填写的值 / value：“9114…”
         (the value only when the reason does not already quote it)."""

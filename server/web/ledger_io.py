@@ -155,7 +155,7 @@ def _import(
         if problem.kind is header_unmatched:
             token = token or _keep_pending(enterprise, data)
             return _mapping(enterprise, data, filename, token, dry_run, problem, column_map), True
-        return _result(None, error=f"{problem.message('zh')} / {problem.message('en')}", status=400), False
+        return _result(None, error=tr_problem(problem), status=400), False
     if report.written:
         db.session.commit()
     else:
@@ -176,7 +176,7 @@ def _mapping(
     try:
         preview = preview_columns(data, filename, {**(enterprise.ledger_column_map or {}), **(chosen or {})})
     except Problem as unreadable:
-        return _result(None, error=f"{unreadable.message('zh')} / {unreadable.message('en')}", status=400)
+        return _result(None, error=tr_problem(unreadable), status=400)
     status = 400 if chosen is not None else 200
     return render_template("ledger_mapping.html", preview=preview, fields=mappable_fields(), token=token,
                            filename=filename, dry_run=dry_run, problem=problem, retried=chosen is not None,
