@@ -98,25 +98,6 @@ __all__ = [  # the protocol's problems, named here so the catalogue is read in o
 
 # === Requests, sign-in and accounts ===
 
-credit_code_invalid = define(
-    "400.3",
-    400,
-    "统一社会信用代码“{value}”无效：{reason}",
-    "Unified social credit code '{value}' is invalid: {reason_en}",
-)
-catalogue_invalid = define(
-    "400.4", 400, "检查目录文件有误：{problems}", "The catalogue file is invalid: {problems}"
-)
-import_file_invalid = define(
-    "400.5", 400, "导入文件无法读取：{reason}", "The import file cannot be read: {reason_en}"
-)
-qr_forged = define(
-    "400.6",
-    400,
-    "二维码不是本局签发的（签名无效），请人工核实企业。",
-    "This QR code was not issued by the bureau (bad signature); verify the enterprise by hand.",
-)
-qr_malformed = define("400.7", 400, "无法识别的二维码内容。", "The QR code content is not recognised.")
 bad_credentials = define("401.3", 401, "用户名或密码错误。", "Wrong user name or password.")
 csrf_failed = define(
     "403.2",
@@ -150,12 +131,25 @@ device_blocked = define(
     "This device was revoked (e.g. lost); an admin must reinstate it before it can register again.",
 )
 account_disabled = define("403.3", 403, "此账号已停用。", "This account is disabled.")
-qr_unknown = define("404.2", 404, "二维码对应的企业不存在。", "No enterprise is registered for this QR code.")
+user_exists = define("409.4", 409, "用户名“{username}”已存在。", "User name '{username}' already exists.")
+
+
+# === Enterprises, QR codes and the checklist catalogue ===
+
+credit_code_invalid = define(
+    "400.3",
+    400,
+    "统一社会信用代码“{value}”无效：{reason}",
+    "Unified social credit code '{value}' is invalid: {reason_en}",
+)
 credit_code_duplicate = define(
     "409.1",
     409,
     "统一社会信用代码 {value} 重复（已用于“{other}”）。",
     "Credit code {value} is a duplicate (already used by '{other}').",
+)
+catalogue_invalid = define(
+    "400.4", 400, "检查目录文件有误：{problems}", "The catalogue file is invalid: {problems}"
 )
 catalogue_in_use = define(
     "409.2",
@@ -163,33 +157,107 @@ catalogue_in_use = define(
     "检查目录 {code} 第 {version} 版已被检查记录引用，不可修改；请导入新版本。",
     "Catalogue {code} version {version} is used by inspections and cannot change; import a new version.",
 )
+import_file_invalid = define(
+    "400.5", 400, "导入文件无法读取：{reason}", "The import file cannot be read: {reason_en}"
+)
+qr_forged = define(
+    "400.6",
+    400,
+    "二维码不是本局签发的（签名无效），请人工核实企业。",
+    "This QR code was not issued by the bureau (bad signature); verify the enterprise by hand.",
+)
+qr_malformed = define("400.7", 400, "无法识别的二维码内容。", "The QR code content is not recognised.")
+qr_unknown = define("404.2", 404, "二维码对应的企业不存在。", "No enterprise is registered for this QR code.")
 qr_revoked = define(
     "409.3",
     409,
     "此二维码已于 {revoked_at} 作废（已重新签发），请扫描企业现行二维码。",
     "This QR code was revoked on {revoked_at} (re-issued); scan the enterprise's current code.",
 )
-hazard_transition_illegal = define(
-    "409.5",
-    409,
-    "隐患当前状态不允许此操作：{why_zh}",
-    "The hazard's state does not allow this: {why_en}",
+poster_enterprise_unknown = define(
+    "404.20",
+    404,
+    "找不到统一社会信用代码为 {value} 的企业（或已删除），无法重新签发二维码。",
+    "No enterprise with credit code {value} (or it was deleted); its QR code cannot be re-issued.",
 )
-user_exists = define("409.4", 409, "用户名“{username}”已存在。", "User name '{username}' already exists.")
+cjk_font_missing = define(
+    "500.20",
+    500,
+    "找不到可用的中文字体（已查找：{searched}），无法生成二维码海报。"
+    "请把配置项或环境变量 CJK_FONT 设为中文字体文件（.ttc/.otf/.ttf）的路径，或安装 fonts-noto-cjk。",
+    "No usable Chinese font (searched: {searched}), so QR posters cannot be drawn. Set CJK_FONT "
+    "(config or environment variable) to a Chinese font file (.ttc/.otf/.ttf), or install fonts-noto-cjk.",
+)
+
+
+# === Inspections and their review (photos included) ===
+
 review_comment_required = define(
     "400.8",
     400,
     "退回检查记录时必须填写意见，告诉检查人员需要补正什么。",
     "A comment is required to return an inspection: tell the inspectors what to correct.",
 )
+review_comment_too_long = define(
+    "400.38", 400, "意见不超过 {limit} 字。", "The comment may have at most {limit} characters."
+)
+review_outcome_missing = define("400.39", 400, "请选择通过或退回。", "Choose approve or return.")
 inspection_not_reviewable = define(
     "409.6",
     409,
     "此检查记录当前为“{status_zh}”，不能审核（只有已提交待审核的记录可以通过或退回）。",
     "This inspection is '{status}' and cannot be reviewed (only a submitted inspection can be approved or returned).",
 )
+flagged_approval_unconfirmed = define(
+    "400.31",
+    400,
+    "此检查记录有 {flags} 处存疑（见页面标注）：通过前须勾选确认已核实，并在意见中写明核实情况。",
+    "This inspection carries {flags} flag(s): to approve it, confirm you checked them and say how in the comment.",
+)
+photo_bytes_missing = define(
+    "404.180",
+    404,
+    "照片文件尚未上传到服务器（只收到了照片记录），检查人员的设备联网同步后即可查看。",
+    "The photo's bytes have not reached the server yet (only its record has); they arrive when the device syncs.",
+)
+photo_file_lost = define(
+    "404.181",
+    404,
+    "照片文件曾经收到并校验，但现在存储中找不到，请联系系统管理员从备份恢复。",
+    "The photo's bytes were received and verified but are missing from the store; restore them from a backup.",
+)
 
-# Issue 18 (the notice's paperwork: submissions, stop-production orders).
+
+# === Hazards: the rectification loop ===
+
+hazard_transition_illegal = define(
+    "409.5",
+    409,
+    "隐患当前状态不允许此操作：{why_zh}",
+    "The hazard's state does not allow this: {why_en}",
+)
+rejection_reason_required = define("400.34", 400, "驳回整改必须填写理由。", "A rejection needs a reason.")
+event_reason_required = define("400.35", 400, "“{event}”必须填写理由。", "'{event_en}' needs a reason.")
+hazard_action_unknown = define("400.36", 400, "未知操作“{value}”。", "Unknown action '{value}'.")
+supervision_level_required = define(
+    "400.37", 400, "挂牌督办须注明督办级别。", "Listing a hazard for supervision needs the supervising level."
+)
+acceptance_incomplete = define(
+    "400.32",
+    400,
+    "重大事故隐患“五到位”未全部落实（缺：{missing}）：验收通过须先落实，或写明不需落实的理由（不少于 {min_chars} 字）。",
+    "The major hazard's five-in-place is incomplete ({missing_en}): complete it, or record why (at least {min_chars} characters).",
+)
+acceptance_completed_by_required = define(
+    "400.33",
+    400,
+    "验收通过须填写整改完成人（五定）。",
+    "Acceptance needs the name of who completed the rectification (its five terms).",
+)
+
+
+# === The notice's paperwork: submissions and stop-production orders (issue 18) ===
+
 document_type_refused = define(
     "415.80",
     415,
@@ -205,24 +273,6 @@ stop_order_step_illegal = define(
     409,
     "停产整顿指令书不能办理此步骤：{why_zh}",
     "The stop-production order cannot take this step: {why_en}",
-)
-flagged_approval_unconfirmed = define(
-    "400.31",
-    400,
-    "此检查记录有 {flags} 处存疑（见页面标注）：通过前须勾选确认已核实，并在意见中写明核实情况。",
-    "This inspection carries {flags} flag(s): to approve it, confirm you checked them and say how in the comment.",
-)
-acceptance_incomplete = define(
-    "400.32",
-    400,
-    "重大事故隐患“五到位”未全部落实（缺：{missing}）：验收通过须先落实，或写明不需落实的理由（不少于 {min_chars} 字）。",
-    "The major hazard's five-in-place is incomplete ({missing_en}): complete it, or record why (at least {min_chars} characters).",
-)
-acceptance_completed_by_required = define(
-    "400.33",
-    400,
-    "验收通过须填写整改完成人（五定）。",
-    "Acceptance needs the name of who completed the rectification (its five terms).",
 )
 
 
@@ -345,37 +395,6 @@ state_refused = define(
     "the hazard's state does not allow this row: {why_en}",
 )
 
-
-# === QR posters ===
-
-poster_enterprise_unknown = define(
-    "404.20",
-    404,
-    "找不到统一社会信用代码为 {value} 的企业（或已删除），无法重新签发二维码。",
-    "No enterprise with credit code {value} (or it was deleted); its QR code cannot be re-issued.",
-)
-cjk_font_missing = define(
-    "500.20",
-    500,
-    "找不到可用的中文字体（已查找：{searched}），无法生成二维码海报。"
-    "请把配置项或环境变量 CJK_FONT 设为中文字体文件（.ttc/.otf/.ttf）的路径，或安装 fonts-noto-cjk。",
-    "No usable Chinese font (searched: {searched}), so QR posters cannot be drawn. Set CJK_FONT "
-    "(config or environment variable) to a Chinese font file (.ttc/.otf/.ttf), or install fonts-noto-cjk.",
-)
-
-
-# === Hazards: the rectification loop ===
-
-rejection_reason_required = define("400.34", 400, "驳回整改必须填写理由。", "A rejection needs a reason.")
-event_reason_required = define("400.35", 400, "“{event}”必须填写理由。", "'{event_en}' needs a reason.")
-hazard_action_unknown = define("400.36", 400, "未知操作“{value}”。", "Unknown action '{value}'.")
-supervision_level_required = define(
-    "400.37", 400, "挂牌督办须注明督办级别。", "Listing a hazard for supervision needs the supervising level."
-)
-review_comment_too_long = define(
-    "400.38", 400, "意见不超过 {limit} 字。", "The comment may have at most {limit} characters."
-)
-review_outcome_missing = define("400.39", 400, "请选择通过或退回。", "Choose approve or return.")
 
 # === Forms on the web: a form refused field by field (FormProblems carries one problem per field) ===
 
@@ -625,20 +644,6 @@ deadline_invalid = define(
     "400.174", 400, "日期“{value}”无效，应为 YYYY-MM-DD。", "The date '{value}' must be YYYY-MM-DD."
 )
 
-# === Photos on the review pages ===
-
-photo_bytes_missing = define(
-    "404.180",
-    404,
-    "照片文件尚未上传到服务器（只收到了照片记录），检查人员的设备联网同步后即可查看。",
-    "The photo's bytes have not reached the server yet (only its record has); they arrive when the device syncs.",
-)
-photo_file_lost = define(
-    "404.181",
-    404,
-    "照片文件曾经收到并校验，但现在存储中找不到，请联系系统管理员从备份恢复。",
-    "The photo's bytes were received and verified but are missing from the store; restore them from a backup.",
-)
 
 # === Uploads on the web (ledger files) and the app shell ===
 
