@@ -131,11 +131,14 @@ def sign_in(
 
 
 def change_password(session: DbSession, user: User, current: str, new: str, *, keep_session: object) -> None:
-    """Set a new password after checking the current one; every other session of the user ends."""
+    """Set a new password (strong enough: password_problem) after checking the current one; every other session of
+    the user ends."""
     if not security.verify_password(user.password_hash, current):
         raise bad_credentials()
     if len(new) < 8 or len(new) > 256 or new == current:
         raise password_unchanged()
+    if (weak := password_problem(new, user.username)) is not None:
+        raise weak  # the same rule as an admin's reset and the command line
     user.password_hash = security.hash_password(new)
     ended = sessions.end_all(session, user.id, keep=keep_session)
     audit.record(session, user, "user.password_change", "user", user.id, {"sessions_ended": ended})

@@ -181,3 +181,18 @@ def test_disabling_enabling_and_resetting_a_password(app: Flask) -> None:
                                                                 "password": "Another-pass-9"})  # fmt: skip
     assert typed.status_code == 303 and _signs_in(app, "xx_insp1", "Another-pass-9") == 200
     assert all(e.actor_id == _admin_id(app) for e in _audited(app, "user.reset_password"))
+
+
+def test_a_users_own_new_password_meets_the_same_rule(app: Flask) -> None:
+    client = app.test_client()
+    csrf = login(client, "xx_insp1")
+
+    def change(new: str) -> int:
+        return client.post("/api/auth/password", json={"current_password": "jiancha-2026", "new_password": new},
+                           headers={"X-CSRF-Token": csrf}).status_code  # fmt: skip
+
+    assert change("abcdefghij") == 400  # one kind of character only
+    assert change("xx_insp1-2027") == 400  # the user name inside
+    assert _signs_in(app, "xx_insp1", "jiancha-2026") == 200
+    assert change("Field-day-2027") in (200, 204)
+    assert _signs_in(app, "xx_insp1", "Field-day-2027") == 200
