@@ -177,7 +177,7 @@ def _set_active(username: str, active: bool) -> None:
 
 @user_cli.command("reset-password")
 @click.argument("username")
-@click.password_option(help="at least 8 characters; asked for when not given")
+@click.password_option(help="10+ characters of two kinds, not the user name; asked for when not given")
 def user_reset_password_command(username: str, password: str) -> None:
     """Give an account a new password."""
     from server.services.administration import reset_password
@@ -255,7 +255,7 @@ def demo_logins_command() -> None:
 @click.option("--region", "region_code", default=None, help="region code, e.g. 141123")
 @click.option("--enterprise", "credit_code", default=None, help="credit code, for an enterprise user")
 @click.option("--badge-no", default=None, help="执法证号 of an inspector")
-@click.password_option(help="at least 8 characters; asked for when not given")
+@click.password_option(help="10+ characters of two kinds, not the user name; asked for when not given")
 def create_user_command(
     username: str,
     display_name: str,

@@ -12,12 +12,13 @@ from server.api.access import supervisor_user
 from server.api.schemas import ProblemSchema
 from server.caches import reconciliation_cache
 from server.domain.reconciliation import Match, Reconciliation
+from server.errors import Problem
 from server.extensions import db
+from server.i18n import current_language
 from server.services.reconciliation import (
     SORTS,
     EnterpriseReconciliation,
     PhaseWindow,
-    UnknownPhase,
     reconcile_enterprise,
     reconcile_scope,
     resolve_phase,
@@ -185,10 +186,11 @@ def _today() -> Any:
 def _window(code: str | None) -> PhaseWindow:
     from server import clock
 
+    user = supervisor_user()
     try:
-        window = resolve_phase(db.session, supervisor_user(), code, _today(), clock.zone())
-    except UnknownPhase as unknown:
-        raise problems.invalid_fields(fields=f"phase: {unknown}") from None
+        window = resolve_phase(db.session, user, code, _today(), clock.zone())
+    except Problem as unknown:  # phase_unknown, named as the request's invalid field (400.2)
+        raise problems.invalid_fields(fields=f"phase: {unknown.message(current_language())}") from None
     if window is None:
         raise problems.not_found()
     return window

@@ -10,9 +10,11 @@ from marshmallow import Schema, fields
 
 from server.api.access import supervisor_user
 from server.api.schemas import DecimalString, ProblemSchema
+from server.errors import Problem
 from server.extensions import db
+from server.i18n import current_language
 from server.services import progress_report
-from server.services.progress_report import COLUMNS, PeriodError, ProgressReport, UnitFigures
+from server.services.progress_report import COLUMNS, ProgressReport, UnitFigures
 from sync import problems
 
 blp = Blueprint(
@@ -190,8 +192,8 @@ def monthly(args: dict[str, Any]) -> dict[str, Any]:
     user = supervisor_user()
     try:
         period = progress_report.parse_period(args.get("month"), args.get("final"), clock.today())
-    except PeriodError as error:
-        raise problems.invalid_fields(fields=f"month: {error}") from None
+    except Problem as error:  # the period's own problem, named as the request's invalid field (code 400.2)
+        raise problems.invalid_fields(fields=f"month: {error.message(current_language())}") from None
     report = progress_report.build_report(
         db.session, user, period, zone=clock.zone(),
         authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",

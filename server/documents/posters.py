@@ -19,25 +19,10 @@ from flask import current_app
 from PIL import Image, ImageDraw, ImageFont
 
 from server.domain.credit_code import normalize_credit_code
+from server.errors import cjk_font_missing, poster_enterprise_unknown  # raised here, defined in the catalogue
 from server.models import Enterprise, QrToken, Region
 from server.services import DbSession
 from server.services.qr import ensure_token, issue_token, payload_for
-from sync.problems import define
-
-poster_enterprise_unknown = define(
-    "404.20",
-    404,
-    "找不到统一社会信用代码为 {value} 的企业（或已删除），无法重新签发二维码。",
-    "No enterprise with credit code {value} (or it was deleted); its QR code cannot be re-issued.",
-)
-cjk_font_missing = define(
-    "500.20",
-    500,
-    "找不到可用的中文字体（已查找：{searched}），无法生成二维码海报。"
-    "请把配置项或环境变量 CJK_FONT 设为中文字体文件（.ttc/.otf/.ttf）的路径，或安装 fonts-noto-cjk。",
-    "No usable Chinese font (searched: {searched}), so QR posters cannot be drawn. Set CJK_FONT "
-    "(config or environment variable) to a Chinese font file (.ttc/.otf/.ttf), or install fonts-noto-cjk.",
-)
 
 WIDTH, HEIGHT = 1240, 1748
 #: 1240 px across A5's 148 mm.

@@ -181,6 +181,11 @@ class IllegalTransition(ValueError):
         )
 
 
+class ReasonRequired(IllegalTransition):
+    """An event that needs a written reason (a rejection, a deadline extension) came without one: the state is
+    not at fault, the form is."""
+
+
 def allowed_events(status: HazardStatus | None) -> frozenset[HazardEventKind]:
     """Return the event kinds whose state preconditions hold (payload checks aside)."""
     if status is None:
@@ -261,7 +266,9 @@ def apply_event(status: HazardStatus | None, event: HazardEvent, level: HazardLe
     if event.deadline is not None and event.kind not in _DEADLINE_KINDS:
         raise refuse("该事件不应带整改期限", "this kind of event carries no deadline")
     if event.kind in _REASON_KINDS and not event.reason.strip():
-        raise refuse("该事件必须说明理由", "this kind of event requires a reason")
+        raise ReasonRequired(
+            index, event.kind, state, "该事件必须说明理由", "this kind of event requires a reason"
+        )
 
     if status is None:
         return HazardStatus(

@@ -43,12 +43,12 @@ REGION_ROLES = frozenset(
 SUPERVISOR_ROLES = frozenset({Role.supervisor, Role.city_supervisor, Role.admin})
 
 
-def scope_problem(role: Role, has_region: bool, has_enterprise: bool) -> str | None:
-    """Why a role/scope combination is inconsistent, or None when it is fine."""
+def scope_problem(role: Role, has_region: bool, has_enterprise: bool) -> tuple[str, str] | None:
+    """Why a role/scope combination is inconsistent (in Chinese, in English), or None when it is fine."""
     if role in ENTERPRISE_ROLES and not has_enterprise:
-        return "企业用户必须关联一个企业 / an enterprise user needs an enterprise"
+        return "企业用户必须关联一个企业", "an enterprise user needs an enterprise"
     if role not in ENTERPRISE_ROLES and has_enterprise:
-        return "只有企业用户可以关联企业 / only enterprise users are linked to an enterprise"
+        return "只有企业用户可以关联企业", "only enterprise users are linked to an enterprise"
     if role in REGION_ROLES and not has_region:
-        return "该角色必须指定管辖区域 / this role needs a region"
+        return "该角色必须指定管辖区域", "this role needs a region"
     return None

@@ -61,21 +61,22 @@ class Schedule:
     last_month: date | None = None
 
 
-def schedule_problem(schedule: Schedule) -> str | None:
-    """Why a schedule cannot be used, or None when it is fine."""
+def schedule_problem(schedule: Schedule) -> tuple[str, str] | None:
+    """Why a schedule cannot be used (in Chinese, in English: the catalogue's schedule_invalid shows one), or None."""
     once = schedule.due_on is not None
     monthly = any(v is not None for v in (schedule.due_day, schedule.first_month, schedule.last_month))
     if once == monthly:
         return (
-            "须填写一个截止日期，或每月截止日及起止月份（二选一） / give one due date or a monthly schedule"
+            "须填写一个截止日期，或每月截止日及起止月份（二选一）",
+            "give one due date or a monthly schedule",
         )
     if monthly:
         if schedule.due_day is None or schedule.first_month is None or schedule.last_month is None:
-            return "每月截止日和起止月份都必须填写 / a monthly schedule needs its day and both months"
+            return "每月截止日和起止月份都必须填写", "a monthly schedule needs its day and both months"
         if not 1 <= schedule.due_day <= 28:
-            return "每月截止日须在 1–28 日之间 / the monthly day must be 1–28"
+            return "每月截止日须在 1–28 日之间", "the monthly day must be from 1 to 28"
         if schedule.first_month > schedule.last_month:
-            return "起始月份晚于结束月份 / the first month is after the last"
+            return "起始月份晚于结束月份", "the first month is after the last"
     return None
 
 

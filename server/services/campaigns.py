@@ -14,7 +14,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server.domain.sampling import share_problem
+from server.domain.sampling import MIN_SHARE_PERCENT, share_problem
+from server.errors import (
+    Problem,
+    field_before,
+    field_date_invalid,
+    field_required,
+    field_too_many_chars,
+    field_year_out_of_range,
+    phases_overlap,
+    refuse_fields,
+    share_below_floor,
+    share_not_a_percent,
+)
 from server.models import Campaign, CampaignPhase, User
 from server.services import DbSession, audit
 
@@ -22,14 +34,6 @@ NAME_MAX = 200
 PHASE_NAME_MAX = 100
 #: Dates outside these years are typing mistakes, not campaigns.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-class CampaignFormErrors(Exception):
-    """The form refused, field by field (keys as the form names them); the form keeps what was typed."""
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = dict(errors)
 
 
 def campaigns(session: DbSession) -> list[Campaign]:
@@ -79,36 +83,38 @@ def snapshot(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def _date(raw: str, label: str) -> tuple[date | None, str | None]:
-    """A date typed as YYYY-MM-DD, or the Chinese (and English) reason it is refused."""
+def _date(raw: str, label: str, label_en: str) -> tuple[date | None, Problem | None]:
+    """A date typed as YYYY-MM-DD, or the problem it is refused with."""
     raw = raw.strip()
     if not raw:
-        return None, f"请填写{label} / {label} is required"
+        return None, field_required(label=label, label_en=label_en)
     try:
         value = date.fromisoformat(raw)
     except ValueError:
-        return None, f"“{raw}”不是有效日期，应为 YYYY-MM-DD（例如 2026-06-01） / not a date"
+        return None, field_date_invalid(label=label, label_en=label_en, value=raw)
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        return None, f"“{raw}”年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间 / year out of range"
+        return None, field_year_out_of_range(
+            label=label, label_en=label_en, value=raw, first=FIRST_YEAR, last=LAST_YEAR
+        )
     return value, None
 
 
 def validate(campaign: Campaign, form: Mapping[str, str]) -> dict[str, Any]:
-    """The new values from ``form``, or CampaignFormErrors naming every bad field (in Chinese, then English)."""
-    errors: dict[str, str] = {}
+    """The new values from ``form``, or FormProblems naming every bad field."""
+    errors: dict[str, Problem] = {}
     name = (form.get("name") or "").strip()
     if not name:
-        errors["name"] = "请填写专项行动名称 / the name is required"
+        errors["name"] = field_required(label="专项行动名称", label_en="The campaign's name")
     elif len(name) > NAME_MAX:
-        errors["name"] = f"名称不超过 {NAME_MAX} 个字 / at most {NAME_MAX} characters"
+        errors["name"] = field_too_many_chars(label="名称", label_en="The name", limit=NAME_MAX)
     raw_percent = (form.get("sampling_percent") or "").strip()
     percent: int | None = None
     if not raw_percent.isdigit() or not 1 <= int(raw_percent) <= 100:
-        errors["sampling_percent"] = (
-            f"抽查比例应为 1–100 的整数（百分比），“{raw_percent}”无效 / a whole percent from 1 to 100"
+        errors["sampling_percent"] = share_not_a_percent(value=raw_percent)
+    elif share_problem(int(raw_percent)) is not None:
+        errors["sampling_percent"] = share_below_floor(
+            rule="通知", rule_en="notice", minimum=MIN_SHARE_PERCENT
         )
-    elif (problem := share_problem(int(raw_percent))) is not None:
-        errors["sampling_percent"] = problem
     else:
         percent = int(raw_percent)
     phases: list[dict[str, Any]] = []
@@ -117,37 +123,36 @@ def validate(campaign: Campaign, form: Mapping[str, str]) -> dict[str, Any]:
         key_name, key_start, key_end = (phase_field(phase, k) for k in ("name", "starts_on", "ends_on"))
         phase_name = (form.get(key_name) or "").strip()
         if not phase_name:
-            errors[key_name] = "请填写阶段名称 / the phase name is required"
+            errors[key_name] = field_required(label="阶段名称", label_en="The phase's name")
         elif len(phase_name) > PHASE_NAME_MAX:
-            errors[key_name] = f"阶段名称不超过 {PHASE_NAME_MAX} 个字 / at most {PHASE_NAME_MAX} characters"
-        starts_on, why = _date(form.get(key_start) or "", "开始日期")
+            errors[key_name] = field_too_many_chars(
+                label="阶段名称", label_en="The phase's name", limit=PHASE_NAME_MAX
+            )
+        starts_on, why = _date(form.get(key_start) or "", "开始日期", "The start date")
         if why:
             errors[key_start] = why
-        ends_on, why = _date(form.get(key_end) or "", "结束日期")
+        ends_on, why = _date(form.get(key_end) or "", "结束日期", "The end date")
         if why:
             errors[key_end] = why
         if starts_on and ends_on and ends_on < starts_on:
-            errors[key_end] = (
-                f"结束日期 {ends_on.isoformat()} 早于开始日期 {starts_on.isoformat()} / the end is before the start"
-            )
+            errors[key_end] = field_before(
+                label="结束日期", label_en="End date", value=ends_on.isoformat(),
+                other="开始日期", other_en="start date", other_value=starts_on.isoformat(),
+            )  # fmt: skip
         if starts_on and previous is not None and starts_on <= previous[1] and key_start not in errors:
             before, before_end = previous
-            errors[key_start] = (
-                f"阶段须按顺序且不得重叠：应晚于上一阶段“{before.name}”的结束日期 {before_end.isoformat()} / "
-                f"phases keep their order and may not overlap: start after {before_end.isoformat()}"
-            )
+            errors[key_start] = phases_overlap(previous=before.name, previous_end=before_end.isoformat())
         if ends_on is not None and (starts_on is None or ends_on >= starts_on):
             previous = (phase, ends_on)
         phases.append({"phase": phase, "name": phase_name, "starts_on": starts_on, "ends_on": ends_on})
-    if errors:
-        raise CampaignFormErrors(errors)
+    refuse_fields(errors)
     return {"name": name, "sampling_percent": percent, "phases": phases}
 
 
 def update_campaign(session: DbSession, actor: User, campaign: Campaign, form: Mapping[str, str]) -> bool:
     """Apply the edit form to ``campaign``; audited as ``campaign.update``. False when nothing changed.
 
-    Raises CampaignFormErrors (nothing is changed) when any field is invalid. The caller commits.
+    Raises FormProblems (nothing is changed) when any field is invalid. The caller commits.
     """
     values = validate(campaign, form)
     before = snapshot(campaign)

@@ -29,7 +29,18 @@ import sqlalchemy as sa
 
 from server.domain.credit_code import InvalidCreditCode, is_valid_credit_code, validate_credit_code
 from server.domain.sectors import SECTOR_LABELS_EN, SECTOR_LABELS_ZH, Sector
-from server.errors import credit_code_invalid
+from server.errors import (
+    # the catalogue's entries this module raises
+    coordinate_invalid,
+    count_invalid,
+    credit_code_invalid,
+    credit_code_repeated,
+    phone_invalid,
+    region_unknown,
+    sector_unknown,
+    text_too_long,
+    value_missing,
+)
 from server.models import Enterprise, Region
 from server.services import DbSession
 from server.services.qr import issue_token
@@ -45,8 +56,6 @@ from server.services.spreadsheet import (  # RowError is also named from here by
     parse_date,
     read_tables,
     starts_as_total,
-    text_too_long,
-    value_missing,
 )
 from server.services.spreadsheet import NONE_WORDS as _NONE_WORDS
 from server.services.spreadsheet import is_blank as _is_blank
@@ -55,39 +64,7 @@ from server.services.spreadsheet import loose_key as _loose_key
 from server.services.spreadsheet import parse_flag as _flag
 from server.services.spreadsheet import shown as _shown
 from server.services.spreadsheet import text as _text
-from sync.problems import Problem, define
-
-# --- The reasons a row is refused (the catalogue's 400.20-400.29; the generic ones are in spreadsheet) --
-
-credit_code_repeated = define(
-    "400.21",
-    400,
-    "统一社会信用代码 {value} 在文件中出现多次（第 {rows} 行），这些行均未导入，请核对后只保留一行",
-    "credit code {value} appears on several rows of the file (rows {rows}); none of them was imported, "
-    "keep one",
-)
-region_unknown = define(
-    "400.22",
-    400,
-    "区域“{value}”不存在或名称不唯一，请填写区域代码或准确名称",
-    "no region '{value}', or its name is ambiguous; give the region's code or exact name",
-)
-coordinate_invalid = define(
-    "400.23",
-    400,
-    "“{value}”无效：{axis}应为 {low} 至 {high} 之间的数字（WGS-84，中国境内）",
-    "'{value}' is invalid: {axis_en} must be a number from {low} to {high} (WGS-84, within China)",
-)
-count_invalid = define("400.25", 400, "“{value}”不是非负整数", "'{value}' is not a whole number of 0 or more")
-sector_unknown = define(
-    "400.27", 400, "未知的行业类别“{value}”（可填：{known}）", "unknown sector '{value}' (known: {known_en})"
-)
-phone_invalid = define(
-    "400.29",
-    400,
-    "“{value}”不是有效的电话号码：只能包含数字、空格、“-”和“+”",
-    "'{value}' is not a valid phone number: digits, spaces, '-' and '+' only",
-)
+from sync.problems import Problem
 
 # --- Columns -------------------------------------------------------------------------------------------
 

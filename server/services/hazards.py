@@ -8,7 +8,15 @@ from typing import Any
 
 from server.domain import hazards as rules
 from server.domain.hazards import HazardEventKind, HazardLevel
-from server.errors import acceptance_completed_by_required, acceptance_incomplete, hazard_transition_illegal
+from server.errors import (
+    acceptance_completed_by_required,
+    acceptance_incomplete,
+    event_reason_required,
+    hazard_action_unknown,
+    hazard_transition_illegal,
+    rejection_reason_required,
+    supervision_level_required,
+)
 from server.models import Device, Enterprise, Hazard, HazardEvent, HazardSource, User
 from server.services import DbSession
 
@@ -24,6 +32,10 @@ def project(hazard: Hazard, events: list[HazardEvent]) -> rules.HazardStatus:
     ordered = sorted(events, key=lambda e: e.at)
     try:
         status = rules.replay([_domain_event(e) for e in ordered], hazard.level)
+    except rules.ReasonRequired as missing:
+        if missing.kind is HazardEventKind.rejected:
+            raise rejection_reason_required() from None
+        raise event_reason_required(event=missing.kind.label_zh, event_en=missing.kind.value) from None
     except rules.IllegalTransition as illegal:
         raise hazard_transition_illegal(why_zh=illegal.why_zh, why_en=illegal.why_en) from None
     hazard.state = status.state
@@ -128,16 +140,13 @@ def supervise(
     the acceptor and the completer are then written into the hazard's 五定 terms."""
     from server.models.base import utcnow
     from server.services import audit
-    from sync.problems import invalid_fields
 
     kind = SUPERVISOR_ACTIONS.get(action)
     if kind is None:
-        raise invalid_fields(fields=f"action: 未知操作“{action}” / unknown action")
+        raise hazard_action_unknown(value=action)
     comment = (comment or "").strip() or None
     if kind is HazardEventKind.listed and not (supervision_level or "").strip():
-        raise invalid_fields(
-            fields="supervision_level: 挂牌督办须注明督办级别 / the supervising level is required"
-        )
+        raise supervision_level_required()
     # The web's clock is the server's; a tablet with a fast clock may have logged the last event "later",
     # and the log must stay in order, so the new event is never placed before it.
     last = max((e.at for e in hazard.events), default=None)

@@ -101,6 +101,22 @@ from server.domain.typed_cells import (
     year_named_in,
 )
 from server.domain.typed_cells import parse_date as read_date
+from server.errors import (
+    # the catalogue's entries this module raises
+    date_goes_back,
+    date_invalid,
+    entry_repeated,
+    five_in_place_invalid,
+    funds_invalid,
+    header_unmatched,
+    item_unknown,
+    ledger_state_contradicts,
+    level_invalid,
+    level_locked,
+    number_reused,
+    state_refused,
+    text_too_long,
+)
 from server.models import CatalogueItem, Enterprise, Hazard, HazardSource, Inspection, User
 from server.services import DbSession, audit
 from server.services.hazards import append_event, record_hazard
@@ -113,7 +129,6 @@ from server.services.spreadsheet import (
     HeaderSpec,
     RowCheck,
     RowError,
-    date_invalid,
     file_invalid,
     find_header,
     first_header,
@@ -128,75 +143,9 @@ from server.services.spreadsheet import (
     shown,
     starts_as_total,
     text,
-    text_too_long,
 )
 from server.services.xlsx_cells import write_cell
-from sync.problems import Problem, define
-
-# --- Why a row is refused (the catalogue's 400.60-400.69) ---------------------------------------------------
-
-level_invalid = define(
-    "400.60",
-    400,
-    "“{value}”不是有效的隐患等级，请填“一般事故隐患”或“重大事故隐患”",
-    "'{value}' is not a hazard level; choose general or major (the two values of the drop-down list)",
-)
-item_unknown = define(
-    "400.61",
-    400,
-    "“{value}”不是检查目录中的事项编号（例如 ST-6）",
-    "'{value}' is not an item code of the checklist catalogue (e.g. ST-6)",
-)
-funds_invalid = define("400.62", 400, "整改资金有误：{reason}", "invalid funds: {reason_en}")
-date_goes_back = define(
-    "400.63",
-    400,
-    "“{value}”早于{other}（{other_value}）：台账中的日期不能倒退",
-    "'{value}' is before {other_en} ({other_value}): ledger dates cannot go back in time",
-)
-entry_repeated = define(
-    "400.64",
-    400,
-    "同一条隐患在文件中出现多次（第 {rows} 行，{what}），这些行均未导入，请核对后只保留一行",
-    "the same entry appears on several rows (rows {rows}, {what_en}); none of them was imported, keep one",
-)
-number_reused = define(
-    "400.65",
-    400,
-    "编号“{value}”已用于 {found_on} 检查发现的另一条隐患；已记录的检查时间不能更改，请核对编号或检查时间",
-    "number '{value}' already belongs to a hazard found on {found_on}; a recorded check date cannot change, "
-    "check the number or the date",
-)
-level_locked = define(
-    "400.66",
-    400,
-    "已导入的隐患等级为“{stored}”，不能通过重新导入改为“{value}”，请联系监管部门",
-    "the entry was imported as {stored_en}; its level cannot change by re-import to '{value}', ask the regulator",
-)
-five_in_place_invalid = define(
-    "400.67",
-    400,
-    "“{value}”无法识别：五到位请填 是/否，或列出已到位的项（措施、责任、资金、时限、预案）",
-    "'{value}' is not understood: give yes/no, or list what is in place (measures, responsibility, funds, "
-    "time limit, contingency plan)",
-)
-#: No sheet has a header naming the required columns: the portal then asks the user what each column is.
-header_unmatched = define(
-    "400.9", 400, "导入文件无法读取：{reason}", "The import file cannot be read: {reason_en}"
-)
-ledger_state_contradicts = define(
-    "400.69",
-    400,
-    "整改状态“{value}”与{other}（{other_value}）矛盾：已填完成日期的隐患不能是“{value}”，请核对",
-    "the state '{value}' contradicts {other_en} ({other_value}): a hazard with a completion date is not "
-    "'{value}'",
-)
-state_refused = define(
-    "400.68",
-    400,
-    "隐患状态不允许该行的变化：{why_zh}",
-    "the hazard's state does not allow this row: {why_en}",
-)
+from sync.problems import Problem
 
 # --- Columns --------------------------------------------------------------------------------------------------
 

@@ -20,6 +20,34 @@ from server.domain.hazards import FIVE_IN_PLACE, OPEN_STATES, HazardEventKind, H
 from server.domain.inspections import InspectionKind, InspectionStatus
 from server.domain.roles import Role
 from server.domain.typed_cells import CellRefused, parse_amount
+from server.errors import (
+    FormProblems,
+    after_photo_required,
+    answer_before_photos,
+    answer_invalid,
+    answer_note_required,
+    answer_note_too_long,
+    answer_required,
+    field_before,
+    field_date_invalid,
+    field_in_future,
+    field_pair_missing,
+    field_required,
+    field_too_many_chars,
+    funds_invalid,
+    funds_too_large,
+    hazard_level_required,
+    ledger_no_taken,
+    listed_level_locked,
+    major_hazard_must_stop,
+    no_catalogue_in_force,
+    not_own_ledger,
+    refuse_fields,
+    regulator_accepts,
+    self_assessment_sealed,
+    time_of_check_in_future,
+    time_of_check_invalid,
+)
 from server.models import (
     Blob,
     Campaign,
@@ -37,16 +65,6 @@ from server.models import (
 from server.services import DbSession, audit, oversight
 from server.services.hazards import append_event, project, record_hazard
 from sync.problems import Problem
-
-
-class FormErrors(Exception):
-    """Input refused field by field (``""`` is the form as a whole); shown next to each field."""
-
-    def __init__(self, errors: Mapping[str, str], status: int = 400) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = dict(errors)
-        self.status = status
-
 
 # --- what an enterprise may see (四不两直) -------------------------------------------------------------------
 
@@ -280,22 +298,20 @@ class _Reader:
 
     def __init__(self, form: Mapping[str, str]) -> None:
         self.form = form
-        self.errors: dict[str, str] = {}
+        self.errors: dict[str, Problem] = {}
 
-    def fail(self, key: str, zh: str, en: str) -> None:
-        self.errors.setdefault(key, f"{zh} / {en}")
+    def fail(self, key: str, problem: Problem) -> None:
+        self.errors.setdefault(key, problem)
 
     def text(self, key: str, *, required: bool = False, max_len: int = 200) -> str | None:
         value = (self.form.get(key) or "").strip()
         zh, en = LEDGER_LABELS.get(key, (key, key))
         if not value:
             if required:
-                self.fail(key, f"请填写{zh}", f"{en} is required")
+                self.fail(key, field_required(label=zh, label_en=en.capitalize()))
             return None
         if len(value) > max_len:
-            self.fail(
-                key, f"{zh}不超过 {max_len} 字（现 {len(value)} 字）", f"{en}: at most {max_len} characters"
-            )
+            self.fail(key, field_too_many_chars(label=zh, label_en=en.capitalize(), limit=max_len))
         return value
 
     def day(self, key: str, *, required: bool = False, not_before: date | None = None, after_key: str = "found_at",
@@ -305,21 +321,19 @@ class _Reader:
         zh, en = LEDGER_LABELS.get(key, (key, key))
         if not raw:
             if required:
-                self.fail(key, f"请填写{zh}", f"{en} is required")
+                self.fail(key, field_required(label=zh, label_en=en.capitalize()))
             return None
         try:
             value = date.fromisoformat(raw)
         except ValueError:
-            self.fail(
-                key, f"{zh}“{raw}”不是有效日期，应为 YYYY-MM-DD", f"{en} '{raw}' is not a date (YYYY-MM-DD)"
-            )
+            self.fail(key, field_date_invalid(label=zh, label_en=en.capitalize(), value=raw))
             return None
         if not_before is not None and value < not_before:
             before_zh, before_en = LEDGER_LABELS[after_key]
-            self.fail(key, f"{zh}不能早于{before_zh}（{not_before.isoformat()}）",
-                      f"{en} cannot be before the {before_en} ({not_before.isoformat()})")  # fmt: skip
+            self.fail(key, field_before(label=zh, label_en=en.capitalize(), value=value.isoformat(), other=before_zh,
+                                        other_en=before_en, other_value=not_before.isoformat()))  # fmt: skip
         elif not_after is not None and value > not_after:
-            self.fail(key, f"{zh}不能晚于今天（{not_after.isoformat()}）", f"{en} cannot be in the future")
+            self.fail(key, field_in_future(label=zh, label_en=en.capitalize(), today=not_after.isoformat()))
         return value
 
     def checked(self, key: str) -> bool:
@@ -342,26 +356,26 @@ def parse_ledger_form(
     form: Mapping[str, str], *, found_on: date | None, today: date, now: datetime, zone: ZoneInfo
 ) -> LedgerInput:
     """Check a ledger form (``found_on`` is the fixed check day when editing, None when creating); raise
-    FormErrors naming every bad field."""
+    FormProblems naming every bad field."""
     read = _Reader(form)
     found_at = None
     if found_on is None:
         raw = (form.get("found_at") or "").strip()
         if not raw:
-            read.fail("found_at", "请填写检查时间", "the time of check is required")
+            read.fail("found_at", field_required(label="检查时间", label_en="The time of check"))
         else:
             found_at = _local_datetime(raw, zone)
             if found_at is None:
-                read.fail("found_at", f"检查时间“{raw}”无效", f"time of check '{raw}' is not valid")
+                read.fail("found_at", time_of_check_invalid(value=raw))
             elif found_at > now:
-                read.fail("found_at", "检查时间不能晚于现在", "the time of check cannot be in the future")
+                read.fail("found_at", time_of_check_in_future())
         found_on = found_at.astimezone(zone).date() if found_at is not None and found_at <= now else None
     level_raw = (form.get("level") or "").strip()
     level = None
     try:
         level = HazardLevel(level_raw)
     except ValueError:
-        read.fail("level", "请选择隐患等级（一般或重大）", "choose the level (general or major)")
+        read.fail("level", hazard_level_required())
     place = read.text("place", required=True)
     ledger_no = read.text("ledger_no", max_len=32)
     description = read.text("description", required=True, max_len=10000)
@@ -389,29 +403,25 @@ def parse_ledger_form(
         if day is not None:
             terms[key] = day.isoformat()
     if recheck_on is not None and "recheck_by" not in terms:
-        read.fail(
-            "recheck_by", "填写了复查日期，请同时填写复查人", "give who re-checked with the re-check date"
-        )
+        read.fail("recheck_by", field_pair_missing(label="复查人", label_en="re-checker", other="复查日期",
+                                                   other_en="re-check date"))  # fmt: skip
     if "recheck_by" in terms and recheck_on is None:
-        read.fail(
-            "recheck_on", "填写了复查人，请同时填写复查日期", "give the re-check date with who re-checked"
-        )
+        read.fail("recheck_on", field_pair_missing(label="复查日期", label_en="re-check date", other="复查人",
+                                                   other_en="re-checker"))  # fmt: skip
     funds = _funds(read, (form.get("funds_yuan") or "").strip())
     major = level is HazardLevel.major
     treatment_plan = read.text("treatment_plan", required=major, max_len=10000) if major else None
     five = {key: read.checked(f"five_in_place_{key}") for key in FIVE_IN_PLACE_KEYS} if major else None
     stop = major and read.checked("stop_production")
     if five is not None and not five["measures"] and not stop:
-        read.fail("stop_production", "重大事故隐患的整改措施尚未到位的，应停产停业整改（勾选“停产停业整改”）",
-                  "a major hazard whose measures are not in place requires production to stop")  # fmt: skip
+        read.fail("stop_production", major_hazard_must_stop())
     to_regulator = (
         read.day("reported_to_regulator_on", not_before=found_on, not_after=today) if major else None
     )
     to_congress = (
         read.day("reported_to_workers_congress_on", not_before=found_on, not_after=today) if major else None
     )
-    if read.errors:
-        raise FormErrors(read.errors)
+    refuse_fields(read.errors)
     assert level is not None and place is not None and description is not None and deadline is not None
     return LedgerInput(
         found_at=found_at, place=place, ledger_no=ledger_no, level=level, description=description, deadline=deadline,
@@ -427,10 +437,10 @@ def _funds(read: _Reader, raw: str) -> Decimal | None:
     try:
         value = parse_amount(raw)
     except CellRefused as refused:
-        read.fail("funds_yuan", f"整改资金有误：{refused.message('zh')}", f"funds: {refused.message('en')}")
+        read.fail("funds_yuan", funds_invalid(reason=refused.message("zh"), reason_en=refused.message("en")))
         return None
     if value > MAX_FUNDS:
-        read.fail("funds_yuan", "整改资金过大", "funds are too large")
+        read.fail("funds_yuan", funds_too_large())
         return None
     return value
 
@@ -483,9 +493,7 @@ def _check_number_free(
         )
     )
     if clash is not None:
-        raise FormErrors(
-            {"ledger_no": f"台账编号“{number}”已被另一条隐患使用 / number {number} is already used"}
-        )
+        raise FormProblems({"ledger_no": ledger_no_taken(value=number)})
 
 
 def create_ledger_entry(session: DbSession, user: User, enterprise: Enterprise, data: LedgerInput) -> Hazard:
@@ -509,18 +517,18 @@ def update_ledger_entry(
     """Change an own ledger entry; a later deadline is a 'deadline_extended' event (the log stays append-only,
     so a deadline is never moved earlier); audited. Returns the names of the fields that changed."""
     if hazard.source != HazardSource.self_ledger:
-        raise FormErrors({"": "只能修改本企业自查台账中的隐患 / only own ledger entries can be edited"}, 403)
+        raise not_own_ledger()
     _check_number_free(session, hazard.enterprise_id, data.ledger_no, hazard.id)
     columns = {**_columns(data), "description": data.description}
     changed = [key for key, value in columns.items() if getattr(hazard, key) != value]
     if data.level != hazard.level:
         if hazard.listed:
-            raise FormErrors({"level": "挂牌督办中的隐患不能改变等级 / a listed hazard keeps its level"})
+            raise FormProblems({"level": listed_level_locked()})
         hazard.level = data.level
         try:
             project(hazard, list(hazard.events))  # the state machine's rules depend on the level
         except Problem as problem:
-            raise FormErrors({"level": f"{problem.message('zh')} / {problem.message('en')}"}) from None
+            raise FormProblems({"level": problem}) from None
         changed.append("level")
     if data.deadline != hazard.deadline:
         try:
@@ -529,7 +537,7 @@ def update_ledger_entry(
                 comment="企业修改自查台账整改期限 / deadline changed in the ledger", actor=user,
             )  # fmt: skip
         except Problem as problem:
-            raise FormErrors({"deadline": f"{problem.message('zh')} / {problem.message('en')}"}) from None
+            raise FormProblems({"deadline": problem}) from None
         changed.append("deadline")
     if not changed:
         return []
@@ -553,16 +561,16 @@ def _next_at(hazard: Hazard, now: datetime) -> datetime:
 def _required(value: str | None, key: str, zh: str, en: str, max_len: int = 4000) -> str:
     text = (value or "").strip()
     if not text:
-        raise FormErrors({key: f"请填写{zh} / {en} is required"})
+        raise FormProblems({key: field_required(label=zh, label_en=en)})
     if len(text) > max_len:
-        raise FormErrors({key: f"{zh}不超过 {max_len} 字 / {en}: at most {max_len} characters"})
+        raise FormProblems({key: field_too_many_chars(label=zh, label_en=en, limit=max_len)})
     return text
 
 
 def plan_rectification(session: DbSession, user: User, hazard: Hazard, measures: str | None,
                        now: datetime) -> HazardEvent:  # fmt: skip
     """Record the enterprise's rectification plan (its measures); audited. 409 Problem if the state forbids it."""
-    text = _required(measures, "measures", "整改措施", "measures")
+    text = _required(measures, "measures", "整改措施", "The measures")
     event = append_event(
         session, hazard, HazardEventKind.rectification_planned, _next_at(hazard, now), comment=text, actor=user,
         data={"measures": text},
@@ -580,7 +588,7 @@ def report_rectification(
 ) -> HazardEvent:  # fmt: skip
     """Report the rectification done, with 1–5 after-photos that ``attach_photos`` stores against the new event;
     audited. On own ledger entries the completion date is filled in when it is still empty."""
-    text = _required(note, "note", "整改情况", "what was done")
+    text = _required(note, "note", "整改情况", "What was done")
     event = append_event(
         session,
         hazard,
@@ -591,7 +599,7 @@ def report_rectification(
     )
     photos = attach_photos(event.id)
     if not photos:
-        raise FormErrors({"photos": "请上传至少 1 张整改后照片 / at least one after-photo is required"})
+        raise FormProblems({"photos": after_photo_required()})
     if hazard.source == HazardSource.self_ledger and not (hazard.terms or {}).get("completed_on"):
         hazard.terms = {**(hazard.terms or {}), "completed_on": now.date().isoformat()}
     session.flush()
@@ -611,10 +619,8 @@ def accept_own(session: DbSession, user: User, hazard: Hazard, acceptor: str | N
                now: datetime, today: date) -> HazardEvent:  # fmt: skip
     """The enterprise's own acceptance of a general ledger hazard's rectification (acceptor named); audited."""
     if not may_accept_own(hazard):
-        raise FormErrors(
-            {"": "监管部门发现的隐患和重大事故隐患由监管部门验收 / regulators accept this hazard"}, 403
-        )
-    who = _required(acceptor, "acceptor", "验收人", "acceptor", max_len=100)
+        raise regulator_accepts()
+    who = _required(acceptor, "acceptor", "验收人", "The acceptor", max_len=100)
     view = (opinion or "").strip()
     comment = f"验收人：{who}" + (f"；验收意见：{view}" if view else "")
     event = append_event(
@@ -754,8 +760,8 @@ def parse_assessment_form(
     form: Mapping[str, str], codes: list[str], *, submitting: bool, with_photos: Collection[str] = ()
 ) -> dict[str, Answer]:
     """Check the answers (``result-<code>``, ``note-<code>``); a 不符合 or 不涉及 needs a note, submitting needs
-    every item answered, photos need an answer; raise FormErrors naming every bad field."""
-    errors: dict[str, str] = {}
+    every item answered, photos need an answer; raise FormProblems naming every bad field."""
+    errors: dict[str, Problem] = {}
     answers: dict[str, Answer] = {}
     for code in codes:
         raw = (form.get(f"result-{code}") or "").strip()
@@ -767,22 +773,22 @@ def parse_assessment_form(
             except ValueError:
                 result = None
             if result not in SELF_RESULTS:
-                errors[f"result-{code}"] = f"{code}：请选择 符合 / 不符合 / 不涉及 / choose an answer"
+                errors[f"result-{code}"] = answer_invalid(item=code)
                 continue
         if len(note) > MAX_NOTE:
-            errors[f"note-{code}"] = f"{code}：说明不超过 {MAX_NOTE} 字 / at most {MAX_NOTE} characters"
+            errors[f"note-{code}"] = answer_note_too_long(item=code, limit=MAX_NOTE)
         elif result in (ItemResultValue.non_compliant, ItemResultValue.not_applicable) and not note:
-            why = "不符合的情况" if result is ItemResultValue.non_compliant else "不涉及的理由"
-            errors[f"note-{code}"] = f"{code}：请说明{why} / a note is required"
+            compliant = result is ItemResultValue.non_compliant
+            errors[f"note-{code}"] = answer_note_required(
+                item=code, why="不符合的情况" if compliant else "不涉及的理由",
+                why_en="what does not comply" if compliant else "why it does not apply",
+            )  # fmt: skip
         if result is None and submitting:
-            errors[f"result-{code}"] = f"{code}：提交前须逐项自评 / answer every item before submitting"
+            errors[f"result-{code}"] = answer_required(item=code)
         if result is None and code in with_photos:
-            errors[f"photos-{code}"] = (
-                f"{code}：请先选择自评结果再上传照片 / answer the item before adding photos"
-            )
+            errors[f"photos-{code}"] = answer_before_photos(item=code)
         answers[code] = Answer(result, note)
-    if errors:
-        raise FormErrors(errors)
+    refuse_fields(errors)
     return answers
 
 
@@ -795,11 +801,9 @@ def save_assessment(
     ``submit`` seal it (submitted, read-only); ``attach_photos(code, result_id)`` stores an item's new evidence.
     Audited. Self-assessments never count towards 清零 (server.domain.clearance leaves kind 'self' out)."""
     if not assessment.editable:
-        raise FormErrors(
-            {"": "本阶段自评已提交，不能再修改 / this self-assessment is submitted and read-only"}, 409
-        )
+        raise self_assessment_sealed()
     if assessment.catalogue_id is None:
-        raise FormErrors({"": "尚无生效的检查目录，无法自评 / no catalogue is in force"}, 409)
+        raise no_catalogue_in_force()
     inspection = assessment.inspection
     created = inspection is None
     if inspection is None:

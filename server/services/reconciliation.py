@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from server.domain.clearance import COUNTING_STATUSES, SELF_INSPECTION_KIND, ItemResultValue
 from server.domain.hazards import HazardEventKind
 from server.domain.reconciliation import Finding, LedgerEntry, Reconciliation, TextCache, reconcile
+from server.errors import phase_unknown
 from server.models import (
     Campaign,
     CampaignPhase,
@@ -54,14 +55,6 @@ CLAIM_KINDS = (
 CLAIM_TERMS = ("completed_on", "accepted_on")
 
 
-class UnknownPhase(ValueError):
-    """The campaign has no phase with this code."""
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-        super().__init__(f"阶段“{code}”不存在 / unknown phase {code!r}")
-
-
 @dataclass(frozen=True)
 class PhaseWindow:
     """A campaign phase and the instants it spans: [starts, ends), local midnights as aware UTC."""
@@ -81,17 +74,17 @@ def resolve_phase(
     session: DbSession, user: User, code: str | None, today: date, zone: tzinfo
 ) -> PhaseWindow | None:
     """The phase ``code`` of the user's campaign; without a code the phase running today, else the latest
-    one begun, else the first. None when there is no campaign or it has no phases; UnknownPhase for a bad code."""
+    one begun, else the first. None when there is no campaign or it has no phases; the catalogue's phase_unknown for a bad code."""
     campaign = oversight.campaign_for(session, user)
     phases = list(campaign.phases) if campaign is not None else []
     if campaign is None or not phases:
         if code:
-            raise UnknownPhase(code)
+            raise phase_unknown(value=code)
         return None
     if code:
         phase = next((p for p in phases if p.code == code), None)
         if phase is None:
-            raise UnknownPhase(code)
+            raise phase_unknown(value=code)
     else:
         begun = [p for p in phases if p.starts_on <= today]
         phase = campaign.phase_on(today) or (begun[-1] if begun else phases[0])

@@ -25,7 +25,12 @@ from server.domain.evidence import (
     seal_differences,
 )
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome, status_after_review
-from server.errors import flagged_approval_unconfirmed, inspection_not_reviewable, review_comment_required
+from server.errors import (
+    flagged_approval_unconfirmed,
+    inspection_not_reviewable,
+    review_comment_required,
+    review_comment_too_long,
+)
 from server.models import (
     Blob,
     CatalogueItem,
@@ -42,7 +47,6 @@ from server.models import (
 from server.models.base import utcnow
 from server.services import DbSession, audit
 from server.services.scope import visible_hazards, visible_inspections
-from sync import problems
 from sync.blobs import BlobStore
 
 #: How each status reads on the supervisor's pages.
@@ -92,9 +96,7 @@ def review_inspection(
     if outcome is ReviewOutcome.approve and doubts and (not confirmed or text is None):
         raise flagged_approval_unconfirmed(flags=doubts)
     if text is not None and len(text) > MAX_COMMENT_CHARS:
-        raise problems.invalid_fields(
-            fields=f"comment: 不超过 {MAX_COMMENT_CHARS} 字 / at most {MAX_COMMENT_CHARS} characters"
-        )
+        raise review_comment_too_long(limit=MAX_COMMENT_CHARS)
     decision = ReviewDecision(
         id=uuid.uuid4(), inspection_id=inspection.id, reviewer_id=reviewer.id, outcome=outcome, comment=text,
         decided_at=utcnow(), row_version=1,

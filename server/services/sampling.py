@@ -18,6 +18,16 @@ from server.domain import sampling as rules
 from server.domain.inspections import InspectionKind
 from server.domain.roles import Role
 from server.domain.sectors import Sector
+from server.errors import (
+    draw_not_allowed,
+    no_campaign_to_draw,
+    nothing_to_draw,
+    redraw_reason_required,
+    redraw_unconfirmed,
+    roster_too_small,
+    share_below_floor,
+    share_not_a_percent,
+)
 from server.models import (
     Campaign,
     Enterprise,
@@ -40,10 +50,6 @@ COUNTY_KINDS = (InspectionKind.county.value, InspectionKind.unannounced.value)
 DRAW_ROLES = frozenset({Role.city_supervisor, Role.admin})
 #: The fixed order that decides the stratum of an enterprise with several sectors.
 SECTOR_ORDER = tuple(s.value for s in Sector)
-
-
-class SamplingRefused(ValueError):
-    """A draw that may not be made; the message is shown to the user (Chinese / English)."""
 
 
 def may_draw(user: User) -> bool:
@@ -107,14 +113,14 @@ def parse_percent(raw: str | int | None, campaign: Campaign) -> int:
         return minimum
     text = str(raw).strip()
     if not text.isdigit():
-        raise SamplingRefused("抽查比例应为 1–100 的整数 / the share must be a whole number from 1 to 100")
+        raise share_not_a_percent(value=text)
     percent = int(text)
-    if (problem := rules.share_problem(percent)) is not None:
-        raise SamplingRefused(problem)
+    if not 1 <= percent <= 100:
+        raise share_not_a_percent(value=text)
+    if rules.share_problem(percent) is not None:
+        raise share_below_floor(rule="通知", rule_en="notice", minimum=rules.MIN_SHARE_PERCENT)
     if percent < minimum:
-        raise SamplingRefused(
-            f"抽查比例不得低于本次专项行动规定的 {minimum}% / the share may not be below the campaign's {minimum}%"
-        )
+        raise share_below_floor(rule="本次专项行动", rule_en="campaign", minimum=minimum)
     return percent
 
 
@@ -153,10 +159,10 @@ def make_draw(
     the inspectors' tablets, while the replaced draw stays listed and audited.
     """
     if not may_draw(user):
-        raise SamplingRefused("只有市级监管人员可以抽取 / only a city supervisor may draw")
+        raise draw_not_allowed()
     campaign = campaign_for(session, user)
     if campaign is None:
-        raise SamplingRefused("没有进行中的专项行动 / there is no campaign to draw for")
+        raise no_campaign_to_draw()
     share = parse_percent(percent, campaign)
     phase = campaign.phase_on(today)
     phase_code = phase.code if phase is not None else None
@@ -164,22 +170,17 @@ def make_draw(
     reason = (redraw_reason or "").strip()
     if replaced is not None:
         if len(reason) < rules.MIN_REDRAW_REASON:
-            raise SamplingRefused(
-                f"本阶段已有正式抽取结果；重新抽取须填写不少于 {rules.MIN_REDRAW_REASON} 个字的理由 / this phase already "
-                "has an official draw: a re-draw needs a written reason"
-            )
+            raise redraw_reason_required(min_chars=rules.MIN_REDRAW_REASON)
         if not confirmed:
-            raise SamplingRefused(
-                "重新抽取将作废本阶段现有的抽取结果，请勾选确认 / a re-draw replaces the phase's official draw: confirm it"
-            )
+            raise redraw_unconfirmed()
     seed_text = rules.new_seed()
     window = campaign_window(campaign, tz)
     units = population(session, user, campaign, window)
     if not units:
-        raise SamplingRefused("没有县级检查过的企业可供抽取 / no county-checked enterprise to draw from")
+        raise nothing_to_draw()
     inspectors = roster(session, user)
     if len(inspectors) < rules.MIN_INSPECTORS:
-        raise SamplingRefused("执法人员名册不足两人 / the roster has fewer than two inspectors")
+        raise roster_too_small()
     result = rules.draw(units, inspectors, percent=share, seed=seed_text, stratify_by_sector=stratify,
                         sector_order=SECTOR_ORDER)  # fmt: skip
     row = SamplingDraw(

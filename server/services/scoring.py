@@ -24,10 +24,10 @@ import sqlalchemy as sa
 from server.domain import scoring as rules
 from server.domain.scoring import Measure, Metric
 from server.domain.submissions import Timeliness
+from server.errors import Problem, refuse_fields, weight_invalid, weights_all_zero
 from server.models import Campaign, Enterprise, ScoringCriterion, User
 from server.services import DbSession, audit, submissions
 from server.services.oversight import campaign_for
-from server.services.portal import FormErrors
 from server.services.progress_report import Period, ProgressReport, ReportUnit, build_report, report_scope
 from server.services.reconciliation import ReconciliationCache, reconcile_scope, resolve_phase
 
@@ -50,20 +50,17 @@ def criteria(session: DbSession, campaign: Campaign) -> list[ScoringCriterion]:
 def save_weights(session: DbSession, actor: User, campaign: Campaign, form: Mapping[str, str]) -> None:
     """Set the criteria's weights from an admin's form (whole numbers 0–100, at least one above 0); audited."""
     rows = criteria(session, campaign)
-    errors: dict[str, str] = {}
+    errors: dict[str, Problem] = {}
     weights: dict[int, int] = {}
     for row in rows:
         raw = form.get(f"weight_{row.id}", "").strip()
         if not raw.isdigit() or not 0 <= int(raw) <= 100:
-            errors[f"weight_{row.id}"] = (
-                f"{row.metric.label_zh}：权重须为 0–100 的整数 / weight must be 0–100"
-            )
+            errors[f"weight_{row.id}"] = weight_invalid(label=row.metric.label_zh, label_en=row.metric.value)
         else:
             weights[row.id] = int(raw)
     if not errors and not any(weights.values()):
-        errors[""] = "至少一项权重须大于 0 / at least one weight above 0"
-    if errors:
-        raise FormErrors(errors)
+        errors[""] = weights_all_zero()
+    refuse_fields(errors)
     before = {row.code: row.weight for row in rows}
     for row in rows:
         row.weight = weights[row.id]

@@ -35,30 +35,14 @@ from typing import Any
 
 from server.domain.typed_cells import CellRefused, ReadDate, unit_of_header
 from server.domain.typed_cells import parse_date as read_date
-from server.errors import import_file_invalid
-from sync.problems import Problem, define
-
-# --- Reasons a cell is refused (shared codes of the import catalogue, 400.20-400.29) ---------------------
-
-#: Also the blank half of a pair whose other half is filled in.
-value_missing = define("400.20", 400, "不能为空", "must not be blank")
-text_too_long = define(
-    "400.24", 400, "“{value}”过长：最多 {limit} 个字符", "'{value}' is too long: at most {limit} characters"
+from server.errors import (  # the catalogue's entries this module raises
+    cell_refused,
+    date_invalid,
+    flag_invalid,
+    import_file_invalid,
+    value_missing,
 )
-flag_invalid = define(
-    "400.26",
-    400,
-    "“{value}”无法识别，请填 是/否（或 √/×、Y/N、1/0）",
-    "'{value}' is not a yes/no value; use Y/N, 1/0 or true/false (the Chinese yes/no marks also work)",
-)
-#: A cell the domain's readers refuse (amount, date without year, level, state), with their reason.
-cell_refused = define("400.30", 400, "填写有误：{reason}", "invalid value: {reason_en}")
-date_invalid = define(
-    "400.28",
-    400,
-    "“{value}”不是有效日期（例如 2022-05-03、2022/5/3、2022年5月3日）",
-    "'{value}' is not a valid date (e.g. 2022-05-03, 2022/5/3, 2022.5.3)",
-)
+from sync.problems import Problem
 
 TRUE_WORDS = frozenset({"是", "√", "✓", "✔", "y", "yes", "1", "true", "有", "涉及"})
 FALSE_WORDS = frozenset({"否", "×", "✗", "✘", "n", "no", "0", "false", "无", "不涉及", ""})
@@ -90,6 +74,10 @@ class RowError:
         """A row error whose reason is a catalogue problem, with the refused cell's value."""
         written = "" if value is None or is_blank(value) else shown(value)
         return cls(row, column, problem.message("zh"), problem.message("en"), problem.code, written)
+
+    def reason_in(self, lang: str) -> str:
+        """The reason in ``lang`` (the Chinese one when no English was recorded)."""
+        return self.reason_en if lang.startswith("en") and self.reason_en else self.reason
 
     def as_text(self) -> str:
         """One line: 第 7 行 [统一社会信用代码]：校验位错误 (check digit wrong)；填写的值 / value：“9114…”

@@ -17,11 +17,19 @@ from server.documents.records import authority_prefix, zh_date
 from server.domain.hazards import HazardLevel
 from server.domain.roles import Role
 from server.domain.stop_orders import IllegalOrderStep, OrderAction, OrderState, next_state
-from server.errors import stop_order_step_illegal
+from server.errors import (
+    Problem,
+    enterprise_unknown,
+    field_required,
+    field_too_many_chars,
+    refuse_fields,
+    stop_order_hazard_foreign,
+    stop_order_hazard_missing,
+    stop_order_step_illegal,
+)
 from server.models import AuditEvent, ChangeCounter, Enterprise, Hazard, StopOrder, User
 from server.models.base import utcnow
 from server.services import DbSession, audit
-from server.services.portal import FormErrors
 from server.services.scope import visible_enterprise_ids, visible_enterprises
 from sync.protocol import canonical_json
 
@@ -39,6 +47,10 @@ NAME_ZH = "停产整顿指令书"
 TEXT_FIELDS = {
     "reasons": "停产整顿的事实和理由", "legal_basis": "法律依据", "scope": "停产整顿范围",
     "resume_conditions": "恢复生产的条件",
+}  # fmt: skip
+TEXT_FIELDS_EN = {
+    "reasons": "The facts and reasons", "legal_basis": "The legal basis", "scope": "The scope of the stop",
+    "resume_conditions": "The conditions to resume production",
 }  # fmt: skip
 
 
@@ -66,15 +78,15 @@ def major_hazards(session: DbSession, enterprise_id: uuid.UUID) -> list[Hazard]:
 def _content(
     form: Mapping[str, Any], session: DbSession, enterprise_id: uuid.UUID
 ) -> tuple[dict[str, str], list[Hazard]]:
-    """The order's texts and linked hazards from a form; FormErrors naming every missing or unknown one."""
-    errors: dict[str, str] = {}
+    """The order's texts and linked hazards from a form; FormProblems naming every missing or unknown one."""
+    errors: dict[str, Problem] = {}
     texts: dict[str, str] = {}
     for key, label in TEXT_FIELDS.items():
         value = str(form.get(key, "")).strip()
         if not value:
-            errors[key] = f"{label}必须填写 / required"
+            errors[key] = field_required(label=label, label_en=TEXT_FIELDS_EN[key])
         elif len(value) > 4000:
-            errors[key] = f"{label}最多 4000 字 / at most 4000 characters"
+            errors[key] = field_too_many_chars(label=label, label_en=TEXT_FIELDS_EN[key], limit=4000)
         texts[key] = value
     wanted = {
         str(v)
@@ -83,21 +95,20 @@ def _content(
     allowed = {str(h.id): h for h in major_hazards(session, enterprise_id)}
     unknown = wanted - set(allowed)
     if unknown:
-        errors["hazard_ids"] = "只能关联本企业的重大事故隐患 / only this enterprise's major hazards"
+        errors["hazard_ids"] = stop_order_hazard_foreign()
     if not wanted:
-        errors["hazard_ids"] = "须关联至少一项重大事故隐患 / link at least one major hazard"
-    if errors:
-        raise FormErrors(errors)
+        errors["hazard_ids"] = stop_order_hazard_missing()
+    refuse_fields(errors)
     return texts, [allowed[h] for h in sorted(wanted)]
 
 
 def draft(session: DbSession, actor: User, enterprise_id: uuid.UUID, form: Mapping[str, Any]) -> StopOrder:
-    """A new draft for an enterprise in the actor's scope (audited); FormErrors on bad input. Caller commits."""
+    """A new draft for an enterprise in the actor's scope (audited); FormProblems on bad input. Caller commits."""
     if actor.role not in DRAFTER_ROLES:
         raise stop_order_step_illegal(why_zh="只有监管人员可以起草", why_en="only supervisors draft orders")
     enterprise = session.scalar(visible_enterprises(session, actor).where(Enterprise.id == enterprise_id))
     if enterprise is None:
-        raise FormErrors({"enterprise": "找不到该企业 / no such enterprise"}, 404)
+        raise enterprise_unknown()
     texts, hazards = _content(form, session, enterprise.id)
     order = StopOrder(id=uuid.uuid4(), enterprise_id=enterprise.id, drafted_by_id=actor.id, state=OrderState.draft,
                       hazards=hazards, **texts)  # fmt: skip

@@ -25,13 +25,29 @@ from sqlalchemy.orm import Session
 
 from server.domain import submissions as rules
 from server.domain.submissions import Schedule, SubmissionKind, Timeliness
-from server.errors import document_too_large, submission_invalid
+from server.errors import (
+    Problem,
+    document_too_large,
+    field_date_invalid,
+    field_required,
+    field_too_many_chars,
+    field_whole_number,
+    figure_invalid,
+    rectified_exceeds_found,
+    refuse_fields,
+    requirement_code_invalid,
+    requirement_code_taken,
+    requirement_has_submissions,
+    requirement_kind_invalid,
+    requirement_unknown,
+    schedule_invalid,
+    submission_invalid,
+)
 from server.media.documents import document_mime
 from server.media.ingest import insert_blob_once
 from server.models import Campaign, Enterprise, EnterpriseSubmission, SubmissionRequirement, User
 from server.models.base import utcnow
 from server.services import DbSession, audit
-from server.services.portal import FormErrors
 from server.services.progress_report import (
     ReportUnit,
     UnitFigures,
@@ -86,60 +102,61 @@ def requirements(session: DbSession, campaign: Campaign) -> list[SubmissionRequi
     return sorted(found, key=lambda r: (rules.due_dates(r.schedule)[0], r.id))
 
 
-def _form_date(raw: str, label: str, errors: dict[str, str], key: str) -> date | None:
+def _form_date(raw: str, label: str, label_en: str, errors: dict[str, Problem], key: str) -> date | None:
     text = raw.strip()
     if not text:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        errors[key] = f"{label}“{text}”不是日期（YYYY-MM-DD） / not a date"
+        errors[key] = field_date_invalid(label=label, label_en=label_en, value=text)
         return None
 
 
 def save_requirement(
     session: DbSession, actor: User, campaign: Campaign, form: Mapping[str, str], requirement_id: int | None
 ) -> SubmissionRequirement:
-    """Create or change one requirement from an admin's form (validated, audited); raise FormErrors."""
-    errors: dict[str, str] = {}
+    """Create or change one requirement from an admin's form (validated, audited); raise FormProblems."""
+    errors: dict[str, Problem] = {}
     code = form.get("code", "").strip()
     name = form.get("name", "").strip()
     if not re.fullmatch(r"[a-z0-9_]{1,32}", code):
-        errors["code"] = "代码须为 1–32 个小写字母、数字或下划线 / code: 1–32 of a-z 0-9 _"
-    if not name or len(name) > 100:
-        errors["name"] = "名称必填，最多 100 字 / name is required, at most 100 characters"
+        errors["code"] = requirement_code_invalid()
+    if not name:
+        errors["name"] = field_required(label="名称", label_en="The name")
+    elif len(name) > 100:
+        errors["name"] = field_too_many_chars(label="名称", label_en="The name", limit=100)
     try:
         kind = SubmissionKind(form.get("kind", ""))
     except ValueError:
-        errors["kind"] = "类型无效 / invalid kind"
+        errors["kind"] = requirement_kind_invalid()
         kind = SubmissionKind.document
-    due_on = _form_date(form.get("due_on", ""), "截止日期", errors, "due_on")
-    first = _form_date(form.get("first_month", ""), "起始月份", errors, "first_month")
-    last = _form_date(form.get("last_month", ""), "结束月份", errors, "last_month")
+    due_on = _form_date(form.get("due_on", ""), "截止日期", "The due date", errors, "due_on")
+    first = _form_date(form.get("first_month", ""), "起始月份", "The first month", errors, "first_month")
+    last = _form_date(form.get("last_month", ""), "结束月份", "The last month", errors, "last_month")
     day_raw = form.get("due_day", "").strip()
     due_day = int(day_raw) if _INT.fullmatch(day_raw) else None
     if day_raw and due_day is None:
-        errors["due_day"] = f"每月截止日“{day_raw}”不是整数 / not a whole number"
+        errors["due_day"] = field_whole_number(
+            label="每月截止日", label_en="The monthly due day", value=day_raw
+        )
     schedule = Schedule(due_on, due_day, first and first.replace(day=1), last and last.replace(day=1))
     if not errors and (problem := rules.schedule_problem(schedule)):
-        errors["schedule"] = problem
+        errors["schedule"] = schedule_invalid(reason=problem[0], reason_en=problem[1])
     row = session.get(SubmissionRequirement, requirement_id) if requirement_id is not None else None
     if requirement_id is not None and (row is None or row.campaign_id != campaign.id):
-        errors["id"] = "找不到该项报送要求 / no such requirement"
+        errors["id"] = requirement_unknown()
     clash = session.scalar(sa.select(SubmissionRequirement.id).where(
         SubmissionRequirement.campaign_id == campaign.id, SubmissionRequirement.code == code))  # fmt: skip
     if clash is not None and clash != requirement_id:
-        errors["code"] = f"代码“{code}”已被使用 / code already used"
+        errors["code"] = requirement_code_taken(value=code)
     if (
         row is not None
         and _has_submissions(session, row.id)
         and (kind != row.kind or schedule != row.schedule)
     ):
-        errors["schedule"] = (
-            "已有企业报送，不能再改类型或日期（可新增一项） / submissions exist: add a new requirement"
-        )
-    if errors:
-        raise FormErrors(errors)
+        errors["schedule"] = requirement_has_submissions()
+    refuse_fields(errors)
     before = _snapshot(row) if row is not None else None
     if row is None:
         row = SubmissionRequirement(campaign_id=campaign.id)
@@ -248,27 +265,29 @@ def prefilled_progress(
 
 def parse_progress(form: Mapping[str, str]) -> dict[str, str]:
     """The monthly figures of a form, exact (full-width digits read as digits, nothing rounded); raise
-    FormErrors naming every bad field."""
-    errors: dict[str, str] = {}
+    FormProblems naming every bad field."""
+    errors: dict[str, Problem] = {}
     values: dict[str, str] = {}
-    for key, label, _, kind in PROGRESS_FIELDS:
+    for key, label, label_en, kind in PROGRESS_FIELDS:
         raw = unicodedata.normalize("NFKC", form.get(key, "")).strip()
         pattern = _INT if kind == "int" else _MONEY
         if not pattern.fullmatch(raw):
-            errors[key] = (
-                f"{label}：“{raw}”不是{'非负整数' if kind == 'int' else '最多两位小数的金额'} / invalid"
-            )
+            whole = kind == "int"
+            errors[key] = figure_invalid(
+                label=label, label_en=label_en.capitalize(), value=raw,
+                expected="非负整数" if whole else "最多两位小数的金额",
+                expected_en="a whole number of 0 or more" if whole else "an amount with at most two decimals",
+            )  # fmt: skip
             continue
         values[key] = str(int(raw)) if kind == "int" else str(Decimal(raw))
     for part in ("general", "major"):
         done, found = f"rectified_{part}", f"hazards_{part}"
         if done in values and found in values and int(values[done]) > int(values[found]):
-            errors[done] = "已整改数不能多于发现数 / rectified cannot exceed found"
+            errors[done] = rectified_exceeds_found()
     note = form.get("note", "").strip()
     if len(note) > 2000:
-        errors["note"] = "说明最多 2000 字 / at most 2000 characters"
-    if errors:
-        raise FormErrors(errors)
+        errors["note"] = field_too_many_chars(label="说明", label_en="The note", limit=2000)
+    refuse_fields(errors)
     return values
 
 

@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
+import secrets
+import string
+
 import sqlalchemy as sa
 
 from server import credentials
 from server.domain.roles import Role, scope_problem
-from server.errors import account_disabled, bad_credentials, password_unchanged, user_exists
+from server.errors import (
+    account_disabled,
+    bad_credentials,
+    password_too_weak,
+    password_unchanged,
+    role_scope_invalid,
+    user_exists,
+    username_invalid,
+)
 from server.models import Enterprise, Region, User
 from server.models.base import utcnow
 from server.services import DbSession, audit, sessions, throttle
 from server.services.scope import visible_region_ids
-from sync import problems
 from sync.problems import Problem
+
+#: The shortest password an admin may give an account (a generated one is longer).
+MIN_PASSWORD_CHARS = 10
+#: A generated password's alphabet: no 0/O, 1/l/I, so it can be read out over the telephone.
+_READABLE = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
+
+
+def password_problem(password: str, username: str) -> Problem | None:
+    """Why ``password`` is too weak for the account ``username`` (the one rule for the CLI and the admin page):
+    at least MIN_PASSWORD_CHARS characters, at least two kinds (letters, digits, others), and not the user name."""
+    kinds = sum(
+        any(test(c) for c in password) for test in (str.isalpha, str.isdigit, lambda c: not c.isalnum())
+    )
+    if len(password) < MIN_PASSWORD_CHARS:
+        return password_too_weak(reason=f"至少 {MIN_PASSWORD_CHARS} 个字符",
+                                 reason_en=f"at least {MIN_PASSWORD_CHARS} characters")  # fmt: skip
+    if len(password) > 256:
+        return password_too_weak(reason="不超过 256 个字符", reason_en="at most 256 characters")
+    if kinds < 2:
+        return password_too_weak(reason="须含字母、数字、符号中的至少两类",
+                                 reason_en="mix at least two of letters, digits and symbols")  # fmt: skip
+    if username.strip() and username.strip().lower() in password.lower():
+        return password_too_weak(reason="不能包含用户名", reason_en="it must not contain the user name")
+    return None
+
+
+def generate_password() -> str:
+    """A strong one-time password from the cryptographic random source (14 readable characters, with digits)."""
+    while True:
+        password = "".join(secrets.choice(_READABLE) for _ in range(14))
+        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
+            return password
 
 
 def create_user(
@@ -30,16 +72,16 @@ def create_user(
     """Add a user after checking the name is free and the role fits the scope given."""
     username = username.strip()
     if not username or len(username) > 64:
-        raise problems.invalid_fields(fields="username: 1-64 characters")
-    if len(password) < 8:
-        raise problems.invalid_fields(fields="password: at least 8 characters")
+        raise username_invalid()
+    if (weak := password_problem(password, username)) is not None:
+        raise weak
     if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise user_exists(username=username)
     if enterprise is not None and region is None:
         region = enterprise.region
     problem = scope_problem(role, has_region=region is not None, has_enterprise=enterprise is not None)
     if problem:
-        raise problems.invalid_fields(fields=problem)
+        raise role_scope_invalid(reason=problem[0], reason_en=problem[1])
     user = User(
         username=username,
         display_name=display_name.strip() or username,
@@ -88,11 +130,14 @@ def sign_in(
 
 
 def change_password(session: DbSession, user: User, current: str, new: str, *, keep_session: object) -> None:
-    """Set a new password after checking the current one; every other session of the user ends."""
+    """Set a new password (strong enough: password_problem) after checking the current one; every other session of
+    the user ends."""
     if not credentials.verify_password(user.password_hash, current):
         raise bad_credentials()
     if len(new) < 8 or len(new) > 256 or new == current:
         raise password_unchanged()
+    if (weak := password_problem(new, user.username)) is not None:
+        raise weak  # the same rule as an admin's reset and the command line
     user.password_hash = credentials.hash_password(new)
     ended = sessions.end_all(session, user.id, keep=keep_session)
     audit.record(session, user, "user.password_change", "user", user.id, {"sessions_ended": ended})

@@ -14,6 +14,7 @@ from typing import IO, Protocol, cast
 
 from sqlalchemy.orm import Session
 
+from server.errors import FormProblems, photo_refused, too_many_photos
 from server.media.images import inspect_image
 from server.media.ingest import facts_for_photo, on_blob_complete
 from server.models import Photo
@@ -31,15 +32,6 @@ class Upload(Protocol):
 
     filename: str | None
     stream: IO[bytes]
-
-
-class UploadRefused(Exception):
-    """Some uploaded files cannot be kept: ``messages`` says which and why; nothing was stored."""
-
-    def __init__(self, messages: list[str], status: int = 400) -> None:
-        super().__init__("; ".join(messages))
-        self.messages = messages
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -62,28 +54,26 @@ def store_uploaded_photos(
     max_files: int = MAX_FILES,
 ) -> list[Photo]:
     """Check every upload (all must be intact images within the limits) and only then store them all, each
-    with a Photo record of ``entity_type``/``entity_id``; raise UploadRefused naming every bad file.
+    with a Photo record of ``entity_type``/``entity_id``; raise FormProblems naming every bad file (under ``photos``).
 
     Empty file fields (a form sent with no file chosen) are skipped. The caller commits.
     """
     chosen = [f for f in files if f.filename]
     if len(chosen) > max_files:
-        raise UploadRefused(
-            [
-                f"最多上传 {max_files} 张照片，本次选择了 {len(chosen)} 张 / at most {max_files} photos, got {len(chosen)}"
-            ]
-        )
+        raise FormProblems({"photos": too_many_photos(limit=max_files, count=len(chosen))})
     with tempfile.TemporaryDirectory(prefix="web-photos-") as tmp:
         checked: list[_Checked] = []
-        errors: list[tuple[str, int]] = []
+        errors: list[problems.Problem] = []
+        statuses: list[int] = []
         for number, upload in enumerate(chosen, start=1):
-            label = f"照片 {number}（{upload.filename}）/ photo {number} ({upload.filename})"
             try:
                 checked.append(_check(upload, Path(tmp) / str(number), max_bytes, max_pixels))
             except problems.Problem as problem:
-                errors.append((f"{label}：{problem.message('zh')} / {problem.message('en')}", problem.status))
+                errors.append(photo_refused(number=number, name=upload.filename,
+                                            reason=problem.message("zh"), reason_en=problem.message("en")))  # fmt: skip
+                statuses.append(problem.status)
         if errors:
-            raise UploadRefused([text for text, _ in errors], status=errors[0][1])
+            raise FormProblems({"photos": errors}, status=statuses[0])
         return [_keep(session, store, c, entity_type, entity_id, max_pixels) for c in checked]
 
 

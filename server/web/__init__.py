@@ -8,6 +8,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Register the page blueprints."""
     from . import (
+        admin,
         devices,
         documents,
         expert_opinions,
@@ -43,6 +44,7 @@ def register_web(app: Flask) -> None:
         stop_orders,
         scoring,
         expert_opinions,
+        admin,
     ):
         app.register_blueprint(module.bp)
     supervise.register_filters(app)

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from server.errors import header_unmatched, ledger_file_too_large, upload_expired, upload_missing
 from server.extensions import db
 from server.models import Enterprise
 from server.services.ledger_excel import (
@@ -21,7 +22,6 @@ from server.services.ledger_excel import (
     XLSX_MIMETYPE,
     LedgerImportReport,
     export_ledger,
-    header_unmatched,
     import_ledger,
     ledger_template,
     mappable_fields,
@@ -34,16 +34,13 @@ from server.web.access import (
     enterprise_required,
     supervisor_required,
 )
+from server.web.forms import tr_problem
 from sync.problems import Problem
 
 bp = Blueprint("ledger_io", __name__)
 
 #: The largest ledger accepted (a 5,000-row ledger is well under 1 MB).
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-_TOO_LARGE = (
-    f"文件过大：台账文件不能超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB，请删去图片或拆分后再上传 / "
-    f"the file is too large: a ledger may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
-)
 
 
 @bp.url_value_preprocessor
@@ -55,7 +52,9 @@ def _limit_upload(endpoint: str | None, values: dict[str, Any] | None) -> None:
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_error: RequestEntityTooLarge) -> Any:
-    return _result(None, error=_TOO_LARGE, status=413)
+    return _result(
+        None, error=tr_problem(ledger_file_too_large(limit_mb=MAX_UPLOAD_BYTES // (1024 * 1024))), status=413
+    )
 
 
 def _xlsx(data: bytes, filename: str) -> Response:
@@ -94,7 +93,7 @@ def import_ledger_page() -> Any:
     if upload is None or not upload.filename:
         return _result(
             None,
-            error="请选择要导入的台账文件（.xlsx 或 .csv） / choose a ledger file (.xlsx or .csv)",
+            error=tr_problem(upload_missing()),
             status=400,
         )
     data = upload.read()
@@ -156,7 +155,7 @@ def _import(
         if problem.kind is header_unmatched:
             token = token or _keep_pending(enterprise, data)
             return _mapping(enterprise, data, filename, token, dry_run, problem, column_map), True
-        return _result(None, error=f"{problem.message('zh')} / {problem.message('en')}", status=400), False
+        return _result(None, error=tr_problem(problem), status=400), False
     if report.written:
         db.session.commit()
     else:
@@ -177,7 +176,7 @@ def _mapping(
     try:
         preview = preview_columns(data, filename, {**(enterprise.ledger_column_map or {}), **(chosen or {})})
     except Problem as unreadable:
-        return _result(None, error=f"{unreadable.message('zh')} / {unreadable.message('en')}", status=400)
+        return _result(None, error=tr_problem(unreadable), status=400)
     status = 400 if chosen is not None else 200
     return render_template("ledger_mapping.html", preview=preview, fields=mappable_fields(), token=token,
                            filename=filename, dry_run=dry_run, problem=problem, retried=chosen is not None,
@@ -192,7 +191,7 @@ def import_mapped() -> Any:
     token = request.form.get("token", "")
     path = _pending(enterprise, token)
     if path is None:
-        return _result(None, error="上传的文件已过期，请重新选择文件导入 / the upload expired; choose the file again",
+        return _result(None, error=tr_problem(upload_expired()),
                        status=400)  # fmt: skip
     known = {key for key, _ in mappable_fields()}
     column_map: dict[str, str] = {}

@@ -14,14 +14,14 @@ from werkzeug.datastructures import FileStorage
 
 from server import clock
 from server.domain.hazards import HazardEventKind, HazardLevel
+from server.errors import FormProblems, Problem, filter_invalid, portal_action_unknown
 from server.extensions import current_backend, db
 from server.models import Enterprise, Hazard, HazardSource, Photo
 from server.models.base import utcnow
 from server.services import hazard_views, portal
-from server.services.portal import FormErrors
-from server.services.web_photos import MAX_FILES, UploadRefused, store_uploaded_photos
+from server.services.web_photos import MAX_FILES, store_uploaded_photos
 from server.web.access import current_enterprise_user, enterprise_required
-from sync.problems import Problem
+from server.web.forms import form_errors, tr_problem
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -58,8 +58,10 @@ def _photo_saver(entity_type: str, field: str, error_key: str) -> Callable[[uuid
                 db.session, current_backend().blobs, files, entity_type, entity_id,
                 max_bytes=current_app.config["SYNC_MAX_PHOTO_BYTES"], max_pixels=current_app.config["MAX_PHOTO_PIXELS"],
             )  # fmt: skip
-        except UploadRefused as refused:
-            raise FormErrors({error_key: "；".join(refused.messages)}, refused.status) from None
+        except FormProblems as refused:
+            # The saver's refusal is the form's field ``error_key`` (which photo input it came from).
+            raise FormProblems({error_key: [p for found in refused.fields.values() for p in found]},
+                               refused.status) from None  # fmt: skip
 
     return save
 
@@ -75,11 +77,11 @@ def _list_filters(errors: list[str]) -> tuple[portal.ListFilters, int]:
     """The list's filters and page from the query string; a bad value is reported and ignored."""
     status = request.args.get("status", "").strip() or None
     if status is not None and status not in portal.STATUS_FILTERS:
-        errors.append(f"状态“{status}”无效 / invalid status")
+        errors.append(tr_problem(filter_invalid(label="状态", label_en="status", value=status)))
         status = None
     finder = request.args.get("finder", "").strip() or None
     if finder is not None and finder not in portal.FINDER_FILTERS:
-        errors.append(f"来源“{finder}”无效 / invalid finder")
+        errors.append(tr_problem(filter_invalid(label="来源", label_en="finder", value=finder)))
         finder = None
     level = None
     raw_level = request.args.get("level", "").strip()
@@ -87,7 +89,7 @@ def _list_filters(errors: list[str]) -> tuple[portal.ListFilters, int]:
         try:
             level = HazardLevel(raw_level)
         except ValueError:
-            errors.append(f"隐患等级“{raw_level}”无效 / invalid level")
+            errors.append(tr_problem(filter_invalid(label="隐患等级", label_en="level", value=raw_level)))
     raw_page = request.args.get("page", "1")
     page = int(raw_page) if raw_page.isdigit() else 1
     return portal.ListFilters(status=status, level=level, finder=finder), page
@@ -148,9 +150,9 @@ def ledger_new() -> Any:
             request.form, found_on=None, today=clock.today(), now=utcnow(), zone=clock.zone()
         )
         hazard = portal.create_ledger_entry(db.session, current_enterprise_user(), enterprise, data)
-    except FormErrors as refused:
+    except Problem as refused:
         db.session.rollback()
-        return _render_ledger_form(None, request.form, refused.errors, refused.status)
+        return _render_ledger_form(None, request.form, form_errors(refused), refused.status)
     db.session.commit()
     return redirect(url_for("portal.hazard_page", hazard_id=hazard.id, done="created"), 303)
 
@@ -171,14 +173,14 @@ def ledger_edit(hazard_id: uuid.UUID) -> Any:
             request.form, found_on=found_on, today=clock.today(), now=utcnow(), zone=clock.zone()
         )
         portal.update_ledger_entry(db.session, current_enterprise_user(), hazard, data, utcnow())
-    except FormErrors as refused:
+    except Problem as refused:
         db.session.rollback()
         hazard = _hazard(enterprise, hazard_id)
         values = {
             **request.form.to_dict(),
             "found_at": portal.ledger_form_values(hazard, clock.zone())["found_at"],
         }
-        return _render_ledger_form(hazard, values, refused.errors, refused.status)
+        return _render_ledger_form(hazard, values, form_errors(refused), refused.status)
     db.session.commit()
     return redirect(url_for("portal.hazard_page", hazard_id=hazard_id, done="updated"), 303)
 
@@ -197,7 +199,7 @@ def _act(hazard: Hazard, action: str) -> None:
             db.session, user, hazard, form.get("acceptor"), form.get("opinion"), now, clock.today()
         )
     else:
-        raise FormErrors({"": f"未知操作“{action}” / unknown action"})
+        raise portal_action_unknown(value=action)
 
 
 @bp.route("/hazards/<uuid:hazard_id>", methods=["GET", "POST"])
@@ -213,10 +215,8 @@ def hazard_page(hazard_id: uuid.UUID) -> Any:
     if request.method == "POST":
         try:
             _act(hazard, action)
-        except FormErrors as refused:
-            errors, status = refused.errors, refused.status
-        except Problem as problem:
-            errors, status = {"": f"{problem.message('zh')} / {problem.message('en')}"}, problem.status
+        except Problem as refused:
+            errors, status = form_errors(refused), refused.status
         else:
             db.session.commit()
             return redirect(url_for("portal.hazard_page", hazard_id=hazard_id, done=action), 303)
@@ -270,9 +270,9 @@ def self_assessment() -> Any:
                 now=utcnow(), attach_photos=lambda c, result_id: _photo_saver("item_result", f"photos-{c}",
                                                                               f"photos-{c}")(result_id),
             )  # fmt: skip
-        except FormErrors as refused:
+        except Problem as refused:
             db.session.rollback()
-            errors, status = refused.errors, refused.status
+            errors, status = form_errors(refused), refused.status
             assessment = portal.load_assessment(db.session, enterprise, campaign, phase, today)
         else:
             db.session.commit()

@@ -8,6 +8,9 @@ from typing import Any
 from flask import Blueprint, current_app, send_from_directory
 from werkzeug.exceptions import NotFound
 
+from server.errors import app_not_built
+from server.web.forms import tr_problem
+
 bp = Blueprint("pwa", __name__)
 
 #: The app shell and the service worker must always be revalidated; hashed assets may be cached for long.
@@ -32,10 +35,7 @@ def app_file(name: str = "index.html") -> Any:
     if hidden_or_outside(name):
         raise NotFound()
     if not (dist / "index.html").is_file():
-        return (
-            "应用尚未构建，请运行 make run 或 make pwa。 / The app is not built yet: run `make run` or `make pwa`.",
-            503,
-        )
+        return tr_problem(app_not_built()), 503
     target = name if (dist / name).is_file() else "index.html"
     try:
         response = send_from_directory(dist, target)

@@ -16,13 +16,13 @@ from server.domain.reconciliation import (
     PLACE_MIN,
     ItemVerdict,
 )
+from server.errors import Problem, filter_invalid, page_number_invalid
 from server.extensions import db
 from server.models import Enterprise
 from server.services import oversight
 from server.services.reconciliation import (
     SORTS,
     PhaseWindow,
-    UnknownPhase,
     key_items,
     reconcile_enterprise,
     reconcile_scope,
@@ -30,6 +30,7 @@ from server.services.reconciliation import (
 )
 from server.services.scope import visible_enterprises
 from server.web.access import current_supervisor, supervisor_required
+from server.web.forms import tr_problem
 
 bp = Blueprint("reconciliation", __name__)
 
@@ -43,8 +44,8 @@ def phase_from_request(errors: list[str]) -> PhaseWindow | None:
     code = request.args.get("phase", "").strip() or None
     try:
         return resolve_phase(db.session, user, code, clock.today(), clock.zone())
-    except UnknownPhase as unknown:
-        errors.append(str(unknown))
+    except Problem as unknown:  # phase_unknown
+        errors.append(tr_problem(unknown))
         return resolve_phase(db.session, user, None, clock.today(), clock.zone())
 
 
@@ -53,7 +54,7 @@ def _page_number(errors: list[str]) -> int:
     if not raw:
         return 1
     if not raw.isdigit() or int(raw) < 1:
-        errors.append(f"参数 page“{raw}”应为正整数 / page must be a positive integer")
+        errors.append(tr_problem(page_number_invalid(name="page", value=raw)))
         return 1
     return int(raw)
 
@@ -67,7 +68,7 @@ def county() -> Any:
     window = phase_from_request(errors)
     sort = request.args.get("sort", "").strip() or "reliability"
     if sort not in SORTS:
-        errors.append(f"排序“{sort}”无效 / invalid sort")
+        errors.append(tr_problem(filter_invalid(label="排序", label_en="sort", value=sort)))
         sort = "reliability"
     number = _page_number(errors)
     result = None

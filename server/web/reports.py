@@ -28,12 +28,14 @@ from flask import (
 
 from server import clock, security
 from server.domain.roles import Role
+from server.errors import FormProblems, Problem
 from server.extensions import db
+from server.i18n import current_language
 from server.models import Campaign
 from server.services import audit, progress_report
 from server.services import campaigns as campaign_rules
 from server.services.oversight import campaign_for
-from server.services.progress_report import PeriodError, ProgressReport
+from server.services.progress_report import ProgressReport
 from server.services.progress_report.xlsx import XLSX_MIMETYPE, report_filename, report_xlsx
 from server.web.access import current_supervisor, supervisor_required
 
@@ -48,8 +50,8 @@ def _report() -> tuple[ProgressReport | None, str | None]:
         period = progress_report.parse_period(
             request.args.get("month"), request.args.get("final"), clock.today()
         )
-    except PeriodError as error:
-        return None, str(error)
+    except Problem as error:
+        return None, error.message(current_language())
     report = progress_report.build_report(
         db.session, current_supervisor(), period, zone=clock.zone(),
         authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
@@ -84,12 +86,12 @@ def report_phone() -> Any:
     phone = request.form.get("phone", "")
     try:
         progress_report.set_report_phone(db.session, current_supervisor(), phone)
-    except PeriodError as refused:
+    except Problem as refused:
         db.session.rollback()
         report, _ = _report()
         campaign = campaign_for(db.session, current_supervisor())
         return render_template(
-            "report_monthly.html", r=report, error=None, phone_error=str(refused), phone_typed=phone,
+            "report_monthly.html", r=report, error=None, phone_error=refused.message(current_language()), phone_typed=phone,
             months=progress_report.report_months(campaign, clock.today()), month_arg="", final=False,
             sections=progress_report.SECTIONS,
         ), 400  # fmt: skip
@@ -150,9 +152,9 @@ def campaign_page(campaign_id: int) -> Any:
         form = {key: request.form.get(key, "") for key in form}
         try:
             changed = campaign_rules.update_campaign(db.session, g.user, campaign, form)
-        except campaign_rules.CampaignFormErrors as refused:
+        except FormProblems as refused:
             db.session.rollback()
-            errors = refused.errors
+            errors = refused.field_messages(current_language())
             campaign = db.session.get(Campaign, campaign_id) or abort(404)
         else:
             db.session.commit()

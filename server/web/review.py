@@ -26,12 +26,14 @@ from werkzeug.wsgi import wrap_file
 from server import clock, security
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome
 from server.domain.roles import SUPERVISOR_ROLES, Role
+from server.errors import photo_bytes_missing, photo_file_lost, review_outcome_missing
 from server.extensions import current_backend, db
 from server.media.store import thumbnail_of
 from server.models import Inspection
 from server.services import portal, review
 from server.services.scope import visible_inspections
 from server.web.access import current_supervisor, supervisor_required
+from server.web.forms import tr_problem
 from sync import problems
 from sync.problems import Problem
 
@@ -39,15 +41,6 @@ bp = Blueprint("review", __name__, template_folder="templates")
 
 #: Photos never change (they are named by their hash), but scope may: browsers keep them a day, privately.
 PHOTO_CACHE_CONTROL = "private, max-age=86400"
-BYTES_MISSING = (
-    "照片文件尚未上传到服务器（只收到了照片记录），检查人员的设备联网同步后即可查看。"
-    " / The photo's bytes have not reached the server yet (only its record has); they arrive when the device syncs."
-)
-
-FILE_LOST = (
-    "照片文件曾经收到并校验，但现在存储中找不到，请联系系统管理员从备份恢复。"
-    " / The photo's bytes were received and verified but are missing from the store; restore them from a backup."
-)
 
 
 @bp.app_template_filter("review_time")
@@ -142,7 +135,8 @@ def _outcome(value: str) -> ReviewOutcome:
     try:
         return ReviewOutcome(value)
     except ValueError:
-        raise problems.invalid_fields(fields="outcome: 请选择通过或退回 / choose approve or return") from None
+        # Still the request's invalid field (400.2, as devices and tests know it), explained in one language.
+        raise problems.invalid_fields(fields=f"outcome: {tr_problem(review_outcome_missing())}") from None
 
 
 @bp.route("/inspections/<uuid:inspection_id>/review", methods=["POST"])
@@ -166,7 +160,7 @@ def submit_review(inspection_id: uuid.UUID) -> Any:
     except Problem as problem:
         db.session.rollback()
         return _render_review(
-            inspection_id, comment=comment, error=problem.message("zh"), status=problem.status
+            inspection_id, comment=comment, error=tr_problem(problem), status=problem.status
         )
     db.session.commit()
     flash(f"已{review.OUTCOME_ZH[outcome]}此检查记录。", "review")
@@ -191,9 +185,9 @@ def _photo_response(photo_id: uuid.UUID, *, thumbnail: bool) -> Any:
     photo, blob = found
     store = current_backend().blobs
     if blob is None:
-        abort(404, description=BYTES_MISSING)
+        raise photo_bytes_missing()
     if not store.has(photo.sha256):
-        abort(404, description=FILE_LOST)
+        raise photo_file_lost()
     if thumbnail:
         jpeg = thumbnail_of(store, photo.sha256)
         response = _send_bytes(io.BytesIO(jpeg), len(jpeg), "image/jpeg", f"{photo.sha256}-thumb")

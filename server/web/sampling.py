@@ -9,7 +9,9 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from server import clock
 from server.domain.sampling import MIN_SHARE_PERCENT
+from server.errors import Problem, seed_not_typed
 from server.extensions import db
+from server.i18n import current_language
 from server.models import SamplingDraw
 from server.services import oversight, sampling
 from server.web.access import current_supervisor, supervisor_required
@@ -43,16 +45,14 @@ def draw_list() -> Any:
         try:
             if request.form.get("seed", "").strip():
                 # The seed comes from the cryptographic random source only: a typed one could steer the draw.
-                raise sampling.SamplingRefused(
-                    "随机种子由系统随机生成，不能输入 / the seed is drawn by the system and cannot be typed"
-                )
+                raise seed_not_typed()
             row = sampling.make_draw(
                 db.session, user, form["percent"], bool(form["stratify"]), today=clock.today(zone), tz=zone,
                 redraw_reason=form["reason"], confirmed=bool(form["confirm"]),
             )  # fmt: skip
-        except sampling.SamplingRefused as refused:
+        except Problem as refused:
             db.session.rollback()
-            error = str(refused)
+            error = refused.message(current_language())
         else:
             db.session.commit()
             return redirect(url_for("sampling.draw_page", draw_id=row.id))

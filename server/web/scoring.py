@@ -10,10 +10,11 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 
 from server import clock
 from server.caches import reconciliation_cache
+from server.errors import Problem
 from server.extensions import db
+from server.i18n import current_language
 from server.models import Campaign
 from server.services import progress_report, scoring
-from server.services.progress_report import PeriodError
 from server.web.access import current_supervisor, supervisor_required
 from server.web.forms import commit_or_errors
 from server.web.reports import admin_required, xlsx_response
@@ -26,8 +27,8 @@ def _board() -> scoring.Scoreboard:
         period = progress_report.parse_period(
             request.args.get("month"), request.args.get("final"), clock.today()
         )
-    except PeriodError as error:
-        abort(400, str(error))
+    except Problem as error:
+        abort(400, error.message(current_language()))
     zone = clock.zone()
     return scoring.scoreboard(
         db.session, current_supervisor(), period, zone=zone, cache=reconciliation_cache()

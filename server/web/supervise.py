@@ -14,22 +14,26 @@ from server.caches import clearance_cache
 from server.domain import hazards as rules
 from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.sectors import Sector
+from server.errors import (
+    deadline_invalid,
+    filter_date_invalid,
+    filter_invalid,
+    page_number_invalid,
+    phase_unknown,
+)
 from server.extensions import db
 from server.models import Hazard, HazardSource, Region
 from server.services import hazard_views, oversight, submissions
 from server.services.hazards import supervise
 from server.services.scope import visible_hazards, visible_region_ids
 from server.web.access import current_supervisor, supervisor_required
+from server.web.forms import tr_problem
 from sync.problems import Problem
 
 bp = Blueprint("supervise", __name__)
 
 #: 五到位 as the pages label it (the domain's list).
 FIVE_IN_PLACE_ZH = {key: zh for key, (zh, _en) in rules.FIVE_IN_PLACE.items()}
-
-
-class FilterError(ValueError):
-    """A query-string filter that cannot be understood; shown to the user, the filter ignored."""
 
 
 def _enum_arg(name: str, enum: Any, label: str) -> Any:
@@ -39,7 +43,7 @@ def _enum_arg(name: str, enum: Any, label: str) -> Any:
     try:
         return enum(raw)
     except ValueError:
-        raise FilterError(f"{label}“{raw}”无效 / invalid {name}") from None
+        raise filter_invalid(label=label, label_en=name, value=raw) from None
 
 
 def _int_arg(name: str, default: int | None = None) -> int | None:
@@ -47,7 +51,7 @@ def _int_arg(name: str, default: int | None = None) -> int | None:
     if not raw:
         return default
     if not raw.isdigit():
-        raise FilterError(f"参数 {name}“{raw}”应为正整数 / {name} must be a positive integer")
+        raise page_number_invalid(name=name, value=raw)
     return int(raw)
 
 
@@ -56,13 +60,14 @@ def _flag(name: str) -> bool:
 
 
 def _parse(parsers: dict[str, Any], errors: list[str]) -> dict[str, Any]:
-    """Run each filter parser, collecting errors instead of failing (the list still shows, unfiltered by it)."""
+    """Run each filter parser, collecting its problem in the reader's language instead of failing (the list
+    still shows, unfiltered by it)."""
     values: dict[str, Any] = {}
     for key, parse in parsers.items():
         try:
             values[key] = parse()
-        except FilterError as error:
-            errors.append(str(error))
+        except Problem as error:
+            errors.append(tr_problem(error))
     return values
 
 
@@ -126,7 +131,7 @@ def _date_arg(name: str, label: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise FilterError(f"{label}“{raw}”无效，应为 YYYY-MM-DD / {name} must be YYYY-MM-DD") from None
+        raise filter_date_invalid(label=label, label_en=name, value=raw) from None
 
 
 def _uuid_arg(name: str) -> uuid.UUID | None:
@@ -136,7 +141,7 @@ def _uuid_arg(name: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise FilterError(f"编号“{raw}”无效 / invalid {name}") from None
+        raise filter_invalid(label="编号", label_en=name, value=raw) from None
 
 
 def _query_without_page() -> str:
@@ -161,7 +166,7 @@ def hazard_page(hazard_id: uuid.UUID) -> Any:
     """One hazard: its terms, timeline and photos; POST applies a supervisor's action."""
     user = current_supervisor()
     hazard = _visible_hazard(hazard_id)
-    error = None
+    error, status = None, 200
     form: dict[str, str] = {}
     if request.method == "POST":
         form = {
@@ -185,13 +190,12 @@ def hazard_page(hazard_id: uuid.UUID) -> Any:
             )  # fmt: skip
         except Problem as problem:
             db.session.rollback()
-            error = problem.message("zh")
+            error, status = tr_problem(problem), problem.status
             hazard = _visible_hazard(hazard_id)
         else:
             db.session.commit()
             return redirect(url_for("supervise.hazard_page", hazard_id=hazard.id, done=form["action"]))
     view = hazard_views.hazard_view(db.session, hazard, clock.today())
-    status = 200 if error is None else 409 if "状态" in error else 400
     return render_template(
         "hazard.html", h=hazard, v=view, error=error, form=form, done=request.args.get("done"),
         five_in_place=FIVE_IN_PLACE_ZH, kinds=HazardEventKind, min_waiver=rules.MIN_WAIVER_CHARS,
@@ -200,15 +204,13 @@ def hazard_page(hazard_id: uuid.UUID) -> Any:
 
 
 def _form_date(raw: str) -> date | None:
-    from sync.problems import invalid_fields
-
     raw = raw.strip()
     if not raw:
         return None
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise invalid_fields(fields=f"deadline: 日期“{raw}”无效，应为 YYYY-MM-DD / not a date") from None
+        raise deadline_invalid(value=raw) from None
 
 
 @bp.route("/enterprises")
@@ -233,7 +235,7 @@ def enterprise_list() -> Any:
     if phase_code:
         phase = phases.get(phase_code)
         if phase is None:
-            errors.append(f"阶段“{phase_code}”不存在 / unknown phase")
+            errors.append(tr_problem(phase_unknown(value=phase_code)))
         else:
             inspected_between = (phase.starts_on, phase.ends_on, request.args.get("inspected", "1") != "0")
     cleared_arg = request.args.get("cleared", "")

@@ -15,6 +15,7 @@ from server.models import Quarantine
 from server.services import qr, throttle
 from server.services.quarantine import reapply
 from server.services.users import sign_in
+from server.web.forms import tr_problem
 from sync.problems import Problem
 
 bp = Blueprint(
@@ -42,7 +43,7 @@ def login() -> Any:
             user = sign_in(db.session, request.form.get("username", "")[:64], request.form.get("password", "")[:256],
                            address=request.remote_addr or "", limits=throttle.limits_from(current_app.config))  # fmt: skip
         except Problem as problem:
-            error = f"{problem.message('zh')} / {problem.message('en')}"
+            error = tr_problem(problem)
             status = problem.status
         else:
             db.session.commit()
@@ -115,7 +116,7 @@ def quarantine_detail(row_id: int) -> Any:
             reapply(db.session, current_app.extensions["sync"].registry, row, data_text, admin)
         except Problem as problem:
             db.session.rollback()
-            error = problem.message("zh")
+            error = tr_problem(problem)
         else:
             db.session.commit()
             return redirect(url_for("web.quarantine_detail", row_id=row.id))

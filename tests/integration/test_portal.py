@@ -175,8 +175,13 @@ def test_ledger_form_errors_sit_next_to_their_fields_and_keep_what_was_typed(app
         "funds_yuan",
     ):
         assert error_of(html, key), key
-    assert "请填写隐患部位" in error_of(html, "place") and "place is required" in error_of(html, "place")
+    # One language at a time: the reader's (Chinese by default, English when the browser asks for it).
+    assert "请填写隐患部位" in error_of(html, "place") and "required" not in error_of(html, "place")
     assert "不能晚于现在" in error_of(html, "found_at")
+    english = client.post("/portal/ledger/new", data=ledger_form(csrf, place="", found_at=future),
+                          headers={"Accept-Language": "en"}).get_data(as_text=True)  # fmt: skip
+    assert error_of(english, "place") == "Place is required."
+    assert "请填写" not in error_of(english, "place") and "future" in error_of(english, "found_at")
     assert not error_of(html, "deadline") and not error_of(html, "ledger_no")
     # Nothing typed is lost: the good values and the bad ones come back in their fields.
     assert 'value="ZC-KEEP-ME"' in html and 'value="一千"' in html and 'value="王建平"' not in html

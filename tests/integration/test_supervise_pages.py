@@ -202,6 +202,27 @@ def test_hazard_list_filters_pages_and_refuses_bad_filters(app: Flask, superviso
     assert "隐患等级“severe”无效" in text and "page" in text
 
 
+def test_a_rejection_without_a_reason_asks_for_the_reason_and_does_not_blame_the_state(
+    app: Flask, supervisor: FlaskClient
+) -> None:
+    with app.app_context():
+        hazard = _hazard(_enterprise(), deadline_in=10)
+        append_event(db.session, hazard, K.rectification_reported, hazard.found_at + timedelta(days=1))
+        db.session.commit()
+        url = f"/hazards/{hazard.id}"
+    token = _token(supervisor.get(url).get_data(as_text=True))
+    refused = supervisor.post(url, data={"csrf_token": token, "action": "reject", "comment": " "})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "驳回整改必须填写理由" in html
+    assert "状态不允许" not in html and "A rejection needs a reason" not in html
+    english = supervisor.post(url, data={"csrf_token": token, "action": "reject", "comment": ""},
+                              headers={"Accept-Language": "en"})  # fmt: skip
+    assert english.status_code == 400 and "A rejection needs a reason" in english.get_data(as_text=True)
+    assert "驳回整改必须填写理由" not in english.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Hazard, hazard.id).state == HazardState.reported
+
+
 def test_hazard_page_accepts_rejects_extends_and_lists_each_as_an_audited_event(
     app: Flask, supervisor: FlaskClient
 ) -> None:
@@ -216,7 +237,7 @@ def test_hazard_page_accepts_rejects_extends_and_lists_each_as_an_audited_event(
     assert page.status_code == 200 and "五到位" in html and "王建平" in html and "验收通过" in html
     token = _token(html)
     refused = supervisor.post(url, data={"csrf_token": token, "action": "reject", "comment": " "})
-    assert refused.status_code == 409 and "理由" in refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "驳回整改必须填写理由" in refused.get_data(as_text=True)
     rejected = supervisor.post(
         url, data={"csrf_token": token, "action": "reject", "comment": "泄爆口仍朝向通道"}
     )

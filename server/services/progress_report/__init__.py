@@ -97,7 +97,6 @@ from server.services.progress_report.figures import (
 )
 from server.services.progress_report.period import (
     Period,
-    PeriodError,
     local_end_of,
     parse_period,
     report_cutoff,
@@ -116,7 +115,6 @@ __all__ = [
     "SECTIONS",
     "UNIT",
     "Period",
-    "PeriodError",
     "ProgressReport",
     "ReportUnit",
     "UnitFigures",

@@ -14,6 +14,7 @@ from server import clock
 from server.domain.hazards import HazardLevel
 from server.domain.inspections import InspectionKind
 from server.domain.roles import Role
+from server.errors import no_filing_unit, report_phone_invalid
 from server.models import (
     Campaign,
     Hazard,
@@ -41,7 +42,7 @@ from server.services.progress_report.as_of import (
 from server.services.progress_report.clearance import Verdicts, load_enterprises
 from server.services.progress_report.figures import ProgressReport, UnitFigures
 from server.services.progress_report.majors import major_hazards
-from server.services.progress_report.period import Period, PeriodError, campaign_year, report_cutoff
+from server.services.progress_report.period import Period, campaign_year, report_cutoff
 from server.services.progress_report.phases import phase_moments, phase_progress
 from server.services.progress_report.units import ReportUnit, alive, enterprises_in_scope, key, report_scope
 
@@ -129,12 +130,12 @@ MAX_PHONE = 32
 
 def set_report_phone(session: DbSession, user: User, phone: str) -> Region:
     """Set the 联系电话 the user's bureau prints on its reports (its region's; an admin's is the single city's);
-    audited. PeriodError (the form's refusal) when the number is not one."""
+    audited; report_phone_invalid or no_filing_unit when refused."""
     from server.services import audit
 
     region = user.region if user.role != Role.admin else _single_root(session)
     if region is None:
-        raise PeriodError("没有可设置联系电话的填报单位 / no filing unit to set the phone of")
+        raise no_filing_unit()
     text = " ".join(phone.split())
     if (
         not text
@@ -142,10 +143,7 @@ def set_report_phone(session: DbSession, user: User, phone: str) -> Region:
         or not set(text) <= PHONE_CHARS
         or sum(c.isdigit() for c in text) < 5
     ):
-        raise PeriodError(
-            f"联系电话“{phone.strip()}”无效：应为电话号码（数字、空格、连字符、括号，不超过 {MAX_PHONE} 个字符） / "
-            "not a telephone number"
-        )
+        raise report_phone_invalid(value=phone.strip(), limit=MAX_PHONE)
     before = region.contact_phone
     region.contact_phone = text
     session.flush()

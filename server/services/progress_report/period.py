@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
+from server.errors import month_invalid, month_not_begun
 from server.models import (
     Campaign,
 )
@@ -16,10 +17,6 @@ Period = date | Literal["final"]
 #: The day of the month the monthly report is due, and the final summary's day.
 REPORT_DAY = 23
 FINAL_MONTH, FINAL_DAY = 11, 15
-
-
-class PeriodError(ValueError):
-    """A report period that cannot be understood; the message is Chinese first, then English."""
 
 
 # --- the cut-off --------------------------------------------------------------------------------------------
@@ -77,7 +74,7 @@ def report_cutoff(period: Period, zone: tzinfo, year: int) -> Cutoff:
 
 
 def parse_period(month: str | None, final: str | None, today: date) -> Period:
-    """The period asked for by ``?month=YYYY-MM`` or ``?final=1`` (default: this month); PeriodError if invalid."""
+    """The period asked for by ``?month=YYYY-MM`` or ``?final=1`` (default: this month); month_invalid or month_not_begun if invalid."""
     if (final or "").strip() in ("1", "true", "on"):
         return "final"
     raw = (month or "").strip()
@@ -85,13 +82,13 @@ def parse_period(month: str | None, final: str | None, today: date) -> Period:
         return today.replace(day=1)
     parts = raw.split("-")
     if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()) or len(parts[0]) != 4:
-        raise PeriodError(f"月份“{raw}”无效，应为 YYYY-MM（例如 2026-07） / month must be YYYY-MM")
+        raise month_invalid(value=raw)
     year, number = int(parts[0]), int(parts[1])
     if not 1 <= number <= 12 or not 2000 <= year <= 2100:
-        raise PeriodError(f"月份“{raw}”无效，应为 YYYY-MM（例如 2026-07） / month must be YYYY-MM")
+        raise month_invalid(value=raw)
     first = date(year, number, 1)
     if first > today:
-        raise PeriodError(f"{year}年{number}月尚未到来，不能填报 / {raw} has not begun yet")
+        raise month_not_begun(year=year, month=number, value=raw)
     return first
 
 
