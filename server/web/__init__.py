@@ -11,6 +11,8 @@ def register_web(app: Flask) -> None:
         devices,
         documents,
         expert_opinions,
+        labels,
+        language,
         ledger_io,
         map,
         portal,
@@ -43,6 +45,8 @@ def register_web(app: Flask) -> None:
         stop_orders,
         scoring,
         expert_opinions,
+        language,
     ):
         app.register_blueprint(module.bp)
     supervise.register_filters(app)
+    labels.register_filters(app)

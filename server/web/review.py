@@ -27,12 +27,14 @@ from server import clock, security
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome
 from server.domain.roles import Role
 from server.extensions import db
+from server.i18n import tr
 from server.media.store import thumbnail_of
 from server.models import Inspection
 from server.services import portal, review
 from server.services.scope import visible_inspections
 from server.sync_handlers import current_backend
 from server.web.access import SUPERVISOR_ROLES, current_supervisor, supervisor_required
+from server.web.labels import members, pairs
 from sync import problems
 from sync.problems import Problem
 
@@ -49,6 +51,12 @@ FILE_LOST = (
     "照片文件曾经收到并校验，但现在存储中找不到，请联系系统管理员从备份恢复。"
     " / The photo's bytes were received and verified but are missing from the store; restore them from a backup."
 )
+#: The seal filter of the inspection list (the keys of review.SEAL_FILTERS).
+SEAL_FILTERS = {
+    "verified": ("签名已验证", "Seal verified"),
+    "failed": ("签名验证失败", "Seal failed"),
+    "missing": ("未封存", "Not sealed"),
+}
 
 
 @bp.app_template_filter("review_time")
@@ -70,12 +78,12 @@ def review_duration(value: timedelta | None) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{sign}{days} 天 {hours} 小时"
+        return sign + tr("{d} 天 {h} 小时", "{d} d {h} h", d=days, h=hours)
     if hours:
-        return f"{sign}{hours} 小时 {minutes} 分"
+        return sign + tr("{h} 小时 {m} 分", "{h} h {m} min", h=hours, m=minutes)
     if minutes:
-        return f"{sign}{minutes} 分 {secs} 秒"
-    return f"{sign}{secs} 秒"
+        return sign + tr("{m} 分 {s} 秒", "{m} min {s} s", m=minutes, s=secs)
+    return sign + tr("{s} 秒", "{s} s", s=secs)
 
 
 @bp.app_template_filter("review_metres")
@@ -113,8 +121,8 @@ def inspection_list() -> Any:
     )
     kept = {key: value for key, value in request.args.items() if key != "page" and value}
     return render_template(
-        "review_list.html", page=page, filters=filters, query=urlencode(kept), statuses=review.STATUS_ZH,
-        kinds=list(InspectionKind), seals=review.SEAL_FILTERS,
+        "review_list.html", page=page, filters=filters, query=urlencode(kept), statuses=members(review.STATUS_ZH),
+        kinds=list(InspectionKind), seals={k: v for k, v in pairs(SEAL_FILTERS).items() if k in review.SEAL_FILTERS},
     )  # fmt: skip
 
 
@@ -126,8 +134,8 @@ def _render_review(
     if data is None:
         abort(404)
     return render_template(
-        "review_detail.html", data=data, inspection=data.inspection, statuses=review.STATUS_ZH,
-        outcomes=review.OUTCOME_ZH, comment=comment, error=error,
+        "review_detail.html", data=data, inspection=data.inspection, statuses=members(review.STATUS_ZH),
+        outcomes=members(review.OUTCOME_ZH), comment=comment, error=error,
     ), status  # fmt: skip
 
 
@@ -170,7 +178,12 @@ def submit_review(inspection_id: uuid.UUID) -> Any:
             inspection_id, comment=comment, error=problem.message("zh"), status=problem.status
         )
     db.session.commit()
-    flash(f"已{review.OUTCOME_ZH[outcome]}此检查记录。", "review")
+    flash(
+        tr("已通过此检查记录。", "The inspection was approved.")
+        if outcome is ReviewOutcome.approve
+        else tr("已退回此检查记录。", "The inspection was returned."),
+        "review",
+    )
     return redirect(url_for("review.inspection_review", inspection_id=inspection_id), 303)
 
 
