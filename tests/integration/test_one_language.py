@@ -6,6 +6,7 @@ reader's language, and the switch in the header is remembered per user (and per 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Collection
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlsplit
@@ -45,7 +46,7 @@ LATIN_NAMES = {
 }
 #: Where a page puts its labels (data such as enterprise names sits elsewhere, or is Chinese in the demo).
 LABEL_TAGS = {"h1", "h2", "h3", "th", "button", "label", "legend", "caption", "nav", "dt", "summary"}
-MAX_PAGES_PER_USER = 70
+MAX_PAGES_PER_USER = 90
 
 SUPERVISOR_SAMPLES = {"zh": ["总览", "隐患台账", "退出"], "en": ["Dashboard", "Hazards", "Sign out"]}
 PORTAL_SAMPLES = {
@@ -107,6 +108,7 @@ def _pattern(path: str) -> str:
     parts = urlsplit(path)
     route = re.sub(r"/[0-9a-f]{8}-[0-9a-f-]{27}", "/<id>", parts.path)
     route = re.sub(r"/\d+(?=/|$)", "/<n>", route)
+    route = re.sub(r"/\d{4}-\d{2}-\d{2}(?=/|$)", "/<day>", route)
     return route + "?" + ",".join(sorted({k for k, _ in parse_qsl(parts.query)} - {"page"}))
 
 
@@ -171,7 +173,15 @@ def chinese_in_english_labels(html: str, data: set[str]) -> list[str]:
 
 def _data_names() -> set[str]:
     """Names that are data, not labels: they stay as entered whatever the reader's language."""
-    from server.models import Campaign, CatalogueItem, Enterprise, Hazard, Region, SubmissionRequirement
+    from server.models import (
+        Campaign,
+        CatalogueItem,
+        Enterprise,
+        Hazard,
+        Region,
+        ScoringCriterion,
+        SubmissionRequirement,
+    )
 
     names: set[str] = set()
     names |= set(db.session.scalars(sa.select(Enterprise.name)))
@@ -180,6 +190,8 @@ def _data_names() -> set[str]:
     names |= set(db.session.scalars(sa.select(Campaign.name)))
     names |= set(db.session.scalars(sa.select(SubmissionRequirement.name)))
     names |= set(db.session.scalars(sa.select(Campaign.code)))
+    names |= set(db.session.scalars(sa.select(SubmissionRequirement.code)))
+    names |= set(db.session.scalars(sa.select(ScoringCriterion.code)))
     names |= set(db.session.scalars(sa.select(CatalogueItem.code)))
     names |= set(db.session.scalars(sa.select(CatalogueItem.text)))
     for hazard in db.session.scalars(sa.select(Hazard)):
@@ -199,6 +211,50 @@ def choose(client: FlaskClient, lang: str, next_page: str = "/") -> None:
     assert response.headers["Location"].endswith(next_page)
 
 
+def pages_only_a_form_makes(app: Flask, client: FlaskClient, username: str) -> list[str]:
+    """Pages no link of the demo reaches: a stop order and a draw are made as a user would (by their forms); the
+    rest are found in the demo's records."""
+    from server.domain.hazards import HazardLevel
+    from server.domain.inspections import InspectionStatus
+    from server.models import Campaign, Enterprise, Hazard, HazardSource, Inspection, User
+
+    html = client.get("/").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found
+    token = found.group(1)
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        assert user is not None
+        if user.enterprise_id is not None:
+            own = db.session.scalar(sa.select(Hazard.id).where(
+                Hazard.enterprise_id == user.enterprise_id, Hazard.source == HazardSource.self_ledger,
+                Hazard.deleted_at.is_(None)).limit(1))  # fmt: skip
+            return [f"/portal/ledger/{own}/edit"] if own else []
+        inspection = db.session.scalar(
+            sa.select(Inspection.id).join(Enterprise).where(
+                Inspection.status == InspectionStatus.approved, Enterprise.name.like("兴县%")).limit(1)
+        )  # fmt: skip
+        major = db.session.execute(
+            sa.select(Hazard.enterprise_id, Hazard.id).join(Enterprise)
+            .where(Hazard.level == HazardLevel.major, Enterprise.name.like("兴县%")).limit(1)
+        ).one()  # fmt: skip
+        campaign = db.session.scalar(sa.select(Campaign.id).limit(1))
+    extra = ["/submissions/figures", f"/inspections/{inspection}/expert-opinions"]
+    made = client.post(f"/stop-orders/new?enterprise={major[0]}", data={
+        "csrf_token": token, "reasons": "重大事故隐患未整改", "legal_basis": "《中华人民共和国安全生产法》第六十五条",
+        "scope": "炼钢车间", "resume_conditions": "整改完成并经验收合格", "hazard_ids": [str(major[1])],
+    })  # fmt: skip
+    assert made.status_code == 303, made.get_data(as_text=True)
+    extra.append(made.headers["Location"])
+    if username == "ll_city":
+        drawn = client.post("/sampling", data={"csrf_token": token, "percent": "10"})
+        assert drawn.status_code in (302, 303), drawn.get_data(as_text=True)
+        extra.append(drawn.headers["Location"])
+    if username == "admin":
+        extra += [f"/admin/campaigns/{campaign}/scoring", f"/admin/campaigns/{campaign}/submissions"]
+    return extra
+
+
 USERS = [
     ("xx_sup", ["/", "/dashboard"], SUPERVISOR_SAMPLES),
     ("ll_city", ["/", "/dashboard"], SUPERVISOR_SAMPLES),
@@ -216,9 +272,12 @@ def test_every_page_shows_one_language_at_a_time(
     with app.app_context():
         data = _data_names()
     problems: list[tuple[str, str, str]] = []
+    extra = pages_only_a_form_makes(app, client, username)
     for lang in ("zh", "en"):
         choose(client, lang)
-        pages = crawl(client, starts)
+        pages = crawl(client, starts + extra)
+        missing = [path for path in extra if urlsplit(path).path not in {urlsplit(p).path for p in pages}]
+        assert not missing, missing
         assert len(pages) >= 5, (lang, sorted(pages))
         for path, html in pages.items():
             page = parse(html)
@@ -268,9 +327,20 @@ def test_signed_out_pages_follow_the_cookie_and_the_browser(client: FlaskClient)
     assert cookie is not None and cookie.value == "en"
     en = client.get("/login").get_data(as_text=True)
     assert '<html lang="en">' in en and "Sign in" in en and not doubled_labels(en)
-    for path in ("/login", "/gongshi"):
-        html = client.get(path).get_data(as_text=True)
-        assert not doubled_labels(html), path
+    unknown = "0" * 64
+    public = ["/login", "/gongshi", f"/d/record/{uuid.uuid4()}/{unknown}", f"/d/stop/{uuid.uuid4()}/{unknown}",
+              f"/d/expert/{uuid.uuid4()}/{unknown}", "/q/not-a-code"]  # fmt: skip
+    for lang, other_word in (("en", "查无此文书"), ("zh", "No such document")):
+        client.set_cookie("lang", lang)
+        for path in public:
+            html = client.get(path).get_data(as_text=True)
+            assert f'<html lang="{"en" if lang == "en" else "zh-CN"}">' in html, (lang, path)
+            assert not doubled_labels(html), (lang, path)
+            assert other_word not in html, (lang, path)
+            if lang == "en":
+                assert not chinese_in_english_labels(html, set()), (lang, path)
+            else:
+                assert not english_in_chinese_labels(html), (lang, path)
 
 
 def test_the_choice_is_kept_on_the_user_across_sign_ins(app: Flask) -> None:
