@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Collection
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -388,3 +389,27 @@ def test_the_switch_goes_back_to_the_page_it_was_used_on(app: Flask) -> None:
     foreign = client.post("/language", data={"lang": "zh", "csrf_token": token.group(1)},
                           headers={"Referer": "https://evil.example/hazards"})  # fmt: skip
     assert foreign.status_code == 302 and "evil" not in foreign.headers["Location"]
+
+
+def test_enforcement_documents_stay_in_chinese_whatever_the_readers_language(
+    app: Flask, demo_media: Path
+) -> None:
+    """现场检查记录 and 责令限期整改指令书 are legal documents in Chinese: a reader who chose English gets the
+    same Chinese documents (the page's links say so), with no English in their body."""
+    from tests.integration.test_documents import WITH_HAZARDS, pdf_text
+
+    client = app.test_client()
+    login(client, "xx_sup")
+    choose(client, "en")
+    review = client.get(f"/inspections/{WITH_HAZARDS}").get_data(as_text=True)
+    assert "Documents (in Chinese)" in review and "现场检查记录" not in review
+    for kind, title in (("record", "现场检查记录"), ("order", "责令限期整改指令书")):
+        response = client.get(f"/inspections/{WITH_HAZARDS}/documents/{kind}.pdf")
+        assert response.status_code == 200
+        text, _reader = pdf_text(response.get_data())
+        flat = "".join(text.split())
+        assert title in flat
+        # The verification address and the seal's hash are the only Latin text a document carries.
+        body = re.sub(r"https?://\S+|[0-9a-f]{64}", "", text)
+        words = set(re.findall(r"[A-Za-z]{3,}", body)) - {"https", "http", "SHA"}
+        assert not words, (kind, sorted(words))
