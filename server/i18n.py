@@ -47,7 +47,8 @@ def tr(zh: str, en: str, **values: Any) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Make ``tr`` and ``lang`` available to every template."""
+    """Make ``tr`` and ``lang`` available to every template (``tr`` as a global, so imported macros have it)."""
+    app.jinja_env.globals["tr"] = tr
 
     @app.context_processor
     def _language_globals() -> dict[str, Any]:

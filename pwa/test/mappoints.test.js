@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   boundsOf, escapeHtml, formatDay, hasCoordinates, layerOf, LAYERS, mapModel, partition, pointHref, pointStyle,
-  popupContent, unlocatedEntry,
+  popupContent, uiText, unlocatedEntry,
 } from "../src/domain/mappoints.js";
 
 const E = "6f1c1f9e-7d0a-4c43-9a55-3c1a3f6b2f10";
@@ -110,6 +110,19 @@ describe("popups and links", () => {
     expect(content.lines).toContain("已审核通过 · 2026-06-11");
     expect(content.lines.some((l) => l.includes("企业登记位置"))).toBe(true);
     expect(popupContent(inspection, {}).title).toBe("inspection · county");
+  });
+  it("says everything in one language: the page's texts when it hands them over, else Chinese alone", () => {
+    const english = { ...labels, ui: { deadline: "Deadline", listed: "Listed for supervision", hazard_link: "Hazard", enterprise_link: "Enterprise", unlocated: "no coordinates" } };
+    const content = popupContent(hazard, english);
+    expect(content.lines).toContain("Deadline 2026-06-30");
+    expect(content.lines).toContain("Listed for supervision");
+    expect(content.links.map((l) => l.text)).toEqual(["Hazard", "Enterprise"]);
+    expect(unlocatedEntry({ ...enterprise, lat: null, lon: null }, english).text).toMatch(/no coordinates$/);
+    const chinese = popupContent(hazard, labels);
+    expect(chinese.lines).toContain("整改期限 2026-06-30");
+    expect(chinese.links.map((l) => l.text)).toEqual(["隐患详情", "企业详情"]);
+    for (const text of [...chinese.lines, ...chinese.links.map((l) => l.text)]) expect(text).not.toMatch(/ \/ [A-Za-z]/);
+    expect(uiText({}, "overdue")).toBe("已逾期");
   });
   it("reads days in China's calendar and tolerates missing or broken times", () => {
     expect(formatDay("2026-06-10T15:59:00Z")).toBe("2026-06-10");

@@ -12,6 +12,8 @@ def register_web(app: Flask) -> None:
         devices,
         documents,
         expert_opinions,
+        labels,
+        language,
         ledger_io,
         map,
         portal,
@@ -45,6 +47,8 @@ def register_web(app: Flask) -> None:
         scoring,
         expert_opinions,
         admin,
+        language,
     ):
         app.register_blueprint(module.bp)
     supervise.register_filters(app)
+    labels.register_filters(app)

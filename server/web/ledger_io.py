@@ -16,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from server.errors import header_unmatched, ledger_file_too_large, upload_expired, upload_missing
 from server.extensions import db
+from server.i18n import tr
 from server.models import Enterprise
 from server.services.ledger_excel import (
     NOT_IMPORTED,
@@ -74,6 +75,15 @@ def _own_enterprise() -> Enterprise:
 
 def _result(report: LedgerImportReport | None, *, error: str | None = None, status: int = 200) -> Any:
     return render_template("ledger_import_result.html", report=report, error=error), status
+
+
+def _fields() -> list[tuple[str, str]]:
+    """The fields a column may be mapped to: the ledger workbook's own (Chinese) column names, and "not imported"
+    in the reader's language."""
+    return [
+        (key, tr("不导入", "Not imported") if key == NOT_IMPORTED else label)
+        for key, label in mappable_fields()
+    ]
 
 
 @bp.route("/portal/ledger/template.xlsx")
@@ -178,7 +188,7 @@ def _mapping(
     except Problem as unreadable:
         return _result(None, error=tr_problem(unreadable), status=400)
     status = 400 if chosen is not None else 200
-    return render_template("ledger_mapping.html", preview=preview, fields=mappable_fields(), token=token,
+    return render_template("ledger_mapping.html", preview=preview, fields=_fields(), token=token,
                            filename=filename, dry_run=dry_run, problem=problem, retried=chosen is not None,
                            not_imported=NOT_IMPORTED), status  # fmt: skip
 

@@ -21,6 +21,7 @@ from server.extensions import db
 from server.services.map_schema import MapPointsSchema
 from server.services.mappoints import MapPoint, PointKind, enterprise_summaries, map_points
 from server.web.access import current_supervisor, supervisor_required
+from server.web.labels import label, pairs
 from server.web.pwa import hidden_or_outside
 
 bp = Blueprint("web_map", __name__, template_folder="templates")
@@ -30,13 +31,28 @@ MAP_ENTRY = "src/ui/supervisor-map/main.js"
 #: Where Vite writes the manifest inside the web bundle's output folder.
 MANIFEST = Path(".vite") / "manifest.json"
 
-_STATUS_ZH = {
-    InspectionStatus.draft: "草稿",
-    InspectionStatus.submitted: "已提交待审核",
-    InspectionStatus.approved: "已审核通过",
-    InspectionStatus.returned: "已退回",
+_STATUS = {
+    InspectionStatus.draft: ("草稿", "Draft"),
+    InspectionStatus.submitted: ("已提交待审核", "Submitted, awaiting review"),
+    InspectionStatus.approved: ("已审核通过", "Approved"),
+    InspectionStatus.returned: ("已退回", "Returned"),
 }
-_KIND_ZH = {PointKind.enterprise: "企业", PointKind.inspection: "检查", PointKind.hazard: "隐患"}
+#: The popups' own texts (pwa/src/domain/mappoints.js falls back to the Chinese without them).
+_POPUP = {
+    "enterprise_link": ("企业详情", "Enterprise"),
+    "inspection_link": ("检查详情", "Inspection"),
+    "hazard_link": ("隐患详情", "Hazard"),
+    "approximate": ("未记录定位，显示于企业登记位置", "No recorded position: drawn at the enterprise"),
+    "deadline": ("整改期限", "Deadline"),
+    "listed": ("挂牌督办", "Listed for supervision"),
+    "unlocated": ("无坐标", "no coordinates"),
+    "overdue": ("已逾期", "Overdue"),
+}
+_KIND = {
+    PointKind.enterprise: ("企业", "Enterprise"),
+    PointKind.inspection: ("检查", "Inspection"),
+    PointKind.hazard: ("隐患", "Hazard"),
+}
 
 
 @dataclass(frozen=True)
@@ -126,13 +142,14 @@ def map_policy(tile_url: str) -> str:
 
 
 def _labels() -> dict[str, dict[str, str]]:
-    """Chinese names of the codes the points carry, for the script and the table."""
+    """Names of the codes the points carry, in the reader's language, for the script and the table."""
     return {
-        "kind": {k.value: v for k, v in _KIND_ZH.items()},
-        "inspection_kind": {k.value: k.label_zh for k in InspectionKind},
-        "status": {k.value: v for k, v in _STATUS_ZH.items()},
-        "level": {k.value: k.label_zh for k in HazardLevel},
-        "state": {k.value: k.label_zh for k in HazardState},
+        "kind": {k.value: v for k, v in pairs(_KIND).items()},
+        "inspection_kind": {k.value: label(k) for k in InspectionKind},
+        "status": {k.value: v for k, v in pairs(_STATUS).items()},
+        "level": {k.value: label(k) for k in HazardLevel},
+        "state": {k.value: label(k) for k in HazardState},
+        "ui": pairs(_POPUP),
     }
 
 
@@ -166,7 +183,7 @@ def map_context(enterprise_id: uuid.UUID | None = None) -> dict[str, Any]:
     return {
         "result": result,
         "rows": enterprise_summaries(result.points),
-        # Chinese as UTF-8 rather than \u escapes: a county's points are megabytes either way.
+        # Text as UTF-8 rather than \u escapes: a county's points are megabytes either way.
         "data_json": htmlsafe_json_dumps(data, dumps=json.dumps, ensure_ascii=False, separators=(",", ":")),
         "labels": labels,
         "china_day": _china_day,

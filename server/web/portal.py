@@ -13,7 +13,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from werkzeug.datastructures import FileStorage
 
 from server import clock
-from server.domain.hazards import HazardEventKind, HazardLevel
+from server.domain.clearance import ItemResultValue
+from server.domain.hazards import FIVE_IN_PLACE, HazardEventKind, HazardLevel
 from server.errors import FormProblems, Problem, filter_invalid, portal_action_unknown
 from server.extensions import current_backend, db
 from server.models import Enterprise, Hazard, HazardSource, Photo
@@ -22,14 +23,34 @@ from server.services import hazard_views, portal
 from server.services.web_photos import MAX_FILES, store_uploaded_photos
 from server.web.access import current_enterprise_user, enterprise_required
 from server.web.forms import form_errors, tr_problem
+from server.web.labels import pairs
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 #: What the hazard page says after each action succeeded.
-DONE_ZH = {
-    "created": "已登记到自查台账", "updated": "台账已更新", "plan": "已记录整改措施", "report": "已报告整改完成",
-    "accept": "已验收",
-}  # fmt: skip
+DONE = {
+    "created": ("已登记到自查台账", "Recorded in the self-inspection ledger"),
+    "updated": ("台账已更新", "Ledger entry updated"),
+    "plan": ("已记录整改措施", "Rectification measures recorded"),
+    "report": ("已报告整改完成", "Rectification reported done"),
+    "accept": ("已验收", "Accepted"),
+}
+#: The portal lists' filters (the keys of portal.STATUS_FILTERS and portal.FINDER_FILTERS).
+STATUS_FILTERS = {
+    "open": ("未闭环", "Open"),
+    "overdue": ("逾期", "Overdue"),
+    "done": ("已验收或销号", "Accepted or closed"),
+}
+FINDER_FILTERS = {
+    "self": ("企业自查", "Our own ledger"),
+    "regulator": ("监管部门检查", "Regulators' inspections"),
+}
+#: The answers of a self-assessment (the keys of portal.SELF_RESULTS).
+SELF_RESULTS = {
+    ItemResultValue.compliant: ("符合", "Compliant"),
+    ItemResultValue.non_compliant: ("不符合", "Not compliant"),
+    ItemResultValue.not_applicable: ("不涉及", "Not applicable"),
+}
 
 
 def _enterprise() -> Enterprise:
@@ -123,7 +144,7 @@ def _hazard_list(template: str, *, ledger: bool) -> Any:
     page = portal.hazard_page(db.session, enterprise.id, filters, today, page_no, ledger=ledger)
     return render_template(
         template, enterprise=enterprise, page=page, filters=filters, errors=errors, today=today,
-        statuses=portal.STATUS_FILTERS, finders=portal.FINDER_FILTERS, levels=list(HazardLevel),
+        statuses=pairs(STATUS_FILTERS), finders=pairs(FINDER_FILTERS), levels=list(HazardLevel),
         query=_query_without_page(),
     ), (400 if errors else 200)  # fmt: skip
 
@@ -133,7 +154,7 @@ def _render_ledger_form(
 ) -> Any:
     return render_template(
         "portal_ledger_form.html", h=hazard, form=values, errors=errors or {}, labels=portal.LEDGER_LABELS,
-        five_in_place=portal.FIVE_IN_PLACE_LABELS, levels=list(HazardLevel),
+        five_in_place=pairs(FIVE_IN_PLACE), levels=list(HazardLevel),
     ), status  # fmt: skip
 
 
@@ -225,8 +246,8 @@ def hazard_page(hazard_id: uuid.UUID) -> Any:
     view = hazard_views.hazard_view(db.session, hazard, clock.today())
     return render_template(
         "portal_hazard.html", h=hazard, v=view, errors=errors, form=request.form, action=action,
-        done=DONE_ZH.get(request.args.get("done", "")), kinds=HazardEventKind, labels=portal.LEDGER_LABELS,
-        five_in_place=portal.FIVE_IN_PLACE_LABELS, may_accept=portal.may_accept_own(hazard), max_files=MAX_FILES,
+        done=pairs(DONE).get(request.args.get("done", "")), kinds=HazardEventKind, labels=portal.LEDGER_LABELS,
+        five_in_place=pairs(FIVE_IN_PLACE), may_accept=portal.may_accept_own(hazard), max_files=MAX_FILES,
     ), status  # fmt: skip
 
 
@@ -248,7 +269,9 @@ def self_assessment() -> Any:
         "campaign": campaign,
         "phase": phase,
         "today": today,
-        "results": portal.SELF_RESULTS,
+        "results": {
+            value: text for value, text in pairs(SELF_RESULTS).items() if value in portal.SELF_RESULTS
+        },
     }
     if campaign is None or phase is None or phase.starts_on > today:
         status = 400 if phase is not None else 200

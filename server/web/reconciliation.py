@@ -18,6 +18,7 @@ from server.domain.reconciliation import (
 )
 from server.errors import Problem, filter_invalid, page_number_invalid
 from server.extensions import db
+from server.i18n import tr
 from server.models import Enterprise
 from server.services import oversight
 from server.services.reconciliation import (
@@ -59,6 +60,20 @@ def _page_number(errors: list[str]) -> int:
     return int(raw)
 
 
+def sort_labels() -> dict[str, str]:
+    """The county table's orders (the keys of SORTS) named in the reader's language."""
+    labels = {
+        "reliability": ("可信度从低到高", "Least reliable first"),
+        "-reliability": ("可信度从高到低", "Most reliable first"),
+        "missed": ("自查不到位最多", "Most missed"),
+        "claimed": ("整改不实最多", "Most claimed fixed but still there"),
+        "overstated": ("自评不实最多", "Most overstated self-assessments"),
+        "overdue": ("逾期最多", "Most overdue"),
+        "name": ("企业名称", "Name"),
+    }
+    return {key: tr(*labels[key]) if key in labels else key for key in SORTS}
+
+
 @bp.route("/reconciliation")
 @supervisor_required
 def county() -> Any:
@@ -83,7 +98,7 @@ def county() -> Any:
     phases = list(window.campaign.phases) if window is not None else []
     query = urlencode([("phase", window.phase.code), ("sort", sort)] if window else [("sort", sort)])
     return render_template(
-        "reconciliation.html", window=window, result=result, page=page, phases=phases, sort=sort, sorts=SORTS,
+        "reconciliation.html", window=window, result=result, page=page, phases=phases, sort=sort, sorts=sort_labels(),
         errors=errors, query=query,
     ), (400 if errors else 200)  # fmt: skip
 

@@ -28,12 +28,14 @@ from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOu
 from server.domain.roles import SUPERVISOR_ROLES, Role
 from server.errors import photo_bytes_missing, photo_file_lost, review_outcome_missing
 from server.extensions import current_backend, db
+from server.i18n import tr
 from server.media.store import thumbnail_of
 from server.models import Inspection
 from server.services import portal, review
 from server.services.scope import visible_inspections
 from server.web.access import current_supervisor, supervisor_required
 from server.web.forms import tr_problem
+from server.web.labels import members, pairs
 from sync import problems
 from sync.problems import Problem
 
@@ -41,6 +43,12 @@ bp = Blueprint("review", __name__, template_folder="templates")
 
 #: Photos never change (they are named by their hash), but scope may: browsers keep them a day, privately.
 PHOTO_CACHE_CONTROL = "private, max-age=86400"
+#: The seal filter of the inspection list (the keys of review.SEAL_FILTERS).
+SEAL_FILTERS = {
+    "verified": ("签名已验证", "Seal verified"),
+    "failed": ("签名验证失败", "Seal failed"),
+    "missing": ("未封存", "Not sealed"),
+}
 
 
 @bp.app_template_filter("review_time")
@@ -62,12 +70,12 @@ def review_duration(value: timedelta | None) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{sign}{days} 天 {hours} 小时"
+        return sign + tr("{d} 天 {h} 小时", "{d} d {h} h", d=days, h=hours)
     if hours:
-        return f"{sign}{hours} 小时 {minutes} 分"
+        return sign + tr("{h} 小时 {m} 分", "{h} h {m} min", h=hours, m=minutes)
     if minutes:
-        return f"{sign}{minutes} 分 {secs} 秒"
-    return f"{sign}{secs} 秒"
+        return sign + tr("{m} 分 {s} 秒", "{m} min {s} s", m=minutes, s=secs)
+    return sign + tr("{s} 秒", "{s} s", s=secs)
 
 
 @bp.app_template_filter("review_metres")
@@ -105,8 +113,8 @@ def inspection_list() -> Any:
     )
     kept = {key: value for key, value in request.args.items() if key != "page" and value}
     return render_template(
-        "review_list.html", page=page, filters=filters, query=urlencode(kept), statuses=review.STATUS_ZH,
-        kinds=list(InspectionKind), seals=review.SEAL_FILTERS,
+        "review_list.html", page=page, filters=filters, query=urlencode(kept), statuses=members(review.STATUS_ZH),
+        kinds=list(InspectionKind), seals={k: v for k, v in pairs(SEAL_FILTERS).items() if k in review.SEAL_FILTERS},
     )  # fmt: skip
 
 
@@ -118,8 +126,8 @@ def _render_review(
     if data is None:
         abort(404)
     return render_template(
-        "review_detail.html", data=data, inspection=data.inspection, statuses=review.STATUS_ZH,
-        outcomes=review.OUTCOME_ZH, comment=comment, error=error,
+        "review_detail.html", data=data, inspection=data.inspection, statuses=members(review.STATUS_ZH),
+        outcomes=members(review.OUTCOME_ZH), comment=comment, error=error,
     ), status  # fmt: skip
 
 
@@ -163,7 +171,12 @@ def submit_review(inspection_id: uuid.UUID) -> Any:
             inspection_id, comment=comment, error=tr_problem(problem), status=problem.status
         )
     db.session.commit()
-    flash(f"已{review.OUTCOME_ZH[outcome]}此检查记录。", "review")
+    flash(
+        tr("已通过此检查记录。", "The inspection was approved.")
+        if outcome is ReviewOutcome.approve
+        else tr("已退回此检查记录。", "The inspection was returned."),
+        "review",
+    )
     return redirect(url_for("review.inspection_review", inspection_id=inspection_id), 303)
 
 

@@ -22,18 +22,21 @@ from server.errors import (
     phase_unknown,
 )
 from server.extensions import db
+from server.i18n import tr
 from server.models import Hazard, HazardSource, Region
 from server.services import hazard_views, oversight, submissions
 from server.services.hazards import supervise
 from server.services.scope import visible_hazards, visible_region_ids
 from server.web.access import current_supervisor, supervisor_required
 from server.web.forms import tr_problem
+from server.web.labels import pairs
 from sync.problems import Problem
 
 bp = Blueprint("supervise", __name__)
 
 #: 五到位 as the pages label it (the domain's list).
-FIVE_IN_PLACE_ZH = {key: zh for key, (zh, _en) in rules.FIVE_IN_PLACE.items()}
+#: The levels a major hazard may be listed at for supervision (the Chinese name is what is stored).
+SUPERVISION_LEVELS = (("省级", "Provincial"), ("市级", "City"), ("县级", "County"))
 
 
 def _enum_arg(name: str, enum: Any, label: str) -> Any:
@@ -198,7 +201,7 @@ def hazard_page(hazard_id: uuid.UUID) -> Any:
     view = hazard_views.hazard_view(db.session, hazard, clock.today())
     return render_template(
         "hazard.html", h=hazard, v=view, error=error, form=form, done=request.args.get("done"),
-        five_in_place=FIVE_IN_PLACE_ZH, kinds=HazardEventKind, min_waiver=rules.MIN_WAIVER_CHARS,
+        five_in_place=pairs(rules.FIVE_IN_PLACE), supervision_levels=SUPERVISION_LEVELS, kinds=HazardEventKind, min_waiver=rules.MIN_WAIVER_CHARS,
         missing_five=rules.five_in_place_missing(hazard.level, hazard.five_in_place),
     ), status  # fmt: skip
 
@@ -284,7 +287,7 @@ def register_filters(app: Any) -> None:
 
     @app.template_filter("yesno")
     def _yesno(value: bool | None) -> str:
-        return "—" if value is None else ("是" if value else "否")
+        return "—" if value is None else (tr("是", "Yes") if value else tr("否", "No"))
 
     @app.template_filter("allowed")
     def _allowed(status: rules.HazardStatus | None) -> frozenset[HazardEventKind]:

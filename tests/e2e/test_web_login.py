@@ -31,6 +31,42 @@ def test_supervisor_signs_in_and_out(live_server: LiveServer, page: Any) -> None
     assert "/login" in page.url
 
 
+def test_the_language_switch_is_remembered_across_sign_ins(live_server: LiveServer, browser: Any) -> None:
+    first = browser.new_context(locale="zh-CN")
+    page = first.new_page()
+    page.goto(f"{live_server.url}/login")
+    page.fill("input[name=username]", "xx_sup")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/hazards?level=major")
+    assert page.get_attribute("html", "lang") == "zh-CN" and "隐患台账" in page.inner_text("h1")
+    page.click("button[name=lang][value=en]")
+    page.wait_for_url("**/hazards?level=major")
+    assert page.get_attribute("html", "lang") == "en" and "Hazard ledger" in page.inner_text("h1")
+    assert "退出" not in page.inner_text("header")
+    page.click("text=Sign out")
+    page.wait_for_url("**/login")
+    assert "Sign in" in page.inner_text("h1")  # signed out, the browser's cookie keeps the choice
+    first.close()
+
+    # Another browser, Chinese by its settings: the choice was kept on the user.
+    second = browser.new_context(locale="zh-CN")
+    page = second.new_page()
+    page.goto(f"{live_server.url}/login")
+    assert "登录" in page.inner_text("h1")
+    page.fill("input[name=username]", "xx_sup")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/dashboard")
+    assert page.get_attribute("html", "lang") == "en" and "Coverage by phase" in page.inner_text("main")
+    page.click("button[name=lang][value=zh]")
+    page.wait_for_url("**/dashboard")
+    assert "检查覆盖" in page.inner_text("main") and "Coverage by phase" not in page.inner_text("main")
+    second.close()
+
+
 def test_wrong_password_is_shown_in_chinese(live_server: LiveServer, page: Any) -> None:
     page.goto(f"{live_server.url}/login")
     page.fill("input[name=username]", "xx_sup")

@@ -417,6 +417,14 @@ def test_an_enterprise_user_downloads_imports_and_exports_on_the_web(app: Flask,
     assert 'id="import-errors"' in html and "不是有效的隐患等级" in html and "not a hazard level" not in html
     with app.app_context():
         assert len(ledger()) == 3
+    # The same report for a reader who chose English: each row's reason in English alone.
+    client.set_cookie("lang", "en")
+    english = _upload(client, messy_workbook(), token, dry_run="1").get_data(as_text=True)
+    assert 'id="import-errors"' in english and "较大" in english and "hazard level" in english
+    assert "不是有效的隐患等级" not in english
+    client.delete_cookie("lang")
+    with app.app_context():
+        assert len(ledger()) == 3
 
     unreadable = _upload(client, b"not a workbook", token)
     assert unreadable.status_code == 400 and "400.5" not in unreadable.get_data(as_text=True)

@@ -101,6 +101,22 @@ function label(labels, group, code) {
   return labels?.[group]?.[code] ?? code ?? "";
 }
 
+/** A text of the popups in the reader's language: the page hands them over (labels.ui); Chinese without it. */
+const UI_ZH = {
+  enterprise_link: "企业详情",
+  inspection_link: "检查详情",
+  hazard_link: "隐患详情",
+  approximate: "未记录定位，显示于企业登记位置",
+  deadline: "整改期限",
+  listed: "挂牌督办",
+  unlocated: "无坐标",
+  overdue: "已逾期",
+};
+
+export function uiText(labels, key) {
+  return labels?.ui?.[key] ?? UI_ZH[key] ?? key;
+}
+
 /** What a point's popup says, as plain text: { title, lines, overdue, links: [{ href, text }] }. */
 export function popupContent(point, labels = {}) {
   const lines = [];
@@ -109,24 +125,24 @@ export function popupContent(point, labels = {}) {
   if (point.kind === "enterprise") {
     title = point.enterprise_name;
     lines.push(label(labels, "kind", "enterprise"));
-    links.push({ href: enterpriseHref(point), text: "企业详情 / Enterprise" });
+    links.push({ href: enterpriseHref(point), text: uiText(labels, "enterprise_link") });
   } else if (point.kind === "inspection") {
     title = `${label(labels, "kind", "inspection")} · ${label(labels, "inspection_kind", point.inspection_kind)}`;
     lines.push(point.enterprise_name);
     const day = formatDay(point.started_at);
     lines.push([label(labels, "status", point.status), day].filter(Boolean).join(" · "));
-    if (point.approximate) lines.push("未记录定位，显示于企业登记位置 / No recorded position: drawn at the enterprise");
-    links.push({ href: pointHref(point), text: "检查详情 / Inspection" });
-    links.push({ href: enterpriseHref(point), text: "企业详情 / Enterprise" });
+    if (point.approximate) lines.push(uiText(labels, "approximate"));
+    links.push({ href: pointHref(point), text: uiText(labels, "inspection_link") });
+    links.push({ href: enterpriseHref(point), text: uiText(labels, "enterprise_link") });
   } else {
     title = `${label(labels, "level", point.level)} · ${label(labels, "state", point.state)}`;
     lines.push(point.enterprise_name);
     if (point.place) lines.push(point.place);
     if (point.description) lines.push(point.description);
-    if (point.deadline) lines.push(`整改期限 / Deadline ${point.deadline}`);
-    if (point.listed) lines.push("挂牌督办 / Listed for supervision");
-    links.push({ href: pointHref(point), text: "隐患详情 / Hazard" });
-    links.push({ href: enterpriseHref(point), text: "企业详情 / Enterprise" });
+    if (point.deadline) lines.push(`${uiText(labels, "deadline")} ${point.deadline}`);
+    if (point.listed) lines.push(uiText(labels, "listed"));
+    links.push({ href: pointHref(point), text: uiText(labels, "hazard_link") });
+    links.push({ href: enterpriseHref(point), text: uiText(labels, "enterprise_link") });
   }
   return { title: title ?? "", lines: lines.filter(Boolean), overdue: Boolean(point.overdue), links: links.filter((l) => l.href) };
 }
@@ -137,7 +153,7 @@ export function unlocatedEntry(point, labels = {}) {
   return {
     layer: layerOf(point),
     href: pointHref(point),
-    text: `${what} · ${point.enterprise_name} · 无坐标 / no coordinates`,
+    text: `${what} · ${point.enterprise_name} · ${uiText(labels, "unlocated")}`,
   };
 }
 

@@ -118,7 +118,7 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str, str, str]]]] = [
         ("enterprises_covered", "检查覆盖企业（家）", "enterprises covered", "int"),
         ("enterprises_in_scope", "纳入行动企业（家）", "enterprises in scope", "int"),
         ("coverage_rate", "覆盖率（%）", "coverage", "rate"),
-        ("cleared", "重点事项清零企业（家）", "enterprises cleared (清零)", "int"),
+        ("cleared", "重点事项清零企业（家）", "enterprises with every key item cleared", "int"),
     ]),
     ("三、企业隐患排查整治进展情况", "Enterprises' hazard rectification", [
         ("self_inspected", "开展自查企业（家）", "enterprises self-inspected", "int"),

@@ -4,7 +4,7 @@
 import * as L from "leaflet/dist/leaflet-src.esm.js";
 import "leaflet/dist/leaflet.css";
 import "./map.css";
-import { escapeHtml, LAYERS, mapModel, popupContent } from "../../domain/mappoints.js";
+import { escapeHtml, LAYERS, mapModel, popupContent, uiText } from "../../domain/mappoints.js";
 
 // Roughly China, for a scope with no located point at all.
 const FALLBACK_VIEW = { center: [35, 105], zoom: 4 };
@@ -24,7 +24,7 @@ function popupNode(point, labels) {
   if (content.overdue) {
     const overdue = node.appendChild(document.createElement("p"));
     overdue.className = "overdue";
-    overdue.textContent = "已逾期 / Overdue";
+    overdue.textContent = uiText(labels, "overdue");
   }
   const links = node.appendChild(document.createElement("p"));
   content.links.forEach(({ href, text }, index) => {
