@@ -188,6 +188,7 @@ def _data_names() -> set[str]:
     names |= set(db.session.scalars(sa.select(Enterprise.name)))
     names |= set(db.session.scalars(sa.select(Region.name)))
     names |= {n for n in db.session.scalars(sa.select(User.display_name)) if n}
+    names |= set(db.session.scalars(sa.select(User.username)))  # sign-in names, shown on the admin's pages
     names |= set(db.session.scalars(sa.select(Campaign.name)))
     names |= set(db.session.scalars(sa.select(SubmissionRequirement.name)))
     names |= set(db.session.scalars(sa.select(Campaign.code)))
