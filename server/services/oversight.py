@@ -717,16 +717,23 @@ def campaign_window(campaign: Campaign | None, tz: tzinfo) -> Window | None:
     return Window(min(p.starts_on for p in phases), max(p.ends_on for p in phases), tz)
 
 
+def counted_hazards(session: DbSession, user: User, window: Window | None = None) -> sa.ColumnElement[bool]:
+    """SQL: the hazards the dashboard counts for ``user``: in scope, not deleted, recorded for good and, with
+    ``window``, found within the campaign's days (the dashboard's charts count the same hazards)."""
+    visible = sa.and_(
+        Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None),
+        recorded_for_good(),
+    )  # fmt: skip
+    return visible if window is None else sa.and_(visible, window.inside(Hazard.found_at))
+
+
 def hazard_figures(
     session: DbSession, user: User, today: date, window: Window | None = None
 ) -> HazardFigures:
     """Hazard counts in scope (found within ``window`` when given), by level and state, with overdue, 挂牌督办
     and stop-production counts, and how many were found before or after the window (listed apart)."""
-    visible = sa.and_(
-        Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None),
-        recorded_for_good(),
-    )  # fmt: skip
-    in_scope = visible if window is None else sa.and_(visible, window.inside(Hazard.found_at))
+    visible = counted_hazards(session, user)
+    in_scope = counted_hazards(session, user, window)
     grouped = session.execute(
         sa.select(Hazard.level, Hazard.state, sa.func.count())
         .where(in_scope)

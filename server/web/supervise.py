@@ -15,9 +15,10 @@ from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.sectors import Sector
 from server.extensions import db
 from server.models import Hazard, HazardSource, Region
-from server.services import hazard_views, oversight, submissions
+from server.services import hazard_views, oversight, submissions, trends
 from server.services.hazards import supervise
 from server.services.scope import visible_hazards, visible_region_ids
+from server.web import charts
 from server.web.access import current_supervisor, supervisor_required
 from sync.problems import Problem
 
@@ -89,9 +90,13 @@ def dashboard() -> Any:
     user = current_supervisor()
     zone = clock.zone()
     figures = oversight.dashboard(db.session, user, clock.today(zone), zone, clearance_cache())
+    trend = trends.trends(db.session, user, figures.campaign, figures.today, zone)
     return render_template(
         "dashboard.html",
         d=figures,
+        trend=trend,
+        charts=charts.dashboard_charts(trend),
+        sector_name=charts.sector_name,
         levels=list(HazardLevel),
         states=list(HazardState),
         now=clock.day_start(figures.today, zone),

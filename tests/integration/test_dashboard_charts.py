@@ -1,0 +1,109 @@
+"""The dashboard's trend charts: each bar is a figure of the table beside it, and the weeks add up to the
+dashboard's own tables (coverage per phase, hazards by state, 清零 by sector)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from server.web.charts import bar_chart, nice_top
+from tests.conftest import login
+
+
+def _dashboard(client: FlaskClient, username: str = "xx_sup") -> str:
+    login(client, username)
+    response = client.get("/dashboard")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _svg(html: str, name: str) -> str:
+    match = re.search(rf'<svg[^>]*data-chart="{name}".*?</svg>', html, re.S)
+    assert match is not None, name
+    return match.group(0)
+
+
+def _table(html: str, name: str) -> str:
+    match = re.search(rf'<table[^>]*data-chart-table="{name}".*?</table>', html, re.S)
+    assert match is not None, name
+    return match.group(0)
+
+
+def _bars(svg: str) -> list[int]:
+    return [int(float(v)) for v in re.findall(r'<rect class="bar[^"]*"[^>]*data-value="([\d.]+)"', svg)]
+
+
+def _cells(table: str) -> list[int]:
+    return [int(v) for v in re.findall(r'<td data-value="(\d+)"', table)]
+
+
+def _figure(html: str, name: str) -> int:
+    match = re.search(rf'data-figure="{re.escape(name)}">(?:<strong>)?(\d+)<', html)
+    assert match is not None, name
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize("username", ["xx_sup", "ll_city", "admin"])
+def test_every_bar_is_a_figure_of_its_table(client: FlaskClient, username: str) -> None:
+    html = _dashboard(client, username)
+    for name in ("coverage-chart", "hazards-chart", "clearance-chart"):
+        svg = _svg(html, name)
+        # Readable without sight: the drawing is named and described, and each bar says what it shows.
+        assert re.search(rf'aria-labelledby="{name}-title {name}-desc"', svg)
+        assert f'<title id="{name}-title">' in svg and f'<desc id="{name}-desc">' in svg
+        bars = _bars(svg)
+        assert bars, name
+        assert bars == _cells(_table(html, name)), name
+        assert svg.count("<title>") == len(bars)
+
+
+def test_coverage_weeks_end_on_the_coverage_table(client: FlaskClient) -> None:
+    html = _dashboard(client)
+    table = _table(html, "coverage-chart")
+    last: dict[str, int] = {}
+    for value, phase in re.findall(r'<td data-value="(\d+)" data-phase="([^"]+)">', table):
+        last[phase] = int(value)
+    assert last
+    for code, inspected in last.items():
+        assert inspected == _figure(html, f"coverage-{code}"), code
+    # Cumulative within a phase: a week never shows fewer than the week before.
+    for code in last:
+        series = [int(v) for v, c in re.findall(r'<td data-value="(\d+)" data-phase="([^"]+)">', table) if c == code]
+        assert series == sorted(series)
+
+
+def test_hazard_weeks_add_up_to_the_hazard_table(client: FlaskClient) -> None:
+    html = _dashboard(client)
+    table = _table(html, "hazards-chart")
+    found = int(re.search(r'data-total="found">(\d+)<', table).group(1))  # type: ignore[union-attr]
+    rectified = int(re.search(r'data-total="rectified">(\d+)<', table).group(1))  # type: ignore[union-attr]
+    states = re.findall(r'data-figure="hazards-(\w+)-(\w+)">(\d+)<', html)
+    assert found == sum(int(n) for _, _, n in states)
+    assert found > 0
+    assert rectified == sum(int(n) for _, state, n in states if state in ("accepted", "closed"))
+    assert rectified > 0
+    weeks = _cells(table)
+    assert sum(weeks[0::2]) == found and sum(weeks[1::2]) == rectified
+
+
+def test_clearance_of_the_running_phase_is_the_clearance_table(client: FlaskClient) -> None:
+    html = _dashboard(client)
+    table = _table(html, "clearance-chart")
+    cells = re.findall(r'<td data-value="(\d+)" data-sector="(\w+)" data-phase="([^"]+)">', table)
+    assert cells
+    running = cells[-1][2]
+    by_sector = {sector: int(value) for value, sector, phase in cells if phase == running}
+    assert by_sector["all"] > 0
+    for sector, cleared in by_sector.items():
+        assert cleared == _figure(html, f"cleared-{sector}"), sector
+
+
+def test_bar_heights_follow_their_figures() -> None:
+    chart = bar_chart([("a", [(5, 5, "five")]), ("b", [(10, 10, "ten")]), ("c", [(0, 0, "none")])])
+    heights = [bar.height for bar in chart.bars]
+    assert heights[0] == pytest.approx(heights[1] / 2)
+    assert heights[2] == 0
+    assert [b.title for b in chart.bars] == ["five", "ten", "none"]
+    assert nice_top(7) == 10 and nice_top(130) == 200 and nice_top(0) == 1
