@@ -97,7 +97,11 @@ def coverage_by_week(
         lo, hi = clock.day_start(phase.starts_on, tz), clock.day_end(phase.ends_on, tz)
         first: dict[Any, datetime] = {}
         for enterprise_id, finished in rows:
-            if finished is not None and lo <= finished < hi and (enterprise_id not in first or finished < first[enterprise_id]):
+            if (
+                finished is not None
+                and lo <= finished < hi
+                and (enterprise_id not in first or finished < first[enterprise_id])
+            ):
                 first[enterprise_id] = finished
         spans = weeks(phase.starts_on, phase.ends_on)
         shown = [w for w in spans if w.starts_on <= today]

@@ -74,10 +74,12 @@ def nice_top(largest: float) -> float:
     return next(f * power for f in (1, 2, 2.5, 5, 10) if f * power >= largest)
 
 
-def bar_chart(groups: list[Group], top: float | None = None, ticks: int = 4, unit: str = "") -> BarChart:
+def bar_chart(groups: list[Group], top: float | None = None, unit: str = "") -> BarChart:
     """Lay out ``groups`` side by side, each group's bars next to each other, on an axis from 0 to ``top``
     (a round number above the largest when not given); at most ~16 group labels are written."""
     top = top if top is not None else nice_top(max((h for _, bars in groups for _, h, _ in bars), default=0))
+    # Grid lines at whole steps (counts are whole: no line at 1.25).
+    ticks = next(n for n in (4, 5, 2, 1) if float(top / n).is_integer())
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(1, len(groups))
     bars: list[Bar] = []

@@ -70,7 +70,9 @@ def test_coverage_weeks_end_on_the_coverage_table(client: FlaskClient) -> None:
         assert inspected == _figure(html, f"coverage-{code}"), code
     # Cumulative within a phase: a week never shows fewer than the week before.
     for code in last:
-        series = [int(v) for v, c in re.findall(r'<td data-value="(\d+)" data-phase="([^"]+)">', table) if c == code]
+        series = [
+            int(v) for v, c in re.findall(r'<td data-value="(\d+)" data-phase="([^"]+)">', table) if c == code
+        ]
         assert series == sorted(series)
 
 
@@ -107,3 +109,11 @@ def test_bar_heights_follow_their_figures() -> None:
     assert heights[2] == 0
     assert [b.title for b in chart.bars] == ["five", "ten", "none"]
     assert nice_top(7) == 10 and nice_top(130) == 200 and nice_top(0) == 1
+
+
+def test_grid_lines_fall_on_whole_counts() -> None:
+    for largest in (1, 2, 3, 5, 7, 13, 24, 60, 130):
+        chart = bar_chart([("a", [(largest, largest, "")])])
+        labels = [float(t.label) for t in chart.ticks]
+        assert all(v.is_integer() for v in labels), (largest, labels)
+        assert labels[-1] >= largest
