@@ -6,16 +6,20 @@ Each figure is counted by the same rule as the table it sits beside, never anew:
   phase's last week equals its row in the coverage table;
 - hazards use oversight.counted_hazards (the dashboard's hazard table): found per week of found_at, rectified
   (accepted or closed now) per week of the acceptance, so the weeks add up to the table's totals;
-- 清零 per phase is the monthly report's rule (progress_report: the state at the end of the phase's last day,
-  or of today for the phase running now), split by sector flag as the dashboard's 清零 table splits it.
+- 清零 per phase takes the dashboard's own verdicts (oversight.scope_clearances, cached): each enterprise cleared
+  now counts from the phase in which the inspection that cleared it was finished, split by sector flag as the
+  dashboard's 清零 table splits it, so the latest phase equals that table. (The monthly report's per-phase 清零,
+  the state as it stood at each phase's end, replays every hazard's log: seconds at county scale, too slow for
+  the dashboard; bench/dashboard_trends.py.)
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,10 +27,14 @@ import sqlalchemy as sa
 from server import clock
 from server.domain.hazards import HazardEventKind, HazardState
 from server.domain.sectors import Sector
-from server.models import Campaign, Hazard, HazardEvent, Inspection, User
+from server.models import Campaign, ChangeCounter, Hazard, HazardEvent, Inspection, User
 from server.services import DbSession
-from server.services import progress_report as report
-from server.services.oversight import campaign_window, counted_hazards, counting_inspections
+from server.services.oversight import (
+    EnterpriseClearance,
+    campaign_window,
+    counted_hazards,
+    counting_inspections,
+)
 from server.services.scope import visible_enterprise_ids
 
 #: States that count as rectified (the monthly report's rule: accepted or closed).
@@ -127,41 +135,43 @@ def hazards_by_week(
 ) -> list[HazardWeek]:
     """The dashboard's hazards (found within the campaign's days) by week found and week rectified; a date
     outside the weeks shown (a device clock running ahead, a record without its acceptance) falls in the
-    nearest week, so the weeks add up to the dashboard's table."""
+    nearest week, so the weeks add up to the dashboard's table. Counted in SQL, one row per week."""
     window = campaign_window(campaign, tz)
     if window is None:
         return []
     spans = weeks(window.starts_on, max(window.starts_on, min(today, window.ends_on)))
+    ends = [clock.day_end(w.ends_on, tz) for w in spans[:-1]]
+
+    def week_of(column: Any) -> Any:
+        return sa.case(*((column < end, index) for index, end in enumerate(ends)), else_=len(spans) - 1)
+
     counted = counted_hazards(session, user, window)
-    found = [_local_day(at, tz) for (at,) in session.execute(sa.select(Hazard.found_at).where(counted))]
-    accepted = sa.func.max(sa.case((HazardEvent.kind == HazardEventKind.accepted, HazardEvent.at)))
-    closed = sa.func.max(sa.case((HazardEvent.kind == HazardEventKind.closed, HazardEvent.at)))
-    rectified = [
-        _local_day(accepted_at or closed_at or found_at, tz)
-        for found_at, accepted_at, closed_at in session.execute(
-            sa.select(Hazard.found_at, accepted, closed)
-            .outerjoin(HazardEvent, HazardEvent.hazard_id == Hazard.id)
-            .where(counted, Hazard.state.in_([s.value for s in RECTIFIED]))
-            .group_by(Hazard.id, Hazard.found_at)
+    found_week = week_of(Hazard.found_at).label("week")
+    found: dict[int, int] = dict(
+        session.execute(sa.select(found_week, sa.func.count()).where(counted).group_by(found_week)).all()
+    )
+
+    def last(kind: HazardEventKind) -> Any:
+        return (
+            sa.select(HazardEvent.hazard_id, sa.func.max(HazardEvent.at).label("at"))
+            .where(HazardEvent.kind == kind)
+            .group_by(HazardEvent.hazard_id)
+            .subquery()
         )
-    ]
-    found_per = _per_week(found, spans)
-    rectified_per = _per_week(rectified, spans)
-    return [HazardWeek(w, found_per[i], rectified_per[i]) for i, w in enumerate(spans)]
 
-
-def _local_day(at: datetime, tz: tzinfo) -> date:
-    """The bureau's day of an instant (naive values are UTC, as the database keeps them)."""
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(tz).date()
-
-
-def _per_week(days: Iterable[date], spans: list[Week]) -> list[int]:
-    """How many of ``days`` fall in each week, a day outside them counted in the nearest."""
-    counts = [0] * len(spans)
-    for day in days:
-        index = next((i for i, w in enumerate(spans) if day <= w.ends_on), len(spans) - 1)
-        counts[index] += 1
-    return counts
+    accepted, closed = last(HazardEventKind.accepted), last(HazardEventKind.closed)
+    done_week = week_of(sa.func.coalesce(accepted.c.at, closed.c.at, Hazard.found_at)).label("week")
+    rectified: dict[int, int] = dict(
+        session.execute(
+            sa.select(done_week, sa.func.count())
+            .select_from(Hazard)
+            .outerjoin(accepted, accepted.c.hazard_id == Hazard.id)
+            .outerjoin(closed, closed.c.hazard_id == Hazard.id)
+            .where(counted, Hazard.state.in_([s.value for s in RECTIFIED]))
+            .group_by(done_week)
+        ).all()
+    )
+    return [HazardWeek(w, found.get(i, 0), rectified.get(i, 0)) for i, w in enumerate(spans)]
 
 
 @dataclass(frozen=True)
@@ -180,39 +190,58 @@ class PhaseClearance:
 
 
 def clearance_by_phase(
-    session: DbSession, user: User, campaign: Campaign | None, today: date, tz: tzinfo
+    campaign: Campaign | None, today: date, tz: tzinfo, verdicts: Iterable[EnterpriseClearance]
 ) -> list[PhaseClearance]:
-    """清零 by sector at the end of each begun phase, by the monthly report's rule as of the end of today."""
+    """清零 by sector at the end of each begun phase, from the dashboard's own verdicts (``verdicts``, as
+    oversight.scope_clearances gives them): an enterprise cleared now counts from the phase in which the
+    inspection that cleared it was finished, so the running phase's figures are the dashboard's 清零 table."""
     phases = [p for p in (campaign.phases if campaign is not None else []) if p.starts_on <= today]
     if not phases:
         return []
-    known = report.local_end_of(today, tz)
-    ids = visible_enterprise_ids(session, user)
-    enterprises = report.load_enterprises(session, ids)
-    window = campaign_window(campaign, tz)
-    visits = report.load_visits(session, ids, known, window)
-    moments = {
-        p.code: (min(p.ends_on, today), report.local_end_of(min(p.ends_on, today), tz)) for p in phases
-    }
-    hazards = report.load_hazards(session, ids, known, window)
-    found = report.statuses_as_of(session, hazards, ids, [m for _, m in moments.values()], known)
-    verdicts = report._Verdicts(session, enterprises, visits, found)  # the report's own 清零 rule
-    verdicts.prefetch([m for _, m in moments.values()])
-    sectors_of = {e.id: e.sectors for e in enterprises}
+    decided = [(v.sectors, v.decided_by if v.verdict.cleared else None) for v in verdicts]
     out: list[PhaseClearance] = []
-    for phase in phases:
-        day, moment = moments[phase.code]
+    for index, phase in enumerate(phases):
+        day = min(phase.ends_on, today)
+        # The last phase shown takes every cleared enterprise (an inspection finished after it: a clock ahead).
+        until = None if index == len(phases) - 1 else clock.day_end(phase.ends_on, tz)
         totals: dict[Sector | None, list[int]] = defaultdict(lambda: [0, 0])
-        decided = verdicts.at(moment, day)
-        for enterprise_id, sectors in sectors_of.items():
-            verdict = decided.get(enterprise_id)
-            cleared = int(verdict is not None and verdict.verdict.cleared)
+        for sectors, cleared_by in decided:
+            cleared = cleared_by is not None and (until is None or cleared_by < until)
             for sector in (*sectors, None):
                 totals[sector][0] += 1
                 totals[sector][1] += cleared
-        rows = [(s, *totals[s]) for s in (*Sector, None) if totals[s][0] or s is None]
-        out.append(PhaseClearance(phase.code, phase.name, day, [(s, n, c) for s, n, c in rows]))
+        rows = [(s, totals[s][0], totals[s][1]) for s in (*Sector, None) if totals[s][0] or s is None]
+        out.append(PhaseClearance(phase.code, phase.name, day, rows))
     return out
+
+
+class TrendsCache:
+    """The weekly trends of each viewer and day, stamped with the change counter they are true at (as
+    oversight.ClearanceCache): the dashboard is opened far more often than anything is written, and counting
+    a county's weeks costs a few hundred milliseconds (bench/dashboard_trends.py). Any write moves the
+    counter, and the next view counts again."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], stamp: int) -> Any | None:
+        """What was stored under ``key`` at ``stamp``, if anything."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != stamp:
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple[Any, ...], stamp: int, value: Any) -> None:
+        """Keep ``value`` under ``key``, dropping the least recently used beyond ``size``."""
+        with self._lock:
+            self._entries[key] = (stamp, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -224,10 +253,28 @@ class Trends:
     clearance: list[PhaseClearance]
 
 
-def trends(session: DbSession, user: User, campaign: Campaign | None, today: date, tz: tzinfo) -> Trends:
-    """The dashboard's three trends for ``user``'s scope on ``today``."""
+def trends(
+    session: DbSession,
+    user: User,
+    campaign: Campaign | None,
+    today: date,
+    tz: tzinfo,
+    verdicts: Iterable[EnterpriseClearance],
+    cache: TrendsCache | None = None,
+) -> Trends:
+    """The dashboard's three trends for ``user``'s scope on ``today`` (``verdicts``: the scope's 清零); with
+    ``cache``, the weeks are counted again only after something was written."""
+    # Read before the data: rows committed meanwhile can only make the figures newer than the stamp.
+    stamp = session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+    key = (user.id, today, campaign.id if campaign is not None else None)
+    weekly = cache.get(key, stamp) if cache is not None else None
+    if weekly is None:
+        weekly = (
+            coverage_by_week(session, user, campaign, today, tz),
+            hazards_by_week(session, user, campaign, today, tz),
+        )
+        if cache is not None:
+            cache.put(key, stamp, weekly)
     return Trends(
-        coverage=coverage_by_week(session, user, campaign, today, tz),
-        hazards=hazards_by_week(session, user, campaign, today, tz),
-        clearance=clearance_by_phase(session, user, campaign, today, tz),
+        coverage=weekly[0], hazards=weekly[1], clearance=clearance_by_phase(campaign, today, tz, verdicts)
     )

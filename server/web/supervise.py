@@ -33,6 +33,11 @@ def clearance_cache() -> oversight.ClearanceCache:
     return current_app.extensions.setdefault("clearance_cache", oversight.ClearanceCache())
 
 
+def trends_cache() -> trends.TrendsCache:
+    """This app's cache of the dashboard's weekly trends (stamped with the change counter, so never stale)."""
+    return current_app.extensions.setdefault("trends_cache", trends.TrendsCache())
+
+
 def warm_clearance_cache(app: Any) -> None:
     """Decide every enterprise's 清零 once, so that the first dashboard after a (re)start is not the one
     that pays for it; run by gunicorn in a thread as each worker starts (deploy/gunicorn.conf.py)."""
@@ -90,7 +95,8 @@ def dashboard() -> Any:
     user = current_supervisor()
     zone = clock.zone()
     figures = oversight.dashboard(db.session, user, clock.today(zone), zone, clearance_cache())
-    trend = trends.trends(db.session, user, figures.campaign, figures.today, zone)
+    verdicts = oversight.scope_clearances(db.session, user, figures.today, clearance_cache()).values()
+    trend = trends.trends(db.session, user, figures.campaign, figures.today, zone, verdicts, trends_cache())
     return render_template(
         "dashboard.html",
         d=figures,

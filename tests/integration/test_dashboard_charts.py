@@ -4,10 +4,18 @@ dashboard's own tables (coverage per phase, hazards by state, 清零 by sector).
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 
+from server.domain.hazards import HazardLevel
+from server.extensions import db
+from server.models import Enterprise, HazardSource, User
+from server.services import oversight
+from server.services.hazards import record_hazard
 from server.web.charts import bar_chart, nice_top
 from tests.conftest import login
 
@@ -100,6 +108,11 @@ def test_clearance_of_the_running_phase_is_the_clearance_table(client: FlaskClie
     assert by_sector["all"] > 0
     for sector, cleared in by_sector.items():
         assert cleared == _figure(html, f"cleared-{sector}"), sector
+    # Cumulative: an enterprise cleared by a phase's end stays counted in the phases after it.
+    phases = list(dict.fromkeys(phase for _, _, phase in cells))
+    for sector in by_sector:
+        series = [int(v) for phase in phases for v, s, p in cells if s == sector and p == phase]
+        assert series == sorted(series), sector
 
 
 def test_bar_heights_follow_their_figures() -> None:
@@ -117,3 +130,26 @@ def test_grid_lines_fall_on_whole_counts() -> None:
         labels = [float(t.label) for t in chart.ticks]
         assert all(v.is_integer() for v in labels), (largest, labels)
         assert labels[-1] >= largest
+
+
+def test_the_charts_follow_a_new_hazard_at_once(app: Flask, client: FlaskClient) -> None:
+    """The weeks are cached between views; a hazard written meanwhile shows in the next view's chart."""
+    before = _dashboard(client)
+    found = int(re.search(r'data-total="found">(\d+)<', _table(before, "hazards-chart")).group(1))  # type: ignore[union-attr]
+    with app.app_context():
+        enterprise = db.session.scalar(sa.select(Enterprise).where(Enterprise.name == "兴县晋兴特钢有限公司"))
+        assert enterprise is not None
+        user = db.session.scalar(sa.select(User).where(User.username == "xx_sup"))
+        campaign = oversight.campaign_for(db.session, user)  # type: ignore[arg-type]
+        assert campaign is not None
+        day = max(p.ends_on for p in campaign.phases) - timedelta(days=3)
+        record_hazard(
+            db.session, enterprise=enterprise, description="新发现：除尘器泄爆口朝向人员密集区域",
+            level=HazardLevel.general, found_at=datetime.combine(day, time(4), tzinfo=UTC), deadline=None,
+            source=HazardSource.inspection,
+        )  # fmt: skip
+        db.session.commit()
+    after = client.get("/dashboard").get_data(as_text=True)
+    table = _table(after, "hazards-chart")
+    assert int(re.search(r'data-total="found">(\d+)<', table).group(1)) == found + 1  # type: ignore[union-attr]
+    assert _bars(_svg(after, "hazards-chart")) == _cells(table)
