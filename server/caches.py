@@ -1,5 +1,5 @@
-"""What the app keeps between requests besides the database: its caches of 清零 verdicts and of scope
-reconciliations (each stamped with the change counter, so never stale), shared by the pages and the API."""
+"""What the app keeps between requests besides the database: its caches of 清零 verdicts, of the dashboard's
+weekly trends and of scope reconciliations (each stamped with the change counter, so never stale), shared by the pages and the API."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask import current_app
 
 from server import clock
 from server.extensions import db
-from server.services import oversight
+from server.services import oversight, trends
 from server.services.reconciliation import ReconciliationCache
 
 
@@ -33,3 +33,8 @@ def warm_clearance_cache(app: Any) -> None:
 def reconciliation_cache() -> ReconciliationCache:
     """This app's cache of scope reconciliations (stamped with the change counter, so never stale)."""
     return current_app.extensions.setdefault("reconciliation_cache", ReconciliationCache())
+
+
+def trends_cache() -> trends.TrendsCache:
+    """This app's cache of the dashboard's weekly trends (stamped with the change counter, so never stale)."""
+    return current_app.extensions.setdefault("trends_cache", trends.TrendsCache())

@@ -150,3 +150,27 @@ describe("the whole model", () => {
     expect(mapModel(undefined).bounds).toBeNull();
   });
 });
+
+describe("the offline base map and the legend", () => {
+  it("draws a grid at a round step with a handful of lines over a county", async () => {
+    const { graticule } = await import("../src/domain/mappoints.js");
+    const grid = graticule([[38.3, 110.9], [38.9, 111.6]]);
+    expect(grid.step).toBe(0.1);
+    expect(grid.lats[0]).toBe(38.3);
+    expect(grid.lats.at(-1)).toBe(38.9);
+    expect(grid.lons.length).toBeGreaterThanOrEqual(6);
+    expect(grid.lons.length).toBeLessThanOrEqual(8);
+    for (const lon of grid.lons) expect(Number.isInteger(Math.round(lon * 10)) && Math.abs(lon * 10 - Math.round(lon * 10)) < 1e-9).toBe(true);
+  });
+
+  it("has a legend swatch in map.css for every colour a point is drawn with", async () => {
+    const { styleColours } = await import("../src/domain/mappoints.js");
+    const { readFileSync } = await import("node:fs");
+    const css = readFileSync(new URL("../src/ui/supervisor-map/map.css", import.meta.url), "utf8").toLowerCase();
+    const swatchRules = css.split("\n").filter((line) => line.startsWith(".swatch-")).join("\n");
+    const colours = styleColours().map((c) => c.toLowerCase());
+    expect(colours.length).toBeGreaterThanOrEqual(10);
+    const missing = colours.filter((c) => !swatchRules.includes(c === "#ffffff" ? "#fff" : c));
+    expect(missing).toEqual([]);
+  });
+});

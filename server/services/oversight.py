@@ -12,7 +12,7 @@ import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -206,6 +206,9 @@ class EnterpriseClearance:
     verdict: Clearance
     pending: Clearance | None = None
     excluded: int = 0
+    #: When the inspection the official verdict rests on was finished (None: no such inspection); the
+    #: dashboard's 清零 chart places each enterprise cleared now in the phase that inspection fell in.
+    decided_by: datetime | None = None
 
     @property
     def status(self) -> counting.ClearanceStatus:
@@ -542,6 +545,7 @@ def clearances(
             row.id, sectors, row.id in official or waiting is not None, decide(entry, sectors, row),
             decide(waiting, sectors, row) if waiting is not None else None,
             excluded.get(row.id, 0) + failed.get(row.id, 0),
+            entry[1].finished_at if entry[1] is not None else None,
         )  # fmt: skip
     return verdicts
 
@@ -717,16 +721,23 @@ def campaign_window(campaign: Campaign | None, tz: tzinfo) -> Window | None:
     return Window(min(p.starts_on for p in phases), max(p.ends_on for p in phases), tz)
 
 
+def counted_hazards(session: DbSession, user: User, window: Window | None = None) -> sa.ColumnElement[bool]:
+    """SQL: the hazards the dashboard counts for ``user``: in scope, not deleted, recorded for good and, with
+    ``window``, found within the campaign's days (the dashboard's charts count the same hazards)."""
+    visible = sa.and_(
+        Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None),
+        recorded_for_good(),
+    )  # fmt: skip
+    return visible if window is None else sa.and_(visible, window.inside(Hazard.found_at))
+
+
 def hazard_figures(
     session: DbSession, user: User, today: date, window: Window | None = None
 ) -> HazardFigures:
     """Hazard counts in scope (found within ``window`` when given), by level and state, with overdue, 挂牌督办
     and stop-production counts, and how many were found before or after the window (listed apart)."""
-    visible = sa.and_(
-        Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None),
-        recorded_for_good(),
-    )  # fmt: skip
-    in_scope = visible if window is None else sa.and_(visible, window.inside(Hazard.found_at))
+    visible = counted_hazards(session, user)
+    in_scope = counted_hazards(session, user, window)
     grouped = session.execute(
         sa.select(Hazard.level, Hazard.state, sa.func.count())
         .where(in_scope)

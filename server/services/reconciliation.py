@@ -86,11 +86,44 @@ def resolve_phase(
         if phase is None:
             raise phase_unknown(value=code)
     else:
-        begun = [p for p in phases if p.starts_on <= today]
-        phase = campaign.phase_on(today) or (begun[-1] if begun else phases[0])
+        phase = _default_phase(session, user, campaign, today, zone)
+    return _window(campaign, phase, zone)
+
+
+def _window(campaign: Campaign, phase: CampaignPhase, zone: tzinfo) -> PhaseWindow:
     return PhaseWindow(
         campaign, phase, local_midnight(phase.starts_on, zone), local_midnight(phase.ends_on + timedelta(days=1), zone)
     )  # fmt: skip
+
+
+def _default_phase(
+    session: DbSession, user: User, campaign: Campaign, today: date, zone: tzinfo
+) -> CampaignPhase:
+    """The phase a page opens on: the one running today if it holds records, else the latest begun one that
+    does (not an empty 回头看 just begun), else the running one, the latest begun or the first."""
+    phases = list(campaign.phases)
+    begun = [p for p in phases if p.starts_on <= today]
+    running = campaign.phase_on(today)
+    candidates = ([running] if running is not None else []) + [p for p in reversed(begun) if p is not running]
+    for phase in candidates:
+        if _has_records(session, user, _window(campaign, phase, zone)):
+            return phase
+    return running or (begun[-1] if begun else phases[0])
+
+
+def _has_records(session: DbSession, user: User, window: PhaseWindow) -> bool:
+    """Whether anything to reconcile happened in the phase: a hazard found (by an inspector or in a ledger) or
+    an inspection finished, at an enterprise in the user's scope."""
+    enterprises = visible_enterprise_ids(session, user)
+    hazard = sa.select(Hazard.id).where(
+        Hazard.enterprise_id.in_(enterprises), Hazard.deleted_at.is_(None),
+        Hazard.found_at >= window.starts, Hazard.found_at < window.ends,
+    )  # fmt: skip
+    inspection = sa.select(Inspection.id).where(
+        Inspection.enterprise_id.in_(enterprises), Inspection.deleted_at.is_(None),
+        Inspection.finished_at >= window.starts, Inspection.finished_at < window.ends,
+    )  # fmt: skip
+    return bool(session.scalar(sa.select(sa.or_(sa.exists(hazard), sa.exists(inspection)))))
 
 
 # --- loading --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from server import clock
-from server.caches import clearance_cache
+from server.caches import clearance_cache, trends_cache
 from server.domain import hazards as rules
 from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.sectors import Sector
@@ -24,9 +24,10 @@ from server.errors import (
 from server.extensions import db
 from server.i18n import tr
 from server.models import Hazard, HazardSource, Region
-from server.services import hazard_views, oversight, submissions
+from server.services import hazard_views, oversight, submissions, trends
 from server.services.hazards import supervise
 from server.services.scope import visible_hazards, visible_region_ids
+from server.web import charts
 from server.web.access import current_supervisor, supervisor_required
 from server.web.forms import tr_problem
 from server.web.labels import pairs
@@ -81,9 +82,14 @@ def dashboard() -> Any:
     user = current_supervisor()
     zone = clock.zone()
     figures = oversight.dashboard(db.session, user, clock.today(zone), zone, clearance_cache())
+    verdicts = oversight.scope_clearances(db.session, user, figures.today, clearance_cache()).values()
+    trend = trends.trends(db.session, user, figures.campaign, figures.today, zone, verdicts, trends_cache())
     return render_template(
         "dashboard.html",
         d=figures,
+        trend=trend,
+        charts=charts.dashboard_charts(trend),
+        sector_name=charts.sector_name,
         levels=list(HazardLevel),
         states=list(HazardState),
         now=clock.day_start(figures.today, zone),

@@ -37,6 +37,8 @@ MANIFEST = {
     "_leaflet-def456.js": {"file": "assets/leaflet-def456.js", "css": ["assets/leaflet-def456.css"]},
 }  # fmt: skip
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def _signed_in(app: Flask, username: str) -> FlaskClient:
     client = app.test_client()
@@ -134,7 +136,23 @@ def test_county_supervisor_sees_the_map_page_with_a_table_and_the_data(app: Flas
     assert " style=" not in html
     scripts = re.findall(r"<script([^>]*)>", html)
     assert scripts and all('type="application/json"' in s or " src=" in s for s in scripts)
-    assert 'id="map-basemap-note"' in html and "底图不可用，仅显示点位" in html
+    # No tile server configured: the page says so, and a grid drawn by the bundle stands in (no CDN).
+    assert 'id="map-basemap-note"' in html and "未配置底图（MAP_TILE_URL），以经纬网格代替" in html
+
+
+def test_the_legend_shows_every_colour_the_map_draws(app: Flask, tmp_path: Path) -> None:
+    """map.css holds one swatch per colour a point is drawn with (pwa/test/mappoints.test.js checks that against
+    pointStyle); the page's legend shows each of them, and the map's script and style come from this server."""
+    _fake_bundle(app, tmp_path)
+    html = _signed_in(app, "xx_sup").get("/map").get_data(as_text=True)
+    css = (ROOT / "pwa" / "src" / "ui" / "supervisor-map" / "map.css").read_text(encoding="utf-8")
+    swatches = set(re.findall(r"^\.(swatch-[a-z-]+) \{", css, re.M)) - {"swatch-inspection"}
+    legend = re.search(r'<ul class="map-legend" id="map-legend".*?</ul>', html, re.S)
+    assert legend is not None
+    shown = set(re.findall(r'class="swatch (swatch-[a-z-]+)"', legend.group(0)))
+    assert len(swatches) >= 9
+    assert shown == swatches
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', html)
 
 
 @pytest.mark.parametrize("username", ["xx_insp1", "qy_jinxing"])

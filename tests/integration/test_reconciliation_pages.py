@@ -203,7 +203,7 @@ def test_enterprise_page_shows_pairs_side_by_side_and_every_category(app: Flask,
     assert page.status_code == 200 and STEEL in html
 
     def section(name: str) -> str:
-        match = re.search(rf'<section class="card" id="{name}">(.*?)</section>', html, re.S)
+        match = re.search(rf'<section class="card" id="{name}"[^>]*>(.*?)</section>', html, re.S)
         assert match, name
         return match.group(1)
 

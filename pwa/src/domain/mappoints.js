@@ -175,3 +175,32 @@ const HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'
 export function escapeHtml(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 }
+
+/** Grid steps in degrees the offline base map draws, finest first. */
+const GRID_STEPS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
+
+/** The offline base map (no tile server configured, or none reachable): a latitude/longitude grid over
+ * [[south, west], [north, east]] with about ``lines`` lines each way, at a round step in degrees. */
+export function graticule(bounds, lines = 8) {
+  const [[south, west], [north, east]] = bounds;
+  const span = Math.max(north - south, east - west, 1e-6);
+  const step = GRID_STEPS.find((s) => span / s <= lines) ?? GRID_STEPS[GRID_STEPS.length - 1];
+  const ticks = (from, to) => {
+    const out = [];
+    // Rounded so that 0.1 steps do not drift into 35.300000000000004.
+    for (let v = Math.ceil(from / step) * step; v <= to + 1e-9; v += step) out.push(Number(v.toFixed(6)));
+    return out;
+  };
+  return { step, lats: ticks(Math.max(south, -85), Math.min(north, 85)), lons: ticks(west, east) };
+}
+
+/** Every colour pointStyle draws with (borders and fills), for the legend's test. */
+export function styleColours() {
+  const samples = [
+    { kind: "enterprise" },
+    ...Object.keys(INSPECTION_COLOURS).map((status) => ({ kind: "inspection", status })),
+    { kind: "inspection", status: "submitted", approximate: true },
+    ...["general", "major"].flatMap((level) => [false, true].map((overdue) => ({ kind: "hazard", level, overdue }))),
+  ];
+  return [...new Set(samples.flatMap((p) => [pointStyle(p).color, pointStyle(p).fillColor]))];
+}

@@ -4,7 +4,7 @@
 import * as L from "leaflet/dist/leaflet-src.esm.js";
 import "leaflet/dist/leaflet.css";
 import "./map.css";
-import { escapeHtml, LAYERS, mapModel, popupContent, uiText } from "../../domain/mappoints.js";
+import { escapeHtml, graticule, LAYERS, mapModel, popupContent, uiText } from "../../domain/mappoints.js";
 
 // Roughly China, for a scope with no located point at all.
 const FALLBACK_VIEW = { center: [35, 105], zoom: 4 };
@@ -41,14 +41,35 @@ function showBaseMapNote() {
   if (note) note.hidden = false;
 }
 
+// The offline base map: a latitude/longitude grid redrawn for the view, under the points (no server, no CDN).
+function addGrid(map) {
+  const grid = L.layerGroup().addTo(map);
+  const style = { color: "#9aa5b1", weight: 1, opacity: 0.7, interactive: false };
+  const draw = () => {
+    const b = map.getBounds();
+    const { lats, lons } = graticule([[b.getSouth(), b.getWest()], [b.getNorth(), b.getEast()]]);
+    grid.clearLayers();
+    for (const lat of lats) grid.addLayer(L.polyline([[lat, b.getWest()], [lat, b.getEast()]], style));
+    for (const lon of lons) grid.addLayer(L.polyline([[b.getSouth(), lon], [b.getNorth(), lon]], style));
+  };
+  map.on("moveend", draw);
+  map.whenReady(draw);
+}
+
 function addTiles(map, tiles) {
   if (!tiles?.url) {
     showBaseMapNote();
+    addGrid(map);
     return;
   }
   const layer = L.tileLayer(tiles.url, { maxZoom: 18, attribution: escapeHtml(tiles.attribution) });
-  // Offline, blocked or wrong URL: the points stay, and the page says why the background is empty.
-  layer.on("tileerror", showBaseMapNote);
+  // Offline, blocked or wrong URL: the points stay on the grid, and the page says why.
+  let failed = false;
+  layer.on("tileerror", () => {
+    showBaseMapNote();
+    if (!failed) addGrid(map);
+    failed = true;
+  });
   layer.addTo(map);
 }
 

@@ -1,0 +1,280 @@
+"""The dashboard's trends: coverage week by week within each phase, hazards found and rectified per week, and
+清零 by sector at the end of each phase.
+
+Each figure is counted by the same rule as the table it sits beside, never anew:
+- coverage uses oversight.counting_inspections and the phases' days as oversight.coverage_by_phase does, so a
+  phase's last week equals its row in the coverage table;
+- hazards use oversight.counted_hazards (the dashboard's hazard table): found per week of found_at, rectified
+  (accepted or closed now) per week of the acceptance, so the weeks add up to the table's totals;
+- 清零 per phase takes the dashboard's own verdicts (oversight.scope_clearances, cached): each enterprise cleared
+  now counts from the phase in which the inspection that cleared it was finished, split by sector flag as the
+  dashboard's 清零 table splits it, so the latest phase equals that table. (The monthly report's per-phase 清零,
+  the state as it stood at each phase's end, replays every hazard's log: seconds at county scale, too slow for
+  the dashboard; bench/dashboard_trends.py.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+import sqlalchemy as sa
+
+from server import clock
+from server.domain.hazards import HazardEventKind, HazardState
+from server.domain.sectors import Sector
+from server.models import Campaign, ChangeCounter, Hazard, HazardEvent, Inspection, User
+from server.services import DbSession
+from server.services.oversight import (
+    EnterpriseClearance,
+    campaign_window,
+    counted_hazards,
+    counting_inspections,
+)
+from server.services.scope import visible_enterprise_ids
+
+#: States that count as rectified (the monthly report's rule: accepted or closed).
+RECTIFIED = (HazardState.accepted, HazardState.closed)
+
+
+@dataclass(frozen=True)
+class Week:
+    """Seven days (fewer at the end of a phase or campaign), both ends included."""
+
+    starts_on: date
+    ends_on: date
+
+    @property
+    def label(self) -> str:
+        """The week's first day as the charts' axes write it, e.g. 07-06."""
+        return f"{self.starts_on:%m-%d}"
+
+
+def weeks(first: date, last: date) -> list[Week]:
+    """Consecutive weeks from ``first`` to ``last`` (the last one cut short at ``last``)."""
+    out: list[Week] = []
+    day = first
+    while day <= last:
+        out.append(Week(day, min(day + timedelta(days=6), last)))
+        day += timedelta(days=7)
+    return out
+
+
+@dataclass(frozen=True)
+class CoverageWeek:
+    """Enterprises covered in a phase by the end of one of its weeks (cumulative within the phase)."""
+
+    phase_code: str
+    phase_name: str
+    week: Week
+    inspected: int
+    in_scope: int
+
+    @property
+    def percent(self) -> float:
+        """Coverage as a percentage (0 when nothing is in scope)."""
+        return 100.0 * self.inspected / self.in_scope if self.in_scope else 0.0
+
+
+def coverage_by_week(
+    session: DbSession, user: User, campaign: Campaign | None, today: date, tz: tzinfo
+) -> list[CoverageWeek]:
+    """Each begun phase's coverage at the end of each of its weeks up to today (the last one: the whole phase)."""
+    phases = [p for p in (campaign.phases if campaign is not None else []) if p.starts_on <= today]
+    if not phases:
+        return []
+    in_scope = (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(visible_enterprise_ids(session, user).subquery())
+        )
+        or 0
+    )
+    start, end = clock.day_start(phases[0].starts_on, tz), clock.day_end(phases[-1].ends_on, tz)
+    rows = session.execute(
+        sa.select(Inspection.enterprise_id, Inspection.finished_at).where(
+            Inspection.id.in_(counting_inspections(session, user)),
+            Inspection.finished_at >= start, Inspection.finished_at < end,
+        )
+    ).all()  # fmt: skip
+    out: list[CoverageWeek] = []
+    for phase in phases:
+        lo, hi = clock.day_start(phase.starts_on, tz), clock.day_end(phase.ends_on, tz)
+        first: dict[Any, datetime] = {}
+        for enterprise_id, finished in rows:
+            if (
+                finished is not None
+                and lo <= finished < hi
+                and (enterprise_id not in first or finished < first[enterprise_id])
+            ):
+                first[enterprise_id] = finished
+        spans = weeks(phase.starts_on, phase.ends_on)
+        shown = [w for w in spans if w.starts_on <= today]
+        for week in shown:
+            # The phase's last week shown counts every inspection of the phase, as the coverage table does.
+            until = hi if week is shown[-1] else clock.day_end(week.ends_on, tz)
+            covered = sum(1 for finished in first.values() if finished < until)
+            out.append(CoverageWeek(phase.code, phase.name, week, covered, in_scope))
+    return out
+
+
+@dataclass(frozen=True)
+class HazardWeek:
+    """Hazards found in one week, and those rectified (accepted or closed) in it."""
+
+    week: Week
+    found: int
+    rectified: int
+
+
+def hazards_by_week(
+    session: DbSession, user: User, campaign: Campaign | None, today: date, tz: tzinfo
+) -> list[HazardWeek]:
+    """The dashboard's hazards (found within the campaign's days) by week found and week rectified; a date
+    outside the weeks shown (a device clock running ahead, a record without its acceptance) falls in the
+    nearest week, so the weeks add up to the dashboard's table. Counted in SQL, one row per week."""
+    window = campaign_window(campaign, tz)
+    if window is None:
+        return []
+    spans = weeks(window.starts_on, max(window.starts_on, min(today, window.ends_on)))
+    ends = [clock.day_end(w.ends_on, tz) for w in spans[:-1]]
+
+    def week_of(column: Any) -> Any:
+        return sa.case(*((column < end, index) for index, end in enumerate(ends)), else_=len(spans) - 1)
+
+    counted = counted_hazards(session, user, window)
+    found_week = week_of(Hazard.found_at).label("week")
+    found: dict[int, int] = dict(
+        session.execute(sa.select(found_week, sa.func.count()).where(counted).group_by(found_week)).all()
+    )
+
+    def last(kind: HazardEventKind) -> Any:
+        return (
+            sa.select(HazardEvent.hazard_id, sa.func.max(HazardEvent.at).label("at"))
+            .where(HazardEvent.kind == kind)
+            .group_by(HazardEvent.hazard_id)
+            .subquery()
+        )
+
+    accepted, closed = last(HazardEventKind.accepted), last(HazardEventKind.closed)
+    done_week = week_of(sa.func.coalesce(accepted.c.at, closed.c.at, Hazard.found_at)).label("week")
+    rectified: dict[int, int] = dict(
+        session.execute(
+            sa.select(done_week, sa.func.count())
+            .select_from(Hazard)
+            .outerjoin(accepted, accepted.c.hazard_id == Hazard.id)
+            .outerjoin(closed, closed.c.hazard_id == Hazard.id)
+            .where(counted, Hazard.state.in_([s.value for s in RECTIFIED]))
+            .group_by(done_week)
+        ).all()
+    )
+    return [HazardWeek(w, found.get(i, 0), rectified.get(i, 0)) for i, w in enumerate(spans)]
+
+
+@dataclass(frozen=True)
+class PhaseClearance:
+    """清零 at the end of one phase (or today, for the phase running now): per sector flag, then all."""
+
+    phase_code: str
+    phase_name: str
+    as_of: date
+    #: (sector or None for all enterprises, enterprises, cleared), in the dashboard table's order.
+    rows: list[tuple[Sector | None, int, int]]
+
+    def cleared(self, sector: Sector | None) -> int:
+        """Enterprises of ``sector`` (None: all) cleared at the phase's end."""
+        return next((c for s, _, c in self.rows if s == sector), 0)
+
+
+def clearance_by_phase(
+    campaign: Campaign | None, today: date, tz: tzinfo, verdicts: Iterable[EnterpriseClearance]
+) -> list[PhaseClearance]:
+    """清零 by sector at the end of each begun phase, from the dashboard's own verdicts (``verdicts``, as
+    oversight.scope_clearances gives them): an enterprise cleared now counts from the phase in which the
+    inspection that cleared it was finished, so the running phase's figures are the dashboard's 清零 table."""
+    phases = [p for p in (campaign.phases if campaign is not None else []) if p.starts_on <= today]
+    if not phases:
+        return []
+    decided = [(v.sectors, v.decided_by if v.verdict.cleared else None) for v in verdicts]
+    out: list[PhaseClearance] = []
+    for index, phase in enumerate(phases):
+        day = min(phase.ends_on, today)
+        # The last phase shown takes every cleared enterprise (an inspection finished after it: a clock ahead).
+        until = None if index == len(phases) - 1 else clock.day_end(phase.ends_on, tz)
+        totals: dict[Sector | None, list[int]] = defaultdict(lambda: [0, 0])
+        for sectors, cleared_by in decided:
+            cleared = cleared_by is not None and (until is None or cleared_by < until)
+            for sector in (*sectors, None):
+                totals[sector][0] += 1
+                totals[sector][1] += cleared
+        rows = [(s, totals[s][0], totals[s][1]) for s in (*Sector, None) if totals[s][0] or s is None]
+        out.append(PhaseClearance(phase.code, phase.name, day, rows))
+    return out
+
+
+class TrendsCache:
+    """The weekly trends of each viewer and day, stamped with the change counter they are true at (as
+    oversight.ClearanceCache): the dashboard is opened far more often than anything is written, and counting
+    a county's weeks costs a few hundred milliseconds (bench/dashboard_trends.py). Any write moves the
+    counter, and the next view counts again."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], stamp: int) -> Any | None:
+        """What was stored under ``key`` at ``stamp``, if anything."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != stamp:
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple[Any, ...], stamp: int, value: Any) -> None:
+        """Keep ``value`` under ``key``, dropping the least recently used beyond ``size``."""
+        with self._lock:
+            self._entries[key] = (stamp, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class Trends:
+    """Everything the dashboard's charts show."""
+
+    coverage: list[CoverageWeek]
+    hazards: list[HazardWeek]
+    clearance: list[PhaseClearance]
+
+
+def trends(
+    session: DbSession,
+    user: User,
+    campaign: Campaign | None,
+    today: date,
+    tz: tzinfo,
+    verdicts: Iterable[EnterpriseClearance],
+    cache: TrendsCache | None = None,
+) -> Trends:
+    """The dashboard's three trends for ``user``'s scope on ``today`` (``verdicts``: the scope's 清零); with
+    ``cache``, the weeks are counted again only after something was written."""
+    # Read before the data: rows committed meanwhile can only make the figures newer than the stamp.
+    stamp = session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+    key = (user.id, today, campaign.id if campaign is not None else None)
+    weekly = cache.get(key, stamp) if cache is not None else None
+    if weekly is None:
+        weekly = (
+            coverage_by_week(session, user, campaign, today, tz),
+            hazards_by_week(session, user, campaign, today, tz),
+        )
+        if cache is not None:
+            cache.put(key, stamp, weekly)
+    return Trends(
+        coverage=weekly[0], hazards=weekly[1], clearance=clearance_by_phase(campaign, today, tz, verdicts)
+    )
