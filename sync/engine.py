@@ -26,7 +26,7 @@ from sync.protocol import SUPPORTED_SCHEMAS, mutation_digest
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from sync.backend import Principal
+    from sync.principal import Principal
 
 
 log = logging.getLogger(__name__)

@@ -53,8 +53,8 @@ from server.sync_handlers.common import (
 from server.sync_handlers.common import created as created_row
 from server.sync_handlers.principal import Scope, scope_of
 from sync import problems
-from sync.backend import Principal
 from sync.engine import Change, Mutation
+from sync.principal import Principal
 from sync.protocol import SHA256_RE, canonical_json
 
 #: Roles whose devices record a regulator's inspection, its answers and its hazards.
