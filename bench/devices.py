@@ -149,7 +149,14 @@ def run(args: argparse.Namespace) -> None:
             inspections = sum(len(d["made"]) for d in devices)
             print(f"  CPU per inspection: gunicorn {server_cpu / inspections * 1000:6.1f} ms   devices (this process) "
                   f"{client_cpu / inspections * 1000:6.1f} ms   wall × cores {seconds * (os.cpu_count() or 1) / inspections * 1000:6.1f} ms")  # fmt: skip
-            trivial = trivial_rate(url, args.devices, args.trivial_seconds)
+            trivial_cpu = group_cpu_seconds(process.pid)
+            trivial, requests = trivial_rate(url, args.devices, args.trivial_seconds)
+            trivial_cpu = group_cpu_seconds(process.pid) - trivial_cpu
+            # CPU against CPU holds on a machine shared with other work, where rates against rates do not.
+            if requests and trivial_cpu > 0:
+                per_request = trivial_cpu / requests
+                print(f"  gunicorn CPU per trivial request {per_request * 1000:6.2f} ms: one inspection's sync costs "
+                      f"{server_cpu / inspections / per_request:5.1f} trivial requests of server CPU")  # fmt: skip
             report(app, devices, errors, seconds, args, trivial)
         finally:
             stop(process)
@@ -169,8 +176,9 @@ def group_cpu_seconds(group: int) -> float:
     return total / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.0
 
 
-def trivial_rate(url: str, clients: int, seconds: float) -> float:
-    """Requests/s of a trivial GET (/healthz) from ``clients`` concurrent kept-alive clients, as the devices use."""
+def trivial_rate(url: str, clients: int, seconds: float) -> tuple[float, int]:
+    """Requests/s of a trivial GET (/healthz) from ``clients`` concurrent kept-alive clients, as the devices use,
+    and how many were answered."""
     counts = [0] * clients
     stop_at = time.perf_counter() + seconds
 
@@ -187,7 +195,7 @@ def trivial_rate(url: str, clients: int, seconds: float) -> float:
         thread.start()
     for thread in threads:
         thread.join()
-    return sum(counts) / (time.perf_counter() - started)
+    return sum(counts) / (time.perf_counter() - started), sum(counts)
 
 
 def report(
