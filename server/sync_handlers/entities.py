@@ -422,26 +422,37 @@ class ItemResultDataSchema(Schema):
 
 
 _RESULTS = frozenset(r.value for r in ItemResultValue)
+_ANSWER_KEYS = frozenset({"inspection_id", "item_code", "result", "note", "answered_at"})
+
+
+_ANSWERED_AT = ItemResultDataSchema().fields["answered_at"]
 
 
 def _answer_data(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
     """An answer's data as ItemResultDataSchema loads it, checked by hand when it has the usual shape (text
-    id, code and result, a note or none, no answer time); anything else is loaded by the schema itself, so
-    values and refusals are the schema's either way."""
+    id, code and result, a note or none, an answer time or none); anything else is loaded by the schema
+    itself, so values and refusals are the schema's either way."""
     inspection_id, code, result, note = (
         data.get(k) for k in ("inspection_id", "item_code", "result", "note")
     )
+    answered_at = data.get("answered_at")
     if (
-        data.keys() <= {"inspection_id", "item_code", "result", "note"}
+        data.keys() <= _ANSWER_KEYS
         and isinstance(inspection_id, str) and isinstance(code, str) and 1 <= len(code) <= 16
         and result in _RESULTS and (note is None or (isinstance(note, str) and len(note) <= limits.NOTE))
+        and (answered_at is None or isinstance(answered_at, str))
     ):  # fmt: skip
         try:
-            parsed = uuid.UUID(inspection_id)
-        except ValueError:
+            loaded: dict[str, Any] = {
+                "inspection_id": uuid.UUID(inspection_id),
+                "item_code": code,
+                "result": result,
+            }
+            if "answered_at" in data:
+                loaded["answered_at"] = None if answered_at is None else _ANSWERED_AT.deserialize(answered_at)
+        except (ValueError, ValidationError):
             pass
         else:
-            loaded = {"inspection_id": parsed, "item_code": code, "result": result}
             if "note" in data:
                 loaded["note"] = note
             return loaded

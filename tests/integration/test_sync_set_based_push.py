@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -15,6 +16,9 @@ from server.domain.clearance import ItemResultValue
 from server.domain.inspections import InspectionStatus
 from server.extensions import db
 from server.models import Inspection, ItemResult, Photo, Quarantine, SyncMutation
+from server.sync_handlers.common import load_data
+from server.sync_handlers.entities import ItemResultDataSchema, _answer_data
+from sync.problems import Problem
 from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
 
 SHA = "ab" * 32
@@ -207,3 +211,47 @@ def test_rows_made_and_changed_again_within_one_batch_stay_on_the_set_based_path
         inspection = db.session.get(Inspection, uuid.UUID(inspection_id))
         assert inspection is not None and inspection.status == InspectionStatus.submitted
         assert _quarantined() == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"inspection_id": str(uuid.uuid4()), "item_code": "A1", "result": "compliant"},
+        {
+            "inspection_id": str(uuid.uuid4()),
+            "item_code": "A1",
+            "result": "non_compliant",
+            "note": "问题",
+            "answered_at": "2026-06-10T09:30:00+08:00",
+        },
+        {
+            "inspection_id": str(uuid.uuid4()),
+            "item_code": "A1",
+            "result": "compliant",
+            "note": None,
+            "answered_at": None,
+        },
+        {
+            "inspection_id": str(uuid.uuid4()),
+            "item_code": "A1",
+            "result": "compliant",
+            "answered_at": "2026-06-10T09:30:00",
+        },  # no offset: refused
+        {"inspection_id": "not-a-uuid", "item_code": "A1", "result": "compliant"},
+        {"inspection_id": str(uuid.uuid4()), "item_code": "", "result": "compliant"},
+        {"inspection_id": str(uuid.uuid4()), "item_code": "A1", "result": "maybe"},
+        {"inspection_id": str(uuid.uuid4()), "item_code": "A1", "result": "compliant", "note": 5},
+        {"inspection_id": str(uuid.uuid4()), "result": "compliant"},
+    ],
+)
+def test_answers_checked_by_hand_load_exactly_as_the_schema_loads_them(data: dict[str, Any]) -> None:
+    schema = ItemResultDataSchema()
+    try:
+        expected: Any = load_data(schema, data, creating=True)
+    except Problem as problem:
+        expected = (problem.code, problem.message("en"))
+    try:
+        got: Any = _answer_data(schema, data)
+    except Problem as problem:
+        got = (problem.code, problem.message("en"))
+    assert got == expected
