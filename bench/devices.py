@@ -6,6 +6,9 @@
 Each device records its inspections offline first (every applicable item answered, a hazard per
 non-compliant item, photos per hazard), then all devices sync concurrently. Prints inspections/s,
 p50/p95 push latency, errors, and what the server holds against what was sent: lost and duplicated.
+Then, against the same server, as many clients as devices ask for `/healthz` for a few seconds: the
+trivial-request rate, and what one inspection's sync costs in trivial requests (`--photos-per-hazard 0`
+measures the push alone).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import datetime
 import logging
 import math
+import os
 import random
 import statistics
 import sys
@@ -132,17 +136,75 @@ def run(args: argparse.Namespace) -> None:
             for thread in threads:
                 thread.start()
             ready.wait()  # every device has recorded its day offline; the clock starts now
-            started = time.perf_counter()
+            started, server_cpu, client_cpu = (
+                time.perf_counter(),
+                group_cpu_seconds(process.pid),
+                time.process_time(),
+            )
             for thread in threads:
                 thread.join()
             seconds = time.perf_counter() - started
-            report(app, devices, errors, seconds, args)
+            server_cpu = group_cpu_seconds(process.pid) - server_cpu
+            client_cpu = time.process_time() - client_cpu
+            inspections = sum(len(d["made"]) for d in devices)
+            print(f"  CPU per inspection: gunicorn {server_cpu / inspections * 1000:6.1f} ms   devices (this process) "
+                  f"{client_cpu / inspections * 1000:6.1f} ms   wall × cores {seconds * (os.cpu_count() or 1) / inspections * 1000:6.1f} ms")  # fmt: skip
+            trivial_cpu = group_cpu_seconds(process.pid)
+            trivial, requests = trivial_rate(url, args.devices, args.trivial_seconds)
+            trivial_cpu = group_cpu_seconds(process.pid) - trivial_cpu
+            # CPU against CPU holds on a machine shared with other work, where rates against rates do not.
+            if requests and trivial_cpu > 0:
+                per_request = trivial_cpu / requests
+                print(f"  gunicorn CPU per trivial request {per_request * 1000:6.2f} ms: one inspection's sync costs "
+                      f"{server_cpu / inspections / per_request:5.1f} trivial requests of server CPU")  # fmt: skip
+            report(app, devices, errors, seconds, args, trivial)
         finally:
             stop(process)
 
 
+def group_cpu_seconds(group: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of process group ``group`` (Linux /proc;
+    0 elsewhere): the server's share of the machine during the run."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # fields after the name: state, ppid, pgrp, ... utime at 11, stime at 12
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.0
+
+
+def trivial_rate(url: str, clients: int, seconds: float) -> tuple[float, int]:
+    """Requests/s of a trivial GET (/healthz) from ``clients`` concurrent kept-alive clients, as the devices use,
+    and how many were answered."""
+    counts = [0] * clients
+    stop_at = time.perf_counter() + seconds
+
+    def hammer(slot: int) -> None:
+        with UrllibTransport(url, timeout=30) as transport:
+            while time.perf_counter() < stop_at:
+                reply = transport.request("GET", "/healthz", headers={}, body=None)
+                if reply.status == 200:
+                    counts[slot] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=hammer, args=(slot,)) for slot in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - started), sum(counts)
+
+
 def report(
-    app: Any, devices: list[dict[str, Any]], errors: list[str], seconds: float, args: argparse.Namespace
+    app: Any,
+    devices: list[dict[str, Any]],
+    errors: list[str],
+    seconds: float,
+    args: argparse.Namespace,
+    trivial: float,
 ) -> None:
     """Compare what the server holds with what each device sent, and print the figures."""
     inspections = sum(len(d["made"]) for d in devices)
@@ -183,6 +245,9 @@ def report(
           f"p95 {p95 * 1000:6.1f} ms ({len(latencies)} pushes)")  # fmt: skip
     print(f"  errors {len(errors)}  retries {retries}  quarantined {quarantined}  lost {lost}  duplicated {duplicated}  "
           f"photos held {photos_held}/{photos}")  # fmt: skip
+    rate = inspections / seconds
+    print(f"  trivial GET /healthz {trivial:7.1f} requests/s   one inspection's sync costs "
+          f"{trivial / rate if rate else math.inf:5.1f} trivial requests (ratio {rate / trivial if trivial else 0:.3f})")  # fmt: skip
     for error in errors:
         print(f"  ! {error}")
 
@@ -196,6 +261,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument(
+        "--trivial-seconds", type=float, default=5.0, help="how long to measure the trivial GET"
+    )
     args = parser.parse_args()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.database == "postgresql" and not postgres_available():

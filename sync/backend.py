@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from sync.principal import Principal
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -15,22 +16,7 @@ if TYPE_CHECKING:
     from sync.blobs import BlobStore
     from sync.engine import DeviceLedger, HandlerRegistry
 
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is syncing: the device of the bearer token, its user, and what the user may see.
-
-    ``scope`` is opaque to sync/: handlers read it to filter pulls. ``fingerprint`` changes whenever what
-    the user may see changes, which makes the next pull a full resync.
-    """
-
-    device_id: uuid.UUID
-    user_id: int
-    fingerprint: str
-    scope: Any = None
-    #: A Problem when the device may no longer change anything (its token was revoked): every new mutation it
-    #: pushes is kept in quarantine with this reason instead of applied, and it may not pull.
-    held: Any = None
+__all__ = ["BackendGetter", "Limits", "Principal", "SyncBackend"]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from sync.protocol import SUPPORTED_SCHEMAS, mutation_digest
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from sync.backend import Principal
+    from sync.principal import Principal
 
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,11 @@ class EntityHandler(Protocol):
     ) -> list[Change]:
         """Rows visible to ``principal`` with ``after < change_no <= upto``, lowest first, at most ``limit``."""
         ...
+
+    # Optional, looked up with getattr: ``prefetch(session, mutations)`` loads what a batch needs in a few
+    # queries; ``apply_many(session, principal, mutations) -> list[int]`` applies a run of consecutive
+    # mutations of the entity at once (each refusal a Problem, like apply); ``finish_batch(session)`` writes
+    # what apply_many kept aside, after the batch's flush.
 
 
 class DeviceLedger(Protocol):
@@ -217,26 +222,53 @@ def apply_push(
 def _apply_all_or_nothing(
     session: Session, registry: HandlerRegistry, principal: Principal, mutations: Sequence[Mutation]
 ) -> list[dict[str, Any]] | None:
-    """Apply every mutation under one savepoint; None (and nothing applied) if any is refused."""
+    """Apply every mutation under one savepoint; None (and nothing applied) if any is refused.
+
+    Consecutive mutations of one entity go to the handler's optional ``apply_many`` at once (set-based:
+    it may keep new rows aside and write them in one statement from its optional ``finish_batch``, called
+    after the batch's one flush). Any refusal rolls everything back, and the caller applies the batch one
+    mutation at a time, so that exactly the refused one is quarantined."""
     if not mutations:
         return []
     savepoint = session.begin_nested()
     try:
-        results = []
+        versions: list[int] = []
         # One flush for the whole batch: handlers find the rows the batch made without queries.
         with session.no_autoflush:
-            for mutation in mutations:
-                handler = checked_handler(registry, mutation)
-                results.append({"seq": mutation.seq, "status": "applied", "code": None, "message": None,
-                                "version": handler.apply(session, principal, mutation)})  # fmt: skip
+            for run in _runs(mutations):
+                handler = checked_handler(registry, run[0])
+                for mutation in run[1:]:
+                    checked_handler(registry, mutation)
+                apply_many = getattr(handler, "apply_many", None)
+                if apply_many is not None:
+                    versions.extend(apply_many(session, principal, run))
+                else:
+                    versions.extend(handler.apply(session, principal, mutation) for mutation in run)
         session.flush()
+        for handler in registry:
+            finish = getattr(handler, "finish_batch", None)
+            if finish is not None:
+                finish(session)
         savepoint.commit()
-        return results
     except (Problem, *BAD_DATA_ERRORS) as error:
         savepoint.rollback()
         # Normal for a batch holding a bad mutation; frequent, it would mean a slow path for good data.
         log.info("batch re-applied one mutation at a time after: %s", error)
         return None
+    return [{"seq": m.seq, "status": "applied", "code": None, "message": None, "version": v}
+            for m, v in zip(mutations, versions, strict=True)]  # fmt: skip
+
+
+def _runs(mutations: Sequence[Mutation]) -> Iterator[list[Mutation]]:
+    """The mutations cut into runs of consecutive ones of the same entity, in order."""
+    run: list[Mutation] = []
+    for mutation in mutations:
+        if run and run[-1].entity != mutation.entity:
+            yield run
+            run = []
+        run.append(mutation)
+    if run:
+        yield run
 
 
 def checked_handler(registry: HandlerRegistry, mutation: Mutation) -> EntityHandler:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 #: Protocol version a client announces in every push; bump when a message changes incompatibly.
 SCHEMA_VERSION = 1
@@ -38,12 +39,54 @@ class MutationSchema(Schema):
     at = fields.AwareDateTime(required=True, metadata={"description": "device clock time of the change"})
 
 
+_MUTATION_KEYS = frozenset(MutationSchema().fields)
+_AT = MutationSchema().fields["at"]
+
+
+def _quick_mutation(value: Any) -> dict[str, Any] | None:
+    """A mutation of the usual shape loaded as MutationSchema loads it, or None when the schema itself must
+    decide (anything unusual, invalid or not, takes the schema's path and gets its exact messages)."""
+    if type(value) is not dict or not value.keys() <= _MUTATION_KEYS:
+        return None
+    seq, entity, op, base = value.get("seq"), value.get("entity"), value.get("op"), value.get("base_version")
+    data, text_id, at = value.get("data", {}), value.get("id"), value.get("at")
+    if not (
+        type(seq) is int and 1 <= seq <= 2**62 and type(entity) is str and 1 <= len(entity) <= 32
+        and op in ("upsert", "delete") and (base is None or (type(base) is int and 0 <= base <= 2**31 - 1))
+        and type(data) is dict and all(type(k) is str for k in data) and type(text_id) is str
+        and type(at) is str
+    ):  # fmt: skip
+        return None
+    try:
+        parsed_id = uuid.UUID(text_id)
+        parsed_at = _AT.deserialize(at)
+    except (ValueError, ValidationError):
+        return None
+    return {"seq": seq, "entity": entity, "id": parsed_id, "op": op, "base_version": base, "data": dict(data),
+            "at": parsed_at}  # fmt: skip
+
+
+class MutationList(fields.List):
+    """A list of MutationSchema: the usual mutations are checked without the schema machinery (a push of
+    hundreds of them spends most of its parsing there); a list holding any other goes through it whole."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(fields.Nested(MutationSchema), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
+        if isinstance(value, list):
+            loaded = [_quick_mutation(item) for item in value]
+            if all(item is not None for item in loaded):
+                return loaded
+        return list(super()._deserialize(value, attr, data, **kwargs))
+
+
 class PushRequestSchema(Schema):
     """A batch of a device's outbox, in seq order."""
 
     device_id = fields.UUID(required=True)
     schema = fields.Integer(required=True, strict=True)
-    mutations = fields.List(fields.Nested(MutationSchema), required=True)
+    mutations = MutationList(required=True)
 
 
 class MutationResultSchema(Schema):

@@ -8,7 +8,8 @@ from flask import request
 from flask_smorest import Blueprint
 
 from sync import engine, problems
-from sync.backend import BackendGetter, Principal, SyncBackend
+from sync.backend import BackendGetter, SyncBackend
+from sync.principal import Principal
 from sync.protocol import (
     ProblemSchema,
     PullQuerySchema,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from server.domain.roles import Role
 from server.models import Device, Enterprise, Hazard, Inspection, Region, SamplingAssignment, User
 from server.services import DbSession
-from sync.backend import Principal
+from sync.principal import Principal
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,13 @@
 """Change numbers in commit order: each writing transaction numbers its synced rows just before commit,
-under the one-row counter's lock, which it then holds until the commit itself."""
+under the one-row counter's lock, which it then holds until the commit itself.
+
+A push numbers its rows earlier, as each flush writes them (``number_on_flush``): the counter's lock is
+then held from the batch's one flush to the commit, a few statements later, and the rows are inserted
+with their number instead of inserted and then updated."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -14,17 +18,62 @@ from server.models.base import SyncMixin
 
 _TOUCHED = "sync_touched_rows"
 _NUMBERING = "sync_numbering"
+_ON_FLUSH = "sync_number_on_flush"
+_NUMBERED = "sync_numbered_this_flush"
+
+
+def number_on_flush(session: Session) -> None:
+    """Number this transaction's synced rows as each flush writes them (a push; see the module docstring)."""
+    session.info[_ON_FLUSH] = True
+
+
+def reserve(session: Session, count: int) -> int:
+    """Take ``count`` consecutive change numbers and return the first; the counter's row stays locked by
+    this transaction until it ends, so no transaction committing later can hold lower numbers."""
+    table = cast(sa.Table, ChangeCounter.__table__)
+    top = (
+        session.connection()
+        .execute(
+            sa.update(table)
+            .where(table.c.id == 1)
+            .values(value=table.c.value + count)
+            .returning(table.c.value)
+        )
+        .scalar_one()
+    )
+    return int(top) - count + 1
+
+
+def _number_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """In a push, give the rows this flush will write their change numbers before they are written."""
+    session.info.pop(_NUMBERED, None)
+    if not session.info.get(_ON_FLUSH) or session.info.get(_NUMBERING):
+        return
+    new = session.new
+    rows = [o for o in new if isinstance(o, SyncMixin)]
+    rows += [
+        o for o in session.dirty if isinstance(o, SyncMixin) and o not in new and _synced_change(session, o)
+    ]
+    if not rows:
+        return
+    first = reserve(session, len(rows))
+    for offset, obj in enumerate(rows):
+        obj.change_no = first + offset
+    session.info[_NUMBERED] = {id(o) for o in rows}
 
 
 def _collect(session: Session, _context: Any) -> None:
     """After each flush, remember the synced rows it wrote (new or changed)."""
     if session.info.get(_NUMBERING):
         return
+    numbered = session.info.pop(_NUMBERED, ())
     touched = session.info.setdefault(_TOUCHED, {})
     # session.new builds a new set on every access: taken once, or a big flush costs rows² set builds.
     new = session.new
     for obj in [*new, *session.dirty]:
-        if isinstance(obj, SyncMixin) and (obj in new or _synced_change(session, obj)):
+        if id(obj) in numbered:
+            touched.pop(id(obj), None)  # numbered by this very flush, before it wrote the row
+        elif isinstance(obj, SyncMixin) and (obj in new or _synced_change(session, obj)):
             touched[id(obj)] = obj
 
 
@@ -64,11 +113,14 @@ def _forget(session: Session, transaction: Any) -> None:
     """A rolled-back outer transaction wrote nothing; savepoints ending do not clear the list."""
     if transaction.parent is None:
         session.info.pop(_TOUCHED, None)
+        session.info.pop(_ON_FLUSH, None)
+        session.info.pop(_NUMBERED, None)
 
 
 def install(session_class: type[Session] = Session) -> None:
     """Number synced rows on every commit of sessions of ``session_class`` (idempotent)."""
     for name, listener in (
+        ("before_flush", _number_before_flush),
         ("after_flush", _collect),
         ("before_commit", _number),
         ("after_transaction_end", _forget),

@@ -15,7 +15,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from server.domain.inspections import is_sealed
+from server.domain.limits import TEXT_LIMITS
 from server.domain.roles import Role
+from server.errors import field_too_long
 from server.models import Enterprise, Inspection, InspectionParticipant
 from server.models.base import SyncMixin
 from server.sync_handlers.principal import Scope
@@ -130,6 +132,7 @@ def own_inspection(session: Session, scope: Scope, inspection_id: uuid.UUID) -> 
 ABSENT = "sync_absent_ids"
 CREATED = "sync_created_rows"
 CACHE = "sync_cache"
+STAGED = "sync_staged_rows"
 
 
 def require_draft(inspection: Inspection) -> Inspection:
@@ -167,6 +170,56 @@ def created(session: Session, obj: Any) -> None:
     obj.row_version = 1
 
 
+def made_in_batch(session: Session, obj: Any) -> bool:
+    """Whether this transaction's batch created ``obj`` (so nothing of it was stored before)."""
+    return session.info.get(CREATED, {}).get((type(obj), obj.id)) is obj
+
+
+def stage_insert(session: Session, obj: SyncMixin) -> None:
+    """Keep a new row (a transient object, never added to the session) to be written with the other new rows
+    of its table in one INSERT by write_staged; find() returns it meanwhile, and later mutations of the
+    batch may still change it."""
+    session.info.setdefault(STAGED, {}).setdefault(type(obj), []).append(obj)
+    created(session, obj)
+
+
+def write_staged(session: Session) -> None:
+    """Insert the rows stage_insert kept: one executemany per table, numbered for pull in one reservation,
+    after the session's own flush (their foreign keys may point at rows it wrote)."""
+    staged: dict[Any, list[Any]] = session.info.pop(STAGED, {})
+    if not staged:
+        return
+    from server.sync_handlers.changes import reserve
+
+    number = reserve(session, sum(len(rows) for rows in staged.values()))
+    made = session.info.get(CREATED, {})
+    for model, rows in staged.items():
+        attrs = [(attr.key, attr.columns[0]) for attr in sa.inspect(model).column_attrs]
+        values = []
+        for row in rows:
+            row.change_no = number
+            number += 1
+            values.append({column.key: _value_or_default(row, key, column) for key, column in attrs})
+            made.pop((model, row.id), None)  # written: a later find() loads the stored row
+        for (table, column), limit in TEXT_LIMITS.items():
+            if table == model.__tablename__:
+                for value in values:
+                    text = value.get(column)
+                    if isinstance(text, str) and len(text) > limit:
+                        raise field_too_long(field=f"{table}.{column}", limit=limit, length=len(text))
+        session.connection().execute(sa.insert(model.__table__), values)
+
+
+def _value_or_default(row: Any, key: str, column: Any) -> Any:
+    """The value set on a transient row, else its column's Python-side default (as the ORM would insert)."""
+    if key in row.__dict__:
+        return row.__dict__[key]
+    default = column.default
+    if default is None:
+        return None
+    return default.arg(None) if default.is_callable else default.arg
+
+
 def cached(session: Session, key: Any, load: Any) -> Any:
     """A value computed once per transaction (e.g. the item codes of a catalogue)."""
     cache = session.info.setdefault(CACHE, {})
@@ -180,6 +233,7 @@ def forget_batch_state(session: Session) -> None:
     session.info.pop(ABSENT, None)
     session.info.pop(CACHE, None)
     session.info.pop(CREATED, None)
+    session.info.pop(STAGED, None)
 
 
 def _forget_on_rollback(session: Session, _previous: Any) -> None:

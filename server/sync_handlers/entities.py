@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
@@ -39,22 +40,27 @@ from server.services.hazards import append_event, record_hazard
 from server.services.portal import hazard_released
 from server.services.seal import check_seal
 from server.sync_handlers.common import (
+    ABSENT,
+    CREATED,
     cached,
     enterprise_visible,
     find,
     inspection_visible,
     load_data,
+    made_in_batch,
     own_inspection,
     prefetch_rows,
     require_draft,
     row_changes,
+    stage_insert,
     visible_enterprise,
+    write_staged,
 )
 from server.sync_handlers.common import created as created_row
 from server.sync_handlers.principal import Scope, scope_of
 from sync import problems
-from sync.backend import Principal
 from sync.engine import Change, Mutation
+from sync.principal import Principal
 from sync.protocol import SHA256_RE, canonical_json
 
 #: Roles whose devices record a regulator's inspection, its answers and its hazards.
@@ -395,6 +401,8 @@ def _replace_participants(inspection: Inspection, wanted: list[dict[str, Any]]) 
 def _release_findings(session: Session, inspection: Inspection) -> None:
     """Hazards recorded while the inspection was a draft reach the enterprise only now (四不两直): give them and
     their events new change numbers, or an enterprise device that pulled past their old ones would never get them."""
+    if made_in_batch(session, inspection):
+        return  # its findings are written by this very transaction: numbered at its commit, not seen before
     hazards = session.scalars(sa.select(Hazard).where(Hazard.inspection_id == inspection.id)).all()
     events = session.scalars(
         sa.select(HazardEvent).where(HazardEvent.hazard_id.in_([h.id for h in hazards]))
@@ -413,6 +421,44 @@ class ItemResultDataSchema(Schema):
     answered_at = fields.AwareDateTime(allow_none=True)
 
 
+_RESULTS = frozenset(r.value for r in ItemResultValue)
+_ANSWER_KEYS = frozenset({"inspection_id", "item_code", "result", "note", "answered_at"})
+
+
+_ANSWERED_AT = ItemResultDataSchema().fields["answered_at"]
+
+
+def _answer_data(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
+    """An answer's data as ItemResultDataSchema loads it, checked by hand when it has the usual shape (text
+    id, code and result, a note or none, an answer time or none); anything else is loaded by the schema
+    itself, so values and refusals are the schema's either way."""
+    inspection_id, code, result, note = (
+        data.get(k) for k in ("inspection_id", "item_code", "result", "note")
+    )
+    answered_at = data.get("answered_at")
+    if (
+        data.keys() <= _ANSWER_KEYS
+        and isinstance(inspection_id, str) and isinstance(code, str) and 1 <= len(code) <= 16
+        and result in _RESULTS and (note is None or (isinstance(note, str) and len(note) <= limits.NOTE))
+        and (answered_at is None or isinstance(answered_at, str))
+    ):  # fmt: skip
+        try:
+            loaded: dict[str, Any] = {
+                "inspection_id": uuid.UUID(inspection_id),
+                "item_code": code,
+                "result": result,
+            }
+            if "answered_at" in data:
+                loaded["answered_at"] = None if answered_at is None else _ANSWERED_AT.deserialize(answered_at)
+        except (ValueError, ValidationError):
+            pass
+        else:
+            if "note" in data:
+                loaded["note"] = note
+            return loaded
+    return load_data(schema, data, creating=True)
+
+
 class ItemResultHandler:
     """Answers belong to their inspection and are sealed with it."""
 
@@ -423,6 +469,46 @@ class ItemResultHandler:
     def prefetch(self, session: Session, mutations: list[Mutation]) -> None:
         """Load the batch's existing rows in one query."""
         prefetch_rows(session, ItemResult, mutations)
+
+    def apply_many(self, session: Session, principal: Principal, mutations: list[Mutation]) -> list[int]:
+        """New answers, set-based: validated without the ORM, kept aside and inserted in one statement by
+        finish_batch. A run holding anything else (a change, a deletion, an id twice) goes through apply()."""
+        scope = scope_of(principal)
+        if scope.role not in REGULATOR_ROLES:
+            raise problems.forbidden()
+        ids = {m.id for m in mutations}
+        absent = session.info.get(ABSENT, ())
+        if len(ids) < len(mutations) or any(
+            m.op != "upsert" or (ItemResult, m.id) not in absent for m in mutations
+        ):
+            return [self.apply(session, principal, m) for m in mutations]
+        now = utcnow()
+        inspections: dict[uuid.UUID, tuple[Inspection, frozenset[str], dict[str, uuid.UUID]]] = {}
+        for mutation in mutations:
+            data = _answer_data(self.schema, mutation.data)
+            inspection_id = data["inspection_id"]
+            if inspection_id not in inspections:
+                inspection = require_draft(own_inspection(session, scope, inspection_id))
+                inspections[inspection_id] = (
+                    inspection, catalogue_codes(session, inspection.catalogue_id), answer_ids(session, inspection.id)
+                )  # fmt: skip
+            inspection, codes, answers = inspections[inspection_id]
+            code = data["item_code"]
+            if code not in codes:
+                raise problems.invalid_mutation(reason=f"item {code} is not in the inspection's catalogue")
+            if code in answers:
+                raise problems.invalid_mutation(reason=f"item {code} already has an answer ({answers[code]})")
+            stage_insert(session, ItemResult(
+                id=mutation.id, inspection_id=inspection.id, item_code=code, result=ItemResultValue(data["result"]),
+                note=data.get("note"), answered_at=data.get("answered_at"), created_at=now, updated_at=now,
+                deleted_at=None,
+            ))  # fmt: skip
+            answers[code] = mutation.id
+        return [1] * len(mutations)
+
+    def finish_batch(self, session: Session) -> None:
+        """Insert the answers apply_many kept aside."""
+        write_staged(session)
 
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record or change an answer of a draft inspection."""
@@ -893,6 +979,9 @@ def catalogue_codes(session: Session, catalogue_id: uuid.UUID) -> frozenset[str]
 def answer_ids(session: Session, inspection_id: uuid.UUID) -> dict[str, uuid.UUID]:
     """Item code → answer id of an inspection, loaded once per batch and kept current by the handler."""
     query = sa.select(ItemResult.item_code, ItemResult.id).where(ItemResult.inspection_id == inspection_id)
+    if (Inspection, inspection_id) in session.info.get(CREATED, {}):
+        # Made by this batch: its answers are all the batch's own, recorded here as they are made.
+        return cast(dict[str, uuid.UUID], cached(session, ("answers", inspection_id), dict))
     return cached(
         session, ("answers", inspection_id), lambda: {row.item_code: row.id for row in session.execute(query)}
     )

@@ -25,8 +25,8 @@ from server.sync_handlers.common import (
 from server.sync_handlers.entities import bump_version, catalogue_codes
 from server.sync_handlers.principal import scope_of
 from sync import problems
-from sync.backend import Principal
 from sync.engine import Change, Mutation
+from sync.principal import Principal
 from sync.protocol import SHA256_RE
 
 

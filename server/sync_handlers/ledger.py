@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from server.models import ChangeCounter, Device, Quarantine, SyncMutation
 from server.models.base import utcnow
+from server.sync_handlers.changes import number_on_flush
 from server.sync_handlers.common import forget_batch_state
 from sync.engine import Mutation
 from sync.problems import Problem
@@ -28,6 +29,7 @@ class SqlDeviceLedger:
         before anything is read, so two pushes of one device queue up instead of both reading last_seq."""
         session.info.pop(_PENDING, None)
         forget_batch_state(session)
+        number_on_flush(session)
         last_seq = session.execute(
             sa.update(Device)
             .where(Device.id == device_id)

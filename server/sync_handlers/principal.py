@@ -8,7 +8,7 @@ from server.extensions import db
 from server.security import bearer_device
 from server.services.scope import Scope, principal_for
 from sync import problems
-from sync.backend import Principal
+from sync.principal import Principal
 
 __all__ = ["Scope", "authenticate", "scope_of"]
 
