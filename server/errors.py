@@ -139,6 +139,20 @@ acceptance_completed_by_required = define(
     "Acceptance needs the name of who completed the rectification (its five terms).",
 )
 
+job_interrupted = define(
+    "503.60",
+    503,
+    "任务已中断：运行它的服务器进程停止了（重启或故障），未写入任何数据，请重新开始。",
+    "The job was interrupted: the server process running it stopped (a restart or a fault); nothing was "
+    "written, start it again.",
+)
+job_crashed = define(
+    "500.60",
+    500,
+    "任务出错，未写入任何数据；请重试，如再次出错请联系管理员（任务编号 {job}）。",
+    "The job failed and nothing was written; retry, and tell an admin if it fails again (job {job}).",
+)
+
 
 def preferred_language() -> str:
     """'en' when the request asks for English (``?lang=en`` or Accept-Language), else 'zh'."""

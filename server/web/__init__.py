@@ -11,6 +11,7 @@ def register_web(app: Flask) -> None:
         devices,
         documents,
         expert_opinions,
+        jobs,
         ledger_io,
         map,
         portal,
@@ -43,6 +44,7 @@ def register_web(app: Flask) -> None:
         stop_orders,
         scoring,
         expert_opinions,
+        jobs,
     ):
         app.register_blueprint(module.bp)
     supervise.register_filters(app)
