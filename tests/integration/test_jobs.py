@@ -44,7 +44,12 @@ def _app(database_url: str, tmp_path: Path, qr_key_file: str, **extra: Any) -> F
 def threaded(database_url: str, tmp_path: Path, qr_key_file: str) -> Iterator[Flask]:
     """An app that runs jobs in threads as production does, answering at once (no wait for a quick job)."""
     application = _app(
-        database_url, tmp_path, qr_key_file, JOBS_MODE="thread", JOBS_WAIT_SECONDS=0, JOBS_HEARTBEAT_SECONDS=0.05
+        database_url,
+        tmp_path,
+        qr_key_file,
+        JOBS_MODE="thread",
+        JOBS_WAIT_SECONDS=0,
+        JOBS_HEARTBEAT_SECONDS=0.05,
     )
     yield application
     dispose(application)
@@ -53,9 +58,7 @@ def threaded(database_url: str, tmp_path: Path, qr_key_file: str) -> Iterator[Fl
 @pytest.fixture
 def deferred(database_url: str, tmp_path: Path, qr_key_file: str) -> Iterator[Flask]:
     """An app that leaves jobs queued: the test runs them, step by step."""
-    application = _app(
-        database_url, tmp_path, qr_key_file, JOBS_MODE="defer", JOBS_HEARTBEAT_SECONDS=0.05
-    )
+    application = _app(database_url, tmp_path, qr_key_file, JOBS_MODE="defer", JOBS_HEARTBEAT_SECONDS=0.05)
     yield application
     dispose(application)
 
@@ -163,7 +166,9 @@ def test_an_unreadable_registry_fails_the_job_and_writes_nothing(app: Flask, cli
         before = db.session.scalar(sa.select(sa.func.count()).select_from(Enterprise))
 
     fields = {"csrf_token": token, "file": (io.BytesIO(b"\x00\x01not a workbook"), "名录.xlsx")}
-    job_id = _job_id(client.post("/admin/enterprises/import", data=fields, content_type="multipart/form-data"))
+    job_id = _job_id(
+        client.post("/admin/enterprises/import", data=fields, content_type="multipart/form-data")
+    )
 
     state = client.get(f"/jobs/{job_id}.json").get_json()
     assert state["status"] == "failed" and "无法读取" in state["error"]
@@ -178,7 +183,9 @@ def test_a_registry_import_job_reports_counts_and_row_problems(app: Flask, clien
     body = "企业名称,统一社会信用代码,所属区域\n兴县甲钢铁有限公司,{},141123\n兴县乙铸造有限公司,bad,141123\n"
     data = body.format(code(41)).encode("utf-8")
     fields = {"csrf_token": token, "file": (io.BytesIO(data), "名录.csv")}
-    job_id = _job_id(client.post("/admin/enterprises/import", data=fields, content_type="multipart/form-data"))
+    job_id = _job_id(
+        client.post("/admin/enterprises/import", data=fields, content_type="multipart/form-data")
+    )
 
     state = client.get(f"/jobs/{job_id}.json").get_json()
     assert state["status"] == "done"
@@ -242,7 +249,9 @@ def test_only_the_owner_or_an_admin_sees_a_job(app: Flask) -> None:
 def test_a_document_is_drawn_as_a_job(app: Flask, client: FlaskClient) -> None:
     token = login(client, "xx_sup")
     inspection = demo_id("inspection/xx-03")
-    job_id = _job_id(client.post(f"/inspections/{inspection}/documents/record/job", data={"csrf_token": token}))
+    job_id = _job_id(
+        client.post(f"/inspections/{inspection}/documents/record/job", data={"csrf_token": token})
+    )
     assert client.get(f"/jobs/{job_id}.json").get_json()["status"] == "done"
     assert 'id="job-file"' in client.get(f"/jobs/{job_id}").get_data(as_text=True)
     with client.get(f"/jobs/{job_id}/file") as response:
