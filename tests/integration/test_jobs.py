@@ -225,6 +225,7 @@ def test_a_crash_fails_the_job_with_a_retryable_message_and_rolls_the_work_back(
 def test_only_the_owner_or_an_admin_sees_a_job(app: Flask) -> None:
     owner = app.test_client()
     token = login(owner, "xx_sup")
+    assert "/reports/monthly/job" in owner.get("/reports/monthly").get_data(as_text=True)
     job_id = _job_id(owner.post("/reports/monthly/job", data={"csrf_token": token}))
     assert owner.get(f"/jobs/{job_id}.json").get_json()["status"] == "done"
     with owner.get(f"/jobs/{job_id}/file") as response:
