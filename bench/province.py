@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from bench._common import PG_DEFAULT, seeded_app, serve, stop  # noqa: E402
 from bench.web import TARGET_MS, fill_county, nearest_rank  # noqa: E402
 from server.extensions import db  # noqa: E402
-from server.models import Enterprise, Inspection, Photo, Quarantine, Region, SyncMutation, User  # noqa: E402
+from server.models import Enterprise, Inspection, Photo, Quarantine, Region, SyncMutation  # noqa: E402
 from server.models.enterprise import SECTOR_COLUMNS  # noqa: E402
 from server.services.demo import DEMO_PASSWORD  # noqa: E402
 from sync.client import (  # noqa: E402
@@ -188,6 +188,7 @@ def register(devices: list[Device], url: str, concurrency: int) -> dict[str, Any
                 catalogue.update(found or {})
         finally:
             outbox.close()
+            cast(UrllibTransport, client.transport).close()
 
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, devices))
@@ -270,6 +271,7 @@ def storm(devices: list[Device], url: str, concurrency: int) -> float:
         finally:
             device.retries = client.retries
             outbox.close()
+            cast(UrllibTransport, client.transport).close()
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
@@ -430,6 +432,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+def pages_only(url: str, repeat: int) -> None:
+    """Time the pages again on a database kept by an earlier run (``--keep``), e.g. after adding an index."""
+    from bench._common import bench_config
+    from server import create_app
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(bench_config(url, Path(folder)))
+        app.config["PROPAGATE_EXCEPTIONS"] = True
+        with app.app_context():
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.connect() as conn:
+                    conn.execute(sa.text("ANALYZE"))
+                    conn.commit()
+        for username in ("xx_sup", "ll_city"):
+            print_pages(username, time_pages(app, username, repeat))
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(
@@ -445,12 +467,17 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=10, help="timed requests per page")
     parser.add_argument("--seed", type=int, default=20261205)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--pages-only", metavar="URL", help="only time the pages on a database a run kept")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the flags and run."""
-    run(parser().parse_args(argv))
+    args = parser().parse_args(argv)
+    if args.pages_only:
+        pages_only(args.pages_only, args.repeat)
+    else:
+        run(args)
     return 0
 
 
