@@ -238,7 +238,9 @@ class _Heartbeat:
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
-        self.thread.join()
+        # Not waited for long: on SQLite a touch may be queued behind the work's own write lock until the work
+        # commits or rolls back, which happens after this; a late touch changes only a row still running.
+        self.thread.join(timeout=1.0)
 
 
 def run_job(app: Flask, job_id: uuid.UUID, hooks: Iterable[Callable[[JobContext], None]] = ()) -> Any:
