@@ -258,17 +258,22 @@ def _window(conn: sa.Connection, today: date) -> tuple[date, date]:
 
 
 def fill_county(
-    target: Any, scale: float = 1.0, seed: int = 20260601, today: date | None = None
+    target: Any,
+    scale: float = 1.0,
+    seed: int = 20260601,
+    today: date | None = None,
+    counts: dict[str, int] | None = None,
 ) -> FillSummary:
     """Fill a migrated, demo-seeded database with a county's campaign at ``scale`` (deterministic per ``seed``).
 
-    ``target`` is an Engine (one transaction, committed), a Connection or a Session (the caller commits)."""
+    ``target`` is an Engine (one transaction, committed), a Connection or a Session (the caller commits).
+    ``counts`` replaces the row counts at scale 1 (COUNTS), e.g. a province's (bench/province.py)."""
     if isinstance(target, sa.Engine):
         with target.begin() as conn:
-            return fill_county(conn, scale, seed, today)
+            return fill_county(conn, scale, seed, today, counts)
     conn = target if isinstance(target, sa.Connection) else target.connection()
     started = time.perf_counter()
-    summary = _Filler(conn, scale, seed, today or date.today()).run()
+    summary = _Filler(conn, scale, seed, today or date.today(), counts).run()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -276,12 +281,14 @@ def fill_county(
 class _Filler:
     """One fill: reads what the demo seed made, then writes every table in dependency order."""
 
-    def __init__(self, conn: sa.Connection, scale: float, seed: int, today: date) -> None:
+    def __init__(
+        self, conn: sa.Connection, scale: float, seed: int, today: date, counts: dict[str, int] | None = None
+    ) -> None:
         self.conn = conn
         self.rng = random.Random(seed)
         self.today = today
         self.ref = _midnight(today)
-        self.n = {name: max(1, round(count * scale)) for name, count in COUNTS.items()}
+        self.n = {name: max(1, round(count * scale)) for name, count in (counts or COUNTS).items()}
         counter = conn.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
         self.out = _Writer(conn, int(counter))
         self.window = _window(conn, today)

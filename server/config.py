@@ -95,6 +95,13 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "METRICS_ALLOWED_IPS": _csv(env.get("METRICS_ALLOWED_IPS") or "127.0.0.1,::1"),
         # DEMO=1 marks a demo setup: seed-demo (whose accounts share a published password) runs only there.
         "DEMO": env.get("DEMO", "0") == "1",
+        # Long work (imports, reports, documents) runs in a thread of the process that took the request
+        # ("thread"); tests run it in the request ("inline") or leave it queued ("defer"). A page waits this long
+        # for a quick job to answer at once; a job silent for JOBS_STALE_SECONDS is taken as dead.
+        "JOBS_MODE": (env.get("JOBS_MODE") or "thread").strip().lower(),
+        "JOBS_WAIT_SECONDS": float(env.get("JOBS_WAIT_SECONDS") or 3),
+        "JOBS_HEARTBEAT_SECONDS": float(env.get("JOBS_HEARTBEAT_SECONDS") or 5),
+        "JOBS_STALE_SECONDS": float(env.get("JOBS_STALE_SECONDS") or 60),
         "API_TITLE": "县级冶金工贸安全检查 API",
         "API_VERSION": "1",
         "OPENAPI_VERSION": "3.1.0",

@@ -760,6 +760,23 @@ def refuse_fields(fields: Mapping[str, Problem | Sequence[Problem]], status: int
         raise FormProblems(fields, status)
 
 
+# === Background jobs (503.60, 500.60) ===
+
+job_interrupted = define(
+    "503.60",
+    503,
+    "任务已中断：运行它的服务器进程停止了（重启或故障），未写入任何数据，请重新开始。",
+    "The job was interrupted: the server process running it stopped (a restart or a fault); nothing was "
+    "written, start it again.",
+)
+job_crashed = define(
+    "500.60",
+    500,
+    "任务出错，未写入任何数据；请重试，如再次出错请联系管理员（任务编号 {job}）。",
+    "The job failed and nothing was written; retry, and tell an admin if it fails again (job {job}).",
+)
+
+
 def preferred_language() -> str:
     """The language of a JSON error's ``message``: ``?lang=`` when given, else the reader's (server.i18n)."""
     lang = request.args.get("lang")

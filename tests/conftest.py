@@ -46,6 +46,8 @@ def app_config(database_url: str, instance: Path, **extra: Any) -> dict[str, Any
         "SECRET_KEY": "test-secret",
         "PUBLIC_BASE_URL": "https://jc.example.cn",
         "PASSWORD_HASH_PROFILE": "cheapest",
+        # Background jobs run inside the request in tests (tests/integration/test_jobs.py runs them in threads).
+        "JOBS_MODE": "inline",
         **extra,
     }
 

@@ -19,7 +19,7 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -496,8 +496,13 @@ def import_enterprises(
     default_region_code: str | None = None,
     dry_run: bool = False,
     strict: bool = False,
+    progress: Callable[[int, int | None, str], None] | None = None,
 ) -> ImportReport:
-    """Import or update enterprises from an .xlsx or .csv registry; bad rows are reported, never half-written."""
+    """Import or update enterprises from an .xlsx or .csv registry; bad rows are reported, never half-written.
+
+    ``progress(done, total, stage)`` hears how far it got (stages "reading", "checking", "writing")."""
+    step = progress or (lambda _done, _total, _stage: None)
+    step(0, None, "reading")
     report = ImportReport(source=path.name, dry_run=dry_run, strict=strict)
     regions = _Regions(session)
     default_region: Region | None = None
@@ -523,7 +528,9 @@ def import_enterprises(
 
     today = date.today()
     parsed: list[_Row] = []
+    data_rows = len(rows) - header.index - 1
     for index in range(header.index + 1, len(rows)):
+        step(index - header.index - 1, data_rows, "checking")
         cells = rows[index]
         if all(_is_blank(c) for c in cells) or _is_total_row(cells, header):
             continue
@@ -560,7 +567,8 @@ def import_enterprises(
             good.append(row)
 
     write = report.written
-    for row in good:
+    for position, row in enumerate(good):
+        step(position, len(good), "writing")
         enterprise = stored.get(row.credit_code)
         if enterprise is None:
             report.created += 1

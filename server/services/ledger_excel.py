@@ -78,7 +78,7 @@ import re
 import unicodedata
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -329,6 +329,14 @@ def entry_id(enterprise_id: uuid.UUID, ledger_no: str | None, found_on: date, pl
     return uuid.uuid5(
         LEDGER_NAMESPACE, f"{enterprise_id}|row|{found_on.isoformat()}|{_norm(place)}|{_norm(description)}"
     )
+
+
+#: Hears how far a long import got: steps done, steps known (None while unknown), and the stage's key.
+Progress = Callable[[int, int | None, str], None]
+
+
+def _no_progress(_done: int, _total: int | None, _stage: str) -> None:
+    """Nobody is watching."""
 
 
 # --- The report ---------------------------------------------------------------------------------------------
@@ -1066,12 +1074,16 @@ def import_ledger(
     strict: bool = False,
     today: date | None = None,
     column_map: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> LedgerImportReport:
     """Import an enterprise's self-inspection ledger (.xlsx or .csv); bad rows are reported, never half-written.
 
     ``column_map`` (folded header → field key, or NOT_IMPORTED) is what the user chose in the mapping step;
     it is remembered for the enterprise when the import is written, and used by its later imports.
+    ``progress(done, total, stage)`` hears how far it got (stages "reading", "checking", "planning", "writing").
     """
+    step = progress or _no_progress
+    step(0, None, "reading")
     source: Path | bytes = (
         Path(file_bytes_or_path) if isinstance(file_bytes_or_path, str) else file_bytes_or_path
     )
@@ -1099,7 +1111,9 @@ def import_ledger(
     window = (found.starts_on, found.ends_on) if found is not None else None
     hints = _year_hints(rows, header, window[0].year if window else None)
     row_notes = _Notes()
+    data_rows = len(rows) - header.index - 1
     for index in range(header.index + 1, len(rows)):
+        step(index - header.index - 1, data_rows, "checking")
         cells = rows[index]
         reason = _skip_reason(cells, header)
         if reason == "blank":
@@ -1124,8 +1138,9 @@ def import_ledger(
     if skipped_examples:
         report.notes.append(f"示例行已跳过 / example rows skipped: {', '.join(map(str, skipped_examples))}")
 
+    step(data_rows, data_rows, "checking")
     planner = _Planner(session, enterprise, tz)
-    plans = _plans_without_repeats(planner, entries, report)
+    plans = _plans_without_repeats(planner, entries, report, step)
     report.notes.extend(planner.notes.lines())
     if window is not None:
         report.campaign_window = window
@@ -1140,7 +1155,8 @@ def import_ledger(
             report.unchanged += 1
         report.events_appended += len(plan.events)
     if report.written:
-        _write(session, enterprise, plans, report, actor, tz)
+        step(0, len(plans), "writing")
+        _write(session, enterprise, plans, report, actor, tz, step)
         if column_map and learned != (enterprise.ledger_column_map or {}):
             enterprise.ledger_column_map = learned
     return report
@@ -1182,11 +1198,12 @@ def _year_hints(rows: Sequence[Sequence[Any]], header: Header, campaign_year: in
 
 
 def _plans_without_repeats(
-    planner: _Planner, entries: list[_Entry], report: LedgerImportReport
+    planner: _Planner, entries: list[_Entry], report: LedgerImportReport, step: Progress
 ) -> list[_Plan]:
     """Plan each entry; rows describing the same stored or new entry are all refused (which is right is unknown)."""
     planned: list[_Plan] = []
-    for entry in entries:
+    for position, entry in enumerate(entries):
+        step(position, len(entries), "planning")
         try:
             planned.append(planner.plan(entry))
         except _ColumnProblem as failure:
@@ -1224,10 +1241,11 @@ def _jsonable(value: Any) -> Any:
 
 
 def _write(session: DbSession, enterprise: Enterprise, plans: list[_Plan], report: LedgerImportReport,
-           actor: User | None, tz: tzinfo) -> None:  # fmt: skip
+           actor: User | None, tz: tzinfo, step: Progress) -> None:  # fmt: skip
     """Write the plans (checked already) through record_hazard/append_event, then one audit event."""
     updates: list[dict[str, Any]] = []
     for position, plan in enumerate(plans, start=1):
+        step(position - 1, len(plans), "writing")
         if position % FLUSH_EVERY == 0:
             # Flushing in slices keeps each flush's unit of work (and the change-numbering hook, which
             # walks every new row of a flush) small; one flush of 15,000 rows is many times slower.

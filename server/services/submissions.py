@@ -435,10 +435,41 @@ def matrix(session: DbSession, user: User, campaign: Campaign, today: date, zone
 def overdue_count(
     session: DbSession, user: User, campaign: Campaign | None, today: date, zone: tzinfo
 ) -> int:
-    """How many submissions are overdue and still missing in ``user``'s scope (the dashboard's figure)."""
+    """How many submissions are overdue and still missing in ``user``'s scope (the dashboard's figure).
+
+    Counted in the database: the same figure as ``matrix(...).counts[Timeliness.missing]``, which loads every
+    enterprise of the scope and walks every cell (1.6 s of a province's dashboard). A cell is missing when its
+    period is past due and the enterprise handed in no version at all (``zone`` decides only on time or late)."""
     if campaign is None:
         return 0
-    return matrix(session, user, campaign, today, zone).counts[Timeliness.missing]
+    due = [
+        (requirement.id, period)
+        for requirement in requirements(session, campaign)
+        for period in rules.due_dates(requirement.schedule)
+        if rules.timeliness(period, None, today) is Timeliness.missing
+    ]
+    if not due:
+        return 0
+    regions = region_subtree_ids(session, campaign.region_id)
+    ids = (
+        visible_enterprises(session, user)
+        .where(Enterprise.region_id.in_(regions))
+        .with_only_columns(Enterprise.id)
+    )
+    enterprises = session.scalar(sa.select(sa.func.count()).select_from(ids.subquery())) or 0
+    if not enterprises:
+        return 0
+    counted = (
+        sa.select(EnterpriseSubmission.requirement_id, EnterpriseSubmission.period,
+                  sa.func.count(sa.distinct(EnterpriseSubmission.enterprise_id)))
+        .where(EnterpriseSubmission.requirement_id.in_({requirement_id for requirement_id, _ in due}),
+               EnterpriseSubmission.enterprise_id.in_(ids))
+        .group_by(EnterpriseSubmission.requirement_id, EnterpriseSubmission.period)
+    )  # fmt: skip
+    handed_in = {
+        (requirement_id, period): count for requirement_id, period, count in session.execute(counted)
+    }
+    return sum(enterprises - handed_in.get(cell, 0) for cell in due)
 
 
 def visible_submission(

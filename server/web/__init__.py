@@ -12,6 +12,7 @@ def register_web(app: Flask) -> None:
         devices,
         documents,
         expert_opinions,
+        jobs,
         labels,
         language,
         ledger_io,
@@ -48,6 +49,7 @@ def register_web(app: Flask) -> None:
         expert_opinions,
         admin,
         language,
+        jobs,
     ):
         app.register_blueprint(module.bp)
     supervise.register_filters(app)

@@ -37,11 +37,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def admin_only(view: F) -> F:
-    """Signed in (else the login page) and an admin (else 403: these pages are known to exist)."""
+    """Signed in (else the login page) and an admin: 403 for the bureau's other staff, who know these pages
+    exist; 404 for an enterprise, to whom no staff page is revealed (as supervisor_required does)."""
 
     @security.login_required
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.user.role == Role.enterprise:
+            abort(404)
         if g.user.role != Role.admin:
             abort(403)
         return view(*args, **kwargs)

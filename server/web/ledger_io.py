@@ -11,12 +11,24 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from server import jobs
 from server.errors import header_unmatched, ledger_file_too_large, upload_expired, upload_missing
 from server.extensions import db
 from server.i18n import tr
+from server.job_kinds import row_errors
 from server.models import Enterprise
 from server.services.ledger_excel import (
     NOT_IMPORTED,
@@ -36,6 +48,7 @@ from server.web.access import (
     supervisor_required,
 )
 from server.web.forms import tr_problem
+from sync import problems
 from sync.problems import Problem
 
 bp = Blueprint("ledger_io", __name__)
@@ -147,30 +160,73 @@ def _import(
     column_map: dict[str, str] | None,
     token: str | None = None,
 ) -> tuple[Any, bool]:
-    """Run the import: the response, and whether it is the mapping step (a header nobody recognises leads
-    there instead of to a refusal; the upload is kept under ``token`` meanwhile)."""
-    user = current_enterprise_user()
+    """Run the import as a background job: the response, and whether it is the mapping step. A quick import
+    answers with its report at once (as it always did); a slow one sends the user to the job's progress page.
+    A header nobody recognises leads to the mapping step instead of to a refusal (the upload kept meanwhile)."""
+    params = {"enterprise_id": str(enterprise.id), "filename": filename, "dry_run": dry_run,
+              "column_map": column_map, "token": token}  # fmt: skip
+    job, outcome = jobs.submit(
+        db.session, current_enterprise_user(), "ledger_import", params, upload=data, upload_name=filename
+    )
+    if outcome is None:
+        return redirect(url_for("jobs.show", job_id=job.id)), False
+    if isinstance(outcome, Problem):
+        return _result(None, error=f"{outcome.message('zh')} / {outcome.message('en')}", status=400), False
+    if isinstance(outcome.value, Problem):
+        kept = outcome.result["mapping"]
+        return _mapping(enterprise, data, filename, kept["token"], dry_run, outcome.value, column_map), True
+    return _result(outcome.value), False
+
+
+@jobs.register("ledger_import")
+def _ledger_job(context: jobs.JobContext) -> jobs.JobOutput:
+    """The ledger import's work (in the background job); an unrecognised header keeps the upload for the
+    mapping step and says so in the result."""
+    params = context.params
+    enterprise = context.session.get(Enterprise, uuid.UUID(params["enterprise_id"]))
+    if enterprise is None or enterprise.deleted_at is not None:
+        raise problems.not_found()
+    data = context.upload_bytes()
     try:
         report = import_ledger(
-            db.session,
-            enterprise,
-            data,
-            actor=user,
-            filename=filename,
-            dry_run=dry_run,
-            column_map=column_map,
-        )
+            context.session, enterprise, data, actor=context.owner, filename=params["filename"],
+            dry_run=bool(params["dry_run"]), column_map=params.get("column_map"), progress=context.progress,
+        )  # fmt: skip
     except Problem as problem:
-        db.session.rollback()
-        if problem.kind is header_unmatched:
-            token = token or _keep_pending(enterprise, data)
-            return _mapping(enterprise, data, filename, token, dry_run, problem, column_map), True
-        return _result(None, error=tr_problem(problem), status=400), False
-    if report.written:
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return _result(report), False
+        if problem.kind is not header_unmatched:
+            raise
+        context.session.rollback()
+        token = params.get("token")
+        if not token or _pending(enterprise, token) is None:
+            token = _keep_pending(enterprise, data)
+        mapping = {"token": token, "details": problem.details}
+        return jobs.JobOutput(result={"mapping": mapping, "filename": params["filename"]}, value=problem)
+    if not report.written:
+        context.session.rollback()
+    elif params.get("token"):
+        pending = _pending(enterprise, params["token"])
+        if pending is not None:
+            pending.unlink(missing_ok=True)
+    result = {"source": report.source, "enterprise": report.enterprise, "counts": report.counts(),
+              "written": report.written, "dry_run": report.dry_run, "strict": report.strict, "notes": report.notes,
+              "outside_campaign": report.outside_campaign_text(), **row_errors(report.errors)}  # fmt: skip
+    return jobs.JobOutput(result=result, value=report)
+
+
+@bp.route("/portal/ledger/import/jobs/<uuid:job_id>/mapping")
+@enterprise_required
+def mapping_of_job(job_id: uuid.UUID) -> Any:
+    """The mapping step of an import that ran in the background and did not recognise the file's header."""
+    enterprise = _own_enterprise()
+    job = jobs.visible_job(db.session, current_enterprise_user(), job_id)
+    mapping = ((job.result or {}).get("mapping") if job is not None else None) or {}
+    path = _pending(enterprise, str(mapping.get("token", "")))
+    if job is None or path is None:
+        abort(404)
+    problem = header_unmatched(**mapping.get("details", {}))
+    filename = str((job.result or {}).get("filename") or "ledger.xlsx")
+    return _mapping(enterprise, path.read_bytes(), filename, mapping["token"], bool(job.params.get("dry_run")),
+                    problem, None)  # fmt: skip
 
 
 def _mapping(
