@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reconcile_speed.py [--baseline wip-match] [--repeat 5]
 
-Loads ``server/domain/reconciliation.py`` as it is in the git revision ``--baseline`` (a second module, beside the
+Loads ``server/domain/reconciliation`` as it is in the git revision ``--baseline`` (a second module, beside the
 working tree's), and times with each: ``pair_score`` of every labelled pair of tests/data/reconciliation_pairs.json,
 and ``match`` of every finding against every entry of those pairs (the matcher's hot loop, as a county runs it:
 some 140,000 pairs). Prints the best of ``--repeat`` rounds (baseline and current in turn) for each and the ratio current / baseline.
@@ -11,6 +11,7 @@ some 140,000 pairs). Prints the best of ``--repeat`` rounds (baseline and curren
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import subprocess
 import sys
@@ -30,16 +31,27 @@ from server.domain import reconciliation as current  # noqa: E402
 from server.domain.hazards import HazardLevel, HazardState  # noqa: E402
 
 
+def _git(*args: str, check: bool = True) -> str:
+    """The output of a git command run in the repository."""
+    return subprocess.run(["git", *args], cwd=ROOT, check=check, capture_output=True, text=True).stdout
+
+
 def baseline_module(revision: str) -> ModuleType:
-    """The matcher as it is in ``revision``, imported as a module of its own."""
-    source = subprocess.run(
-        ["git", "show", f"{revision}:server/domain/reconciliation.py"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+    """The matcher as it is in ``revision``, imported as a module of its own: one file, or (since the split) the
+    package ``server/domain/reconciliation/``, copied with its imports of itself pointed at the copy."""
     folder = Path(tempfile.mkdtemp(prefix="reconcile-baseline-"))
-    path = folder / "reconciliation_baseline.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("reconciliation_baseline", path)
+    name = "reconciliation_baseline"
+    tree = f"{revision}:server/domain/reconciliation"
+    if _git("cat-file", "-t", tree, check=False).strip() == "tree":
+        (folder / name).mkdir()
+        for file in _git("ls-tree", "--name-only", f"{tree}/").split():
+            source = _git("show", f"{tree}/{file}").replace("server.domain.reconciliation", name)
+            (folder / name / file).write_text(source, encoding="utf-8")
+        sys.path.insert(0, str(folder))
+        return importlib.import_module(name)
+    path = folder / f"{name}.py"
+    path.write_text(_git("show", f"{tree}.py"), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is made

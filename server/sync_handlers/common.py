@@ -7,22 +7,23 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, validate
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from server.domain.inspections import is_sealed
+from server.domain.inspections import InspectionKind, is_sealed
 from server.domain.limits import TEXT_LIMITS
 from server.domain.roles import Role
 from server.errors import field_too_long
-from server.models import Enterprise, Inspection, InspectionParticipant
+from server.models import CatalogueItem, Enterprise, Inspection, InspectionParticipant, ItemResult
 from server.models.base import SyncMixin
 from server.sync_handlers.principal import Scope
 from sync import problems
 from sync.engine import Change
+from sync.protocol import canonical_json
 
 
 def jsonable(value: Any) -> Any:
@@ -244,3 +245,62 @@ def install_cache_reset(session_class: type[Session] = Session) -> None:
     """Any rollback (a savepoint's included) drops the caches: they may describe rows that are gone."""
     if not event.contains(session_class, "after_soft_rollback", _forget_on_rollback):
         event.listen(session_class, "after_soft_rollback", _forget_on_rollback)
+
+
+# --- what the entity handlers share: who writes, size limits, catalogue lookups, row versions -------------------
+
+#: Roles whose devices record a regulator's inspection, its answers and its hazards.
+REGULATOR_ROLES = frozenset({Role.inspector, Role.expert, Role.admin})
+#: Inspection kinds a regulator's device may record: a self-assessment (自评) is only ever the enterprise's own,
+#: made on the portal.
+REGULATOR_KINDS = frozenset(k.value for k in InspectionKind if k != InspectionKind.self_check)
+
+#: Bytes of canonical JSON a small structured field (terms, 五到位, an event's data) may take, and all of an
+#: inspection's signatures (each a small signature image).
+SMALL_JSON = 20_000
+SIGNATURES_JSON = 2_000_000
+
+
+def json_size(limit: int) -> Any:
+    """A validator refusing a structured value whose JSON is longer than ``limit`` bytes."""
+
+    def check(value: Any) -> None:
+        size = len(canonical_json(value))
+        if size > limit:
+            raise ValidationError(f"too large: {size} bytes of JSON, at most {limit}")
+
+    return check
+
+
+LAT = validate.Range(min=-90, max=90)
+LON = validate.Range(min=-180, max=180)
+POSITIVE = validate.Range(min=0)
+
+
+def catalogue_items(session: Session, catalogue_id: uuid.UUID) -> dict[str, CatalogueItem]:
+    """Code → item of a catalogue version (immutable once used, so safe to keep for the batch)."""
+    return cached(session, ("items", catalogue_id), lambda: {i.code: i for i in session.scalars(
+        sa.select(CatalogueItem).where(CatalogueItem.catalogue_id == catalogue_id))})  # fmt: skip
+
+
+def catalogue_codes(session: Session, catalogue_id: uuid.UUID) -> frozenset[str]:
+    """The item codes of a catalogue version."""
+    return frozenset(catalogue_items(session, catalogue_id))
+
+
+def answer_ids(session: Session, inspection_id: uuid.UUID) -> dict[str, uuid.UUID]:
+    """Item code → answer id of an inspection, loaded once per batch and kept current by the handler."""
+    query = sa.select(ItemResult.item_code, ItemResult.id).where(ItemResult.inspection_id == inspection_id)
+    if (Inspection, inspection_id) in session.info.get(CREATED, {}):
+        # Made by this batch: its answers are all the batch's own, recorded here as they are made.
+        return cast(dict[str, uuid.UUID], cached(session, ("answers", inspection_id), dict))
+    return cached(
+        session, ("answers", inspection_id), lambda: {row.item_code: row.id for row in session.execute(query)}
+    )
+
+
+def bump_version(row: Any, created: bool) -> int:
+    """A row's version counts its writes: 1 when created, one more for each later change."""
+    if not created:
+        row.row_version += 1
+    return int(row.row_version)

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from server.domain.roles import Role
 from server.models import ExpertOpinion, Hazard, Inspection, User
 from server.models.base import utcnow
-from server.sync_handlers.common import created as created_row
 from server.sync_handlers.common import (
+    bump_version,
+    catalogue_codes,
     find,
     inspection_visible,
     load_data,
@@ -22,7 +23,7 @@ from server.sync_handlers.common import (
     require_draft,
     row_changes,
 )
-from server.sync_handlers.entities import bump_version, catalogue_codes
+from server.sync_handlers.common import created as created_row
 from server.sync_handlers.principal import scope_of
 from sync import problems
 from sync.engine import Change, Mutation

@@ -1,24 +1,21 @@
-"""Every entity handler the server registers (its own module, so that entities and the expert-opinion
-handler built on it import in one direction only)."""
+"""Every entity handler the server registers (its own module, so that the entity modules and the expert-opinion
+handler built on them import in one direction only)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from server.sync_handlers.entities import (
+from server.sync_handlers.expert_opinions import ExpertOpinionHandler
+from server.sync_handlers.hazards import HazardEventHandler, HazardHandler, LedgerEntryHandler
+from server.sync_handlers.inspections import InspectionHandler, ItemResultHandler
+from server.sync_handlers.photos import PhotoHandler
+from server.sync_handlers.reference import (
     AssignmentHandler,
     CatalogueHandler,
     ColleagueHandler,
     EnterpriseHandler,
-    HazardEventHandler,
-    HazardHandler,
-    InspectionHandler,
-    ItemResultHandler,
-    LedgerEntryHandler,
-    PhotoHandler,
     ReviewDecisionHandler,
 )
-from server.sync_handlers.expert_opinions import ExpertOpinionHandler
 
 
 def all_handlers() -> list[Any]:

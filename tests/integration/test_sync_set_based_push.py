@@ -17,7 +17,7 @@ from server.domain.inspections import InspectionStatus
 from server.extensions import db
 from server.models import Inspection, ItemResult, Photo, Quarantine, SyncMutation
 from server.sync_handlers.common import load_data
-from server.sync_handlers.entities import ItemResultDataSchema, _answer_data
+from server.sync_handlers.inspections import ItemResultDataSchema, _answer_data
 from sync.problems import Problem
 from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
 

@@ -26,11 +26,7 @@ from server.models import (
 )
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
-from server.services.oversight import (
-    _key_items,
-    current_catalogue_id,
-    sealed_answers_of,
-)
+from server.services.oversight.clearance import _key_items, current_catalogue_id, sealed_answers_of
 from server.services.progress_report.as_of import HazardAsOf, Visit, counting_at, latest_by_enterprise, linked
 from server.services.progress_report.units import batches, key, uuids
 

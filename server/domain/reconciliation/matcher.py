@@ -1,0 +1,237 @@
+"""One enterprise's reconciliation: one-to-one greedy matching in two passes, the categories, overdue records and reliability."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from server.domain.clearance import ItemResultValue
+from server.domain.hazards import HazardStatus
+from server.domain.reconciliation.scoring import (
+    Finding,
+    LedgerEntry,
+    Match,
+    PairScore,
+    TextCache,
+    _compatible,
+    _order,
+    _place_agreement,
+    _Prepared,
+)
+from server.domain.reconciliation.self_assessment import ItemComparison, ItemVerdict, compare_items
+from server.domain.reconciliation.text import (
+    _LEAST_CONCEPT_DESCRIPTION,
+    _LEAST_DESCRIPTION,
+    ABSENT,
+    CONCEPT_BONUS,
+    ITEM_BONUS,
+    PLACE_MIN,
+    PLACE_WEIGHT,
+    PRESENT,
+)
+
+# --- reconciliation -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Overdue:
+    """A finding or ledger entry past its rectification deadline; ``days`` past it."""
+
+    record: Finding | LedgerEntry
+    days: int
+
+    @property
+    def is_finding(self) -> bool:
+        """True for an inspector's finding, False for a ledger entry."""
+        return isinstance(self.record, Finding)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The findings and ledger entries of one enterprise and phase, sorted into the categories."""
+
+    self_reported: tuple[Match, ...]
+    claimed_fixed_but_present: tuple[Match, ...]
+    missed: tuple[Finding, ...]
+    recorded_after: tuple[Match, ...]
+    ledger_only: tuple[LedgerEntry, ...]
+    overdue: tuple[Overdue, ...]
+    items: tuple[ItemComparison, ...] = field(default=())
+
+    @property
+    def findings(self) -> int:
+        """How many findings were reconciled."""
+        return len(self.self_reported) + len(self.claimed_fixed_but_present) + len(self.missed)
+
+    @property
+    def entries(self) -> int:
+        """How many ledger entries were reconciled."""
+        return (
+            len(self.self_reported)
+            + len(self.claimed_fixed_but_present)
+            + len(self.recorded_after)
+            + len(self.ledger_only)
+        )
+
+    @property
+    def reliability(self) -> float | None:
+        """Share of findings the ledger already held and did not claim fixed; None with no findings."""
+        return len(self.self_reported) / self.findings if self.findings else None
+
+    @property
+    def overstated_items(self) -> int:
+        """Key items the enterprise assessed compliant (or not applicable) that the inspector found not."""
+        return sum(1 for i in self.items if i.verdict is ItemVerdict.overstated)
+
+    @property
+    def differing_items(self) -> int:
+        """Key items where the two sides disagree in some other way."""
+        return sum(1 for i in self.items if i.verdict is ItemVerdict.differ)
+
+
+#: A candidate pair as the greedy assignment sorts it: best score first, the same item before the same
+#: words, then the earlier finding and the earlier entry (their positions in found-time order).
+_Candidate = tuple[float, bool, int, int, PairScore]
+
+
+def _greedy(
+    candidates: list[_Candidate], findings: Sequence[Finding], entries: Sequence[LedgerEntry],
+    taken_f: set[int], taken_e: set[int],
+) -> list[Match]:  # fmt: skip
+    """One-to-one assignment, best score first; ties by the earlier finding, then the earlier entry."""
+    candidates.sort()  # (finding, entry) positions are unique, so PairScore is never compared
+    matches = []
+    for _, _, fi, ei, similarity in candidates:
+        if fi in taken_f or ei in taken_e:
+            continue
+        taken_f.add(fi)
+        taken_e.add(ei)
+        matches.append(Match(findings[fi], entries[ei], similarity))
+    return matches
+
+
+def match(
+    findings: Iterable[Finding], entries: Iterable[LedgerEntry], cache: TextCache | None = None
+) -> tuple[list[Match], list[Match]]:
+    """Pair findings with entries one-to-one: (pairs with an entry written on or before the finding,
+    pairs of the remaining findings with entries written after them). Ids are taken to be unique."""
+    return _match(sorted(findings, key=_order), sorted(entries, key=_order), cache or TextCache())
+
+
+def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[list[Match], list[Match]]:
+    """``match`` for findings and entries already in found-time order."""
+    # Entries by item code (None: no code): a coded finding meets only its item's entries and the uncoded ones.
+    by_code: dict[str | None, list[tuple[int, _Prepared, datetime]]] = {}
+    for ei, entry in enumerate(es):
+        pe = _Prepared.of(entry, cache)
+        by_code.setdefault(pe.item_code, []).append((ei, pe, entry.found_at))
+    everything = [e for group in by_code.values() for e in group]
+    before: list[_Candidate] = []
+    after: list[_Candidate] = []
+    # A county runs this for some 200,000 pairs, so the rules of _pair are written out here: the cheap
+    # refusals first, the caches' dictionaries read directly (two method calls per pair are a tenth of the
+    # time), and a PairScore made only for the compatible pairs.
+    places, descriptions = cache._place_pairs, cache._description_pairs
+    for fi, finding in enumerate(fs):
+        pf = _Prepared.of(finding, cache)
+        code, units, kinds, equipment, defect, found_at, ideas = (
+            pf.item_code, pf.units, pf.safeguards, pf.equipment, pf.defect, finding.found_at, pf.concepts
+        )  # fmt: skip
+        place_text, description_text, area = pf.place.grams.text, pf.description.text, pf.place.area
+        candidates = everything if code is None else by_code.get(code, []) + by_code.get(None, [])
+        for ei, pe, written in candidates:
+            same_item = code is not None and code == pe.item_code
+            if units and pe.units and not (units <= pe.units or pe.units <= units):
+                continue
+            if not same_item and (
+                (kinds and pe.safeguards and not (kinds <= pe.safeguards or pe.safeguards <= kinds))
+                or (equipment and pe.equipment and not (equipment & pe.equipment))
+                or (ideas and pe.concepts and not (ideas & pe.concepts))
+            ):
+                continue
+            if defect * pe.defect == ABSENT * PRESENT:
+                continue
+            description = descriptions.get((description_text, pe.description.text))
+            if description is None:
+                description = cache.description_similarity(pf.description, pe.description)
+            same_concept = bool(ideas and ideas & pe.concepts)
+            if not same_item and description < (
+                _LEAST_CONCEPT_DESCRIPTION if same_concept else _LEAST_DESCRIPTION
+            ):
+                continue  # too few words in common whatever the places: spares comparing them (most pairs)
+            key = (place_text, pe.place.grams.text)
+            place = places[key] if key in places else cache.place_similarity(pf.place, pe.place)
+            if place is not None and place < PLACE_MIN:
+                place = _place_agreement(pf, pe, place)
+            same_kind = bool(kinds and kinds & pe.safeguards)
+            if _compatible(
+                same_item, place, description, bool(area) and area == pe.place.area, same_kind, same_concept
+            ):
+                score = (
+                    description + PLACE_WEIGHT * (place or 0.0) + (ITEM_BONUS if same_item else 0.0)
+                    + (CONCEPT_BONUS if same_concept else 0.0)
+                )  # fmt: skip
+                similarity = PairScore(True, same_item, place, description, score)
+                (before if written <= found_at else after).append((-score, not same_item, fi, ei, similarity))
+    taken_f: set[int] = set()
+    taken_e: set[int] = set()
+    first = _greedy(before, fs, es, taken_f, taken_e)
+    second = _greedy(after, fs, es, taken_f, taken_e)
+    return first, second
+
+
+def _overdue_days(record: Finding | LedgerEntry, today: date) -> int | None:
+    if record.deadline is None or record.deadline >= today:
+        return None  # never overdue, whatever the state: spares building a status for most records
+    status = HazardStatus(
+        state=record.state, level=record.level, deadline=record.deadline, listed=record.listed,
+        ever_listed=record.listed, events=1,
+    )  # fmt: skip
+    return (today - record.deadline).days if status.is_overdue(today) else None
+
+
+def reconcile(
+    findings: Iterable[Finding],
+    entries: Iterable[LedgerEntry],
+    today: date,
+    *,
+    self_assessment: Mapping[str, ItemResultValue] | None = None,
+    inspector_results: Mapping[str, ItemResultValue] | None = None,
+    item_order: Sequence[str] = (),
+    cache: TextCache | None = None,
+) -> Reconciliation:
+    """Sort one enterprise's findings and ledger entries of one phase into the categories of the module
+    docstring, with overdue records and the per-item comparison; ``cache`` may be shared between calls."""
+    findings = sorted({f.id: f for f in findings}.values(), key=_order)
+    entries = sorted({e.id: e for e in entries}.values(), key=_order)
+    first, second = _match(findings, entries, cache or TextCache())
+    claimed = [
+        m
+        for m in first
+        if m.entry.claimed_fixed_at is not None and m.entry.claimed_fixed_at <= m.finding.found_at
+    ]
+    claimed_ids = {m.finding.id for m in claimed}
+    self_reported = [m for m in first if m.finding.id not in claimed_ids]
+    matched_f = {m.finding.id for m in first}
+    matched_e = {m.entry.id for m in (*first, *second)}
+    overdue = []
+    records: list[Finding | LedgerEntry] = [*findings, *entries]
+    for record in records:
+        days = _overdue_days(record, today)
+        if days is not None:
+            overdue.append(Overdue(record, days))
+    overdue.sort(key=lambda o: (-o.days, not o.is_finding, _order(o.record)))
+
+    def by_finding(matches: list[Match]) -> tuple[Match, ...]:
+        return tuple(sorted(matches, key=lambda m: _order(m.finding)))
+
+    return Reconciliation(
+        self_reported=by_finding(self_reported),
+        claimed_fixed_but_present=by_finding(claimed),
+        missed=tuple(f for f in findings if f.id not in matched_f),
+        recorded_after=by_finding(second),
+        ledger_only=tuple(e for e in entries if e.id not in matched_e),
+        overdue=tuple(overdue),
+        items=compare_items(self_assessment or {}, inspector_results or {}, item_order),
+    )

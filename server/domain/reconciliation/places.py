@@ -1,0 +1,63 @@
+"""Place rules: unit numbers that set places apart, areas of one kind, a place inside another, and how alike two places are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.domain.reconciliation.text import (
+    _DIGITS,
+    AREA_ENDINGS,
+    MIN_CONTAINED,
+    PLACE_HEAD,
+    _Grams,
+    _grams_similarity,
+    _numbers,
+    normalise,
+    unit_numbers_folded,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    grams: _Grams
+    numbers: frozenset[str]
+    #: The place without its unit numbers, looked for in the other record's description.
+    core: str
+    #: Its last character when that names an area of its own (``AREA_ENDINGS``), else "".
+    area: str
+    #: Its last ``PLACE_HEAD`` characters when it is longer, else "".
+    head: str
+
+    @classmethod
+    def of(cls, place: str | None) -> _Place:
+        folded = unit_numbers_folded(place or "")
+        grams = _Grams.of(normalise(place, drop_fillers=False))
+        core = _DIGITS.sub("", grams.text)
+        area = core[-1] if core and core[-1] in AREA_ENDINGS else ""
+        head = core[-PLACE_HEAD:] if len(core) > PLACE_HEAD else ""
+        return cls(grams, _numbers(_DIGITS.findall(folded)), core, area, head)
+
+
+def _units_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Both name numbered units, and neither's numbers include the other's ("1#高炉" vs "2#高炉")."""
+    return bool(a and b) and not (a <= b or b <= a)
+
+
+def _place_similarity(a: _Place, b: _Place) -> float | None:
+    if not a.grams.text or not b.grams.text:
+        return None
+    if _units_conflict(a.numbers, b.numbers):
+        return 0.0
+    short, long = sorted((a.grams.text, b.grams.text), key=len)
+    if len(short) >= MIN_CONTAINED and short in long:
+        return 1.0
+    return _grams_similarity(a.grams, b.grams)
+
+
+def place_similarity(a: str | None, b: str | None) -> float | None:
+    """Similarity of two places in [0, 1] (containment counts as 1, different unit numbers as 0); None when
+    either is missing."""
+    return _place_similarity(_Place.of(a), _Place.of(b))
+
+
+#: Kinds of defect a description states (``_Description.defect``); ABSENT + PRESENT is the one conflict.

@@ -1,0 +1,263 @@
+"""Chinese text prepared for comparison: the vocabulary and thresholds, normalisation, n-gram similarity, what a description names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from server.domain.hazard_concepts import concepts
+
+#: Words dropped before comparing descriptions: negations (see the package docstring), the words every
+#: hazard text shares ("存在…问题", "现场发现"), and function words. Longest first, so that "没有" goes
+#: before "没" could split it.
+FILLER_WORDS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            "没有", "缺少", "缺乏", "缺失", "不符合", "不规范", "不到位", "未按", "存在", "问题", "隐患", "现场", "发现",
+            "检查", "情况", "相关", "有关", "规定", "要求", "按照", "部分", "个别", "一些", "进行", "已经",
+            "未", "不", "无", "没", "的", "了", "等", "和", "与", "或", "已",
+            # Verbs of "put in place" written or left out at will ("设置" stays: dropping it lets "泄爆装置" alone
+            # match "泄爆口朝向通道", a different defect of the same vent).
+            "位于", "配置", "配备", "安装", "加装", "铺设", "缺", "不是", "办理", "落实", "采取",
+        },
+        key=lambda w: (-len(w), w),
+    )
+)  # fmt: skip
+#: Below this many characters (after normalising) single characters are compared instead of bigrams.
+SHORT_TEXT = 4
+#: A place contained in the other counts as the same place when it has at least this many characters.
+MIN_CONTAINED = 2
+#: Places at least this similar are "the same place".
+PLACE_MIN = 0.5
+#: Descriptions at least this similar describe the same defect, when the places agree.
+DESCRIPTION_MIN = 0.46
+#: Descriptions at least this similar describe the same defect, when the places agree and both name the same
+#: kind of safeguard (and neither names another).
+SAME_KIND_DESCRIPTION_MIN = 0.3
+#: Descriptions at least this similar match even when a place is missing or the places differ.
+DESCRIPTION_ALONE_MIN = 0.7
+#: Last characters of a place that names an area of its own: two places not alike that end in the same one are
+#: two areas of one kind ("成品库" / "原料库", "制氧站" / "煤气加压站"), two places.
+AREA_ENDINGS = "库站室房间池罐厂场楼"
+#: Characters of a longer place's end that name what it is ("煤气风机房" → "风机房"), looked for in the other's
+#: description.
+PLACE_HEAD = 3
+#: Weight of the overlap coefficient (shared / the smaller set) against the Dice coefficient.
+OVERLAP_WEIGHT = 0.9
+#: The overlap coefficient counts only when the smaller text has at least this many grams.
+MIN_OVERLAP_GRAMS = 3
+#: Descriptions at least this similar describe the same defect when both name the same hazard concept
+#: (``server.domain.hazard_concepts``) and their places agree, or when one place is missing.
+CONCEPT_DESCRIPTION_MIN = 0.05
+CONCEPT_PLACELESS_MIN = 0.3
+#: Score added for the same key item, for a shared hazard concept, and the weight of the place's similarity.
+ITEM_BONUS = 1.0
+CONCEPT_BONUS = 0.5
+PLACE_WEIGHT = 0.5
+
+#: No pair of other items with descriptions less similar than this is ever compatible.
+_LEAST_DESCRIPTION = min(DESCRIPTION_MIN, SAME_KIND_DESCRIPTION_MIN, DESCRIPTION_ALONE_MIN)
+_LEAST_CONCEPT_DESCRIPTION = min(CONCEPT_DESCRIPTION_MIN, CONCEPT_PLACELESS_MIN)
+_DIGITS = re.compile(r"\d+")
+#: A unit number inside a description: "1#除尘器", "2号高炉" (other numbers there are measurements).
+_UNIT_NUMBER = re.compile(r"(\d+)\s*(?:#|号)")
+#: Spaces, punctuation and symbols (\W is "not a letter or digit", in every script; _ is a letter to it).
+_NOT_TEXT = re.compile(r"[\W_]+")
+_FILLERS = re.compile("|".join(re.escape(word) for word in FILLER_WORDS))
+
+#: Terms written in several ways for one thing (site abbreviations, colloquial words), each folded into one
+#: spelling before comparing. General safety vocabulary only, never a phrase of one particular hazard.
+SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("co",), "一氧化碳"),
+    (("报警装置", "报警器", "报警仪", "报警系统"), "报警"),
+    (("检测", "监测"), "监测"),
+    (("防护栏杆", "防护栏", "栏杆"), "护栏"),
+    (("桥式起重机", "行车", "天车", "吊车"), "起重机"),
+    (("限位器", "限位开关"), "限位"),
+    (("不起作用", "失灵", "失效", "损坏", "破损", "坏了", "不亮", "损毁"), "坏"),
+    (("应急照明灯", "应急灯"), "应急照明"),
+    (("铝水",), "铝液"),
+    (("进风口", "进口"), "入口"),
+    (("熄灭",), "消除"),
+    (("防小动物挡板",), "挡鼠板"),
+    (("配电间",), "配电室"),
+    (("空压机房",), "空压站"),
+    (("清理", "清扫"), "清扫"),
+    (("动火作业票", "动火票", "动火证"), "动火作业票"),
+    (("作业票", "工作票", "作业证", "办票"), "作业票"),
+    (("警示标志", "警示标识", "警示标牌", "警示牌", "警告标志", "警示标示"), "警示标志"),
+    (("气体检测", "气体监测", "测气", "气体分析"), "气体监测"),
+    (("泄爆装置", "泄爆片", "泄爆门", "泄爆阀"), "泄爆装置"),
+    (("钢瓶", "气瓶"), "气瓶"),
+    (("混放", "混存", "放在一起", "存放在一起"), "混放"),
+    (("互联互通", "连在一起", "相互连通", "连通", "相连"), "互联"),
+    (("铝镁粉尘", "铝镁粉", "铝粉", "镁粉"), "铝镁粉尘"),
+    (("防护罩", "护罩"), "防护罩"),
+    (("温度监测", "测温"), "温度监测"),
+    (("除尘设备", "除尘装置"), "除尘器"),
+    (("泄爆口", "泄爆孔"), "泄爆装置"),
+    (("连锁",), "联锁"),
+    (("受限空间",), "有限空间"),
+    (("防倾倒装置", "防倾倒措施", "防倒措施", "防倒链条", "防倒链", "防倒"), "防倾倒"),
+    (("过期",), "超期"),
+    (("检定",), "校验"),
+    (("积灰",), "积尘"),
+    (("配电箱", "电箱"), "配电箱"),
+    (("乙炔瓶",), "乙炔气瓶"),
+    (("防爆灯具", "防爆灯"), "防爆灯"),
+    (("特种设备作业人员证", "特种作业操作证", "特种作业证", "操作证", "上岗证", "叉车证"), "操作证"),
+    (("叉车工", "叉车司机"), "叉车司机"),
+    (("浇注",), "浇铸"),
+    (("正压", "负压"), "负压"),
+    (("事故钢水罐", "事故罐"), "事故罐"),
+)
+#: Kinds of safeguard or defect (after ``SYNONYMS``): a finding about one and an entry about another are two
+#: hazards, however much else they share ("有限空间作业场所未设置安全警示标志" / "有限空间作业未审批").
+SAFEGUARDS: tuple[str, ...] = (
+    "警示标志", "审批", "作业票", "校验", "检定", "探伤", "联锁", "报警", "护栏", "防护罩", "盖板", "接地", "绝缘",
+    "积水", "积尘", "积料", "积灰", "泄爆", "隔爆", "抑爆", "照明", "灭火器", "消防栓", "安全带", "安全帽", "限位",
+    "制动", "钢丝绳", "隔断", "吹扫", "通风", "气体监测", "温度监测", "应急水源", "溢流", "锁紧", "切断阀", "排放阀",
+    "液位", "静电跨接", "培训", "应急预案", "防倾倒", "混放", "杂物", "漏水", "漏油", "泄漏", "锈蚀", "安全阀",
+    "压力表", "清扫制度", "火花", "水位计",
+)  # fmt: skip
+#: Equipment (after ``SYNONYMS``): a finding about one and an entry about another are two hazards, however
+#: much else they share ("砂轮机防护罩缺失" / "台钻防护罩缺失"). Machines and plant, never a part of one.
+EQUIPMENT: tuple[str, ...] = (
+    "砂轮机", "台钻", "车床", "钻床", "起重机", "叉车", "储气罐", "空压机", "除尘器", "配电箱", "配电柜", "气瓶", "高炉", "转炉",
+    "加热炉", "煤气柜", "浇铸炉", "熔炼炉", "结晶器", "流槽", "卷扬", "砂光机", "氧枪", "连铸", "风机", "储罐",
+)  # fmt: skip
+#: A description saying a safeguard is missing ("未设置…", "缺…", "没有泄爆片"), read on the text with its fillers.
+_ABSENT = re.compile(
+    r"(?:未|没有|没|无|不)(?:设置|安装|配备|配置|加装|装设|设|装|配)|缺"
+    r"|(?:没有|无)(?:" + "|".join(sorted({*SAFEGUARDS, *EQUIPMENT}, key=lambda t: (-len(t), t))) + ")"
+)
+#: Any negation: a description without one says something is there, and wrong ("泄爆口朝向人员通道").
+_NEGATION = re.compile(r"[未没无不缺非]")
+_CANONICAL = {variant: canonical for variants, canonical in SYNONYMS for variant in variants}
+_SYNONYMS = re.compile("|".join(re.escape(v) for v in sorted(_CANONICAL, key=lambda v: (-len(v), v))))
+#: "2号" is "2#" is "2": the unit number is kept, its marker dropped (the '#' goes with the punctuation).
+_NUMBER_MARK = re.compile(r"(\d+)号")
+#: A unit number in Chinese numerals ("二号炉", "十二号"), and one written with the mark first ("#2转炉").
+_CHINESE_UNIT = re.compile(r"([一二两三四五六七八九十]{1,3})(?=\s*[号#])")
+_MARK_FIRST = re.compile(r"(?<![\d#])#\s*(\d+)")
+#: A tonnage written with a Latin "t" ("5t行车" is "5吨行车").
+_TONNES = re.compile(r"(\d+)\s*t(?![a-z])")
+_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _chinese_number(numeral: str) -> str:
+    """'二' → '2', '十二' → '12', '二十一' → '21' (the small numbers units are numbered with)."""
+    if "十" not in numeral:
+        return "".join(str(_CHINESE_DIGITS[c]) for c in numeral)
+    tens, _, ones = numeral.partition("十")
+    return str(_CHINESE_DIGITS.get(tens, 1) * 10 + _CHINESE_DIGITS.get(ones, 0))
+
+
+def unit_numbers_folded(text: str) -> str:
+    """NFKC, and every unit number written as "N#": "二号炉", "2号炉", "#2炉" and "2#炉" are one unit."""
+    folded = unicodedata.normalize("NFKC", text)
+    folded = _CHINESE_UNIT.sub(lambda found: _chinese_number(found[1]), folded)
+    return _MARK_FIRST.sub(r"\1#", folded)
+
+
+def normalise(text: str | None, *, drop_fillers: bool = True) -> str:
+    """The text compared: NFKC, lower case, no spaces, punctuation or symbols, and (optionally) no fillers."""
+    if not text:
+        return ""
+    kept = _NOT_TEXT.sub("", _TONNES.sub(r"\1吨", unit_numbers_folded(text).lower()))
+    kept = _SYNONYMS.sub(lambda found: _CANONICAL[found[0]], _NUMBER_MARK.sub(r"\1", kept))
+    return _FILLERS.sub("", kept) if drop_fillers else kept
+
+
+@dataclass(frozen=True, slots=True)
+class _Grams:
+    """A normalised text with its character and bigram sets (and their union), computed once per text."""
+
+    text: str
+    chars: frozenset[str]
+    pairs: frozenset[str]
+    terms: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> _Grams:
+        chars, pairs = frozenset(text), frozenset(text[i : i + 2] for i in range(len(text) - 1))
+        return cls(text, chars, pairs, chars | pairs)
+
+
+def _set_similarity(x: frozenset[str], y: frozenset[str]) -> float:
+    """Dice coefficient of two gram sets, or, when higher, ``OVERLAP_WEIGHT`` × their overlap coefficient."""
+    if not x or not y:
+        return 0.0
+    shared, smaller = len(x & y), min(len(x), len(y))
+    dice = 2.0 * shared / (len(x) + len(y))
+    # One or two grams are too few to say the shorter text is "within" the longer one ("炉" in "熔炼炉").
+    return max(dice, OVERLAP_WEIGHT * shared / smaller) if smaller >= MIN_OVERLAP_GRAMS else dice
+
+
+def _grams_similarity(a: _Grams, b: _Grams) -> float:
+    """Places: similarity of the bigram sets (of the character sets when the shorter text is short)."""
+    if not a.text or not b.text:
+        return 0.0
+    if a.text == b.text:
+        return 1.0
+    if len(a.text) < SHORT_TEXT or len(b.text) < SHORT_TEXT:
+        return _set_similarity(a.chars, b.chars)
+    return _set_similarity(a.pairs, b.pairs)
+
+
+def _description_similarity(a: _Grams, b: _Grams) -> float:
+    """Descriptions: similarity of the sets of characters and bigrams together (characters alone when short).
+    The characters carry the words written in another order or split by others ("防爆灯具损坏" / "损坏的防爆灯");
+    the bigrams keep the words' own order."""
+    if not a.text or not b.text:
+        return 0.0
+    if a.text == b.text:
+        return 1.0
+    if len(a.text) < SHORT_TEXT or len(b.text) < SHORT_TEXT:
+        return _set_similarity(a.chars, b.chars)
+    return _set_similarity(a.terms, b.terms)
+
+
+def text_similarity(a: str | None, b: str | None) -> float:
+    """Similarity in [0, 1] of two descriptions' characters and bigrams after ``normalise``."""
+    return _description_similarity(_Grams.of(normalise(a)), _Grams.of(normalise(b)))
+
+
+def _numbers(found: Iterable[str]) -> frozenset[str]:
+    return frozenset(n.lstrip("0") or "0" for n in found)
+
+
+ABSENT, UNSURE, PRESENT = 1, 0, -1
+
+
+@dataclass(frozen=True, slots=True)
+class _Description:
+    """A description's grams, with what it names: unit numbers ("N#"/"N号"), kinds of safeguard
+    (``SAFEGUARDS``), equipment (``EQUIPMENT``), and its text with the fillers kept (places are looked for in it)."""
+
+    grams: _Grams
+    units: frozenset[str]
+    safeguards: frozenset[str]
+    equipment: frozenset[str]
+    plain: str
+    #: What kind of defect it states: a safeguard missing (``ABSENT``), something there and wrong (``PRESENT``:
+    #: no negation at all), or neither for sure (``UNSURE``: "积水未清理", "超期未校验").
+    defect: int
+    #: The hazard concepts it names (``server.domain.hazard_concepts``).
+    concepts: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> _Description:
+        grams, plain = _Grams.of(normalise(text)), normalise(text, drop_fillers=False)
+        defect = ABSENT if _ABSENT.search(plain) else UNSURE if _NEGATION.search(plain) else PRESENT
+        return cls(
+            grams,
+            _numbers(_UNIT_NUMBER.findall(unit_numbers_folded(text))),
+            frozenset(term for term in SAFEGUARDS if term in grams.text),
+            frozenset(term for term in EQUIPMENT if term in grams.text),
+            plain,
+            defect,
+            concepts(text),
+        )

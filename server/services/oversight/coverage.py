@@ -1,0 +1,148 @@
+"""The campaign a supervisor watches and its coverage per phase: which enterprises were inspected, with evidence that holds."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, tzinfo
+from typing import Any
+
+import sqlalchemy as sa
+
+from server import clock
+from server.domain import counting
+from server.models import Campaign, CampaignPhase, Enterprise, Inspection, User
+from server.services import DbSession
+from server.services.scope import visible_enterprise_ids, visible_region_ids
+
+# --- campaign and coverage ----------------------------------------------------------------------------
+
+
+def campaign_for(session: DbSession, user: User) -> Campaign | None:
+    """The newest campaign run by a region the user sees, or by one above the user's region."""
+    regions = visible_region_ids(session, user)
+    query = sa.select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1)
+    if regions is not None:
+        above = {r.id for r in user.region.ancestors_and_self()} if user.region is not None else set()
+        query = query.where(Campaign.region_id.in_(regions | above))
+    return session.scalar(query)
+
+
+def campaign_of_region(session: DbSession, region: Any) -> Campaign | None:
+    """The newest campaign run by ``region`` or a region above it (the campaign its enterprises are under)."""
+    if region is None:
+        return None
+    above = [r.id for r in region.ancestors_and_self()]
+    return session.scalar(
+        sa.select(Campaign)
+        .where(Campaign.region_id.in_(above))
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class PhaseCoverage:
+    """How many enterprises in scope had a counting inspection finished within one phase."""
+
+    phase: CampaignPhase
+    inspected: int
+    in_scope: int
+    current: bool
+
+    @property
+    def percent(self) -> float:
+        """Coverage as a percentage (0 when nothing is in scope)."""
+        return 100.0 * self.inspected / self.in_scope if self.in_scope else 0.0
+
+
+def enterprise_ids_of(session: DbSession, user: User | None) -> sa.Select[Any]:
+    """Ids of the enterprises ``user`` may see; every enterprise when ``user`` is None."""
+    if user is None:
+        return sa.select(Enterprise.id).where(Enterprise.deleted_at.is_(None))
+    return visible_enterprise_ids(session, user)
+
+
+def evidence_holds() -> sa.ColumnElement[bool]:
+    """SQL: the inspection carries a device seal that verified (server.domain.counting.standing's seal rule).
+
+    Whether the answers held still equal the sealed ones is checked on the inspections whose answers a figure
+    reads (each enterprise's latest, see clearances) and on every page that shows one inspection.
+    """
+    return sa.and_(Inspection.sealed_record.is_not(None), Inspection.seal_verified.is_(True))
+
+
+def counting_inspections(
+    session: DbSession, user: User | None, statuses: frozenset[str] = counting.COVERAGE_STATUSES
+) -> sa.Select[uuid.UUID]:
+    """Ids of a regulator's finished inspections in ``statuses`` whose seal verified, in the user's scope
+    (the default statuses are those that count for coverage; server.domain.counting decides)."""
+    return sa.select(Inspection.id).where(
+        Inspection.enterprise_id.in_(enterprise_ids_of(session, user)),
+        Inspection.deleted_at.is_(None),
+        Inspection.status.in_(sorted(statuses)),
+        Inspection.kind != counting.SELF_KIND,
+        Inspection.finished_at.is_not(None),
+        evidence_holds(),
+    )
+
+
+def inspected_in(
+    session: DbSession, user: User, starts_on: date, ends_on: date, tz: tzinfo
+) -> sa.Select[Any]:
+    """Ids of enterprises in scope with a counting inspection finished between the two days (inclusive)."""
+    return (
+        sa.select(Inspection.enterprise_id)
+        .where(
+            Inspection.id.in_(counting_inspections(session, user)),
+            Inspection.finished_at >= clock.day_start(starts_on, tz),
+            Inspection.finished_at < clock.day_end(ends_on, tz),
+        )
+        .distinct()
+    )
+
+
+def coverage_by_phase(
+    session: DbSession, user: User, campaign: Campaign | None, today: date, tz: tzinfo
+) -> list[PhaseCoverage]:
+    """Coverage of every phase of the campaign; the phase running today is marked current.
+
+    One pass over the counting inspections: phases do not overlap, so each inspection falls in at most one.
+    """
+    if campaign is None:
+        return []
+    in_scope = session.scalar(
+        sa.select(sa.func.count()).select_from(visible_enterprise_ids(session, user).subquery())
+    )
+    phases = list(campaign.phases)
+    counts: dict[int, int] = {}
+    if phases:
+        phase_of = sa.case(
+            *(
+                (
+                    sa.and_(
+                        Inspection.finished_at >= clock.day_start(p.starts_on, tz),
+                        Inspection.finished_at < clock.day_end(p.ends_on, tz),
+                    ),
+                    p.id,
+                )
+                for p in phases
+            ),
+            else_=None,
+        ).label("phase_id")
+        rows = (
+            sa.select(phase_of, Inspection.enterprise_id)
+            .where(Inspection.id.in_(counting_inspections(session, user)))
+            .distinct()
+            .subquery()
+        )
+        grouped = session.execute(
+            sa.select(rows.c.phase_id, sa.func.count())
+            .where(rows.c.phase_id.is_not(None))
+            .group_by(rows.c.phase_id)
+        )
+        counts = {phase_id: n for phase_id, n in grouped.all()}  # noqa: C416 (rows, not pairs)
+    return [
+        PhaseCoverage(p, counts.get(p.id, 0), in_scope or 0, p.starts_on <= today <= p.ends_on)
+        for p in phases
+    ]

@@ -1,0 +1,100 @@
+"""The supervisors' dashboard: coverage, 清零, hazard figures, devices and the quarantine in one view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, tzinfo
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.domain.roles import Role
+from server.models import Campaign, Device, Quarantine, User
+from server.services import DbSession
+from server.services.oversight.clearance import (
+    ClearanceCache,
+    SectorClearance,
+    clearance_by_sector,
+    scope_clearances,
+)
+from server.services.oversight.coverage import PhaseCoverage, campaign_for, coverage_by_phase
+from server.services.oversight.hazard_figures import HazardFigures, campaign_window, hazard_figures
+from server.services.scope import visible_region_ids
+
+# --- devices and quarantine ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    """A registered device, whose it is, when it last synced and what of it waits in quarantine."""
+
+    device: Device
+    user: User
+    quarantined: int
+
+
+def devices_in_scope(session: DbSession, user: User, limit: int = 200) -> list[DeviceRow]:
+    """Devices of users in the user's regions (every device for an admin), the longest silent first."""
+    query: Any = (
+        sa.select(Device, User).join(User, Device.user_id == User.id).where(User.role != Role.enterprise)
+    )
+    regions = visible_region_ids(session, user)
+    if regions is not None:
+        query = query.where(User.region_id.in_(regions))
+    pending = (
+        sa.select(Quarantine.device_id, sa.func.count().label("n"))
+        .where(Quarantine.resolved_at.is_(None))
+        .group_by(Quarantine.device_id)
+        .subquery()
+    )
+    query = query.add_columns(sa.func.coalesce(pending.c.n, 0)).outerjoin(
+        pending, pending.c.device_id == Device.id
+    )
+    query = query.order_by(
+        Device.revoked_at.is_not(None), Device.last_seen_at.is_(None).desc(), Device.last_seen_at
+    )
+    return [DeviceRow(device, owner, count) for device, owner, count in session.execute(query.limit(limit))]
+
+
+def quarantine_pending(session: DbSession, user: User) -> int:
+    """Refused mutations not yet resolved, from devices the user's scope covers."""
+    query = sa.select(sa.func.count()).select_from(Quarantine).where(Quarantine.resolved_at.is_(None))
+    regions = visible_region_ids(session, user)
+    if regions is not None:
+        devices = (
+            sa.select(Device.id).join(User, Device.user_id == User.id).where(User.region_id.in_(regions))
+        )
+        query = query.where(Quarantine.device_id.in_(devices))
+    return session.scalar(query) or 0
+
+
+# --- the dashboard ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard shows."""
+
+    today: date
+    campaign: Campaign | None
+    coverage: list[PhaseCoverage]
+    sectors: list[SectorClearance]
+    hazards: HazardFigures
+    devices: list[DeviceRow]
+    quarantined: int
+
+
+def dashboard(
+    session: DbSession, user: User, today: date, tz: tzinfo, cache: ClearanceCache | None = None
+) -> Dashboard:
+    """The supervisor's overview for ``today`` (a day in the bureau's zone ``tz``), within the user's scope."""
+    campaign = campaign_for(session, user)
+    return Dashboard(
+        today=today,
+        campaign=campaign,
+        coverage=coverage_by_phase(session, user, campaign, today, tz),
+        sectors=clearance_by_sector(scope_clearances(session, user, today, cache).values()),
+        hazards=hazard_figures(session, user, today, campaign_window(campaign, tz)),
+        devices=devices_in_scope(session, user),
+        quarantined=quarantine_pending(session, user),
+    )

@@ -1,0 +1,159 @@
+"""Hazard counts for the dashboard: what is counted, overdue, and the campaign's time window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta, tzinfo
+from typing import Any
+
+import sqlalchemy as sa
+
+from server import clock
+from server.domain.hazards import OPEN_STATES, HazardLevel, HazardState
+from server.models import Campaign, Hazard, Inspection, User
+from server.services import DbSession
+from server.services.scope import visible_enterprise_ids
+
+#: States in which the rectification is the enterprise's to do, so a passed deadline makes it overdue
+#: (a reported rectification waits on the regulator, see server.domain.hazards.HazardStatus.is_overdue).
+AWAITING_ENTERPRISE = tuple(s.value for s in OPEN_STATES if s is not HazardState.reported)
+
+# --- hazards ------------------------------------------------------------------------------------------
+
+
+def recorded_for_good() -> sa.ColumnElement[bool]:
+    """SQL: the hazard is not a finding of an inspection still in draft (the tablet may still change or drop it);
+    the figures and the monthly report count a finding once its inspection is submitted."""
+    drafts = sa.select(Inspection.id).where(Inspection.status == "draft")
+    return sa.or_(Hazard.inspection_id.is_(None), Hazard.inspection_id.not_in(drafts))
+
+
+def overdue_condition(today: date) -> sa.ColumnElement[bool]:
+    """SQL condition: the rectification is the enterprise's to do and its deadline has passed."""
+    return sa.and_(
+        Hazard.state.in_(AWAITING_ENTERPRISE), Hazard.deadline.is_not(None), Hazard.deadline < today
+    )
+
+
+@dataclass(frozen=True)
+class HazardFigures:
+    """Hazards in scope by level and state, and the two figures supervisors chase."""
+
+    by_level_state: dict[tuple[HazardLevel, HazardState], int]
+    overdue: int
+    listed: int
+    stop_production: int
+    #: The campaign's days the figures are limited to (None: no campaign), and the hazards found outside them.
+    window: Window | None = None
+    before_campaign: int = 0
+    after_campaign: int = 0
+
+    @property
+    def query(self) -> str:
+        """The hazard list's query string that shows exactly the hazards counted here (empty: all)."""
+        if self.window is None:
+            return ""
+        return f"found_from={self.window.starts_on.isoformat()}&found_to={self.window.ends_on.isoformat()}&counted=1"
+
+    @property
+    def before_query(self) -> str:
+        """The hazard list's query string for the hazards found before the campaign's first day."""
+        return (
+            ""
+            if self.window is None
+            else f"found_to={(self.window.starts_on - timedelta(days=1)).isoformat()}"
+        )
+
+    @property
+    def after_query(self) -> str:
+        """The hazard list's query string for the hazards found after the campaign's last day."""
+        return (
+            ""
+            if self.window is None
+            else f"found_from={(self.window.ends_on + timedelta(days=1)).isoformat()}"
+        )
+
+    def total(self, level: HazardLevel | None = None, state: HazardState | None = None) -> int:
+        """Count for one level and/or state (None: any)."""
+        return sum(
+            n for (lv, st), n in self.by_level_state.items() if level in (None, lv) and state in (None, st)
+        )
+
+    @property
+    def open(self) -> int:
+        """Hazards whose rectification is not yet accepted."""
+        return sum(n for (_, st), n in self.by_level_state.items() if st in OPEN_STATES)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The campaign's days (first phase's start to last phase's end, inclusive) in the bureau's zone: campaign
+    figures take only records found inside it, and list the others apart."""
+
+    starts_on: date
+    ends_on: date
+    tz: tzinfo
+
+    def inside(self, column: Any) -> sa.ColumnElement[bool]:
+        """SQL: ``column`` (an aware timestamp) falls within the campaign's days."""
+        return sa.and_(
+            column >= clock.day_start(self.starts_on, self.tz), column < clock.day_end(self.ends_on, self.tz)
+        )
+
+    def before(self, column: Any) -> sa.ColumnElement[bool]:
+        """SQL: ``column`` falls before the campaign's first day."""
+        return column < clock.day_start(self.starts_on, self.tz)
+
+    def after(self, column: Any) -> sa.ColumnElement[bool]:
+        """SQL: ``column`` falls after the campaign's last day."""
+        return column >= clock.day_end(self.ends_on, self.tz)
+
+
+def campaign_window(campaign: Campaign | None, tz: tzinfo) -> Window | None:
+    """The campaign's days (None: no campaign or no phases, so no date limit)."""
+    phases = list(campaign.phases) if campaign is not None else []
+    if not phases:
+        return None
+    return Window(min(p.starts_on for p in phases), max(p.ends_on for p in phases), tz)
+
+
+def counted_hazards(session: DbSession, user: User, window: Window | None = None) -> sa.ColumnElement[bool]:
+    """SQL: the hazards the dashboard counts for ``user``: in scope, not deleted, recorded for good and, with
+    ``window``, found within the campaign's days (the dashboard's charts count the same hazards)."""
+    visible = sa.and_(
+        Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None),
+        recorded_for_good(),
+    )  # fmt: skip
+    return visible if window is None else sa.and_(visible, window.inside(Hazard.found_at))
+
+
+def hazard_figures(
+    session: DbSession, user: User, today: date, window: Window | None = None
+) -> HazardFigures:
+    """Hazard counts in scope (found within ``window`` when given), by level and state, with overdue, 挂牌督办
+    and stop-production counts, and how many were found before or after the window (listed apart)."""
+    visible = counted_hazards(session, user)
+    in_scope = counted_hazards(session, user, window)
+    grouped = session.execute(
+        sa.select(Hazard.level, Hazard.state, sa.func.count())
+        .where(in_scope)
+        .group_by(Hazard.level, Hazard.state)
+    )
+    by_level_state = {(HazardLevel(lv), HazardState(st)): n for lv, st, n in grouped}
+    open_states = [s.value for s in OPEN_STATES]
+    row = session.execute(
+        sa.select(
+            sa.func.count().filter(overdue_condition(today)),
+            sa.func.count().filter(Hazard.listed.is_(True)),
+            sa.func.count().filter(Hazard.stop_production.is_(True), Hazard.state.in_(open_states)),
+        ).where(in_scope)
+    ).one()
+    earlier = later = 0
+    if window is not None:
+        earlier, later = session.execute(
+            sa.select(
+                sa.func.count().filter(window.before(Hazard.found_at)),
+                sa.func.count().filter(window.after(Hazard.found_at)),
+            ).where(visible)
+        ).one()
+    return HazardFigures(by_level_state, row[0], row[1], row[2], window, earlier, later)
