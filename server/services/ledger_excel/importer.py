@@ -35,7 +35,7 @@ from server.services.ledger_excel.columns import (
     zone,
 )
 from server.services.ledger_excel.planning import _ColumnProblem, _Plan, _Planner
-from server.services.ledger_excel.report import LedgerImportReport, _Notes
+from server.services.ledger_excel.report import LedgerImportReport, Note, _Notes
 from server.services.ledger_excel.rows import _Entry, _parse_row, _skip_reason, _year_hints
 from server.services.oversight import campaign_window
 from server.services.portal import campaign_of
@@ -158,12 +158,25 @@ def import_ledger(
     rows, header = _load(source, name, learned)
     if "level" not in header.columns:
         report.notes.append(
-            "文件没有“隐患等级”列，条目均按一般事故隐患导入 / no 隐患等级 column: entries are general hazards"
+            Note(
+                "文件没有“隐患等级”列，条目均按一般事故隐患导入",
+                "No hazard level (隐患等级) column: the entries are imported as general hazards",
+            )
         )
     if header.ignored:
-        report.notes.append(f"未识别的列已忽略 / columns ignored: {'、'.join(header.ignored)}")
+        report.notes.append(
+            Note(
+                f"未识别的列已忽略：{'、'.join(header.ignored)}",
+                f"Columns ignored: {', '.join(header.ignored)}",
+            )
+        )
     if header.duplicates:
-        report.notes.append(f"重复的列已忽略 / duplicate columns ignored: {'、'.join(header.duplicates)}")
+        report.notes.append(
+            Note(
+                f"重复的列已忽略：{'、'.join(header.duplicates)}",
+                f"Duplicate columns ignored: {', '.join(header.duplicates)}",
+            )
+        )
 
     entries: list[_Entry] = []
     blank_run = 0
@@ -198,7 +211,12 @@ def import_ledger(
                     row_notes.add(zh, en, entry.line)
     report.notes.extend(row_notes.lines())
     if skipped_examples:
-        report.notes.append(f"示例行已跳过 / example rows skipped: {', '.join(map(str, skipped_examples))}")
+        report.notes.append(
+            Note(
+                f"示例行已跳过：第 {'、'.join(map(str, skipped_examples))} 行",
+                f"Example rows skipped: {', '.join(map(str, skipped_examples))}",
+            )
+        )
 
     step(data_rows, data_rows, "checking")
     planner = _Planner(session, enterprise, tz)

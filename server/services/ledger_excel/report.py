@@ -5,12 +5,24 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from server.services.spreadsheet import (
     RowError,
 )
 
 # --- The report ---------------------------------------------------------------------------------------------
+
+
+class Note(NamedTuple):
+    """A text of the report in Chinese and in English; the reader is shown one of them."""
+
+    zh: str
+    en: str
+
+    def in_language(self, lang: str) -> str:
+        """The text in ``lang`` ("zh" or "en"; Chinese for anything else)."""
+        return self.en if lang.startswith("en") else self.zh
 
 
 @dataclass
@@ -27,7 +39,7 @@ class LedgerImportReport:
     skipped_other: int = 0
     events_appended: int = 0
     errors: list[RowError] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     dry_run: bool = False
     strict: bool = False
     #: Rows kept in the ledger whose check date falls outside the campaign (row, date): not campaign figures.
@@ -56,49 +68,65 @@ class LedgerImportReport:
                 "error_rows": len(self.error_rows), "events_appended": self.events_appended,
                 "outside_campaign": len(self.outside_campaign)}  # fmt: skip
 
-    def outside_campaign_text(self) -> str:
-        """The rows outside the campaign's dates, one line, Chinese first ('' when there are none)."""
+    def outside_campaign_note(self) -> Note | None:
+        """The rows outside the campaign's dates, one line in each language (None when there are none)."""
         if not self.outside_campaign or self.campaign_window is None:
-            return ""
+            return None
         start, end = (d.isoformat() for d in self.campaign_window)
-        rows = "、".join(f"{line}（{day.isoformat()}）" for line, day in self.outside_campaign[:50])
-        more = "等" if len(self.outside_campaign) > 50 else ""
-        return (
-            f"{len(self.outside_campaign)} 行的检查时间不在专项行动期间（{start} 至 {end}），已记入台账，"
-            f"但不计入专项行动统计：第 {rows}{more} 行 / {len(self.outside_campaign)} rows dated outside the "
-            f"campaign ({start} to {end}) are kept in the ledger but not counted in campaign figures"
+        n = len(self.outside_campaign)
+        first = self.outside_campaign[:50]
+        rows_zh = "、".join(f"{line}（{day.isoformat()}）" for line, day in first)
+        rows_en = ", ".join(f"{line} ({day.isoformat()})" for line, day in first)
+        more = n > 50
+        return Note(
+            f"{n} 行的检查时间不在专项行动期间（{start} 至 {end}），已记入台账，"
+            f"但不计入专项行动统计：第 {rows_zh}{'等' if more else ''} 行",
+            f"{n} rows dated outside the campaign ({start} to {end}) are kept in the ledger but not counted in "
+            f"campaign figures: rows {rows_en}{', …' if more else ''}",
         )
 
-    def summary(self) -> str:
-        """One line of counts, Chinese first."""
+    def summary(self) -> Note:
+        """One line of counts in each language."""
         bad = len(self.error_rows)
-        return (
+        return Note(
             f"新增 {self.created}，更新 {self.updated}，未变 {self.unchanged}，跳过 {self.skipped}"
-            f"（空行 {self.skipped_blank}，合计行 {self.skipped_total}），有误 {bad} 行，新增事件 {self.events_appended} / "
+            f"（空行 {self.skipped_blank}，合计行 {self.skipped_total}），有误 {bad} 行，新增事件 {self.events_appended}",
             f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, skipped {self.skipped} "
             f"(blank {self.skipped_blank}, total {self.skipped_total}), rows with errors {bad}, "
-            f"events appended {self.events_appended}"
+            f"events appended {self.events_appended}",
         )
 
-    def outcome(self) -> str:
-        """What was written, in one line."""
+    def outcome(self) -> Note:
+        """What was written, one line in each language."""
         if self.dry_run:
-            return "试运行：未写入任何数据（以上为将会发生的变化） / dry run: nothing was written"
+            return Note(
+                "试运行：未写入任何数据（以上为将会发生的变化）",
+                "Dry run: nothing was written (the above is what would change)",
+            )
         if self.strict and self.errors:
-            return (
-                "严格模式：文件有误，未写入任何数据 / strict mode: the file has errors, nothing was written"
+            return Note(
+                "严格模式：文件有误，未写入任何数据", "Strict mode: the file has errors, nothing was written"
             )
         if self.errors:
-            return "有误的行未导入，其余各行已导入 / rows with errors were skipped, the others imported"
-        return "已全部导入 / all rows imported"
+            return Note(
+                "有误的行未导入，其余各行已导入", "Rows with errors were skipped, the others imported"
+            )
+        return Note("已全部导入", "All rows imported")
 
     def as_text(self) -> str:
-        """A multi-line summary: counts, what was written, notes, then one line per problem."""
-        title = "隐患自查台账导入 / self-inspection ledger import"
-        lines = [f"{title}: {self.enterprise} {self.source}".rstrip(), self.summary(), self.outcome()]
-        if self.outside_campaign_text():
-            lines.append(f"专项行动期外 / outside the campaign: {self.outside_campaign_text()}")
-        lines.extend(f"说明 / note: {note}" for note in self.notes)
+        """A multi-line summary for the operator's console: counts, what was written and the notes (each in
+        Chinese, its English on the line below), then one line per problem."""
+        lines = [
+            f"隐患自查台账导入：{self.enterprise} {self.source}".rstrip(),
+            "Self-inspection ledger import",
+        ]
+        texts = [self.summary(), self.outcome()]
+        outside = self.outside_campaign_note()
+        if outside is not None:
+            texts.append(Note(f"专项行动期外：{outside.zh}", f"Outside the campaign: {outside.en}"))
+        texts.extend(Note(f"说明：{note.zh}", f"Note: {note.en}") for note in self.notes)
+        for note in texts:
+            lines.extend((note.zh, f"  {note.en}"))
         lines.extend(error.as_text() for error in sorted(self.errors, key=lambda e: e.row))
         return "\n".join(lines)
 
@@ -114,12 +142,13 @@ class _Notes:
     def add(self, zh: str, en: str, line: int) -> None:
         self.rows[(zh, en)].append(line)
 
-    def lines(self) -> list[str]:
+    def lines(self) -> list[Note]:
+        """One note per kind, naming its rows (the first few of them)."""
         out = []
         for (zh, en), lines in self.rows.items():
             first = [str(n) for n in lines[: self.LIMIT]]
             more = len(lines) > self.LIMIT
             listed_zh = "、".join(first) + ("等" if more else "")
             listed_en = ", ".join(first) + (", …" if more else "")
-            out.append(f"第 {listed_zh} 行（共 {len(lines)} 行）：{zh} / rows {listed_en}: {en}")
+            out.append(Note(f"第 {listed_zh} 行（共 {len(lines)} 行）：{zh}", f"Rows {listed_en}: {en}"))
         return out
