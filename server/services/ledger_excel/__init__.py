@@ -86,7 +86,7 @@ from server.services.ledger_excel.importer import (
     mappable_fields,
     preview_columns,
 )
-from server.services.ledger_excel.report import LedgerImportReport
+from server.services.ledger_excel.report import LedgerImportReport, Note
 from server.services.ledger_excel.workbook import XLSX_MIMETYPE, export_ledger, ledger_template
 
 __all__ = [
@@ -96,6 +96,7 @@ __all__ = [
     "Column",
     "ColumnPreview",
     "LedgerImportReport",
+    "Note",
     "Progress",
     "entry_id",
     "export_ledger",
