@@ -76,6 +76,14 @@ def _label(table: dict[Any, tuple[str, str]], key: Any) -> str:
     return tr(*pair) if pair else str(key or "")
 
 
+def _in_language(text: Any) -> str:
+    """A text a job kept: a (Chinese, English) pair, shown in the reader's language; a plain text (a registry
+    import's note, a job kept before the pairs) as it is."""
+    if isinstance(text, list | tuple) and len(text) == 2:
+        return tr(str(text[0]), str(text[1]))
+    return str(text or "")
+
+
 def _job_or_404(job_id: uuid.UUID) -> BackgroundJob:
     job = jobs.visible_job(db.session, g.user, job_id)
     if job is None:
@@ -114,7 +122,7 @@ def show(job_id: uuid.UUID) -> Any:
     if job.kind == "ledger_import" and result.get("mapping"):
         mapping_url = url_for("ledger_io.mapping_of_job", job_id=job.id)
     page = render_template(
-        "job.html", job=job, state=_state(job), result=result, counts=COUNTS, label=_label,
+        "job.html", job=job, state=_state(job), result=result, counts=COUNTS, label=_label, text=_in_language,
         mapping_url=mapping_url, file_name=_file_name(job) if job.result_file else None,
     )  # fmt: skip
     response = Response(page)

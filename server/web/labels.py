@@ -3,7 +3,6 @@ which also go into the documents and exports), and the ``label`` filter that pic
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 from typing import Any
 
@@ -136,25 +135,7 @@ def members(names_zh: dict[Any, str]) -> dict[Any, str]:
     return {value: tr(zh, english(value) or zh) for value, zh in names_zh.items()}
 
 
-#: "中文 / English" as services still build some page texts (ledger import summaries): Chinese, a slash, English.
-_DOUBLED = re.compile(
-    r"^(?P<zh>.*[\u3400-\u9fff\uff09\u3002][^/]*?)\s+/\s+(?P<en>[A-Za-z][^\u3400-\u9fff]*)$", re.S
-)
-
-
-def one_language(text: str | None) -> str:
-    """The reader's half of a text a service wrote as "中文 / English" (any other text unchanged, including one whose
-    English half carries Chinese data, which either half alone would lose)."""
-    if not text:
-        return text or ""
-    match = _DOUBLED.match(text)
-    if match is None:
-        return text
-    return tr(match.group("zh").strip(), match.group("en").strip())
-
-
 def register_filters(app: Any) -> None:
-    """``{{ member|label }}``, ``{{ text|one_language }}`` and ``five_terms(...)`` in templates."""
+    """``{{ member|label }}`` and ``five_terms(...)`` in templates."""
     app.add_template_filter(label, "label")
-    app.add_template_filter(one_language, "one_language")
     app.jinja_env.globals["five_terms"] = five_terms

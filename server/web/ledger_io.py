@@ -209,7 +209,7 @@ def _ledger_job(context: jobs.JobContext) -> jobs.JobOutput:
             pending.unlink(missing_ok=True)
     result = {"source": report.source, "enterprise": report.enterprise, "counts": report.counts(),
               "written": report.written, "dry_run": report.dry_run, "strict": report.strict, "notes": report.notes,
-              "outside_campaign": report.outside_campaign_text(), **row_errors(report.errors)}  # fmt: skip
+              "outside_campaign": report.outside_campaign_note(), **row_errors(report.errors)}  # fmt: skip
     return jobs.JobOutput(result=result, value=report)
 
 

@@ -105,6 +105,10 @@ def test_a_ledger_import_runs_in_the_background_to_its_result(threaded: Flask) -
     assert 'id="job-counts"' in page and 'id="job-errors"' in page
     assert "较大" in page  # the refused level is quoted in its row's problem
     assert 'http-equiv="refresh"' not in page  # a finished job's page stops refreshing
+    # The notes in the reader's one language (the major hazard awaits the regulator's acceptance).
+    assert "须由监管部门验收" in page and "the regulator accepts" not in page
+    english = client.get(f"/jobs/{job_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "the regulator accepts" in english and "须由监管部门验收" not in english
     assert _ledger_count(threaded) == before + 3
     with threaded.app_context():
         job = db.session.get(BackgroundJob, job_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import io
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -191,7 +193,7 @@ def test_a_messy_workbook_writes_good_rows_and_reports_each_bad_one(app: Flask, 
     assert (report.created, report.updated, report.unchanged) == (3, 0, 0)
     assert (report.skipped_blank, report.skipped_total) == (1, 1)
     assert report.events_appended == 3
-    assert any("监管部门验收" in note and "regulator" in note for note in report.notes)
+    assert any("监管部门验收" in note.zh and "regulator" in note.en for note in report.notes)
 
     accepted, major, found = ledger()
     assert (accepted.ledger_no, accepted.state, accepted.level) == (
@@ -439,6 +441,48 @@ def test_an_enterprise_user_downloads_imports_and_exports_on_the_web(app: Flask,
         book.close()
 
 
+def _summary(html: str) -> tuple[str, list[str]]:
+    """The result page's outcome line and its notes, as the reader sees them."""
+    section = re.search(r'<section class="card" id="import-summary">(.*?)</section>', html, re.S)
+    assert section is not None
+    outcome = re.search(r'<p class="(?:error|ok)">(.*?)</p>', section.group(1), re.S)
+    assert outcome is not None
+    notes = re.findall(r"<li>(.*?)</li>", section.group(1), re.S)
+    return html_lib.unescape(outcome.group(1)).strip(), [html_lib.unescape(n).strip() for n in notes]
+
+
+def test_the_import_report_speaks_the_readers_one_language(app: Flask, client: FlaskClient) -> None:
+    """The outcome and every note of an import are shown in the reader's language alone; a note naming the
+    file's own (Chinese) column keeps that name, which is data."""
+    token = login(client, "qy_jinxing")
+    data = xlsx([
+        [*HEADER, "排查方式"],  # a column nobody recognises: named in a note
+        row(序号=1, 检查时间="2022-05-03", 隐患描述="主控室未设置一氧化碳报警装置", 隐患等级="重大事故隐患",
+            完成日期="2022-05-20"),  # a major hazard stays reported: noted
+        row(序号=2, 检查时间="2022-05-03", 隐患描述="消防通道堆放杂物", 隐患等级="较大"),  # a row error
+    ])  # fmt: skip
+    han = re.compile(r"[\u3400-\u9fff]")
+
+    chinese_outcome, chinese_notes = _summary(
+        _upload(client, data, token, dry_run="1").get_data(as_text=True)
+    )
+    assert chinese_outcome.startswith("试运行") and not re.search(r"[A-Za-z]", chinese_outcome)
+    assert any("未识别的列已忽略" in n and "排查方式" in n for n in chinese_notes)
+    assert any("须由监管部门验收" in n for n in chinese_notes)
+    assert chinese_notes and not [n for n in chinese_notes if re.search(r"[A-Za-z]{3,}", n)]
+
+    client.set_cookie("lang", "en")
+    english_outcome, english_notes = _summary(
+        _upload(client, data, token, dry_run="1").get_data(as_text=True)
+    )
+    client.delete_cookie("lang")
+    assert english_outcome.lower().startswith("dry run") and not han.search(english_outcome)
+    assert any("columns ignored" in n.lower() and "排查方式" in n for n in english_notes)
+    assert any("regulator" in n for n in english_notes)
+    assert len(english_notes) == len(chinese_notes)
+    assert not [n for n in english_notes if han.search(n.replace("排查方式", ""))]
+
+
 def test_a_too_large_upload_is_refused_with_413(app: Flask, client: FlaskClient) -> None:
     login(client, "qy_jinxing")
     # A raw body (a multipart one over 500 KB would sit in a temporary file the refusal never reads).
@@ -488,7 +532,7 @@ def test_the_cli_writes_the_template_imports_and_exports(app: Flask, tmp_path: P
     workbook.write_bytes(messy_workbook())
 
     dry = runner.invoke(args=["ledger", "import", credit_code, str(workbook), "--dry-run"])
-    assert dry.exit_code == 1 and "dry run" in dry.output and "第 9 行" in dry.output
+    assert dry.exit_code == 1 and "dry run" in dry.output.lower() and "第 9 行" in dry.output
     result = runner.invoke(args=["ledger", "import", credit_code, str(workbook)])
     assert result.exit_code == 1 and "新增 3" in result.output
     exported = tmp_path / "export.xlsx"

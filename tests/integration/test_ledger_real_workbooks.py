@@ -95,11 +95,13 @@ def test_a_real_ledger_keeps_every_valid_row_exactly(app: Flask, ctx: None) -> N
     assert (report.created, report.skipped_blank, report.skipped_total) == (6, 1, 2)
     assert report.skipped_other == 1  # the repeated header
     # The unknown column is named, not lost.
-    assert any("排查方式" in note for note in report.notes)
+    assert any("排查方式" in note.zh for note in report.notes)
     # The year-less dates say which year they were read in.
-    assert any(f"按表格标题中的年份 {YEAR} 读取" in note and "5、8、17" in note for note in report.notes)
-    assert any("未写年份，按检查时间推定" in note for note in report.notes)
-    assert any("已整改" in note and "未填完成日期" in note and "17" in note for note in report.notes)
+    assert any(
+        f"按表格标题中的年份 {YEAR} 读取" in note.zh and "5、8、17" in note.zh for note in report.notes
+    )
+    assert any("未写年份，按检查时间推定" in note.zh for note in report.notes)
+    assert any("已整改" in note.zh and "未填完成日期" in note.zh and "17" in note.zh for note in report.notes)
     # The 2022 row is kept, and counted and listed apart.
     assert report.outside_campaign == [(12, date(2022, 5, 12))]
     assert "不计入专项行动统计" in report.as_text() and "12（2022-05-12）" in report.as_text()
@@ -178,12 +180,12 @@ def test_year_from_a_neighbouring_row_then_from_the_campaign(app: Flask, ctx: No
     assert report.errors == []
     found = {h.ledger_no: h.found_at.date() for h in ledger()}
     assert found == {"1": date(2025, 5, 12), "2": date(2025, 5, 13), "3": date(2025, 5, 14)}
-    assert any("下方相邻行" in note and "第 3 行" in note for note in report.notes)
-    assert any("上方相邻行" in note and "第 5 行" in note for note in report.notes)
+    assert any("下方相邻行" in note.zh and "第 3 行" in note.zh for note in report.notes)
+    assert any("上方相邻行" in note.zh and "第 5 行" in note.zh for note in report.notes)
 
     only_yearless = run_import(xlsx([header, [9, "5月20日", "D", "丁隐患", "一般"]]))
     assert only_yearless.errors == []
-    assert any(f"按专项行动中的年份 {YEAR} 读取" in note for note in only_yearless.notes)
+    assert any(f"按专项行动中的年份 {YEAR} 读取" in note.zh for note in only_yearless.notes)
 
 
 def test_headers_nobody_recognises_are_mapped_once_and_remembered(app: Flask, ctx: None) -> None:

@@ -462,7 +462,8 @@ def test_the_ledger_import_says_how_many_rows_fall_outside_the_campaign(app: Fla
         db.session.commit()
     assert report.created == 3
     assert [line for line, _day in report.outside_campaign] == [2, 3]
-    assert report.outside_campaign_text().startswith("2 行的检查时间不在专项行动期间")
+    outside = report.outside_campaign_note()
+    assert outside is not None and outside.zh.startswith("2 行的检查时间不在专项行动期间")
 
 
 def test_the_reconciliation_never_compares_with_a_tampered_inspection(app: Flask) -> None:

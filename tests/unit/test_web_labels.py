@@ -16,7 +16,7 @@ from server.domain.roles import Role
 from server.domain.scoring import Metric
 from server.domain.stop_orders import OrderAction, OrderState
 from server.domain.submissions import SubmissionKind, Timeliness
-from server.web.labels import ENGLISH, label, one_language
+from server.web.labels import ENGLISH, label
 
 NAMED: list[type[Enum]] = [
     HazardLevel, HazardState, HazardEventKind, InspectionKind, InspectionStatus, ReviewOutcome, ItemResultValue,
@@ -40,17 +40,3 @@ def test_label_picks_the_readers_language() -> None:
         g.language = "zh"
         assert label(InspectionKind.self_check) == "企业自查"
         assert label(None) == "—"
-
-
-def test_a_service_text_written_twice_shows_the_readers_half() -> None:
-    app = Flask(__name__)
-    doubled = "有误的行未导入，其余各行已导入 / rows with errors were skipped, the others imported"
-    with app.test_request_context("/"):
-        g.language = "en"
-        assert one_language(doubled) == "rows with errors were skipped, the others imported"
-        assert one_language("第 3 / 5 页") == "第 3 / 5 页"
-    with app.test_request_context("/"):
-        g.language = "zh"
-        assert one_language(doubled) == "有误的行未导入，其余各行已导入"
-        with_data = "重复的列已忽略 / duplicate columns ignored: 检查人、部位"
-        assert one_language(with_data) == with_data
