@@ -61,6 +61,22 @@ class MapPoint:
 
 
 @dataclass(frozen=True)
+class Box:
+    """A latitude/longitude rectangle (WGS-84 degrees), south-west to north-east."""
+
+    south: float
+    west: float
+    north: float
+    east: float
+
+    def contains(self, lat: float | None, lon: float | None) -> bool:
+        """Whether a point lies inside (edges included); a point without coordinates never does."""
+        if lat is None or lon is None:
+            return False
+        return self.south <= lat <= self.north and self.west <= lon <= self.east
+
+
+@dataclass(frozen=True)
 class MapPoints:
     """The points of a map, and whether older inspections were left out (more than ``inspection_limit``)."""
 
@@ -97,21 +113,30 @@ def map_points(
     today: date,
     inspection_limit: int = INSPECTION_LIMIT,
     enterprise_id: uuid.UUID | None = None,
+    box: Box | None = None,
+    unlocated_only: bool = False,
 ) -> MapPoints:
     """The points of ``kinds`` in ``user``'s scope (of one enterprise when ``enterprise_id`` is given):
     enterprises, the latest inspections, open hazards; ``today`` is the bureau's day (server.clock), which
-    decides which hazards are overdue."""
+    decides which hazards are overdue. With ``box``, only the points inside it (the latest inspections of
+    the whole scope that lie inside, so that a box never shows an older inspection than the whole map).
+    ``unlocated_only`` keeps the points without coordinates (listed as 无坐标 beside a clustered map)."""
     wanted = set(kinds)
     points: list[MapPoint] = []
     truncated = False
     if PointKind.enterprise in wanted:
-        points.extend(_enterprise_points(session, user, enterprise_id))
+        points.extend(_enterprise_points(session, user, enterprise_id, box, unlocated_only))
     if PointKind.inspection in wanted:
         inspections = _inspection_points(session, user, inspection_limit + 1, enterprise_id)
         truncated = len(inspections) > inspection_limit
-        points.extend(inspections[:inspection_limit])
+        latest = inspections[:inspection_limit]
+        if box is not None:
+            latest = [p for p in latest if box.contains(p.lat, p.lon)]
+        if unlocated_only:
+            latest = [p for p in latest if p.lat is None or p.lon is None]
+        points.extend(latest)
     if PointKind.hazard in wanted:
-        points.extend(_hazard_points(session, user, today, enterprise_id))
+        points.extend(_hazard_points(session, user, today, enterprise_id, box, unlocated_only))
     return MapPoints(points=points, inspection_limit=inspection_limit, inspections_truncated=truncated)
 
 
@@ -120,9 +145,27 @@ def _only(query: Any, column: Any, enterprise_id: uuid.UUID | None) -> Any:
     return query if enterprise_id is None else query.where(column == enterprise_id)
 
 
-def _enterprise_points(session: DbSession, user: User, enterprise_id: uuid.UUID | None) -> list[MapPoint]:
+def _within(query: Any, box: Box | None, unlocated_only: bool = False) -> Any:
+    """``query`` narrowed to enterprises located inside ``box``, when one is given, or to those without
+    a location."""
+    if unlocated_only:
+        query = query.where(sa.or_(Enterprise.lat.is_(None), Enterprise.lon.is_(None)))
+    if box is None:
+        return query
+    return query.where(
+        Enterprise.lat.between(box.south, box.north), Enterprise.lon.between(box.west, box.east)
+    )
+
+
+def _enterprise_points(
+    session: DbSession,
+    user: User,
+    enterprise_id: uuid.UUID | None,
+    box: Box | None,
+    unlocated_only: bool,
+) -> list[MapPoint]:
     query = (
-        _only(visible_enterprises(session, user), Enterprise.id, enterprise_id)
+        _within(_only(visible_enterprises(session, user), Enterprise.id, enterprise_id), box, unlocated_only)
         .with_only_columns(Enterprise.id, Enterprise.name, Enterprise.lat, Enterprise.lon)
         .order_by(Enterprise.name)
     )
@@ -132,12 +175,24 @@ def _enterprise_points(session: DbSession, user: User, enterprise_id: uuid.UUID 
     ]
 
 
+def inspection_points(session: DbSession, user: User, ids: list[uuid.UUID]) -> list[MapPoint]:
+    """The points of the inspections ``ids`` in ``user``'s scope, newest first."""
+    return _inspection_points(session, user, len(ids), None, ids) if ids else []
+
+
 def _inspection_points(
-    session: DbSession, user: User, limit: int, enterprise_id: uuid.UUID | None
+    session: DbSession,
+    user: User,
+    limit: int,
+    enterprise_id: uuid.UUID | None,
+    ids: list[uuid.UUID] | None = None,
 ) -> list[MapPoint]:
     when = sa.func.coalesce(Inspection.started_at, Inspection.received_at)
+    scope = visible_inspections(session, user)
+    if ids is not None:
+        scope = scope.where(Inspection.id.in_(ids))
     query = (
-        _only(visible_inspections(session, user), Inspection.enterprise_id, enterprise_id)
+        _only(scope, Inspection.enterprise_id, enterprise_id)
         .with_only_columns(
             Inspection.id,
             Inspection.enterprise_id,
@@ -177,9 +232,14 @@ def _inspection_points(
 
 
 def _hazard_points(
-    session: DbSession, user: User, today: date, enterprise_id: uuid.UUID | None
+    session: DbSession,
+    user: User,
+    today: date,
+    enterprise_id: uuid.UUID | None,
+    box: Box | None,
+    unlocated_only: bool,
 ) -> list[MapPoint]:
-    query = (
+    query = _within(
         _only(visible_hazards(session, user), Hazard.enterprise_id, enterprise_id)
         .with_only_columns(
             Hazard.id,
@@ -197,7 +257,9 @@ def _hazard_points(
         .select_from(Hazard)
         .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
         .where(Hazard.state.in_(OPEN_STATES))
-        .order_by(Hazard.found_at.desc(), Hazard.id)
+        .order_by(Hazard.found_at.desc(), Hazard.id),
+        box,
+        unlocated_only,
     )
     return [
         MapPoint(

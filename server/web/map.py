@@ -18,7 +18,8 @@ from server import clock
 from server.domain.hazards import HazardLevel, HazardState
 from server.domain.inspections import InspectionKind, InspectionStatus
 from server.extensions import db
-from server.services.map_schema import MapPointsSchema
+from server.services.map_schema import view_dict
+from server.services.mapclusters import CLUSTER_ABOVE, Cluster, MapView, map_view
 from server.services.mappoints import MapPoint, PointKind, enterprise_summaries, map_points
 from server.web.access import current_supervisor, supervisor_required
 from server.web.labels import label, pairs
@@ -158,9 +159,11 @@ def _china_day(moment: datetime) -> str:
     return clock.local_day(moment, clock.zone()).isoformat()
 
 
-def _layer_counts(points: list[MapPoint]) -> Counter[str]:
+def _layer_counts(points: list[MapPoint], clusters: list[Cluster]) -> Counter[str]:
     """How many points each filter of the page shows, and how many enterprises have no coordinates."""
     counts: Counter[str] = Counter()
+    for cluster in clusters:
+        counts[cluster.layer] += cluster.count
     for point in points:
         counts[point.kind.value if point.kind != PointKind.hazard else f"hazard_{point.level}"] += 1
         if point.kind == PointKind.enterprise and (point.lat is None or point.lon is None):
@@ -170,11 +173,17 @@ def _layer_counts(points: list[MapPoint]) -> Counter[str]:
 
 def map_context(enterprise_id: uuid.UUID | None = None) -> dict[str, Any]:
     """What a map (the map page, or the one on an enterprise page) needs in its template."""
-    result = map_points(db.session, current_supervisor(), today=clock.today(), enterprise_id=enterprise_id)
+    user, today = current_supervisor(), clock.today()
+    if enterprise_id is None:
+        # A province's scope arrives as clusters; the script asks for the visible box as the map moves.
+        result = map_view(db.session, user, kinds=list(PointKind), today=today)
+    else:
+        one = map_points(db.session, user, today=today, enterprise_id=enterprise_id)
+        result = MapView(one.points, total=len(one.points), inspections_truncated=one.inspections_truncated)
     tile_url = current_app.config.get("MAP_TILE_URL", "")
     labels = _labels()
     data = {
-        **MapPointsSchema().dump(result),
+        **view_dict(result, CLUSTER_ABOVE),
         "labels": labels,
         "tiles": {"url": tile_url, "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", "")}
         if tile_url
@@ -182,12 +191,13 @@ def map_context(enterprise_id: uuid.UUID | None = None) -> dict[str, Any]:
     }
     return {
         "result": result,
-        "rows": enterprise_summaries(result.points),
+        # Clustered, the table would be thousands of rows: the enterprises' list pages through them instead.
+        "rows": [] if result.clustered else enterprise_summaries(result.points),
         # Text as UTF-8 rather than \u escapes: a county's points are megabytes either way.
         "data_json": htmlsafe_json_dumps(data, dumps=json.dumps, ensure_ascii=False, separators=(",", ":")),
         "labels": labels,
         "china_day": _china_day,
-        "counts": _layer_counts(result.points),
+        "counts": _layer_counts(result.points, result.clusters),
         "assets": entry_assets(MAP_ENTRY),
         "has_tiles": bool(tile_url),
     }

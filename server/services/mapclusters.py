@@ -1,0 +1,244 @@
+"""The supervisors' map at province scale: the points inside the visible box, or counts per grid cell.
+
+A province holds ~50,000 points (21 MB of JSON); a browser can neither fetch nor draw them quickly. The map
+asks for its visible box and zoom: up to ``CLUSTER_ABOVE`` points inside it are returned one by one (what a
+county map always got), more are summed in SQL per grid cell and per layer (enterprise, inspection, general
+and major hazards), so the legend's colours keep their meaning and a cell's counts add up to its points.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.domain.hazards import OPEN_STATES, HazardLevel, HazardState, is_overdue
+from server.models import Enterprise, Hazard, Inspection, User
+from server.services import DbSession
+from server.services.mappoints import (
+    INSPECTION_LIMIT,
+    Box,
+    MapPoint,
+    MapPoints,
+    PointKind,
+    inspection_points,
+    map_points,
+)
+from server.services.scope import visible_enterprises, visible_hazards, visible_inspections
+
+#: Above this many points in the box the map gets clusters: ~3,000 canvas circles still pan smoothly.
+CLUSTER_ABOVE = 3000
+#: A cell is about this many screen pixels wide at the requested zoom (256-pixel Web Mercator tiles).
+CELL_PX = 64
+#: The zoom used when a caller gives a box but no zoom: about a province on a screen.
+DEFAULT_ZOOM = 8
+LAYERS = ("enterprise", "inspection", "hazard_general", "hazard_major")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The points of one layer in one grid cell: their count, mean position, and overdue hazards among them."""
+
+    layer: str
+    lat: float
+    lon: float
+    count: int
+    overdue: int = 0
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the map draws for a box: single points, or clusters when there are more than ``cluster_above``."""
+
+    points: list[MapPoint] = field(default_factory=list)
+    clusters: list[Cluster] = field(default_factory=list)
+    clustered: bool = False
+    total: int = 0
+    inspection_limit: int = INSPECTION_LIMIT
+    inspections_truncated: bool = False
+
+
+def cell_degrees(zoom: int) -> float:
+    """The width of a grid cell in degrees at ``zoom``."""
+    return 360.0 / (2 ** max(0, min(zoom, 22))) * CELL_PX / 256
+
+
+def map_view(
+    session: DbSession,
+    user: User,
+    *,
+    kinds: list[PointKind],
+    today: date,
+    box: Box | None = None,
+    zoom: int | None = None,
+    cluster_above: int = CLUSTER_ABOVE,
+    inspection_limit: int = INSPECTION_LIMIT,
+) -> MapView:
+    """The map of ``user``'s scope inside ``box`` (all of it when None) at ``zoom``: clusters per cell when
+    more than ``cluster_above`` points are inside, else the points themselves (as ``map_points`` gives them)."""
+    cell = cell_degrees(DEFAULT_ZOOM if zoom is None else zoom)
+    groups, truncated, unlocated_ids = _grouped(session, user, kinds, today, box, cell, inspection_limit)
+    total = sum(g["count"] for g in groups)
+    if total > cluster_above:
+        # Points without coordinates are in no cell: the whole map lists them (无坐标) beside the clusters.
+        unlocated: list[MapPoint] = []
+        if box is None:
+            others = [k for k in kinds if k != PointKind.inspection]
+            unlocated = map_points(session, user, kinds=others, today=today, unlocated_only=True).points
+            unlocated += inspection_points(session, user, unlocated_ids)
+        return MapView(
+            points=unlocated,
+            clusters=_clusters(groups),
+            clustered=True,
+            total=total,
+            inspection_limit=inspection_limit,
+            inspections_truncated=truncated,
+        )
+    result: MapPoints = map_points(
+        session, user, kinds=kinds, today=today, inspection_limit=inspection_limit, box=box
+    )
+    return MapView(
+        points=result.points,
+        total=len(result.points),
+        inspection_limit=result.inspection_limit,
+        inspections_truncated=result.inspections_truncated,
+    )
+
+
+def _in_box(query: Any, lat: Any, lon: Any, box: Box | None) -> Any:
+    if box is None:
+        return query.where(lat.is_not(None), lon.is_not(None))
+    return query.where(lat.between(box.south, box.north), lon.between(box.west, box.east))
+
+
+def _cell(column: Any, cell: float) -> Any:
+    return sa.func.floor(column / cell)
+
+
+def _grouped(
+    session: DbSession,
+    user: User,
+    kinds: list[PointKind],
+    today: date,
+    box: Box | None,
+    cell: float,
+    inspection_limit: int,
+) -> tuple[list[dict[str, Any]], bool, list[uuid.UUID]]:
+    """Counts and coordinate sums per cell and layer, in SQL: a province in three grouped queries; also
+    whether older inspections were left out, and which of the latest have no coordinates."""
+    groups: list[dict[str, Any]] = []
+    truncated = False
+    unlocated: list[uuid.UUID] = []
+    if PointKind.enterprise in kinds:
+        lat, lon = Enterprise.lat, Enterprise.lon
+        base = _in_box(visible_enterprises(session, user), lat, lon, box)
+        query = base.with_only_columns(
+            _cell(lat, cell).label("cy"),
+            _cell(lon, cell).label("cx"),
+            sa.func.count().label("n"),
+            sa.func.sum(lat).label("slat"),
+            sa.func.sum(lon).label("slon"),
+        ).group_by("cy", "cx")
+        groups += [_group("enterprise", row) for row in session.execute(query)]
+    if PointKind.inspection in kinds:
+        # The map draws only the latest inspections: the clusters count the same ones.
+        recorded = sa.and_(Inspection.start_lat.is_not(None), Inspection.start_lon.is_not(None))
+        when = sa.func.coalesce(Inspection.started_at, Inspection.received_at)
+        latest = (
+            visible_inspections(session, user)
+            .with_only_columns(
+                Inspection.id,
+                sa.case((recorded, Inspection.start_lat), else_=Enterprise.lat).label("lat"),
+                sa.case((recorded, Inspection.start_lon), else_=Enterprise.lon).label("lon"),
+            )
+            .select_from(Inspection)
+            .join(Enterprise, Enterprise.id == Inspection.enterprise_id)
+            .order_by(when.desc(), Inspection.id)
+            .limit(inspection_limit + 1)
+        )
+        # At most limit + 1 small rows: summed here, one ordered query instead of a count and a grouping.
+        rows = session.execute(latest).all()
+        truncated = len(rows) > inspection_limit
+        cells: dict[tuple[int, int], list[float]] = {}
+        for inspection_id, lat, lon in rows[:inspection_limit]:
+            if lat is None or lon is None:
+                unlocated.append(inspection_id)
+                continue
+            if box is not None and not box.contains(lat, lon):
+                continue
+            sums = cells.setdefault((math.floor(lat / cell), math.floor(lon / cell)), [0, 0.0, 0.0])
+            sums[0] += 1
+            sums[1] += lat
+            sums[2] += lon
+        groups += [
+            {"layer": "inspection", "cell": key, "count": int(n), "slat": slat, "slon": slon, "overdue": 0}
+            for key, (n, slat, slon) in cells.items()
+        ]
+    if PointKind.hazard in kinds:
+        lat, lon = Enterprise.lat, Enterprise.lon
+        past_deadline = sa.case((Hazard.deadline < today, True), else_=False).label("past")
+        base = _in_box(visible_hazards(session, user), lat, lon, box)
+        query = (
+            base.with_only_columns(
+                _cell(lat, cell).label("cy"),
+                _cell(lon, cell).label("cx"),
+                Hazard.level,
+                Hazard.state,
+                past_deadline,
+                sa.func.count().label("n"),
+                sa.func.sum(lat).label("slat"),
+                sa.func.sum(lon).label("slon"),
+            )
+            .select_from(Hazard)
+            .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+            .where(Hazard.state.in_(OPEN_STATES))
+            .group_by("cy", "cx", Hazard.level, Hazard.state, past_deadline)
+        )
+        for row in session.execute(query):
+            layer = "hazard_major" if row.level == HazardLevel.major else "hazard_general"
+            groups.append(_group(layer, row, overdue=_overdue(row.state, bool(row.past), today)))
+    return groups, truncated, unlocated
+
+
+def _overdue(state: HazardState, past_deadline: bool, today: date) -> bool:
+    """The domain's rule, asked with a deadline equivalent to the group's (past, or none/not yet)."""
+    return is_overdue(state, today - timedelta(days=1) if past_deadline else None, today)
+
+
+def _group(layer: str, row: Any, *, overdue: bool = False) -> dict[str, Any]:
+    return {
+        "layer": layer,
+        "cell": (int(row.cy), int(row.cx)),
+        "count": int(row.n),
+        "slat": float(row.slat),
+        "slon": float(row.slon),
+        "overdue": int(row.n) if overdue else 0,
+    }
+
+
+def _clusters(groups: list[dict[str, Any]]) -> list[Cluster]:
+    """One cluster per cell and layer (hazard groups of a cell split by state are summed again)."""
+    merged: dict[tuple[str, tuple[int, int]], dict[str, Any]] = {}
+    for group in groups:
+        key = (group["layer"], group["cell"])
+        if key in merged:
+            into = merged[key]
+            for name in ("count", "slat", "slon", "overdue"):
+                into[name] += group[name]
+        else:
+            merged[key] = dict(group)
+    return [
+        Cluster(
+            layer=g["layer"],
+            lat=round(g["slat"] / g["count"], 6),
+            lon=round(g["slon"] / g["count"], 6),
+            count=g["count"],
+            overdue=g["overdue"],
+        )
+        for g in sorted(merged.values(), key=lambda g: (LAYERS.index(g["layer"]), g["cell"]))
+        if math.isfinite(g["slat"])
+    ]
