@@ -68,6 +68,14 @@ def list_points(args: dict[str, Any]) -> Response:
         if args.get("south") is not None
         else None
     )
-    view = map_view(db.session, user, kinds=kinds, today=clock.today(), box=box, zoom=args.get("zoom"))
+    view = map_view(
+        db.session,
+        user,
+        kinds=kinds,
+        today=clock.today(),
+        box=box,
+        zoom=args.get("zoom"),
+        cluster_above=CLUSTER_ABOVE,
+    )
     # Plain dicts: marshmallow's per-field dump was 6 of a province's 10 seconds; the schema documents it.
     return jsonify(view_dict(view, CLUSTER_ABOVE))

@@ -176,7 +176,7 @@ def map_context(enterprise_id: uuid.UUID | None = None) -> dict[str, Any]:
     user, today = current_supervisor(), clock.today()
     if enterprise_id is None:
         # A province's scope arrives as clusters; the script asks for the visible box as the map moves.
-        result = map_view(db.session, user, kinds=list(PointKind), today=today)
+        result = map_view(db.session, user, kinds=list(PointKind), today=today, cluster_above=CLUSTER_ABOVE)
     else:
         one = map_points(db.session, user, today=today, enterprise_id=enterprise_id)
         result = MapView(one.points, total=len(one.points), inspections_truncated=one.inspections_truncated)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,9 @@ from server.extensions import db
 from server.models import Catalogue, Enterprise, Inspection, Region, User
 from server.models.hazard import HazardSource
 from server.services.hazards import append_event, record_hazard
-from server.services.mappoints import PointKind, map_points
+from server.services.map_schema import MapPointSchema, point_dict
+from server.services.mapclusters import LAYERS, map_view
+from server.services.mappoints import Box, MapPoint, PointKind, map_points
 from server.services.scope import region_subtree_ids
 from server.web.map import tile_origin
 from tests.conftest import login
@@ -351,3 +354,119 @@ def test_one_enterprises_map_holds_only_its_points(
 def _lx_steel_id(app: Flask) -> str:
     with app.app_context():
         return str(db.session.scalar(sa.select(Enterprise.id).where(Enterprise.name == LX_STEEL)))
+
+
+# Province scale (issue 17, item 5): the map asks for its visible box and gets clusters above a threshold.
+
+
+def _user(username: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    assert user is not None
+    return user
+
+
+def _layer(point: MapPoint) -> str:
+    if point.kind == PointKind.hazard:
+        return "hazard_major" if point.level == HazardLevel.major else "hazard_general"
+    return point.kind.value
+
+
+#: Around the test's enterprises (38.45, 111.2) and the located inspection (38.4812, 111.1234).
+AROUND = Box(38.40, 111.10, 38.50, 111.25)
+
+
+@pytest.mark.parametrize("zoom", [3, 8, 12, 17])
+@pytest.mark.parametrize("box", [None, AROUND])
+def test_cluster_counts_add_up_to_the_points_in_the_box_per_layer(
+    app: Flask, records: dict[str, str], zoom: int, box: Box | None
+) -> None:
+    with app.app_context():
+        for username in ("xx_sup", "ll_city"):
+            user, today = _user(username), clock.today()
+            points = map_points(db.session, user, today=today, box=box).points
+            located = [p for p in points if p.lat is not None and p.lon is not None]
+            view = map_view(
+                db.session, user, kinds=list(PointKind), today=today, box=box, zoom=zoom, cluster_above=0
+            )
+            assert view.clustered and view.total == len(located) > 0
+            assert sum(c.count for c in view.clusters) == view.total
+            by_layer = {layer: sum(c.count for c in view.clusters if c.layer == layer) for layer in LAYERS}
+            assert by_layer == {layer: sum(_layer(p) == layer for p in located) for layer in LAYERS}
+            # Overdue colours survive clustering: the same hazards are counted as overdue.
+            assert sum(c.overdue for c in view.clusters) == sum(p.overdue for p in located) > 0
+            if box is not None:
+                assert all(box.contains(c.lat, c.lon) for c in view.clusters)
+
+
+def test_clusters_never_count_a_point_outside_the_callers_scope(app: Flask, records: dict[str, str]) -> None:
+    # 临县's test enterprise and its hazard stand at the same spot as 兴县's: only the city sees them.
+    spot = Box(38.449, 111.199, 38.451, 111.201)
+    with app.app_context():
+        today = clock.today()
+        counts = {}
+        for username in ("xx_sup", "lx_sup", "ll_city"):
+            view = map_view(
+                db.session,
+                _user(username),
+                kinds=list(PointKind),
+                today=today,
+                box=spot,
+                zoom=6,
+                cluster_above=0,
+            )
+            counts[username] = {
+                layer: sum(c.count for c in view.clusters if c.layer == layer) for layer in LAYERS
+            }
+    for layer in LAYERS:
+        assert counts["xx_sup"][layer] + counts["lx_sup"][layer] == counts["ll_city"][layer]
+    assert counts["xx_sup"]["hazard_major"] == 1 and counts["lx_sup"]["hazard_major"] == 1  # ours, theirs
+    assert counts["xx_sup"]["enterprise"] == 2 and counts["lx_sup"]["enterprise"] == 1
+
+
+def test_the_points_api_answers_the_box_and_clusters_above_the_threshold(
+    app: Flask, records: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _signed_in(app, "xx_sup")
+    box = {"south": "38.40", "west": "111.10", "north": "38.50", "east": "111.25", "zoom": "12"}
+    reply = client.get("/api/map/points", query_string=box).get_json()
+    assert reply["clustered"] is False and reply["clusters"] == []
+    inside = {p["id"] for p in reply["points"]}
+    assert {records["steel"], records["flour"], records["located"], records["overdue"]} <= inside
+    assert records["lx_hazard"] not in inside and reply["total"] == len(reply["points"])
+    assert all(AROUND.contains(p["lat"], p["lon"]) for p in reply["points"])
+    far = client.get("/api/map/points", query_string={**box, "south": "20", "north": "21"}).get_json()
+    assert far["points"] == [] and far["total"] == 0
+    half = client.get("/api/map/points", query_string={"south": "38", "west": "111"})
+    assert half.status_code == 400  # a box needs its four sides
+    monkeypatch.setattr("server.api.map.CLUSTER_ABOVE", 1)
+    clustered = client.get("/api/map/points", query_string=box).get_json()
+    assert clustered["clustered"] is True and clustered["points"] == []
+    assert sum(c["count"] for c in clustered["clusters"]) == clustered["total"] == len(reply["points"])
+    assert {c["layer"] for c in clustered["clusters"]} <= set(LAYERS)
+
+
+def test_the_plain_dump_is_the_documented_one(app: Flask, records: dict[str, str]) -> None:
+    with app.app_context():
+        points = map_points(db.session, _user("ll_city"), today=clock.today()).points
+    assert {p.kind for p in points} == set(PointKind)
+    assert [point_dict(p) for p in points] == MapPointSchema(many=True).dump(points)
+
+
+def test_a_clustered_map_page_lists_counts_and_the_points_without_coordinates(
+    app: Flask, records: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_bundle(app, tmp_path)
+    with app.app_context():
+        flour = db.session.get(Enterprise, uuid.UUID(records["flour"]))
+        assert flour is not None
+        flour.lat = flour.lon = None
+        db.session.commit()
+    monkeypatch.setattr("server.web.map.CLUSTER_ABOVE", 1)
+    html = _signed_in(app, "xx_sup").get("/map").get_data(as_text=True)
+    data = _data_island(html)
+    assert data["clustered"] is True and 'id="map-clustered"' in html and 'id="map-table"' not in html
+    assert sum(c["count"] for c in data["clusters"]) == data["total"] > 0
+    # What has no coordinates is in no cell: it is still listed, as on a county's map.
+    unlocated = {p["id"] for p in data["points"]}
+    assert {records["flour"], records["no_fix"]} <= unlocated
+    assert all(p["lat"] is None or p["lon"] is None for p in data["points"])
