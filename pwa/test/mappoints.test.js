@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  boundsOf, escapeHtml, formatDay, hasCoordinates, layerOf, LAYERS, mapModel, partition, pointHref, pointStyle,
+  boundsOf, boxQuery, clusterIcon, clusterModel, clusterOffset, escapeHtml, formatDay, hasCoordinates, layerOf, LAYERS, mapModel, partition, pointHref, pointStyle,
   popupContent, uiText, unlocatedEntry,
 } from "../src/domain/mappoints.js";
 
@@ -172,5 +172,44 @@ describe("the offline base map and the legend", () => {
     expect(colours.length).toBeGreaterThanOrEqual(10);
     const missing = colours.filter((c) => !swatchRules.includes(c === "#ffffff" ? "#fff" : c));
     expect(missing).toEqual([]);
+  });
+});
+
+describe("clusters of a province's map", () => {
+  it("asks for the visible box and a whole zoom, clamped to the globe", () => {
+    const query = new URLSearchParams(boxQuery([[38.123456789, 110.9], [38.9, 111.5]], 9.6));
+    expect(Object.fromEntries(query)).toEqual({ south: "38.12346", west: "110.90000", north: "38.90000", east: "111.50000", zoom: "10" });
+    const world = new URLSearchParams(boxQuery([[-120, -400], [95, 500]], 0));
+    expect([world.get("south"), world.get("west"), world.get("north"), world.get("east")]).toEqual(["-90.00000", "-180.00000", "90.00000", "180.00000"]);
+  });
+
+  it("draws a cluster in its layer's colours with its count, and rings it when any hazard is overdue", () => {
+    const major = clusterIcon({ layer: "hazard_major", lat: 38.4, lon: 111.1, count: 1302, overdue: 85 }, { ...labels, ui: { overdue: "Overdue" } });
+    expect(major.className).toBe("map-cluster map-cluster-hazard-major map-cluster-overdue");
+    expect(major.text).toBe("1302");
+    expect(major.title).toBe("重大事故隐患 1302 · Overdue 85");
+    const many = clusterIcon({ layer: "enterprise", lat: 38.4, lon: 111.1, count: 20151, overdue: 0 }, labels);
+    expect(many).toMatchObject({ className: "map-cluster map-cluster-enterprise", text: "20k", title: "企业 20151" });
+    expect(many.size).toBeGreaterThan(major.size);
+  });
+
+  it("groups clusters by layer, skips any without coordinates and sets a cell's layers side by side", () => {
+    const byLayer = clusterModel([
+      { layer: "enterprise", lat: 38.4, lon: 111.1, count: 3, overdue: 0 },
+      { layer: "hazard_general", lat: 38.4, lon: 111.1, count: 5, overdue: 2 },
+      { layer: "inspection", lat: null, lon: null, count: 1, overdue: 0 },
+    ], labels);
+    expect(Object.keys(byLayer)).toEqual(LAYERS);
+    expect(byLayer.enterprise.map((c) => c.latlng)).toEqual([[38.4, 111.1]]);
+    expect(byLayer.inspection).toEqual([]);
+    expect(byLayer.hazard_general[0].icon.className).toContain("map-cluster-overdue");
+    const offsets = LAYERS.map((layer) => clusterOffset(layer)[0]);
+    expect(new Set(offsets).size).toBe(LAYERS.length);
+  });
+
+  it("keeps a county's island as before: no clusters, every point a marker", () => {
+    const model = mapModel([enterprise, inspection, hazard], labels);
+    expect(LAYERS.reduce((n, layer) => n + model.markers[layer].length, 0)).toBe(3);
+    expect(clusterModel(undefined, labels).enterprise).toEqual([]);
   });
 });

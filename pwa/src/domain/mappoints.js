@@ -204,3 +204,51 @@ export function styleColours() {
   ];
   return [...new Set(samples.flatMap((p) => [pointStyle(p).color, pointStyle(p).fillColor]))];
 }
+
+// Province scale: above a threshold the server answers clusters (count per grid cell and layer) for the
+// visible box; the map asks again for each box and zoom it moves to.
+
+/** The query string of /api/map/points for a view: its box [[south, west], [north, east]] (clamped to the
+ * globe, 5 decimals) and its zoom (a whole number, which sets the server's cell size). */
+export function boxQuery(bounds, zoom) {
+  const [[south, west], [north, east]] = bounds;
+  const clamp = (value, limit) => Math.min(limit, Math.max(-limit, value)).toFixed(5);
+  const params = new URLSearchParams({
+    south: clamp(south, 90), west: clamp(west, 180), north: clamp(north, 90), east: clamp(east, 180),
+    zoom: String(Math.max(0, Math.min(22, Math.round(zoom)))),
+  });
+  return params.toString();
+}
+
+/** A cluster's counted circle: its CSS classes (the layer's colours, a dark ring when any is overdue), the
+ * count it shows (thousands shortened), its size in pixels (growing with the count) and its plain-text title. */
+export function clusterIcon(cluster, labels = {}) {
+  const { layer, count, overdue } = cluster;
+  const kind = layer === "hazard_major" || layer === "hazard_general" ? "hazard" : layer;
+  const name = layer === "hazard_major" ? label(labels, "level", "major") : layer === "hazard_general" ? label(labels, "level", "general") : label(labels, "kind", kind);
+  const text = count >= 10000 ? `${Math.round(count / 1000)}k` : String(count);
+  const size = Math.round(22 + 8 * Math.log10(Math.max(1, count)));
+  const title = overdue ? `${name} ${count} · ${uiText(labels, "overdue")} ${overdue}` : `${name} ${count}`;
+  const className = `map-cluster map-cluster-${layer.replace("_", "-")}${overdue ? " map-cluster-overdue" : ""}`;
+  return { className, text, size, title };
+}
+
+/** Pixels a layer's cluster is shifted by, so that a cell's enterprises, inspections and hazards (often at
+ * the same enterprises) stand side by side instead of on top of each other. */
+export function clusterOffset(layer) {
+  const index = LAYERS.indexOf(layer);
+  return index < 0 ? [0, 0] : [Math.round((index - (LAYERS.length - 1) / 2) * 14), 0];
+}
+
+/** The clusters by layer, in drawing order, with their icons. */
+export function clusterModel(clusters, labels = {}) {
+  /** @type {Record<string, Array<{cluster: object, latlng: number[], icon: ReturnType<typeof clusterIcon>, offset: number[]}>>} */
+  const byLayer = Object.fromEntries(LAYERS.map((layer) => [layer, []]));
+  for (const cluster of clusters ?? []) {
+    if (!hasCoordinates(cluster)) continue;
+    byLayer[cluster.layer]?.push({
+      cluster, latlng: [cluster.lat, cluster.lon], icon: clusterIcon(cluster, labels), offset: clusterOffset(cluster.layer),
+    });
+  }
+  return byLayer;
+}

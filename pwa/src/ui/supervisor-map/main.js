@@ -1,10 +1,14 @@
 // The supervisors' map page (server/web/templates/map.html): reads the page's data island, draws every point
-// as a vector circle (so the page works with no tile server reachable) and wires the layer filters.
+// as a vector circle (so the page works with no tile server reachable) and wires the layer filters. When the
+// scope is too large for single points (a province), the island holds clusters, and the map asks
+// /api/map/points for the visible box at each move or zoom.
 // Leaflet 1.9's package.json names only its UMD build; its ES module build is imported by path.
 import * as L from "leaflet/dist/leaflet-src.esm.js";
 import "leaflet/dist/leaflet.css";
 import "./map.css";
-import { escapeHtml, graticule, LAYERS, mapModel, popupContent, uiText } from "../../domain/mappoints.js";
+import {
+  boundsOf, boxQuery, clusterModel, escapeHtml, graticule, LAYERS, mapModel, popupContent, uiText,
+} from "../../domain/mappoints.js";
 
 // Roughly China, for a scope with no located point at all.
 const FALLBACK_VIEW = { center: [35, 105], zoom: 4 };
@@ -114,27 +118,71 @@ function wireFilters(map, groups, showUnlocated) {
   apply();
 }
 
+// Fills each layer's group with the points and the counted clusters of one answer of /api/map/points.
+function fill(groups, data, labels) {
+  const model = mapModel(data.points, labels);
+  const clusters = clusterModel(data.clusters, labels);
+  for (const layer of LAYERS) {
+    const group = groups[layer];
+    group.clearLayers();
+    for (const { point, latlng, style } of model.markers[layer]) {
+      group.addLayer(L.circleMarker(latlng, style).bindPopup(() => popupNode(point, labels)));
+    }
+    for (const { latlng, icon, offset } of clusters[layer]) {
+      const half = icon.size / 2;
+      const divIcon = L.divIcon({
+        className: icon.className, html: icon.text, iconSize: [icon.size, icon.size],
+        iconAnchor: [half - offset[0], half - offset[1]],
+      });
+      group.addLayer(L.marker(latlng, { icon: divIcon, title: icon.title, keyboard: false }));
+    }
+  }
+  return model;
+}
+
+// A clustered map asks for what it shows after each move or zoom; an older answer never replaces a newer one.
+function followView(map, groups, labels) {
+  let controller = null;
+  let timer = 0;
+  const load = async () => {
+    controller?.abort();
+    controller = new AbortController();
+    const b = map.getBounds();
+    const query = boxQuery([[b.getSouth(), b.getWest()], [b.getNorth(), b.getEast()]], map.getZoom());
+    try {
+      const reply = await fetch(`/api/map/points?${query}`, {
+        credentials: "same-origin", headers: { Accept: "application/json" }, signal: controller.signal,
+      });
+      if (reply.ok) fill(groups, await reply.json(), labels);
+    } catch (error) {
+      // Aborted by a newer move, or offline: the map keeps what it drew last.
+      if (!(error instanceof DOMException && error.name === "AbortError")) console.warn("map points", error);
+    }
+  };
+  map.on("moveend", () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(load, 150);
+  });
+}
+
 function start() {
   const data = readData();
   const panel = document.getElementById("map-panel");
   if (!data || !panel) return;
   panel.hidden = false;
   const labels = data.labels ?? {};
-  const model = mapModel(data.points, labels);
   // Canvas draws thousands of circles far faster than one SVG element each.
   const map = L.map("map", { preferCanvas: true, attributionControl: Boolean(data.tiles?.url) });
   if (map.attributionControl) map.attributionControl.setPrefix("Leaflet");
   addTiles(map, data.tiles);
   const groups = {};
-  for (const layer of LAYERS) {
-    groups[layer] = L.featureGroup(
-      model.markers[layer].map(({ point, latlng, style }) =>
-        L.circleMarker(latlng, style).bindPopup(() => popupNode(point, labels)),
-      ),
-    );
-  }
+  for (const layer of LAYERS) groups[layer] = L.featureGroup();
+  const model = fill(groups, data, labels);
+  // The island's points without coordinates stay listed: a box's answer holds located points only.
   wireFilters(map, groups, renderUnlocated(model.unlocated));
-  if (model.bounds) map.fitBounds(model.bounds, { padding: [24, 24], maxZoom: 15 });
+  if (data.clustered) followView(map, groups, labels);
+  const bounds = model.bounds ?? boundsOf(data.clusters ?? []);
+  if (bounds) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 15 });
   else map.setView(FALLBACK_VIEW.center, FALLBACK_VIEW.zoom);
 }
 
