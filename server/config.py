@@ -62,6 +62,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         # Empty: no base map; the map page still draws every point.
         "MAP_TILE_URL": (env.get("MAP_TILE_URL") or "").strip(),
         "MAP_TILE_ATTRIBUTION": env.get("MAP_TILE_ATTRIBUTION") or "",
+        # Above this many points in view the map shows counts per grid cell instead of single points.
+        "MAP_CLUSTER_ABOVE": int(env.get("MAP_CLUSTER_ABOVE") or 3000),  # server.services.mapclusters
         # Refused sign-ins allowed per account and per address within the window, then signing in pauses.
         "LOGIN_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_FAILURES_PER_ACCOUNT") or 5),
         "LOGIN_FAILURES_PER_ADDRESS": int(env.get("LOGIN_FAILURES_PER_ADDRESS") or 20),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -14,7 +14,7 @@ from server.api.schemas import ProblemSchema
 from server.domain.roles import SUPERVISOR_ROLES
 from server.extensions import db
 from server.services.map_schema import MapViewSchema, view_dict
-from server.services.mapclusters import CLUSTER_ABOVE, map_view
+from server.services.mapclusters import map_view
 from server.services.mappoints import Box, PointKind
 from sync import problems
 
@@ -75,7 +75,7 @@ def list_points(args: dict[str, Any]) -> Response:
         today=clock.today(),
         box=box,
         zoom=args.get("zoom"),
-        cluster_above=CLUSTER_ABOVE,
+        cluster_above=current_app.config["MAP_CLUSTER_ABOVE"],
     )
     # Plain dicts: marshmallow's per-field dump was 6 of a province's 10 seconds; the schema documents it.
-    return jsonify(view_dict(view, CLUSTER_ABOVE))
+    return jsonify(view_dict(view, current_app.config["MAP_CLUSTER_ABOVE"]))

@@ -30,7 +30,8 @@ from server.services.mappoints import (
 )
 from server.services.scope import visible_enterprises, visible_hazards, visible_inspections
 
-#: Above this many points in the box the map gets clusters: ~3,000 canvas circles still pan smoothly.
+#: Above this many points in the box the map gets clusters: ~3,000 canvas circles still pan smoothly (the
+#: app's MAP_CLUSTER_ABOVE, from the environment, defaults to it).
 CLUSTER_ABOVE = 3000
 #: A cell is about this many screen pixels wide at the requested zoom (256-pixel Web Mercator tiles).
 CELL_PX = 64

@@ -19,7 +19,7 @@ from server.domain.hazards import HazardLevel, HazardState
 from server.domain.inspections import InspectionKind, InspectionStatus
 from server.extensions import db
 from server.services.map_schema import view_dict
-from server.services.mapclusters import CLUSTER_ABOVE, Cluster, MapView, map_view
+from server.services.mapclusters import Cluster, MapView, map_view
 from server.services.mappoints import MapPoint, PointKind, enterprise_summaries, map_points
 from server.web.access import current_supervisor, supervisor_required
 from server.web.labels import label, pairs
@@ -176,14 +176,20 @@ def map_context(enterprise_id: uuid.UUID | None = None) -> dict[str, Any]:
     user, today = current_supervisor(), clock.today()
     if enterprise_id is None:
         # A province's scope arrives as clusters; the script asks for the visible box as the map moves.
-        result = map_view(db.session, user, kinds=list(PointKind), today=today, cluster_above=CLUSTER_ABOVE)
+        result = map_view(
+            db.session,
+            user,
+            kinds=list(PointKind),
+            today=today,
+            cluster_above=current_app.config["MAP_CLUSTER_ABOVE"],
+        )
     else:
         one = map_points(db.session, user, today=today, enterprise_id=enterprise_id)
         result = MapView(one.points, total=len(one.points), inspections_truncated=one.inspections_truncated)
     tile_url = current_app.config.get("MAP_TILE_URL", "")
     labels = _labels()
     data = {
-        **view_dict(result, CLUSTER_ABOVE),
+        **view_dict(result, current_app.config["MAP_CLUSTER_ABOVE"]),
         "labels": labels,
         "tiles": {"url": tile_url, "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", "")}
         if tile_url

@@ -424,7 +424,7 @@ def test_clusters_never_count_a_point_outside_the_callers_scope(app: Flask, reco
 
 
 def test_the_points_api_answers_the_box_and_clusters_above_the_threshold(
-    app: Flask, records: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    app: Flask, records: dict[str, str]
 ) -> None:
     client = _signed_in(app, "xx_sup")
     box = {"south": "38.40", "west": "111.10", "north": "38.50", "east": "111.25", "zoom": "12"}
@@ -438,7 +438,7 @@ def test_the_points_api_answers_the_box_and_clusters_above_the_threshold(
     assert far["points"] == [] and far["total"] == 0
     half = client.get("/api/map/points", query_string={"south": "38", "west": "111"})
     assert half.status_code == 400  # a box needs its four sides
-    monkeypatch.setattr("server.api.map.CLUSTER_ABOVE", 1)
+    app.config["MAP_CLUSTER_ABOVE"] = 1
     clustered = client.get("/api/map/points", query_string=box).get_json()
     assert clustered["clustered"] is True and clustered["points"] == []
     assert sum(c["count"] for c in clustered["clusters"]) == clustered["total"] == len(reply["points"])
@@ -453,7 +453,7 @@ def test_the_plain_dump_is_the_documented_one(app: Flask, records: dict[str, str
 
 
 def test_a_clustered_map_page_lists_counts_and_the_points_without_coordinates(
-    app: Flask, records: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: Flask, records: dict[str, str], tmp_path: Path
 ) -> None:
     _fake_bundle(app, tmp_path)
     with app.app_context():
@@ -461,7 +461,7 @@ def test_a_clustered_map_page_lists_counts_and_the_points_without_coordinates(
         assert flour is not None
         flour.lat = flour.lon = None
         db.session.commit()
-    monkeypatch.setattr("server.web.map.CLUSTER_ABOVE", 1)
+    app.config["MAP_CLUSTER_ABOVE"] = 1
     html = _signed_in(app, "xx_sup").get("/map").get_data(as_text=True)
     data = _data_island(html)
     assert data["clustered"] is True and 'id="map-clustered"' in html and 'id="map-table"' not in html
