@@ -76,7 +76,7 @@ class MapViewSchema(MapPointsSchema):
     clusters = fields.List(fields.Nested(MapClusterSchema))
     clustered = fields.Boolean()
     total = fields.Integer(
-        metadata={"description": "points inside the box (the clusters' counts add up to it)"}
+        metadata={"description": "located points inside the box (the clusters' counts add up to it)"}
     )
     cluster_above = fields.Integer()
 

@@ -104,7 +104,7 @@ def map_view(
     )
     return MapView(
         points=result.points,
-        total=len(result.points),
+        total=total,  # the located ones: what the clusters would have counted
         inspection_limit=result.inspection_limit,
         inspections_truncated=result.inspections_truncated,
     )

@@ -185,7 +185,8 @@ def map_context(enterprise_id: uuid.UUID | None = None) -> dict[str, Any]:
         )
     else:
         one = map_points(db.session, user, today=today, enterprise_id=enterprise_id)
-        result = MapView(one.points, total=len(one.points), inspections_truncated=one.inspections_truncated)
+        located = sum(p.lat is not None and p.lon is not None for p in one.points)
+        result = MapView(one.points, total=located, inspections_truncated=one.inspections_truncated)
     tile_url = current_app.config.get("MAP_TILE_URL", "")
     labels = _labels()
     data = {

@@ -396,6 +396,13 @@ def test_cluster_counts_add_up_to_the_points_in_the_box_per_layer(
             assert sum(c.overdue for c in view.clusters) == sum(p.overdue for p in located) > 0
             if box is not None:
                 assert all(box.contains(c.lat, c.lon) for c in view.clusters)
+            # Below the threshold the same box gives the points themselves, and the same total.
+            few = map_view(
+                db.session, user, kinds=list(PointKind), today=today, box=box, zoom=zoom, cluster_above=10**6
+            )
+            assert (
+                not few.clustered and few.clusters == [] and few.points == points and few.total == view.total
+            )
 
 
 def test_clusters_never_count_a_point_outside_the_callers_scope(app: Flask, records: dict[str, str]) -> None:
