@@ -11,6 +11,7 @@ from server import clock
 from server.extensions import db
 from server.services import oversight, trends
 from server.services.reconciliation import ReconciliationCache
+from server.services.scope import ScopeCache
 
 
 def clearance_cache() -> oversight.ClearanceCache:
@@ -38,3 +39,8 @@ def reconciliation_cache() -> ReconciliationCache:
 def trends_cache() -> trends.TrendsCache:
     """This app's cache of the dashboard's weekly trends (stamped with the change counter, so never stale)."""
     return current_app.extensions.setdefault("trends_cache", trends.TrendsCache())
+
+
+def scope_cache() -> ScopeCache:
+    """This app's cache of users' scopes for sync requests (stamped with what a scope is built from)."""
+    return current_app.extensions.setdefault("scope_cache", ScopeCache())

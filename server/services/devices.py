@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from server import credentials
 from server.domain.roles import Role
@@ -110,7 +111,9 @@ def key_in_force(session: DbSession, device: Device, moment: datetime) -> dict[s
 
 def device_for_token(session: DbSession, token: str, *, allow_revoked: bool = False) -> Device:
     """The device owning this bearer token; a revoked token (unless ``allow_revoked``) or disabled user is refused."""
-    device = session.scalar(sa.select(Device).where(Device.token_hash == credentials.token_digest(token)))
+    # The user comes in the same query: every sync request checks them and builds their scope.
+    query = sa.select(Device).options(orm.joinedload(Device.user))
+    device = session.scalar(query.where(Device.token_hash == credentials.token_digest(token)))
     if device is None:
         raise problems.unauthenticated()
     if device.revoked_at is not None and not allow_revoked:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -60,10 +61,69 @@ def scope_for(session: DbSession, user: User) -> Scope:
     )
 
 
-def principal_for(session: DbSession, device: Device) -> Principal:
-    """The principal a device syncs as (its user's scope as of now): for sync requests and for the
-    re-application of its quarantined mutations alike."""
-    scope = scope_for(session, device.user)
+def scope_stamp(session: DbSession, user: User) -> tuple[Any, ...]:
+    """What ``user``'s scope is built from, in one query: their role, region and enterprise (from the row
+    loaded this request), their 双随机 assignments (count and highest change number: every write numbers
+    the row anew, in commit order) and the region tree (its size, a checksum of its parent links and its
+    latest update, so that an added, removed or moved region changes it whatever the writer's clock)."""
+    assigned = sa.select(SamplingAssignment).where(SamplingAssignment.inspector_id == user.id)
+    parent = sa.func.coalesce(Region.parent_id, 0)
+    row = session.execute(
+        sa.select(
+            assigned.with_only_columns(sa.func.count()).scalar_subquery(),
+            assigned.with_only_columns(sa.func.max(SamplingAssignment.change_no)).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(Region).scalar_subquery(),
+            sa.select(sa.func.sum(parent)).scalar_subquery(),
+            sa.select(sa.func.sum(Region.id * parent)).scalar_subquery(),
+            sa.select(sa.func.max(Region.updated_at)).scalar_subquery(),
+        )
+    ).one()
+    return (user.role, user.region_id, user.enterprise_id, *tuple(row))
+
+
+class ScopeCache:
+    """Users' scopes, each kept with the stamp it was built at (``scope_stamp``): a sync request then
+    reads one stamp instead of walking the region tree and the assignments. Per worker; as the stamp is
+    read from the database, a change made through any server is seen by every worker on its next request."""
+
+    #: Past this many users the cache starts again (a province has a few thousand).
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[tuple[Any, ...], Scope]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: int, stamp: tuple[Any, ...]) -> Scope | None:
+        """The scope stored for ``user_id`` if it was built at ``stamp``."""
+        with self._lock:
+            found = self._entries.get(user_id)
+        return found[1] if found is not None and found[0] == stamp else None
+
+    def put(self, user_id: int, stamp: tuple[Any, ...], scope: Scope) -> None:
+        """Keep ``scope``, built at ``stamp``."""
+        with self._lock:
+            if len(self._entries) >= self.LIMIT:
+                self._entries.clear()
+            self._entries[user_id] = (stamp, scope)
+
+
+def cached_scope_for(session: DbSession, user: User, cache: ScopeCache) -> Scope:
+    """``scope_for`` through ``cache``: the stamp is read before the scope is built, so a change committed
+    in between only leaves a scope newer than its stamp, which the next request rebuilds."""
+    stamp = scope_stamp(session, user)
+    scope = cache.get(user.id, stamp)
+    if scope is None:
+        scope = scope_for(session, user)
+        cache.put(user.id, stamp, scope)
+    return scope
+
+
+def principal_for(session: DbSession, device: Device, cache: ScopeCache | None = None) -> Principal:
+    """The principal a device syncs as (its user's scope as of now): for sync requests (through the app's
+    ``cache``) and for the re-application of its quarantined mutations alike."""
+    scope = (
+        scope_for(session, device.user) if cache is None else cached_scope_for(session, device.user, cache)
+    )
     return Principal(
         device_id=device.id, user_id=device.user_id, fingerprint=scope.fingerprint(), scope=scope
     )
