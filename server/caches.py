@@ -10,6 +10,7 @@ from flask import current_app
 from server import clock
 from server.extensions import db
 from server.services import oversight, trends
+from server.services.oversight.stamped import StampedCache
 from server.services.reconciliation import ReconciliationCache
 
 
@@ -38,3 +39,9 @@ def reconciliation_cache() -> ReconciliationCache:
 def trends_cache() -> trends.TrendsCache:
     """This app's cache of the dashboard's weekly trends (stamped with the change counter, so never stale)."""
     return current_app.extensions.setdefault("trends_cache", trends.TrendsCache())
+
+
+def dashboard_cache() -> StampedCache:
+    """This app's cache of the dashboard's coverage, 清零 and hazard counts per viewer (stamped with the change
+    counter, so never stale)."""
+    return current_app.extensions.setdefault("dashboard_cache", StampedCache())
