@@ -155,5 +155,5 @@ def hazard_figures(
         .group_by(Hazard.level, Hazard.state)
     ).all()  # fmt: skip
     by_level_state = {(HazardLevel(lv), HazardState(st)): n for lv, st, n, *_ in grouped if n}
-    overdue, listed, stop, earlier, later = (sum(row[i] or 0 for row in grouped) for i in range(3, 8))
+    overdue, listed, stop, earlier, later = (sum(int(row[i] or 0) for row in grouped) for i in range(3, 8))
     return HazardFigures(by_level_state, overdue, listed, stop, window, earlier, later)
