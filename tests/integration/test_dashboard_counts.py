@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,10 +14,12 @@ from flask import Flask
 
 from server import clock
 from server.domain.hazards import OPEN_STATES, HazardLevel, HazardState
+from server.domain.sectors import Sector
 from server.extensions import db
 from server.models import Enterprise, Hazard, HazardSource, Inspection, User
 from server.services import oversight
 from server.services.hazards import record_hazard
+from server.services.oversight import lists
 from server.services.oversight.stamped import StampedCache
 from tests.integration.test_figures_audit import _day_start, _in_scope
 
@@ -103,3 +106,41 @@ def test_the_dashboard_counts_follow_a_new_hazard_at_once(app: Flask) -> None:
         assert [(c.phase.id, c.inspected, c.in_scope) for c in again.coverage] == [
             (c.phase.id, c.inspected, c.in_scope) for c in first.coverage
         ]
+
+
+@pytest.mark.parametrize("username", SCOPES)
+def test_the_hazard_list_keeps_its_order_and_count_in_every_scope(
+    app: Flask, username: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger's order (nearest deadline first, those without one last, then the newest found) and its
+    count, from a plain sort of the rows in scope, page after page; also with a filter on the enterprise."""
+    monkeypatch.setattr(lists, "PAGE_SIZE", 4)  # the demo has a few dozen hazards: several pages
+    with app.app_context():
+        zone = clock.zone()
+        today = clock.today(zone)
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        assert user is not None
+        scope = (
+            {e.id: e for e in db.session.scalars(sa.select(Enterprise)) if e.deleted_at is None}
+            if user.region is None
+            else {e.id: e for e in _in_scope(username)}
+        )
+        hazards = [
+            h
+            for h in db.session.scalars(sa.select(Hazard))
+            if h.enterprise_id in scope and h.deleted_at is None
+        ]
+        hazards.sort(key=lambda h: (h.deadline is None, h.deadline or today, -h.found_at.timestamp(), h.id))
+        steel = [h for h in hazards if scope[h.enterprise_id].sector_steel]
+        for filters, expected in (
+            (oversight.HazardFilters(), hazards),
+            (oversight.HazardFilters(sector=Sector.steel), steel),
+        ):
+            listed: list[tuple[Any, str]] = []
+            page = oversight.hazard_list(db.session, user, filters, today, zone, 1)
+            for number in range(1, page.pages + 1):
+                page = oversight.hazard_list(db.session, user, filters, today, zone, number)
+                assert page.total == len(expected)
+                listed += [(h.id, name) for h, name in page.rows]
+            assert listed == [(h.id, scope[h.enterprise_id].name) for h in expected]
+            assert len(listed) > 4 or filters.sector is not None
