@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -93,31 +93,35 @@ def coverage_by_week(
         )
         or 0
     )
-    start, end = clock.day_start(phases[0].starts_on, tz), clock.day_end(phases[-1].ends_on, tz)
-    rows = session.execute(
-        sa.select(Inspection.enterprise_id, Inspection.finished_at).where(
-            Inspection.id.in_(counting_inspections(session, user)),
-            Inspection.finished_at >= start, Inspection.finished_at < end,
-        )
-    ).all()  # fmt: skip
+    counting = counting_inspections(session, user)
     out: list[CoverageWeek] = []
     for phase in phases:
         lo, hi = clock.day_start(phase.starts_on, tz), clock.day_end(phase.ends_on, tz)
-        first: dict[Any, datetime] = {}
-        for enterprise_id, finished in rows:
-            if (
-                finished is not None
-                and lo <= finished < hi
-                and (enterprise_id not in first or finished < first[enterprise_id])
-            ):
-                first[enterprise_id] = finished
         spans = weeks(phase.starts_on, phase.ends_on)
         shown = [w for w in spans if w.starts_on <= today]
-        for week in shown:
-            # The phase's last week shown counts every inspection of the phase, as the coverage table does.
-            until = hi if week is shown[-1] else clock.day_end(week.ends_on, tz)
-            covered = sum(1 for finished in first.values() if finished < until)
-            out.append(CoverageWeek(phase.code, phase.name, week, covered, in_scope))
+        ends = [clock.day_end(w.ends_on, tz) for w in shown[:-1]]
+        # Each enterprise's first counting inspection in the phase, counted in SQL by the week it falls in (the
+        # last week shown takes the rest of the phase, as the coverage table counts every inspection of it).
+        first = (
+            sa.select(sa.func.min(Inspection.finished_at).label("at"))
+            .where(Inspection.id.in_(counting), Inspection.finished_at >= lo, Inspection.finished_at < hi)
+            .group_by(Inspection.enterprise_id)
+            .subquery()
+        )
+        week: Any = (
+            sa.case(*((first.c.at < end, index) for index, end in enumerate(ends)), else_=len(ends))
+            if ends
+            else sa.literal(0)
+        )
+        by_week: dict[int, int] = dict(
+            session.execute(
+                sa.select(week.label("week"), sa.func.count()).select_from(first).group_by(week)
+            ).all()
+        )
+        covered = 0
+        for index, span in enumerate(shown):
+            covered += by_week.get(index, 0)
+            out.append(CoverageWeek(phase.code, phase.name, span, covered, in_scope))
     return out
 
 

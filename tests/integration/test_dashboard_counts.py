@@ -17,10 +17,11 @@ from server.domain.hazards import OPEN_STATES, HazardLevel, HazardState
 from server.domain.sectors import Sector
 from server.extensions import db
 from server.models import Enterprise, Hazard, HazardSource, Inspection, User
-from server.services import oversight
+from server.services import oversight, trends
 from server.services.hazards import record_hazard
 from server.services.oversight import lists
 from server.services.oversight.stamped import StampedCache
+from server.services.scope import visible_enterprise_ids
 from tests.integration.test_figures_audit import _day_start, _in_scope
 
 SCOPES = ("xx_sup", "ll_city", "admin")
@@ -144,3 +145,55 @@ def test_the_hazard_list_keeps_its_order_and_count_in_every_scope(
                 listed += [(h.id, name) for h, name in page.rows]
             assert listed == [(h.id, scope[h.enterprise_id].name) for h in expected]
             assert len(listed) > 4 or filters.sector is not None
+
+
+def _coverage_weeks_in_python(user: User, campaign: Any, today: date, zone: Any) -> list[trends.CoverageWeek]:
+    """The weekly coverage as it was counted before it moved into SQL: every counting inspection loaded, each
+    enterprise's first in the phase kept, then counted against each week's end."""
+    phases = [p for p in campaign.phases if p.starts_on <= today]
+    in_scope = len(db.session.scalars(visible_enterprise_ids(db.session, user)).all())
+    rows = db.session.execute(
+        sa.select(Inspection.enterprise_id, Inspection.finished_at).where(
+            Inspection.id.in_(oversight.counting_inspections(db.session, user))
+        )
+    ).all()
+    out = []
+    for phase in phases:
+        lo, hi = clock.day_start(phase.starts_on, zone), clock.day_end(phase.ends_on, zone)
+        first: dict[Any, datetime] = {}
+        for enterprise_id, finished in rows:
+            if (
+                finished is not None
+                and lo <= finished < hi
+                and (enterprise_id not in first or finished < first[enterprise_id])
+            ):
+                first[enterprise_id] = finished
+        shown = [w for w in trends.weeks(phase.starts_on, phase.ends_on) if w.starts_on <= today]
+        for week in shown:
+            until = hi if week is shown[-1] else clock.day_end(week.ends_on, zone)
+            covered = sum(1 for finished in first.values() if finished < until)
+            out.append(trends.CoverageWeek(phase.code, phase.name, week, covered, in_scope))
+    return out
+
+
+@pytest.mark.parametrize("username", SCOPES)
+def test_the_weekly_coverage_counted_in_sql_equals_the_python_rule_in_every_scope(
+    app: Flask, username: str
+) -> None:
+    with app.app_context():
+        zone = clock.zone()
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        assert user is not None
+        campaign = oversight.campaign_for(db.session, user)
+        assert campaign is not None
+        phases = list(campaign.phases)
+        # Today before, within and after each phase: the first week only, weeks cut at today, whole phases.
+        days = {clock.today(zone)} | {
+            d for p in phases for d in (p.starts_on, p.starts_on + timedelta(days=9), p.ends_on)
+        }
+        seen = 0
+        for today in sorted(days):
+            weekly = trends.coverage_by_week(db.session, user, campaign, today, zone)
+            assert weekly == _coverage_weeks_in_python(user, campaign, today, zone)
+            seen += sum(w.inspected for w in weekly)
+        assert seen > 0
