@@ -313,14 +313,19 @@ def check_storm(app: Any, devices: list[Device]) -> dict[str, int]:
     return {"lost": lost, "duplicated": duplicated, "quarantined": quarantined, "photos_held": photos_held}
 
 
-def time_pages(app: Any, username: str, repeat: int) -> list[tuple[str, int, list[float]]]:
-    """Sign in as ``username`` and time each page (server time); a page answering other than 200 is not timed."""
+def time_pages(
+    app: Any, username: str, repeat: int, only: tuple[str, ...] = ()
+) -> list[tuple[str, int, list[float]]]:
+    """Sign in as ``username`` and time each page (server time; with ``only``, the pages whose label starts
+    with one of them); a page answering other than 200 is not timed."""
     client = app.test_client()
     login = client.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
     if login.status_code != 200:
         return [("sign-in", login.status_code, [])]
     results = []
     for label, path in PAGES:
+        if only and not label.startswith(only):
+            continue
         first = client.get(path)
         first.get_data()
         seconds: list[float] = []
@@ -432,7 +437,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
-def pages_only(url: str, repeat: int) -> None:
+def pages_only(url: str, repeat: int, only: tuple[str, ...] = ()) -> None:
     """Time the pages again on a database kept by an earlier run (``--keep``), e.g. after adding an index."""
     from bench._common import bench_config
     from server import create_app
@@ -446,7 +451,7 @@ def pages_only(url: str, repeat: int) -> None:
                     conn.execute(sa.text("ANALYZE"))
                     conn.commit()
         for username in ("xx_sup", "ll_city"):
-            print_pages(username, time_pages(app, username, repeat))
+            print_pages(username, time_pages(app, username, repeat, only))
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -468,6 +473,8 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=20261205)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--pages-only", metavar="URL", help="only time the pages on a database a run kept")
+    parser.add_argument("--only", nargs="+", default=[], metavar="LABEL",
+                        help="with --pages-only: time only the pages whose label starts so, e.g. dashboard hazards")  # fmt: skip
     return parser
 
 
@@ -475,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the flags and run."""
     args = parser().parse_args(argv)
     if args.pages_only:
-        pages_only(args.pages_only, args.repeat)
+        pages_only(args.pages_only, args.repeat, tuple(args.only))
     else:
         run(args)
     return 0

@@ -1,5 +1,6 @@
 """What the app keeps between requests besides the database: its caches of 清零 verdicts, of the dashboard's
-weekly trends and of scope reconciliations (each stamped with the change counter, so never stale), shared by the pages and the API."""
+counts and weekly trends and of scope reconciliations (each stamped with the change counter, so never stale),
+and of users' sync scopes (stamped with what a scope is built from); shared by the pages, the API and sync."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask import current_app
 from server import clock
 from server.extensions import db
 from server.services import oversight, trends
+from server.services.oversight.stamped import StampedCache
 from server.services.reconciliation import ReconciliationCache
 from server.services.scope import ScopeCache
 
@@ -44,3 +46,9 @@ def trends_cache() -> trends.TrendsCache:
 def scope_cache() -> ScopeCache:
     """This app's cache of users' scopes for sync requests (stamped with what a scope is built from)."""
     return current_app.extensions.setdefault("scope_cache", ScopeCache())
+
+
+def dashboard_cache() -> StampedCache:
+    """This app's cache of the dashboard's coverage, 清零 and hazard counts per viewer (stamped with the change
+    counter, so never stale)."""
+    return current_app.extensions.setdefault("dashboard_cache", StampedCache())

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from server.api.access import supervisor_user
-from server.caches import clearance_cache
+from server.caches import clearance_cache, dashboard_cache
 from server.extensions import db
 from server.services import oversight
 
@@ -83,7 +83,9 @@ def get_dashboard() -> dict[str, Any]:
     from server import clock
 
     zone = clock.zone()
-    d = oversight.dashboard(db.session, supervisor_user(), clock.today(zone), zone, clearance_cache())
+    d = oversight.dashboard(
+        db.session, supervisor_user(), clock.today(zone), zone, clearance_cache(), dashboard_cache()
+    )
     return {
         "today": d.today,
         "campaign": d.campaign.name if d.campaign else None,

@@ -15,11 +15,10 @@ Each figure is counted by the same rule as the table it sits beside, never anew:
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, defaultdict
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +26,7 @@ import sqlalchemy as sa
 from server import clock
 from server.domain.hazards import HazardEventKind, HazardState
 from server.domain.sectors import Sector
-from server.models import Campaign, ChangeCounter, Hazard, HazardEvent, Inspection, User
+from server.models import Campaign, Hazard, HazardEvent, Inspection, User
 from server.services import DbSession
 from server.services.oversight import (
     EnterpriseClearance,
@@ -35,7 +34,8 @@ from server.services.oversight import (
     counted_hazards,
     counting_inspections,
 )
-from server.services.scope import visible_enterprise_ids
+from server.services.oversight.stamped import StampedCache, change_stamp
+from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 #: States that count as rectified (the monthly report's rule: accepted or closed).
 RECTIFIED = (HazardState.accepted, HazardState.closed)
@@ -93,31 +93,35 @@ def coverage_by_week(
         )
         or 0
     )
-    start, end = clock.day_start(phases[0].starts_on, tz), clock.day_end(phases[-1].ends_on, tz)
-    rows = session.execute(
-        sa.select(Inspection.enterprise_id, Inspection.finished_at).where(
-            Inspection.id.in_(counting_inspections(session, user)),
-            Inspection.finished_at >= start, Inspection.finished_at < end,
-        )
-    ).all()  # fmt: skip
+    counting = counting_inspections(session, user)
     out: list[CoverageWeek] = []
     for phase in phases:
         lo, hi = clock.day_start(phase.starts_on, tz), clock.day_end(phase.ends_on, tz)
-        first: dict[Any, datetime] = {}
-        for enterprise_id, finished in rows:
-            if (
-                finished is not None
-                and lo <= finished < hi
-                and (enterprise_id not in first or finished < first[enterprise_id])
-            ):
-                first[enterprise_id] = finished
         spans = weeks(phase.starts_on, phase.ends_on)
         shown = [w for w in spans if w.starts_on <= today]
-        for week in shown:
-            # The phase's last week shown counts every inspection of the phase, as the coverage table does.
-            until = hi if week is shown[-1] else clock.day_end(week.ends_on, tz)
-            covered = sum(1 for finished in first.values() if finished < until)
-            out.append(CoverageWeek(phase.code, phase.name, week, covered, in_scope))
+        ends = [clock.day_end(w.ends_on, tz) for w in shown[:-1]]
+        # Each enterprise's first counting inspection in the phase, counted in SQL by the week it falls in (the
+        # last week shown takes the rest of the phase, as the coverage table counts every inspection of it).
+        first = (
+            sa.select(sa.func.min(Inspection.finished_at).label("at"))
+            .where(Inspection.id.in_(counting), Inspection.finished_at >= lo, Inspection.finished_at < hi)
+            .group_by(Inspection.enterprise_id)
+            .subquery()
+        )
+        week: Any = (
+            sa.case(*((first.c.at < end, index) for index, end in enumerate(ends)), else_=len(ends))
+            if ends
+            else sa.literal(0)
+        )
+        by_week: dict[int, int] = dict(
+            session.execute(
+                sa.select(week.label("week"), sa.func.count()).select_from(first).group_by(week)
+            ).all()
+        )
+        covered = 0
+        for index, span in enumerate(shown):
+            covered += by_week.get(index, 0)
+            out.append(CoverageWeek(phase.code, phase.name, span, covered, in_scope))
     return out
 
 
@@ -215,33 +219,11 @@ def clearance_by_phase(
     return out
 
 
-class TrendsCache:
+class TrendsCache(StampedCache):
     """The weekly trends of each viewer and day, stamped with the change counter they are true at (as
     oversight.ClearanceCache): the dashboard is opened far more often than anything is written, and counting
     a county's weeks costs a few hundred milliseconds (bench/dashboard_trends.py). Any write moves the
     counter, and the next view counts again."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...], stamp: int) -> Any | None:
-        """What was stored under ``key`` at ``stamp``, if anything."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None or found[0] != stamp:
-                return None
-            self._entries.move_to_end(key)
-            return found[1]
-
-    def put(self, key: tuple[Any, ...], stamp: int, value: Any) -> None:
-        """Keep ``value`` under ``key``, dropping the least recently used beyond ``size``."""
-        with self._lock:
-            self._entries[key] = (stamp, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -259,22 +241,28 @@ def trends(
     campaign: Campaign | None,
     today: date,
     tz: tzinfo,
-    verdicts: Iterable[EnterpriseClearance],
+    verdicts: Callable[[], Iterable[EnterpriseClearance]],
     cache: TrendsCache | None = None,
 ) -> Trends:
-    """The dashboard's three trends for ``user``'s scope on ``today`` (``verdicts``: the scope's 清零); with
-    ``cache``, the weeks are counted again only after something was written."""
+    """The dashboard's three trends for ``user``'s scope on ``today`` (``verdicts`` gives the scope's 清零);
+    with ``cache``, the weeks and the 清零 by phase are counted again only after something was written."""
     # Read before the data: rows committed meanwhile can only make the figures newer than the stamp.
-    stamp = session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
-    key = (user.id, today, campaign.id if campaign is not None else None)
-    weekly = cache.get(key, stamp) if cache is not None else None
-    if weekly is None:
-        weekly = (
-            coverage_by_week(session, user, campaign, today, tz),
-            hazards_by_week(session, user, campaign, today, tz),
+    stamp = change_stamp(session)
+    phases = campaign.phases if campaign is not None else []
+    regions = visible_region_ids(session, user)
+    # Everything the figures depend on besides the synced rows, whose writes move the stamp.
+    key = (
+        user.id, today, campaign.id if campaign is not None else None, str(tz),
+        tuple((p.id, p.code, p.name, p.starts_on, p.ends_on) for p in phases),
+        None if regions is None else frozenset(regions),
+    )  # fmt: skip
+    counted = cache.get(key, stamp) if cache is not None else None
+    if counted is None:
+        counted = Trends(
+            coverage=coverage_by_week(session, user, campaign, today, tz),
+            hazards=hazards_by_week(session, user, campaign, today, tz),
+            clearance=clearance_by_phase(campaign, today, tz, verdicts()),
         )
         if cache is not None:
-            cache.put(key, stamp, weekly)
-    return Trends(
-        coverage=weekly[0], hazards=weekly[1], clearance=clearance_by_phase(campaign, today, tz, verdicts)
-    )
+            cache.put(key, stamp, counted)
+    return counted

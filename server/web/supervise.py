@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from server import clock
-from server.caches import clearance_cache, trends_cache
+from server.caches import clearance_cache, dashboard_cache, trends_cache
 from server.domain import hazards as rules
 from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.sectors import Sector
@@ -81,8 +81,13 @@ def dashboard() -> Any:
     """Coverage, 清零 by sector, hazards by level and state, overdue, 挂牌督办, devices, quarantine."""
     user = current_supervisor()
     zone = clock.zone()
-    figures = oversight.dashboard(db.session, user, clock.today(zone), zone, clearance_cache())
-    verdicts = oversight.scope_clearances(db.session, user, figures.today, clearance_cache()).values()
+    figures = oversight.dashboard(
+        db.session, user, clock.today(zone), zone, clearance_cache(), dashboard_cache()
+    )
+
+    def verdicts() -> Any:
+        return oversight.scope_clearances(db.session, user, figures.today, clearance_cache()).values()
+
     trend = trends.trends(db.session, user, figures.campaign, figures.today, zone, verdicts, trends_cache())
     return render_template(
         "dashboard.html",
@@ -94,7 +99,7 @@ def dashboard() -> Any:
         states=list(HazardState),
         now=clock.day_start(figures.today, zone),
         overdue_submissions=submissions.overdue_count(
-            db.session, user, oversight.campaign_for(db.session, user), figures.today, zone
+            db.session, user, figures.campaign, figures.today, zone
         ),
     )
 

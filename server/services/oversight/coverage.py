@@ -105,16 +105,26 @@ def inspected_in(
 def coverage_by_phase(
     session: DbSession, user: User, campaign: Campaign | None, today: date, tz: tzinfo
 ) -> list[PhaseCoverage]:
-    """Coverage of every phase of the campaign; the phase running today is marked current.
+    """Coverage of every phase of the campaign; the phase running today is marked current."""
+    if campaign is None:
+        return []
+    phases = list(campaign.phases)
+    in_scope, counts = coverage_counts(session, user, phases, tz)
+    return [
+        PhaseCoverage(p, counts.get(p.id, 0), in_scope, p.starts_on <= today <= p.ends_on) for p in phases
+    ]
+
+
+def coverage_counts(
+    session: DbSession, user: User, phases: list[CampaignPhase], tz: tzinfo
+) -> tuple[int, dict[int, int]]:
+    """Enterprises in scope, and by phase id those with a counting inspection finished within the phase.
 
     One pass over the counting inspections: phases do not overlap, so each inspection falls in at most one.
     """
-    if campaign is None:
-        return []
     in_scope = session.scalar(
         sa.select(sa.func.count()).select_from(visible_enterprise_ids(session, user).subquery())
     )
-    phases = list(campaign.phases)
     counts: dict[int, int] = {}
     if phases:
         phase_of = sa.case(
@@ -142,7 +152,4 @@ def coverage_by_phase(
             .group_by(rows.c.phase_id)
         )
         counts = {phase_id: n for phase_id, n in grouped.all()}  # noqa: C416 (rows, not pairs)
-    return [
-        PhaseCoverage(p, counts.get(p.id, 0), in_scope or 0, p.starts_on <= today <= p.ends_on)
-        for p in phases
-    ]
+    return in_scope or 0, counts

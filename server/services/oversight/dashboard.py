@@ -17,8 +17,9 @@ from server.services.oversight.clearance import (
     clearance_by_sector,
     scope_clearances,
 )
-from server.services.oversight.coverage import PhaseCoverage, campaign_for, coverage_by_phase
+from server.services.oversight.coverage import PhaseCoverage, campaign_for, coverage_counts
 from server.services.oversight.hazard_figures import HazardFigures, campaign_window, hazard_figures
+from server.services.oversight.stamped import StampedCache, change_stamp
 from server.services.scope import visible_region_ids
 
 # --- devices and quarantine ---------------------------------------------------------------------------
@@ -85,16 +86,45 @@ class Dashboard:
 
 
 def dashboard(
-    session: DbSession, user: User, today: date, tz: tzinfo, cache: ClearanceCache | None = None
+    session: DbSession,
+    user: User,
+    today: date,
+    tz: tzinfo,
+    cache: ClearanceCache | None = None,
+    figures: StampedCache | None = None,
 ) -> Dashboard:
-    """The supervisor's overview for ``today`` (a day in the bureau's zone ``tz``), within the user's scope."""
+    """The supervisor's overview for ``today`` (a day in the bureau's zone ``tz``), within the user's scope;
+    with ``figures``, coverage, 清零 and hazard counts are counted again only after something was written."""
+    # Read before the data: rows committed meanwhile can only make the figures newer than the stamp.
+    stamp = change_stamp(session)
     campaign = campaign_for(session, user)
+    phases = list(campaign.phases) if campaign is not None else []
+    window = campaign_window(campaign, tz)
+    regions = visible_region_ids(session, user)
+    # Everything the counts depend on besides the synced rows, whose writes move the stamp.
+    key = (
+        "dashboard", user.id, user.role, user.enterprise_id, None if regions is None else frozenset(regions),
+        today, tuple((p.id, p.starts_on, p.ends_on) for p in phases), str(tz),
+    )  # fmt: skip
+    counted = figures.get(key, stamp) if figures is not None else None
+    if counted is None:
+        counted = (
+            coverage_counts(session, user, phases, tz) if campaign is not None else (0, {}),
+            clearance_by_sector(scope_clearances(session, user, today, cache).values()),
+            hazard_figures(session, user, today, window),
+        )
+        if figures is not None:
+            figures.put(key, stamp, counted)
+    (in_scope, covered), sectors, hazards = counted
     return Dashboard(
         today=today,
         campaign=campaign,
-        coverage=coverage_by_phase(session, user, campaign, today, tz),
-        sectors=clearance_by_sector(scope_clearances(session, user, today, cache).values()),
-        hazards=hazard_figures(session, user, today, campaign_window(campaign, tz)),
+        coverage=[
+            PhaseCoverage(p, covered.get(p.id, 0), in_scope, p.starts_on <= today <= p.ends_on)
+            for p in phases
+        ],
+        sectors=list(sectors),
+        hazards=hazards,
         devices=devices_in_scope(session, user),
         quarantined=quarantine_pending(session, user),
     )

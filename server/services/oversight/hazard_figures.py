@@ -132,28 +132,28 @@ def hazard_figures(
 ) -> HazardFigures:
     """Hazard counts in scope (found within ``window`` when given), by level and state, with overdue, 挂牌督办
     and stop-production counts, and how many were found before or after the window (listed apart)."""
-    visible = counted_hazards(session, user)
-    in_scope = counted_hazards(session, user, window)
-    grouped = session.execute(
-        sa.select(Hazard.level, Hazard.state, sa.func.count())
-        .where(in_scope)
-        .group_by(Hazard.level, Hazard.state)
+    # One pass over the scope's hazards: each count is a FILTER of the same scan (three scans took ~0.2 s at
+    # province scale), and a (level, state) group found only outside the window is left out as before.
+    inside = sa.true() if window is None else window.inside(Hazard.found_at)
+    outside = (
+        (sa.false(), sa.false())
+        if window is None
+        else (window.before(Hazard.found_at), window.after(Hazard.found_at))
     )
-    by_level_state = {(HazardLevel(lv), HazardState(st)): n for lv, st, n in grouped}
     open_states = [s.value for s in OPEN_STATES]
-    row = session.execute(
+    grouped = session.execute(
         sa.select(
-            sa.func.count().filter(overdue_condition(today)),
-            sa.func.count().filter(Hazard.listed.is_(True)),
-            sa.func.count().filter(Hazard.stop_production.is_(True), Hazard.state.in_(open_states)),
-        ).where(in_scope)
-    ).one()
-    earlier = later = 0
-    if window is not None:
-        earlier, later = session.execute(
-            sa.select(
-                sa.func.count().filter(window.before(Hazard.found_at)),
-                sa.func.count().filter(window.after(Hazard.found_at)),
-            ).where(visible)
-        ).one()
-    return HazardFigures(by_level_state, row[0], row[1], row[2], window, earlier, later)
+            Hazard.level, Hazard.state,
+            sa.func.count().filter(inside),
+            sa.func.count().filter(inside, overdue_condition(today)),
+            sa.func.count().filter(inside, Hazard.listed.is_(True)),
+            sa.func.count().filter(inside, Hazard.stop_production.is_(True), Hazard.state.in_(open_states)),
+            sa.func.count().filter(outside[0]),
+            sa.func.count().filter(outside[1]),
+        )
+        .where(counted_hazards(session, user))
+        .group_by(Hazard.level, Hazard.state)
+    ).all()  # fmt: skip
+    by_level_state = {(HazardLevel(lv), HazardState(st)): n for lv, st, n, *_ in grouped if n}
+    overdue, listed, stop, earlier, later = (sum(int(row[i] or 0) for row in grouped) for i in range(3, 8))
+    return HazardFigures(by_level_state, overdue, listed, stop, window, earlier, later)

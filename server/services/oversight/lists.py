@@ -74,11 +74,14 @@ def hazard_list(
     session: DbSession, user: User, filters: HazardFilters, today: date, tz: tzinfo, page: int = 1
 ) -> Page:
     """Hazards in scope matching ``filters``, the nearest deadline first; rows are (Hazard, enterprise name)."""
-    query = (
-        sa.select(Hazard, Enterprise.name)
-        .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
-        .where(Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None))
+    query = sa.select(Hazard).where(
+        Hazard.enterprise_id.in_(visible_enterprise_ids(session, user)), Hazard.deleted_at.is_(None)
     )
+    # Only a filter on the enterprise's own columns needs the join for the count (every hazard has its
+    # enterprise, so the join itself drops no row).
+    by_enterprise = bool(filters.q) or filters.sector is not None
+    if by_enterprise:
+        query = query.join(Enterprise, Enterprise.id == Hazard.enterprise_id)
     if filters.enterprise_id is not None:
         query = query.where(Hazard.enterprise_id == filters.enterprise_id)
     if filters.q:
@@ -110,8 +113,17 @@ def hazard_list(
         query = query.where(
             Hazard.stop_production.is_(True), Hazard.state.in_([s.value for s in OPEN_STATES])
         )
-    query = query.order_by(Hazard.deadline.is_(None), Hazard.deadline, Hazard.found_at.desc(), Hazard.id)
-    return paged(session, query, page)
+    page = max(1, page)
+    total = session.scalar(query.with_only_columns(sa.func.count()).order_by(None)) or 0
+    if not by_enterprise:
+        query = query.join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+    # Deadlines first, those without one last: written as NULLS LAST (not "deadline IS NULL" first) so that
+    # PostgreSQL walks ix_hazard_deadline and stops at the page instead of sorting every hazard in scope.
+    query = query.add_columns(Enterprise.name).order_by(
+        Hazard.deadline.asc().nulls_last(), Hazard.found_at.desc(), Hazard.id
+    )
+    rows = list(session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all())
+    return Page(rows, total, page, PAGE_SIZE)
 
 
 @dataclass(frozen=True)

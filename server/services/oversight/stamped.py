@@ -1,0 +1,45 @@
+"""A small cache of figures stamped with the change counter they are true at: any write of a synced row moves
+the counter (server.sync_handlers.changes), and the next reader counts again."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.models import ChangeCounter
+from server.services import DbSession
+
+
+def change_stamp(session: DbSession) -> int:
+    """The change counter now; read it before the data, so rows committed meanwhile only make figures newer."""
+    return session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+
+
+class StampedCache:
+    """Values under keys, each kept with the change counter it was computed at and returned only at that
+    same counter; the least recently used go beyond ``size``."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], stamp: int) -> Any | None:
+        """What was stored under ``key`` at ``stamp``, if anything."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != stamp:
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple[Any, ...], stamp: int, value: Any) -> None:
+        """Keep ``value`` under ``key``, dropping the least recently used beyond ``size``."""
+        with self._lock:
+            self._entries[key] = (stamp, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
