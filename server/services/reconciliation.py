@@ -10,9 +10,7 @@ the 2 s target (bench/_reconcile.py); with a ReconciliationCache an unchanged da
 from __future__ import annotations
 
 import gc
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +27,6 @@ from server.models import (
     Campaign,
     CampaignPhase,
     CatalogueItem,
-    ChangeCounter,
     Enterprise,
     Hazard,
     HazardEvent,
@@ -41,6 +38,7 @@ from server.models import (
 )
 from server.services import DbSession, oversight
 from server.services.oversight import evidence_holds
+from server.services.oversight.stamped import StampedCache, change_stamp
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 #: Hazard sources whose hazards are inspectors' findings.
@@ -452,7 +450,7 @@ class ScopeReconciliation:
     totals: Totals
 
 
-class ReconciliationCache:
+class ReconciliationCache(StampedCache):
     """Whole scopes' reconciliations, each stamped with the change counter it was computed at.
 
     Every write of a hazard, hazard event, inspection, answer, enterprise or catalogue takes a new change
@@ -462,30 +460,7 @@ class ReconciliationCache:
     """
 
     def __init__(self, size: int = 8) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], tuple[int, list[EnterpriseReconciliation]]] = (
-            OrderedDict()
-        )
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...], stamp: int) -> list[EnterpriseReconciliation] | None:
-        """The rows stored under ``key`` if computed at ``stamp``."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None or found[0] != stamp:
-                return None
-            self._entries.move_to_end(key)
-            return found[1]
-
-    def put(self, key: tuple[Any, ...], stamp: int, rows: list[EnterpriseReconciliation]) -> None:
-        """Keep ``rows`` under ``key``, dropping the least recently used beyond ``size``."""
-        with self._lock:
-            current = self._entries.get(key)
-            if current is None or current[0] <= stamp:
-                self._entries[key] = (stamp, rows)
-                self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+        super().__init__(size)
 
 
 def _scope_rows(
@@ -499,7 +474,7 @@ def _scope_rows(
     if cache is None:
         return _reconcile_all(session, visible_enterprise_ids(session, user), window, today, zone)
     # Read before the data: rows committed meanwhile can only make the result newer than its stamp.
-    stamp = session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+    stamp = change_stamp(session)
     regions = visible_region_ids(session, user)
     key = (user.role.value, user.enterprise_id, None if regions is None else tuple(sorted(regions)), window.phase.id,
            window.starts, window.ends, today)  # fmt: skip

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from server.domain.hazards import HazardState
+from server.domain.hazards import is_overdue
 from server.models import Enterprise, Hazard, HazardSource, Inspection
 from server.services import DbSession
 from server.services.ledger_excel.columns import (
@@ -227,12 +227,6 @@ def _row_values(hazard: Hazard, tz: tzinfo) -> list[Any]:
     return [values.get(column.key) for column in COLUMNS]
 
 
-def _overdue(hazard: Hazard, today: date) -> bool:
-    """Rectification still the enterprise's to do and past its deadline (as HazardStatus.is_overdue)."""
-    waiting = hazard.state in (HazardState.found, HazardState.planned, HazardState.rejected)
-    return waiting and hazard.deadline is not None and today > hazard.deadline
-
-
 def _fill(sheet: Any, hazards: Sequence[Hazard], extra: Any, tz: tzinfo, styles: dict[str, Any]) -> None:
     row = FIRST_DATA_ROW
     formats = {i: "yyyy-mm-dd" for i, c in enumerate(COLUMNS, start=1) if c.kind in ("date", "past_date")}
@@ -282,7 +276,7 @@ def export_ledger(session: DbSession, enterprise: Enterprise, *, today: date | N
     )
 
     def state(hazard: Hazard) -> list[Any]:
-        return [hazard.state.label_zh, "是" if _overdue(hazard, today) else "否"]
+        return [hazard.state.label_zh, "是" if is_overdue(hazard.state, hazard.deadline, today) else "否"]
 
     _fill(sheet, own, state, tz, styles)
     second = book.create_sheet("监管检查发现隐患")

@@ -37,9 +37,12 @@ class StampedCache:
             return found[1]
 
     def put(self, key: tuple[Any, ...], stamp: int, value: Any) -> None:
-        """Keep ``value`` under ``key``, dropping the least recently used beyond ``size``."""
+        """Keep ``value`` under ``key`` unless a newer one is there (a slow reader finishing late), dropping the
+        least recently used beyond ``size``."""
         with self._lock:
-            self._entries[key] = (stamp, value)
-            self._entries.move_to_end(key)
+            current = self._entries.get(key)
+            if current is None or current[0] <= stamp:
+                self._entries[key] = (stamp, value)
+                self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
