@@ -66,8 +66,8 @@ def inspector_names(app: Any, count: int) -> list[str]:
 class TimedTransport(UrllibTransport):
     """Records how long each push takes."""
 
-    def __init__(self, base_url: str, latencies: list[float]) -> None:
-        super().__init__(base_url, timeout=120)
+    def __init__(self, base_url: str, latencies: list[float], timeout: float = 120) -> None:
+        super().__init__(base_url, timeout=timeout)
         self.latencies = latencies
 
     def request(self, method: str, path: str, *, headers: dict[str, str], body: bytes | None) -> Response:

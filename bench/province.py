@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._common import PG_DEFAULT, seeded_app, serve, stop  # noqa: E402
+from bench.devices import TimedTransport  # noqa: E402
 from bench.web import TARGET_MS, fill_county, nearest_rank  # noqa: E402
 from server.demo.county import DEMO_PASSWORD  # noqa: E402
 from server.extensions import db  # noqa: E402
@@ -55,7 +56,6 @@ from server.models import Enterprise, Inspection, Photo, Quarantine, Region, Syn
 from server.models.enterprise import SECTOR_COLUMNS  # noqa: E402
 from sync.client import (  # noqa: E402
     Outbox,
-    Response,
     SyncClient,
     UrllibTransport,
     current_catalogue,
@@ -114,23 +114,6 @@ def province_database(url: str, keep: bool) -> Iterator[str]:
         admin.dispose()
 
 
-class TimedTransport(UrllibTransport):
-    """Records how long each push takes."""
-
-    def __init__(self, base_url: str, latencies: list[float]) -> None:
-        super().__init__(base_url, timeout=300)
-        self.latencies = latencies
-
-    def request(self, method: str, path: str, *, headers: dict[str, str], body: bytes | None) -> Response:
-        """Time the pushes; pass everything else through."""
-        started = time.perf_counter()
-        try:
-            return super().request(method, path, headers=headers, body=body)
-        finally:
-            if path.startswith("/api/sync/push"):
-                self.latencies.append(time.perf_counter() - started)
-
-
 @dataclass
 class Device:
     """One tablet of the storm: its inspector, outbox file, county, and what it recorded and timed."""
@@ -150,7 +133,7 @@ class Device:
         """A client on this device's outbox (an outbox is a SQLite connection of the thread that opens it)."""
         outbox = Outbox(self.folder / "outbox.sqlite3")
         return SyncClient(
-            TimedTransport(url, self.latencies), outbox, rng=random.Random(self.username)
+            TimedTransport(url, self.latencies, timeout=300), outbox, rng=random.Random(self.username)
         ), outbox
 
 
