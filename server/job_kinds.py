@@ -10,9 +10,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask import current_app
+
 from server import clock
+from server.documents.pdf import render
+from server.documents.records import DocKind, load_documents
 from server.jobs import JobContext, JobOutput, register
-from server.services import progress_report
+from server.services import audit, progress_report
+from server.services.enterprise_import import import_enterprises
+from server.services.progress_report.xlsx import report_filename, report_xlsx
 from server.services.spreadsheet import RowError
 from sync import problems
 
@@ -36,7 +42,6 @@ def row_errors(errors: list[RowError]) -> dict[str, Any]:
 @register("registry_import")
 def registry_import(context: JobContext) -> JobOutput:
     """Import the enterprise registry (企业名录) from the uploaded file; a dry run writes nothing."""
-    from server.services.enterprise_import import import_enterprises
 
     if context.upload is None:
         raise problems.not_found()
@@ -61,10 +66,6 @@ def registry_import(context: JobContext) -> JobOutput:
 @register("progress_report")
 def progress_report_workbook(context: JobContext) -> JobOutput:
     """The monthly progress report (月报) of the owner's scope as an Excel workbook."""
-    from flask import current_app
-
-    from server.services import audit
-    from server.services.progress_report.xlsx import report_filename, report_xlsx
 
     params = context.params
     context.progress(0, 2, "counting")
@@ -84,11 +85,6 @@ def progress_report_workbook(context: JobContext) -> JobOutput:
 @register("document")
 def document_pdf(context: JobContext) -> JobOutput:
     """现场检查记录 or 责令限期整改指令书 of an inspection in the owner's scope, as a PDF."""
-    from flask import current_app
-
-    from server.documents.pdf import render
-    from server.documents.records import DocKind, load_documents
-    from server.services import audit
 
     kind = DocKind(context.params["kind"])
     context.progress(0, 2, "collecting")

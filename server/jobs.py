@@ -21,6 +21,7 @@ import logging
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -101,8 +102,6 @@ class JobContext:
     def progress(self, done: int, total: int | None = None, stage: str | None = None) -> None:
         """Record ``done`` of ``total`` steps and the stage, for whoever watches (written at most twice a
         second, and always when the stage changes)."""
-        import time
-
         stage_changed = stage is not None and stage != self._steps[2]
         self._steps = (done, total if total is not None else self._steps[1], stage or self._steps[2])
         now = time.monotonic()
