@@ -12,6 +12,7 @@ from .limits import attach_length_checks
 from .paperwork import EnterpriseSubmission, ExpertOpinion, ScoringCriterion, StopOrder, SubmissionRequirement
 from .photo import Blob, Photo
 from .quarantine import Quarantine
+from .reconciliation import PairVerdict, ReconciliationDecision
 from .region import Region, RegionLevel
 from .sampling import SamplingAssignment, SamplingDraw
 from .sync_state import ChangeCounter, SyncMutation
@@ -44,9 +45,11 @@ __all__ = [
     "ItemResult",
     "JobStatus",
     "LoginFailure",
+    "PairVerdict",
     "Photo",
     "QrToken",
     "Quarantine",
+    "ReconciliationDecision",
     "Region",
     "RegionLevel",
     "ReviewDecision",
