@@ -48,6 +48,7 @@ from server.services.spreadsheet import (  # RowError is also named from here by
     HEADER_SEARCH_ROWS,
     Header,
     HeaderSpec,
+    Note,
     RowCheck,
     RowError,
     file_invalid,
@@ -181,7 +182,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     dry_run: bool = False
     strict: bool = False
 
@@ -216,7 +217,7 @@ class ImportReport:
             lines.append(
                 "有误的行未导入，其余各行已导入 / rows with errors were skipped, the others imported"
             )
-        lines.extend(f"说明 / note: {note}" for note in self.notes)
+        lines.extend(f"说明 / note: {note.zh} / {note.en}" for note in self.notes)
         lines.extend(error.as_text() for error in sorted(self.errors, key=lambda e: e.row))
         return "\n".join(lines)
 
@@ -522,9 +523,19 @@ def import_enterprises(
             "经度列和纬度列须同时存在", "the longitude and latitude columns must both be present"
         )
     if header.ignored:
-        report.notes.append(f"未识别的列已忽略 / columns ignored: {'、'.join(header.ignored)}")
+        report.notes.append(
+            Note(
+                f"未识别的列已忽略：{'、'.join(header.ignored)}",
+                f"Columns ignored: {', '.join(header.ignored)}",
+            )
+        )
     if header.duplicates:
-        report.notes.append(f"重复的列已忽略 / duplicate columns ignored: {'、'.join(header.duplicates)}")
+        report.notes.append(
+            Note(
+                f"重复的列已忽略：{'、'.join(header.duplicates)}",
+                f"Duplicate columns ignored: {', '.join(header.duplicates)}",
+            )
+        )
 
     today = date.today()
     parsed: list[_Row] = []

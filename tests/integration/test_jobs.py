@@ -314,3 +314,18 @@ def test_an_unknown_header_in_a_background_import_leads_to_the_mapping_step(thre
     step = client.get(mapping)
     assert step.status_code == 200 and 'name="token"' in step.get_data(as_text=True)
     assert row and HEADER  # the ledger module's helpers are shared with its tests
+
+
+def test_a_registry_import_job_shows_its_notes_in_one_language(app: Flask, client: FlaskClient) -> None:
+    token = login(client, "admin")
+    body = "企业名称,统一社会信用代码,所属区域,排查方式\n兴县丙铸造有限公司,{},141123,自查\n"
+    fields = {"csrf_token": token, "file": (io.BytesIO(body.format(code(42)).encode("utf-8")), "名录.csv")}
+    job_id = _job_id(
+        client.post("/admin/enterprises/import", data=fields, content_type="multipart/form-data")
+    )
+
+    chinese = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "未识别的列已忽略：排查方式" in chinese and "Columns ignored" not in chinese
+    client.set_cookie("lang", "en")
+    english = client.get(f"/jobs/{job_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Columns ignored: 排查方式" in english and "未识别的列已忽略" not in english

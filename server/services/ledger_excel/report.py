@@ -5,24 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple
 
-from server.services.spreadsheet import (
-    RowError,
-)
+from server.services.spreadsheet import Note, RowError
 
 # --- The report ---------------------------------------------------------------------------------------------
-
-
-class Note(NamedTuple):
-    """A text of the report in Chinese and in English; the reader is shown one of them."""
-
-    zh: str
-    en: str
-
-    def in_language(self, lang: str) -> str:
-        """The text in ``lang`` ("zh" or "en"; Chinese for anything else)."""
-        return self.en if lang.startswith("en") else self.zh
 
 
 @dataclass

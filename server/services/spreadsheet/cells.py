@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from server.domain.typed_cells import CellRefused, ReadDate
 from server.domain.typed_cells import parse_date as read_date
@@ -155,3 +155,14 @@ def parse_flag(value: Any) -> bool:
     if folded in FALSE_WORDS:
         return False
     raise flag_invalid(value=shown(value))
+
+
+class Note(NamedTuple):
+    """A text of the report in Chinese and in English; the reader is shown one of them."""
+
+    zh: str
+    en: str
+
+    def in_language(self, lang: str) -> str:
+        """The text in ``lang`` ("zh" or "en"; Chinese for anything else)."""
+        return self.en if lang.startswith("en") else self.zh
