@@ -3,6 +3,7 @@ scoped, refused from the catalogue, audited and seen by the cached reconciliatio
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 
 from server import clock
 from server.domain.reconciliation import PairVerdict
@@ -26,6 +28,15 @@ __all__ = ["scenario"]  # the fixture, shared with the pages' tests
 def signed_in(app: Flask, username: str = "xx_sup") -> tuple[FlaskClient, str]:
     client = app.test_client()
     return client, login(client, username)
+
+
+def english(client: FlaskClient, path: str) -> str:
+    """The page in English (a browser asking for it, no choice stored)."""
+    client.set_cookie("lang", "en")
+    try:
+        return client.get(path).get_data(as_text=True)
+    finally:
+        client.delete_cookie("lang")
 
 
 def _month_in_phase(app: Flask, client: FlaskClient) -> str:
@@ -69,6 +80,16 @@ def test_scored_reliability_counts_only_pairs_a_supervisor_confirmed(app: Flask,
     finding, entry = scenario.self_reported
     assert _decide(client, csrf, scenario.enterprise, finding, entry, "same").status_code == 303
     assert _reliability_part(client, month)["numerator"] == 1
+    # The page and the exported notice say what the figure counts.
+    assert "经督查人员确认" in client.get(f"/scoring?month={month}").get_data(as_text=True)
+    assert "confirmed by a supervisor" in english(client, f"/scoring?month={month}")
+    reply = client.get(f"/scoring.xlsx?month={month}")
+    try:
+        sheet = load_workbook(io.BytesIO(reply.data)).active
+    finally:
+        reply.close()
+    assert sheet is not None
+    assert any("经督查人员确认" in str(cell.value or "") for line in sheet.iter_rows() for cell in line)
 
 
 def _html(client: FlaskClient, enterprise: uuid.UUID) -> str:
