@@ -773,11 +773,9 @@ def confirm_all(
             )
         )
     }
-    decided = enterprise_decisions(session, enterprise_id)
     for m in proposals:
-        previous = decided.get((m.finding.id, m.entry.id))
-        _append(
-            session, user, hazards[uuid.UUID(m.finding.id)], hazards[uuid.UUID(m.entry.id)], PairVerdict.same, None,
-            previous.verdict if previous else None, bulk=True,
-        )  # fmt: skip
+        finding, entry = hazards[uuid.UUID(m.finding.id)], hazards[uuid.UUID(m.entry.id)]
+        # None, or withdrawn: a pair with a standing decision is either confirmed already or never proposed.
+        previous = _latest_verdict(session, finding.id, entry.id)
+        _append(session, user, finding, entry, PairVerdict.same, None, previous, bulk=True)
     return proposals

@@ -184,7 +184,8 @@ def test_confirm_reject_pair_by_hand_and_undo_on_the_pages(app: Flask, scenario:
     assert (row["confirmed-reliability"], row["awaiting"]) == ("67%", "0")
     with app.app_context():
         bulk = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "reconciliation.same"))
-        assert sum(1 for e in bulk if e.data.get("confirm_all")) == 2
+        previous = [e.data["previous"] for e in bulk if e.data.get("confirm_all")]
+        assert previous == ["withdrawn", "withdrawn"]
     assert "已确认 2 对建议配对" in client.get(reply.headers["Location"]).get_data(as_text=True)
 
 
