@@ -1,10 +1,14 @@
 """Reconciling inspector findings with enterprises' self-inspection ledgers, for one enterprise or a whole scope.
 
 The rules (what counts for a phase, matching, categories, reliability) are in server.domain.reconciliation.
-Here they are fed: four queries load a whole scope's findings, ledger entries, self-assessments and inspector
-results at once, selecting only the columns the matcher needs (never one query per enterprise), and the pure
-matcher then runs per enterprise. A county (2,000 enterprises, 20,000 hazards) takes about a second against
-the 2 s target (bench/_reconcile.py); with a ReconciliationCache an unchanged database is not reconciled twice.
+Here they are fed: five queries load a whole scope's findings, ledger entries, self-assessments, inspector
+results and supervisors' latest decision per pair at once, selecting only the columns the matcher needs (never one
+query per enterprise), and the pure matcher then runs per enterprise. A county (2,000 enterprises, 20,000 hazards)
+takes about a second against the 2 s target (bench/_reconcile.py, bench/reconcile_decisions.py); with a
+ReconciliationCache an unchanged database is not reconciled twice.
+
+Supervisors record their decisions here too (``decide``, ``confirm_all``): append-only rows, each audited; only
+supervisors (county, city, admin) within their scope decide.
 """
 
 from __future__ import annotations
