@@ -41,7 +41,9 @@ def test_downgrading_past_the_sampling_draws_refuses_then_drops_only_when_told(
         db.session.remove()
         # PostgreSQL rolls the whole downgrade back (transactional DDL); SQLite keeps the revisions undone before
         # the refusal. Either way the draws are kept.
-        stopped_at = "0014_decision_withdrawn" if db.engine.dialect.name == "postgresql" else "0004_sampling_draw"
+        stopped_at = (
+            "0014_decision_withdrawn" if db.engine.dialect.name == "postgresql" else "0004_sampling_draw"
+        )
         assert operations.database_schema(db.session) == (stopped_at,)
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SamplingDraw)) == 1, "nothing dropped"
         db.session.remove()

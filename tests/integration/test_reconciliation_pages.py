@@ -193,7 +193,8 @@ def test_county_page_ranks_enterprises_with_the_categories(app: Flask, scenario:
     numbers = [int(v.rstrip("%")) for v in ranked if v != "—"]
     assert numbers == sorted(numbers)
     assert ranked[len(numbers) :] == ["—"] * (len(ranked) - len(numbers))
-    for sort in ("-reliability", "missed", "claimed", "overstated", "overdue", "name", "confirmed", "awaiting"):
+    orders = ("-reliability", "missed", "claimed", "overstated", "overdue", "name", "confirmed", "awaiting")
+    for sort in orders:
         assert client.get(f"/reconciliation?phase={PHASE}&sort={sort}").status_code == 200, sort
 
 
