@@ -722,6 +722,56 @@ role_unknown = define("400.206", 400, "角色“{value}”无效。", "The role 
 own_account_locked = define("409.190", 409, "不能停用自己的账号。", "You cannot disable your own account.")
 
 
+# === Supervisors' decisions on reconciliation pairs (自查核对) ===
+
+reconciliation_pair_not_found = define(
+    "404.210",
+    404,
+    "找不到该执法发现或台账记录，或不在您的管辖范围内。",
+    "No such finding or ledger entry within your scope.",
+)
+decision_not_a_finding = define(
+    "422.210",
+    422,
+    "“{description}”不是执法人员发现的隐患，不能作为核对中的执法发现。",
+    "'{description}' was not found by an inspector, so it cannot be a reconciliation's finding.",
+)
+decision_not_its_ledger = define(
+    "422.211",
+    422,
+    "“{description}”不是该企业自查台账中的记录。",
+    "'{description}' is not an entry of this enterprise's self-inspection ledger.",
+)
+decision_reason_required = define(
+    "400.210",
+    400,
+    "判定“不是同一隐患”须填写理由。",
+    "Say why the two are not the same hazard.",
+)
+hand_pair_reason_required = define(
+    "400.211",
+    400,
+    "系统未建议此配对：手工配对须填写理由。",
+    "The matcher did not propose this pair: pairing by hand needs a reason.",
+)
+verdict_invalid = define("400.212", 400, "判定“{value}”无效。", "The verdict '{value}' is not valid.")
+finding_confirmed_elsewhere = define(
+    "409.210",
+    409,
+    "该执法发现已确认与台账记录“{entry}”为同一隐患，请先撤销那次确认。",
+    "This finding is already confirmed as the ledger entry '{entry}': undo that confirmation first.",
+)
+entry_confirmed_elsewhere = define(
+    "409.211",
+    409,
+    "该台账记录已确认与执法发现“{finding}”为同一隐患，请先撤销那次确认。",
+    "This ledger entry is already confirmed as the finding '{finding}': undo that confirmation first.",
+)
+decision_nothing_to_undo = define(
+    "409.212", 409, "此配对没有可撤销的判定。", "This pair has no decision to undo."
+)
+
+
 class FormProblems(Problem):
     """A form refused field by field: the catalogue problems of each field (``""`` is the form as a whole).
 

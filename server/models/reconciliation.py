@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from server.domain.reconciliation.decisions import PairVerdict
+
 from .base import Base, UTCDateTime, enum_column, utcnow
-
-
-class PairVerdict(enum.StrEnum):
-    """What a supervisor said of a finding and a ledger entry."""
-
-    #: One hazard: the ledger held the inspector's finding (a proposed pair confirmed, or a pair made by hand).
-    same = "same"
-    #: Two hazards: the matcher must never pair them.
-    different = "different"
 
 
 class ReconciliationDecision(Base):
@@ -35,6 +27,7 @@ class ReconciliationDecision(Base):
     entry_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("hazard.id"), index=True)
     #: The enterprise both belong to, so a phase's decisions are read per enterprise in one query.
     enterprise_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("enterprise.id"), index=True)
+    #: The verdict; "withdrawn" takes back the pair's earlier decision (undo is a new row, never a deletion).
     verdict: Mapped[PairVerdict] = mapped_column(enum_column(PairVerdict, 16))
     #: Why (required for "different" and for a pair made by hand; optional when confirming a proposal).
     reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -1,10 +1,14 @@
 """Reconciling inspector findings with enterprises' self-inspection ledgers, for one enterprise or a whole scope.
 
 The rules (what counts for a phase, matching, categories, reliability) are in server.domain.reconciliation.
-Here they are fed: four queries load a whole scope's findings, ledger entries, self-assessments and inspector
-results at once, selecting only the columns the matcher needs (never one query per enterprise), and the pure
-matcher then runs per enterprise. A county (2,000 enterprises, 20,000 hazards) takes about a second against
-the 2 s target (bench/_reconcile.py); with a ReconciliationCache an unchanged database is not reconciled twice.
+Here they are fed: five queries load a whole scope's findings, ledger entries, self-assessments, inspector
+results and supervisors' latest decision per pair at once, selecting only the columns the matcher needs (never one
+query per enterprise), and the pure matcher then runs per enterprise. A county (2,000 enterprises, 20,000 hazards)
+takes about a second against the 2 s target (bench/_reconcile.py, bench/reconcile_decisions.py); with a
+ReconciliationCache an unchanged database is not reconciled twice.
+
+Supervisors record their decisions here too (``decide``, ``confirm_all``): append-only rows, each audited; only
+supervisors (county, city, admin) within their scope decide.
 """
 
 from __future__ import annotations
@@ -21,8 +25,28 @@ import sqlalchemy as sa
 
 from server.domain.clearance import COUNTING_STATUSES, SELF_INSPECTION_KIND, ItemResultValue
 from server.domain.hazards import HazardEventKind
-from server.domain.reconciliation import Finding, LedgerEntry, Reconciliation, TextCache, reconcile
-from server.errors import phase_unknown
+from server.domain.reconciliation import (
+    Finding,
+    LedgerEntry,
+    Match,
+    PairVerdict,
+    Reconciliation,
+    TextCache,
+    reconcile,
+)
+from server.domain.roles import SUPERVISOR_ROLES
+from server.errors import (
+    decision_not_a_finding,
+    decision_not_its_ledger,
+    decision_nothing_to_undo,
+    decision_reason_required,
+    entry_confirmed_elsewhere,
+    field_too_long,
+    finding_confirmed_elsewhere,
+    hand_pair_reason_required,
+    phase_unknown,
+    reconciliation_pair_not_found,
+)
 from server.models import (
     Campaign,
     CampaignPhase,
@@ -33,10 +57,11 @@ from server.models import (
     HazardSource,
     Inspection,
     ItemResult,
+    ReconciliationDecision,
     Region,
     User,
 )
-from server.services import DbSession, oversight
+from server.services import DbSession, audit, oversight
 from server.services.oversight import evidence_holds
 from server.services.oversight.stamped import StampedCache, change_stamp
 from server.services.scope import visible_enterprise_ids, visible_region_ids
@@ -293,6 +318,28 @@ def _load(session: DbSession, ids: Any, window: PhaseWindow, zone: tzinfo) -> di
     return inputs
 
 
+def _latest_decision_ids(ids: Any) -> Any:
+    """The id of the latest decision on each pair of the enterprises ``ids`` (a subquery)."""
+    d = ReconciliationDecision
+    return (
+        sa.select(sa.func.max(d.id)).where(d.enterprise_id.in_(ids)).group_by(d.finding_id, d.entry_id)
+    ).scalar_subquery()
+
+
+def _load_decisions(session: DbSession, ids: Any) -> dict[Any, dict[tuple[str, str], PairVerdict]]:
+    """The latest verdict on each decided pair of the enterprises ``ids``, in one query; keyed as _load."""
+    d = ReconciliationDecision
+    rows = session.execute(
+        sa.select(_text(d.enterprise_id), _text(d.finding_id), _text(d.entry_id), d.verdict).where(
+            d.id.in_(_latest_decision_ids(ids)), d.verdict != PairVerdict.withdrawn
+        )
+    )
+    out: dict[Any, dict[tuple[str, str], PairVerdict]] = {}
+    for enterprise_id, finding_id, entry_id, verdict in rows:
+        out.setdefault(enterprise_id, {})[(_uuid_text(finding_id), _uuid_text(entry_id))] = verdict
+    return out
+
+
 def key_items(session: DbSession, today: date) -> list[tuple[str, str]]:
     """The key items (code, text) of the catalogue in force, in catalogue order."""
     catalogue_id = oversight.current_catalogue_id(session, today)
@@ -359,6 +406,7 @@ def _reconcile_each(
         .where(Enterprise.id.in_(ids))
     ).all()
     inputs = _load(session, ids, window, zone)
+    decided = _load_decisions(session, ids)
     order = [code for code, _ in key_items(session, today)]
     out = []
     cache = TextCache()
@@ -366,7 +414,7 @@ def _reconcile_each(
         got = inputs.get(raw_id) or _Inputs([], [], {}, {})
         result = reconcile(
             got.findings, got.entries, today, self_assessment=got.self_assessment,
-            inspector_results=got.inspector_results, item_order=order, cache=cache,
+            inspector_results=got.inspector_results, item_order=order, cache=cache, decisions=decided.get(raw_id),
         )  # fmt: skip
         out.append(EnterpriseReconciliation(
             uuid.UUID(_uuid_text(raw_id)), name, region, result, got.self_inspection_id, got.inspection_id
@@ -387,6 +435,8 @@ def reconcile_enterprise(
 #: How the county table can be ordered: key → (label, sort key). Reliability None (no findings) sorts last.
 SORTS: dict[str, str] = {
     "reliability": "可信度从低到高 / least reliable first",
+    "confirmed": "已确认可信度从低到高 / least confirmed reliability first",
+    "awaiting": "待确认最多 / most awaiting confirmation",
     "-reliability": "可信度从高到低 / most reliable first",
     "missed": "自查不到位最多 / most missed",
     "claimed": "整改不实最多 / most claimed fixed but present",
@@ -406,8 +456,14 @@ def _sort_key(sort: str) -> Any:
         value = row.result.reliability
         return (value is None, value if value is not None else 0.0, *ties(row))
 
+    def confirmed(row: EnterpriseReconciliation) -> tuple[Any, ...]:
+        value = row.result.confirmed_reliability
+        return (value is None, value if value is not None else 0.0, *ties(row))
+
     keys = {
         "reliability": reliability,
+        "confirmed": confirmed,
+        "awaiting": lambda row: (-row.result.awaiting_confirmation, *reliability(row)),
         "-reliability": lambda row: (row.result.reliability is None, -(row.result.reliability or 0.0), *ties(row)),
         "missed": lambda row: (-len(row.result.missed), *reliability(row)),
         "claimed": lambda row: (-len(row.result.claimed_fixed_but_present), *reliability(row)),
@@ -427,6 +483,10 @@ class Totals:
     findings: int
     ledger_entries: int
     self_reported: int
+    #: Self-reported findings whose pair a supervisor confirmed (the only ones a scored figure counts).
+    confirmed_self_reported: int
+    #: Pairs the matcher proposed that no supervisor confirmed yet (待确认).
+    awaiting_confirmation: int
     missed: int
     claimed_fixed_but_present: int
     recorded_after: int
@@ -437,8 +497,13 @@ class Totals:
 
     @property
     def reliability(self) -> float | None:
-        """The scope's share of findings the ledgers held and did not claim fixed."""
+        """The scope's share of findings the ledgers held and did not claim fixed, as proposed."""
         return self.self_reported / self.findings if self.findings else None
+
+    @property
+    def confirmed_reliability(self) -> float | None:
+        """The same share counting pairs a supervisor confirmed only."""
+        return self.confirmed_self_reported / self.findings if self.findings else None
 
 
 @dataclass(frozen=True)
@@ -454,7 +519,8 @@ class ReconciliationCache(StampedCache):
     """Whole scopes' reconciliations, each stamped with the change counter it was computed at.
 
     Every write of a hazard, hazard event, inspection, answer, enterprise or catalogue takes a new change
-    number at commit (server.sync_handlers.changes), so an unchanged counter means unchanged results: paging
+    number at commit (server.sync_handlers.changes), and a supervisor's decision adds a row to an append-only
+    table, so an unchanged counter and decision count mean unchanged results: paging
     and re-sorting the county table, or opening its JSON, then costs nothing. Any write recomputes the scope
     (about a second for a county); unlike the 清零 cache there is no patching, as the page is opened far less.
     """
@@ -475,9 +541,12 @@ def _scope_rows(
         return _reconcile_all(session, visible_enterprise_ids(session, user), window, today, zone)
     # Read before the data: rows committed meanwhile can only make the result newer than its stamp.
     stamp = change_stamp(session)
+    # Decisions are not synced rows (the counter does not move): their count is part of the key. A count, not the
+    # highest id: ids are taken before commit, so a lower one can commit after a higher one was read.
+    decided = session.scalar(sa.select(sa.func.count()).select_from(ReconciliationDecision)) or 0
     regions = visible_region_ids(session, user)
     key = (user.role.value, user.enterprise_id, None if regions is None else tuple(sorted(regions)), window.phase.id,
-           window.starts, window.ends, today)  # fmt: skip
+           window.starts, window.ends, today, decided)  # fmt: skip
     rows = cache.get(key, stamp)
     if rows is None:
         rows = _reconcile_all(session, visible_enterprise_ids(session, user), window, today, zone)
@@ -503,6 +572,8 @@ def reconcile_scope(
         findings=sum(r.findings for r in results),
         ledger_entries=sum(r.entries for r in results),
         self_reported=sum(len(r.self_reported) for r in results),
+        confirmed_self_reported=sum(r.confirmed_self_reported for r in results),
+        awaiting_confirmation=sum(r.awaiting_confirmation for r in results),
         missed=sum(len(r.missed) for r in results),
         claimed_fixed_but_present=sum(len(r.claimed_fixed_but_present) for r in results),
         recorded_after=sum(len(r.recorded_after) for r in results),
@@ -512,3 +583,203 @@ def reconcile_scope(
         differing_items=sum(r.differing_items for r in results),
     )
     return ScopeReconciliation(window, rows, totals)
+
+
+# --- supervisors' decisions -----------------------------------------------------------------------------
+
+#: The longest reason a decision keeps.
+REASON_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """The latest decision on a pair, as the page shows it: what, why, who and when."""
+
+    id: int
+    finding_id: str
+    entry_id: str
+    verdict: PairVerdict
+    reason: str | None
+    decided_by: str
+    decided_at: datetime
+
+
+def enterprise_decisions(session: DbSession, enterprise_id: uuid.UUID) -> dict[tuple[str, str], DecisionView]:
+    """The latest decision on each decided pair of one enterprise (withdrawn ones left out), by (finding, entry)."""
+    d = ReconciliationDecision
+    rows = session.execute(
+        sa.select(d.id, _text(d.finding_id), _text(d.entry_id), d.verdict, d.reason, User.display_name, d.decided_at)
+        .join(User, User.id == d.decided_by_id)
+        .where(d.id.in_(_latest_decision_ids([enterprise_id])), d.verdict != PairVerdict.withdrawn)
+    )  # fmt: skip
+    out = {}
+    for row_id, finding_id, entry_id, verdict, reason, by, at in rows:
+        view = DecisionView(row_id, _uuid_text(finding_id), _uuid_text(entry_id), verdict, reason, by, at)
+        out[(view.finding_id, view.entry_id)] = view
+    return out
+
+
+def _latest_verdict(session: DbSession, finding_id: uuid.UUID, entry_id: uuid.UUID) -> PairVerdict | None:
+    d = ReconciliationDecision
+    return session.scalar(
+        sa.select(d.verdict)
+        .where(d.finding_id == finding_id, d.entry_id == entry_id)
+        .order_by(d.id.desc())
+        .limit(1)
+    )
+
+
+def _confirmed_elsewhere(session: DbSession, finding: Hazard, entry: Hazard, window: PhaseWindow) -> None:
+    """Refuse to confirm a pair when the finding is confirmed with another entry, or the entry with another finding
+    of the same phase (in a later phase the inspector may find the hazard the entry recorded again: 回头看)."""
+    d = ReconciliationDecision
+
+    def latest(column: Any, record_id: uuid.UUID) -> Any:
+        return (
+            sa.select(sa.func.max(d.id))
+            .where(column == record_id)
+            .group_by(d.finding_id, d.entry_id)
+            .scalar_subquery()
+        )
+
+    other_entry = session.scalar(
+        sa.select(d.entry_id)
+        .where(
+            d.id.in_(latest(d.finding_id, finding.id)), d.verdict == PairVerdict.same, d.entry_id != entry.id
+        )
+        .limit(1)
+    )
+    if other_entry is not None:
+        raise finding_confirmed_elsewhere(entry=_short(session.get(Hazard, other_entry)))
+    other_finding = session.scalar(
+        sa.select(d.finding_id)
+        .join(Hazard, Hazard.id == d.finding_id)
+        .where(d.id.in_(latest(d.entry_id, entry.id)), d.verdict == PairVerdict.same, d.finding_id != finding.id,
+               Hazard.found_at >= window.starts, Hazard.found_at < window.ends)
+        .limit(1)
+    )  # fmt: skip
+    if other_finding is not None:
+        raise entry_confirmed_elsewhere(finding=_short(session.get(Hazard, other_finding)))
+
+
+def _short(hazard: Hazard | None) -> str:
+    """A record named in a refusal: its ledger number and the start of its description."""
+    if hazard is None:
+        return ""
+    text = hazard.description if len(hazard.description) <= 40 else hazard.description[:40] + "…"
+    return f"{hazard.ledger_no} {text}" if hazard.ledger_no else text
+
+
+def _pair_in_scope(
+    session: DbSession, user: User, finding_id: uuid.UUID, entry_id: uuid.UUID
+) -> tuple[Hazard, Hazard]:
+    """The finding and the ledger entry of a pair a supervisor may decide, or the catalogue's refusal."""
+    if user.role not in SUPERVISOR_ROLES:
+        raise reconciliation_pair_not_found()
+    visible = visible_enterprise_ids(session, user)
+    found = {
+        h.id: h
+        for h in session.scalars(
+            sa.select(Hazard).where(
+                Hazard.id.in_([finding_id, entry_id]),
+                Hazard.deleted_at.is_(None),
+                Hazard.enterprise_id.in_(visible),
+            )
+        )
+    }
+    finding, entry = found.get(finding_id), found.get(entry_id)
+    if finding is None or entry is None:
+        raise reconciliation_pair_not_found()
+    if finding.source.value not in FINDING_SOURCES:
+        raise decision_not_a_finding(description=_short(finding))
+    if entry.enterprise_id != finding.enterprise_id or entry.source != HazardSource.self_ledger:
+        raise decision_not_its_ledger(description=_short(entry))
+    return finding, entry
+
+
+def _proposed(session: DbSession, user: User, finding: Hazard, entry: Hazard, window: PhaseWindow, today: date,
+              zone: tzinfo) -> bool:  # fmt: skip
+    """Whether the matcher proposes the pair in the phase (so confirming it needs no reason)."""
+    row = reconcile_enterprise(session, user, finding.enterprise_id, window, today, zone)
+    pair = (str(finding.id), str(entry.id))
+    return row is not None and any((m.finding.id, m.entry.id) == pair for m in row.result.pairs)
+
+
+def _append(
+    session: DbSession, user: User, finding: Hazard, entry: Hazard, verdict: PairVerdict, reason: str | None,
+    previous: PairVerdict | None, *, by_hand: bool = False, bulk: bool = False,
+) -> ReconciliationDecision:  # fmt: skip
+    row = ReconciliationDecision(
+        finding_id=finding.id, entry_id=entry.id, enterprise_id=finding.enterprise_id, verdict=verdict, reason=reason,
+        decided_by_id=user.id,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    data: dict[str, Any] = {
+        "finding_id": str(finding.id), "entry_id": str(entry.id), "enterprise_id": str(finding.enterprise_id),
+        "verdict": verdict.value, "reason": reason, "previous": previous.value if previous else None,
+    }  # fmt: skip
+    if by_hand:
+        data["by_hand"] = True
+    if bulk:
+        data["confirm_all"] = True
+    audit.record(session, user, f"reconciliation.{verdict.value}", "reconciliation_decision", row.id, data)
+    return row
+
+
+def decide(
+    session: DbSession, user: User, enterprise_id: uuid.UUID, finding_id: uuid.UUID, entry_id: uuid.UUID,
+    verdict: PairVerdict, reason: str | None, window: PhaseWindow, today: date, zone: tzinfo,
+) -> ReconciliationDecision | None:  # fmt: skip
+    """Record a supervisor's decision on a pair of one enterprise (confirm, reject, pair by hand, or undo with
+    ``withdrawn``), audited; the catalogue's refusals otherwise. None when the pair already stands so (a repeated
+    click). Caller commits."""
+    finding, entry = _pair_in_scope(session, user, finding_id, entry_id)
+    if finding.enterprise_id != enterprise_id:
+        raise reconciliation_pair_not_found()
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > REASON_LIMIT:
+        raise field_too_long(field="理由", field_en="Reason", length=len(reason), limit=REASON_LIMIT)
+    previous = _latest_verdict(session, finding.id, entry.id)
+    by_hand = False
+    if verdict is PairVerdict.withdrawn:
+        if previous in (None, PairVerdict.withdrawn):
+            raise decision_nothing_to_undo()
+    elif verdict is previous:
+        return None
+    elif verdict is PairVerdict.different:
+        if reason is None:
+            raise decision_reason_required()
+    else:
+        _confirmed_elsewhere(session, finding, entry, window)
+        by_hand = not _proposed(session, user, finding, entry, window, today, zone)
+        if by_hand and reason is None:
+            raise hand_pair_reason_required()
+    return _append(session, user, finding, entry, verdict, reason, previous, by_hand=by_hand)
+
+
+def confirm_all(
+    session: DbSession, user: User, enterprise_id: uuid.UUID, window: PhaseWindow, today: date, zone: tzinfo
+) -> list[Match]:
+    """Confirm every pair the matcher proposes for one enterprise in the phase, one audited decision each; the pairs
+    confirmed. Caller commits."""
+    if user.role not in SUPERVISOR_ROLES:
+        raise reconciliation_pair_not_found()
+    row = reconcile_enterprise(session, user, enterprise_id, window, today, zone)
+    if row is None:
+        raise reconciliation_pair_not_found()
+    proposals = [m for m in row.result.pairs if not m.confirmed]
+    hazards = {
+        h.id: h
+        for h in session.scalars(
+            sa.select(Hazard).where(
+                Hazard.id.in_([uuid.UUID(i) for m in proposals for i in (m.finding.id, m.entry.id)])
+            )
+        )
+    }
+    for m in proposals:
+        finding, entry = hazards[uuid.UUID(m.finding.id)], hazards[uuid.UUID(m.entry.id)]
+        # None, or withdrawn: a pair with a standing decision is either confirmed already or never proposed.
+        previous = _latest_verdict(session, finding.id, entry.id)
+        _append(session, user, finding, entry, PairVerdict.same, None, previous, bulk=True)
+    return proposals

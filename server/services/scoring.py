@@ -5,7 +5,8 @@ already count them, never counted again here:
   enterprises covered / in scope, enterprises cleared / in scope);
 - overdue share: the same rows' hazards overdue at the cut-off / hazards found;
 - reliability of self-inspection: the reconciliation of the phase running on the cut-off day
-  (server.services.reconciliation: findings the enterprises' ledgers held / inspectors' findings, summed per county);
+  (server.services.reconciliation: findings the enterprises' ledgers held, in pairs a supervisor confirmed /
+  inspectors' findings, summed per county): a scored figure never rests on the matcher's unconfirmed proposals;
 - timeliness of submissions: the submissions matrix as of the cut-off day (periods answered on time / periods due).
 
 The points and the weighted mean are server.domain.scoring's.
@@ -102,7 +103,8 @@ def _reliability(
     session: DbSession, user: User, day: date, zone: tzinfo, unit_of: Mapping[int, int],
     cache: ReconciliationCache | None,
 ) -> tuple[str | None, dict[int, Measure]]:  # fmt: skip
-    """Per county: inspectors' findings the enterprises' ledgers held (not claimed fixed) / findings."""
+    """Per county: inspectors' findings the enterprises' ledgers held (not claimed fixed), in pairs a supervisor
+    confirmed / findings."""
     window = resolve_phase(session, user, None, day, zone)
     if window is None:
         return None, {}
@@ -115,7 +117,7 @@ def _reliability(
     for row in result.rows:
         unit = unit_of.get(regions.get(row.enterprise_id, -1))
         if unit is not None:
-            held[unit] += len(row.result.self_reported)
+            held[unit] += row.result.confirmed_self_reported
             found[unit] += row.result.findings
     return window.phase.code, {unit: Measure(held[unit], found[unit]) for unit in found}
 

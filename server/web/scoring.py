@@ -76,7 +76,7 @@ def as_xlsx() -> Any:
                      round(part.points, 2) if part.points is not None else "无数据"]  # fmt: skip
         sheet.append(line)
     sheet.append([])
-    sheet.append(["说明：覆盖率、清零率、逾期占比取自同期月报（截至日）；自查可靠率取自截至日所在阶段的自查核对；"
+    sheet.append(["说明：覆盖率、清零率、逾期占比取自同期月报（截至日）；自查可靠率取自截至日所在阶段的自查核对，只计经督查人员确认的配对；"
                   "按时报送率取自企业报送情况。无数据的指标不计入该县总分，其余指标按权重加权平均。"])  # fmt: skip
     out = io.BytesIO()
     book.save(out)

@@ -181,7 +181,8 @@ def test_county_page_ranks_enterprises_with_the_categories(app: Flask, scenario:
     assert page.status_code == 200 and "企业自查核对" in html and 'href="/reconciliation"' in html
     row = _row(html, scenario.enterprise)
     assert row == {"findings": "3", "self-reported": "1", "missed": "1", "claimed": "1", "recorded-after": "0",
-                   "ledger-only": "1", "overdue": "1", "overstated": "2", "reliability": "33%"}  # fmt: skip
+                   "ledger-only": "1", "overdue": "1", "overstated": "2", "reliability": "33%",
+                   "confirmed-reliability": "0%", "awaiting": "2"}  # fmt: skip
     assert f'href="/enterprises/{scenario.enterprise}/reconciliation?phase={PHASE}"' in html
     # Scope: the other county's enterprise is not listed for a county supervisor, but is for the city.
     assert str(scenario.linxian) not in html
@@ -192,7 +193,8 @@ def test_county_page_ranks_enterprises_with_the_categories(app: Flask, scenario:
     numbers = [int(v.rstrip("%")) for v in ranked if v != "—"]
     assert numbers == sorted(numbers)
     assert ranked[len(numbers) :] == ["—"] * (len(ranked) - len(numbers))
-    for sort in ("-reliability", "missed", "claimed", "overstated", "overdue", "name"):
+    orders = ("-reliability", "missed", "claimed", "overstated", "overdue", "name", "confirmed", "awaiting")
+    for sort in orders:
         assert client.get(f"/reconciliation?phase={PHASE}&sort={sort}").status_code == 200, sort
 
 

@@ -90,6 +90,21 @@ no answer or answered "not checked".
 Reliability (自查可信度) = self_reported / findings: the share of the inspector's findings that the ledger
 already held and did not claim fixed. None when there are no findings (nothing to judge by).
 
+Supervisors' decisions
+----------------------
+The matcher only proposes; a supervisor decides (``decisions``: the latest verdict on each (finding, entry) pair,
+append-only, so an undo is a new ``withdrawn`` verdict that hands the pair back to the matcher):
+
+- ``same``: the pair is assigned before any matching, one-to-one, whatever the rules above would say (of two
+  such pairs claiming one record, the earlier finding, then the earlier entry, keeps it); it still falls in
+  pass 1 or pass 2 by when the entry was written, and in ``claimed_fixed_but_present`` by the claim rule. Such a
+  ``Match`` is ``confirmed``; every other is a proposal;
+- ``different``: the pair is never proposed (the finding and the entry may still match others).
+
+Confirmed reliability (已确认自查可信度) = confirmed self_reported / findings. A scored figure (自查可靠率, which
+ranks counties) counts confirmed pairs only, so that it never rests on an unverified machine guess; the
+proposals are shown beside it and counted apart as awaiting confirmation (待确认, every category's proposals).
+
 Chinese text similarity
 -----------------------
 Chinese is not split into words, and hazard descriptions of the same defect are written in many ways
@@ -139,6 +154,7 @@ the rest.
 
 from __future__ import annotations
 
+from server.domain.reconciliation.decisions import Decisions, PairVerdict
 from server.domain.reconciliation.matcher import Overdue, Reconciliation, match, reconcile
 from server.domain.reconciliation.places import place_similarity
 from server.domain.reconciliation.scoring import Finding, LedgerEntry, Match, PairScore, TextCache, pair_score
@@ -193,6 +209,7 @@ __all__ = [
     "SAME_KIND_DESCRIPTION_MIN",
     "SHORT_TEXT",
     "SYNONYMS",
+    "Decisions",
     "Finding",
     "ItemComparison",
     "ItemVerdict",
@@ -200,6 +217,7 @@ __all__ = [
     "Match",
     "Overdue",
     "PairScore",
+    "PairVerdict",
     "Reconciliation",
     "TextCache",
     "compare_item",

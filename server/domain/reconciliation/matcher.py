@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from server.domain.clearance import ItemResultValue
 from server.domain.hazards import HazardStatus
+from server.domain.reconciliation.decisions import Decisions, PairVerdict
 from server.domain.reconciliation.scoring import (
     Finding,
     LedgerEntry,
@@ -16,6 +17,7 @@ from server.domain.reconciliation.scoring import (
     TextCache,
     _compatible,
     _order,
+    _pair,
     _place_agreement,
     _Prepared,
 )
@@ -76,8 +78,28 @@ class Reconciliation:
 
     @property
     def reliability(self) -> float | None:
-        """Share of findings the ledger already held and did not claim fixed; None with no findings."""
+        """Share of findings the ledger already held and did not claim fixed, as proposed; None with no findings."""
         return len(self.self_reported) / self.findings if self.findings else None
+
+    @property
+    def confirmed_self_reported(self) -> int:
+        """Self-reported findings whose pair a supervisor confirmed: the only ones a scored figure counts."""
+        return sum(1 for m in self.self_reported if m.confirmed)
+
+    @property
+    def confirmed_reliability(self) -> float | None:
+        """Share of findings the ledger held, counting confirmed pairs only; None with no findings."""
+        return self.confirmed_self_reported / self.findings if self.findings else None
+
+    @property
+    def pairs(self) -> tuple[Match, ...]:
+        """Every pair, confirmed or proposed, of every category."""
+        return (*self.self_reported, *self.claimed_fixed_but_present, *self.recorded_after)
+
+    @property
+    def awaiting_confirmation(self) -> int:
+        """Pairs the matcher proposed that no supervisor has confirmed yet (待确认), in every category."""
+        return sum(1 for m in self.pairs if not m.confirmed)
 
     @property
     def overstated_items(self) -> int:
@@ -112,15 +134,52 @@ def _greedy(
 
 
 def match(
-    findings: Iterable[Finding], entries: Iterable[LedgerEntry], cache: TextCache | None = None
-) -> tuple[list[Match], list[Match]]:
+    findings: Iterable[Finding], entries: Iterable[LedgerEntry], cache: TextCache | None = None,
+    decisions: Decisions | None = None,
+) -> tuple[list[Match], list[Match]]:  # fmt: skip
     """Pair findings with entries one-to-one: (pairs with an entry written on or before the finding,
-    pairs of the remaining findings with entries written after them). Ids are taken to be unique."""
-    return _match(sorted(findings, key=_order), sorted(entries, key=_order), cache or TextCache())
+    pairs of the remaining findings with entries written after them), supervisors' ``decisions`` first.
+    Ids are taken to be unique."""
+    return _match(sorted(findings, key=_order), sorted(entries, key=_order), cache or TextCache(), decisions)
 
 
-def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[list[Match], list[Match]]:
+def _decided(
+    fs: list[Finding], es: list[LedgerEntry], decisions: Decisions, cache: TextCache
+) -> tuple[list[tuple[int, int, Match]], dict[int, set[int]]]:
+    """The pairs declared one hazard, one-to-one (finding order, then entry order, decide between two claims on one
+    record), as (finding position, entry position, match); and per finding the entry positions declared another."""
+    f_at = {f.id: i for i, f in enumerate(fs)}
+    e_at = {e.id: i for i, e in enumerate(es)}
+    same: list[tuple[int, int]] = []
+    apart: dict[int, set[int]] = {}
+    for (finding_id, entry_id), verdict in decisions.items():
+        fi, ei = f_at.get(finding_id), e_at.get(entry_id)
+        if fi is None or ei is None:
+            continue  # a decision on a record outside this phase
+        if verdict is PairVerdict.same:
+            same.append((fi, ei))
+        elif verdict is PairVerdict.different:
+            apart.setdefault(fi, set()).add(ei)
+    forced: list[tuple[int, int, Match]] = []
+    taken_f: set[int] = set()
+    taken_e: set[int] = set()
+    for fi, ei in sorted(same):
+        if fi in taken_f or ei in taken_e:
+            continue
+        taken_f.add(fi)
+        taken_e.add(ei)
+        score = _pair(_Prepared.of(fs[fi], cache), _Prepared.of(es[ei], cache), cache)
+        forced.append((fi, ei, Match(fs[fi], es[ei], score, confirmed=True)))
+    return forced, apart
+
+
+def _match(
+    fs: list[Finding], es: list[LedgerEntry], cache: TextCache, decisions: Decisions | None = None
+) -> tuple[list[Match], list[Match]]:
     """``match`` for findings and entries already in found-time order."""
+    forced, apart = _decided(fs, es, decisions, cache) if decisions else ([], {})
+    taken_f = {fi for fi, _, _ in forced}
+    taken_e = {ei for _, ei, _ in forced}
     # Entries by item code (None: no code): a coded finding meets only its item's entries and the uncoded ones.
     by_code: dict[str | None, list[tuple[int, _Prepared, datetime]]] = {}
     for ei, entry in enumerate(es):
@@ -134,13 +193,18 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
     # time), and a PairScore made only for the compatible pairs.
     places, descriptions = cache._place_pairs, cache._description_pairs
     for fi, finding in enumerate(fs):
+        if fi in taken_f:
+            continue  # paired by a supervisor
         pf = _Prepared.of(finding, cache)
+        banned = apart.get(fi)
         code, units, kinds, equipment, defect, found_at, ideas = (
             pf.item_code, pf.units, pf.safeguards, pf.equipment, pf.defect, finding.found_at, pf.concepts
         )  # fmt: skip
         place_text, description_text, area = pf.place.grams.text, pf.description.text, pf.place.area
         candidates = everything if code is None else by_code.get(code, []) + by_code.get(None, [])
         for ei, pe, written in candidates:
+            if banned and ei in banned:
+                continue  # a supervisor said: two hazards
             same_item = code is not None and code == pe.item_code
             if units and pe.units and not (units <= pe.units or pe.units <= units):
                 continue
@@ -174,10 +238,11 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
                 )  # fmt: skip
                 similarity = PairScore(True, same_item, place, description, score)
                 (before if written <= found_at else after).append((-score, not same_item, fi, ei, similarity))
-    taken_f: set[int] = set()
-    taken_e: set[int] = set()
     first = _greedy(before, fs, es, taken_f, taken_e)
     second = _greedy(after, fs, es, taken_f, taken_e)
+    # A confirmed pair falls in the pass of when its entry was written, as any other.
+    for _, ei, pair in forced:
+        (first if es[ei].found_at <= pair.finding.found_at else second).append(pair)
     return first, second
 
 
@@ -200,12 +265,14 @@ def reconcile(
     inspector_results: Mapping[str, ItemResultValue] | None = None,
     item_order: Sequence[str] = (),
     cache: TextCache | None = None,
+    decisions: Decisions | None = None,
 ) -> Reconciliation:
     """Sort one enterprise's findings and ledger entries of one phase into the categories of the module
-    docstring, with overdue records and the per-item comparison; ``cache`` may be shared between calls."""
+    docstring, with overdue records and the per-item comparison, supervisors' ``decisions`` (the latest verdict
+    per (finding id, entry id)) first; ``cache`` may be shared between calls."""
     findings = sorted({f.id: f for f in findings}.values(), key=_order)
     entries = sorted({e.id: e for e in entries}.values(), key=_order)
-    first, second = _match(findings, entries, cache or TextCache())
+    first, second = _match(findings, entries, cache or TextCache(), decisions)
     claimed = [
         m
         for m in first

@@ -247,8 +247,10 @@ def pair_score(finding: Finding, entry: LedgerEntry) -> PairScore:
 
 @dataclass(slots=True)
 class Match:
-    """A finding paired with a ledger entry, and how alike they are."""
+    """A finding paired with a ledger entry, and how alike they are; ``confirmed`` when a supervisor declared them
+    one hazard (else the matcher proposed the pair)."""
 
     finding: Finding
     entry: LedgerEntry
     similarity: PairScore
+    confirmed: bool = False

@@ -2,8 +2,8 @@
 
 A supervisor's word on a reconciliation pair (this finding and this ledger entry are one hazard, or two). The
 matcher proposes pairs; only pairs a supervisor confirmed count in a scored figure (自查可靠率). Decisions are
-append-only: the latest on a pair wins. A downgrade would drop supervisors' decisions, so it refuses while any
-exist unless run with ``-x drop-data=yes``.
+append-only: the latest on a pair wins; "withdrawn" takes an earlier decision back. A downgrade would drop
+supervisors' decisions, so it refuses while any exist unless run with ``-x drop-data=yes``.
 
 Revision ID: 0013_reconciliation_decisions
 Revises: 0012_job_heartbeat
@@ -33,7 +33,13 @@ def upgrade():
         sa.Column(
             "verdict",
             sa.Enum(
-                "same", "different", name="pairverdict", native_enum=False, create_constraint=True, length=16
+                "same",
+                "different",
+                "withdrawn",
+                name="pairverdict",
+                native_enum=False,
+                create_constraint=True,
+                length=16,
             ),
             nullable=False,
         ),
