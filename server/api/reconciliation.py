@@ -68,6 +68,11 @@ class ReconciliationCountsSchema(Schema):
     overstated_items = fields.Integer()
     differing_items = fields.Integer()
     reliability = fields.Float(allow_none=True)
+    #: Self-reported findings whose pair a supervisor confirmed: the only ones a scored figure (自查可靠率) counts.
+    confirmed_self_reported = fields.Integer()
+    #: Proposed pairs no supervisor has confirmed yet (待确认).
+    awaiting_confirmation = fields.Integer()
+    confirmed_reliability = fields.Float(allow_none=True)
 
 
 class ReconciliationSummarySchema(ReconciliationCountsSchema):
@@ -138,6 +143,8 @@ class ReconciliationPairSchema(Schema):
     finding = fields.Nested(ReconciliationFindingSchema)
     entry = fields.Nested(ReconciliationLedgerEntrySchema)
     similarity = fields.Nested(ReconciliationSimilaritySchema)
+    #: True when a supervisor said they are one hazard; False for the matcher's proposal.
+    confirmed = fields.Boolean()
 
 
 class ReconciliationOverdueSchema(Schema):
@@ -208,6 +215,8 @@ def _counts(r: Reconciliation) -> dict[str, Any]:
         "missed": len(r.missed), "claimed_fixed_but_present": len(r.claimed_fixed_but_present),
         "recorded_after": len(r.recorded_after), "ledger_only": len(r.ledger_only), "overdue": len(r.overdue),
         "overstated_items": r.overstated_items, "differing_items": r.differing_items, "reliability": r.reliability,
+        "confirmed_self_reported": r.confirmed_self_reported, "awaiting_confirmation": r.awaiting_confirmation,
+        "confirmed_reliability": r.confirmed_reliability,
     }  # fmt: skip
 
 
@@ -236,6 +245,8 @@ def scope_reconciliation(args: dict[str, Any]) -> dict[str, Any]:
             "claimed_fixed_but_present": t.claimed_fixed_but_present, "recorded_after": t.recorded_after,
             "ledger_only": t.ledger_only, "overdue": t.overdue, "overstated_items": t.overstated_items,
             "differing_items": t.differing_items, "reliability": t.reliability,
+            "confirmed_self_reported": t.confirmed_self_reported, "awaiting_confirmation": t.awaiting_confirmation,
+            "confirmed_reliability": t.confirmed_reliability,
         },
         "items": [{"enterprise_id": row.enterprise_id, "name": row.name, "region": row.region, **_counts(row.result)}
                   for row in rows],
@@ -244,7 +255,7 @@ def scope_reconciliation(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pair(m: Match) -> dict[str, Any]:
-    return {"finding": m.finding, "entry": m.entry, "similarity": m.similarity}
+    return {"finding": m.finding, "entry": m.entry, "similarity": m.similarity, "confirmed": m.confirmed}
 
 
 def _enterprise(row: EnterpriseReconciliation, window: PhaseWindow) -> dict[str, Any]:

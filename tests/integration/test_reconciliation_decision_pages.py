@@ -261,3 +261,19 @@ def test_only_supervisors_in_scope_reach_the_decisions(app: Flask, scenario: Sce
                     data={"finding": str(f1), "entry": str(e1), "verdict": "same"}).status_code in (400, 403)  # fmt: skip
     # The pair must be the enterprise's own: another enterprise's page does not decide it.
     assert _decide(sup, csrf, uuid.uuid4(), f1, e1, "withdrawn").status_code == 404
+
+
+def test_the_api_says_which_pairs_a_supervisor_confirmed(app: Flask, scenario: Scenario) -> None:
+    client, csrf = signed_in(app)
+    f1, e1 = scenario.self_reported
+    assert _decide(client, csrf, scenario.enterprise, f1, e1, "same").status_code == 303
+
+    detail = client.get(f"/api/enterprises/{scenario.enterprise}/reconciliation?phase={PHASE}").get_json()
+    confirmed = {(p["finding"]["id"], p["entry"]["id"]): p["confirmed"] for p in detail["self_reported"]}
+    assert confirmed[(str(f1), str(e1))] is True and list(confirmed.values()).count(True) == 1
+    counts = detail["counts"]
+    assert (counts["confirmed_self_reported"], counts["awaiting_confirmation"]) == (1, 1)
+    assert counts["confirmed_reliability"] == 1 / counts["findings"]
+    totals = client.get(f"/api/reconciliation?phase={PHASE}&per_page=5000").get_json()["totals"]
+    assert totals["confirmed_self_reported"] == 1 and totals["awaiting_confirmation"] >= 1
+    assert totals["confirmed_reliability"] == 1 / totals["findings"]
