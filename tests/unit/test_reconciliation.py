@@ -123,6 +123,10 @@ def test_a_unit_number_is_one_however_written() -> None:
     )
     assert normalise("十二号炉") == normalise("12#炉") and normalise("二十一号炉") == normalise("21#炉")
     assert normalise("5t行车") == normalise("5吨天车")
+    assert normalise("No.2高炉") == normalise("贰号高炉") == normalise("2#高炉")
+    assert normalise("NO2浓度超标") != normalise("2#浓度超标")  # nitrogen dioxide, not a unit
+    assert place_similarity("二车间", "2#车间") == place_similarity("第三车间", "3号车间") == 1.0
+    assert place_similarity("第一车间", "2车间") == 0.0
     assert place_similarity("三号高炉", "3#高炉") == 1.0
     assert place_similarity("三号高炉", "1#高炉") == 0.0  # two furnaces, whichever way they are numbered
     two = pair_score(
@@ -151,15 +155,46 @@ def test_a_place_written_at_another_depth_agrees_through_the_description() -> No
     assert pair("铸造车间", "固定式浇铸炉铝液出口未设置机械锁紧装置", "浇铸炉出口", "浇铸炉出铝口缺机械锁紧")
 
 
+def test_general_safety_vocabulary_is_one_whichever_word_is_written() -> None:
+    assert normalise("配电房") == normalise("配电间") == normalise("配电室")
+    assert normalise("铸井") == normalise("铸造井") and normalise("循环水") == normalise("冷却水")
+    assert normalise("除尘器防爆门") == normalise("除尘器泄爆片") == normalise("除尘器泄压口")
+    assert normalise("煤气报警器") == normalise("CO报警仪") == normalise("一氧化碳检测仪")
+    assert normalise("动火作业证") == normalise("动火票") and normalise("审批票") == normalise("作业票")
+    assert normalise("叉车年检") == normalise("叉车定期检验") == normalise("叉车校验")
+    assert pair("空压站", "储气罐压力表未定期检验", "空压机房", "储气罐压力表年检过期")
+    assert pair("危废暂存间", "危废暂存间未设置防渗漏措施", "危废库", "危废库地面没做防渗")
+
+
+def test_a_generic_ending_of_a_place_is_not_a_place() -> None:
+    # "车间", "厂房", "区域" say only "a part of the works": the works' own name decides.
+    assert place_similarity("炼钢车间", "炼钢厂房") == 1.0
+    assert place_similarity("煤气区域", "煤气管道") == 1.0
+    assert place_similarity("抛光车间", "包装车间") < PLACE_MIN  # type: ignore[operator]
+    assert place_similarity("机修车间", "机加车间") < PLACE_MIN  # type: ignore[operator]
+    assert pair("轧钢车间", "休息室设置在钢水吊运影响范围内", "轧钢厂房", "休息室在钢包吊运路线下方")
+    assert not pair("抛光车间", "积尘未及时清扫", "包装车间", "地面积尘较多")
+
+
 def test_a_missing_safeguard_and_one_there_but_wrong_are_two_hazards() -> None:
     assert not pair("抛光车间", "除尘器泄爆口朝向人员通道", "抛光车间", "除尘器未设置泄爆片")
     assert not pair("抛光车间", "除尘器泄爆口朝向人员通道", "抛光车间", "除尘器未设置泄爆片", item="DU-2")
     assert not pair("主控室", "主控室CO报警仪失效", "主控室", "主控室未设置CO报警仪")
+    # Not connected ("未接地", "没做静电跨接") is missing; a damaged casing is there and wrong.
+    assert not pair("空压站", "空压机外壳未接地", "空压站", "空压机外壳损坏")
 
 
 def test_another_machine_or_another_device_is_another_hazard() -> None:
     assert not pair("机加车间", "砂轮机防护罩缺失", "机加车间", "台钻防护罩缺失")
     assert not pair("空压站", "储气罐安全阀未定期校验", "空压站", "储气罐压力表未定期校验")
+    assert not pair("冲压车间", "冲床未设置急停按钮", "冲压车间", "剪板机未设置急停按钮")
+    assert not pair("机修车间", "电焊机一次线过长", "机修车间", "切割机一次线过长")
+
+
+def test_a_consequence_or_another_name_of_a_general_safeguard_is_one_concept() -> None:
+    assert pair("煤气管网", "煤气管道水封未设置防冻措施", "煤气管网", "水封冬天没有伴热会冻住")
+    assert pair("办公楼", "疏散指示标志损坏", "办公楼", "楼道安全出口指示灯不亮")
+    assert not pair("办公楼", "应急照明灯损坏", "办公楼", "疏散通道被杂物堵塞")
 
 
 def test_a_ledger_note_writing_the_consequence_matches_the_missing_safeguard() -> None:

@@ -31,9 +31,9 @@ in the description — and neither set contains the other's); unless the item is
 different machines (``EQUIPMENT``: "砂轮机防护罩" / "台钻防护罩"), or two descriptions that both name hazard concepts
 (``server.domain.hazard_concepts``) and none in common ("积尘未清扫" / "镁粉桶受潮"); and, even under one item, a
 safeguard said to
-be missing against one that is there and wrong ("除尘器未设置泄爆片" / "除尘器泄爆口朝向人员通道": a negation
-before a verb of putting in place, or "缺"/"没有"/"无" before a safeguard, against a description without any
-negation).
+be missing against one that is there and wrong ("除尘器未设置泄爆片" / "除尘器泄爆口朝向人员通道", "配电箱未接地" /
+"配电箱门损坏": a negation before a verb of putting in place — 设置, 安装, 配, 接, 做, … —, or "缺"/"没有"/"无"
+before a safeguard, against a description without any negation).
 
 Words that agree: either
 
@@ -95,11 +95,13 @@ Chinese text similarity
 Chinese is not split into words, and hazard descriptions of the same defect are written in many ways
 ("除尘器泄爆口朝向人员通道" / "除尘系统泄爆口正对人员通行通道"), so similarity is measured on characters:
 
-1. ``normalise``: NFKC (full-width letters and digits become ASCII), lower case; a unit number in Chinese
-   numerals or written mark first becomes "N#" ("二号炉", "#2炉" → "2#炉"), a tonnage's "t" becomes 吨; every space,
+1. ``normalise``: NFKC (full-width letters and digits become ASCII), lower case; a unit number in Chinese or
+   financial numerals, written mark first or as "No." becomes "N#" ("二号炉", "贰号炉", "#2炉", "No.2炉" → "2#炉"; a
+   workshop numbered without a mark too: "二车间", "第二车间" → "2车间"), a tonnage's "t" becomes 吨; every space,
    punctuation mark and symbol removed; a unit number's marker dropped ("2号", "2#" → "2"); the terms of
    ``SYNONYMS`` folded into one spelling (CO → 一氧化碳, 报警器/报警仪/报警装置 → 报警, 行车/天车 → 起重机,
-   失灵/失效/损坏 → 坏, 除尘设备 → 除尘器, 泄爆口/泄爆片 → 泄爆装置, 连锁 → 联锁, 检定 → 校验, …: general safety
+   失灵/失效/损坏 → 坏, 除尘设备 → 除尘器, 泄爆口/泄爆片/泄压口/防爆门 → 泄爆装置, 连锁 → 联锁, 检定/检验/年检 →
+   校验, 配电房/配电间 → 配电室, 铸井 → 铸造井, 循环水 → 冷却水, 煤气报警器/检测仪 → 一氧化碳报警, …: general safety
    vocabulary, never a phrase of one hazard); then the filler words of ``FILLER_WORDS`` are dropped. Among them
    are the negations (未, 没有, 无, 不, 缺少): the same defect is written "未设置", "没有设置" or "无" indifferently;
    what a negation does tell (missing, or there and wrong) is read before they are dropped (Matching, above).
@@ -110,7 +112,10 @@ Chinese is not split into words, and hazard descriptions of the same defect are 
    written in another order ("防爆灯具损坏" / "损坏的防爆灯"), the bigrams the words themselves. When the shorter
    string has fewer than ``SHORT_TEXT`` characters, single characters alone are compared.
 3. Places: the same on bigrams alone, and containment counts as identical: "高炉主控室" within "1#高炉主控室"
-   scores 1 (the shorter must have at least ``MIN_CONTAINED`` characters).
+   scores 1 (the shorter must have at least ``MIN_CONTAINED`` characters). A generic ending
+   (``GENERIC_PLACE_ENDINGS``: 车间, 厂房, 区域, 现场, …) says only "a part of the works": without it, the works'
+   own name (at least ``PLACE_SITE_MIN`` characters) within the other place counts as identical too ("炼钢车间" /
+   "炼钢厂房", "煤气区域" / "煤气管道"), while a shared "车间" alone is no shared place ("抛光车间" / "包装车间").
 
 Measured on the labelled pairs of tests/data/reconciliation_pairs.json (bench/reconcile_quality.py prints
 precision, recall and F1 on the 'tune' pairs, the 'holdout-seen' pairs, the 'holdout' pairs and all). Each holdout
@@ -157,12 +162,14 @@ from server.domain.reconciliation.text import (
     DESCRIPTION_MIN,
     EQUIPMENT,
     FILLER_WORDS,
+    GENERIC_PLACE_ENDINGS,
     ITEM_BONUS,
     MIN_CONTAINED,
     MIN_OVERLAP_GRAMS,
     OVERLAP_WEIGHT,
     PLACE_HEAD,
     PLACE_MIN,
+    PLACE_SITE_MIN,
     PLACE_WEIGHT,
     SAFEGUARDS,
     SAME_KIND_DESCRIPTION_MIN,
@@ -182,12 +189,14 @@ __all__ = [
     "DESCRIPTION_MIN",
     "EQUIPMENT",
     "FILLER_WORDS",
+    "GENERIC_PLACE_ENDINGS",
     "ITEM_BONUS",
     "MIN_CONTAINED",
     "MIN_OVERLAP_GRAMS",
     "OVERLAP_WEIGHT",
     "PLACE_HEAD",
     "PLACE_MIN",
+    "PLACE_SITE_MIN",
     "PLACE_WEIGHT",
     "SAFEGUARDS",
     "SAME_KIND_DESCRIPTION_MIN",

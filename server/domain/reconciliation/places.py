@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from server.domain.reconciliation.text import (
     _DIGITS,
     AREA_ENDINGS,
+    GENERIC_PLACE_ENDINGS,
     MIN_CONTAINED,
     PLACE_HEAD,
+    PLACE_SITE_MIN,
     _Grams,
     _grams_similarity,
     _numbers,
@@ -27,6 +29,8 @@ class _Place:
     area: str
     #: Its last ``PLACE_HEAD`` characters when it is longer, else "".
     head: str
+    #: The core without a generic ending (``GENERIC_PLACE_ENDINGS``: "炼钢车间" → "炼钢"), "" when none or too short.
+    site: str
 
     @classmethod
     def of(cls, place: str | None) -> _Place:
@@ -35,7 +39,17 @@ class _Place:
         core = _DIGITS.sub("", grams.text)
         area = core[-1] if core and core[-1] in AREA_ENDINGS else ""
         head = core[-PLACE_HEAD:] if len(core) > PLACE_HEAD else ""
-        return cls(grams, _numbers(_DIGITS.findall(folded)), core, area, head)
+        site = _site(core)
+        return cls(grams, _numbers(_DIGITS.findall(folded)), core, area, head, site)
+
+
+def _site(core: str) -> str:
+    """``core`` without its generic ending, "" when it has none or too little is left."""
+    for ending in GENERIC_PLACE_ENDINGS:
+        if core.endswith(ending):
+            site = core[: -len(ending)]
+            return site if len(site) >= PLACE_SITE_MIN else ""
+    return ""
 
 
 def _units_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -51,7 +65,14 @@ def _place_similarity(a: _Place, b: _Place) -> float | None:
     short, long = sorted((a.grams.text, b.grams.text), key=len)
     if len(short) >= MIN_CONTAINED and short in long:
         return 1.0
-    return _grams_similarity(a.grams, b.grams)
+    similarity = _grams_similarity(a.grams, b.grams)
+    if similarity < 1.0 and (a.site or b.site):
+        # Without the generic ending: the same works named with another general word ("炼钢车间" / "炼钢厂房"),
+        # or within the other's name ("煤气区域" / "煤气管道"); a shared ending alone is not a shared place.
+        short, long = sorted((a.site or a.core, b.site or b.core), key=len)
+        if len(short) >= PLACE_SITE_MIN and short in long:
+            return 1.0
+    return similarity
 
 
 def place_similarity(a: str | None, b: str | None) -> float | None:

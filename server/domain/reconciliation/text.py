@@ -41,6 +41,11 @@ DESCRIPTION_ALONE_MIN = 0.7
 #: Last characters of a place that names an area of its own: two places not alike that end in the same one are
 #: two areas of one kind ("成品库" / "原料库", "制氧站" / "煤气加压站"), two places.
 AREA_ENDINGS = "库站室房间池罐厂场楼"
+#: Words at a place's end that say only "a part of the works" ("炼钢车间" / "炼钢厂房", "煤气区域"): two places are
+#: also compared without them (``PLACE_SITE_MIN`` characters at least), so that the same works' other general word
+#: agrees and a shared "车间" alone never does.
+GENERIC_PLACE_ENDINGS: tuple[str, ...] = ("主厂房", "厂房", "车间", "作业区", "作业点", "区域", "现场", "区")
+PLACE_SITE_MIN = 2
 #: Characters of a longer place's end that name what it is ("煤气风机房" → "风机房"), looked for in the other's
 #: description.
 PLACE_HEAD = 3
@@ -82,7 +87,6 @@ SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("进风口", "进口"), "入口"),
     (("熄灭",), "消除"),
     (("防小动物挡板",), "挡鼠板"),
-    (("配电间",), "配电室"),
     (("空压机房",), "空压站"),
     (("清理", "清扫"), "清扫"),
     (("动火作业票", "动火票", "动火证"), "动火作业票"),
@@ -112,6 +116,37 @@ SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("浇注",), "浇铸"),
     (("正压", "负压"), "负压"),
     (("事故钢水罐", "事故罐"), "事故罐"),
+    # Rooms and areas named in several ways (a place's own name, not its kind: "库" and "间" stay apart).
+    (("配电房", "配电室", "配电间"), "配电室"),
+    (("铸造井", "铸井"), "铸造井"),
+    (("危险废物暂存间", "危险废物库", "危废暂存间", "危废暂存库", "危废仓库", "危废间", "危废库"), "危废库"),
+    (("储罐区", "罐区"), "罐区"),
+    (("循环冷却水", "循环水", "冷却水"), "冷却水"),
+    # Explosion venting is written with the vent's many names; a furnace's 防爆门 is a vent too.
+    (("泄压片", "泄压口", "泄压门", "泄爆板", "爆破片", "防爆门", "防爆片", "防爆膜"), "泄爆装置"),
+    # Gas alarms: a fixed detector is an alarm to the inspector and the ledger alike.
+    (("煤气报警器", "煤气报警仪", "煤气报警", "煤气检测仪", "煤气检测报警仪"), "一氧化碳报警"),
+    (("检测报警仪", "检测报警器", "监测报警仪", "检测仪", "监测仪"), "报警"),
+    (("动火作业证", "动火许可证"), "动火作业票"),
+    (("审批票", "审批单", "许可证"), "作业票"),
+    # Periodic inspection of equipment, however written.
+    (("定期检验", "年检", "年审", "检验"), "校验"),
+    (("接地线", "接地装置", "接地极"), "接地"),
+    (("疏散指示标志", "疏散指示灯", "安全出口指示灯", "安全出口标志", "出口指示灯"), "疏散指示"),
+    (("消火栓", "消防栓"), "消防栓"),
+    (("绝缘胶垫", "绝缘垫"), "绝缘垫"),
+    (("绝缘靴", "绝缘鞋"), "绝缘靴"),
+    (("漏电保护器", "漏电保护开关", "漏电开关", "漏保"), "漏电保护"),
+    (("防护围栏", "围栏"), "护栏"),
+    (("皮带输送机", "带式输送机", "输送皮带", "皮带机"), "皮带机"),
+    (("铲车", "叉车"), "叉车"),
+    (("空气压缩机", "空压机"), "空压机"),
+    (("压缩空气储罐", "储气筒", "储气罐"), "储气罐"),
+    (("压力计", "压力表"), "压力表"),
+    (("密闭空间",), "有限空间"),
+    (("登高作业", "高空作业", "高处作业"), "高处作业"),
+    (("保险带",), "安全带"),
+    (("紧急停止按钮", "紧急停止", "紧急停车", "急停按钮", "急停开关", "急停"), "急停"),
 )
 #: Kinds of safeguard or defect (after ``SYNONYMS``): a finding about one and an entry about another are two
 #: hazards, however much else they share ("有限空间作业场所未设置安全警示标志" / "有限空间作业未审批").
@@ -127,10 +162,13 @@ SAFEGUARDS: tuple[str, ...] = (
 EQUIPMENT: tuple[str, ...] = (
     "砂轮机", "台钻", "车床", "钻床", "起重机", "叉车", "储气罐", "空压机", "除尘器", "配电箱", "配电柜", "气瓶", "高炉", "转炉",
     "加热炉", "煤气柜", "浇铸炉", "熔炼炉", "结晶器", "流槽", "卷扬", "砂光机", "氧枪", "连铸", "风机", "储罐",
+    "冲床", "剪板机", "折弯机", "压力机", "电焊机", "切割机", "磨床", "铣床", "刨床", "锯床", "抛光机", "打磨机",
+    "粉碎机", "破碎机", "提升机", "皮带机", "输送机", "搅拌机", "混料机", "锅炉", "电梯", "轧机", "烧结机", "铸造机",
+    "烘干机", "压缩机", "变压器", "发电机", "电动葫芦",
 )  # fmt: skip
 #: A description saying a safeguard is missing ("未设置…", "缺…", "没有泄爆片"), read on the text with its fillers.
 _ABSENT = re.compile(
-    r"(?:未|没有|没|无|不)(?:设置|安装|配备|配置|加装|装设|设|装|配)|缺"
+    r"(?:未|没有|没|无|不)(?:设置|安装|配备|配置|加装|装设|设|装|配|接|做)|缺"
     r"|(?:没有|无)(?:" + "|".join(sorted({*SAFEGUARDS, *EQUIPMENT}, key=lambda t: (-len(t), t))) + ")"
 )
 #: Any negation: a description without one says something is there, and wrong ("泄爆口朝向人员通道").
@@ -140,7 +178,15 @@ _SYNONYMS = re.compile("|".join(re.escape(v) for v in sorted(_CANONICAL, key=lam
 #: "2号" is "2#" is "2": the unit number is kept, its marker dropped (the '#' goes with the punctuation).
 _NUMBER_MARK = re.compile(r"(\d+)号")
 #: A unit number in Chinese numerals ("二号炉", "十二号"), and one written with the mark first ("#2转炉").
-_CHINESE_UNIT = re.compile(r"([一二两三四五六七八九十]{1,3})(?=\s*[号#])")
+#: Financial numerals (贰号) are numerals; "第" before a unit number ("第二车间") is dropped; a workshop, branch
+#: works or section numbered without a mark ("二车间", "3分厂") is numbered all the same.
+_CHINESE_UNIT = re.compile(
+    r"(?:第\s*)?([一二两三四五六七八九十壹贰叁肆伍陆柒捌玖拾]{1,3})(?=\s*(?:[号#]|车间|分厂|工段))"
+)
+_ORDINAL = re.compile(r"第\s*(?=\d+\s*(?:[号#]|车间|分厂|工段))")
+_FINANCIAL = str.maketrans("壹贰叁肆伍陆柒捌玖拾", "一二三四五六七八九十")
+#: "No.2" (with its dot: "NO2" is a gas) is "2#".
+_NUMBER_SIGN = re.compile(r"(?<![a-z])no\.\s*(\d+)", re.IGNORECASE)
 _MARK_FIRST = re.compile(r"(?<![\d#])#\s*(\d+)")
 #: A tonnage written with a Latin "t" ("5t行车" is "5吨行车").
 _TONNES = re.compile(r"(\d+)\s*t(?![a-z])")
@@ -156,9 +202,11 @@ def _chinese_number(numeral: str) -> str:
 
 
 def unit_numbers_folded(text: str) -> str:
-    """NFKC, and every unit number written as "N#": "二号炉", "2号炉", "#2炉" and "2#炉" are one unit."""
+    """NFKC, and every unit number written as "N#": "二号炉", "贰号炉", "2号炉", "#2炉", "No.2炉" and "2#炉" are one
+    unit."""
     folded = unicodedata.normalize("NFKC", text)
-    folded = _CHINESE_UNIT.sub(lambda found: _chinese_number(found[1]), folded)
+    folded = _NUMBER_SIGN.sub(r"\1#", _ORDINAL.sub("", folded))
+    folded = _CHINESE_UNIT.sub(lambda found: _chinese_number(found[1].translate(_FINANCIAL)), folded)
     return _MARK_FIRST.sub(r"\1#", folded)
 
 
