@@ -101,7 +101,7 @@ def test_two_kinds_of_safeguard_are_two_hazards_however_much_else_they_share() -
 
 def test_short_texts_compare_single_characters() -> None:
     # Bigrams alone would give 0.5 for these three-character names.
-    assert place_similarity("值班室", "值班间") == 2 * 2 / 6
+    assert place_similarity("皮带机", "皮带廊") == 2 * 2 / 6
     assert place_similarity("配电室", "配电间") == 1.0  # synonyms
     assert text_similarity("报警", "警报") == 1.0
 
@@ -191,10 +191,46 @@ def test_another_machine_or_another_device_is_another_hazard() -> None:
     assert not pair("机修车间", "电焊机一次线过长", "机修车间", "切割机一次线过长")
 
 
+def test_what_one_says_is_missing_and_the_other_says_is_there_are_two_hazards() -> None:
+    # Something wrong with a safeguard (low pressure, overdue calibration, not interlocked) says it is there.
+    assert not pair("配电室", "配电室灭火器压力不足", "配电室", "配电室没有配备灭火器")
+    assert not pair("主控室", "主控室CO报警器超期未校验", "主控室", "主控室未设置CO报警器")
+    assert not pair(
+        "3#铸造机", "结晶器冷却水压力报警未与快速切断阀联锁", "3#铸造机", "结晶器冷却水没有压力报警"
+    )
+    # Clause by clause: the vent is there (its guide pipe is missing, and it points at people).
+    assert not pair("除尘器", "除尘器泄爆口未设置导流管，泄爆口朝向人员通道", "除尘器", "除尘器没有泄爆片")
+    # A missing safeguard of a machine and a damaged part of it.
+    assert not pair("空压站", "空压机外壳未接地", "空压站", "空压机外壳损坏")
+    # But the same missing thing, however written, is one hazard; so is a missing safeguard and its consequence.
+    assert pair("机修车间", "砂轮机防护罩缺失", "机修车间", "砂轮机没有防护罩")
+    assert pair("3#铸造机", "压力报警未与快速切断阀联锁", "3号铸造机", "压力报警与快速切断阀没联锁")
+    assert pair("熔铸车间", "铝灰暂存点未设置防雨设施", "熔铸车间", "铝灰堆在外面，下雨全淋湿了")
+    assert pair("2号破碎线", "破碎机进料口未设置除铁器", "2#破碎间", "破碎机料里有铁块")
+    assert pair(
+        "抛光车间", "没有及时清扫地面积尘", "抛光车间", "地面积尘较多"
+    )  # dust is a state, not a thing lacked
+
+
+def test_places_are_compared_by_their_names_and_the_whole_works_is_no_place() -> None:
+    # Both end in an area's or a generic word: the names before it decide.
+    assert place_similarity("喷砂房", "喷漆房") < PLACE_MIN  # type: ignore[operator]
+    assert place_similarity("面粉车间", "淀粉车间") < PLACE_MIN  # type: ignore[operator]
+    assert place_similarity("危化品仓库", "危化品库") == 1.0
+    assert not pair("木粉车间", "除尘管道积粉未清理", "面粉车间", "除尘管道积粉没清")
+    assert place_similarity("全厂", "安全科") is None
+    assert pair("全厂", "未制定有限空间专项应急预案", "安全科", "有限空间的应急预案没编")
+    # A plan and a drill are two safeguards, though both are about one emergency.
+    assert not pair("全厂", "未制定有限空间专项应急预案", "全厂", "有限空间应急演练未开展")
+
+
 def test_a_consequence_or_another_name_of_a_general_safeguard_is_one_concept() -> None:
     assert pair("煤气管网", "煤气管道水封未设置防冻措施", "煤气管网", "水封冬天没有伴热会冻住")
     assert pair("办公楼", "疏散指示标志损坏", "办公楼", "楼道安全出口指示灯不亮")
     assert not pair("办公楼", "应急照明灯损坏", "办公楼", "疏散通道被杂物堵塞")
+    assert pair("检修车间", "动火作业未办理动火审批手续", "检修车间", "切割管道没开票")
+    # Places near (one numbered unit, other words) and one concept: the concept decides.
+    assert pair("1号浇铸机", "流槽未设置液位监测报警", "1#浇铸区", "流槽液面高了没报警")
 
 
 def test_a_ledger_note_writing_the_consequence_matches_the_missing_safeguard() -> None:

@@ -29,11 +29,19 @@ and "二号高炉主控室" are different places: both carry unit numbers — an
 in the description — and neither set contains the other's); unless the item is the same, kinds of safeguard
 (``SAFEGUARDS``) where neither side's include the other's ("储气罐安全阀未校验" / "储气罐压力表未校验"), or two
 different machines (``EQUIPMENT``: "砂轮机防护罩" / "台钻防护罩"), or two descriptions that both name hazard concepts
-(``server.domain.hazard_concepts``) and none in common ("积尘未清扫" / "镁粉桶受潮"); and, even under one item, a
-safeguard said to
-be missing against one that is there and wrong ("除尘器未设置泄爆片" / "除尘器泄爆口朝向人员通道", "配电箱未接地" /
-"配电箱门损坏": a negation before a verb of putting in place — 设置, 安装, 配, 接, 做, … —, or "缺"/"没有"/"无"
-before a safeguard, against a description without any negation).
+(``server.domain.hazard_concepts``) and none in common ("积尘未清扫" / "镁粉桶受潮"); and, even under one item,
+what one description says is missing and the other says is there. A description says missing (``ABSENT``) with a
+negation before a verb of putting in place — 设置, 安装, 配, 接, 做, … — or "缺", or "没有"/"没"/"无" a word or two
+before a safeguard or machine (not before a state such as 积尘, nor an act on a thing that is there: 校验, 探伤,
+联锁); what is missing is what it names after the negation ("除尘器未设置泄爆片": the vent; the collector is
+there), nothing named when something unnamed follows ("泄爆口未设置导流管": the vent is there), and is not told
+when nothing follows ("砂轮机防护罩缺失"). It says there, clause by clause, what a clause names without any negation
+("泄爆方向朝向操作平台"; "灭火器压力不足": 不足, 不良, 不合格, … are no negation) or names with an act on it
+("报警器未定期校验", "报警未与切断阀联锁"). Set apart: one says missing what the other says there and does not say
+there itself ("除尘器没有泄爆" / "…，泄爆方向朝向操作平台", "未设置一氧化碳报警器" / "一氧化碳报警器未定期校验");
+or one says something missing and the other, with no negation at all, says damaged (``BROKEN``: 坏 after
+``SYNONYMS``) something both name ("配电箱未接地" / "配电箱门损坏"). A note of a consequence that names the machine
+is no contradiction ("破碎机进料口未设置除铁器" / "破碎机料里有铁块").
 
 Words that agree: either
 
@@ -44,8 +52,9 @@ Words that agree: either
    at one place, one defect of one safeguard is written in many ways; only ``CONCEPT_DESCRIPTION_MIN`` — a word
    or two — when both name the same hazard concept: a ledger writes the consequence, "下雨会进水", where the
    inspector writes the missing safeguard, "未防水防潮"); or
-3. a place is missing, the descriptions name the same hazard concept and are somewhat similar
-   (``CONCEPT_PLACELESS_MIN``); or
+3. a place is missing — or names the whole works (``WHOLE_WORKS``: 全厂, 公司, …), or is near (``PLACE_NEAR``)
+   and the two are not areas of one kind —, the descriptions name the same hazard concept and are somewhat
+   similar (``CONCEPT_PLACELESS_MIN``); or
 4. a place is missing or dissimilar, but the descriptions are near-identical (``DESCRIPTION_ALONE_MIN``) — except
    when the two places are areas of one kind not alike ("成品库" / "原料库", "制氧站" / "煤气加压站": ``AREA_ENDINGS``),
    which are two places whatever the words. Areas named differently ("炼钢车间" / "炼钢厂房") may still be one.
@@ -113,9 +122,12 @@ Chinese is not split into words, and hazard descriptions of the same defect are 
    string has fewer than ``SHORT_TEXT`` characters, single characters alone are compared.
 3. Places: the same on bigrams alone, and containment counts as identical: "高炉主控室" within "1#高炉主控室"
    scores 1 (the shorter must have at least ``MIN_CONTAINED`` characters). A generic ending
-   (``GENERIC_PLACE_ENDINGS``: 车间, 厂房, 区域, 现场, …) says only "a part of the works": without it, the works'
-   own name (at least ``PLACE_SITE_MIN`` characters) within the other place counts as identical too ("炼钢车间" /
-   "炼钢厂房", "煤气区域" / "煤气管道"), while a shared "车间" alone is no shared place ("抛光车间" / "包装车间").
+   (``GENERIC_PLACE_ENDINGS``: 车间, 厂房, 区域, 现场, …) says only "a part of the works", and an area's ending
+   (``AREA_ENDINGS``) only what kind of area: when both places end in either, their names before it are compared
+   (one within the other: identical; else characters and bigrams, as descriptions): "炼钢车间" / "炼钢厂房" are one,
+   "喷砂房" / "喷漆房" and "面粉车间" / "淀粉车间" two, though their endings make them look alike. When only one does,
+   its name (at least ``PLACE_SITE_MIN`` characters) within the other place counts as identical ("煤气区域" /
+   "煤气管道"), and a shared "车间" alone is no shared place ("抛光车间" / "包装车间").
 
 Measured on the labelled pairs of tests/data/reconciliation_pairs.json (bench/reconcile_quality.py prints
 precision, recall and F1 on the 'tune' pairs, the 'holdout-seen' pairs, the 'holdout' pairs and all). Each holdout
@@ -155,6 +167,7 @@ from server.domain.reconciliation.self_assessment import (
 )
 from server.domain.reconciliation.text import (
     AREA_ENDINGS,
+    BROKEN,
     CONCEPT_BONUS,
     CONCEPT_DESCRIPTION_MIN,
     CONCEPT_PLACELESS_MIN,
@@ -169,12 +182,14 @@ from server.domain.reconciliation.text import (
     OVERLAP_WEIGHT,
     PLACE_HEAD,
     PLACE_MIN,
+    PLACE_NEAR,
     PLACE_SITE_MIN,
     PLACE_WEIGHT,
     SAFEGUARDS,
     SAME_KIND_DESCRIPTION_MIN,
     SHORT_TEXT,
     SYNONYMS,
+    WHOLE_WORKS,
     normalise,
     text_similarity,
     unit_numbers_folded,
@@ -182,6 +197,7 @@ from server.domain.reconciliation.text import (
 
 __all__ = [
     "AREA_ENDINGS",
+    "BROKEN",
     "CONCEPT_BONUS",
     "CONCEPT_DESCRIPTION_MIN",
     "CONCEPT_PLACELESS_MIN",
@@ -196,12 +212,14 @@ __all__ = [
     "OVERLAP_WEIGHT",
     "PLACE_HEAD",
     "PLACE_MIN",
+    "PLACE_NEAR",
     "PLACE_SITE_MIN",
     "PLACE_WEIGHT",
     "SAFEGUARDS",
     "SAME_KIND_DESCRIPTION_MIN",
     "SHORT_TEXT",
     "SYNONYMS",
+    "WHOLE_WORKS",
     "Finding",
     "ItemComparison",
     "ItemVerdict",

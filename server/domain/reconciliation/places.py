@@ -11,8 +11,10 @@ from server.domain.reconciliation.text import (
     MIN_CONTAINED,
     PLACE_HEAD,
     PLACE_SITE_MIN,
+    WHOLE_WORKS,
     _Grams,
     _grams_similarity,
+    _names_similarity,
     _numbers,
     normalise,
     unit_numbers_folded,
@@ -31,16 +33,33 @@ class _Place:
     head: str
     #: The core without a generic ending (``GENERIC_PLACE_ENDINGS``: "炼钢车间" → "炼钢"), "" when none or too short.
     site: str
+    #: The core's name without its ending, generic or an area's ("喷砂房" → "喷砂"), "" when none or too short.
+    name: _Grams
 
     @classmethod
     def of(cls, place: str | None) -> _Place:
+        text = normalise(place, drop_fillers=False)
+        if text in WHOLE_WORKS:
+            place, text = None, ""
         folded = unit_numbers_folded(place or "")
-        grams = _Grams.of(normalise(place, drop_fillers=False))
+        grams = _Grams.of(text)
         core = _DIGITS.sub("", grams.text)
         area = core[-1] if core and core[-1] in AREA_ENDINGS else ""
         head = core[-PLACE_HEAD:] if len(core) > PLACE_HEAD else ""
         site = _site(core)
-        return cls(grams, _numbers(_DIGITS.findall(folded)), core, area, head, site)
+        name = site or (core[:-1] if area and len(core) > PLACE_SITE_MIN else "")
+        return cls(
+            grams,
+            _numbers(_DIGITS.findall(folded)),
+            core,
+            area,
+            head,
+            site,
+            _Grams.of(name) if name else _NO_NAME,
+        )
+
+
+_NO_NAME = _Grams.of("")
 
 
 def _site(core: str) -> str:
@@ -65,6 +84,10 @@ def _place_similarity(a: _Place, b: _Place) -> float | None:
     short, long = sorted((a.grams.text, b.grams.text), key=len)
     if len(short) >= MIN_CONTAINED and short in long:
         return 1.0
+    if a.name.text and b.name.text:
+        # Both end in a generic word or an area's: the names decide ("炼钢车间" / "炼钢厂房" are one place,
+        # "喷砂房" / "喷漆房" and "面粉车间" / "淀粉车间" two, though their endings make them look alike).
+        return _names_similarity(a.name, b.name)
     similarity = _grams_similarity(a.grams, b.grams)
     if similarity < 1.0 and (a.site or b.site):
         # Without the generic ending: the same works named with another general word ("炼钢车间" / "炼钢厂房"),
@@ -79,6 +102,3 @@ def place_similarity(a: str | None, b: str | None) -> float | None:
     """Similarity of two places in [0, 1] (containment counts as 1, different unit numbers as 0); None when
     either is missing."""
     return _place_similarity(_Place.of(a), _Place.of(b))
-
-
-#: Kinds of defect a description states (``_Description.defect``); ABSENT + PRESENT is the one conflict.

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from server.domain.hazards import HazardLevel, HazardState
 from server.domain.reconciliation.places import _Place, _place_similarity, _units_conflict
 from server.domain.reconciliation.text import (
-    ABSENT,
     CONCEPT_BONUS,
     CONCEPT_DESCRIPTION_MIN,
     CONCEPT_PLACELESS_MIN,
@@ -17,9 +16,10 @@ from server.domain.reconciliation.text import (
     ITEM_BONUS,
     MIN_CONTAINED,
     PLACE_MIN,
+    PLACE_NEAR,
     PLACE_WEIGHT,
-    PRESENT,
     SAME_KIND_DESCRIPTION_MIN,
+    _contradict,
     _Description,
     _description_similarity,
     _Grams,
@@ -125,10 +125,14 @@ class _Prepared:
     equipment: frozenset[str]
     #: Its description with the fillers kept.
     plain: str
-    #: The kind of defect its description states (``ABSENT``, ``UNSURE``, ``PRESENT``).
+    #: The kind of defect its description states (``ABSENT``, ``UNSURE``, ``PRESENT``, ``BROKEN``).
     defect: int
     #: The hazard concepts its description names.
     concepts: frozenset[str]
+    #: The safeguards and equipment its description names, says are missing and says are there.
+    named: frozenset[str]
+    missing: frozenset[str]
+    there: frozenset[str]
 
     @classmethod
     def of(cls, record: Finding | LedgerEntry, cache: TextCache) -> _Prepared:
@@ -137,7 +141,7 @@ class _Prepared:
         units = place.numbers | d.units if d.units else place.numbers
         return cls(
             record.item_code or None, place, d.grams, units, d.safeguards, d.equipment, d.plain, d.defect,
-            d.concepts,
+            d.concepts, d.named, d.missing, d.there,
         )  # fmt: skip
 
 
@@ -193,8 +197,12 @@ def _compatible(
         if same_concept and description >= CONCEPT_DESCRIPTION_MIN:
             return True
         return description >= (SAME_KIND_DESCRIPTION_MIN if same_kind else DESCRIPTION_MIN)
-    if place is None and same_concept and description >= CONCEPT_PLACELESS_MIN:
-        return True
+    if (
+        same_concept
+        and description >= CONCEPT_PLACELESS_MIN
+        and (place is None or (place >= PLACE_NEAR and not areas))
+    ):
+        return True  # a place missing, or near and not two areas of one kind: the shared concept decides
     if areas:
         return False  # two stores (stations, rooms) not alike are two places, whatever the words
     return description >= DESCRIPTION_ALONE_MIN
@@ -213,7 +221,7 @@ def _pair(f: _Prepared, e: _Prepared, cache: TextCache) -> PairScore:
         or (not same_item and _kinds_conflict(f.safeguards, e.safeguards))
         or (not same_item and _equipment_conflict(f.equipment, e.equipment))
         or (not same_item and _concepts_conflict(f.concepts, e.concepts))
-        or f.defect * e.defect == ABSENT * PRESENT
+        or _contradict(f.defect, f.named, f.missing, f.there, e.defect, e.named, e.missing, e.there)
     )
     place = _place_agreement(f, e, cache.place_similarity(f.place, e.place))
     description = _description_similarity(f.description, e.description)

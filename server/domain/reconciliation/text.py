@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from server.domain.hazard_concepts import concepts
+from server.domain.hazard_concepts import alternation, concepts
 
 #: Words dropped before comparing descriptions: negations (see the package docstring), the words every
 #: hazard text shares ("存在…问题", "现场发现"), and function words. Longest first, so that "没有" goes
@@ -46,6 +46,10 @@ AREA_ENDINGS = "库站室房间池罐厂场楼"
 #: agrees and a shared "车间" alone never does.
 GENERIC_PLACE_ENDINGS: tuple[str, ...] = ("主厂房", "厂房", "车间", "作业区", "作业点", "区域", "现场", "区")
 PLACE_SITE_MIN = 2
+#: Places that name the whole enterprise, not a place in it: a finding "全厂" is placeless.
+WHOLE_WORKS: tuple[str, ...] = ("全厂", "全厂区", "全公司", "公司", "本厂", "厂内", "企业", "全企业")
+#: Places at least this similar (but below ``PLACE_MIN``) are "nearby" enough for a shared hazard concept.
+PLACE_NEAR = 0.25
 #: Characters of a longer place's end that name what it is ("煤气风机房" → "风机房"), looked for in the other's
 #: description.
 PLACE_HEAD = 3
@@ -54,7 +58,7 @@ OVERLAP_WEIGHT = 0.9
 #: The overlap coefficient counts only when the smaller text has at least this many grams.
 MIN_OVERLAP_GRAMS = 3
 #: Descriptions at least this similar describe the same defect when both name the same hazard concept
-#: (``server.domain.hazard_concepts``) and their places agree, or when one place is missing.
+#: (``server.domain.hazard_concepts``) and their places agree, or when one place is missing or near.
 CONCEPT_DESCRIPTION_MIN = 0.05
 CONCEPT_PLACELESS_MIN = 0.3
 #: Score added for the same key item, for a shared hazard concept, and the weight of the place's similarity.
@@ -70,7 +74,7 @@ _DIGITS = re.compile(r"\d+")
 _UNIT_NUMBER = re.compile(r"(\d+)\s*(?:#|号)")
 #: Spaces, punctuation and symbols (\W is "not a letter or digit", in every script; _ is a letter to it).
 _NOT_TEXT = re.compile(r"[\W_]+")
-_FILLERS = re.compile("|".join(re.escape(word) for word in FILLER_WORDS))
+_FILLERS = re.compile(alternation(FILLER_WORDS))
 
 #: Terms written in several ways for one thing (site abbreviations, colloquial words), each folded into one
 #: spelling before comparing. General safety vocabulary only, never a phrase of one particular hazard.
@@ -128,7 +132,7 @@ SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("煤气报警器", "煤气报警仪", "煤气报警", "煤气检测仪", "煤气检测报警仪"), "一氧化碳报警"),
     (("检测报警仪", "检测报警器", "监测报警仪", "检测仪", "监测仪"), "报警"),
     (("动火作业证", "动火许可证"), "动火作业票"),
-    (("审批票", "审批单", "许可证"), "作业票"),
+    (("审批票", "审批单", "审批手续", "许可证", "开票"), "作业票"),
     # Periodic inspection of equipment, however written.
     (("定期检验", "年检", "年审", "检验"), "校验"),
     (("接地线", "接地装置", "接地极"), "接地"),
@@ -155,8 +159,25 @@ SAFEGUARDS: tuple[str, ...] = (
     "积水", "积尘", "积料", "积灰", "泄爆", "隔爆", "抑爆", "照明", "灭火器", "消防栓", "安全带", "安全帽", "限位",
     "制动", "钢丝绳", "隔断", "吹扫", "通风", "气体监测", "温度监测", "应急水源", "溢流", "锁紧", "切断阀", "排放阀",
     "液位", "静电跨接", "培训", "应急预案", "防倾倒", "混放", "杂物", "漏水", "漏油", "泄漏", "锈蚀", "安全阀",
-    "压力表", "清扫制度", "火花", "水位计",
+    "压力表", "清扫制度", "火花", "水位计", "演练",
 )  # fmt: skip
+#: Acts on a thing that is there (after ``SYNONYMS``): upkeep and interlocking. A clause about one says the things
+#: it names are there ("报警器未定期校验", "报警未与切断阀联锁"), and "没有探伤" is an act not done, not a safeguard
+#: missing.
+PRESUPPOSING = frozenset({"校验", "探伤", "联锁"})
+#: Kinds that are a state, not a thing one can lack ("没有及时清扫积尘" says nothing is missing).
+_NOT_MISSABLE = PRESUPPOSING | {
+    "积水",
+    "积尘",
+    "积料",
+    "积灰",
+    "杂物",
+    "漏水",
+    "漏油",
+    "泄漏",
+    "锈蚀",
+    "混放",
+}
 #: Equipment (after ``SYNONYMS``): a finding about one and an entry about another are two hazards, however
 #: much else they share ("砂轮机防护罩缺失" / "台钻防护罩缺失"). Machines and plant, never a part of one.
 EQUIPMENT: tuple[str, ...] = (
@@ -168,13 +189,18 @@ EQUIPMENT: tuple[str, ...] = (
 )  # fmt: skip
 #: A description saying a safeguard is missing ("未设置…", "缺…", "没有泄爆片"), read on the text with its fillers.
 _ABSENT = re.compile(
-    r"(?:未|没有|没|无|不)(?:设置|安装|配备|配置|加装|装设|设|装|配|接|做)|缺"
-    r"|(?:没有|无)(?:" + "|".join(sorted({*SAFEGUARDS, *EQUIPMENT}, key=lambda t: (-len(t), t))) + ")"
+    r"(?:未|没有|没|无|不)(?:设置|安装|配备|配置|加装|装设|设|装|配|接|做)|缺[失少乏]?"
+    r"|(?:没有|没|无)[^未没无不缺非]{0,2}?(?:" + alternation({*SAFEGUARDS, *EQUIPMENT} - _NOT_MISSABLE) + ")"
 )
 #: Any negation: a description without one says something is there, and wrong ("泄爆口朝向人员通道").
 _NEGATION = re.compile(r"[未没无不缺非]")
+#: Words with 不 that say something is there and wrong, not missing ("灭火器压力不足", "接地不良").
+_NOT_NEGATIONS = re.compile("不足|不够|不良|不当|不合格|不灵|不严|不牢|不清|不准|不稳|不符合|不规范")
+#: Clauses of a description: what one clause says is there ("泄爆方向朝向操作平台") is there, whatever another
+#: clause says is missing. (Not "、": it lists the objects of one clause.)
+_CLAUSES = re.compile(r"[，,。；;！!？?\n]+")
 _CANONICAL = {variant: canonical for variants, canonical in SYNONYMS for variant in variants}
-_SYNONYMS = re.compile("|".join(re.escape(v) for v in sorted(_CANONICAL, key=lambda v: (-len(v), v))))
+_SYNONYMS = re.compile(alternation(_CANONICAL))
 #: "2号" is "2#" is "2": the unit number is kept, its marker dropped (the '#' goes with the punctuation).
 _NUMBER_MARK = re.compile(r"(\d+)号")
 #: A unit number in Chinese numerals ("二号炉", "十二号"), and one written with the mark first ("#2转炉").
@@ -205,9 +231,13 @@ def unit_numbers_folded(text: str) -> str:
     """NFKC, and every unit number written as "N#": "二号炉", "贰号炉", "2号炉", "#2炉", "No.2炉" and "2#炉" are one
     unit."""
     folded = unicodedata.normalize("NFKC", text)
-    folded = _NUMBER_SIGN.sub(r"\1#", _ORDINAL.sub("", folded))
+    # The rarer forms are looked for only where they can be (most texts have neither "第" nor ".").
+    if "第" in folded:
+        folded = _ORDINAL.sub("", folded)
+    if "." in folded:
+        folded = _NUMBER_SIGN.sub(r"\1#", folded)
     folded = _CHINESE_UNIT.sub(lambda found: _chinese_number(found[1].translate(_FINANCIAL)), folded)
-    return _MARK_FIRST.sub(r"\1#", folded)
+    return _MARK_FIRST.sub(r"\1#", folded) if "#" in folded else folded
 
 
 def normalise(text: str | None, *, drop_fillers: bool = True) -> str:
@@ -244,6 +274,13 @@ def _set_similarity(x: frozenset[str], y: frozenset[str]) -> float:
     return max(dice, OVERLAP_WEIGHT * shared / smaller) if smaller >= MIN_OVERLAP_GRAMS else dice
 
 
+def _names_similarity(a: _Grams, b: _Grams) -> float:
+    """Two places' names without their endings: 1 when one contains the other, else their characters and bigrams
+    ("喷砂" / "喷漆" share a character and no word)."""
+    short, long = sorted((a.text, b.text), key=len)
+    return 1.0 if short in long else _set_similarity(a.terms, b.terms)
+
+
 def _grams_similarity(a: _Grams, b: _Grams) -> float:
     """Places: similarity of the bigram sets (of the character sets when the shorter text is short)."""
     if not a.text or not b.text:
@@ -277,7 +314,9 @@ def _numbers(found: Iterable[str]) -> frozenset[str]:
     return frozenset(n.lstrip("0") or "0" for n in found)
 
 
-ABSENT, UNSURE, PRESENT = 1, 0, -1
+#: Kinds of defect a description states (``_Description.defect``). BROKEN is PRESENT and said damaged ("坏" after
+#: ``SYNONYMS``: 损坏, 失灵, 破损, …); the products of two kinds tell a conflict at once (ABSENT × BROKEN).
+ABSENT, UNSURE, PRESENT, BROKEN = 1, 0, -1, -2
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,17 +334,93 @@ class _Description:
     defect: int
     #: The hazard concepts it names (``server.domain.hazard_concepts``).
     concepts: frozenset[str]
+    #: The safeguards and equipment it names, says are missing and says are there (``_said``).
+    named: frozenset[str]
+    missing: frozenset[str]
+    there: frozenset[str]
 
     @classmethod
     def of(cls, text: str) -> _Description:
-        grams, plain = _Grams.of(normalise(text)), normalise(text, drop_fillers=False)
-        defect = ABSENT if _ABSENT.search(plain) else UNSURE if _NEGATION.search(plain) else PRESENT
+        plain = normalise(text, drop_fillers=False)
+        grams = _Grams.of(_FILLERS.sub("", plain))  # normalise(text): the fillers go last
+        named = _all_named(grams.text)
+        safeguards, equipment = named & _SAFEGUARD_SET, named & _EQUIPMENT_SET
+        missing, there = _said(text, plain)
         return cls(
             grams,
             _numbers(_UNIT_NUMBER.findall(unit_numbers_folded(text))),
-            frozenset(term for term in SAFEGUARDS if term in grams.text),
-            frozenset(term for term in EQUIPMENT if term in grams.text),
+            safeguards,
+            equipment,
             plain,
-            defect,
+            _defect(plain),
             concepts(text),
+            named,
+            missing,
+            there,
         )
+
+
+def _said(text: str, whole: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The safeguards and equipment ``text`` says are missing, and those it says are there, clause by clause: a
+    clause without negation says what it names is there ("泄爆方向朝向操作平台"), and so does one about upkeep or
+    an interlock ("报警器未定期校验", "报警未与切断阀联锁": not the act itself); one saying something is missing
+    says so of what follows the negation ("除尘器未设置泄爆片": the collector is there), of nothing named when
+    something unnamed follows ("泄爆口未设置导流管": the vent is there), and claims nothing when nothing follows
+    ("砂轮机防护罩缺失": the guard, not the grinder, is missing, but the words do not tell which)."""
+    missing: set[str] = set()
+    there: set[str] = set()
+    clauses = _CLAUSES.split(text)
+    for clause in clauses:
+        plain = normalise(clause, drop_fillers=False) if len(clauses) > 1 else whole
+        named = _all_named(plain)
+        if not named:
+            continue
+        absent = _ABSENT.search(plain)
+        if absent is None:
+            if not _NEGATION.search(_NOT_NEGATIONS.sub("", plain)):
+                there |= named
+            elif named & PRESUPPOSING:
+                there |= named - PRESUPPOSING
+            continue
+        before, after = _all_named(plain[: absent.start()]), _all_named(plain[absent.start() :])
+        if after:
+            missing |= after
+            there |= before - after
+        elif len(normalise(plain[absent.end() :])) >= 2:
+            there |= before  # something the vocabulary does not name is missing
+        # Nothing after the negation ("砂轮机防护罩缺失", "液位报警未装"): which of the things before it is missing
+        # and which is its owner is not told; neither is claimed.
+    return frozenset(missing), frozenset(there)
+
+
+def _all_named(plain: str) -> frozenset[str]:
+    return frozenset(_TERMS.findall(plain))
+
+
+def _contradict(
+    a_defect: int, a_named: frozenset[str], a_missing: frozenset[str], a_there: frozenset[str],
+    b_defect: int, b_named: frozenset[str], b_missing: frozenset[str], b_there: frozenset[str],
+) -> bool:  # fmt: skip
+    """Whether one description says missing what the other says is there (and wrong): two hazards. Either
+    one says something is missing and the other, without any negation, that something it names too is damaged
+    ("配电箱未接地" / "配电箱门损坏"), or one says missing what the other, in a clause, says is there ("除尘器没有泄爆" /
+    "泄爆方向朝向操作平台", "未设置一氧化碳报警器" / "一氧化碳报警器未定期校验"). A note of a consequence that names
+    the machine is neither ("破碎机进料口未设置除铁器" / "破碎机料里有铁块")."""
+    if a_defect * b_defect == ABSENT * BROKEN and a_named & b_named:
+        return True
+    return bool((a_missing & b_there) - a_there) or bool((b_missing & a_there) - b_there)
+
+
+def _defect(plain: str) -> int:
+    """``ABSENT``, ``UNSURE``, ``PRESENT`` or ``BROKEN`` for a text normalised with its fillers."""
+    if _ABSENT.search(plain):
+        return ABSENT
+    if _NEGATION.search(_NOT_NEGATIONS.sub("", plain)):
+        return UNSURE
+    return BROKEN if "坏" in plain else PRESENT
+
+
+#: Every safeguard and machine at every position (one scan instead of a search per term; no term contains another,
+#: a test says so, so the one at a position is the only one there).
+_TERMS = re.compile("(?=(" + alternation({*SAFEGUARDS, *EQUIPMENT}) + "))")
+_SAFEGUARD_SET, _EQUIPMENT_SET = frozenset(SAFEGUARDS), frozenset(EQUIPMENT)
