@@ -35,3 +35,32 @@ def test_precision_and_recall_on_the_labelled_pairs(capsys: pytest.CaptureFixtur
         and tune.recall >= reconcile_quality.TARGET_RECALL
     )
     assert tune.true_positive + tune.false_negative >= 80 and tune.false_positive + tune.true_negative >= 60
+
+
+def test_the_matchers_inlined_rules_decide_as_pair_score_does() -> None:
+    # match() writes the rules of pair_score out in its loop for speed: on every labelled pair, and on each finding
+    # against the next entries (other hazards, often near misses), both must decide alike.
+    from datetime import UTC, datetime
+
+    from server.domain.hazards import HazardLevel, HazardState
+    from server.domain.reconciliation import Finding, LedgerEntry, match, pair_score
+
+    when = datetime(2026, 6, 1, tzinfo=UTC)
+    pairs = reconcile_quality.load_pairs()
+    findings = [
+        Finding(f"f{p['id']}", p["finding"]["item_code"], p["finding"]["place"], p["finding"]["description"],
+                when, HazardLevel.general, HazardState.found)
+        for p in pairs
+    ]  # fmt: skip
+    entries = [
+        LedgerEntry(f"e{p['id']}", p["entry"]["item_code"], p["entry"]["place"], p["entry"]["description"],
+                    when, HazardLevel.general, HazardState.found)
+        for p in pairs
+    ]  # fmt: skip
+    for i, finding in enumerate(findings):
+        for entry in entries[i : i + 4]:
+            first, _ = match([finding], [entry])
+            assert bool(first) == pair_score(finding, entry).compatible, (
+                finding.description,
+                entry.description,
+            )

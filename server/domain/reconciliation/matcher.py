@@ -24,11 +24,11 @@ from server.domain.reconciliation.text import (
     _LEAST_CONCEPT_DESCRIPTION,
     _LEAST_DESCRIPTION,
     ABSENT,
+    BROKEN,
     CONCEPT_BONUS,
     ITEM_BONUS,
     PLACE_MIN,
     PLACE_WEIGHT,
-    PRESENT,
 )
 
 # --- reconciliation -------------------------------------------------------------------------------------
@@ -135,9 +135,10 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
     places, descriptions = cache._place_pairs, cache._description_pairs
     for fi, finding in enumerate(fs):
         pf = _Prepared.of(finding, cache)
-        code, units, kinds, equipment, defect, found_at, ideas = (
-            pf.item_code, pf.units, pf.safeguards, pf.equipment, pf.defect, finding.found_at, pf.concepts
+        code, units, kinds, equipment, found_at, ideas = (
+            pf.item_code, pf.units, pf.safeguards, pf.equipment, finding.found_at, pf.concepts
         )  # fmt: skip
+        defect, named, missing, there = pf.defect, pf.named, pf.missing, pf.there
         place_text, description_text, area = pf.place.grams.text, pf.description.text, pf.place.area
         candidates = everything if code is None else by_code.get(code, []) + by_code.get(None, [])
         for ei, pe, written in candidates:
@@ -150,8 +151,6 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
                 or (ideas and pe.concepts and not (ideas & pe.concepts))
             ):
                 continue
-            if defect * pe.defect == ABSENT * PRESENT:
-                continue
             description = descriptions.get((description_text, pe.description.text))
             if description is None:
                 description = cache.description_similarity(pf.description, pe.description)
@@ -160,6 +159,12 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
                 _LEAST_CONCEPT_DESCRIPTION if same_concept else _LEAST_DESCRIPTION
             ):
                 continue  # too few words in common whatever the places: spares comparing them (most pairs)
+            if (
+                (defect * pe.defect == ABSENT * BROKEN and named & pe.named)
+                or (missing and (missing & pe.there) - there)
+                or (pe.missing and (pe.missing & there) - pe.there)
+            ):
+                continue  # one says missing what the other says is there (text._contradict)
             key = (place_text, pe.place.grams.text)
             place = places[key] if key in places else cache.place_similarity(pf.place, pe.place)
             if place is not None and place < PLACE_MIN:
