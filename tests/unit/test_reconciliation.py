@@ -229,6 +229,11 @@ def test_a_consequence_or_another_name_of_a_general_safeguard_is_one_concept() -
     assert pair("办公楼", "疏散指示标志损坏", "办公楼", "楼道安全出口指示灯不亮")
     assert not pair("办公楼", "应急照明灯损坏", "办公楼", "疏散通道被杂物堵塞")
     assert pair("检修车间", "动火作业未办理动火审批手续", "检修车间", "切割管道没开票")
+    # A shock is the consequence of either of two safeguards; the two safeguards stay two hazards.
+    assert pair("焊接车间", "电焊机外壳未接地", "焊接车间", "电焊机外壳带电，碰了会电人")
+    assert pair("焊接车间", "电焊机未安装漏电保护器", "焊接车间", "电焊机漏电麻手")
+    assert not pair("配电室", "配电箱未接地", "配电室", "配电箱未安装漏电保护器")
+    assert pair("机修车间", "皮带轮未设置防护罩", "机修车间", "皮带轮露着容易把手卷进去")
     # Places near (one numbered unit, other words) and one concept: the concept decides.
     assert pair("1号浇铸机", "流槽未设置液位监测报警", "1#浇铸区", "流槽液面高了没报警")
 
