@@ -3,7 +3,9 @@
 Character overlap cannot see that "铝镁粉尘收集桶未防水防潮" and "收尘桶放在门口，下雨会进水" are one hazard: a
 ledger often writes the consequence ("下雨会进水", "灰大", "没人在上面看着") where the inspector writes the safeguard
 that is missing. Each concept here lists the words that name it — the checklist's own term, its usual variants, and
-the colloquial or consequence forms people write — and ``concepts`` tags a text with every concept it names.
+the colloquial or consequence forms people write — and ``concepts`` tags a text with every concept it names. A
+consequence of either of two missing safeguards names both ("触电": no earthing, no residual-current device), so it
+agrees with each while the two safeguards stay two concepts.
 
 The concepts come from the checklist, not from labelled pairs: each cites the key or management items of the
 default catalogue (server/catalogue/default-2022.toml) whose requirement text it stands for (``items``); a few
