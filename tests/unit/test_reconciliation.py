@@ -166,6 +166,16 @@ def test_general_safety_vocabulary_is_one_whichever_word_is_written() -> None:
     assert pair("危废暂存间", "危废暂存间未设置防渗漏措施", "危废库", "危废库地面没做防渗")
 
 
+def test_casting_furnace_and_permit_vocabulary_is_one_whichever_word_is_written() -> None:
+    assert normalise("2#深井铸造机") == normalise("2号铸井") == normalise("二号铸造井")
+    assert normalise("熔铝炉") == normalise("熔炼炉") and normalise("水泵故障") == normalise("水泵损坏")
+    assert normalise("动火作业许可") == normalise("动火审批") == normalise("动火证")
+    assert normalise("抽水泵") == normalise("排水泵") and normalise("垃圾") == normalise("杂物")
+    # A spare pump missing and the pump broken are two hazards of one pit (a pump is a machine).
+    assert not pair("2#铸井", "铸井排水泵未设置备用泵", "2号铸井", "抽水泵坏了，井里积水")
+    assert pair("3#熔铝炉", "熔铝炉炉门水冷元件未设置应急水源", "3#熔炼炉", "炉门水套没备用水，停电就断水")
+
+
 def test_a_generic_ending_of_a_place_is_not_a_place() -> None:
     # "车间", "厂房", "区域" say only "a part of the works": the works' own name decides.
     assert place_similarity("炼钢车间", "炼钢厂房") == 1.0
