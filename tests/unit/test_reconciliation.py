@@ -222,6 +222,21 @@ def test_what_one_says_is_missing_and_the_other_says_is_there_are_two_hazards() 
     )  # dust is a state, not a thing lacked
 
 
+def test_what_a_negation_follows_at_once_is_what_is_missing() -> None:
+    # "报警器没装": the alarm is missing; one set too high, or not interlocked, is there.
+    assert not pair("2#值班室", "值班室一氧化碳报警器报警值设定过高", "2号值班室", "值班室CO报警器没装")
+    assert not pair("1#铸井", "冷却水流量报警装置未与紧急排放阀联锁", "1号铸井", "冷却水流量报警器没装")
+    # One that says a thing missing and also there (only portable ones) does not contradict another saying missing.
+    assert pair(
+        "2#操作室",
+        "未设置固定式一氧化碳报警器，仅配备便携式检测仪",
+        "2号操作室",
+        "没装固定的CO报警器，靠手持的",
+    )
+    # "缺失" follows what is missing: "缺失一段" names nothing else missing.
+    assert pair("高炉炉顶", "炉顶平台护栏缺失", "1#高炉炉顶", "炉顶平台栏杆缺失一段")
+
+
 def test_places_are_compared_by_their_names_and_the_whole_works_is_no_place() -> None:
     # Both end in an area's or a generic word: the names before it decide.
     assert place_similarity("喷砂房", "喷漆房") < PLACE_MIN  # type: ignore[operator]

@@ -391,15 +391,23 @@ def _said(text: str, whole: str) -> tuple[frozenset[str], frozenset[str]]:
         if after:
             missing |= after
             there |= before - after
-        elif len(normalise(plain[absent.end() :])) >= 2:
-            there |= before  # something the vocabulary does not name is missing
-        # Nothing after the negation ("砂轮机防护罩缺失", "液位报警未装"): which of the things before it is missing
-        # and which is its owner is not told; neither is claimed.
+        elif absent[0] != "缺失" and len(normalise(plain[absent.end() :])) >= 2:
+            # Something the vocabulary does not name is missing ("缺失" follows what is missing: "缺失一段").
+            there |= before
+        else:
+            # Nothing after the negation ("砂轮机防护罩缺失", "值班室CO报警器没装"): what the negation follows at
+            # once is missing; its owner before it is not told either way.
+            missing |= _named_ending_at(plain, absent.start())
     return frozenset(missing), frozenset(there)
 
 
 def _all_named(plain: str) -> frozenset[str]:
     return frozenset(_TERMS.findall(plain))
+
+
+def _named_ending_at(plain: str, end: int) -> frozenset[str]:
+    """The safeguard or machine that ends at ``end`` in ``plain`` (none, or one)."""
+    return frozenset(t[1] for t in _TERMS.finditer(plain, 0, end) if t.start() + len(t[1]) == end)
 
 
 def _contradict(
@@ -413,7 +421,9 @@ def _contradict(
     the machine is neither ("破碎机进料口未设置除铁器" / "破碎机料里有铁块")."""
     if a_defect * b_defect == ABSENT * BROKEN and a_named & b_named:
         return True
-    return bool((a_missing & b_there) - a_there) or bool((b_missing & a_there) - b_there)
+    return bool((a_missing & b_there) - a_there - b_missing) or bool(
+        (b_missing & a_there) - b_there - a_missing
+    )
 
 
 def _defect(plain: str) -> int:
