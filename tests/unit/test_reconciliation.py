@@ -222,6 +222,15 @@ def test_what_one_says_is_missing_and_the_other_says_is_there_are_two_hazards() 
     )  # dust is a state, not a thing lacked
 
 
+def test_opposite_sides_of_one_thing_are_two_places() -> None:
+    assert place_similarity("3#转炉炉后操作室", "三号转炉炉前操作室") == 0.0
+    assert place_similarity("烧结机头", "烧结机尾") == 0.0 and place_similarity("流槽入口", "流槽出口") == 0.0
+    assert place_similarity("转炉炉前", "3#转炉炉前操作室") == 1.0
+    assert not pair(
+        "3#转炉炉后操作室", "未设置固定式一氧化碳报警器", "三号转炉炉前操作室", "未设置固定式CO报警器"
+    )
+
+
 def test_what_a_negation_follows_at_once_is_what_is_missing() -> None:
     # "报警器没装": the alarm is missing; one set too high, or not interlocked, is there.
     assert not pair("2#值班室", "值班室一氧化碳报警器报警值设定过高", "2号值班室", "值班室CO报警器没装")

@@ -11,6 +11,7 @@ from server.domain.reconciliation.text import (
     MIN_CONTAINED,
     PLACE_HEAD,
     PLACE_SITE_MIN,
+    SIDES,
     WHOLE_WORKS,
     _Grams,
     _grams_similarity,
@@ -19,6 +20,9 @@ from server.domain.reconciliation.text import (
     normalise,
     unit_numbers_folded,
 )
+
+#: Opposite sides of a thing: a place on one side of it and one on the other are two places.
+_OPPOSITE = {a: b for x, y in SIDES for a, b in ((x, y), (y, x))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,8 @@ class _Place:
     site: str
     #: The core's name without its ending, generic or an area's ("喷砂房" → "喷砂"), "" when none or too short.
     name: _Grams
+    #: Its sides of a thing ("炉前", "机尾": a character and one of ``SIDES``), compared by ``_sides_conflict``.
+    sides: frozenset[str]
 
     @classmethod
     def of(cls, place: str | None) -> _Place:
@@ -56,6 +62,7 @@ class _Place:
             head,
             site,
             _Grams.of(name) if name else _NO_NAME,
+            frozenset(core[i - 1 : i + 1] for i in range(1, len(core)) if core[i] in _OPPOSITE),
         )
 
 
@@ -71,6 +78,15 @@ def _site(core: str) -> str:
     return ""
 
 
+def _sides_conflict(a: _Place, b: _Place) -> bool:
+    """One place is on one side of a thing and the other on the opposite side of the same thing ("转炉炉前操作室" /
+    "转炉炉后操作室", "机头" / "机尾"), and neither names both."""
+    return any(
+        side[0] + _OPPOSITE[side[1]] in b.sides and side[0] + _OPPOSITE[side[1]] not in a.sides
+        for side in a.sides - b.sides
+    )
+
+
 def _units_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
     """Both name numbered units, and neither's numbers include the other's ("1#高炉" vs "2#高炉")."""
     return bool(a and b) and not (a <= b or b <= a)
@@ -79,7 +95,7 @@ def _units_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
 def _place_similarity(a: _Place, b: _Place) -> float | None:
     if not a.grams.text or not b.grams.text:
         return None
-    if _units_conflict(a.numbers, b.numbers):
+    if _units_conflict(a.numbers, b.numbers) or _sides_conflict(a, b):
         return 0.0
     short, long = sorted((a.grams.text, b.grams.text), key=len)
     if len(short) >= MIN_CONTAINED and short in long:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from server.domain.hazards import HazardLevel, HazardState
-from server.domain.reconciliation.places import _Place, _place_similarity, _units_conflict
+from server.domain.reconciliation.places import _Place, _place_similarity, _sides_conflict, _units_conflict
 from server.domain.reconciliation.text import (
     CONCEPT_BONUS,
     CONCEPT_DESCRIPTION_MIN,
@@ -218,6 +218,7 @@ def _pair(f: _Prepared, e: _Prepared, cache: TextCache) -> PairScore:
     apart = (
         (f.item_code is not None and e.item_code is not None and not same_item)
         or _units_conflict(f.units, e.units)
+        or _sides_conflict(f.place, e.place)
         or (not same_item and _kinds_conflict(f.safeguards, e.safeguards))
         or (not same_item and _equipment_conflict(f.equipment, e.equipment))
         or (not same_item and _concepts_conflict(f.concepts, e.concepts))

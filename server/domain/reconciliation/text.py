@@ -46,6 +46,17 @@ AREA_ENDINGS = "库站室房间池罐厂场楼"
 #: agrees and a shared "车间" alone never does.
 GENERIC_PLACE_ENDINGS: tuple[str, ...] = ("主厂房", "厂房", "车间", "作业区", "作业点", "区域", "现场", "区")
 PLACE_SITE_MIN = 2
+#: Opposite sides of a thing: "炉前" / "炉后" (in front of and behind a furnace), "机头" / "机尾", "入口" / "出口" are
+#: two places, however alike the rest of their names.
+SIDES: tuple[tuple[str, str], ...] = (
+    ("前", "后"),
+    ("头", "尾"),
+    ("东", "西"),
+    ("南", "北"),
+    ("左", "右"),
+    ("入", "出"),
+    ("内", "外"),
+)
 #: Places that name the whole enterprise, not a place in it: a finding "全厂" is placeless.
 WHOLE_WORKS: tuple[str, ...] = ("全厂", "全厂区", "全公司", "公司", "本厂", "厂内", "企业", "全企业")
 #: Places at least this similar (but below ``PLACE_MIN``) are "nearby" enough for a shared hazard concept.
