@@ -222,6 +222,19 @@ def test_what_one_says_is_missing_and_the_other_says_is_there_are_two_hazards() 
     )  # dust is a state, not a thing lacked
 
 
+def test_an_act_left_undone_and_another_defect_of_the_thing_are_two_hazards() -> None:
+    # Not interlocked (联锁) is one defect of an alarm; its signal not sent on, or its probe broken, another.
+    assert not pair(
+        "加压机房", "一氧化碳报警器未与事故排风机联锁", "加压机房", "CO报警器装了，信号没接到中控室"
+    )
+    assert not pair("1#流槽", "液位报警装置未与快速切断阀联锁", "1号流槽", "流槽液位报警探头坏了，不报警")
+    # Expired is overdue for inspection: the act is named without its word.
+    assert pair("空压站", "储气罐安全阀超期未校验", "空压站", "储气罐安全阀过期了")
+    # Bonding a flange and earthing a collector are two safeguards; a bonding wire fallen off is missing.
+    assert not pair("抛光车间", "除尘器本体接地线断开", "抛光车间", "除尘管道法兰没跨接")
+    assert pair("制氧站", "氧气管道法兰未设置跨接线", "制氧站", "氧气管道法兰跨接线掉了")
+
+
 def test_opposite_sides_of_one_thing_are_two_places() -> None:
     assert place_similarity("3#转炉炉后操作室", "三号转炉炉前操作室") == 0.0
     assert place_similarity("烧结机头", "烧结机尾") == 0.0 and place_similarity("流槽入口", "流槽出口") == 0.0

@@ -18,6 +18,7 @@ from server.domain.reconciliation.text import (
     PLACE_MIN,
     PLACE_NEAR,
     PLACE_WEIGHT,
+    PRESUPPOSING,
     SAME_KIND_DESCRIPTION_MIN,
     _contradict,
     _Description,
@@ -151,6 +152,14 @@ def _kinds_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
     return bool(a and b) and not (a <= b or b <= a)
 
 
+def _acts_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Both name kinds of safeguard, and one names an act on a thing that is there (``PRESUPPOSING``: 联锁, 校验,
+    探伤) the other names none of: the act left undone is one defect, anything else wrong with the thing another
+    ("报警未与排风机联锁" / "报警信号没接到中控室", "液位报警探头坏了")."""
+    acts_a, acts_b = a & PRESUPPOSING, b & PRESUPPOSING
+    return bool(a and b) and bool(acts_a or acts_b) and not (acts_a and acts_b)
+
+
 def _equipment_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
     """Both name equipment, and none in common ("砂轮机防护罩" vs "台钻防护罩")."""
     return bool(a and b) and not (a & b)
@@ -220,6 +229,7 @@ def _pair(f: _Prepared, e: _Prepared, cache: TextCache) -> PairScore:
         or _units_conflict(f.units, e.units)
         or _sides_conflict(f.place, e.place)
         or (not same_item and _kinds_conflict(f.safeguards, e.safeguards))
+        or (not same_item and _acts_conflict(f.safeguards, e.safeguards))
         or (not same_item and _equipment_conflict(f.equipment, e.equipment))
         or (not same_item and _concepts_conflict(f.concepts, e.concepts))
         or _contradict(f.defect, f.named, f.missing, f.there, e.defect, e.named, e.missing, e.there)

@@ -149,6 +149,7 @@ SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
     # Periodic inspection of equipment, however written.
     (("定期检验", "年检", "年审", "检验"), "校验"),
     (("接地线", "接地装置", "接地极"), "接地"),
+    (("跨接线",), "跨接"),
     (("疏散指示标志", "疏散指示灯", "安全出口指示灯", "安全出口标志", "出口指示灯"), "疏散指示"),
     (("消火栓", "消防栓"), "消防栓"),
     (("绝缘胶垫", "绝缘垫"), "绝缘垫"),
@@ -174,13 +175,16 @@ SAFEGUARDS: tuple[str, ...] = (
     "警示标志", "审批", "作业票", "校验", "检定", "探伤", "联锁", "报警", "护栏", "防护罩", "盖板", "接地", "绝缘",
     "积水", "积尘", "积料", "积灰", "泄爆", "隔爆", "抑爆", "照明", "灭火器", "消防栓", "安全带", "安全帽", "限位",
     "制动", "钢丝绳", "隔断", "吹扫", "通风", "气体监测", "温度监测", "应急水源", "溢流", "锁紧", "切断阀", "排放阀",
-    "液位", "静电跨接", "培训", "应急预案", "防倾倒", "混放", "杂物", "漏水", "漏油", "泄漏", "锈蚀", "安全阀",
+    "液位", "跨接", "培训", "应急预案", "防倾倒", "混放", "杂物", "漏水", "漏油", "泄漏", "锈蚀", "安全阀",
     "压力表", "清扫制度", "火花", "水位计", "演练",
 )  # fmt: skip
 #: Acts on a thing that is there (after ``SYNONYMS``): upkeep and interlocking. A clause about one says the things
 #: it names are there ("报警器未定期校验", "报警未与切断阀联锁"), and "没有探伤" is an act not done, not a safeguard
 #: missing.
 PRESUPPOSING = frozenset({"校验", "探伤", "联锁"})
+#: Words that name a kind without its word (after ``SYNONYMS``): what is expired is overdue for its periodic
+#: inspection ("安全阀过期了" / "安全阀超期未校验").
+IMPLIED_KINDS: tuple[tuple[str, str], ...] = (("超期", "校验"),)
 #: Kinds that are a state, not a thing one can lack ("没有及时清扫积尘" says nothing is missing).
 _NOT_MISSABLE = PRESUPPOSING | {
     "积水",
@@ -205,9 +209,11 @@ EQUIPMENT: tuple[str, ...] = (
 )  # fmt: skip
 #: A description saying a safeguard is missing ("未设置…", "缺…", "没有泄爆片"), read on the text with its fillers.
 _ABSENT = re.compile(
-    r"(?:未|没有|没|无|不)(?:设置|安装|配备|配置|加装|装设|设|装|配|接|做)|缺[失少乏]?"
+    r"(?:未|没有|没|无|不)(?:设置|安装|配备|配置|加装|装设|设|装|配|接|做)|缺[失少乏]?|掉了|脱落"
     r"|(?:没有|没|无)[^未没无不缺非]{0,2}?(?:" + alternation({*SAFEGUARDS, *EQUIPMENT} - _NOT_MISSABLE) + ")"
 )
+#: Words of ``_ABSENT`` written after what is missing ("护栏缺失一段", "跨接线掉了"), not before it.
+_AFTER_WHAT_IS_MISSING = frozenset({"缺失", "掉了", "脱落"})
 #: Any negation: a description without one says something is there, and wrong ("泄爆口朝向人员通道").
 _NEGATION = re.compile(r"[未没无不缺非]")
 #: Words with 不 that say something is there and wrong, not missing ("灭火器压力不足", "接地不良").
@@ -359,7 +365,7 @@ class _Description:
     def of(cls, text: str) -> _Description:
         plain = normalise(text, drop_fillers=False)
         grams = _Grams.of(_FILLERS.sub("", plain))  # normalise(text): the fillers go last
-        named = _all_named(grams.text)
+        named = _all_named(grams.text) | {kind for word, kind in IMPLIED_KINDS if word in grams.text}
         safeguards, equipment = named & _SAFEGUARD_SET, named & _EQUIPMENT_SET
         missing, there = _said(text, plain)
         return cls(
@@ -402,7 +408,7 @@ def _said(text: str, whole: str) -> tuple[frozenset[str], frozenset[str]]:
         if after:
             missing |= after
             there |= before - after
-        elif absent[0] != "缺失" and len(normalise(plain[absent.end() :])) >= 2:
+        elif absent[0] not in _AFTER_WHAT_IS_MISSING and len(normalise(plain[absent.end() :])) >= 2:
             # Something the vocabulary does not name is missing ("缺失" follows what is missing: "缺失一段").
             there |= before
         else:
