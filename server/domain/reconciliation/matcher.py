@@ -8,12 +8,14 @@ from datetime import date, datetime
 
 from server.domain.clearance import ItemResultValue
 from server.domain.hazards import HazardStatus
+from server.domain.reconciliation.places import _sides_conflict
 from server.domain.reconciliation.scoring import (
     Finding,
     LedgerEntry,
     Match,
     PairScore,
     TextCache,
+    _acts_conflict,
     _compatible,
     _order,
     _place_agreement,
@@ -140,15 +142,19 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
         )  # fmt: skip
         defect, named, missing, there = pf.defect, pf.named, pf.missing, pf.there
         place_text, description_text, area = pf.place.grams.text, pf.description.text, pf.place.area
+        sides = pf.place.sides
         candidates = everything if code is None else by_code.get(code, []) + by_code.get(None, [])
         for ei, pe, written in candidates:
             same_item = code is not None and code == pe.item_code
             if units and pe.units and not (units <= pe.units or pe.units <= units):
                 continue
+            if sides and pe.place.sides and _sides_conflict(pf.place, pe.place):
+                continue
             if not same_item and (
                 (kinds and pe.safeguards and not (kinds <= pe.safeguards or pe.safeguards <= kinds))
                 or (equipment and pe.equipment and not (equipment & pe.equipment))
                 or (ideas and pe.concepts and not (ideas & pe.concepts))
+                or _acts_conflict(kinds, pe.safeguards)
             ):
                 continue
             description = descriptions.get((description_text, pe.description.text))
@@ -161,8 +167,8 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
                 continue  # too few words in common whatever the places: spares comparing them (most pairs)
             if (
                 (defect * pe.defect == ABSENT * BROKEN and named & pe.named)
-                or (missing and (missing & pe.there) - there)
-                or (pe.missing and (pe.missing & there) - pe.there)
+                or (missing and (missing & pe.there) - there - pe.missing)
+                or (pe.missing and (pe.missing & there) - pe.there - missing)
             ):
                 continue  # one says missing what the other says is there (text._contradict)
             key = (place_text, pe.place.grams.text)
