@@ -228,6 +228,10 @@ def test_an_act_left_undone_and_another_defect_of_the_thing_are_two_hazards() ->
         "加压机房", "一氧化碳报警器未与事故排风机联锁", "加压机房", "CO报警器装了，信号没接到中控室"
     )
     assert not pair("1#流槽", "液位报警装置未与快速切断阀联锁", "1号流槽", "流槽液位报警探头坏了，不报警")
+    # A permit signed without the site check is there; one never issued is another hazard.
+    assert not pair("铸造车间", "动火作业票审批人未到现场确认即签字", "铸造车间", "流槽边动火没开票")
+    # The parts of a crane's lifting gear are inspected each for its own defects.
+    assert not pair("2#铸造起重机", "龙门钩耳轴销磨损量超标", "2号行车", "主钩钢丝绳有断丝，还没换")
     # Expired is overdue for inspection: the act is named without its word.
     assert pair("空压站", "储气罐安全阀超期未校验", "空压站", "储气罐安全阀过期了")
     # Bonding a flange and earthing a collector are two safeguards; a bonding wire fallen off is missing.

@@ -96,6 +96,8 @@ SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("防护栏杆", "防护栏", "栏杆"), "护栏"),
     (("桥式起重机", "行车", "天车", "吊车"), "起重机"),
     (("限位器", "限位开关"), "限位"),
+    (("主钩", "副钩"), "吊钩"),
+    (("签发", "签批", "签名"), "签字"),
     (("不起作用", "失灵", "失效", "损坏", "破损", "坏了", "不亮", "损毁", "故障"), "坏"),
     (("应急照明灯", "应急灯"), "应急照明"),
     (("铝水",), "铝液"),
@@ -176,12 +178,14 @@ SAFEGUARDS: tuple[str, ...] = (
     "积水", "积尘", "积料", "积灰", "泄爆", "隔爆", "抑爆", "照明", "灭火器", "消防栓", "安全带", "安全帽", "限位",
     "制动", "钢丝绳", "隔断", "吹扫", "通风", "气体监测", "温度监测", "应急水源", "溢流", "锁紧", "切断阀", "排放阀",
     "液位", "跨接", "培训", "应急预案", "防倾倒", "混放", "杂物", "漏水", "漏油", "泄漏", "锈蚀", "安全阀",
-    "压力表", "清扫制度", "火花", "水位计", "演练",
+    "压力表", "清扫制度", "火花", "水位计", "演练", "签字",
+    # Parts of a crane's lifting gear, each inspected for its own defects (ST-2).
+    "龙门钩", "耳轴", "吊钩",
 )  # fmt: skip
-#: Acts on a thing that is there (after ``SYNONYMS``): upkeep and interlocking. A clause about one says the things
-#: it names are there ("报警器未定期校验", "报警未与切断阀联锁"), and "没有探伤" is an act not done, not a safeguard
-#: missing.
-PRESUPPOSING = frozenset({"校验", "探伤", "联锁"})
+#: Acts on a thing that is there (after ``SYNONYMS``): upkeep, interlocking and a permit's signature. A clause about
+#: one says the things it names are there ("报警器未定期校验", "报警未与切断阀联锁", "作业票审批人未到现场即签字"), and
+#: "没有探伤" is an act not done, not a safeguard missing.
+PRESUPPOSING = frozenset({"校验", "探伤", "联锁", "签字"})
 #: Words that name a kind without its word (after ``SYNONYMS``): what is expired is overdue for its periodic
 #: inspection ("安全阀过期了" / "安全阀超期未校验").
 IMPLIED_KINDS: tuple[tuple[str, str], ...] = (("超期", "校验"),)
