@@ -243,6 +243,13 @@ def test_opposite_sides_of_one_thing_are_two_places() -> None:
     assert place_similarity("3#转炉炉后操作室", "三号转炉炉前操作室") == 0.0
     assert place_similarity("烧结机头", "烧结机尾") == 0.0 and place_similarity("流槽入口", "流槽出口") == 0.0
     assert place_similarity("转炉炉前", "3#转炉炉前操作室") == 1.0
+    assert place_similarity("东区除尘器", "西区除尘器") == 0.0  # a side at the start of the place too
+
+
+def test_units_lettered_instead_of_numbered_are_units() -> None:
+    assert place_similarity("A线除尘器", "B线除尘器") == 0.0 and place_similarity("A线除尘器", "a线") == 1.0
+    assert not pair("抛光车间", "A线抛光机除尘器未设置泄爆装置", "抛光车间", "B线抛光机除尘器没有泄爆片")
+    assert pair("抛光车间", "A线抛光机除尘器未设置泄爆装置", "抛光车间", "A线抛光除尘器没有泄爆片")
     assert not pair(
         "3#转炉炉后操作室", "未设置固定式一氧化碳报警器", "三号转炉炉前操作室", "未设置固定式CO报警器"
     )

@@ -15,6 +15,7 @@ from server.domain.reconciliation.text import (
     WHOLE_WORKS,
     _Grams,
     _grams_similarity,
+    _lettered,
     _names_similarity,
     _numbers,
     normalise,
@@ -39,7 +40,8 @@ class _Place:
     site: str
     #: The core's name without its ending, generic or an area's ("喷砂房" → "喷砂"), "" when none or too short.
     name: _Grams
-    #: Its sides of a thing ("炉前", "机尾": a character and one of ``SIDES``), compared by ``_sides_conflict``.
+    #: Its sides of a thing ("炉前", "机尾": a character, or "^" at its start, and one of ``SIDES``), compared by
+    #: ``_sides_conflict``.
     sides: frozenset[str]
 
     @classmethod
@@ -56,13 +58,13 @@ class _Place:
         name = site or (core[:-1] if area and len(core) > PLACE_SITE_MIN else "")
         return cls(
             grams,
-            _numbers(_DIGITS.findall(folded)),
+            _numbers(_DIGITS.findall(folded)) | _lettered(folded),
             core,
             area,
             head,
             site,
             _Grams.of(name) if name else _NO_NAME,
-            frozenset(core[i - 1 : i + 1] for i in range(1, len(core)) if core[i] in _OPPOSITE),
+            frozenset(("^" + core)[i : i + 2] for i in range(len(core)) if core[i] in _OPPOSITE),
         )
 
 

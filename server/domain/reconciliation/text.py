@@ -83,6 +83,8 @@ _LEAST_CONCEPT_DESCRIPTION = min(CONCEPT_DESCRIPTION_MIN, CONCEPT_PLACELESS_MIN)
 _DIGITS = re.compile(r"\d+")
 #: A unit number inside a description: "1#除尘器", "2号高炉" (other numbers there are measurements).
 _UNIT_NUMBER = re.compile(r"(\d+)\s*(?:#|号)")
+#: A unit lettered instead of numbered ("A线", "B区", "C跨"): a letter alone before a unit's word.
+_LETTER_UNIT = re.compile(r"(?<![a-z])([a-z])\s*(?=[线区跨段侧栋#号]|车间|厂房|生产线)")
 #: Spaces, punctuation and symbols (\W is "not a letter or digit", in every script; _ is a letter to it).
 _NOT_TEXT = re.compile(r"[\W_]+")
 _FILLERS = re.compile(alternation(FILLER_WORDS))
@@ -340,6 +342,11 @@ def _numbers(found: Iterable[str]) -> frozenset[str]:
     return frozenset(n.lstrip("0") or "0" for n in found)
 
 
+def _lettered(folded: str) -> frozenset[str]:
+    """The letters of units lettered instead of numbered in a text (after ``unit_numbers_folded``)."""
+    return frozenset(_LETTER_UNIT.findall(folded.lower()))
+
+
 #: Kinds of defect a description states (``_Description.defect``). BROKEN is PRESENT and said damaged ("坏" after
 #: ``SYNONYMS``: 损坏, 失灵, 破损, …); the products of two kinds tell a conflict at once (ABSENT × BROKEN).
 ABSENT, UNSURE, PRESENT, BROKEN = 1, 0, -1, -2
@@ -368,13 +375,14 @@ class _Description:
     @classmethod
     def of(cls, text: str) -> _Description:
         plain = normalise(text, drop_fillers=False)
+        folded = unit_numbers_folded(text)
         grams = _Grams.of(_FILLERS.sub("", plain))  # normalise(text): the fillers go last
         named = _all_named(grams.text) | {kind for word, kind in IMPLIED_KINDS if word in grams.text}
         safeguards, equipment = named & _SAFEGUARD_SET, named & _EQUIPMENT_SET
         missing, there = _said(text, plain)
         return cls(
             grams,
-            _numbers(_UNIT_NUMBER.findall(unit_numbers_folded(text))),
+            _numbers(_UNIT_NUMBER.findall(folded)) | _lettered(folded),
             safeguards,
             equipment,
             plain,
