@@ -171,6 +171,12 @@ def test_casting_furnace_and_permit_vocabulary_is_one_whichever_word_is_written(
     assert normalise("熔铝炉") == normalise("熔炼炉") and normalise("水泵故障") == normalise("水泵损坏")
     assert normalise("动火作业许可") == normalise("动火审批") == normalise("动火证")
     assert normalise("抽水泵") == normalise("排水泵") and normalise("垃圾") == normalise("杂物")
+    assert normalise("1#深井") == normalise("1#铸井") and normalise("深井泵") != normalise("铸井泵")
+    assert normalise("报警与风机联动") == normalise("报警与风机连锁") and normalise("校准") == normalise(
+        "校验"
+    )
+    assert normalise("应急钢包") == normalise("事故钢包") == normalise("事故罐")
+    assert normalise("CO探头") == normalise("煤气报警器") and normalise("扶栏") == normalise("护栏")
     # A spare pump missing and the pump broken are two hazards of one pit (a pump is a machine).
     assert not pair("2#铸井", "铸井排水泵未设置备用泵", "2号铸井", "抽水泵坏了，井里积水")
     assert pair("3#熔铝炉", "熔铝炉炉门水冷元件未设置应急水源", "3#熔炼炉", "炉门水套没备用水，停电就断水")
