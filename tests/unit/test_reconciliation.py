@@ -238,6 +238,10 @@ def test_an_act_left_undone_and_another_defect_of_the_thing_are_two_hazards() ->
     assert not pair("铸造车间", "动火作业票审批人未到现场确认即签字", "铸造车间", "流槽边动火没开票")
     # The parts of a crane's lifting gear are inspected each for its own defects.
     assert not pair("2#铸造起重机", "龙门钩耳轴销磨损量超标", "2号行车", "主钩钢丝绳有断丝，还没换")
+    # A state of a thing (water in it) says it is there: not "there is none".
+    assert not pair("连铸平台", "未设置事故钢包", "连铸平台", "事故钢包内有积水未烘烤")
+    # Tramp-iron removal and spark detection are two safeguards of one crusher (DU-5).
+    assert not pair("破碎间", "破碎机进料口未设置除铁器", "破碎间", "破碎机没装火花探测")
     # Expired is overdue for inspection: the act is named without its word.
     assert pair("空压站", "储气罐安全阀超期未校验", "空压站", "储气罐安全阀过期了")
     # Bonding a flange and earthing a collector are two safeguards; a bonding wire fallen off is missing.

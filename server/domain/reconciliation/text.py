@@ -195,7 +195,7 @@ SAFEGUARDS: tuple[str, ...] = (
     "积水", "积尘", "积料", "积灰", "泄爆", "隔爆", "抑爆", "照明", "灭火器", "消防栓", "安全带", "安全帽", "限位",
     "制动", "钢丝绳", "隔断", "吹扫", "通风", "气体监测", "温度监测", "应急水源", "溢流", "锁紧", "切断阀", "排放阀",
     "液位", "跨接", "培训", "应急预案", "防倾倒", "混放", "杂物", "漏水", "漏油", "泄漏", "锈蚀", "安全阀",
-    "压力表", "清扫制度", "火花", "水位计", "演练", "签字",
+    "压力表", "清扫制度", "火花", "水位计", "演练", "签字", "事故罐", "除铁",
     # Parts of a crane's lifting gear, each inspected for its own defects (ST-2).
     "龙门钩", "耳轴", "吊钩",
 )  # fmt: skip
@@ -411,8 +411,9 @@ class _Description:
 
 def _said(text: str, whole: str) -> tuple[frozenset[str], frozenset[str]]:
     """The safeguards and equipment ``text`` says are missing, and those it says are there, clause by clause: a
-    clause without negation says what it names is there ("泄爆方向朝向操作平台"), and so does one about upkeep or
-    an interlock ("报警器未定期校验", "报警未与切断阀联锁": not the act itself); one saying something is missing
+    clause without negation says what it names is there ("泄爆方向朝向操作平台"), and so does one about upkeep,
+    an interlock or a state of it ("报警器未定期校验", "报警未与切断阀联锁", "事故罐内有积水未烘烤": not the act
+    or the state itself); one saying something is missing
     says so of what follows the negation ("除尘器未设置泄爆片": the collector is there), of nothing named when
     something unnamed follows ("泄爆口未设置导流管": the vent is there), and claims nothing when nothing follows
     ("砂轮机防护罩缺失": the guard, not the grinder, is missing, but the words do not tell which)."""
@@ -428,8 +429,8 @@ def _said(text: str, whole: str) -> tuple[frozenset[str], frozenset[str]]:
         if absent is None:
             if not _NEGATION.search(_NOT_NEGATIONS.sub("", plain)):
                 there |= named
-            elif named & PRESUPPOSING:
-                there |= named - PRESUPPOSING
+            elif named & _NOT_MISSABLE:
+                there |= named - _NOT_MISSABLE  # an act on it or a state of it: "事故罐内有积水未烘烤"
             continue
         before, after = _all_named(plain[: absent.start()]), _all_named(plain[absent.start() :])
         if after:
