@@ -234,6 +234,8 @@ def test_an_act_left_undone_and_another_defect_of_the_thing_are_two_hazards() ->
         "加压机房", "一氧化碳报警器未与事故排风机联锁", "加压机房", "CO报警器装了，信号没接到中控室"
     )
     assert not pair("1#流槽", "液位报警装置未与快速切断阀联锁", "1号流槽", "流槽液位报警探头坏了，不报警")
+    # But what a missing interlock lets happen names the interlock.
+    assert pair("熔铸车间", "倾动式浇铸炉未与结晶器冷却水报警联锁", "熔铸车间", "冷却水报警了浇铸炉还能倾动")
     # A permit signed without the site check is there; one never issued is another hazard.
     assert not pair("铸造车间", "动火作业票审批人未到现场确认即签字", "铸造车间", "流槽边动火没开票")
     # The parts of a crane's lifting gear are inspected each for its own defects.
@@ -247,6 +249,12 @@ def test_an_act_left_undone_and_another_defect_of_the_thing_are_two_hazards() ->
     # Bonding a flange and earthing a collector are two safeguards; a bonding wire fallen off is missing.
     assert not pair("抛光车间", "除尘器本体接地线断开", "抛光车间", "除尘管道法兰没跨接")
     assert pair("制氧站", "氧气管道法兰未设置跨接线", "制氧站", "氧气管道法兰跨接线掉了")
+
+
+def test_the_kind_of_a_crane_and_its_gear_are_two_hazards() -> None:
+    # A text naming a metallurgical crane for its rope is about the rope (ST-2), not the crane's kind (ST-1).
+    assert not pair("铸铁车间", "吊运铁水的起重机不是冶金起重机", "铸铁车间", "冶金起重机主钩钢丝绳断丝")
+    assert pair("铸铁车间", "吊运铁水的起重机不符合冶金起重机要求", "铸铁车间", "吊铁水的天车是普通行车")
 
 
 def test_opposite_sides_of_one_thing_are_two_places() -> None:

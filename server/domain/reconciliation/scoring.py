@@ -8,6 +8,7 @@ from datetime import date, datetime
 from server.domain.hazards import HazardLevel, HazardState
 from server.domain.reconciliation.places import _Place, _place_similarity, _sides_conflict, _units_conflict
 from server.domain.reconciliation.text import (
+    ACT_CONCEPTS,
     CONCEPT_BONUS,
     CONCEPT_DESCRIPTION_MIN,
     CONCEPT_PLACELESS_MIN,
@@ -152,12 +153,18 @@ def _kinds_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
     return bool(a and b) and not (a <= b or b <= a)
 
 
-def _acts_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+def _acts_conflict(
+    a: frozenset[str], b: frozenset[str], a_ideas: frozenset[str], b_ideas: frozenset[str]
+) -> bool:
     """Both name kinds of safeguard, and one names an act on a thing that is there (``PRESUPPOSING``: 联锁, 校验,
-    探伤) the other names none of: the act left undone is one defect, anything else wrong with the thing another
-    ("报警未与排风机联锁" / "报警信号没接到中控室", "液位报警探头坏了")."""
+    探伤) the other names none of, nor its hazard concept (``ACT_CONCEPTS``: "报警了炉子还能倾动" is the interlock
+    missing): the act left undone is one defect, anything else wrong with the thing another ("报警未与排风机联锁" /
+    "报警信号没接到中控室", "液位报警探头坏了")."""
     acts_a, acts_b = a & PRESUPPOSING, b & PRESUPPOSING
-    return bool(a and b) and bool(acts_a or acts_b) and not (acts_a and acts_b)
+    if not (a and b) or not (acts_a or acts_b) or (acts_a and acts_b):
+        return False
+    acts, other = (acts_a, b_ideas) if acts_a else (acts_b, a_ideas)
+    return not any(ACT_CONCEPTS.get(act) in other for act in acts)
 
 
 def _equipment_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -229,7 +236,7 @@ def _pair(f: _Prepared, e: _Prepared, cache: TextCache) -> PairScore:
         or _units_conflict(f.units, e.units)
         or _sides_conflict(f.place, e.place)
         or (not same_item and _kinds_conflict(f.safeguards, e.safeguards))
-        or (not same_item and _acts_conflict(f.safeguards, e.safeguards))
+        or (not same_item and _acts_conflict(f.safeguards, e.safeguards, f.concepts, e.concepts))
         or (not same_item and _equipment_conflict(f.equipment, e.equipment))
         or (not same_item and _concepts_conflict(f.concepts, e.concepts))
         or _contradict(f.defect, f.named, f.missing, f.there, e.defect, e.named, e.missing, e.there)

@@ -203,6 +203,8 @@ SAFEGUARDS: tuple[str, ...] = (
 #: one says the things it names are there ("报警器未定期校验", "报警未与切断阀联锁", "作业票审批人未到现场即签字"), and
 #: "没有探伤" is an act not done, not a safeguard missing.
 PRESUPPOSING = frozenset({"校验", "探伤", "联锁", "签字"})
+#: The hazard concept of an act, when it has one (``server.domain.hazard_concepts``): a text naming it names the act.
+ACT_CONCEPTS: dict[str, str] = {"联锁": "联锁"}
 #: Words that name a kind without its word (after ``SYNONYMS``): what is expired is overdue for its periodic
 #: inspection ("安全阀过期了" / "安全阀超期未校验").
 IMPLIED_KINDS: tuple[tuple[str, str], ...] = (("超期", "校验"),)
