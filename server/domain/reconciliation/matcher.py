@@ -154,7 +154,7 @@ def _match(fs: list[Finding], es: list[LedgerEntry], cache: TextCache) -> tuple[
                 (kinds and pe.safeguards and not (kinds <= pe.safeguards or pe.safeguards <= kinds))
                 or (equipment and pe.equipment and not (equipment & pe.equipment))
                 or (ideas and pe.concepts and not (ideas & pe.concepts))
-                or _acts_conflict(kinds, pe.safeguards)
+                or _acts_conflict(kinds, pe.safeguards, ideas, pe.concepts)
             ):
                 continue
             description = descriptions.get((description_text, pe.description.text))
