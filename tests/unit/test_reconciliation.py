@@ -242,6 +242,9 @@ def test_an_act_left_undone_and_another_defect_of_the_thing_are_two_hazards() ->
     assert not pair("2#铸造起重机", "龙门钩耳轴销磨损量超标", "2号行车", "主钩钢丝绳有断丝，还没换")
     # A state of a thing (water in it) says it is there: not "there is none".
     assert not pair("连铸平台", "未设置事故钢包", "连铸平台", "事故钢包内有积水未烘烤")
+    # A ladder's cage and a platform's railing, a box's lock and its earthing: two safeguards each.
+    assert not pair("脱硫区域", "脱硫塔未设置爬梯护笼", "脱硫区域", "脱硫塔平台护栏锈蚀")
+    assert not pair("配电室", "配电箱门未上锁", "配电室", "配电箱没接地")
     # Tramp-iron removal and spark detection are two safeguards of one crusher (DU-5).
     assert not pair("破碎间", "破碎机进料口未设置除铁器", "破碎间", "破碎机没装火花探测")
     # Expired is overdue for inspection: the act is named without its word.
