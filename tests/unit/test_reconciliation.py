@@ -318,6 +318,10 @@ def test_a_consequence_or_another_name_of_a_general_safeguard_is_one_concept() -
 
 
 def test_a_ledger_note_writing_the_consequence_matches_the_missing_safeguard() -> None:
+    # What a missing alarm or ladle lets happen, written instead of it (my own sentences, not labelled pairs).
+    assert pair("2#转炉氧枪", "氧枪冷却水未设置进出水流量差报警", "2号转炉", "氧枪漏水了也不报警")
+    assert pair("连铸", "连铸未设置事故钢水罐", "连铸平台", "连铸漏钢了钢水没地方倒")
+    assert pair("检修车间", "动火作业未办理作业审批", "检修车间", "电焊直接干，没人批")
     # One hazard concept (server.domain.hazard_concepts) at one place: the words barely overlap.
     assert pair("打磨间", "镁粉收集桶存放未采取防潮措施", "打磨间", "收集桶放在窗下，雨天会进水")
     assert pair("砂光间", "砂光机周边积尘未及时清扫", "砂光间", "砂光机旁边灰大")

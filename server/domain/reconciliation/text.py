@@ -433,8 +433,12 @@ def _said(text: str, whole: str) -> tuple[frozenset[str], frozenset[str]]:
         if absent is None:
             if not _NEGATION.search(_NOT_NEGATIONS.sub("", plain)):
                 there |= named
+            elif named & PRESUPPOSING:
+                there |= named - PRESUPPOSING
             elif named & _NOT_MISSABLE:
-                there |= named - _NOT_MISSABLE  # an act on it or a state of it: "事故罐内有积水未烘烤"
+                # A state of a thing named before it: "事故钢包内有积水未烘烤" (not "氧枪漏水了也不报警": the alarm).
+                state = _TERMS_STATES.search(plain)
+                there |= _all_named(plain[: state.start()]) - _NOT_MISSABLE if state else frozenset()
             continue
         before, after = _all_named(plain[: absent.start()]), _all_named(plain[absent.start() :])
         if after:
@@ -488,3 +492,4 @@ def _defect(plain: str) -> int:
 #: a test says so, so the one at a position is the only one there).
 _TERMS = re.compile("(?=(" + alternation({*SAFEGUARDS, *EQUIPMENT}) + "))")
 _SAFEGUARD_SET, _EQUIPMENT_SET = frozenset(SAFEGUARDS), frozenset(EQUIPMENT)
+_TERMS_STATES = re.compile(alternation(_NOT_MISSABLE - PRESUPPOSING))
