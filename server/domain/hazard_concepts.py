@@ -203,7 +203,11 @@ for _concept in _WITH_PARTS:
             if not isinstance(_word, str):
                 _PARTS[_word[0]] = (*_PARTS.get(_word[0], ()), (_concept.name, _word[1:]))
 _FIRST_PARTS = re.compile(alternation(_PARTS))
-_PARTS_UNLESS = tuple(c for c in _WITH_PARTS if c.unless)
+#: Concepts with both, and their words of several parts: ``_names`` (which removes the ``unless`` phrases first) is
+#: asked only when one of those words is in the text.
+_PARTS_UNLESS = tuple(
+    (c, tuple(w for w in c.words if not isinstance(w, str))) for c in _WITH_PARTS if c.unless
+)
 
 
 def _names(text: str, concept: Concept) -> bool:
@@ -231,7 +235,11 @@ def concepts(text: str | None) -> frozenset[str]:
                 for name, rest in words:
                     if name not in found and all(part in plain for part in rest):
                         found.add(name)
-    for concept in _PARTS_UNLESS:
-        if concept.name not in found and _names(plain, concept):
+    for concept, parted in _PARTS_UNLESS:
+        if (
+            concept.name not in found
+            and any(all(part in plain for part in word) for word in parted)
+            and _names(plain, concept)
+        ):
             found.add(concept.name)
     return frozenset(found)
