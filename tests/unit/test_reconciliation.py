@@ -322,6 +322,9 @@ def test_a_ledger_note_writing_the_consequence_matches_the_missing_safeguard() -
     assert pair("2#转炉氧枪", "氧枪冷却水未设置进出水流量差报警", "2号转炉", "氧枪漏水了也不报警")
     assert pair("连铸", "连铸未设置事故钢水罐", "连铸平台", "连铸漏钢了钢水没地方倒")
     assert pair("检修车间", "动火作业未办理作业审批", "检修车间", "电焊直接干，没人批")
+    # No place (the whole works): one concept and a quarter of the words (CONCEPT_PLACELESS_MIN).
+    assert pair("全厂", "未对员工开展安全培训", "全厂", "工人没上过安全课")
+    assert not pair("全厂", "未对员工开展安全培训", "全厂", "电工没上过岗就无证作业")
     # One hazard concept (server.domain.hazard_concepts) at one place: the words barely overlap.
     assert pair("打磨间", "镁粉收集桶存放未采取防潮措施", "打磨间", "收集桶放在窗下，雨天会进水")
     assert pair("砂光间", "砂光机周边积尘未及时清扫", "砂光间", "砂光机旁边灰大")

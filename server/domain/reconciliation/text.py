@@ -71,7 +71,7 @@ MIN_OVERLAP_GRAMS = 3
 #: Descriptions at least this similar describe the same defect when both name the same hazard concept
 #: (``server.domain.hazard_concepts``) and their places agree, or when one place is missing or near.
 CONCEPT_DESCRIPTION_MIN = 0.05
-CONCEPT_PLACELESS_MIN = 0.3
+CONCEPT_PLACELESS_MIN = 0.25
 #: Score added for the same key item, for a shared hazard concept, and the weight of the place's similarity.
 ITEM_BONUS = 1.0
 CONCEPT_BONUS = 0.5
