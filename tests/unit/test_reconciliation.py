@@ -245,6 +245,11 @@ def test_an_act_left_undone_and_another_defect_of_the_thing_are_two_hazards() ->
     # A ladder's cage and a platform's railing, a box's lock and its earthing: two safeguards each.
     assert not pair("脱硫区域", "脱硫塔未设置爬梯护笼", "脱硫区域", "脱硫塔平台护栏锈蚀")
     assert not pair("配电室", "配电箱门未上锁", "配电室", "配电箱没接地")
+    # A pull-cord stop and a belt-drift switch; a permit and the combustibles around the job; an isolation device
+    # missing and one rusted fast: two hazards each.
+    assert not pair("原料场", "皮带机拉绳开关失效", "原料场", "皮带机没有防跑偏开关")
+    assert not pair("焊接车间", "动火作业未办理动火证", "焊接车间", "动火作业周边可燃物没清理")
+    assert not pair("1#高炉", "热风炉煤气管道未设置隔断装置", "1号高炉", "热风炉煤气管道盲板锈死打不开")
     # Tramp-iron removal and spark detection are two safeguards of one crusher (DU-5).
     assert not pair("破碎间", "破碎机进料口未设置除铁器", "破碎间", "破碎机没装火花探测")
     # Expired is overdue for inspection: the act is named without its word.
