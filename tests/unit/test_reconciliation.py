@@ -272,6 +272,13 @@ def test_opposite_sides_of_one_thing_are_two_places() -> None:
     assert place_similarity("东区除尘器", "西区除尘器") == 0.0  # a side at the start of the place too
 
 
+def test_a_furnace_numbered_without_a_mark_is_numbered() -> None:
+    assert normalise("三高炉") == normalise("3#高炉") and normalise("二铸井") == normalise("2号铸井")
+    assert normalise("一氧化碳") != normalise("1氧化碳") and normalise("三级教育") == "三级教育"
+    assert not pair("#2高炉", "2#高炉出铁场平台护栏缺失", "三高炉", "出铁场平台栏杆缺了")
+    assert pair("#2高炉", "2#高炉出铁场平台护栏缺失", "二高炉", "出铁场平台栏杆缺了")
+
+
 def test_units_lettered_instead_of_numbered_are_units() -> None:
     assert place_similarity("A线除尘器", "B线除尘器") == 0.0 and place_similarity("A线除尘器", "a线") == 1.0
     assert not pair("抛光车间", "A线抛光机除尘器未设置泄爆装置", "抛光车间", "B线抛光机除尘器没有泄爆片")

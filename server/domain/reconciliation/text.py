@@ -256,9 +256,16 @@ _SYNONYMS = re.compile(alternation(_CANONICAL))
 _NUMBER_MARK = re.compile(r"(\d+)号")
 #: A unit number in Chinese numerals ("二号炉", "十二号"), and one written with the mark first ("#2转炉").
 #: Financial numerals (贰号) are numerals; "第" before a unit number ("第二车间") is dropped; a workshop, branch
-#: works or section numbered without a mark ("二车间", "3分厂") is numbered all the same.
+#: works or section numbered without a mark ("二车间", "3分厂") is numbered all the same, and so is a furnace or a
+#: casting pit a clerk numbers without one ("三高炉", "二铸井": ``NUMBERED_PLANT``).
+NUMBERED_PLANT: tuple[str, ...] = (
+    "高炉", "转炉", "电炉", "精炼炉", "加热炉", "熔炼炉", "熔铝炉", "保持炉", "浇铸炉", "焦炉", "烧结机", "连铸机",
+    "铸造机", "铸井", "铸造井", "深井",
+)  # fmt: skip
 _CHINESE_UNIT = re.compile(
-    r"(?:第\s*)?([一二两三四五六七八九十壹贰叁肆伍陆柒捌玖拾]{1,3})(?=\s*(?:[号#]|车间|分厂|工段))"
+    r"(?:第\s*)?([一二两三四五六七八九十壹贰叁肆伍陆柒捌玖拾]{1,3})(?=\s*(?:[号#]|车间|分厂|工段|"
+    + alternation(NUMBERED_PLANT)
+    + "))"
 )
 _ORDINAL = re.compile(r"第\s*(?=\d+\s*(?:[号#]|车间|分厂|工段))")
 _FINANCIAL = str.maketrans("壹贰叁肆伍陆柒捌玖拾", "一二三四五六七八九十")
