@@ -116,8 +116,8 @@ Chinese is not split into words, and hazard descriptions of the same defect are 
 
 1. ``normalise``: NFKC (full-width letters and digits become ASCII), lower case; a unit number in Chinese or
    financial numerals, written mark first or as "No." becomes "N#" ("二号炉", "贰号炉", "#2炉", "No.2炉" → "2#炉"; a
-   workshop numbered without a mark too: "二车间", "第二车间" → "2车间"; a unit lettered, "A线", "B区", is a unit as
-   well), a tonnage's "t" becomes 吨; every space,
+   workshop numbered without a mark too: "二车间", "第二车间" → "2车间", and a furnace or casting pit,
+   ``NUMBERED_PLANT``: "三高炉" → "3高炉"; a unit lettered, "A线", "B区", is a unit as well), a tonnage's "t" becomes 吨; every space,
    punctuation mark and symbol removed; a unit number's marker dropped ("2号", "2#" → "2"); the terms of
    ``SYNONYMS`` folded into one spelling (CO → 一氧化碳, 报警器/报警仪/报警装置 → 报警, 行车/天车 → 起重机,
    失灵/失效/损坏 → 坏, 除尘设备 → 除尘器, 泄爆口/泄爆片/泄压口/防爆门 → 泄爆装置, 连锁 → 联锁, 检定/检验/年检 →
@@ -197,6 +197,7 @@ from server.domain.reconciliation.self_assessment import (
     compare_items,
 )
 from server.domain.reconciliation.text import (
+    ACT_CONCEPTS,
     AREA_ENDINGS,
     BROKEN,
     CONCEPT_BONUS,
@@ -207,15 +208,18 @@ from server.domain.reconciliation.text import (
     EQUIPMENT,
     FILLER_WORDS,
     GENERIC_PLACE_ENDINGS,
+    IMPLIED_KINDS,
     ITEM_BONUS,
     MIN_CONTAINED,
     MIN_OVERLAP_GRAMS,
+    NUMBERED_PLANT,
     OVERLAP_WEIGHT,
     PLACE_HEAD,
     PLACE_MIN,
     PLACE_NEAR,
     PLACE_SITE_MIN,
     PLACE_WEIGHT,
+    PRESUPPOSING,
     SAFEGUARDS,
     SAME_KIND_DESCRIPTION_MIN,
     SHORT_TEXT,
@@ -228,6 +232,7 @@ from server.domain.reconciliation.text import (
 )
 
 __all__ = [
+    "ACT_CONCEPTS",
     "AREA_ENDINGS",
     "BROKEN",
     "CONCEPT_BONUS",
@@ -238,15 +243,18 @@ __all__ = [
     "EQUIPMENT",
     "FILLER_WORDS",
     "GENERIC_PLACE_ENDINGS",
+    "IMPLIED_KINDS",
     "ITEM_BONUS",
     "MIN_CONTAINED",
     "MIN_OVERLAP_GRAMS",
+    "NUMBERED_PLANT",
     "OVERLAP_WEIGHT",
     "PLACE_HEAD",
     "PLACE_MIN",
     "PLACE_NEAR",
     "PLACE_SITE_MIN",
     "PLACE_WEIGHT",
+    "PRESUPPOSING",
     "SAFEGUARDS",
     "SAME_KIND_DESCRIPTION_MIN",
     "SHORT_TEXT",
