@@ -254,6 +254,7 @@ def test_an_act_left_undone_and_another_defect_of_the_thing_are_two_hazards() ->
     assert not pair("破碎间", "破碎机进料口未设置除铁器", "破碎间", "破碎机没装火花探测")
     # Expired is overdue for inspection: the act is named without its word.
     assert pair("空压站", "储气罐安全阀超期未校验", "空压站", "储气罐安全阀过期了")
+    assert pair("空压站", "储气罐压力表未定期校验", "空压站", "储气罐压力表好几年没检了")
     # Bonding a flange and earthing a collector are two safeguards; a bonding wire fallen off is missing.
     assert not pair("抛光车间", "除尘器本体接地线断开", "抛光车间", "除尘管道法兰没跨接")
     assert pair("制氧站", "氧气管道法兰未设置跨接线", "制氧站", "氧气管道法兰跨接线掉了")

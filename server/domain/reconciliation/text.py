@@ -211,9 +211,12 @@ SAFEGUARDS: tuple[str, ...] = (
 PRESUPPOSING = frozenset({"校验", "探伤", "联锁", "签字"})
 #: The hazard concept of an act, when it has one (``server.domain.hazard_concepts``): a text naming it names the act.
 ACT_CONCEPTS: dict[str, str] = {"联锁": "联锁"}
-#: Words that name a kind without its word (after ``SYNONYMS``): what is expired is overdue for its periodic
-#: inspection ("安全阀过期了" / "安全阀超期未校验").
-IMPLIED_KINDS: tuple[tuple[str, str], ...] = (("超期", "校验"),)
+#: Words that name a kind without its word (after ``SYNONYMS``, negations kept): what is expired, or not inspected
+#: for years, is overdue for its periodic inspection ("安全阀过期了", "压力表好几年没检了" / "…超期未校验"; not
+#: "未检" alone: "未检查" is another act).
+IMPLIED_KINDS: tuple[tuple[str, str], ...] = (
+    ("超期", "校验"), ("没检过", "校验"), ("没检了", "校验"), ("没送检", "校验"), ("未送检", "校验"),
+)  # fmt: skip
 #: Kinds that are a state, not a thing one can lack ("没有及时清扫积尘" says nothing is missing).
 _NOT_MISSABLE = PRESUPPOSING | {
     "积水",
@@ -407,7 +410,7 @@ class _Description:
         plain = normalise(text, drop_fillers=False)
         folded = unit_numbers_folded(text)
         grams = _Grams.of(_FILLERS.sub("", plain))  # normalise(text): the fillers go last
-        named = _all_named(grams.text) | {kind for word, kind in IMPLIED_KINDS if word in grams.text}
+        named = _all_named(grams.text) | {kind for word, kind in IMPLIED_KINDS if word in plain}
         safeguards, equipment = named & _SAFEGUARD_SET, named & _EQUIPMENT_SET
         missing, there = _said(text, plain)
         return cls(
