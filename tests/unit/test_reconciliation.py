@@ -289,6 +289,16 @@ def test_units_lettered_instead_of_numbered_are_units() -> None:
     )
 
 
+def test_a_thing_there_but_not_enough_or_not_kept_is_not_a_thing_missing() -> None:
+    # 不足/不全 say it is there and wrong; an attendant who left, an exhaust too weak, a respirator expired were there.
+    assert not pair("检修车间", "动火作业票填写不全", "检修车间", "动火没开票")
+    assert not pair("喷漆房", "喷漆房排风量不足", "喷漆房", "喷漆房没装排风")
+    assert not pair("污水池", "有限空间作业监护人离岗", "污水池", "下池子没人监护")
+    assert not pair("煤气站", "正压式空气呼吸器超期", "煤气站", "煤气站没配空呼")
+    assert pair("煤气站", "煤气区域未配备正压式空气呼吸器", "煤气站", "煤气站没配空呼")
+    assert pair("喷漆房", "喷漆房未设置机械排风", "喷漆房", "喷漆房没装排风")
+
+
 def test_what_a_negation_follows_at_once_is_what_is_missing() -> None:
     # "报警器没装": the alarm is missing; one set too high, or not interlocked, is there.
     assert not pair("2#值班室", "值班室一氧化碳报警器报警值设定过高", "2号值班室", "值班室CO报警器没装")

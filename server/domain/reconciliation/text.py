@@ -193,6 +193,8 @@ SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
         "急停",
     ),
     (("锈死",), "锈蚀"),
+    (("机械排风", "排风"), "通风"),
+    (("正压式空气呼吸器", "正压式呼吸器", "空气呼吸器", "空呼"), "呼吸器"),
 )
 #: Kinds of safeguard or defect (after ``SYNONYMS``): a finding about one and an entry about another are two
 #: hazards, however much else they share ("有限空间作业场所未设置安全警示标志" / "有限空间作业未审批").
@@ -201,7 +203,7 @@ SAFEGUARDS: tuple[str, ...] = (
     "积水", "积尘", "积料", "积灰", "泄爆", "隔爆", "抑爆", "照明", "灭火器", "消防栓", "安全带", "安全帽", "限位",
     "制动", "钢丝绳", "隔断", "吹扫", "通风", "气体监测", "温度监测", "应急水源", "溢流", "锁紧", "切断阀", "排放阀",
     "液位", "跨接", "培训", "应急预案", "防倾倒", "混放", "杂物", "漏水", "漏油", "泄漏", "锈蚀", "安全阀",
-    "压力表", "清扫制度", "火花", "水位计", "演练", "签字", "事故罐", "除铁", "护笼", "上锁", "跑偏",
+    "压力表", "清扫制度", "火花", "水位计", "演练", "签字", "事故罐", "除铁", "护笼", "上锁", "跑偏", "监护", "呼吸器",
     # Parts of a crane's lifting gear, each inspected for its own defects (ST-2).
     "龙门钩", "耳轴", "吊钩",
 )  # fmt: skip
@@ -249,7 +251,9 @@ _AFTER_WHAT_IS_MISSING = frozenset({"缺失", "掉了", "脱落"})
 #: Any negation: a description without one says something is there, and wrong ("泄爆口朝向人员通道").
 _NEGATION = re.compile(r"[未没无不缺非]")
 #: Words with 不 that say something is there and wrong, not missing ("灭火器压力不足", "接地不良").
-_NOT_NEGATIONS = re.compile("不足|不够|不良|不当|不合格|不灵|不严|不牢|不清|不准|不稳|不符合|不规范")
+_NOT_NEGATIONS = re.compile(
+    "不足|不够|不良|不当|不合格|不灵|不严|不牢|不清|不准|不稳|不符合|不规范|不全|不完整|不齐"
+)
 #: Clauses of a description: what one clause says is there ("泄爆方向朝向操作平台") is there, whatever another
 #: clause says is missing. (Not "、": it lists the objects of one clause.)
 _CLAUSES = re.compile(r"[，,。；;！!？?\n]+")
