@@ -7,7 +7,8 @@ A pair counts as matched when ``server.domain.reconciliation.pair_score`` finds 
 one-to-one assignment starts from). Prints precision, recall, F1 and the confusion counts on the 'tune' pairs (the
 rules may be adjusted to them), on the 'holdout-seen' pairs (a former holdout, semi-seen: its figures and some of its
 misses were read while planning a round; never tuned on), on the fresh 'holdout' pairs (never used to adjust them)
-and on all. Targets: precision ≥ 0.95, recall ≥ 0.9 on the holdout.
+and on all; a split without pairs (between rounds) is printed as such. Targets: precision ≥ 0.95, recall ≥ 0.9 on the
+holdout.
 
 ``--show-errors`` lists the tune pairs the matcher gets wrong, never the holdout's: a holdout whose errors have been
 read is a tune set. ``--show-holdout-errors`` lists them too, for the note that closes a round of tuning (the pairs
@@ -57,9 +58,16 @@ class Quality:
         total = self.precision + self.recall
         return 2 * self.precision * self.recall / total if total else 0.0
 
+    @property
+    def pairs(self) -> int:
+        """How many pairs were measured."""
+        return self.true_positive + self.false_positive + self.false_negative + self.true_negative
+
     def line(self, name: str) -> str:
-        """One printed line of figures."""
-        total = self.true_positive + self.false_positive + self.false_negative + self.true_negative
+        """One printed line of figures ("no pairs" for an empty split: its figures would read as perfect)."""
+        total = self.pairs
+        if not total:
+            return f"{name:<12} pairs   0  (no pairs in this split)"
         return (
             f"{name:<12} pairs {total:>3}  precision {self.precision:.3f}  recall {self.recall:.3f}  "
             f"F1 {self.f1:.3f}  (tp {self.true_positive}, fp {self.false_positive}, fn {self.false_negative}, "
@@ -105,7 +113,8 @@ def measure(pairs: list[dict[str, Any]]) -> tuple[Quality, list[dict[str, Any]]]
 
 
 #: The splits, in the order printed: pairs the rules may be tuned on, a former holdout whose figures and some
-#: misses were read while planning a round (semi-seen: reported apart, never tuned on), and the fresh holdout.
+#: misses were read while planning a round (semi-seen: reported apart, never tuned on), and the fresh holdout. A split
+#: may be empty (between rounds, every pair is 'tune' until fresh pairs are added as 'holdout').
 SPLITS = ("tune", "holdout-seen", "holdout")
 
 

@@ -1,9 +1,10 @@
 """How fast the reconciliation matcher decides the labelled pairs, against a baseline version of it in the same run.
 
-    .venv/bin/python bench/reconcile_speed.py [--baseline wip-match] [--repeat 5]
+    .venv/bin/python bench/reconcile_speed.py [--baseline main] [--repeat 7]
 
 Loads ``server/domain/reconciliation`` as it is in the git revision ``--baseline`` (a second module, beside the
-working tree's), and times with each: ``pair_score`` of every labelled pair of tests/data/reconciliation_pairs.json,
+working tree's; with ``server/domain/hazard_concepts.py`` of that revision too, which it reads every text with),
+and times with each: ``pair_score`` of every labelled pair of tests/data/reconciliation_pairs.json,
 and ``match`` of every finding against every entry of those pairs (the matcher's hot loop, as a county runs it:
 some 140,000 pairs). Prints the best of ``--repeat`` rounds (baseline and current in turn) for each and the ratio current / baseline.
 """
@@ -44,8 +45,13 @@ def baseline_module(revision: str) -> ModuleType:
     tree = f"{revision}:server/domain/reconciliation"
     if _git("cat-file", "-t", tree, check=False).strip() == "tree":
         (folder / name).mkdir()
+        concepts = _git("show", f"{revision}:server/domain/hazard_concepts.py", check=False)
+        if concepts:
+            (folder / f"{name}_concepts.py").write_text(concepts, encoding="utf-8")
         for file in _git("ls-tree", "--name-only", f"{tree}/").split():
             source = _git("show", f"{tree}/{file}").replace("server.domain.reconciliation", name)
+            if concepts:
+                source = source.replace("server.domain.hazard_concepts", f"{name}_concepts")
             (folder / name / file).write_text(source, encoding="utf-8")
         sys.path.insert(0, str(folder))
         return importlib.import_module(name)
@@ -112,7 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--baseline", default="wip-match", help="git revision of the baseline")
+    parser.add_argument("--baseline", default="main", help="git revision of the baseline")
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     pairs = load_pairs()

@@ -26,14 +26,32 @@ A finding and an entry are *compatible* when nothing sets them apart and their w
 
 Set apart (whatever the words): two different key items; numbered units that contradict each other ("1#高炉主控室"
 and "二号高炉主控室" are different places: both carry unit numbers — any number of the place, or an "N#"/"N号"
-in the description — and neither set contains the other's); unless the item is the same, kinds of safeguard
-(``SAFEGUARDS``) where neither side's include the other's ("储气罐安全阀未校验" / "储气罐压力表未校验"), or two
-different machines (``EQUIPMENT``: "砂轮机防护罩" / "台钻防护罩"), or two descriptions that both name hazard concepts
-(``server.domain.hazard_concepts``) and none in common ("积尘未清扫" / "镁粉桶受潮"); and, even under one item, a
-safeguard said to
-be missing against one that is there and wrong ("除尘器未设置泄爆片" / "除尘器泄爆口朝向人员通道": a negation
-before a verb of putting in place, or "缺"/"没有"/"无" before a safeguard, against a description without any
-negation).
+in the description, or a unit lettered instead, "A线", "B区" — and neither set contains the other's); places on
+opposite sides of one thing (``SIDES``: "转炉炉前操作室" / "转炉炉后操作室", "机头" / "机尾", "东区" / "西区"); unless
+the item is the same, kinds of safeguard (``SAFEGUARDS``) where neither side's include the other's ("储气罐安全阀未
+校验" / "储气罐压力表未校验"; a crane's 龙门钩, 耳轴, 吊钩 and 钢丝绳 are kinds of their own), or an act on a thing
+that is there (``PRESUPPOSING``: 联锁, 校验, 探伤, a permit's 签字) named by one side only, when the other names
+kinds but neither that act nor its hazard concept (``ACT_CONCEPTS``): "报警未与排风机联锁" / "报警信号没接到中控室" are
+two defects of one alarm, "报警了炉子还能倾动" is the interlock missing (a word may name a kind without its own word,
+``IMPLIED_KINDS``: what is 超期 is overdue for 校验), or two different machines (``EQUIPMENT``: "砂轮机防护罩" /
+"台钻防护罩"), or two descriptions that both name hazard concepts (``server.domain.hazard_concepts``) and none in
+common ("积尘未清扫" / "镁粉桶受潮"); and, even under one item, what one description says is missing and the other
+says is there. A description says missing (``ABSENT``) with a negation before a verb of putting in place — 设置,
+安装, 配, 接, 做, … — or "缺", or "没有"/"没"/"无" a word or two before a safeguard or machine (not before a state such
+as 积尘, nor an act on a thing that is there: 校验, 探伤, 联锁), or 缺失/掉了/脱落 after what is missing; what is
+missing is what it names after the negation ("除尘器未设置泄爆片": the vent; the collector is there), nothing named
+when something unnamed follows ("泄爆口未设置导流管": the vent is there; not after 缺失: "栏杆缺失一段"), and, when
+nothing follows, what the negation follows at once ("值班室CO报警器没装": the alarm; "砂轮机防护罩缺失": the guard,
+its owner before it is not told either way). It says there, clause by clause, what a clause names without any
+negation ("泄爆方向朝向操作平台"; "灭火器压力不足": 不足, 不良, 不合格, … are no negation), names with an act on it
+("报警器未定期校验", "报警未与切断阀联锁", "作业票审批人未到现场即签字"), or names before a state of it ("事故钢包内
+有积水未烘烤": the ladle is there; "氧枪漏水了也不报警" says nothing of the alarm). Set apart: one says missing what
+the other says there, and neither says both of it ("除尘器没有泄爆" / "…，泄爆方向朝向操作平台", "未设置一氧化碳报警器" /
+"一氧化碳报警器未定期校验", "报警器没装" / "报警器报警值设定过高"; not "未设置固定式报警器，仅配备便携式检测仪" /
+"没装固定的报警器"); or one says something missing and the other, with no negation at all, says damaged
+(``BROKEN``: 坏 after ``SYNONYMS``) something both name ("配电箱未接地" / "配电箱门损坏", "排水泵未设置备用泵" /
+"抽水泵坏了"). A note of a consequence that names the machine is no contradiction ("破碎机进料口未设置除铁器" /
+"破碎机料里有铁块").
 
 Words that agree: either
 
@@ -44,8 +62,9 @@ Words that agree: either
    at one place, one defect of one safeguard is written in many ways; only ``CONCEPT_DESCRIPTION_MIN`` — a word
    or two — when both name the same hazard concept: a ledger writes the consequence, "下雨会进水", where the
    inspector writes the missing safeguard, "未防水防潮"); or
-3. a place is missing, the descriptions name the same hazard concept and are somewhat similar
-   (``CONCEPT_PLACELESS_MIN``); or
+3. a place is missing — or names the whole works (``WHOLE_WORKS``: 全厂, 公司, …), or is near (``PLACE_NEAR``)
+   and the two are not areas of one kind —, the descriptions name the same hazard concept and are somewhat
+   similar (``CONCEPT_PLACELESS_MIN``); or
 4. a place is missing or dissimilar, but the descriptions are near-identical (``DESCRIPTION_ALONE_MIN``) — except
    when the two places are areas of one kind not alike ("成品库" / "原料库", "制氧站" / "煤气加压站": ``AREA_ENDINGS``),
    which are two places whatever the words. Areas named differently ("炼钢车间" / "炼钢厂房") may still be one.
@@ -110,12 +129,16 @@ Chinese text similarity
 Chinese is not split into words, and hazard descriptions of the same defect are written in many ways
 ("除尘器泄爆口朝向人员通道" / "除尘系统泄爆口正对人员通行通道"), so similarity is measured on characters:
 
-1. ``normalise``: NFKC (full-width letters and digits become ASCII), lower case; a unit number in Chinese
-   numerals or written mark first becomes "N#" ("二号炉", "#2炉" → "2#炉"), a tonnage's "t" becomes 吨; every space,
+1. ``normalise``: NFKC (full-width letters and digits become ASCII), lower case; a unit number in Chinese or
+   financial numerals, written mark first or as "No." becomes "N#" ("二号炉", "贰号炉", "#2炉", "No.2炉" → "2#炉"; a
+   workshop numbered without a mark too: "二车间", "第二车间" → "2车间", and a furnace or casting pit,
+   ``NUMBERED_PLANT``: "三高炉" → "3高炉"; a unit lettered, "A线", "B区", is a unit as well), a tonnage's "t" becomes 吨; every space,
    punctuation mark and symbol removed; a unit number's marker dropped ("2号", "2#" → "2"); the terms of
    ``SYNONYMS`` folded into one spelling (CO → 一氧化碳, 报警器/报警仪/报警装置 → 报警, 行车/天车 → 起重机,
-   失灵/失效/损坏 → 坏, 除尘设备 → 除尘器, 泄爆口/泄爆片 → 泄爆装置, 连锁 → 联锁, 检定 → 校验, …: general safety
-   vocabulary, never a phrase of one hazard); then the filler words of ``FILLER_WORDS`` are dropped. Among them
+   失灵/失效/损坏 → 坏, 除尘设备 → 除尘器, 泄爆口/泄爆片/泄压口/防爆门 → 泄爆装置, 连锁 → 联锁, 检定/检验/年检 →
+   校验, 配电房/配电间 → 配电室, 铸井/深井/深井铸造机 → 铸造井, 熔铝炉 → 熔炼炉, 循环水 → 冷却水, 煤气报警器/检测仪/
+   CO探头 → 一氧化碳报警, 联动 → 联锁, 动火许可/动火审批 → 动火作业票, 故障 → 坏, …: general safety vocabulary,
+   never a phrase of one hazard); then the filler words of ``FILLER_WORDS`` are dropped. Among them
    are the negations (未, 没有, 无, 不, 缺少): the same defect is written "未设置", "没有设置" or "无" indifferently;
    what a negation does tell (missing, or there and wrong) is read before they are dropped (Matching, above).
 2. Descriptions: the set of characters and character bigrams of each, compared by the Sørensen–Dice
@@ -125,12 +148,19 @@ Chinese is not split into words, and hazard descriptions of the same defect are 
    written in another order ("防爆灯具损坏" / "损坏的防爆灯"), the bigrams the words themselves. When the shorter
    string has fewer than ``SHORT_TEXT`` characters, single characters alone are compared.
 3. Places: the same on bigrams alone, and containment counts as identical: "高炉主控室" within "1#高炉主控室"
-   scores 1 (the shorter must have at least ``MIN_CONTAINED`` characters).
+   scores 1 (the shorter must have at least ``MIN_CONTAINED`` characters). A generic ending
+   (``GENERIC_PLACE_ENDINGS``: 车间, 厂房, 区域, 现场, …) says only "a part of the works", and an area's ending
+   (``AREA_ENDINGS``) only what kind of area: when both places end in either, their names before it are compared
+   (one within the other: identical; else characters and bigrams, as descriptions): "炼钢车间" / "炼钢厂房" are one,
+   "喷砂房" / "喷漆房" and "面粉车间" / "淀粉车间" two, though their endings make them look alike. When only one does,
+   its name (at least ``PLACE_SITE_MIN`` characters) within the other place counts as identical ("煤气区域" /
+   "煤气管道"), and a shared "车间" alone is no shared place ("抛光车间" / "包装车间").
 
 Measured on the labelled pairs of tests/data/reconciliation_pairs.json (bench/reconcile_quality.py prints
-precision, recall and F1 on the 'tune' pairs, the 'holdout-seen' pairs, the 'holdout' pairs and all). Each holdout
-was written fresh and frozen before the rules it measures were changed, and measured once; its errors were read only
-afterwards, when it joined 'tune' and a new holdout was written. Precision / recall:
+precision, recall and F1 on the 'tune' pairs, the 'holdout-seen' pairs, the 'holdout' pairs and all; a split may be
+empty between rounds). Each holdout was written fresh and frozen before the rules it measures were changed, and
+measured once; its errors were read only afterwards, when it joined 'tune' and a new holdout was written.
+Precision / recall:
 
 - rules before this work: old pairs 1-128 0.93 / 0.79 (of which the former every-third holdout 0.88 / 0.68);
   first fresh holdout (129-192) 0.86 / 0.50; second (225-288) 0.90 / 0.46;
@@ -141,15 +171,33 @@ afterwards, when it joined 'tune' and a new holdout was written. Precision / rec
   write consequences) 0.71 / 0.36;
 - round 3 (hazard concepts, from the checklist): tune 0.99 / 0.99; second holdout, now 'holdout-seen' (its
   figures and two of its misses were read while this round was planned, so it is semi-seen) 0.97 / 0.77; third
-  holdout 0.86 / 0.77.
+  holdout 0.86 / 0.77;
+- round 4, phase A (general vocabulary, unit-number forms, more machines, generic place endings, 19 general
+  concepts; tuned on the errors of 1-288 only): 1-224 1.00 / 1.00, 225-288 1.00 / 0.97; the third holdout
+  (289-376), measured once before its errors were read: 0.86 / 0.77 (36 tp, 6 fp, 11 fn, 35 tn), unchanged — the
+  vocabulary that mended 1-288 touched none of its errors;
+- round 4, phase B (its errors read: what one says missing and the other there, places by their names, the
+  whole works no place, near places with one concept, a few concepts): all 376 pairs, now 'tune', 1.00 / 0.98
+  (207 tp, 0 fp, 4 fn, 165 tn); by former split 1-224 1.00 / 1.00, 225-288 1.00 / 0.97, 289-376 1.00 / 0.94;
+- round 4 measured once on a fresh blind set (377-476, 55 same, 45 near misses, written by a third author from
+  the checklist and the design note alone): 0.84 / 0.76 (0.840 / 0.764: 42 tp, 8 fp, 13 fn, 37 tn; round 3's rules
+  0.795 / 0.636 on it). Five of its eight false matches shared a hazard concept at one place: another part of one
+  crane, another defect of one alarm, two kinds of grounding, a permit signed without the site check;
+- round 5 (that set's errors read, then general rules: what a negation follows at once, opposite sides of a
+  thing, lettered units, an act named by one side only, a state says its thing is there, crane parts and other
+  kinds, the casting pit's and permits' vocabulary, ST-8 and four general concepts, consequence forms; then rules
+  probed with near misses and paraphrases written for the unit tests, no labelled pair; ``CONCEPT_PLACELESS_MIN``
+  0.3 → 0.25, which on the blind set with round 4's rules gained a match and no false one): all 476 pairs,
+  'tune', 1.00 / 0.99 (1.000 / 0.992: 264 tp, 0 fp, 2 fn, 210 tn); by former split 1-224 1.00 / 1.00, 225-288
+  1.00 / 0.97, 289-376 1.00 / 0.98, 377-476 1.00 / 1.00.
 
-Neither target (precision 0.95, recall 0.9) is met on unseen wording. The concepts doubled recall on the third
-holdout, whose ledger notes write consequences ("下雨会进水", "灰大", "没人在上面看着"), and raised its precision
-(two concepts at one place are two hazards); it stays below the target because that holdout's near misses share
-places, equipment and kinds of hazard on purpose. The rules err towards "missed": a hazard left unmatched is shown to the
-supervisor with the ledger beside it, while a wrong match would hide a missed hazard. Item codes keep pairs
-together where the records carry them; the pages show every pair's similarities so that a supervisor can judge
-the rest.
+The target (precision 0.95, recall 0.9 on unseen wording) has not been shown on unseen pairs: each round so far
+mended its tune pairs and did far less on the next fresh holdout (round 4: 1.00 / 0.98 on tune, 0.84 / 0.76 on
+the blind 377-476), so the round-5 figures are tune figures. A fresh blind holdout (477-) measures round 5. The
+misses left are a store named by its contents ("纸箱库" / "包材库", two areas of one kind by the rule) and a work
+platform written two ways. The rules err towards "missed": a hazard left unmatched is shown to the supervisor with
+the ledger beside it, while a wrong match would hide a missed hazard. Item codes keep pairs together where the
+records carry them; the pages show every pair's similarities so that a supervisor can judge the rest.
 """
 
 from __future__ import annotations
@@ -165,7 +213,9 @@ from server.domain.reconciliation.self_assessment import (
     compare_items,
 )
 from server.domain.reconciliation.text import (
+    ACT_CONCEPTS,
     AREA_ENDINGS,
+    BROKEN,
     CONCEPT_BONUS,
     CONCEPT_DESCRIPTION_MIN,
     CONCEPT_PLACELESS_MIN,
@@ -173,24 +223,34 @@ from server.domain.reconciliation.text import (
     DESCRIPTION_MIN,
     EQUIPMENT,
     FILLER_WORDS,
+    GENERIC_PLACE_ENDINGS,
+    IMPLIED_KINDS,
     ITEM_BONUS,
     MIN_CONTAINED,
     MIN_OVERLAP_GRAMS,
+    NUMBERED_PLANT,
     OVERLAP_WEIGHT,
     PLACE_HEAD,
     PLACE_MIN,
+    PLACE_NEAR,
+    PLACE_SITE_MIN,
     PLACE_WEIGHT,
+    PRESUPPOSING,
     SAFEGUARDS,
     SAME_KIND_DESCRIPTION_MIN,
     SHORT_TEXT,
+    SIDES,
     SYNONYMS,
+    WHOLE_WORKS,
     normalise,
     text_similarity,
     unit_numbers_folded,
 )
 
 __all__ = [
+    "ACT_CONCEPTS",
     "AREA_ENDINGS",
+    "BROKEN",
     "CONCEPT_BONUS",
     "CONCEPT_DESCRIPTION_MIN",
     "CONCEPT_PLACELESS_MIN",
@@ -198,17 +258,25 @@ __all__ = [
     "DESCRIPTION_MIN",
     "EQUIPMENT",
     "FILLER_WORDS",
+    "GENERIC_PLACE_ENDINGS",
+    "IMPLIED_KINDS",
     "ITEM_BONUS",
     "MIN_CONTAINED",
     "MIN_OVERLAP_GRAMS",
+    "NUMBERED_PLANT",
     "OVERLAP_WEIGHT",
     "PLACE_HEAD",
     "PLACE_MIN",
+    "PLACE_NEAR",
+    "PLACE_SITE_MIN",
     "PLACE_WEIGHT",
+    "PRESUPPOSING",
     "SAFEGUARDS",
     "SAME_KIND_DESCRIPTION_MIN",
     "SHORT_TEXT",
+    "SIDES",
     "SYNONYMS",
+    "WHOLE_WORKS",
     "Decisions",
     "Finding",
     "ItemComparison",

@@ -9,12 +9,14 @@ from datetime import date, datetime
 from server.domain.clearance import ItemResultValue
 from server.domain.hazards import HazardStatus
 from server.domain.reconciliation.decisions import Decisions, PairVerdict
+from server.domain.reconciliation.places import _sides_conflict
 from server.domain.reconciliation.scoring import (
     Finding,
     LedgerEntry,
     Match,
     PairScore,
     TextCache,
+    _acts_conflict,
     _compatible,
     _order,
     _pair,
@@ -26,11 +28,11 @@ from server.domain.reconciliation.text import (
     _LEAST_CONCEPT_DESCRIPTION,
     _LEAST_DESCRIPTION,
     ABSENT,
+    BROKEN,
     CONCEPT_BONUS,
     ITEM_BONUS,
     PLACE_MIN,
     PLACE_WEIGHT,
-    PRESENT,
 )
 
 # --- reconciliation -------------------------------------------------------------------------------------
@@ -197,10 +199,12 @@ def _match(
             continue  # paired by a supervisor
         pf = _Prepared.of(finding, cache)
         banned = apart.get(fi)
-        code, units, kinds, equipment, defect, found_at, ideas = (
-            pf.item_code, pf.units, pf.safeguards, pf.equipment, pf.defect, finding.found_at, pf.concepts
+        code, units, kinds, equipment, found_at, ideas = (
+            pf.item_code, pf.units, pf.safeguards, pf.equipment, finding.found_at, pf.concepts
         )  # fmt: skip
+        defect, named, missing, there = pf.defect, pf.named, pf.missing, pf.there
         place_text, description_text, area = pf.place.grams.text, pf.description.text, pf.place.area
+        sides = pf.place.sides
         candidates = everything if code is None else by_code.get(code, []) + by_code.get(None, [])
         for ei, pe, written in candidates:
             if banned and ei in banned:
@@ -208,13 +212,14 @@ def _match(
             same_item = code is not None and code == pe.item_code
             if units and pe.units and not (units <= pe.units or pe.units <= units):
                 continue
+            if sides and pe.place.sides and _sides_conflict(pf.place, pe.place):
+                continue
             if not same_item and (
                 (kinds and pe.safeguards and not (kinds <= pe.safeguards or pe.safeguards <= kinds))
                 or (equipment and pe.equipment and not (equipment & pe.equipment))
                 or (ideas and pe.concepts and not (ideas & pe.concepts))
+                or _acts_conflict(kinds, pe.safeguards, ideas, pe.concepts)
             ):
-                continue
-            if defect * pe.defect == ABSENT * PRESENT:
                 continue
             description = descriptions.get((description_text, pe.description.text))
             if description is None:
@@ -224,6 +229,12 @@ def _match(
                 _LEAST_CONCEPT_DESCRIPTION if same_concept else _LEAST_DESCRIPTION
             ):
                 continue  # too few words in common whatever the places: spares comparing them (most pairs)
+            if (
+                (defect * pe.defect == ABSENT * BROKEN and named & pe.named)
+                or (missing and (missing & pe.there) - there - pe.missing)
+                or (pe.missing and (pe.missing & there) - pe.there - missing)
+            ):
+                continue  # one says missing what the other says is there (text._contradict)
             key = (place_text, pe.place.grams.text)
             place = places[key] if key in places else cache.place_similarity(pf.place, pe.place)
             if place is not None and place < PLACE_MIN:

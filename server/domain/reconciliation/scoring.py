@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from server.domain.hazards import HazardLevel, HazardState
-from server.domain.reconciliation.places import _Place, _place_similarity, _units_conflict
+from server.domain.reconciliation.places import _Place, _place_similarity, _sides_conflict, _units_conflict
 from server.domain.reconciliation.text import (
-    ABSENT,
+    ACT_CONCEPTS,
     CONCEPT_BONUS,
     CONCEPT_DESCRIPTION_MIN,
     CONCEPT_PLACELESS_MIN,
@@ -17,9 +17,11 @@ from server.domain.reconciliation.text import (
     ITEM_BONUS,
     MIN_CONTAINED,
     PLACE_MIN,
+    PLACE_NEAR,
     PLACE_WEIGHT,
-    PRESENT,
+    PRESUPPOSING,
     SAME_KIND_DESCRIPTION_MIN,
+    _contradict,
     _Description,
     _description_similarity,
     _Grams,
@@ -125,10 +127,14 @@ class _Prepared:
     equipment: frozenset[str]
     #: Its description with the fillers kept.
     plain: str
-    #: The kind of defect its description states (``ABSENT``, ``UNSURE``, ``PRESENT``).
+    #: The kind of defect its description states (``ABSENT``, ``UNSURE``, ``PRESENT``, ``BROKEN``).
     defect: int
     #: The hazard concepts its description names.
     concepts: frozenset[str]
+    #: The safeguards and equipment its description names, says are missing and says are there.
+    named: frozenset[str]
+    missing: frozenset[str]
+    there: frozenset[str]
 
     @classmethod
     def of(cls, record: Finding | LedgerEntry, cache: TextCache) -> _Prepared:
@@ -137,7 +143,7 @@ class _Prepared:
         units = place.numbers | d.units if d.units else place.numbers
         return cls(
             record.item_code or None, place, d.grams, units, d.safeguards, d.equipment, d.plain, d.defect,
-            d.concepts,
+            d.concepts, d.named, d.missing, d.there,
         )  # fmt: skip
 
 
@@ -145,6 +151,20 @@ def _kinds_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
     """Both name kinds of safeguard, and neither's kinds include the other's ("安全阀"+"校验" vs
     "压力表"+"校验": two devices with the same defect)."""
     return bool(a and b) and not (a <= b or b <= a)
+
+
+def _acts_conflict(
+    a: frozenset[str], b: frozenset[str], a_ideas: frozenset[str], b_ideas: frozenset[str]
+) -> bool:
+    """Both name kinds of safeguard, and one names an act on a thing that is there (``PRESUPPOSING``: 联锁, 校验,
+    探伤) the other names none of, nor its hazard concept (``ACT_CONCEPTS``: "报警了炉子还能倾动" is the interlock
+    missing): the act left undone is one defect, anything else wrong with the thing another ("报警未与排风机联锁" /
+    "报警信号没接到中控室", "液位报警探头坏了")."""
+    acts_a, acts_b = a & PRESUPPOSING, b & PRESUPPOSING
+    if not (a and b) or not (acts_a or acts_b) or (acts_a and acts_b):
+        return False
+    acts, other = (acts_a, b_ideas) if acts_a else (acts_b, a_ideas)
+    return not any(ACT_CONCEPTS.get(act) in other for act in acts)
 
 
 def _equipment_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -193,8 +213,12 @@ def _compatible(
         if same_concept and description >= CONCEPT_DESCRIPTION_MIN:
             return True
         return description >= (SAME_KIND_DESCRIPTION_MIN if same_kind else DESCRIPTION_MIN)
-    if place is None and same_concept and description >= CONCEPT_PLACELESS_MIN:
-        return True
+    if (
+        same_concept
+        and description >= CONCEPT_PLACELESS_MIN
+        and (place is None or (place >= PLACE_NEAR and not areas))
+    ):
+        return True  # a place missing, or near and not two areas of one kind: the shared concept decides
     if areas:
         return False  # two stores (stations, rooms) not alike are two places, whatever the words
     return description >= DESCRIPTION_ALONE_MIN
@@ -210,10 +234,12 @@ def _pair(f: _Prepared, e: _Prepared, cache: TextCache) -> PairScore:
     apart = (
         (f.item_code is not None and e.item_code is not None and not same_item)
         or _units_conflict(f.units, e.units)
+        or _sides_conflict(f.place, e.place)
         or (not same_item and _kinds_conflict(f.safeguards, e.safeguards))
+        or (not same_item and _acts_conflict(f.safeguards, e.safeguards, f.concepts, e.concepts))
         or (not same_item and _equipment_conflict(f.equipment, e.equipment))
         or (not same_item and _concepts_conflict(f.concepts, e.concepts))
-        or f.defect * e.defect == ABSENT * PRESENT
+        or _contradict(f.defect, f.named, f.missing, f.there, e.defect, e.named, e.missing, e.there)
     )
     place = _place_agreement(f, e, cache.place_similarity(f.place, e.place))
     description = _description_similarity(f.description, e.description)
