@@ -1,0 +1,43 @@
+"""province indexes for the supervisors' pages
+
+At province scale (10,000 enterprises, 40,000 inspections, 60,000 hazards, 165,000 hazard events) the dashboard
+counted from scratch and the map read whole tables: the drafts every hazard figure leaves out were found by
+scanning the inspections, the latest acceptance and closing of each rectified hazard by scanning every event,
+and the open hazards the map draws by scanning the hazards' wide rows. Indexes only: the downgrade drops them
+and no data.
+
+Revision ID: 0014_province_indexes
+Revises: 0013_reconciliation_decisions
+Create Date: 2026-12-05 17:20:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0014_province_indexes"
+down_revision = "0013_reconciliation_decisions"
+branch_labels = None
+depends_on = None
+
+#: server.models.hazard.OPEN_HAZARD_PREDICATE as of this revision.
+OPEN_HAZARD = "deleted_at IS NULL AND state IN ('found', 'planned', 'reported', 'rejected')"
+
+
+def upgrade():
+    op.create_index("ix_inspection_status", "inspection", ["status"])
+    op.create_index("ix_hazard_event_kind_hazard_at", "hazard_event", ["kind", "hazard_id", "at"])
+    op.create_index(
+        "ix_hazard_open",
+        "hazard",
+        ["enterprise_id", "level", "state", "deadline"],
+        postgresql_where=sa.text(OPEN_HAZARD),
+        sqlite_where=sa.text(OPEN_HAZARD),
+    )
+
+
+def downgrade():
+    op.drop_index("ix_hazard_open", table_name="hazard")
+    op.drop_index("ix_hazard_event_kind_hazard_at", table_name="hazard_event")
+    op.drop_index("ix_inspection_status", table_name="inspection")
