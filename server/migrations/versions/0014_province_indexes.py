@@ -2,7 +2,7 @@
 
 At province scale (10,000 enterprises, 40,000 inspections, 60,000 hazards, 165,000 hazard events) the dashboard
 counted from scratch and the map read whole tables: the drafts every hazard figure leaves out were found by
-scanning the inspections, the latest acceptance and closing of each rectified hazard by scanning every event,
+scanning the inspections, the inspections that count for coverage by reading their wide rows, the latest acceptance and closing of each rectified hazard by scanning every event,
 and the open hazards the map draws by scanning the hazards' wide rows. Indexes only: the downgrade drops them
 and no data.
 
@@ -23,10 +23,22 @@ depends_on = None
 
 #: server.models.hazard.OPEN_HAZARD_PREDICATE as of this revision.
 OPEN_HAZARD = "deleted_at IS NULL AND state IN ('found', 'planned', 'reported', 'rejected')"
+#: server.models.inspection.COUNTING_INSPECTION_PREDICATE as of this revision.
+COUNTING = (
+    "deleted_at IS NULL AND finished_at IS NOT NULL AND sealed_record IS NOT NULL AND seal_verified IS TRUE "
+    "AND kind <> 'self'"
+)
 
 
 def upgrade():
     op.create_index("ix_inspection_status", "inspection", ["status"])
+    op.create_index(
+        "ix_inspection_counting",
+        "inspection",
+        ["enterprise_id", "finished_at", "status"],
+        postgresql_where=sa.text(COUNTING),
+        sqlite_where=sa.text(COUNTING),
+    )
     op.create_index("ix_hazard_event_kind_hazard_at", "hazard_event", ["kind", "hazard_id", "at"])
     op.create_index(
         "ix_hazard_open",
@@ -40,4 +52,5 @@ def upgrade():
 def downgrade():
     op.drop_index("ix_hazard_open", table_name="hazard")
     op.drop_index("ix_hazard_event_kind_hazard_at", table_name="hazard_event")
+    op.drop_index("ix_inspection_counting", table_name="inspection")
     op.drop_index("ix_inspection_status", table_name="inspection")
