@@ -35,6 +35,13 @@ class Inspection(TimestampMixin, SyncMixin, Base):
     __table_args__ = (
         # Drafts (left out of every figure) and the review queue are found by status (migration 0014).
         sa.Index("ix_inspection_status", "status"),
+        # The map's latest inspections, newest started first, then the never started by arrival
+        # (server.services.mappoints.latest_first walks both from their ends; migration 0014).
+        sa.Index("ix_inspection_started_at", "started_at"),
+        sa.Index(
+            "ix_inspection_unstarted", "received_at",
+            postgresql_where=sa.text("started_at IS NULL"), sqlite_where=sa.text("started_at IS NULL"),
+        ),
         # The inspections that may count (oversight.counting_conditions, less the statuses), read from this
         # index alone by the dashboard's coverage and its weeks instead of from the wide rows (migration 0014).
         sa.Index(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import flask_migrate
@@ -16,15 +16,22 @@ from flask import Flask
 from server import clock, create_app
 from server.domain import counting
 from server.domain.hazards import OPEN_STATES
+from server.domain.inspections import InspectionKind, InspectionStatus
 from server.extensions import db
-from server.models import Enterprise, User
+from server.models import Catalogue, Enterprise, Inspection, User
 from server.models.hazard import OPEN_HAZARD_PREDICATE
 from server.models.inspection import COUNTING_INSPECTION_PREDICATE
+from server.services.mappoints import latest_first
 from server.services.oversight import ClearanceCache, clearances, scope_clearances
 from tests.conftest import Databases, app_config, dispose
 
 INDEXES = {
-    "inspection": {"ix_inspection_status", "ix_inspection_counting"},
+    "inspection": {
+        "ix_inspection_status",
+        "ix_inspection_counting",
+        "ix_inspection_started_at",
+        "ix_inspection_unstarted",
+    },
     "hazard_event": {"ix_hazard_event_kind_hazard_at"},
     "hazard": {"ix_hazard_open"},
 }
@@ -99,3 +106,39 @@ def test_scope_verdicts_taken_by_region_follow_moves_and_deletions(app: Flask) -
         assert moved.id in scope_clearances(db.session, lx, today, cache)
         assert moved.id not in scope_clearances(db.session, xx, today, cache)
         assert deleted.id not in scope_clearances(db.session, xx, today, cache)
+
+
+def test_the_latest_inspections_merged_from_two_indexes_keep_the_coalesced_order(app: Flask) -> None:
+    """Started and never-started inspections interleaved, with ties: the merge gives exactly the order (and the
+    cut) of ordering every inspection by when it started, else arrived, then by id."""
+    with app.app_context():
+        catalogue = db.session.scalar(sa.select(Catalogue))
+        enterprise = db.session.scalar(sa.select(Enterprise).order_by(Enterprise.name).limit(1))
+        assert catalogue is not None and enterprise is not None
+        base = datetime(2031, 1, 1, tzinfo=UTC)  # after every demo inspection, so these are the newest
+        for minutes, started in (
+            (0, True),
+            (0, False),
+            (5, True),
+            (5, True),
+            (3, False),
+            (9, False),
+            (7, True),
+        ):
+            at = base + timedelta(minutes=minutes)
+            db.session.add(
+                Inspection(
+                    enterprise_id=enterprise.id,
+                    catalogue_id=catalogue.id,
+                    kind=InspectionKind.county,
+                    status=InspectionStatus.submitted,
+                    started_at=at if started else None,
+                    received_at=at if not started else base - timedelta(days=400),
+                )
+            )
+        db.session.commit()
+        when = sa.func.coalesce(Inspection.started_at, Inspection.received_at)
+        plain = sa.select(Inspection.id).where(Inspection.deleted_at.is_(None))
+        for limit in (1, 3, 5, 7, 10_000):
+            expected = list(db.session.scalars(plain.order_by(when.desc(), Inspection.id).limit(limit)))
+            assert list(db.session.scalars(latest_first(plain, limit))) == expected, limit

@@ -2,9 +2,10 @@
 
 At province scale (10,000 enterprises, 40,000 inspections, 60,000 hazards, 165,000 hazard events) the dashboard
 counted from scratch and the map read whole tables: the drafts every hazard figure leaves out were found by
-scanning the inspections, the inspections that count for coverage by reading their wide rows, the latest acceptance and closing of each rectified hazard by scanning every event,
-and the open hazards the map draws by scanning the hazards' wide rows. Indexes only: the downgrade drops them
-and no data.
+scanning the inspections, the inspections that count for coverage by reading their wide rows, the latest
+acceptance and closing of each rectified hazard by scanning every event, the open hazards the map draws by
+scanning the hazards' wide rows, and the map's latest inspections by sorting them all. Indexes only: the
+downgrade drops them and no data.
 
 Revision ID: 0014_province_indexes
 Revises: 0013_reconciliation_decisions
@@ -32,6 +33,14 @@ COUNTING = (
 
 def upgrade():
     op.create_index("ix_inspection_status", "inspection", ["status"])
+    op.create_index("ix_inspection_started_at", "inspection", ["started_at"])
+    op.create_index(
+        "ix_inspection_unstarted",
+        "inspection",
+        ["received_at"],
+        postgresql_where=sa.text("started_at IS NULL"),
+        sqlite_where=sa.text("started_at IS NULL"),
+    )
     op.create_index(
         "ix_inspection_counting",
         "inspection",
@@ -53,4 +62,6 @@ def downgrade():
     op.drop_index("ix_hazard_open", table_name="hazard")
     op.drop_index("ix_hazard_event_kind_hazard_at", table_name="hazard_event")
     op.drop_index("ix_inspection_counting", table_name="inspection")
+    op.drop_index("ix_inspection_unstarted", table_name="inspection")
+    op.drop_index("ix_inspection_started_at", table_name="inspection")
     op.drop_index("ix_inspection_status", table_name="inspection")
