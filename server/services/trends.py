@@ -163,32 +163,41 @@ def hazards_by_week(
     def week_of(column: Any) -> Any:
         return sa.case(*((column < end, index) for index, end in enumerate(ends)), else_=len(spans) - 1)
 
-    counted = counted_hazards(session, user, window)
-    found_week = week_of(Hazard.found_at).label("week")
-    found: dict[int, int] = dict(
-        session.execute(sa.select(found_week, sa.func.count()).where(counted).group_by(found_week)).all()
-    )
-
-    # The latest acceptance and closing of the rectified hazards counted only (not of every hazard's log):
-    # one pass over their events (ix_hazard_event_kind_hazard_at) grouped per hazard, then per week.
-    rectified_counted = sa.and_(counted, Hazard.state.in_([s.value for s in RECTIFIED]))
+    # One pass over the counted hazards joined to the latest acceptance and closing of every hazard (read from
+    # ix_hazard_event_kind_hazard_at alone), counted per (week found, week rectified): the week rectified is
+    # None for a hazard not accepted or closed now.
     kinds = (HazardEventKind.accepted.value, HazardEventKind.closed.value)
-    done = (
+    latest = (
         sa.select(
-            Hazard.found_at,
+            HazardEvent.hazard_id,
             sa.func.max(HazardEvent.at).filter(HazardEvent.kind == kinds[0]).label("accepted"),
             sa.func.max(HazardEvent.at).filter(HazardEvent.kind == kinds[1]).label("closed"),
         )
-        .select_from(Hazard)
-        .outerjoin(HazardEvent, sa.and_(HazardEvent.hazard_id == Hazard.id, HazardEvent.kind.in_(kinds)))
-        .where(rectified_counted)
-        .group_by(Hazard.id, Hazard.found_at)
+        .where(HazardEvent.kind.in_(kinds))
+        .group_by(HazardEvent.hazard_id)
         .subquery()
     )
-    done_week = week_of(sa.func.coalesce(done.c.accepted, done.c.closed, done.c.found_at)).label("week")
-    rectified: dict[int, int] = dict(
-        session.execute(sa.select(done_week, sa.func.count()).select_from(done).group_by(done_week)).all()
+    found_week = week_of(Hazard.found_at).label("found_week")
+    done_week = sa.case(
+        (
+            Hazard.state.in_([s.value for s in RECTIFIED]),
+            week_of(sa.func.coalesce(latest.c.accepted, latest.c.closed, Hazard.found_at)),
+        ),
+        else_=None,
+    ).label("done_week")
+    query = (
+        sa.select(found_week, done_week, sa.func.count())
+        .select_from(Hazard)
+        .outerjoin(latest, latest.c.hazard_id == Hazard.id)
+        .where(counted_hazards(session, user, window))
+        .group_by(found_week, done_week)
     )
+    found: Counter[int] = Counter()
+    rectified: Counter[int] = Counter()
+    for found_in, done_in, n in session.execute(query):
+        found[found_in] += n
+        if done_in is not None:
+            rectified[done_in] += n
     return [HazardWeek(w, found.get(i, 0), rectified.get(i, 0)) for i, w in enumerate(spans)]
 
 
