@@ -65,6 +65,20 @@ def weeks(first: date, last: date) -> list[Week]:
     return out
 
 
+def bucket(column: Any, ends: list[datetime]) -> Any:
+    """SQL: the index of the first of the ascending ``ends`` that ``column`` falls before (``len(ends)`` when
+    none, or when ``column`` is NULL), as a balanced tree of comparisons: a province's 40,000 hazards each took
+    up to 30 comparisons of one flat CASE per week, and ~40 ms with it."""
+
+    def within(lo: int, hi: int) -> Any:
+        if lo == hi:
+            return sa.literal(lo)
+        mid = (lo + hi) // 2
+        return sa.case((column < ends[mid], within(lo, mid)), else_=within(mid + 1, hi))
+
+    return within(0, len(ends))
+
+
 @dataclass(frozen=True)
 class CoverageWeek:
     """Enterprises covered in a phase by the end of one of its weeks (cumulative within the phase)."""
@@ -161,7 +175,7 @@ def hazards_by_week(
     ends = [clock.day_end(w.ends_on, tz) for w in spans[:-1]]
 
     def week_of(column: Any) -> Any:
-        return sa.case(*((column < end, index) for index, end in enumerate(ends)), else_=len(spans) - 1)
+        return bucket(column, ends)
 
     # One pass over the counted hazards joined to the latest acceptance and closing of every hazard (read from
     # ix_hazard_event_kind_hazard_at alone), counted per (week found, week rectified): the week rectified is
