@@ -15,9 +15,15 @@
    against gunicorn as deployed (deploy/gunicorn.conf.py, ``--workers`` workers).
 3. Prints the time to drain the storm, push p50/p95, what was lost or duplicated, and the p50/p95 server time
    (Flask test client, no network) of the supervisors' pages at that scale: dashboard, hazards, enterprises,
-   map (page and points), reconciliation and the monthly report. Target: p95 ≤ 300 ms.
+   map (page and points), reconciliation, the review queue and the monthly report, each ``--repeat`` times
+   from scratch (just after one hazard was changed as a sync would: every cache stamped with the change
+   counter counts again) and ``--repeat`` times repeated. Target: p95 ≤ 300 ms.
 
 ``--scale 0.01`` gives a smoke run (100 enterprises, 5 devices) in about a minute; a test runs it tinier.
+``--no-storm --keep --database-name NAME`` only fills a database to time pages on (about 3 minutes at scale 1);
+``--pages-only URL --save before.json``, then after a change ``--pages-only URL --against before.json``, prints
+each p95 as ``before → after`` (``--only dashboard map`` narrows the pages; the monthly report alone takes
+minutes at scale 1).
 Memory stays well under 4 GB at scale 1 (the generator keeps one row per item result in memory).
 """
 
