@@ -2,8 +2,8 @@
 清零 by sector at the end of each phase.
 
 Each figure is counted by the same rule as the table it sits beside, never anew:
-- coverage uses oversight.counting_conditions (the rule of counting_inspections) and the phases' days as oversight.coverage_by_phase does, so a
-  phase's last week equals its row in the coverage table;
+- coverage uses oversight.counting_conditions (counting_inspections' rule) and the phases' days as
+  oversight.coverage_by_phase does, so a phase's last week equals its row in the coverage table;
 - hazards use oversight.counted_hazards (the dashboard's hazard table): found per week of found_at, rectified
   (accepted or closed now) per week of the acceptance, so the weeks add up to the table's totals;
 - 清零 per phase takes the dashboard's own verdicts (oversight.scope_clearances, cached): each enterprise cleared
