@@ -26,6 +26,7 @@ from server.services.mappoints import (
     MapPoints,
     PointKind,
     inspection_points,
+    latest_first,
     map_points,
 )
 from server.services.scope import visible_enterprises, visible_hazards, visible_inspections
@@ -148,8 +149,7 @@ def _grouped(
     if PointKind.inspection in kinds:
         # The map draws only the latest inspections: the clusters count the same ones.
         recorded = sa.and_(Inspection.start_lat.is_not(None), Inspection.start_lon.is_not(None))
-        when = sa.func.coalesce(Inspection.started_at, Inspection.received_at)
-        latest = (
+        latest = latest_first(
             visible_inspections(session, user)
             .with_only_columns(
                 Inspection.id,
@@ -157,9 +157,8 @@ def _grouped(
                 sa.case((recorded, Inspection.start_lon), else_=Enterprise.lon).label("lon"),
             )
             .select_from(Inspection)
-            .join(Enterprise, Enterprise.id == Inspection.enterprise_id)
-            .order_by(when.desc(), Inspection.id)
-            .limit(inspection_limit + 1)
+            .join(Enterprise, Enterprise.id == Inspection.enterprise_id),
+            inspection_limit + 1,
         )
         # At most limit + 1 small rows: summed here, one ordered query instead of a count and a grouping.
         rows = session.execute(latest).all()

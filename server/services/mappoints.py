@@ -175,6 +175,33 @@ def _enterprise_points(
     ]
 
 
+def latest_first(query: Any, limit: int) -> Any:
+    """The first ``limit`` rows of ``query`` (a select of inspections with their columns, ``id`` among them)
+    newest first: by when it started, else when it was received, then by id.
+
+    Taken as the newest started ones (ix_inspection_started_at) and the newest never started
+    (ix_inspection_unstarted), each walked from its index's end, merged: ordering every inspection of a
+    province by the coalesced time read and sorted the whole table (~100 ms)."""
+    when = sa.func.coalesce(Inspection.started_at, Inspection.received_at)
+    started = (
+        query.add_columns(when.label("latest_when"))
+        .where(Inspection.started_at.is_not(None))
+        .order_by(Inspection.started_at.desc(), Inspection.id)
+        .limit(limit)
+        .subquery()
+    )
+    unstarted = (
+        query.add_columns(when.label("latest_when"))
+        .where(Inspection.started_at.is_(None))
+        .order_by(Inspection.received_at.desc(), Inspection.id)
+        .limit(limit)
+        .subquery()
+    )
+    both = sa.union_all(sa.select(started), sa.select(unstarted)).subquery()
+    columns = [c for c in both.c if c.key != "latest_when"]
+    return sa.select(*columns).order_by(both.c.latest_when.desc(), both.c.id).limit(limit)
+
+
 def inspection_points(session: DbSession, user: User, ids: list[uuid.UUID]) -> list[MapPoint]:
     """The points of the inspections ``ids`` in ``user``'s scope, newest first."""
     return _inspection_points(session, user, len(ids), None, ids) if ids else []
@@ -187,11 +214,10 @@ def _inspection_points(
     enterprise_id: uuid.UUID | None,
     ids: list[uuid.UUID] | None = None,
 ) -> list[MapPoint]:
-    when = sa.func.coalesce(Inspection.started_at, Inspection.received_at)
     scope = visible_inspections(session, user)
     if ids is not None:
         scope = scope.where(Inspection.id.in_(ids))
-    query = (
+    query = latest_first(
         _only(scope, Inspection.enterprise_id, enterprise_id)
         .with_only_columns(
             Inspection.id,
@@ -206,9 +232,8 @@ def _inspection_points(
             Enterprise.lon,
         )
         .select_from(Inspection)
-        .join(Enterprise, Enterprise.id == Inspection.enterprise_id)
-        .order_by(when.desc(), Inspection.id)
-        .limit(limit)
+        .join(Enterprise, Enterprise.id == Inspection.enterprise_id),
+        limit,
     )
     points = []
     for row in session.execute(query):

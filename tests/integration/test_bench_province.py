@@ -24,5 +24,5 @@ def test_the_province_bench_runs_at_a_tiny_scale(tmp_path: Path) -> None:
     assert figures["errors"] == [] and figures["lost"] == 0 and figures["duplicated"] == 0
     assert figures["photos_held"] == figures["photos"] and figures["pushes"] >= 2
     for username, results in figures["pages"].items():
-        for label, status, seconds in results:
-            assert status == 200 and seconds, (username, label, status)
+        for page in results:
+            assert page.status == 200 and page.scratch and page.repeated, (username, page.label, page.status)

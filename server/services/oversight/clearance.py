@@ -18,6 +18,7 @@ from server.domain.applicability import ApplicabilityRule, EnterpriseProfile, ap
 from server.domain.clearance import Clearance, InspectionSummary, ItemResultValue, LinkedHazard, clearance
 from server.domain.hazards import HazardState
 from server.domain.inspections import InspectionStatus
+from server.domain.roles import Role
 from server.domain.sectors import Sector
 from server.models import (
     Catalogue,
@@ -32,7 +33,7 @@ from server.models import (
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
 from server.services.oversight.coverage import counting_inspections, enterprise_ids_of, evidence_holds
-from server.services.scope import visible_enterprise_ids
+from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 # --- 清零 ---------------------------------------------------------------------------------------------
 
@@ -56,6 +57,9 @@ class EnterpriseClearance:
     #: When the inspection the official verdict rests on was finished (None: no such inspection); the
     #: dashboard's 清零 chart places each enterprise cleared now in the phase that inspection fell in.
     decided_by: datetime | None = None
+    #: The enterprise's region when decided, so that a scope takes its verdicts from the cached ones without
+    #: reading its enterprises' ids back (10,000 UUIDs cost ~0.2 s at province scale).
+    region_id: int | None = None
 
     @property
     def status(self) -> counting.ClearanceStatus:
@@ -275,11 +279,18 @@ def scope_clearances(
     if cache is None:
         return clearances(session, user, today)
     verdicts = all_clearances(session, today, cache)
-    return {
-        eid: verdicts[eid]
-        for eid in session.scalars(visible_enterprise_ids(session, user))
-        if eid in verdicts
-    }
+    if user.role == Role.enterprise:
+        return {
+            eid: verdicts[eid]
+            for eid in session.scalars(visible_enterprise_ids(session, user))
+            if eid in verdicts
+        }
+    # The cache holds every enterprise not deleted, each with its region as of the stamp: the same rows as
+    # scope.visible_enterprises (not deleted, in the user's regions).
+    regions = visible_region_ids(session, user)
+    if regions is None:
+        return dict(verdicts)
+    return {eid: v for eid, v in verdicts.items() if v.region_id in regions}
 
 
 def all_clearances(
@@ -320,7 +331,9 @@ def clearances(
         ids = ids.where(Enterprise.id.in_(enterprise_ids))
     sector_columns = [getattr(Enterprise, column) for column in SECTOR_COLUMNS.values()]
     enterprises = session.execute(
-        sa.select(Enterprise.id, Enterprise.dust_workers, *sector_columns).where(Enterprise.id.in_(ids))
+        sa.select(Enterprise.id, Enterprise.dust_workers, Enterprise.region_id, *sector_columns).where(
+            Enterprise.id.in_(ids)
+        )
     ).all()
     latest, excluded = _latest_summaries(session, ids, user)
     official = {
@@ -385,14 +398,14 @@ def clearances(
 
     verdicts: dict[uuid.UUID, EnterpriseClearance] = {}
     for row in enterprises:
-        sectors = frozenset(s for s, flag in zip(SECTOR_COLUMNS, row[2:], strict=True) if flag)
+        sectors = frozenset(s for s, flag in zip(SECTOR_COLUMNS, row[3:], strict=True) if flag)
         entry = official.get(row.id, (default_catalogue, None))
         waiting = pending.get(row.id)
         verdicts[row.id] = EnterpriseClearance(
             row.id, sectors, row.id in official or waiting is not None, decide(entry, sectors, row),
             decide(waiting, sectors, row) if waiting is not None else None,
             excluded.get(row.id, 0) + failed.get(row.id, 0),
-            entry[1].finished_at if entry[1] is not None else None,
+            entry[1].finished_at if entry[1] is not None else None, row.region_id,
         )  # fmt: skip
     return verdicts
 
@@ -453,13 +466,19 @@ class SectorClearance:
 
 def clearance_by_sector(verdicts: Iterable[EnterpriseClearance]) -> list[SectorClearance]:
     """Totals per sector flag, then for all enterprises; an enterprise with several flags counts in each."""
+    # A province's 10,000 verdicts fall into a few dozen kinds: tally the kinds, then spread them over sectors.
+    kinds = Counter(
+        (v.sectors, v.inspected, v.verdict.cleared, v.pending is not None and v.pending.cleared)
+        for v in verdicts
+    )
     totals: Counter[tuple[Sector | None, str]] = Counter()
-    for verdict in verdicts:
-        for sector in (*verdict.sectors, None):
-            totals[sector, "enterprises"] += 1
-            totals[sector, "inspected"] += verdict.inspected
-            totals[sector, "cleared"] += verdict.verdict.cleared
-            totals[sector, "pending"] += verdict.status is counting.ClearanceStatus.pending_review
+    for (sectors, inspected, cleared, pending_cleared), n in kinds.items():
+        status = counting.clearance_status(official=cleared, pending=pending_cleared, inspected=inspected)
+        for sector in (*sectors, None):
+            totals[sector, "enterprises"] += n
+            totals[sector, "inspected"] += n * inspected
+            totals[sector, "cleared"] += n * cleared
+            totals[sector, "pending"] += n * (status is counting.ClearanceStatus.pending_review)
     return [
         SectorClearance(
             s, totals[s, "enterprises"], totals[s, "inspected"], totals[s, "cleared"], totals[s, "pending"]

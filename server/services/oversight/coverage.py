@@ -72,19 +72,28 @@ def evidence_holds() -> sa.ColumnElement[bool]:
     return sa.and_(Inspection.sealed_record.is_not(None), Inspection.seal_verified.is_(True))
 
 
-def counting_inspections(
+def counting_conditions(
     session: DbSession, user: User | None, statuses: frozenset[str] = counting.COVERAGE_STATUSES
-) -> sa.Select[uuid.UUID]:
-    """Ids of a regulator's finished inspections in ``statuses`` whose seal verified, in the user's scope
-    (the default statuses are those that count for coverage; server.domain.counting decides)."""
-    return sa.select(Inspection.id).where(
+) -> list[sa.ColumnElement[bool]]:
+    """SQL conditions on ``Inspection``: a regulator's finished inspection in ``statuses`` whose seal verified,
+    in the user's scope; put straight into a query on inspection (no second pass over the table, as
+    ``Inspection.id IN (counting_inspections(...))`` costs: ~50 ms per query at province scale)."""
+    return [
         Inspection.enterprise_id.in_(enterprise_ids_of(session, user)),
         Inspection.deleted_at.is_(None),
         Inspection.status.in_(sorted(statuses)),
         Inspection.kind != counting.SELF_KIND,
         Inspection.finished_at.is_not(None),
         evidence_holds(),
-    )
+    ]
+
+
+def counting_inspections(
+    session: DbSession, user: User | None, statuses: frozenset[str] = counting.COVERAGE_STATUSES
+) -> sa.Select[uuid.UUID]:
+    """Ids of a regulator's finished inspections in ``statuses`` whose seal verified, in the user's scope
+    (the default statuses are those that count for coverage; server.domain.counting decides)."""
+    return sa.select(Inspection.id).where(*counting_conditions(session, user, statuses))
 
 
 def inspected_in(
@@ -142,7 +151,7 @@ def coverage_counts(
         ).label("phase_id")
         rows = (
             sa.select(phase_of, Inspection.enterprise_id)
-            .where(Inspection.id.in_(counting_inspections(session, user)))
+            .where(*counting_conditions(session, user))
             .distinct()
             .subquery()
         )

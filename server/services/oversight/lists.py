@@ -8,6 +8,7 @@ from datetime import date, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from server import clock
 from server.domain import counting
@@ -126,6 +127,14 @@ def hazard_list(
     return Page(rows, total, page, PAGE_SIZE)
 
 
+def _one_of(session: DbSession, column: Any, ids: list[uuid.UUID]) -> sa.ColumnElement[bool]:
+    """SQL: ``column`` is one of ``ids``; on PostgreSQL as one array parameter, since a province's ~10,000
+    values as as many parameters cost ~0.7 s to render and send (SQLite takes the plain IN)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Uuid())))
+    return column.in_(ids)
+
+
 @dataclass(frozen=True)
 class EnterpriseFilters:
     """What the enterprise list may be narrowed to."""
@@ -187,7 +196,7 @@ def enterprise_list(
             if (filters.cleared is None or v.verdict.cleared == filters.cleared)
             and (not filters.pending or v.status is counting.ClearanceStatus.pending_review)
         ]  # fmt: skip
-        query = query.where(Enterprise.id.in_(keep))
+        query = query.where(_one_of(session, Enterprise.id, keep))
         result = paged(session, query, page)
         return Page([(e, region, verdicts[e.id]) for e, region in result.rows], result.total, result.page)
     result = paged(session, query, page)
