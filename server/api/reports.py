@@ -10,6 +10,7 @@ from marshmallow import Schema, fields
 
 from server.api.access import supervisor_user
 from server.api.schemas import DecimalString, ProblemSchema
+from server.caches import report_cache
 from server.errors import Problem
 from server.extensions import db
 from server.i18n import current_language
@@ -196,6 +197,6 @@ def monthly(args: dict[str, Any]) -> dict[str, Any]:
         raise problems.invalid_fields(fields=f"month: {error.message(current_language())}") from None
     report = progress_report.build_report(
         db.session, user, period, zone=clock.zone(),
-        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
+        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局", cache=report_cache(),
     )  # fmt: skip
     return report_data(report)

@@ -27,6 +27,7 @@ from flask import (
 )
 
 from server import clock, security
+from server.caches import report_cache
 from server.domain.roles import Role
 from server.errors import FormProblems, Problem
 from server.extensions import db
@@ -54,7 +55,7 @@ def _report() -> tuple[ProgressReport | None, str | None]:
         return None, error.message(current_language())
     report = progress_report.build_report(
         db.session, current_supervisor(), period, zone=clock.zone(),
-        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
+        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局", cache=report_cache(),
     )  # fmt: skip
     return report, None
 

@@ -81,7 +81,7 @@ Where each part lives: ``period`` (the cut-off), ``units`` (the reporting scope,
 from __future__ import annotations
 
 from server.services.progress_report.as_of import load_hazards, statuses_as_of
-from server.services.progress_report.build import _hazard_counts, build_report, set_report_phone
+from server.services.progress_report.build import ReportCache, _hazard_counts, build_report, set_report_phone
 from server.services.progress_report.figures import (
     COLUMNS,
     FILLED_BY,
@@ -116,6 +116,7 @@ __all__ = [
     "UNIT",
     "Period",
     "ProgressReport",
+    "ReportCache",
     "ReportUnit",
     "UnitFigures",
     "_hazard_counts",

@@ -115,19 +115,31 @@ def decide(
         if profile_key not in applicable:
             profile = EnterpriseProfile(sectors=row.sectors, dust_workers=row.dust_workers)
             applicable[profile_key] = items.applicable(profile) if items else []
-        summary = None
-        if visit is not None:
-            summary = InspectionSummary(
-                str(visit.id), visit.kind, "submitted", visit.finished_at, answers.get(visit.id, {})
-            )
-        verdict = clearance(
-            applicable[profile_key],
-            summary,
-            links.get(row.id, []),
-            all_key_codes=items.codes if items else None,
+        mine = links.get(row.id, [])
+        # The domain rule reads only these inputs (the visit's answers, not which visit gave them): equal inputs,
+        # equal verdict, whichever enterprise or moment asks.
+        inputs = (
+            profile_key,
+            None if visit is None else _answers_key(answers.get(visit.id, {})),
+            tuple((link.item_code, link.state) for link in mine),
         )
+        verdict = reuse.get(inputs)
+        if verdict is None:
+            summary = None
+            if visit is not None:
+                summary = InspectionSummary(
+                    str(visit.id), visit.kind, "submitted", visit.finished_at, answers.get(visit.id, {})
+                )
+            verdict = reuse[inputs] = clearance(
+                applicable[profile_key], summary, mine, all_key_codes=items.codes if items else None
+            )
         verdicts[row.id] = ClearanceAsOf(row.id, row.region_id, visit is not None, verdict)
     return verdicts
+
+
+def _answers_key(answers: dict[str, ItemResultValue]) -> tuple[tuple[str, ItemResultValue], ...]:
+    """An inspection's answers as a hashable value, equal for equal answers."""
+    return tuple(sorted(answers.items()))
 
 
 class Verdicts:
