@@ -85,8 +85,9 @@ PAGES = [
 
 
 @contextmanager
-def province_database(url: str, keep: bool) -> Iterator[str]:
-    """A new database for the run: ``province_<hex>`` beside a PostgreSQL URL, or the SQLite file named."""
+def province_database(url: str, keep: bool, named: bool = False) -> Iterator[str]:
+    """A new database for the run: ``province_<hex>`` beside a PostgreSQL URL (with ``named``, the database
+    the URL names), or the SQLite file named."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = Path(parsed.database or "")
@@ -99,8 +100,8 @@ def province_database(url: str, keep: bool) -> Iterator[str]:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    name = f"province_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = parsed.database if named and parsed.database else f"province_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
@@ -344,7 +345,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     scale = args.scale
     n_devices = max(2, round(DEVICES * scale))
-    with province_database(args.database_url, args.keep) as url, tempfile.TemporaryDirectory() as folder:
+    with province_database(args.database_url, args.keep, args.fill_only) as url, tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         instance = root / "instance"
         logging.disable(logging.INFO)  # the migrations' own logging would print every step
@@ -353,18 +354,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             logging.disable(logging.NOTSET)
         app.config["PROPAGATE_EXCEPTIONS"] = True
-        users = make_inspectors(app, n_devices)
+        if not args.fill_only:
+            users = make_inspectors(app, n_devices)
         with app.app_context():
             db.engine.dispose()
-        devices = [
-            Device(name, county, root / "devices" / f"{i:04d}") for i, (name, county) in enumerate(users)
-        ]
-
-        process, server = serve(url, instance, workers=args.workers)
-        try:
-            catalogue = register(devices, server, args.concurrency)
-        finally:
-            stop(process)
+        if not args.fill_only:
+            devices = [
+                Device(name, county, root / "devices" / f"{i:04d}") for i, (name, county) in enumerate(users)
+            ]
+            process, server = serve(url, instance, workers=args.workers)
+            try:
+                catalogue = register(devices, server, args.concurrency)
+            finally:
+                stop(process)
 
         started = time.perf_counter()
         with app.app_context():
@@ -380,6 +382,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{sa.make_url(url).get_backend_name()}: filled in {figures['fill_seconds']:.1f} s (scale {scale:g}): "
               + ", ".join(f"{t} {n:,}" for t, n in summary.rows.items()))  # fmt: skip
 
+        if args.fill_only:
+            return figures
         started = time.perf_counter()
         record_days(devices, catalogue, enterprises_by_county(app), args.concurrency)
         print(f"  {n_devices} devices recorded their day offline in {time.perf_counter() - started:.1f} s")
@@ -455,6 +459,8 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=10, help="timed requests per page")
     parser.add_argument("--seed", type=int, default=20261205)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--fill-only", action="store_true",
+                        help="create the PostgreSQL database the URL names, fill it, and stop (no storm, no pages)")  # fmt: skip
     parser.add_argument("--pages-only", metavar="URL", help="only time the pages on a database a run kept")
     parser.add_argument("--only", nargs="+", default=[], metavar="LABEL",
                         help="with --pages-only: time only the pages whose label starts so, e.g. dashboard hazards")  # fmt: skip
