@@ -79,6 +79,7 @@ class _Counted:
     phases: list[PhaseProgress]
     before_campaign: int
     after_campaign: int
+    drawn: dict[Any, bytes] = field(default_factory=dict)
 
 
 def build_report(
@@ -141,6 +142,7 @@ def build_report(
         campaign_starts_on=window.starts_on if window is not None else None,
         before_campaign=counted.before_campaign,
         after_campaign=counted.after_campaign,
+        drawn=counted.drawn,
     )
 
 

@@ -93,12 +93,12 @@ def decide(
     answers: dict[Any, dict[str, ItemResultValue]],
     links: dict[Any, list[LinkedHazard]],
     day: date,
-    reuse: dict[tuple[Any, ...], Clearance] | None = None,
+    reuse: Reuse | None = None,
 ) -> dict[Any, ClearanceAsOf]:
     """The 清零 verdict of each enterprise from its latest counting visit, that visit's answers and its item-linked
     hazards' states, by the domain rule (server.domain.clearance), as server.services.oversight.clearances does.
     ``reuse`` keeps verdicts by their inputs across moments: most enterprises' inputs stay the same."""
-    reuse = {} if reuse is None else reuse
+    reuse = Reuse() if reuse is None else reuse
     default_catalogue = current_catalogue_id(session, day)
     catalogue_ids = {v.catalogue_id for v in latest.values()}
     if default_catalogue is not None:
@@ -119,27 +119,43 @@ def decide(
         # The domain rule reads only these inputs (the visit's answers, not which visit gave them): equal inputs,
         # equal verdict, whichever enterprise or moment asks.
         inputs = (
-            profile_key,
-            None if visit is None else _answers_key(answers.get(visit.id, {})),
-            tuple((link.item_code, link.state) for link in mine),
+            reuse.number(profile_key),
+            None if visit is None else reuse.answers_number(visit.id, answers.get(visit.id, {})),
+            tuple([reuse.number(link) for link in mine]),
         )
-        verdict = reuse.get(inputs)
+        verdict = reuse.verdicts.get(inputs)
         if verdict is None:
             summary = None
             if visit is not None:
                 summary = InspectionSummary(
                     str(visit.id), visit.kind, "submitted", visit.finished_at, answers.get(visit.id, {})
                 )
-            verdict = reuse[inputs] = clearance(
+            verdict = reuse.verdicts[inputs] = clearance(
                 applicable[profile_key], summary, mine, all_key_codes=items.codes if items else None
             )
         verdicts[row.id] = ClearanceAsOf(row.id, row.region_id, visit is not None, verdict)
     return verdicts
 
 
-def _answers_key(answers: dict[str, ItemResultValue]) -> tuple[tuple[str, ItemResultValue], ...]:
-    """An inspection's answers as a hashable value, equal for equal answers."""
-    return tuple(sorted(answers.items()))
+class Reuse:
+    """What decide keeps across moments: verdicts by their inputs, each input numbered once (hashing enums is slow,
+    hashing small numbers is not)."""
+
+    def __init__(self) -> None:
+        self.verdicts: dict[tuple[Any, ...], Clearance] = {}
+        self.numbers: dict[Any, int] = {}
+        self.by_visit: dict[Any, int] = {}
+
+    def number(self, value: Any) -> int:
+        """The number of an input value, equal for equal values."""
+        return self.numbers.setdefault(value, len(self.numbers))
+
+    def answers_number(self, visit_id: Any, answers: dict[str, ItemResultValue]) -> int:
+        """The number of a visit's answers (equal answers, equal number), worked out once per visit."""
+        found = self.by_visit.get(visit_id)
+        if found is None:
+            found = self.by_visit[visit_id] = self.number(("answers", *sorted(answers.items())))
+        return found
 
 
 class Verdicts:
@@ -155,7 +171,7 @@ class Verdicts:
         self.session, self.enterprises, self.visits, self.found = session, enterprises, visits, found
         self.memo: dict[datetime, dict[Any, ClearanceAsOf]] = {}
         self.answers: dict[Any, dict[str, ItemResultValue]] = {}
-        self.reuse: dict[tuple[Any, ...], Clearance] = {}
+        self.reuse = Reuse()
         #: Visits whose answers held now differ from those their device sealed: they never count.
         self.altered: set[Any] = set()
 

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from server.domain.hazards import HazardState
 from server.services.progress_report.period import Cutoff
@@ -225,6 +226,9 @@ class ProgressReport:
     campaign_starts_on: date | None = None
     before_campaign: int = 0
     after_campaign: int = 0
+    #: Workbooks drawn of these very figures, by heading and audit head (shared with the cached figures, so a
+    #: repeated download is not drawn again; see xlsx.report_xlsx).
+    drawn: dict[Any, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def title(self) -> str:
