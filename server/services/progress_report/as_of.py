@@ -228,13 +228,16 @@ def statuses_as_of(
 
 def linked(found: Iterable[HazardAsOf]) -> dict[Any, list[LinkedHazard]]:
     """The item-linked hazards of each enterprise with their states (what 清零 looks at)."""
-    shared: dict[tuple[str, HazardState], LinkedHazard] = {}
+    # Keyed by the state's identity (members are singletons): hashing an enum member runs Python code.
+    shared: dict[tuple[str, int], LinkedHazard] = {}
     out: dict[Any, list[LinkedHazard]] = defaultdict(list)
     for h in found:
-        code = h.hazard.item_code
+        hazard = h.hazard
+        code = hazard.item_code
         if code is not None:
-            pair = (code, h.state)
+            state = h.status.state
+            pair = (code, id(state))
             if (link := shared.get(pair)) is None:
-                link = shared[pair] = LinkedHazard(code, h.state)
-            out[h.hazard.enterprise_id].append(link)
+                link = shared[pair] = LinkedHazard(code, state)
+            out[hazard.enterprise_id].append(link)
     return out
