@@ -17,7 +17,9 @@ cache emptied) and then repeated (cached until the next write), p50 and nearest-
 statements a request from scratch runs; ``--profile`` prints the cProfile of one request from scratch.
 
 Target: ≤ 5 s each, on SQLite and on PostgreSQL. Every figure is computed as of the report's cut-off from
-the event log and the inspections' timestamps (server/services/progress_report/), so nothing is cached.
+the event log and the inspections' timestamps (server/services/progress_report/); the pages keep the counted
+figures in the app's report cache until the next write (so the timed repeats here are the cached view: use
+``--database-url`` for the view from scratch).
 PostgreSQL is ``BENCH_DATABASE_URL`` or postgresql+psycopg://postgres@127.0.0.1:5432/test; a scratch database
 is created beside it and dropped afterwards (ANALYZEd after the fill, as autovacuum would do).
 """

@@ -72,6 +72,14 @@ Ids are read as text (``key()``: hex on SQLite, the dashed form on PostgreSQL) a
 they are turned back into UUIDs only to bind an IN list: building some 100,000 uuid.UUID objects per report
 would cost a sixth of its time.
 
+Cached. The pages and the JSON keep each report's counted figures (ReportCache, a StampedCache per scope, period,
+report day and campaign phases) until the next write of a synced row moves the change counter, and each
+workbook drawn of them per heading and audit head: a report is counted once per write, not once per view. The
+heading (who files it, the phone, provisional or not) is made anew on every view. The counting itself shares
+what moments have in common: one replay of the event log for every moment, and one 清零 verdict per distinct
+set of inputs (server.domain.clearance reads only the applicable items, the answers and the linked hazards'
+states).
+
 Where each part lives: ``period`` (the cut-off), ``units`` (the reporting scope, one row per county), ``as_of``
 (what counts as of a moment), ``clearance`` (清零 as of a moment), ``figures`` (the form and its figures),
 ``build`` (building a report), ``phases`` (per phase), ``majors`` (the itemised major hazards) and ``xlsx``
