@@ -345,7 +345,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     scale = args.scale
     n_devices = max(2, round(DEVICES * scale))
-    with province_database(args.database_url, args.keep, args.fill_only) as url, tempfile.TemporaryDirectory() as folder:
+    with (
+        province_database(args.database_url, args.keep, args.fill_only) as url,
+        tempfile.TemporaryDirectory() as folder,
+    ):
         root = Path(folder)
         instance = root / "instance"
         logging.disable(logging.INFO)  # the migrations' own logging would print every step
