@@ -41,6 +41,7 @@ KINDS = {
     "ledger_import": ("隐患自查台账导入", "Self-inspection ledger import"),
     "registry_import": ("企业名录导入", "Enterprise registry import"),
     "progress_report": ("月报 Excel", "Monthly report workbook"),
+    "report_recount": ("月报重新统计", "Monthly report recount"),
     "document": ("执法文书 PDF", "Enforcement document PDF"),
 }
 STAGES = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
@@ -68,6 +69,12 @@ class ReportCache(StampedCache):
     def __init__(self, size: int = 16) -> None:
         super().__init__(size)
 
+    def latest(self, key: tuple[Any, ...]) -> tuple[int, Any] | None:
+        """The newest figures kept under ``key`` whatever their stamp, with that stamp: what a page may show,
+        labelled with the moment they were counted, while they are counted again."""
+        with self._lock:
+            return self._entries.get(key)
+
 
 @dataclass(frozen=True)
 class _Counted:
@@ -79,6 +86,8 @@ class _Counted:
     phases: list[PhaseProgress]
     before_campaign: int
     after_campaign: int
+    #: When they were counted (server clock): shown with figures that are no longer the latest.
+    counted_at: datetime
     drawn: dict[Any, bytes] = field(default_factory=dict)
 
 
@@ -91,9 +100,12 @@ def build_report(
     now: datetime | None = None,
     authority_fallback: str = "应急管理局",
     cache: StampedCache | None = None,
+    stale_ok: bool = False,
 ) -> ProgressReport:
     """The monthly report of ``period`` (any day of the month) or the final summary ("final") in the user's scope;
-    with ``cache``, the figures are counted again only after something was written."""
+    with ``cache``, the figures are counted again only after something was written. With ``stale_ok`` (a page,
+    never the workbook) and a ReportCache holding an earlier count of the same report, that count is returned at
+    once, marked ``stale`` with its ``counted_at``: the caller has it counted again in the background."""
     now = now or datetime.now(UTC)
     today = now.astimezone(zone).date()
     # Read before the data: rows committed meanwhile can only make the figures newer than the stamp.
@@ -106,15 +118,21 @@ def build_report(
     as_of = clock.as_of_day(cutoff.day, today)
     counted: _Counted | None = None
     key: tuple[Any, ...] = ()
+    stale = False
     if cache is not None:
         phases = (
             tuple((p.id, p.code, p.name, p.starts_on, p.ends_on) for p in campaign.phases) if campaign else ()
         )
+        # Sorted, not a set: the key's text names the recount job, the same in every process.
         key = (
-            "progress_report", None if scope.regions is None else frozenset(scope.regions), tuple(scope.units),
+            "progress_report", None if scope.regions is None else tuple(sorted(scope.regions)), tuple(scope.units),
             tuple(sorted(scope.unit_of.items())), cutoff, as_of, campaign.id if campaign else None, phases, str(zone),
         )  # fmt: skip
         counted = cache.get(key, stamp)
+        if counted is None and stale_ok and isinstance(cache, ReportCache):
+            earlier = cache.latest(key)
+            if earlier is not None and earlier[0] < stamp:
+                counted, stale = earlier[1], True
     if counted is None:
         counted = _count(session, scope, campaign, cutoff, zone, window, as_of)
         if cache is not None:
@@ -143,6 +161,9 @@ def build_report(
         before_campaign=counted.before_campaign,
         after_campaign=counted.after_campaign,
         drawn=counted.drawn,
+        counted_at=counted.counted_at,
+        stale=stale,
+        count_key=hashlib.sha256(repr(key).encode()).hexdigest()[:32] if key else "",
     )
 
 
@@ -156,6 +177,7 @@ def _count(
     as_of: date,
 ) -> _Counted:
     """Every figure of the report as of the cut-off, per county and in total."""
+    counted_at = datetime.now(UTC)
     known = cutoff.end
     ids = enterprises_in_scope(scope, known)
     # Everything is read once, as of the cut-off (and the ends of the phases before it); then counted here.
@@ -194,6 +216,7 @@ def _count(
         phases=phase_progress(scope, moments, zone, counted, enterprise_unit, verdicts),
         before_campaign=_found_outside(session, ids, known, window.before if window is not None else None),
         after_campaign=_found_outside(session, ids, known, window.after if window is not None else None),
+        counted_at=counted_at,
     )
 
 
