@@ -80,6 +80,13 @@ what moments have in common: one replay of the event log for every moment, and o
 set of inputs (server.domain.clearance reads only the applicable items, the answers and the linked hazards'
 states).
 
+Stale while recounted. A page (and the JSON) may show figures older than the data: after a write, the last count
+of the same report (scope, period, day, phases) is shown at once, labelled with the moment it was counted (on the
+page in the reader's language; ``stale`` and ``counted_at`` in the JSON), while one background job per report
+("report_recount", found through the job table by any server) counts it again; the page reloads when the newer
+count is there. With no earlier count the request counts it itself. The workbook, the document filed upward, is
+never stale: it is always counted at the change counter of its request (server.job_kinds.report_for_page).
+
 Where each part lives: ``period`` (the cut-off), ``units`` (the reporting scope, one row per county), ``as_of``
 (what counts as of a moment), ``clearance`` (清零 as of a moment), ``figures`` (the form and its figures),
 ``build`` (building a report), ``phases`` (per phase), ``majors`` (the itemised major hazards) and ``xlsx``
