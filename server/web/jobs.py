@@ -36,6 +36,9 @@ bp = Blueprint("jobs", __name__)
 #: The kinds register themselves when their module is imported (job_kinds is imported for that).
 REGISTERED_BY = job_kinds.__name__
 
+#: Kinds the app starts by itself, left out of the user's list of jobs.
+BACKGROUND_ONLY = frozenset({"report_recount"})
+
 #: What each kind of job is called, and what each stage key means, in both languages.
 KINDS = {
     "ledger_import": ("隐患自查台账导入", "Self-inspection ledger import"),
@@ -109,7 +112,9 @@ def _file_name(job: BackgroundJob) -> str:
 @security.login_required
 def index() -> Any:
     """The signed-in user's recent jobs, newest first: come back to one after leaving."""
-    rows = [(job, _state(job)) for job in jobs.recent_jobs(db.session, g.user)]
+    # The report's recounts are started by viewing it (one per write, while a sync runs): not the user's work.
+    mine = [job for job in jobs.recent_jobs(db.session, g.user, limit=200) if job.kind not in BACKGROUND_ONLY]
+    rows = [(job, _state(job)) for job in mine[:30]]
     return render_template("jobs.html", rows=rows, is_admin=g.user.role == Role.admin)
 
 

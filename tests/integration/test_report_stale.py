@@ -113,6 +113,7 @@ def test_after_a_write_the_page_shows_the_last_count_labelled_while_one_recount_
     assert 'id="report-stale"' not in zh.get("/reports/monthly?final=1").get_data(as_text=True)
     assert zh.get("/reports/monthly/counted.json?final=1").get_json()["stale"] is False
     assert len(counts) == 2 and len(_recounts(app)) == 1
+    assert "/jobs/" not in zh.get("/jobs").get_data(as_text=True)  # started by the app, not the user's work
 
 
 def test_a_recount_whose_process_is_gone_is_started_again(app: Flask) -> None:
