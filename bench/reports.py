@@ -9,9 +9,20 @@ summary: on screen (/reports/monthly) and as a workbook (/reports/monthly.xlsx).
 ``--repeat`` timed ones; p50 and the slowest are printed.
 
     .venv/bin/python bench/reports.py [--scale 1.0] [--db sqlite|postgres|both] [--repeat 5]
+    .venv/bin/python bench/reports.py --database-url URL [--repeat 10] [--profile]
+
+With ``--database-url`` it fills nothing and times the reports on a database an earlier run kept (e.g.
+bench/province.py's ``--keep``): per supervisor and view, each request first from scratch (the app's report
+cache emptied) and then repeated (cached until the next write), p50 and nearest-rank p95, with the SQL
+statements a request from scratch runs, then right after a write (the change counter moved, as a sync moves it):
+the page answers from the last count, marked stale, while one background recount runs (column "stale": how many
+of those views were answered stale); a workbook right after a write is always counted anew.
+``--profile`` prints the cProfile of one request from scratch.
 
 Target: ≤ 5 s each, on SQLite and on PostgreSQL. Every figure is computed as of the report's cut-off from
-the event log and the inspections' timestamps (server/services/progress_report/), so nothing is cached.
+the event log and the inspections' timestamps (server/services/progress_report/); the pages keep the counted
+figures in the app's report cache until the next write (so the timed repeats here are the cached view: use
+``--database-url`` for the view from scratch).
 PostgreSQL is ``BENCH_DATABASE_URL`` or postgresql+psycopg://postgres@127.0.0.1:5432/test; a scratch database
 is created beside it and dropped afterwards (ANALYZEd after the fill, as autovacuum would do).
 """
@@ -29,7 +40,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.web import county_main, filled_county
+from bench._common import bench_config
+from bench.web import county_main, filled_county, nearest_rank
 from server.demo.county import DEMO_PASSWORD
 from server.extensions import db
 from server.models import CampaignPhase
@@ -99,8 +111,131 @@ def run(kind: str, scale: float, repeat: int, seed: int) -> None:
             report(kind, username, time_reports(app, username, month, repeat))
 
 
+def _views(month: date) -> list[tuple[str, str]]:
+    """The report views timed on a kept database: this month's page and workbook, and the phase month's."""
+    return [
+        ("this month, page", "/reports/monthly"),
+        ("this month, xlsx", "/reports/monthly.xlsx"),
+        (f"month {month:%Y-%m}, page", f"/reports/monthly?month={month:%Y-%m}"),
+        (f"month {month:%Y-%m}, xlsx", f"/reports/monthly.xlsx?month={month:%Y-%m}"),
+        ("final summary, page", "/reports/monthly?final=1"),
+    ]
+
+
+def time_kept(url: str, repeat: int, profile: bool) -> None:
+    """Time the report views on an existing database: from scratch (cache emptied) and repeated."""
+    import cProfile
+    import pstats
+    import tempfile
+
+    from server import create_app
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(bench_config(url, Path(folder)))
+        app.config["PROPAGATE_EXCEPTIONS"] = True
+        statements = [0]
+        with app.app_context():
+            sa.event.listen(
+                db.engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1)
+            )
+        month = _month(app)
+        for username in ("xx_sup", "ll_city"):
+            client = app.test_client()
+            login = client.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+            assert login.status_code == 200, login.status_code
+            print(
+                f"\n  {username}: {'view':<24} {'scratch p50':>11} {'p95':>7} {'stmts':>6} {'repeat p50':>10} {'p95':>7}"
+                f" {'after-write p50':>15} {'p95':>7} {'stale':>5}"
+            )
+            for label, path in _views(month):
+                scratch, repeated, counts = [], [], []
+                for _ in range(max(1, repeat // 3)):
+                    app.extensions.pop("report_cache", None)
+                    statements[0] = 0
+                    started = time.perf_counter()
+                    with client.get(path) as response:
+                        response.get_data()
+                        assert response.status_code == 200, (path, response.status_code)
+                    scratch.append(time.perf_counter() - started)
+                    counts.append(statements[0])
+                for _ in range(repeat):
+                    started = time.perf_counter()
+                    with client.get(path) as response:
+                        response.get_data()
+                    repeated.append(time.perf_counter() - started)
+                # Right after a sync: the change counter moves (as any synced write moves it; the figures stay the
+                # same), and the supervisor opens the page again while the recount runs in this process's thread.
+                after, stale = [], 0
+                for _ in range(
+                    max(1, repeat // 2)
+                    if path.startswith("/reports/monthly?") or path == "/reports/monthly"
+                    else 1
+                ):
+                    _bump_counter(app)
+                    started = time.perf_counter()
+                    with client.get(path) as response:
+                        body = response.get_data()
+                    after.append(time.perf_counter() - started)
+                    stale += b'id="report-stale"' in body
+                _wait_recounts(app)
+                print(f"  {'':<{len(username)}}  {label:<24} {statistics.median(scratch) * 1000:9.0f}ms "
+                      f"{nearest_rank(scratch, 0.95) * 1000:5.0f}ms {max(counts):6d} "
+                      f"{statistics.median(repeated) * 1000:8.1f}ms {nearest_rank(repeated, 0.95) * 1000:5.1f}ms "
+                      f"{statistics.median(after) * 1000:13.1f}ms {nearest_rank(after, 0.95) * 1000:5.1f}ms "
+                      f"{stale:>2}/{len(after)}")  # fmt: skip
+            if profile:
+                app.extensions.pop("report_cache", None)
+                profiler = cProfile.Profile()
+                profiler.enable()
+                client.get(_views(month)[0][1]).get_data()
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _bump_counter(app: Any) -> None:
+    """Move the change counter as a sync's write does (no figure changes)."""
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE change_counter SET value = value + 1 WHERE id = 1"))
+        db.session.commit()
+        db.session.remove()
+
+
+def _wait_recounts(app: Any, seconds: float = 120) -> None:
+    """Wait for the background recounts the timed views started, so that they slow no later timing."""
+    from server.models.job import BackgroundJob, JobStatus
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with app.app_context():
+            running = db.session.scalar(
+                sa.select(sa.func.count()).where(
+                    BackgroundJob.kind == "report_recount",
+                    BackgroundJob.status.in_((JobStatus.queued, JobStatus.running)),
+                )
+            )
+            db.session.remove()
+        if not running:
+            return
+        time.sleep(0.2)
+
+
 def main() -> int:
-    """Parse the flags and run on the databases asked for."""
+    """Parse the flags and run on the databases asked for (or time a kept database with --database-url)."""
+    if "--database-url" in sys.argv:
+        import argparse
+
+        parser = argparse.ArgumentParser(
+            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        parser.add_argument("--database-url", required=True)
+        parser.add_argument("--repeat", type=int, default=10)
+        parser.add_argument("--profile", action="store_true")
+        args = parser.parse_args()
+        time_kept(args.database_url, args.repeat, args.profile)
+        return 0
     return county_main(__doc__ or "", run, repeat=5, what="view")
 
 

@@ -10,7 +10,7 @@ from flask import current_app
 
 from server import clock
 from server.extensions import db
-from server.services import oversight, trends
+from server.services import oversight, progress_report, trends
 from server.services.oversight.stamped import StampedCache
 from server.services.reconciliation import ReconciliationCache
 from server.services.scope import ScopeCache
@@ -52,3 +52,9 @@ def dashboard_cache() -> StampedCache:
     """This app's cache of the dashboard's coverage, 清零 and hazard counts per viewer (stamped with the change
     counter, so never stale)."""
     return current_app.extensions.setdefault("dashboard_cache", StampedCache())
+
+
+def report_cache() -> progress_report.ReportCache:
+    """This app's cache of the monthly report's figures per scope and period (stamped with the change counter, so
+    never stale)."""
+    return current_app.extensions.setdefault("report_cache", progress_report.ReportCache())

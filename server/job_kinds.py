@@ -7,16 +7,22 @@ Each work function gets a :class:`~server.jobs.JobContext` and returns a
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 
-from server import clock
+from server import clock, jobs
+from server.caches import report_cache
 from server.documents.pdf import render
 from server.documents.records import DocKind, load_documents
+from server.i18n import tr
 from server.jobs import JobContext, JobOutput, register
-from server.services import audit, progress_report
+from server.models import User
+from server.models.job import BackgroundJob, JobStatus
+from server.services import DbSession, audit, progress_report
 from server.services.enterprise_import import import_enterprises
 from server.services.progress_report.xlsx import report_filename, report_xlsx
 from server.services.spreadsheet import RowError
@@ -71,15 +77,89 @@ def progress_report_workbook(context: JobContext) -> JobOutput:
     context.progress(0, 2, "counting")
     # A bad month is a catalogue problem (month_invalid, month_not_begun): it fails the job with its message.
     period = progress_report.parse_period(params.get("month"), params.get("final"), clock.today())
+    # The app's cache answers only at the current change counter: the workbook is never older than the request.
     report = progress_report.build_report(
         context.session, context.owner, period, zone=clock.zone(),
-        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
+        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局", cache=report_cache(),
     )  # fmt: skip
     context.progress(1, 2, "drawing")
     head = audit.current_head(context.session)
     data = report_xlsx(report, audit_head=head.label() if head else None)
     name = report_filename(report)
     return JobOutput(result={"file_name": name}, file_bytes=data, file_name=name)
+
+
+@register("report_recount")
+def report_recount(context: JobContext) -> JobOutput:
+    """Count a monthly report again into this process's report cache, for the pages showing its last count."""
+    params = context.params
+    period = progress_report.parse_period(params.get("month"), params.get("final"), clock.today())
+    report = progress_report.build_report(
+        context.session, context.owner, period, zone=clock.zone(),
+        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局", cache=report_cache(),
+    )  # fmt: skip
+    return JobOutput(result={"counted_at": report.counted_at.isoformat() if report.counted_at else None})
+
+
+#: Held while looking for a running recount and starting one, so this process's requests start one at a time.
+_RECOUNTING = threading.Lock()
+
+
+def report_for_page(
+    session: DbSession, user: User, month: str | None, final: str | None
+) -> progress_report.ProgressReport:
+    """The report a page (or its JSON) shows: counted at the current change counter, or else the last count of
+    the same report at once, marked stale, while one background job (per report, seen by every server through
+    the job table) counts it again. With no earlier count it is counted in the request. Refused periods raise
+    their Problem."""
+    period = progress_report.parse_period(month, final, clock.today())
+    report = progress_report.build_report(
+        session, user, period, zone=clock.zone(), stale_ok=True,
+        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局", cache=report_cache(),
+    )  # fmt: skip
+    if report.stale:
+        job = recount(session, user, {"month": month or None, "final": final or None}, report.count_key)
+        if (
+            job.status is JobStatus.done
+        ):  # JOBS_MODE inline (tests, scripts): counted already, in this process
+            return progress_report.build_report(
+                session, user, period, zone=clock.zone(),
+                authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
+                cache=report_cache(),
+            )  # fmt: skip
+    return report
+
+
+def stale_notice(report: progress_report.ProgressReport) -> str:
+    """What a page (and its JSON) says over figures that are no longer the latest, in the reader's language;
+    empty when they are."""
+    if not report.stale or report.counted_at is None:
+        return ""
+    local = report.counted_at.astimezone(clock.zone())
+    at = local.strftime("%H:%M" if local.date() == clock.today() else "%Y-%m-%d %H:%M")
+    return tr(
+        "以下数字截至 {at}（北京时间）计算，正在重新统计，完成后本页自动更新",
+        "Figures as counted at {at}; being recounted, this page will update when done",
+        at=at,
+    )
+
+
+def recount(session: DbSession, user: User, params: dict[str, Any], key: str) -> BackgroundJob:
+    """The job counting the report named ``key`` again: the one queued or running, else a new one."""
+    with _RECOUNTING:
+        running = session.scalars(
+            sa.select(BackgroundJob).where(
+                BackgroundJob.kind == "report_recount",
+                BackgroundJob.status.in_((JobStatus.queued, JobStatus.running)),
+            )
+        ).all()
+        for job in running:
+            # A recount whose process is gone is marked failed by check_stale, and another is started.
+            mine = (job.params or {}).get("key") == key
+            if mine and jobs.check_stale(session, job).status in (JobStatus.queued, JobStatus.running):
+                return job
+        job, _ = jobs.submit(session, user, "report_recount", {**params, "key": key}, wait=0)
+        return job
 
 
 @register("document")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from server import job_kinds
 from server.api.access import supervisor_user
 from server.api.schemas import DecimalString, ProblemSchema
 from server.errors import Problem
@@ -136,6 +136,18 @@ class ReportSchema(Schema):
     total = fields.Nested(UnitFiguresSchema)
     majors = fields.List(fields.Nested(MajorHazardSchema))
     phases = fields.List(fields.Nested(PhaseSchema))
+    counted_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "when stale figures were counted (null when they are current)"},
+    )
+    stale = fields.Boolean(
+        metadata={
+            "description": "something was written since they were counted: they are being counted again"
+        }
+    )
+    stale_notice = fields.String(
+        allow_none=True, metadata={"description": "what the page says over stale figures"}
+    )
 
 
 def _figures(f: UnitFigures) -> dict[str, Any]:
@@ -194,8 +206,7 @@ def monthly(args: dict[str, Any]) -> dict[str, Any]:
         period = progress_report.parse_period(args.get("month"), args.get("final"), clock.today())
     except Problem as error:  # the period's own problem, named as the request's invalid field (code 400.2)
         raise problems.invalid_fields(fields=f"month: {error.message(current_language())}") from None
-    report = progress_report.build_report(
-        db.session, user, period, zone=clock.zone(),
-        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
-    )  # fmt: skip
-    return report_data(report)
+    del period  # checked here for the request's own problem; counted (or shown stale) by report_for_page
+    report = job_kinds.report_for_page(db.session, user, args.get("month"), args.get("final"))
+    return {**report_data(report), "counted_at": report.counted_at if report.stale else None, "stale": report.stale,
+            "stale_notice": job_kinds.stale_notice(report) or None}  # fmt: skip

@@ -29,7 +29,14 @@ from server.errors import Problem, refuse_fields, weight_invalid, weights_all_ze
 from server.models import Campaign, Enterprise, ScoringCriterion, User
 from server.services import DbSession, audit, submissions
 from server.services.oversight import campaign_for
-from server.services.progress_report import Period, ProgressReport, ReportUnit, build_report, report_scope
+from server.services.progress_report import (
+    Period,
+    ProgressReport,
+    ReportCache,
+    ReportUnit,
+    build_report,
+    report_scope,
+)
 from server.services.reconciliation import ReconciliationCache, reconcile_scope, resolve_phase
 
 
@@ -149,10 +156,11 @@ def _timeliness(
 
 def scoreboard(
     session: DbSession, user: User, period: Period, *, zone: tzinfo, now: datetime | None = None,
-    cache: ReconciliationCache | None = None,
+    cache: ReconciliationCache | None = None, report_cache: ReportCache | None = None,
 ) -> Scoreboard:  # fmt: skip
-    """Every county in ``user``'s scope scored for ``period`` and ranked."""
-    report = build_report(session, user, period, zone=zone, now=now)
+    """Every county in ``user``'s scope scored for ``period`` and ranked (the report's figures from
+    ``report_cache`` when they were counted at the current change counter)."""
+    report = build_report(session, user, period, zone=zone, now=now, cache=report_cache)
     campaign = campaign_for(session, user)
     rows_of = criteria(session, campaign) if campaign else []
     unit_of = report_scope(session, user).unit_of

@@ -36,11 +36,15 @@ bp = Blueprint("jobs", __name__)
 #: The kinds register themselves when their module is imported (job_kinds is imported for that).
 REGISTERED_BY = job_kinds.__name__
 
+#: Kinds the app starts by itself, left out of the user's list of jobs.
+BACKGROUND_ONLY = frozenset({"report_recount"})
+
 #: What each kind of job is called, and what each stage key means, in both languages.
 KINDS = {
     "ledger_import": ("隐患自查台账导入", "Self-inspection ledger import"),
     "registry_import": ("企业名录导入", "Enterprise registry import"),
     "progress_report": ("月报 Excel", "Monthly report workbook"),
+    "report_recount": ("月报重新统计", "Monthly report recount"),
     "document": ("执法文书 PDF", "Enforcement document PDF"),
 }
 STAGES = {
@@ -108,7 +112,9 @@ def _file_name(job: BackgroundJob) -> str:
 @security.login_required
 def index() -> Any:
     """The signed-in user's recent jobs, newest first: come back to one after leaving."""
-    rows = [(job, _state(job)) for job in jobs.recent_jobs(db.session, g.user)]
+    # The report's recounts are started by viewing it (one per write, while a sync runs): not the user's work.
+    mine = [job for job in jobs.recent_jobs(db.session, g.user, limit=200) if job.kind not in BACKGROUND_ONLY]
+    rows = [(job, _state(job)) for job in mine[:30]]
     return render_template("jobs.html", rows=rows, is_admin=g.user.role == Role.admin)
 
 

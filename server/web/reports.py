@@ -19,6 +19,7 @@ from flask import (
     abort,
     current_app,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -26,7 +27,8 @@ from flask import (
     url_for,
 )
 
-from server import clock, security
+from server import clock, job_kinds, security
+from server.caches import report_cache
 from server.domain.roles import Role
 from server.errors import FormProblems, Problem
 from server.extensions import db
@@ -44,19 +46,25 @@ bp = Blueprint("reports", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _report() -> tuple[ProgressReport | None, str | None]:
-    """The report the query string asks for, or the reason it cannot be made."""
+def _report(*, stale_ok: bool = True) -> tuple[ProgressReport | None, str | None]:
+    """The report the query string asks for, or the reason it cannot be made; with ``stale_ok`` (the page) the
+    last count, marked stale, while it is counted again (job_kinds.report_for_page)."""
+    month, final = request.args.get("month"), request.args.get("final")
     try:
-        period = progress_report.parse_period(
-            request.args.get("month"), request.args.get("final"), clock.today()
-        )
+        if stale_ok:
+            return job_kinds.report_for_page(db.session, current_supervisor(), month, final), None
+        period = progress_report.parse_period(month, final, clock.today())
     except Problem as error:
         return None, error.message(current_language())
     report = progress_report.build_report(
         db.session, current_supervisor(), period, zone=clock.zone(),
-        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局",
+        authority_fallback=current_app.config.get("DEFAULT_AUTHORITY_NAME") or "应急管理局", cache=report_cache(),
     )  # fmt: skip
     return report, None
+
+
+#: Major hazards listed per page of the report (the workbook lists them all).
+MAJORS_PER_PAGE = 50
 
 
 @bp.route("/reports/monthly")
@@ -66,11 +74,33 @@ def monthly() -> Any:
     report, error = _report()
     today = clock.today()
     campaign = campaign_for(db.session, current_supervisor())
-    return render_template(
+    majors = report.majors if report is not None else []
+    pages = max(1, -(-len(majors) // MAJORS_PER_PAGE))
+    page = min(max(request.args.get("majors", 1, type=int) or 1, 1), pages)
+    response = Response(render_template(
         "report_monthly.html", r=report, error=error, months=progress_report.report_months(campaign, today),
         month_arg=request.args.get("month", ""), final=request.args.get("final", "") in ("1", "true", "on"),
-        sections=progress_report.SECTIONS, audit_head=_audit_head(),
-    ), (400 if error else 200)  # fmt: skip
+        sections=progress_report.SECTIONS, audit_head=_audit_head(), stale_notice=job_kinds.stale_notice(report) if report is not None else "",
+        majors=majors[(page - 1) * MAJORS_PER_PAGE : page * MAJORS_PER_PAGE], majors_page=page, majors_pages=pages,
+    ), status=400 if error else 200)  # fmt: skip
+    if report is not None and report.stale:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/reports/monthly/counted.json")
+@supervisor_required
+def counted() -> Any:
+    """When the page's figures were counted and whether they are still the latest, for the few lines of script
+    that reload a stale page once its recount is done (and start one when none runs)."""
+    report, error = _report()
+    if report is None:
+        return jsonify({"error": error}), 400
+    response = jsonify(
+        {"counted_at": report.counted_at.isoformat() if report.counted_at else None, "stale": report.stale}
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _audit_head() -> str | None:
@@ -93,7 +123,8 @@ def report_phone() -> Any:
         return render_template(
             "report_monthly.html", r=report, error=None, phone_error=refused.message(current_language()), phone_typed=phone,
             months=progress_report.report_months(campaign, clock.today()), month_arg="", final=False,
-            sections=progress_report.SECTIONS,
+            sections=progress_report.SECTIONS, stale_notice="", majors=report.majors[:MAJORS_PER_PAGE] if report else [],
+            majors_page=1, majors_pages=1,
         ), 400  # fmt: skip
     db.session.commit()
     month = request.form.get("month", "").strip()
@@ -105,7 +136,7 @@ def report_phone() -> Any:
 @supervisor_required
 def monthly_xlsx() -> Any:
     """The same report as an Excel workbook laid out like the form."""
-    report, _error = _report()
+    report, _error = _report(stale_ok=False)  # the document filed upward is never stale
     if report is None:
         return monthly()
     return xlsx_response(report_xlsx(report, audit_head=_audit_head()), report_filename(report))

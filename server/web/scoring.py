@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from server import clock
-from server.caches import reconciliation_cache
+from server.caches import reconciliation_cache, report_cache
 from server.errors import Problem
 from server.extensions import db
 from server.i18n import current_language
@@ -31,7 +31,12 @@ def _board() -> scoring.Scoreboard:
         abort(400, error.message(current_language()))
     zone = clock.zone()
     return scoring.scoreboard(
-        db.session, current_supervisor(), period, zone=zone, cache=reconciliation_cache()
+        db.session,
+        current_supervisor(),
+        period,
+        zone=zone,
+        cache=reconciliation_cache(),
+        report_cache=report_cache(),
     )
 
 

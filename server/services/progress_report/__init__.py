@@ -72,6 +72,21 @@ Ids are read as text (``key()``: hex on SQLite, the dashed form on PostgreSQL) a
 they are turned back into UUIDs only to bind an IN list: building some 100,000 uuid.UUID objects per report
 would cost a sixth of its time.
 
+Cached. The pages and the JSON keep each report's counted figures (ReportCache, a StampedCache per scope, period,
+report day and campaign phases) until the next write of a synced row moves the change counter, and each
+workbook drawn of them per heading and audit head: a report is counted once per write, not once per view. The
+heading (who files it, the phone, provisional or not) is made anew on every view. The counting itself shares
+what moments have in common: one replay of the event log for every moment, and one 清零 verdict per distinct
+set of inputs (server.domain.clearance reads only the applicable items, the answers and the linked hazards'
+states).
+
+Stale while recounted. A page (and the JSON) may show figures older than the data: after a write, the last count
+of the same report (scope, period, day, phases) is shown at once, labelled with the moment it was counted (on the
+page in the reader's language; ``stale`` and ``counted_at`` in the JSON), while one background job per report
+("report_recount", found through the job table by any server) counts it again; the page reloads when the newer
+count is there. With no earlier count the request counts it itself. The workbook, the document filed upward, is
+never stale: it is always counted at the change counter of its request (server.job_kinds.report_for_page).
+
 Where each part lives: ``period`` (the cut-off), ``units`` (the reporting scope, one row per county), ``as_of``
 (what counts as of a moment), ``clearance`` (清零 as of a moment), ``figures`` (the form and its figures),
 ``build`` (building a report), ``phases`` (per phase), ``majors`` (the itemised major hazards) and ``xlsx``
@@ -81,7 +96,7 @@ Where each part lives: ``period`` (the cut-off), ``units`` (the reporting scope,
 from __future__ import annotations
 
 from server.services.progress_report.as_of import load_hazards, statuses_as_of
-from server.services.progress_report.build import _hazard_counts, build_report, set_report_phone
+from server.services.progress_report.build import ReportCache, _hazard_counts, build_report, set_report_phone
 from server.services.progress_report.figures import (
     COLUMNS,
     FILLED_BY,
@@ -116,6 +131,7 @@ __all__ = [
     "UNIT",
     "Period",
     "ProgressReport",
+    "ReportCache",
     "ReportUnit",
     "UnitFigures",
     "_hazard_counts",

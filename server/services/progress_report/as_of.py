@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -192,24 +193,33 @@ def statuses_as_of(
     )
     kinds = {k.value: k for k in HazardEventKind}
 
+    apply_event, event_of, illegal = rules.apply_event, rules.HazardEvent, rules.IllegalTransition
+    last = len(points)
+    tables = [out[point] for point in points]
+
     def replayed(hazard: HazardRecord, events: Iterable[Any]) -> None:
         status: rules.HazardStatus | None = None
+        # One HazardAsOf per status reached: the moments a status spans share it.
+        held: HazardAsOf | None = None
         index = 0
+        level = hazard.level
         for _, kind_value, at, deadline, why in events:
-            while index < len(points) and at >= points[index]:
+            while index < last and at >= points[index]:
                 if status is not None:
-                    out[points[index]][hazard.id] = HazardAsOf(hazard, status)
+                    held = held or HazardAsOf(hazard, status)
+                    tables[index][hazard.id] = held
                 index += 1
             try:
-                status = rules.apply_event(status, rules.HazardEvent(kinds[kind_value], at, deadline, why or ""),
-                                           hazard.level)  # fmt: skip
-            except rules.IllegalTransition:
+                status = apply_event(status, event_of(kinds[kind_value], at, deadline, why or ""), level)
+            except illegal:
                 break  # corrupt stored data: keep the status of the last good event
-        for point in points[index:]:
-            if status is not None:
-                out[point][hazard.id] = HazardAsOf(hazard, status)
+            held = None
+        if status is not None and index < last:
+            held = held or HazardAsOf(hazard, status)
+            for table in tables[index:]:
+                table[hazard.id] = held
 
-    for hazard_id, events in groupby(rows, key=lambda row: row[0]):
+    for hazard_id, events in groupby(rows, key=itemgetter(0)):
         hazard = hazards.get(hazard_id)
         if hazard is not None:
             replayed(hazard, events)
@@ -218,13 +228,16 @@ def statuses_as_of(
 
 def linked(found: Iterable[HazardAsOf]) -> dict[Any, list[LinkedHazard]]:
     """The item-linked hazards of each enterprise with their states (what 清零 looks at)."""
-    shared: dict[tuple[str, HazardState], LinkedHazard] = {}
+    # Keyed by the state's identity (members are singletons): hashing an enum member runs Python code.
+    shared: dict[tuple[str, int], LinkedHazard] = {}
     out: dict[Any, list[LinkedHazard]] = defaultdict(list)
     for h in found:
-        code = h.hazard.item_code
+        hazard = h.hazard
+        code = hazard.item_code
         if code is not None:
-            pair = (code, h.state)
+            state = h.status.state
+            pair = (code, id(state))
             if (link := shared.get(pair)) is None:
-                link = shared[pair] = LinkedHazard(code, h.state)
-            out[h.hazard.enterprise_id].append(link)
+                link = shared[pair] = LinkedHazard(code, state)
+            out[hazard.enterprise_id].append(link)
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
@@ -30,6 +31,7 @@ from server.services.oversight import (
     campaign_for,
     campaign_window,
 )
+from server.services.oversight.stamped import StampedCache, change_stamp
 from server.services.progress_report.as_of import (
     HazardAsOf,
     Visit,
@@ -40,13 +42,53 @@ from server.services.progress_report.as_of import (
     statuses_as_of,
 )
 from server.services.progress_report.clearance import Verdicts, load_enterprises
-from server.services.progress_report.figures import ProgressReport, UnitFigures
+from server.services.progress_report.figures import MajorHazardRow, PhaseProgress, ProgressReport, UnitFigures
 from server.services.progress_report.majors import major_hazards
-from server.services.progress_report.period import Period, campaign_year, report_cutoff
+from server.services.progress_report.period import Cutoff, Period, campaign_year, report_cutoff
 from server.services.progress_report.phases import phase_moments, phase_progress
-from server.services.progress_report.units import ReportUnit, alive, enterprises_in_scope, key, report_scope
+from server.services.progress_report.units import (
+    ReportScope,
+    ReportUnit,
+    alive,
+    enterprises_in_scope,
+    key,
+    report_scope,
+)
 
 _REGULATOR_SOURCES = (HazardSource.inspection.value, HazardSource.city_sampling.value)
+
+
+class ReportCache(StampedCache):
+    """Built reports' figures per scope, period and day, each stamped with the change counter it was counted at.
+
+    Every write of an inspection, answer, review decision, hazard, hazard event, enterprise, user or catalogue
+    takes a new change number at commit (server.sync_handlers.changes), so an unchanged counter means unchanged
+    figures; what no synced row holds (the regions and their names, the campaign's phases, the zone) is in the
+    key, and the report's heading (who files it, the phone, provisional or not) is made anew on every view."""
+
+    def __init__(self, size: int = 16) -> None:
+        super().__init__(size)
+
+    def latest(self, key: tuple[Any, ...]) -> tuple[int, Any] | None:
+        """The newest figures kept under ``key`` whatever their stamp, with that stamp: what a page may show,
+        labelled with the moment they were counted, while they are counted again."""
+        with self._lock:
+            return self._entries.get(key)
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """The counted part of a report (everything but its heading): what the cache keeps."""
+
+    rows: list[UnitFigures]
+    total: UnitFigures
+    majors: list[MajorHazardRow]
+    phases: list[PhaseProgress]
+    before_campaign: int
+    after_campaign: int
+    #: When they were counted (server clock): shown with figures that are no longer the latest.
+    counted_at: datetime
+    drawn: dict[Any, bytes] = field(default_factory=dict)
 
 
 def build_report(
@@ -57,19 +99,90 @@ def build_report(
     zone: tzinfo,
     now: datetime | None = None,
     authority_fallback: str = "应急管理局",
+    cache: StampedCache | None = None,
+    stale_ok: bool = False,
 ) -> ProgressReport:
-    """The monthly report of ``period`` (any day of the month) or the final summary ("final") in the user's scope."""
+    """The monthly report of ``period`` (any day of the month) or the final summary ("final") in the user's scope;
+    with ``cache``, the figures are counted again only after something was written. With ``stale_ok`` (a page,
+    never the workbook) and a ReportCache holding an earlier count of the same report, that count is returned at
+    once, marked ``stale`` with its ``counted_at``: the caller has it counted again in the background."""
     now = now or datetime.now(UTC)
     today = now.astimezone(zone).date()
+    # Read before the data: rows committed meanwhile can only make the figures newer than the stamp.
+    stamp = change_stamp(session) if cache is not None else 0
     campaign = campaign_for(session, user)
     cutoff = report_cutoff(period, zone, campaign_year(campaign, today))
     scope = report_scope(session, user)
+    window = campaign_window(campaign, zone)
+    # Overdue as of the report's day: the cut-off day, or today while the report is provisional (as the dashboard).
+    as_of = clock.as_of_day(cutoff.day, today)
+    counted: _Counted | None = None
+    key: tuple[Any, ...] = ()
+    stale = False
+    if cache is not None:
+        phases = (
+            tuple((p.id, p.code, p.name, p.starts_on, p.ends_on) for p in campaign.phases) if campaign else ()
+        )
+        # Sorted, not a set: the key's text names the recount job, the same in every process.
+        key = (
+            "progress_report", None if scope.regions is None else tuple(sorted(scope.regions)), tuple(scope.units),
+            tuple(sorted(scope.unit_of.items())), cutoff, as_of, campaign.id if campaign else None, phases, str(zone),
+        )  # fmt: skip
+        counted = cache.get(key, stamp)
+        if counted is None and stale_ok and isinstance(cache, ReportCache):
+            earlier = cache.latest(key)
+            if earlier is not None and earlier[0] < stamp:
+                counted, stale = earlier[1], True
+    if counted is None:
+        counted = _count(session, scope, campaign, cutoff, zone, window, as_of)
+        if cache is not None:
+            cache.put(key, stamp, counted)
+    region = user.region if user.role != Role.admin else _single_root(session)
+    authority = region.issuing_authority() if region is not None else None
+    return ProgressReport(
+        cutoff=cutoff,
+        provisional=now < cutoff.end,
+        campaign_name=campaign.name if campaign else None,
+        campaign_code=campaign.code if campaign else None,
+        phase_at_cutoff=_phase_name(campaign, cutoff.day),
+        phase_today=_phase_name(campaign, today),
+        unit_name=authority
+        or (f"{scope.name}{authority_fallback}" if user.role != Role.admin else authority_fallback),
+        filled_by=user.display_name,
+        phone=(region.contact_phone if region is not None else None) or user.phone or "",
+        filled_on=min(cutoff.day, today),
+        scope_name=scope.name,
+        rows=counted.rows,
+        total=counted.total,
+        majors=counted.majors,
+        phases=counted.phases,
+        as_of=as_of,
+        campaign_starts_on=window.starts_on if window is not None else None,
+        before_campaign=counted.before_campaign,
+        after_campaign=counted.after_campaign,
+        drawn=counted.drawn,
+        counted_at=counted.counted_at,
+        stale=stale,
+        count_key=hashlib.sha256(repr(key).encode()).hexdigest()[:32] if key else "",
+    )
+
+
+def _count(
+    session: DbSession,
+    scope: ReportScope,
+    campaign: Campaign | None,
+    cutoff: Cutoff,
+    zone: tzinfo,
+    window: Window | None,
+    as_of: date,
+) -> _Counted:
+    """Every figure of the report as of the cut-off, per county and in total."""
+    counted_at = datetime.now(UTC)
     known = cutoff.end
     ids = enterprises_in_scope(scope, known)
     # Everything is read once, as of the cut-off (and the ends of the phases before it); then counted here.
     enterprises = load_enterprises(session, ids)
     # Campaign figures take only what happened from the campaign's first day; earlier hazards are counted apart.
-    window = campaign_window(campaign, zone)
     visits = load_visits(session, ids, known, window)
     counted = counting_at(visits, known)
     moments = phase_moments(campaign, cutoff, zone, counted)
@@ -87,8 +200,6 @@ def build_report(
         if (f := row_of(e.id)) is not None:
             f.enterprises_in_scope += 1
     teams = _inspection_counts(session, ids, known, counted, enterprise_unit, figures, window)
-    # Overdue as of the report's day: the cut-off day, or today while the report is provisional (as the dashboard).
-    as_of = clock.as_of_day(cutoff.day, today)
     _hazard_counts(at_cutoff, as_of, row_of)
     _self_inspected(session, ids, known, at_cutoff, row_of, window)
     verdicts = Verdicts(session, enterprises, visits, found)
@@ -98,29 +209,14 @@ def build_report(
             f.cleared += 1
     # A row of the city's own shows only when something is registered there.
     rows = [f for f in figures.values() if not f.unit.extra or _has_data(f)]
-    region = user.region if user.role != Role.admin else _single_root(session)
-    authority = region.issuing_authority() if region is not None else None
-    return ProgressReport(
-        cutoff=cutoff,
-        provisional=now < cutoff.end,
-        campaign_name=campaign.name if campaign else None,
-        campaign_code=campaign.code if campaign else None,
-        phase_at_cutoff=_phase_name(campaign, cutoff.day),
-        phase_today=_phase_name(campaign, today),
-        unit_name=authority
-        or (f"{scope.name}{authority_fallback}" if user.role != Role.admin else authority_fallback),
-        filled_by=user.display_name,
-        phone=(region.contact_phone if region is not None else None) or user.phone or "",
-        filled_on=min(cutoff.day, today),
-        scope_name=scope.name,
+    return _Counted(
         rows=rows,
         total=_total(rows, teams),
         majors=major_hazards(session, scope, at_cutoff, enterprise_unit, cutoff, zone, as_of),
         phases=phase_progress(scope, moments, zone, counted, enterprise_unit, verdicts),
-        as_of=as_of,
-        campaign_starts_on=window.starts_on if window is not None else None,
         before_campaign=_found_outside(session, ids, known, window.before if window is not None else None),
         after_campaign=_found_outside(session, ids, known, window.after if window is not None else None),
+        counted_at=counted_at,
     )
 
 

@@ -93,18 +93,21 @@ def decide(
     answers: dict[Any, dict[str, ItemResultValue]],
     links: dict[Any, list[LinkedHazard]],
     day: date,
-    reuse: dict[tuple[Any, ...], Clearance] | None = None,
+    reuse: Reuse | None = None,
 ) -> dict[Any, ClearanceAsOf]:
     """The 清零 verdict of each enterprise from its latest counting visit, that visit's answers and its item-linked
     hazards' states, by the domain rule (server.domain.clearance), as server.services.oversight.clearances does.
     ``reuse`` keeps verdicts by their inputs across moments: most enterprises' inputs stay the same."""
-    reuse = {} if reuse is None else reuse
+    reuse = Reuse() if reuse is None else reuse
     default_catalogue = current_catalogue_id(session, day)
     catalogue_ids = {v.catalogue_id for v in latest.values()}
     if default_catalogue is not None:
         catalogue_ids.add(default_catalogue)
     key_items = _key_items(session, catalogue_ids)
-    applicable: dict[tuple[Any, ...], list[str]] = {}
+    applicable = reuse.applicable
+    # Numbers of this call's link objects by identity (linked() shares one object per item and state; all are
+    # alive while ``links`` is), each numbered by its value once.
+    link_numbers: dict[int, int] = {}
     verdicts: dict[Any, ClearanceAsOf] = {}
     for row in enterprises:
         visit = latest.get(row.id)
@@ -115,19 +118,55 @@ def decide(
         if profile_key not in applicable:
             profile = EnterpriseProfile(sectors=row.sectors, dust_workers=row.dust_workers)
             applicable[profile_key] = items.applicable(profile) if items else []
-        summary = None
-        if visit is not None:
-            summary = InspectionSummary(
-                str(visit.id), visit.kind, "submitted", visit.finished_at, answers.get(visit.id, {})
-            )
-        verdict = clearance(
-            applicable[profile_key],
-            summary,
-            links.get(row.id, []),
-            all_key_codes=items.codes if items else None,
+        mine = links.get(row.id, [])
+        # The domain rule reads only these inputs (the visit's answers, not which visit gave them): equal inputs,
+        # equal verdict, whichever enterprise or moment asks.
+        inputs = (
+            reuse.number(profile_key),
+            None if visit is None else reuse.answers_number(visit.id, answers.get(visit.id, {})),
+            tuple([link_numbers.get(id(link)) or _link_number(link_numbers, reuse, link) for link in mine]),
         )
+        verdict = reuse.verdicts.get(inputs)
+        if verdict is None:
+            summary = None
+            if visit is not None:
+                summary = InspectionSummary(
+                    str(visit.id), visit.kind, "submitted", visit.finished_at, answers.get(visit.id, {})
+                )
+            verdict = reuse.verdicts[inputs] = clearance(
+                applicable[profile_key], summary, mine, all_key_codes=items.codes if items else None
+            )
         verdicts[row.id] = ClearanceAsOf(row.id, row.region_id, visit is not None, verdict)
     return verdicts
+
+
+def _link_number(numbers: dict[int, int], reuse: Reuse, link: LinkedHazard) -> int:
+    """A link object's number (by its value), remembered by its identity for the rest of the call."""
+    number = numbers[id(link)] = reuse.number(link)
+    return number
+
+
+class Reuse:
+    """What decide keeps across moments: verdicts by their inputs, each input numbered once (hashing enums is slow,
+    hashing small numbers is not)."""
+
+    def __init__(self) -> None:
+        self.verdicts: dict[tuple[Any, ...], Clearance] = {}
+        self.numbers: dict[Any, int] = {}
+        self.by_visit: dict[Any, int] = {}
+        #: The applicable key items per profile (catalogue, sectors, dust workers).
+        self.applicable: dict[tuple[Any, ...], list[str]] = {}
+
+    def number(self, value: Any) -> int:
+        """The number of an input value, equal for equal values (never 0, so that ``or`` may follow a lookup)."""
+        return self.numbers.setdefault(value, len(self.numbers) + 1)
+
+    def answers_number(self, visit_id: Any, answers: dict[str, ItemResultValue]) -> int:
+        """The number of a visit's answers (equal answers, equal number), worked out once per visit."""
+        found = self.by_visit.get(visit_id)
+        if found is None:
+            found = self.by_visit[visit_id] = self.number(("answers", *sorted(answers.items())))
+        return found
 
 
 class Verdicts:
@@ -143,15 +182,20 @@ class Verdicts:
         self.session, self.enterprises, self.visits, self.found = session, enterprises, visits, found
         self.memo: dict[datetime, dict[Any, ClearanceAsOf]] = {}
         self.answers: dict[Any, dict[str, ItemResultValue]] = {}
-        self.reuse: dict[tuple[Any, ...], Clearance] = {}
+        self.reuse = Reuse()
         #: Visits whose answers held now differ from those their device sealed: they never count.
         self.altered: set[Any] = set()
+        self.latests: dict[datetime, tuple[int, dict[Any, Visit]]] = {}
 
     def latest(self, valid: datetime) -> dict[Any, Visit]:
         """Each enterprise's latest visit counting at ``valid`` that a supervisor had approved by the cut-off
         (server.domain.counting: 清零 needs an approval) and whose answers equal the sealed ones."""
-        approved = [v for v in counting_at(self.visits, valid) if v.approved and v.id not in self.altered]
-        return latest_by_enterprise(approved)
+        # Kept per moment until another visit is found altered (the set only grows).
+        held = self.latests.get(valid)
+        if held is None or held[0] != len(self.altered):
+            approved = [v for v in counting_at(self.visits, valid) if v.approved and v.id not in self.altered]
+            held = self.latests[valid] = (len(self.altered), latest_by_enterprise(approved))
+        return held[1]
 
     def prefetch(self, moments: Iterable[datetime]) -> None:
         """Read the answers of every moment's latest visits in one go, comparing each with its seal; a visit whose

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from server.domain.hazards import HazardState
 from server.services.progress_report.period import Cutoff
@@ -225,6 +226,15 @@ class ProgressReport:
     campaign_starts_on: date | None = None
     before_campaign: int = 0
     after_campaign: int = 0
+    #: Workbooks drawn of these very figures, by heading and audit head (shared with the cached figures, so a
+    #: repeated download is not drawn again; see xlsx.report_xlsx).
+    drawn: dict[Any, bytes] = field(default_factory=dict, compare=False, repr=False)
+    #: When the figures were counted (server clock), and whether the data changed since (a page showing the last
+    #: count while it is counted again; the workbook is never stale).
+    counted_at: datetime | None = field(default=None, compare=False)
+    stale: bool = field(default=False, compare=False)
+    #: The counted figures' key (scope, period, day…) as text: names the one recount of them at a time.
+    count_key: str = field(default="", compare=False)
 
     @property
     def title(self) -> str:

@@ -11,6 +11,7 @@ itemised list of major hazards, each row as tall as its longest text. Sheet 3 å
 from __future__ import annotations
 
 import io
+from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
@@ -317,7 +318,25 @@ def _phase_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
 
 
 def report_xlsx(report: ProgressReport, *, audit_head: str | None = None) -> bytes:
-    """The report as .xlsx bytes: the form, the list of major hazards, and the phases."""
+    """The report as .xlsx bytes: the form, the list of major hazards, and the phases (drawn once per heading and
+    audit head for the same cached figures)."""
+    heading = tuple(getattr(report, f.name) for f in fields(report) if f.name not in _COUNTED)
+    drawn = report.drawn.get((heading, audit_head))
+    if drawn is None:
+        drawn = _draw(report, audit_head)
+        if len(report.drawn) >= _DRAWN:
+            report.drawn.clear()
+        report.drawn[(heading, audit_head)] = drawn
+    return drawn
+
+
+#: The report's fields that are its counted figures (the rest is its heading), and how many drawn workbooks each
+#: set of figures keeps.
+_COUNTED = frozenset({"rows", "total", "majors", "phases", "before_campaign", "after_campaign", "drawn"})
+_DRAWN = 4
+
+
+def _draw(report: ProgressReport, audit_head: str | None) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
