@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from server.documents.records import DocKind, load_documents
 from server.i18n import tr
 from server.jobs import JobContext, JobOutput, register
 from server.models import User
+from server.models.base import utcnow
 from server.models.job import BackgroundJob, JobStatus
 from server.services import DbSession, audit, progress_report
 from server.services.enterprise_import import import_enterprises
@@ -104,6 +106,10 @@ def report_recount(context: JobContext) -> JobOutput:
 #: Held while looking for a running recount and starting one, so this process's requests start one at a time.
 _RECOUNTING = threading.Lock()
 
+#: How long a finished recount's row is kept: its figures live in the cache and no page lists it, so older rows
+#: are deleted when the next recount starts (a page open through a sync storm starts one per write burst).
+RECOUNTS_KEPT = timedelta(hours=1)
+
 
 def report_for_page(
     session: DbSession, user: User, month: str | None, final: str | None
@@ -158,6 +164,13 @@ def recount(session: DbSession, user: User, params: dict[str, Any], key: str) ->
             mine = (job.params or {}).get("key") == key
             if mine and jobs.check_stale(session, job).status in (JobStatus.queued, JobStatus.running):
                 return job
+        session.execute(
+            sa.delete(BackgroundJob).where(
+                BackgroundJob.kind == "report_recount",
+                BackgroundJob.status.in_((JobStatus.done, JobStatus.failed)),
+                BackgroundJob.finished_at < utcnow() - RECOUNTS_KEPT,
+            )
+        )
         job, _ = jobs.submit(session, user, "report_recount", {**params, "key": key}, wait=0)
         return job
 

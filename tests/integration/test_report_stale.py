@@ -197,3 +197,33 @@ def test_the_page_lists_the_major_hazards_a_page_at_a_time(
         assert ('rel="next"' in html) == (page < len(everything)) and ('rel="prev"' in html) == (page > 1)
         shown += rows
     assert shown == [m["hazard_id"] for m in everything]
+
+
+def test_finished_recounts_are_pruned_when_the_next_one_starts(app: Flask) -> None:
+    """A page open through a sync storm starts a recount per write burst: the job table keeps the recent ones
+    only (they are listed nowhere and their figures live in the cache)."""
+    app.config["JOBS_MODE"] = "defer"
+    client = app.test_client()
+    login(client, "xx_sup")
+    client.get("/reports/monthly?final=1")
+    with app.app_context():
+        owner = db.session.scalar(sa.select(BackgroundJob.owner_id).limit(1))
+        user_id = owner if owner is not None else 1
+        finished = utcnow() - job_kinds.RECOUNTS_KEPT - timedelta(minutes=1)
+        for status in (JobStatus.done, JobStatus.failed):
+            db.session.add(BackgroundJob(kind="report_recount", owner_id=user_id, status=status, params={},
+                                         created_at=finished, finished_at=finished))  # fmt: skip
+        db.session.add(BackgroundJob(kind="report_recount", owner_id=user_id, status=JobStatus.done, params={},
+                                     created_at=utcnow(), finished_at=utcnow()))  # fmt: skip
+        db.session.add(BackgroundJob(kind="ledger_import", owner_id=user_id, status=JobStatus.done, params={},
+                                     created_at=finished, finished_at=finished))  # fmt: skip
+        db.session.commit()
+        db.session.remove()
+    _write(app)
+    client.get("/reports/monthly?final=1")
+    assert sorted(job.status.value for job in _recounts(app)) == ["done", "queued"]
+    with app.app_context():
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).where(BackgroundJob.kind == "ledger_import")) == 1
+        ), "other jobs are the user's own: never pruned here"
+        db.session.remove()
