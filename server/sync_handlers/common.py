@@ -60,10 +60,12 @@ def _flatten(messages: Any, prefix: str = "") -> str:
 
 
 def row_changes(
-    session: Session, model: Any, entity: str, visible: Any, after: int, upto: int, limit: int, to_data: Any
+    session: Session, model: Any, entity: str, visible: Any, after: int, upto: int, limit: int, to_data: Any,
+    *options: Any,
 ) -> list[Change]:
-    """Rows of ``model`` matching ``visible`` with a change number in (after, upto], lowest first."""
-    query = sa.select(model).where(model.change_no > after, model.change_no <= upto)
+    """Rows of ``model`` matching ``visible`` with a change number in (after, upto], lowest first (``options``:
+    loader options, e.g. the collections ``to_data`` reads, loaded for the whole page at once)."""
+    query = sa.select(model).options(*options).where(model.change_no > after, model.change_no <= upto)
     if visible is not None:
         query = query.where(visible)
     rows = session.scalars(query.order_by(model.change_no).limit(limit)).all()
