@@ -104,7 +104,9 @@ def run(database: str, pushes: int, top: int, per_push: int, dump: str | None = 
 
         seen = statements_of(app, push_one)
         mutations = (1 + len(codes) + 2) * per_push
-        print(f"{database}: one push of {per_push} inspection(s) ({mutations} mutations): {len(seen)} SQL statements")
+        print(
+            f"{database}: one push of {per_push} inspection(s) ({mutations} mutations): {len(seen)} SQL statements"
+        )
         for name, count in sorted(collections.Counter(kind(s) for s in seen).items()):
             print(f"    {count:3d}  {name}")
         trivial = app.test_client()
@@ -155,7 +157,9 @@ def main() -> int:
     parser.add_argument("--pushes", type=int, default=40)
     parser.add_argument("--dump", help="with --top: also write the profiles to DUMP.push and DUMP.pull")
     parser.add_argument("--per-push", type=int, default=1, help="inspections per push")
-    parser.add_argument("--top", type=int, default=0, help="print cProfile's top entries (cumulative, own time)")
+    parser.add_argument(
+        "--top", type=int, default=0, help="print cProfile's top entries (cumulative, own time)"
+    )
     args = parser.parse_args()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.database == "postgresql" and not postgres_available():

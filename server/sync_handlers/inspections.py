@@ -49,6 +49,9 @@ from server.sync_handlers.common import (
     require_draft,
     row_changes,
     stage_insert,
+    stage_runs,
+    staging,
+    stored_or_staged,
     visible_enterprise,
     write_staged,
 )
@@ -108,6 +111,14 @@ class InspectionHandler:
         """Load the batch's existing rows in one query."""
         prefetch_rows(session, Inspection, mutations)
 
+    def apply_many(self, session: Session, principal: Principal, mutations: list[Mutation]) -> list[int]:
+        """apply() for each, new inspections (and their participants) kept aside for finish_batch."""
+        return stage_runs(session, self.apply, principal, mutations)
+
+    def finish_batch(self, session: Session) -> None:
+        """Insert the rows the batch kept aside."""
+        write_staged(session)
+
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Create, update or (while a draft) delete an inspection."""
         scope = scope_of(principal)
@@ -139,8 +150,11 @@ class InspectionHandler:
                 status=InspectionStatus.draft, created_by_id=scope.user_id, device_id=principal.device_id,
                 started_at=data["started_at"], received_at=utcnow(),
             )  # fmt: skip
-            session.add(inspection)
-            created_row(session, inspection)
+            if staging(session):
+                stage_insert(session, inspection)
+            else:
+                session.add(inspection)
+                created_row(session, inspection)
         elif {"enterprise_id", "catalogue_id"} & data.keys() and (
             data.get("enterprise_id", inspection.enterprise_id) != inspection.enterprise_id
             or data.get("catalogue_id", inspection.catalogue_id) != inspection.catalogue_id
@@ -327,6 +341,7 @@ class ItemResultHandler:
             return [self.apply(session, principal, m) for m in mutations]
         now = utcnow()
         inspections: dict[uuid.UUID, tuple[Inspection, frozenset[str], dict[str, uuid.UUID]]] = {}
+        versions: list[int] = []
         for mutation in mutations:
             data = _answer_data(self.schema, mutation.data)
             inspection_id = data["inspection_id"]
@@ -336,6 +351,10 @@ class ItemResultHandler:
                     inspection, catalogue_codes(session, inspection.catalogue_id), answer_ids(session, inspection.id)
                 )  # fmt: skip
             inspection, codes, answers = inspections[inspection_id]
+            if not stored_or_staged(session, inspection):
+                # Its inspection is only in the session (written by the flush, after the kept rows): no FK yet.
+                versions.append(self.apply(session, principal, mutation))
+                continue
             code = data["item_code"]
             if code not in codes:
                 raise problems.invalid_mutation(reason=f"item {code} is not in the inspection's catalogue")
@@ -347,7 +366,8 @@ class ItemResultHandler:
                 deleted_at=None,
             ))  # fmt: skip
             answers[code] = mutation.id
-        return [1] * len(mutations)
+            versions.append(1)
+        return versions
 
     def finish_batch(self, session: Session) -> None:
         """Insert the answers apply_many kept aside."""
