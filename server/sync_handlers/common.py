@@ -279,7 +279,7 @@ def _write_participants(session: Session, inspections: list[Inspection]) -> None
     ]  # fmt: skip
     if values:
         _check_lengths(InspectionParticipant.__tablename__, values)
-        session.connection().execute(sa.insert(InspectionParticipant.__table__), values)
+        session.connection().execute(sa.insert(InspectionParticipant), values)
 
 
 def _check_lengths(table: str, values: list[dict[str, Any]]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from marshmallow import Schema, ValidationError, fields, validate
@@ -37,6 +37,7 @@ from server.sync_handlers.common import (
     SIGNATURES_JSON,
     answer_ids,
     bump_version,
+    cached,
     catalogue_codes,
     catalogue_items,
     find,
@@ -187,17 +188,14 @@ class InspectionHandler:
             raise problems.invalid_mutation(reason=f"at least {MIN_INSPECTORS} inspectors must take part")
         if inspection.finished_at is None:
             raise problems.invalid_mutation(reason="finished_at is required to submit")
-        items = catalogue_items(session, inspection.catalogue_id).values()
-        needed = applicable_items(
-            items, inspection.enterprise.profile(), lambda i: ApplicabilityRule.from_dict(i.applies_when)
-        )
+        needed = _needed_codes(session, inspection)
         answers = answer_ids(session, inspection.id)
         answered = {
             code for code, answer_id in answers.items()
             if (row := find(session, ItemResult, answer_id)) is not None and row.deleted_at is None
             and row.result != ItemResultValue.not_checked
         }  # fmt: skip
-        missing = [i.code for i in needed if i.code not in answered]
+        missing = [code for code in needed if code not in answered]
         if missing:
             raise problems.invalid_mutation(reason=f"items not answered: {', '.join(missing)}")
         inspection.status = InspectionStatus.submitted
@@ -235,6 +233,20 @@ class InspectionHandler:
             "signatures": i.signatures, "summary_note": i.summary_note, "sealed_sha256": i.sealed_sha256,
             "device_signature": i.device_signature, "corrects_id": i.corrects_id,
         }  # fmt: skip
+
+
+def _needed_codes(session: Session, inspection: Inspection) -> list[str]:
+    """The codes of the catalogue items that apply to the inspection's enterprise, in catalogue order (worked out
+    once per batch for each enterprise and catalogue: a push changes neither)."""
+
+    def work_out() -> list[str]:
+        items = catalogue_items(session, inspection.catalogue_id).values()
+        rule = lambda i: ApplicabilityRule.from_dict(i.applies_when)  # noqa: E731
+        return [i.code for i in applicable_items(items, inspection.enterprise.profile(), rule)]
+
+    return cast(
+        list[str], cached(session, ("needed", inspection.catalogue_id, inspection.enterprise_id), work_out)
+    )
 
 
 def _replace_participants(inspection: Inspection, wanted: list[dict[str, Any]]) -> None:
