@@ -157,11 +157,13 @@ def require_draft(inspection: Inspection) -> Inspection:
 def prefetch_rows(session: Session, model: Any, mutations: list[Any]) -> None:
     """Load the batch's existing rows of ``model`` at once and remember which ids are new, so that
     applying each mutation needs no lookup query of its own."""
-    ids = [m.id for m in mutations]
-    found = set(session.scalars(sa.select(model.id).where(model.id.in_(ids))))
-    session.info.setdefault(ABSENT, set()).update((model, i) for i in ids if i not in found)
-    if found:
-        session.scalars(sa.select(model).where(model.id.in_(found))).all()
+    ids = {m.id for m in mutations}
+    # One query; the rows found are held for the batch (the identity map holds them only weakly), so that
+    # find() gets them from the identity map without a query.
+    rows = session.scalars(sa.select(model).where(model.id.in_(ids))).all()
+    session.info.setdefault(CACHE, {}).setdefault(("prefetched", model), []).extend(rows)
+    found = {row.id for row in rows}
+    session.info.setdefault(ABSENT, set()).update((model, i) for i in ids - found)
 
 
 def find(session: Session, model: Any, row_id: uuid.UUID) -> Any:
