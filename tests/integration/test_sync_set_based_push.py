@@ -351,3 +351,31 @@ def test_a_refused_hazard_mid_batch_is_the_only_one_quarantined(app: Flask) -> N
             inspection = db.session.get(Inspection, uuid.UUID(inspection_id))
             assert inspection is not None and inspection.status == InspectionStatus.submitted
             assert [p.ordinal for p in inspection.participants] == [0, 1]
+
+
+def test_rows_kept_aside_that_a_cascade_took_into_the_session_are_written_once_by_the_flush(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should some handler relate a new row to one the batch keeps aside without taking it back out of the session
+    (here: the withdrawal's handler, made blind to the hazard being kept aside), the kept rows are left to the
+    flush, all of them, instead of being inserted twice: one savepoint, every row once."""
+    from server.sync_handlers import hazards as hazard_handlers
+
+    monkeypatch.setattr(hazard_handlers, "is_staged", lambda *_args: False)
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    hazard = next(m for m in batch if m["entity"] == "hazard")
+    withdrawal = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
+                                                  "at": "2026-06-10T10:00:00+08:00"})  # fmt: skip
+    with _statements(app) as seen:
+        reply = device.push([*batch, withdrawal]).get_json()
+    assert {r["status"] for r in reply["results"]} == {"applied"}, reply
+    assert len([s for s in seen if s.startswith("SAVEPOINT")]) == 1, "the batch fell back to one at a time"
+    with app.app_context():
+        row = db.session.get(Hazard, uuid.UUID(hazard["id"]))
+        assert row is not None and row.state == HazardState.withdrawn
+        assert sorted(e.kind.value for e in row.events) == ["found", "withdrawn"]
+        assert sorted(_answers(inspection_id)) == sorted(codes)
+        inspection = db.session.get(Inspection, uuid.UUID(inspection_id))
+        assert inspection is not None and [p.name for p in inspection.participants] == ["张建国", "刘晓燕"]
