@@ -36,6 +36,7 @@ from server.sync_handlers.common import (
     REGULATOR_ROLES,
     SIGNATURES_JSON,
     answer_ids,
+    bare_row,
     bump_version,
     cached,
     catalogue_codes,
@@ -372,8 +373,8 @@ class ItemResultHandler:
                 raise problems.invalid_mutation(reason=f"item {code} is not in the inspection's catalogue")
             if code in answers:
                 raise problems.invalid_mutation(reason=f"item {code} already has an answer ({answers[code]})")
-            stage_insert(session, ItemResult(
-                id=mutation.id, inspection_id=inspection.id, item_code=code, result=ItemResultValue(data["result"]),
+            stage_insert(session, bare_row(
+                ItemResult, id=mutation.id, inspection_id=inspection.id, item_code=code, result=ItemResultValue(data["result"]),
                 note=data.get("note"), answered_at=data.get("answered_at"), created_at=now, updated_at=now,
                 deleted_at=None,
             ))  # fmt: skip
