@@ -231,7 +231,6 @@ def stage_runs(session: Session, apply: Any, principal: Any, mutations: list[Any
         return [apply(session, principal, mutation) for mutation in mutations]
     finally:
         session.info.pop(STAGING, None)
-    session.info.pop(STAGED_IDS, None)
 
 
 def unstage(session: Session, *objs: Any) -> None:

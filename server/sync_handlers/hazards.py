@@ -172,9 +172,8 @@ class HazardHandler:
             inspection_id=inspection.id if inspection else None, **extra,
         )  # fmt: skip
         if staging(session) and (inspection is None or stored_or_staged(session, inspection)):
-            unstage(
-                session, hazard, *hazard.events
-            )  # record_hazard added them (and its 'found' event) to the session
+            # Kept aside instead: record_hazard added the hazard and its 'found' event to the session.
+            unstage(session, hazard, *hazard.events)
         else:
             created_row(session, hazard)
         return hazard
