@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> None:
             devices: list[dict[str, Any]] = [{} for _ in range(args.devices)]
             errors: list[str] = []
             ready = threading.Barrier(args.devices + 1)
+            go = threading.Barrier(args.devices + 1)
 
             def work(slot: int) -> None:
                 # Each device lives in its own thread: its outbox is a SQLite connection of that thread.
@@ -126,6 +127,7 @@ def run(args: argparse.Namespace) -> None:
                     devices[slot] = prepare_device(url, username, root, args, seed=slot)
                 finally:
                     ready.wait()
+                go.wait()
                 try:
                     devices[slot]["summary"] = devices[slot]["client"].sync(batch_size=args.batch_size)
                 except Exception as error:  # reported, not raised: the figures say what failed
@@ -136,7 +138,11 @@ def run(args: argparse.Namespace) -> None:
             threads = [threading.Thread(target=work, args=(slot,)) for slot in range(args.devices)]
             for thread in threads:
                 thread.start()
-            ready.wait()  # every device has recorded its day offline; the clock starts now
+            ready.wait()  # every device has recorded its day offline
+            # gunicorn answers once its first worker is up: the others may still be importing the app, CPU that
+            # is no push's. The clock starts once the server is idle.
+            wait_until_idle(process.pid)
+            go.wait()
             database_before = database_cpu(database_url)
             started, server_cpu, client_cpu = (
                 time.perf_counter(),
@@ -165,6 +171,16 @@ def run(args: argparse.Namespace) -> None:
             report(app, devices, errors, seconds, args, trivial)
         finally:
             stop(process)
+
+
+def wait_until_idle(group: int, timeout: float = 60.0) -> None:
+    """Return once process group ``group`` uses almost no CPU for half a second (or after ``timeout``)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        before = group_cpu_seconds(group)
+        time.sleep(0.5)
+        if group_cpu_seconds(group) - before < 0.03:
+            return
 
 
 def group_cpu_seconds(group: int) -> float:
