@@ -8,7 +8,8 @@ non-compliant item, photos per hazard), then all devices sync concurrently. Prin
 p50/p95 push latency, errors, and what the server holds against what was sent: lost and duplicated.
 Then, against the same server, as many clients as devices ask for `/healthz` for a few seconds: the
 trivial-request rate, and what one inspection's sync costs in trivial requests (`--photos-per-hazard 0`
-measures the push alone).
+measures the push alone). CPU per inspection is printed for gunicorn, the devices and, on PostgreSQL, the
+database's backends (the part of wall × cores the app's own CPU does not explain).
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ def run(args: argparse.Namespace) -> None:
             devices: list[dict[str, Any]] = [{} for _ in range(args.devices)]
             errors: list[str] = []
             ready = threading.Barrier(args.devices + 1)
+            go = threading.Barrier(args.devices + 1)
 
             def work(slot: int) -> None:
                 # Each device lives in its own thread: its outbox is a SQLite connection of that thread.
@@ -125,6 +127,7 @@ def run(args: argparse.Namespace) -> None:
                     devices[slot] = prepare_device(url, username, root, args, seed=slot)
                 finally:
                     ready.wait()
+                go.wait()
                 try:
                     devices[slot]["summary"] = devices[slot]["client"].sync(batch_size=args.batch_size)
                 except Exception as error:  # reported, not raised: the figures say what failed
@@ -135,7 +138,12 @@ def run(args: argparse.Namespace) -> None:
             threads = [threading.Thread(target=work, args=(slot,)) for slot in range(args.devices)]
             for thread in threads:
                 thread.start()
-            ready.wait()  # every device has recorded its day offline; the clock starts now
+            ready.wait()  # every device has recorded its day offline
+            # gunicorn answers once its first worker is up: the others may still be importing the app, CPU that
+            # is no push's. The clock starts once the server is idle.
+            wait_until_idle(process.pid)
+            go.wait()
+            database_before = database_cpu(database_url)
             started, server_cpu, client_cpu = (
                 time.perf_counter(),
                 group_cpu_seconds(process.pid),
@@ -146,9 +154,12 @@ def run(args: argparse.Namespace) -> None:
             seconds = time.perf_counter() - started
             server_cpu = group_cpu_seconds(process.pid) - server_cpu
             client_cpu = time.process_time() - client_cpu
+            database_after = database_cpu(database_url)
+            database = sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items())
             inspections = sum(len(d["made"]) for d in devices)
             print(f"  CPU per inspection: gunicorn {server_cpu / inspections * 1000:6.1f} ms   devices (this process) "
-                  f"{client_cpu / inspections * 1000:6.1f} ms   wall × cores {seconds * (os.cpu_count() or 1) / inspections * 1000:6.1f} ms")  # fmt: skip
+                  f"{client_cpu / inspections * 1000:6.1f} ms   database {database / inspections * 1000:6.1f} ms   "
+                  f"wall × cores {seconds * (os.cpu_count() or 1) / inspections * 1000:6.1f} ms")  # fmt: skip
             trivial_cpu = group_cpu_seconds(process.pid)
             trivial, requests = trivial_rate(url, args.devices, args.trivial_seconds)
             trivial_cpu = group_cpu_seconds(process.pid) - trivial_cpu
@@ -160,6 +171,16 @@ def run(args: argparse.Namespace) -> None:
             report(app, devices, errors, seconds, args, trivial)
         finally:
             stop(process)
+
+
+def wait_until_idle(group: int, timeout: float = 60.0) -> None:
+    """Return once process group ``group`` uses almost no CPU for half a second (or after ``timeout``)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        before = group_cpu_seconds(group)
+        time.sleep(0.5)
+        if group_cpu_seconds(group) - before < 0.03:
+            return
 
 
 def group_cpu_seconds(group: int) -> float:
@@ -174,6 +195,31 @@ def group_cpu_seconds(group: int) -> float:
         if int(fields[2]) == group:  # fields after the name: state, ppid, pgrp, ... utime at 11, stime at 12
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.0
+
+
+def database_cpu(database_url: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend serving ``database_url``'s database (its server on this
+    machine, /proc readable; empty for SQLite, whose work is the app's own): the database's share of a run."""
+    if not database_url.startswith("postgresql"):
+        return {}
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            pids = conn.scalars(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
 
 
 def trivial_rate(url: str, clients: int, seconds: float) -> tuple[float, int]:

@@ -89,7 +89,7 @@ class EntityHandler(Protocol):
     # Optional, looked up with getattr: ``prefetch(session, mutations)`` loads what a batch needs in a few
     # queries; ``apply_many(session, principal, mutations) -> list[int]`` applies a run of consecutive
     # mutations of the entity at once (each refusal a Problem, like apply); ``finish_batch(session)`` writes
-    # what apply_many kept aside, after the batch's flush.
+    # what apply_many kept aside, just before the batch's one flush.
 
 
 class DeviceLedger(Protocol):
@@ -226,7 +226,7 @@ def _apply_all_or_nothing(
 
     Consecutive mutations of one entity go to the handler's optional ``apply_many`` at once (set-based:
     it may keep new rows aside and write them in one statement from its optional ``finish_batch``, called
-    after the batch's one flush). Any refusal rolls everything back, and the caller applies the batch one
+    just before the batch's one flush, so that rows the session writes may refer to them). Any refusal rolls everything back, and the caller applies the batch one
     mutation at a time, so that exactly the refused one is quarantined."""
     if not mutations:
         return []
@@ -244,11 +244,12 @@ def _apply_all_or_nothing(
                     versions.extend(apply_many(session, principal, run))
                 else:
                     versions.extend(handler.apply(session, principal, mutation) for mutation in run)
-        session.flush()
+        # What apply_many kept aside is written first: rows the session holds may refer to it.
         for handler in registry:
             finish = getattr(handler, "finish_batch", None)
             if finish is not None:
                 finish(session)
+        session.flush()
         savepoint.commit()
     except (Problem, *BAD_DATA_ERRORS) as error:
         savepoint.rollback()

@@ -25,13 +25,19 @@ from server.sync_handlers.common import (
     catalogue_items,
     enterprise_visible,
     find,
+    is_staged,
     json_size,
     load_data,
     own_inspection,
     prefetch_rows,
     require_draft,
     row_changes,
+    stage_runs,
+    staging,
+    stored_or_staged,
+    unstage,
     visible_enterprise,
+    write_staged,
 )
 from server.sync_handlers.common import created as created_row
 from server.sync_handlers.principal import Scope, scope_of
@@ -104,6 +110,14 @@ class HazardHandler:
         """Load the batch's existing rows in one query."""
         prefetch_rows(session, Hazard, mutations)
 
+    def apply_many(self, session: Session, principal: Principal, mutations: list[Mutation]) -> list[int]:
+        """apply() for each, new hazards and their 'found' events kept aside for finish_batch."""
+        return stage_runs(session, self.apply, principal, mutations)
+
+    def finish_batch(self, session: Session) -> None:
+        """Insert the rows the batch kept aside."""
+        write_staged(session)
+
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Record a hazard (with its 'found' event) or change one whose inspection is still a draft."""
         if scope_of(principal).role not in REGULATOR_ROLES:
@@ -157,7 +171,11 @@ class HazardHandler:
             found_event_id=uuid.uuid5(mutation.id, "found"), device=device, actor=None,
             inspection_id=inspection.id if inspection else None, **extra,
         )  # fmt: skip
-        created_row(session, hazard)
+        if staging(session) and (inspection is None or stored_or_staged(session, inspection)):
+            # Kept aside instead: record_hazard added the hazard and its 'found' event to the session.
+            unstage(session, hazard, *hazard.events)
+        else:
+            created_row(session, hazard)
         return hazard
 
     def _check_editable(self, session: Session, principal: Principal, hazard: Hazard) -> None:
@@ -286,6 +304,7 @@ class HazardEventHandler:
         visible_enterprise(session, scope, hazard.enterprise_id)
         if kind is HazardEventKind.withdrawn:
             check_own_draft_hazard(session, scope, hazard)
+        kept_aside = is_staged(session, hazard)
         event = append_event(
             session, hazard, kind, data["at"], deadline=data.get("deadline"), comment=data.get("comment"),
             device=session.get(Device, principal.device_id), data=data.get("data"), event_id=mutation.id,
@@ -295,6 +314,10 @@ class HazardEventHandler:
             # Out of every list and figure (they all leave deleted rows out); its log keeps who withdrew it and when.
             hazard.deleted_at = utcnow()
         created_row(session, event)
+        if kept_aside:
+            # The batch keeps the new hazard aside (write_staged); adding the event took it, and through it its
+            # other events, into the session.
+            unstage(session, hazard, *hazard.events)
         return event.row_version
 
     def changes(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from server.domain import limits
@@ -36,7 +36,9 @@ from server.sync_handlers.common import (
     REGULATOR_ROLES,
     SIGNATURES_JSON,
     answer_ids,
+    bare_row,
     bump_version,
+    cached,
     catalogue_codes,
     catalogue_items,
     find,
@@ -49,6 +51,9 @@ from server.sync_handlers.common import (
     require_draft,
     row_changes,
     stage_insert,
+    stage_runs,
+    staging,
+    stored_or_staged,
     visible_enterprise,
     write_staged,
 )
@@ -108,6 +113,14 @@ class InspectionHandler:
         """Load the batch's existing rows in one query."""
         prefetch_rows(session, Inspection, mutations)
 
+    def apply_many(self, session: Session, principal: Principal, mutations: list[Mutation]) -> list[int]:
+        """apply() for each, new inspections (and their participants) kept aside for finish_batch."""
+        return stage_runs(session, self.apply, principal, mutations)
+
+    def finish_batch(self, session: Session) -> None:
+        """Insert the rows the batch kept aside."""
+        write_staged(session)
+
     def apply(self, session: Session, principal: Principal, mutation: Mutation) -> int:
         """Create, update or (while a draft) delete an inspection."""
         scope = scope_of(principal)
@@ -139,8 +152,11 @@ class InspectionHandler:
                 status=InspectionStatus.draft, created_by_id=scope.user_id, device_id=principal.device_id,
                 started_at=data["started_at"], received_at=utcnow(),
             )  # fmt: skip
-            session.add(inspection)
-            created_row(session, inspection)
+            if staging(session):
+                stage_insert(session, inspection)
+            else:
+                session.add(inspection)
+                created_row(session, inspection)
         elif {"enterprise_id", "catalogue_id"} & data.keys() and (
             data.get("enterprise_id", inspection.enterprise_id) != inspection.enterprise_id
             or data.get("catalogue_id", inspection.catalogue_id) != inspection.catalogue_id
@@ -173,17 +189,14 @@ class InspectionHandler:
             raise problems.invalid_mutation(reason=f"at least {MIN_INSPECTORS} inspectors must take part")
         if inspection.finished_at is None:
             raise problems.invalid_mutation(reason="finished_at is required to submit")
-        items = catalogue_items(session, inspection.catalogue_id).values()
-        needed = applicable_items(
-            items, inspection.enterprise.profile(), lambda i: ApplicabilityRule.from_dict(i.applies_when)
-        )
+        needed = _needed_codes(session, inspection)
         answers = answer_ids(session, inspection.id)
         answered = {
             code for code, answer_id in answers.items()
             if (row := find(session, ItemResult, answer_id)) is not None and row.deleted_at is None
             and row.result != ItemResultValue.not_checked
         }  # fmt: skip
-        missing = [i.code for i in needed if i.code not in answered]
+        missing = [code for code in needed if code not in answered]
         if missing:
             raise problems.invalid_mutation(reason=f"items not answered: {', '.join(missing)}")
         inspection.status = InspectionStatus.submitted
@@ -205,8 +218,9 @@ class InspectionHandler:
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
     ) -> list[Change]:
         """The user's own inspections (a supervisor's: the region's), with their review status."""
+        # The participants of the whole page in one query, not one lazy load per inspection.
         return row_changes(session, Inspection, self.entity, inspection_visible(scope_of(principal)), after, upto,
-                           limit, self._data)  # fmt: skip
+                           limit, self._data, selectinload(Inspection.participants))  # fmt: skip
 
     @staticmethod
     def _data(i: Inspection) -> dict[str, Any]:
@@ -220,6 +234,20 @@ class InspectionHandler:
             "signatures": i.signatures, "summary_note": i.summary_note, "sealed_sha256": i.sealed_sha256,
             "device_signature": i.device_signature, "corrects_id": i.corrects_id,
         }  # fmt: skip
+
+
+def _needed_codes(session: Session, inspection: Inspection) -> list[str]:
+    """The codes of the catalogue items that apply to the inspection's enterprise, in catalogue order (worked out
+    once per batch for each enterprise and catalogue: a push changes neither)."""
+
+    def work_out() -> list[str]:
+        items = catalogue_items(session, inspection.catalogue_id).values()
+        rule = lambda i: ApplicabilityRule.from_dict(i.applies_when)  # noqa: E731
+        return [i.code for i in applicable_items(items, inspection.enterprise.profile(), rule)]
+
+    return cast(
+        list[str], cached(session, ("needed", inspection.catalogue_id, inspection.enterprise_id), work_out)
+    )
 
 
 def _replace_participants(inspection: Inspection, wanted: list[dict[str, Any]]) -> None:
@@ -326,6 +354,7 @@ class ItemResultHandler:
             return [self.apply(session, principal, m) for m in mutations]
         now = utcnow()
         inspections: dict[uuid.UUID, tuple[Inspection, frozenset[str], dict[str, uuid.UUID]]] = {}
+        versions: list[int] = []
         for mutation in mutations:
             data = _answer_data(self.schema, mutation.data)
             inspection_id = data["inspection_id"]
@@ -335,18 +364,23 @@ class ItemResultHandler:
                     inspection, catalogue_codes(session, inspection.catalogue_id), answer_ids(session, inspection.id)
                 )  # fmt: skip
             inspection, codes, answers = inspections[inspection_id]
+            if not stored_or_staged(session, inspection):
+                # Its inspection is only in the session (written by the flush, after the kept rows): no FK yet.
+                versions.append(self.apply(session, principal, mutation))
+                continue
             code = data["item_code"]
             if code not in codes:
                 raise problems.invalid_mutation(reason=f"item {code} is not in the inspection's catalogue")
             if code in answers:
                 raise problems.invalid_mutation(reason=f"item {code} already has an answer ({answers[code]})")
-            stage_insert(session, ItemResult(
-                id=mutation.id, inspection_id=inspection.id, item_code=code, result=ItemResultValue(data["result"]),
+            stage_insert(session, bare_row(
+                ItemResult, id=mutation.id, inspection_id=inspection.id, item_code=code, result=ItemResultValue(data["result"]),
                 note=data.get("note"), answered_at=data.get("answered_at"), created_at=now, updated_at=now,
                 deleted_at=None,
             ))  # fmt: skip
             answers[code] = mutation.id
-        return [1] * len(mutations)
+            versions.append(1)
+        return versions
 
     def finish_batch(self, session: Session) -> None:
         """Insert the answers apply_many kept aside."""

@@ -21,6 +21,16 @@ from sync.protocol import canonical_json
 _PENDING = "sync_ledger_pending"
 
 
+#: The ledger's columns and their PostgreSQL array types, for the one-statement insert of a batch's rows.
+_LEDGER_COLUMNS = {"device_id": "uuid", "seq": "bigint", "digest": "varchar", "entity": "varchar",
+                   "entity_id": "varchar", "outcome": "varchar", "processed_at": "timestamptz"}  # fmt: skip
+_INSERT_UNNEST = sa.text(
+    f"INSERT INTO sync_mutation ({', '.join(_LEDGER_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{key} AS {kind}[])" for key, kind in _LEDGER_COLUMNS.items())
+    + ")"
+)
+
+
 class SqlDeviceLedger:
     """DeviceLedger on the server's database."""
 
@@ -42,7 +52,10 @@ class SqlDeviceLedger:
     def set_last_seq(self, session: Session, device_id: uuid.UUID, last_seq: int) -> None:
         """Store the new last seq and the batch's ledger rows (the device's row lock keeps them ours)."""
         pending = session.info.pop(_PENDING, [])
-        if pending:
+        if pending and session.get_bind().dialect.name == "postgresql":
+            # One statement with one array per column: psycopg sends an executemany as one query per row.
+            session.execute(_INSERT_UNNEST, {key: [row[key] for row in pending] for key in _LEDGER_COLUMNS})
+        elif pending:
             session.execute(sa.insert(SyncMutation), pending)
         session.execute(
             sa.update(Device).where(Device.id == device_id).values(last_seq=last_seq)

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from flask import Flask
 
 from server.domain.clearance import ItemResultValue
+from server.domain.hazards import HazardState
 from server.domain.inspections import InspectionStatus
 from server.extensions import db
-from server.models import Inspection, ItemResult, Photo, Quarantine, SyncMutation
+from server.models import Hazard, HazardEvent, Inspection, ItemResult, Photo, Quarantine, SyncMutation
 from server.sync_handlers.common import load_data
 from server.sync_handlers.inspections import ItemResultDataSchema, _answer_data
 from sync.problems import Problem
@@ -255,3 +256,126 @@ def test_answers_checked_by_hand_load_exactly_as_the_schema_loads_them(data: dic
     except Problem as problem:
         got = (problem.code, problem.message("en"))
     assert got == expected
+
+
+def _inserts_and_reservations(seen: list[str]) -> tuple[list[str], int]:
+    inserts = [s.split()[2].strip('"') for s in seen if s.startswith("INSERT INTO")]
+    return inserts, len([s for s in seen if s.startswith("UPDATE change_counter")])
+
+
+def test_a_push_costs_the_same_statements_for_one_inspection_as_for_eight(app: Flask) -> None:
+    """Set-based: new inspections, participants, answers, hazards and their 'found' events are kept aside and
+    written one INSERT per table, numbered in one reservation of change numbers; the count of statements does
+    not grow with the inspections a push carries (before: the session's flush numbered its rows in a second
+    reservation)."""
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    counts = []
+    for inspections in (1, 1, 8):  # the first builds the per-worker caches (the user's scope)
+        batch: list[dict[str, Any]] = []
+        for _ in range(inspections):
+            batch += inspection_batch(device, enterprise_id, catalogue_id, codes)[1]
+        with _statements(app) as seen:
+            reply = device.push(batch).get_json()
+        assert {r["status"] for r in reply["results"]} == {"applied"}, reply
+        inserts, reservations = _inserts_and_reservations(seen)
+        assert sorted(inserts) == sorted({"inspection", "inspection_participant", "item_result", "hazard",
+                                          "hazard_event", "sync_mutation"}), inserts  # fmt: skip
+        assert reservations == 1, seen
+        counts.append(len(seen))
+    assert counts[1] == counts[2], counts
+    assert counts[1] <= 20, counts
+    with app.app_context():
+        inspections_ = db.session.scalars(
+            sa.select(Inspection).where(Inspection.device_id == uuid.UUID(device.device_id))
+        ).all()
+        ours = {str(i.id) for i in inspections_}
+        assert len(inspections_) == 10 and all(i.status == InspectionStatus.submitted for i in inspections_)
+        assert all(len(i.participants) == 2 and i.row_version == 2 for i in inspections_)
+        numbers = [row.change_no for model in (Inspection, ItemResult, Hazard, HazardEvent)
+                   for row in db.session.scalars(sa.select(model))]  # fmt: skip
+        assert len(set(numbers)) == len(numbers) and 0 not in numbers
+    # Pulled back whole: participants and answers included.
+    changes, _cursor, _reset = device.pull_all()
+    mine = [c for c in changes if c["entity"] == "inspection" and c["id"] in ours]
+    assert len(mine) == 10 and all(len(c["data"]["participants"]) == 2 for c in mine)
+
+
+def test_events_of_a_hazard_made_in_the_same_batch_stay_on_the_set_based_path(app: Flask) -> None:
+    """The hazard kept aside by the batch takes an event (here its withdrawal) and a photo in the same push:
+    one savepoint, every row written once, the hazard withdrawn and out of every list."""
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    _inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    hazard = next(m for m in batch if m["entity"] == "hazard")
+    withdrawal = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
+                                                  "at": "2026-06-10T10:00:00+08:00", "comment": "改为符合"})  # fmt: skip
+    photo = device.mutation("photo", {"sha256": SHA, "entity_type": "hazard", "entity_id": hazard["id"]})
+    with _statements(app) as seen:
+        reply = device.push([*batch, withdrawal, photo]).get_json()
+    assert {r["status"] for r in reply["results"]} == {"applied"}, reply
+    assert len([s for s in seen if s.startswith("SAVEPOINT")]) == 1, "the batch fell back to one at a time"
+    inserts, _reservations = _inserts_and_reservations(seen)
+    assert inserts.count("hazard") == 1 and inserts.count("hazard_event") == 1, inserts
+    with app.app_context():
+        row = db.session.get(Hazard, uuid.UUID(hazard["id"]))
+        assert row is not None and row.state == HazardState.withdrawn and row.deleted_at is not None
+        assert row.row_version == 2
+        events = db.session.scalars(sa.select(HazardEvent).where(HazardEvent.hazard_id == row.id)).all()
+        assert sorted(e.kind.value for e in events) == ["found", "withdrawn"]
+        assert len({e.change_no for e in events} | {row.change_no}) == 3
+        assert db.session.get(Photo, uuid.UUID(photo["id"])) is not None
+
+
+def test_a_refused_hazard_mid_batch_is_the_only_one_quarantined(app: Flask) -> None:
+    """Two inspections in one push, the first one's hazard refused (its level differs from the item's default
+    without a reason): the batch is applied again one mutation at a time and exactly that hazard is kept in
+    quarantine; everything else, the second inspection's hazard and both submissions included, is applied."""
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    first_id, first = inspection_batch(device, enterprise_id, catalogue_id, codes)
+    second_id, second = inspection_batch(device, enterprise_id, catalogue_id, codes)
+    bad = next(m for m in first if m["entity"] == "hazard")
+    bad["data"]["level"] = "general" if bad["data"]["level"] == "major" else "major"
+    reply = device.push([*first, *second]).get_json()
+    statuses = {r["seq"]: (r["status"], r["code"]) for r in reply["results"]}
+    assert statuses.pop(bad["seq"]) == ("quarantined", "422.44")
+    assert set(statuses.values()) == {("applied", None)}, reply
+    with app.app_context():
+        assert [q.seq for q in _quarantined()] == [bad["seq"]]
+        assert db.session.get(Hazard, uuid.UUID(bad["id"])) is None
+        good = next(m for m in second if m["entity"] == "hazard")
+        stored = db.session.get(Hazard, uuid.UUID(good["id"]))
+        assert stored is not None and len(stored.events) == 1
+        for inspection_id in (first_id, second_id):
+            inspection = db.session.get(Inspection, uuid.UUID(inspection_id))
+            assert inspection is not None and inspection.status == InspectionStatus.submitted
+            assert [p.ordinal for p in inspection.participants] == [0, 1]
+
+
+def test_rows_kept_aside_that_a_cascade_took_into_the_session_are_written_once_by_the_flush(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should some handler relate a new row to one the batch keeps aside without taking it back out of the session
+    (here: the withdrawal's handler, made blind to the hazard being kept aside), the kept rows are left to the
+    flush, all of them, instead of being inserted twice: one savepoint, every row once."""
+    from server.sync_handlers import hazards as hazard_handlers
+
+    monkeypatch.setattr(hazard_handlers, "is_staged", lambda *_args: False)
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
+    hazard = next(m for m in batch if m["entity"] == "hazard")
+    withdrawal = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
+                                                  "at": "2026-06-10T10:00:00+08:00"})  # fmt: skip
+    with _statements(app) as seen:
+        reply = device.push([*batch, withdrawal]).get_json()
+    assert {r["status"] for r in reply["results"]} == {"applied"}, reply
+    assert len([s for s in seen if s.startswith("SAVEPOINT")]) == 1, "the batch fell back to one at a time"
+    with app.app_context():
+        row = db.session.get(Hazard, uuid.UUID(hazard["id"]))
+        assert row is not None and row.state == HazardState.withdrawn
+        assert sorted(e.kind.value for e in row.events) == ["found", "withdrawn"]
+        assert sorted(_answers(inspection_id)) == sorted(codes)
+        inspection = db.session.get(Inspection, uuid.UUID(inspection_id))
+        assert inspection is not None and [p.name for p in inspection.participants] == ["张建国", "刘晓燕"]
