@@ -157,6 +157,21 @@ def page(browser: Any) -> Iterator[Any]:
 DIST = ROOT / "pwa" / "dist" / "index.html"
 
 
+@pytest.fixture
+def open_context(browser: Any) -> Iterator[Any]:
+    """New browser contexts at a size; the page's CSP is bypassed only so that axe's script can be added."""
+    contexts: list[Any] = []
+
+    def open_(viewport: dict[str, int]) -> Any:
+        context = browser.new_context(locale="zh-CN", viewport=viewport, bypass_csp=True)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def built_app() -> None:
     """The PWA must be built (make does it before the tests); missing is a failure in CI."""

@@ -5,7 +5,6 @@ sideways on a phone, before and after the confirmation."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,21 +15,6 @@ from tests.e2e.conftest import LiveServer
 pytestmark = pytest.mark.e2e
 
 PHASE = "county_coverage"
-
-
-@pytest.fixture
-def open_context(browser: Any) -> Iterator[Any]:
-    """New browser contexts at a size; the page's CSP is bypassed only so that axe's script can be added."""
-    contexts: list[Any] = []
-
-    def open_(viewport: dict[str, int]) -> Any:
-        context = browser.new_context(locale="zh-CN", viewport=viewport, bypass_csp=True)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 def _ledger_copies(live_server: LiveServer) -> str:

@@ -4,7 +4,6 @@ pages are photographed at both sizes into docs/screenshots/web-*.png."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from io import BytesIO
 from typing import Any
 
@@ -28,21 +27,6 @@ def axe_file() -> str:
     """axe-core from pwa/node_modules (npm ci); missing is a failure, never a skip: the check would be lost."""
     assert webpages.AXE.is_file(), "axe-core is missing: run `npm ci` in pwa/"
     return str(webpages.AXE)
-
-
-@pytest.fixture
-def open_context(browser: Any) -> Iterator[Any]:
-    """New browser contexts at a size; the page's CSP is bypassed only so that axe's script can be added."""
-    contexts: list[Any] = []
-
-    def open_(viewport: dict[str, int]) -> Any:
-        context = browser.new_context(locale="zh-CN", viewport=viewport, bypass_csp=True)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 @pytest.mark.parametrize("username", list(ROLES))
