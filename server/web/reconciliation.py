@@ -15,7 +15,12 @@ from server.domain.reconciliation import (
     DESCRIPTION_MIN,
     PLACE_MIN,
     ItemVerdict,
+    LedgerEntry,
+    PairScore,
     PairVerdict,
+    Reconciliation,
+    TextCache,
+    rank_for_pairing,
 )
 from server.domain.roles import SUPERVISOR_ROLES
 from server.errors import (
@@ -151,9 +156,16 @@ def _enterprise_page(
         later={m.finding.id: m for m in r.recorded_after}, verdicts=ItemVerdict,
         thresholds={"description": DESCRIPTION_MIN, "alone": DESCRIPTION_ALONE_MIN, "place": PLACE_MIN},
         decisions=enterprise_decisions(db.session, enterprise_id), may_decide=user.role in SUPERVISOR_ROLES,
-        unmatched=[*r.ledger_only, *(m.entry for m in r.recorded_after if not m.confirmed)],
+        offered=_offered_by_hand(r),
         records={x.id: x for x in (*r.missed, *r.ledger_only, *(y for m in r.pairs for y in (m.finding, m.entry)))},
     ), status  # fmt: skip
+
+
+def _offered_by_hand(r: Reconciliation) -> dict[Any, list[tuple[LedgerEntry, PairScore]]]:
+    """For each missed finding, the unpaired ledger entries a supervisor may pair it with, most alike first."""
+    free = [*r.ledger_only, *(m.entry for m in r.recorded_after if not m.confirmed)]
+    cache = TextCache()
+    return {f.id: rank_for_pairing(f, free, cache) for f in r.missed} if free else {}
 
 
 def _uuid_field(name: str) -> uuid.UUID:

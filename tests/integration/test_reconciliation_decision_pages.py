@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +15,8 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from server import clock
-from server.domain.reconciliation import PairVerdict
+from server.domain.hazards import HazardLevel, HazardState
+from server.domain.reconciliation import Finding, LedgerEntry, PairVerdict, rank_for_pairing
 from server.errors import Problem
 from server.extensions import db
 from server.models import AuditEvent, Hazard, ReconciliationDecision, User
@@ -277,3 +279,30 @@ def test_the_api_says_which_pairs_a_supervisor_confirmed(app: Flask, scenario: S
     totals = client.get(f"/api/reconciliation?phase={PHASE}&per_page=5000").get_json()["totals"]
     assert totals["confirmed_self_reported"] == 1 and totals["awaiting_confirmation"] >= 1
     assert totals["confirmed_reliability"] == 1 / totals["findings"]
+
+
+def test_a_missed_finding_is_offered_every_unpaired_entry_most_alike_first(
+    app: Flask, scenario: Scenario
+) -> None:
+    client, csrf = signed_in(app)
+    f2, e2 = scenario.claimed
+    assert _decide(client, csrf, scenario.enterprise, f2, e2, "different", "另一台除尘器").status_code == 303
+    html = _html(client, scenario.enterprise)
+    row = re.search(rf'<tr data-finding="{scenario.missed}">(.*?)</tr>', html, re.S)
+    assert row, "the missed finding is not listed"
+    offered = re.findall(r'<option value="([0-9a-f-]+)">[^<]*文字相似度 \d+%</option>', row.group(1))
+    assert {uuid.UUID(value) for value in offered} == {scenario.ledger_only, e2}
+
+    # In the order the domain ranks them, from the records as the API gives them.
+    detail = client.get(f"/api/enterprises/{scenario.enterprise}/reconciliation?phase={PHASE}").get_json()
+
+    def record(kind: type[Any], data: dict[str, Any]) -> Any:
+        return kind(
+            id=data["id"], item_code=data["item_code"], place=data["place"], description=data["description"],
+            found_at=datetime.fromisoformat(data["found_at"]), level=HazardLevel(data["level"]),
+            state=HazardState(data["state"]), deadline=None,
+        )  # fmt: skip
+
+    (missed,) = (record(Finding, f) for f in detail["missed"] if f["id"] == str(scenario.missed))
+    free = [record(LedgerEntry, e) for e in detail["ledger_only"]]
+    assert offered == [e.id for e, _ in rank_for_pairing(missed, free)]

@@ -7,7 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.domain.hazards import HazardState
-from server.domain.reconciliation import Decisions, Finding, LedgerEntry, PairVerdict, match, reconcile
+from server.domain.reconciliation import (
+    Decisions,
+    Finding,
+    LedgerEntry,
+    PairVerdict,
+    match,
+    rank_for_pairing,
+    reconcile,
+)
 from tests.unit.test_reconciliation import (
     DUST,
     GAS_ALARM,
@@ -149,3 +157,18 @@ def test_decisions_keep_matching_one_to_one_exact_and_independent_of_order(
     shuffled_d = list(decisions.items())
     rng.shuffle(shuffled_d)  # type: ignore[attr-defined]
     assert reconcile(shuffled_f, shuffled_e, TODAY, decisions=dict(shuffled_d)) == result
+
+
+def test_entries_to_pair_by_hand_are_offered_most_alike_first() -> None:
+    """A supervisor pairing a missed finding by hand sees the ledger entries most like it first, whether or not the
+    matcher would have paired them, and the order never depends on the input's."""
+    missed = finding("f", "除尘器泄爆口朝向人员通道", place="抛光车间")
+    dust = entry("e-dust", DUST, place="抛光车间", day=-9)
+    vent = entry("e-vent", "抛光车间除尘器的泄爆片对着人走的过道", place="抛光车间", day=-2)
+    gas = entry("e-gas", GAS_ALARM, place="煤气柜", day=-4)
+    for order in ([dust, vent, gas], [gas, dust, vent], [vent, gas, dust]):
+        ranked = rank_for_pairing(missed, order)
+        assert ranked[0][0].id == "e-vent"
+        assert [e.id for e, _ in ranked] == [e.id for e, _ in rank_for_pairing(missed, [dust, vent, gas])]
+        assert [s.score for _, s in ranked] == sorted((s.score for _, s in ranked), reverse=True)
+    assert rank_for_pairing(missed, []) == []

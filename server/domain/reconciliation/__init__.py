@@ -123,6 +123,8 @@ append-only, so an undo is a new ``withdrawn`` verdict that hands the pair back 
 Confirmed reliability (已确认自查可信度) = confirmed self_reported / findings. A scored figure (自查可靠率, which
 ranks counties) counts confirmed pairs only, so that it never rests on an unverified machine guess; the
 proposals are shown beside it and counted apart as awaiting confirmation (待确认, every category's proposals).
+To pair a missed finding by hand, the unpaired entries are offered most alike first (``rank_for_pairing``: the
+score above, the rules that set pairs apart ignored, since a person decides).
 
 Chinese text similarity
 -----------------------
@@ -207,7 +209,7 @@ unmatched is shown to the supervisor with the ledger beside it, while a wrong ma
 from __future__ import annotations
 
 from server.domain.reconciliation.decisions import Decisions, PairVerdict
-from server.domain.reconciliation.matcher import Overdue, Reconciliation, match, reconcile
+from server.domain.reconciliation.matcher import Overdue, Reconciliation, match, rank_for_pairing, reconcile
 from server.domain.reconciliation.places import place_similarity
 from server.domain.reconciliation.scoring import Finding, LedgerEntry, Match, PairScore, TextCache, pair_score
 from server.domain.reconciliation.self_assessment import (
@@ -298,6 +300,7 @@ __all__ = [
     "normalise",
     "pair_score",
     "place_similarity",
+    "rank_for_pairing",
     "reconcile",
     "text_similarity",
     "unit_numbers_folded",

@@ -257,6 +257,17 @@ def _match(
     return first, second
 
 
+def rank_for_pairing(
+    finding: Finding, entries: Iterable[LedgerEntry], cache: TextCache | None = None
+) -> list[tuple[LedgerEntry, PairScore]]:
+    """Ledger entries a supervisor may pair with ``finding`` by hand, most alike first (score, then the earlier
+    entry), each with its similarity: the matcher's rules set none of them aside, since a person decides."""
+    cache = cache or TextCache()
+    prepared = _Prepared.of(finding, cache)
+    scored = [(entry, _pair(prepared, _Prepared.of(entry, cache), cache)) for entry in entries]
+    return sorted(scored, key=lambda pair: (-pair[1].score, _order(pair[0])))
+
+
 def _overdue_days(record: Finding | LedgerEntry, today: date) -> int | None:
     if record.deadline is None or record.deadline >= today:
         return None  # never overdue, whatever the state: spares building a status for most records
