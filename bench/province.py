@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 from bench._common import PG_DEFAULT, seeded_app, serve, stop  # noqa: E402
 from bench.devices import TimedTransport  # noqa: E402
 from bench.web import TARGET_MS, _simulate_write, fill_county, nearest_rank  # noqa: E402
+from server import jobs  # noqa: E402
 from server.demo.county import DEMO_PASSWORD  # noqa: E402
 from server.extensions import db  # noqa: E402
 from server.models import Enterprise, Inspection, Photo, Quarantine, Region, SyncMutation  # noqa: E402
@@ -489,6 +490,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results = time_pages(app, username, args.repeat)
             print_pages(username, results)
             figures["pages"][username] = results
+        jobs.wait_for_running()  # the monthly report's page starts recounts in the background
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -519,6 +521,7 @@ def pages_only(
             results = time_pages(app, username, repeat, only)
             print_pages(username, results, before.get(username))
             saved[username] = figures_of(results)
+        jobs.wait_for_running()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

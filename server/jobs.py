@@ -206,6 +206,14 @@ def submit(
     return job, holder.get("outcome")
 
 
+def wait_for_running(timeout: float = 120.0) -> None:
+    """Wait for this process's job threads to end: a script or bench calls it before it drops its database, so that
+    no job (a report recount a page started) is cut off holding a connection."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("job-") and thread is not threading.current_thread():
+            thread.join(timeout)
+
+
 def _claim(app: Flask, job_id: uuid.UUID) -> bool:
     """Take a queued job (only one runner can: the update names the status it expects)."""
     table = _TABLE
