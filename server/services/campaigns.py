@@ -27,7 +27,7 @@ from server.errors import (
     share_below_floor,
     share_not_a_percent,
 )
-from server.models import Campaign, CampaignPhase, User
+from server.models import Campaign, CampaignPhase, Enterprise, User
 from server.services import DbSession, audit
 
 NAME_MAX = 200
@@ -169,3 +169,10 @@ def update_campaign(session: DbSession, actor: User, campaign: Campaign, form: M
         session, actor, "campaign.update", "campaign", campaign.id, {"before": before, "after": after}
     )
     return True
+
+
+def campaign_of_enterprise(session: DbSession, enterprise: Enterprise) -> Campaign | None:
+    """The campaign an enterprise is under: the newest run by its region or a region above it."""
+    above = [r.id for r in enterprise.region.ancestors_and_self()]
+    query = sa.select(Campaign).where(Campaign.region_id.in_(above))
+    return session.scalar(query.order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1))

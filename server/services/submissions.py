@@ -48,6 +48,7 @@ from server.media.ingest import insert_blob_once
 from server.models import Campaign, Enterprise, EnterpriseSubmission, SubmissionRequirement, User
 from server.models.base import utcnow
 from server.services import DbSession, audit
+from server.services.campaigns import campaign_of_enterprise
 from server.services.progress_report import (
     ReportUnit,
     UnitFigures,
@@ -181,13 +182,6 @@ def _snapshot(row: SubmissionRequirement) -> dict[str, Any]:
 
 
 # --- an enterprise's side ----------------------------------------------------------------------------------------
-
-
-def campaign_of_enterprise(session: DbSession, enterprise: Enterprise) -> Campaign | None:
-    """The newest campaign run by the enterprise's region or one above it."""
-    above = [r.id for r in enterprise.region.ancestors_and_self()]
-    query = sa.select(Campaign).where(Campaign.region_id.in_(above))
-    return session.scalar(query.order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(1))
 
 
 def is_open(period: date, today: date) -> bool:

@@ -19,7 +19,7 @@ from server.errors import FormProblems, Problem, filter_invalid, portal_action_u
 from server.extensions import current_backend, db
 from server.models import Enterprise, Hazard, HazardSource, Photo
 from server.models.base import utcnow
-from server.services import hazard_views, portal
+from server.services import campaigns, hazard_views, portal
 from server.services.web_photos import MAX_FILES, store_uploaded_photos
 from server.web.access import current_enterprise_user, enterprise_required
 from server.web.forms import form_errors, tr_problem
@@ -258,7 +258,7 @@ def self_assessment() -> Any:
     不涉及 per applicable key item, with a note and evidence photos; a draft until submitted, then read-only."""
     enterprise = _enterprise()
     today = clock.today()
-    campaign = portal.campaign_of(db.session, enterprise)
+    campaign = campaigns.campaign_of_enterprise(db.session, enterprise)
     code = request.args.get("phase", "").strip()
     phase = portal.default_phase(campaign, today) if campaign is not None else None
     if campaign is not None and code:

@@ -15,7 +15,7 @@ from server.domain.submissions import SubmissionKind, Timeliness, due_dates
 from server.extensions import current_backend, db
 from server.media.documents import SUFFIXES
 from server.models import Campaign, EnterpriseSubmission
-from server.services import oversight, submissions
+from server.services import campaigns, oversight, submissions
 from server.web.access import (
     current_enterprise_user,
     current_supervisor,
@@ -38,7 +38,7 @@ def _zone() -> ZoneInfo:
 def portal_list() -> Any:
     """Every submission the enterprise owes the campaign, its standing and its versions."""
     enterprise = _enterprise()
-    campaign = submissions.campaign_of_enterprise(db.session, enterprise)
+    campaign = campaigns.campaign_of_enterprise(db.session, enterprise)
     today = clock.today()
     periods = (
         submissions.enterprise_periods(db.session, enterprise, campaign, today, _zone()) if campaign else []

@@ -20,6 +20,7 @@ from server.errors import (
 )
 from server.models import Enterprise, HazardSource, User
 from server.services import DbSession, audit
+from server.services.campaigns import campaign_of_enterprise
 from server.services.hazards import append_event, record_hazard
 from server.services.ledger_excel.columns import (
     _HAZARD_ATTRS,
@@ -38,7 +39,6 @@ from server.services.ledger_excel.planning import _ColumnProblem, _Plan, _Planne
 from server.services.ledger_excel.report import LedgerImportReport, Note, _Notes
 from server.services.ledger_excel.rows import _Entry, _parse_row, _skip_reason, _year_hints
 from server.services.oversight import campaign_window
-from server.services.portal import campaign_of
 from server.services.spreadsheet import (
     HEADER_SEARCH_ROWS,
     Header,
@@ -163,25 +163,12 @@ def import_ledger(
                 "No hazard level (隐患等级) column: the entries are imported as general hazards",
             )
         )
-    if header.ignored:
-        report.notes.append(
-            Note(
-                f"未识别的列已忽略：{'、'.join(header.ignored)}",
-                f"Columns ignored: {', '.join(header.ignored)}",
-            )
-        )
-    if header.duplicates:
-        report.notes.append(
-            Note(
-                f"重复的列已忽略：{'、'.join(header.duplicates)}",
-                f"Duplicate columns ignored: {', '.join(header.duplicates)}",
-            )
-        )
+    report.notes.extend(header.notes())
 
     entries: list[_Entry] = []
     blank_run = 0
     skipped_examples: list[int] = []
-    campaign = campaign_of(session, enterprise)
+    campaign = campaign_of_enterprise(session, enterprise)
     found = campaign_window(campaign, tz)
     window = (found.starts_on, found.ends_on) if found is not None else None
     hints = _year_hints(rows, header, window[0].year if window else None)

@@ -26,7 +26,6 @@ from server.services.oversight.clearance import (
 from server.services.oversight.coverage import (
     PhaseCoverage,
     campaign_for,
-    campaign_of_region,
     counting_conditions,
     counting_inspections,
     coverage_by_phase,
@@ -79,7 +78,6 @@ __all__ = [
     "Window",
     "all_clearances",
     "campaign_for",
-    "campaign_of_region",
     "campaign_window",
     "changed_enterprises",
     "clearance_by_sector",

@@ -28,19 +28,6 @@ def campaign_for(session: DbSession, user: User) -> Campaign | None:
     return session.scalar(query)
 
 
-def campaign_of_region(session: DbSession, region: Any) -> Campaign | None:
-    """The newest campaign run by ``region`` or a region above it (the campaign its enterprises are under)."""
-    if region is None:
-        return None
-    above = [r.id for r in region.ancestors_and_self()]
-    return session.scalar(
-        sa.select(Campaign)
-        .where(Campaign.region_id.in_(above))
-        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
-        .limit(1)
-    )
-
-
 @dataclass(frozen=True)
 class PhaseCoverage:
     """How many enterprises in scope had a counting inspection finished within one phase."""

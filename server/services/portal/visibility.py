@@ -26,6 +26,7 @@ from server.models import (
     User,
 )
 from server.services import DbSession, oversight
+from server.services.campaigns import campaign_of_enterprise
 
 # --- what an enterprise may see (四不两直) -------------------------------------------------------------------
 
@@ -98,17 +99,6 @@ def visible_photo(
 # --- the home page ------------------------------------------------------------------------------------------
 
 
-def campaign_of(session: DbSession, enterprise: Enterprise) -> Campaign | None:
-    """The newest campaign run by the enterprise's region or a region above it."""
-    regions = [r.id for r in enterprise.region.ancestors_and_self()]
-    return session.scalar(
-        sa.select(Campaign)
-        .where(Campaign.region_id.in_(regions))
-        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
-        .limit(1)
-    )
-
-
 @dataclass(frozen=True)
 class Home:
     """What the portal's home shows."""
@@ -128,7 +118,7 @@ def _count(session: DbSession, query: sa.Select[Any]) -> int:
 
 def home(session: DbSession, enterprise: Enterprise, today: date) -> Home:
     """The enterprise, the campaign phase running today and the figures it must chase."""
-    campaign = campaign_of(session, enterprise)
+    campaign = campaign_of_enterprise(session, enterprise)
     hazards = enterprise_hazards(enterprise.id)
     open_values = [s.value for s in OPEN_STATES]
     return Home(
