@@ -522,20 +522,7 @@ def import_enterprises(
         raise file_invalid(
             "经度列和纬度列须同时存在", "the longitude and latitude columns must both be present"
         )
-    if header.ignored:
-        report.notes.append(
-            Note(
-                f"未识别的列已忽略：{'、'.join(header.ignored)}",
-                f"Columns ignored: {', '.join(header.ignored)}",
-            )
-        )
-    if header.duplicates:
-        report.notes.append(
-            Note(
-                f"重复的列已忽略：{'、'.join(header.duplicates)}",
-                f"Duplicate columns ignored: {', '.join(header.duplicates)}",
-            )
-        )
+    report.notes.extend(header.notes())
 
     today = date.today()
     parsed: list[_Row] = []

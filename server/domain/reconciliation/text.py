@@ -346,28 +346,28 @@ def _names_similarity(a: _Grams, b: _Grams) -> float:
     return 1.0 if short in long else _set_similarity(a.terms, b.terms)
 
 
-def _grams_similarity(a: _Grams, b: _Grams) -> float:
-    """Places: similarity of the bigram sets (of the character sets when the shorter text is short)."""
+def _compared(a: _Grams, b: _Grams, a_grams: frozenset[str], b_grams: frozenset[str]) -> float:
+    """0 when either text is empty, 1 when equal, the character sets' similarity when the shorter is short,
+    else the similarity of the grams given."""
     if not a.text or not b.text:
         return 0.0
     if a.text == b.text:
         return 1.0
     if len(a.text) < SHORT_TEXT or len(b.text) < SHORT_TEXT:
         return _set_similarity(a.chars, b.chars)
-    return _set_similarity(a.pairs, b.pairs)
+    return _set_similarity(a_grams, b_grams)
+
+
+def _grams_similarity(a: _Grams, b: _Grams) -> float:
+    """Places: similarity of the bigram sets (of the character sets when the shorter text is short)."""
+    return _compared(a, b, a.pairs, b.pairs)
 
 
 def _description_similarity(a: _Grams, b: _Grams) -> float:
     """Descriptions: similarity of the sets of characters and bigrams together (characters alone when short).
     The characters carry the words written in another order or split by others ("防爆灯具损坏" / "损坏的防爆灯");
     the bigrams keep the words' own order."""
-    if not a.text or not b.text:
-        return 0.0
-    if a.text == b.text:
-        return 1.0
-    if len(a.text) < SHORT_TEXT or len(b.text) < SHORT_TEXT:
-        return _set_similarity(a.chars, b.chars)
-    return _set_similarity(a.terms, b.terms)
+    return _compared(a, b, a.terms, b.terms)
 
 
 def text_similarity(a: str | None, b: str | None) -> float:

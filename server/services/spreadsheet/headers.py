@@ -11,7 +11,7 @@ from server.domain.typed_cells import unit_of_header
 from server.errors import (  # the catalogue's entries this module raises
     value_missing,
 )
-from server.services.spreadsheet.cells import RowError, header_text, is_blank, key, text
+from server.services.spreadsheet.cells import Note, RowError, header_text, is_blank, key, text
 from sync.problems import Problem
 
 # --- Headers -----------------------------------------------------------------------------------------------
@@ -54,6 +54,25 @@ class Header:
     def missing(self) -> list[str]:
         """The labels of the required fields it does not name."""
         return [self.spec.labels.get(k, k) for k in self.spec.required if k not in self.columns]
+
+    def notes(self) -> list[Note]:
+        """What an import says of this header: the columns it ignored, unknown or named twice."""
+        notes = []
+        if self.ignored:
+            notes.append(
+                Note(
+                    f"未识别的列已忽略：{'、'.join(self.ignored)}",
+                    f"Columns ignored: {', '.join(self.ignored)}",
+                )
+            )
+        if self.duplicates:
+            notes.append(
+                Note(
+                    f"重复的列已忽略：{'、'.join(self.duplicates)}",
+                    f"Duplicate columns ignored: {', '.join(self.duplicates)}",
+                )
+            )
+        return notes
 
     def shown(self, field_key: str) -> str:
         """The column's header as written in the file (or the field's label, when the file has none)."""
