@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from server import clock
 from server.api.access import supervisor_user
 from server.caches import clearance_cache, dashboard_cache
 from server.extensions import db
@@ -80,7 +81,6 @@ class DashboardSchema(Schema):
 @blp.response(200, DashboardSchema)
 def get_dashboard() -> dict[str, Any]:
     """Coverage per phase, 清零 by sector, hazards by level and state, devices and quarantine."""
-    from server import clock
 
     zone = clock.zone()
     d = oversight.dashboard(

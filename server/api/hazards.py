@@ -9,6 +9,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from server import clock
 from server.api.access import supervisor_user
 from server.api.schemas import DecimalString, ProblemSchema
 from server.domain.hazards import HazardLevel, HazardState
@@ -24,7 +25,6 @@ blp = Blueprint("hazards", __name__, url_prefix="/api/hazards", description="Haz
 
 
 def _today() -> date:
-    from server import clock
 
     return clock.today()
 
@@ -124,7 +124,6 @@ def list_hazards(args: dict[str, Any]) -> dict[str, Any]:
         state=args["state"], source=args["source"], overdue=args["overdue"], listed=args["listed"],
         open_only=args["open"],
     )  # fmt: skip
-    from server import clock
 
     page = oversight.hazard_list(db.session, supervisor_user(), filters, _today(), clock.zone(), args["page"])
     return {"items": [h for h, _ in page.rows], "total": page.total, "page": page.page, "pages": page.pages}

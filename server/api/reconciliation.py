@@ -8,6 +8,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from server import clock
 from server.api.access import supervisor_user
 from server.api.schemas import ProblemSchema
 from server.caches import reconciliation_cache
@@ -185,13 +186,11 @@ class ReconciliationEnterpriseSchema(Schema):
 
 
 def _today() -> Any:
-    from server import clock
 
     return clock.today()
 
 
 def _window(code: str | None) -> PhaseWindow:
-    from server import clock
 
     user = supervisor_user()
     try:
@@ -227,7 +226,6 @@ def _counts(r: Reconciliation) -> dict[str, Any]:
 def scope_reconciliation(args: dict[str, Any]) -> dict[str, Any]:
     """Every enterprise in the caller's scope with findings, ledger entries or a self-assessment in the phase,
     least reliable self-inspection first (or as ``sort`` says); 404 when no campaign phase is set up."""
-    from server import clock
 
     window = _window(args["phase"])
     result = reconcile_scope(
@@ -280,7 +278,6 @@ def _enterprise(row: EnterpriseReconciliation, window: PhaseWindow) -> dict[str,
 def enterprise_reconciliation(args: dict[str, Any], enterprise_id: uuid.UUID) -> dict[str, Any]:
     """One enterprise's findings against its ledger for the phase, matched pairs with their similarity, and
     its self-assessment per key item; 404 outside the caller's scope."""
-    from server import clock
 
     user = supervisor_user()
     window = _window(args["phase"])

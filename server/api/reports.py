@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from server import job_kinds
+from server import clock, job_kinds
 from server.api.access import supervisor_user
 from server.api.schemas import DecimalString, ProblemSchema
 from server.errors import Problem
@@ -199,7 +199,6 @@ def monthly(args: dict[str, Any]) -> dict[str, Any]:
     For supervisors, city supervisors and admins (404 for everyone else). A county supervisor gets their county,
     the city supervisor a row per county and the total.
     """
-    from server import clock
 
     user = supervisor_user()
     try:

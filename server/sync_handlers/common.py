@@ -21,6 +21,7 @@ from server.domain.roles import Role
 from server.errors import field_too_long
 from server.models import CatalogueItem, Enterprise, Inspection, InspectionParticipant, ItemResult
 from server.models.base import Base, SyncMixin
+from server.sync_handlers.changes import reserve
 from server.sync_handlers.principal import Scope
 from sync import problems
 from sync.engine import Change
@@ -261,7 +262,6 @@ def write_staged(session: Session) -> None:
         for rows in staged.values():
             session.add_all(rows)
         return
-    from server.sync_handlers.changes import reserve
 
     number = reserve(session, sum(len(rows) for rows in staged.values()))
     made = session.info.get(CREATED, {})

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 
+from server.media.ingest import facts_for_photo, facts_for_photos
 from server.models import Device, Hazard, HazardEvent, Inspection, ItemResult, Photo
 from server.models.base import utcnow
 from server.sync_handlers.common import (
@@ -72,7 +73,6 @@ class PhotoHandler:
         """Load the batch's existing rows in one query."""
         prefetch_rows(session, Photo, mutations)
         shas = {str(m.data["sha256"]) for m in mutations if isinstance(m.data.get("sha256"), str)}
-        from server.media.ingest import facts_for_photos
 
         known = facts_for_photos(session, shas)
         for sha in shas:
@@ -94,7 +94,6 @@ class PhotoHandler:
             return existing.row_version
         self._check_target(session, principal, data["entity_type"], data["entity_id"])
         photo = Photo(id=mutation.id, device_id=principal.device_id, received_at=utcnow(), **data)
-        from server.media.ingest import facts_for_photo
 
         facts = cached(
             session, ("blob_facts", data["sha256"]), lambda: facts_for_photo(session, data["sha256"])

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from server import clock
 from server.domain.hazards import FIVE_IN_PLACE, HazardEventKind, HazardLevel
 from server.services.spreadsheet import (
     HeaderSpec,
@@ -172,7 +173,6 @@ _STAMP_MINUTE = {
 
 def zone() -> tzinfo:
     """The bureau's time zone (server.clock), in which a ledger's days are counted."""
-    from server import clock
 
     return clock.zone()
 

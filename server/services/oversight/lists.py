@@ -14,7 +14,7 @@ from server import clock
 from server.domain import counting
 from server.domain.hazards import OPEN_STATES, HazardLevel, HazardState
 from server.domain.sectors import Sector
-from server.models import Enterprise, Hazard, User
+from server.models import Enterprise, Hazard, Region, User
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
 from server.services.oversight.clearance import ClearanceCache, clearances, scope_clearances
@@ -162,7 +162,6 @@ def enterprise_list(
     """Enterprises in scope matching ``filters``, by name; rows are (Enterprise, region name, 清零 verdict).
 
     ``tz`` (the bureau's zone) is needed only to filter by a phase's days."""
-    from server.models import Region
 
     ids = visible_enterprise_ids(session, user)
     query = (
