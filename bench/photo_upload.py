@@ -87,7 +87,11 @@ def measure(url: str, photos: int, profile: str | None) -> dict[str, float]:
         client = device.client
         statements = [0]
         with app.app_context():
-            sa.event.listen(db.engine, "before_cursor_execute", lambda *_a, **_k: statements.__setitem__(0, statements[0] + 1))
+            sa.event.listen(
+                db.engine,
+                "before_cursor_execute",
+                lambda *_a, **_k: statements.__setitem__(0, statements[0] + 1),
+            )
 
         def put(data: bytes) -> None:
             sha = hashlib.sha256(data).hexdigest()
@@ -144,13 +148,17 @@ def _summary(values: list[float]) -> str:
 
 def main() -> int:
     """Parse the flags; alternate the trees, or measure (``--worker``) or profile (``--profile``) here."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--against", default="main", help="the git revision to compare with (default main)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--photos", type=int, default=100, help="timed PUTs per process")
     parser.add_argument("--database-url", default="sqlite",
                         help="sqlite, or a PostgreSQL URL whose database name prefixes the ones made")  # fmt: skip
-    parser.add_argument("--profile", metavar="SORT", help="profile this tree's PUTs in this process (tottime…)")
+    parser.add_argument(
+        "--profile", metavar="SORT", help="profile this tree's PUTs in this process (tottime…)"
+    )
     parser.add_argument("--worker", metavar="TREE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker or args.profile:
