@@ -117,7 +117,10 @@ def measure(url: str, photos: int, profile: str | None) -> dict[str, float]:
             profiler.disable()
         cpu, wall = (time.process_time() - cpu) / photos, (time.perf_counter() - wall) / photos
         if profiler:
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats(profile or "tottime").print_stats(45)
+            stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats(*profile.split(","))
+            stats.print_stats(
+                *[int(x) if x.isdigit() else x for x in os.environ.get("PROFILE_FILTER", "45").split(",")]
+            )
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -139,6 +139,8 @@ class Device:
     photos: int = 0
     retries: int = 0
     error: str | None = None
+    #: Seconds from the storm's start until this device's photos were all uploaded (its push follows).
+    uploads_done: float = 0.0
 
     def client(self, url: str) -> tuple[SyncClient, Outbox]:
         """A client on this device's outbox (an outbox is a SQLite connection of the thread that opens it)."""
@@ -259,6 +261,7 @@ def storm(devices: list[Device], url: str, concurrency: int) -> float:
         client, outbox = device.client(url)
         try:
             client.upload_blobs()
+            device.uploads_done = time.perf_counter() - started
             client.push(batch_size=200)
         except Exception as error:  # reported, not raised: the figures say what failed
             device.error = repr(error)
@@ -432,6 +435,10 @@ def play_storm(
     print(f"  errors {len(figures['errors'])}  retries {sum(d.retries for d in devices)}  quarantined "
           f"{held['quarantined']}  lost {held['lost']}  duplicated {held['duplicated']}  photos held "
           f"{held['photos_held']}/{photos}")  # fmt: skip
+    uploads = sorted(d.uploads_done for d in devices)
+    figures.update(uploads_drain_seconds=uploads[-1], uploads_p50_seconds=statistics.median(uploads))
+    print(f"  photos: the last device had uploaded all its photos after {uploads[-1]:.1f} s (p50 of devices "
+          f"{figures['uploads_p50_seconds']:.1f} s; {photos / max(uploads[-1], 1e-9):.0f} photos/s)")  # fmt: skip
     for error in figures["errors"][:10]:
         print(f"  ! {error}")
 
