@@ -33,6 +33,7 @@ import argparse
 import datetime
 import json
 import logging
+import os
 import random
 import resource
 import shutil
@@ -139,6 +140,8 @@ class Device:
     photos: int = 0
     retries: int = 0
     error: str | None = None
+    #: Seconds from the storm's start until this device's photos were all uploaded (its push follows).
+    uploads_done: float = 0.0
 
     def client(self, url: str) -> tuple[SyncClient, Outbox]:
         """A client on this device's outbox (an outbox is a SQLite connection of the thread that opens it)."""
@@ -259,6 +262,7 @@ def storm(devices: list[Device], url: str, concurrency: int) -> float:
         client, outbox = device.client(url)
         try:
             client.upload_blobs()
+            device.uploads_done = time.perf_counter() - started
             client.push(batch_size=200)
         except Exception as error:  # reported, not raised: the figures say what failed
             device.error = repr(error)
@@ -392,6 +396,20 @@ def figures_of(results: list[PageTiming]) -> dict[str, dict[str, float | None]]:
     return {r.label: {"scratch": r.p95_ms("scratch"), "repeated": r.p95_ms("repeated")} for r in results}
 
 
+def _group_cpu_seconds(group: int) -> float:
+    """CPU seconds (user and system) used so far by the live processes of process group ``group`` (Linux)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # After the command's closing parenthesis: state, ppid, pgrp, … utime and stime are fields 14-15.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[2]) == group:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _peak_rss_mb() -> float:
     """This process's peak resident memory (Linux reports kilobytes)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -414,7 +432,9 @@ def play_storm(
 
     process, server = serve(url, instance, workers=args.workers)
     try:
+        server_cpu, own_cpu = _group_cpu_seconds(process.pid), time.process_time()
         seconds = storm(devices, server, args.concurrency)
+        server_cpu, own_cpu = _group_cpu_seconds(process.pid) - server_cpu, time.process_time() - own_cpu
     finally:
         stop(process)
     held = check_storm(app, devices)
@@ -432,6 +452,14 @@ def play_storm(
     print(f"  errors {len(figures['errors'])}  retries {sum(d.retries for d in devices)}  quarantined "
           f"{held['quarantined']}  lost {held['lost']}  duplicated {held['duplicated']}  photos held "
           f"{held['photos_held']}/{photos}")  # fmt: skip
+    uploads = sorted(d.uploads_done for d in devices)
+    figures.update(uploads_drain_seconds=uploads[-1], uploads_p50_seconds=statistics.median(uploads))
+    print(f"  photos: the last device had uploaded all its photos after {uploads[-1]:.1f} s (p50 of devices "
+          f"{figures['uploads_p50_seconds']:.1f} s; {photos / max(uploads[-1], 1e-9):.0f} photos/s)")  # fmt: skip
+    figures.update(server_cpu_seconds=server_cpu, client_cpu_seconds=own_cpu)
+    print(f"  CPU during the storm: gunicorn {server_cpu:.1f} s, the devices (this process) {own_cpu:.1f} s, "
+          f"of {seconds * (os.cpu_count() or 1):.1f} s on {os.cpu_count()} cores; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")  # fmt: skip
     for error in figures["errors"][:10]:
         print(f"  ! {error}")
 

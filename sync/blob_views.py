@@ -166,7 +166,7 @@ def register_blob_routes(blp: Blueprint, backend: BackendGetter) -> None:
             # Re-running the (idempotent) acceptance heals a blob whose first acceptance failed after
             # its bytes were kept, e.g. on a database error or a server killed in between.
             _accept(sync, sha)
-            return _status(sync, sha)
+            return _held(sync.blobs.received(sha), sha)
         try:
             # Never beyond the announced length either: such bytes could only fail the hash check.
             most = limit if length is None else min(limit, length)
@@ -181,6 +181,8 @@ def register_blob_routes(blp: Blueprint, backend: BackendGetter) -> None:
             current_app.logger.info(
                 "blob %s complete (%d bytes) from device %s", sha, received, principal.device_id
             )
+            # Verified bytes in place (complete() raises otherwise) and their acceptance committed: held.
+            return _held(received, sha)
         return _status(sync, sha)
 
 
@@ -226,6 +228,12 @@ def held_blobs(sync: SyncBackend, shas: list[str]) -> set[str]:
             continue
         held.add(sha)
     return held
+
+
+def _held(received: int, sha: str) -> dict[str, Any]:
+    """The reply for a blob this request has just seen in the store and accepted (no need to ask again)."""
+    _add_offset_header(received)
+    return {"sha256": sha, "received": received, "complete": True}
 
 
 def _status(sync: SyncBackend, sha: str) -> dict[str, Any]:

@@ -173,7 +173,10 @@ class FilesystemBlobStore:
                 return final.stat().st_size
             partial = self._partial_path(sha)
             # Re-read under the lock: another upload of the same bytes may have appended meanwhile.
-            have = partial.stat().st_size if partial.exists() else 0
+            try:
+                have = partial.stat().st_size
+            except FileNotFoundError:
+                have = 0
             if offset != have:
                 raise problems.blob_offset_mismatch(received=have, offset=offset)
             with full_disk_as_problem():
@@ -206,22 +209,28 @@ class FilesystemBlobStore:
                 partial.unlink(missing_ok=True)
                 drop_lock()
                 return
-            # No partial means no bytes: only the hash of the empty file can match that.
-            if partial.exists():
+            try:
                 with partial.open("rb") as handle:
                     actual = hashlib.file_digest(handle, "sha256").hexdigest()
-            else:
+            except FileNotFoundError:
+                # No partial means no bytes: only the hash of the empty file can match that.
                 actual = hashlib.sha256(b"").hexdigest()
+                if actual == sha:
+                    with full_disk_as_problem():
+                        partial.touch(0o600, exist_ok=True)
             if actual != sha:
                 partial.unlink(missing_ok=True)
                 drop_lock()
                 raise problems.blob_hash_mismatch(sha256=sha, actual=actual)
-            with full_disk_as_problem():
-                partial.touch(0o600, exist_ok=True)
-                final.parent.mkdir(parents=True, exist_ok=True)
             # Read-only: a stored blob is evidence and must never be edited in place.
             partial.chmod(0o444)
-            partial.replace(final)  # os.replace: atomic within one file system
+            try:
+                partial.replace(final)  # os.replace: atomic within one file system
+            except FileNotFoundError:
+                # The first blob of its folder (the partial is there: it was just read under the lock).
+                with full_disk_as_problem():
+                    _make_durable_dirs(final.parent)
+                partial.replace(final)
             _fsync_dir(final.parent)
             drop_lock()
 
@@ -250,8 +259,11 @@ class FilesystemBlobStore:
         """Store the thumbnail through a temporary file and a rename: readers never see half of one."""
         dest = self.thumbnail_path(sha256)
         with full_disk_as_problem():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=".tmp")
+            try:
+                fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=".tmp")
+            except FileNotFoundError:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=".tmp")
             tmp = Path(tmp_name)
             try:
                 # No fsync: a thumbnail is derived data, cheap to make again if lost.
@@ -288,8 +300,11 @@ class FilesystemBlobStore:
         lock_path = self._partials / f"{sha}.lock"
         while True:
             with full_disk_as_problem():
-                self._partials.mkdir(parents=True, exist_ok=True)
-                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+                except FileNotFoundError:
+                    self._partials.mkdir(parents=True, exist_ok=True)
+                    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 try:
@@ -326,3 +341,17 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _make_durable_dirs(directory: Path) -> None:
+    """Make ``directory`` and its missing parents, each new name made durable in its parent's folder.
+
+    A rename made durable by fsyncing its folder is only found after a crash if that folder's own name is.
+    """
+    if directory.is_dir():
+        return
+    _make_durable_dirs(directory.parent)
+    # Made by a concurrent upload meanwhile: its name may not be durable yet, so it is fsynced here as well.
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir()
+    _fsync_dir(directory.parent)

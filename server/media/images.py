@@ -69,18 +69,11 @@ def inspect_image(
             with _bombs_as_errors(max_pixels):
                 # Only the allowed decoders ever see the bytes: a PDF or a text file is simply unidentified.
                 with Image.open(handle, formats=formats) as img:
-                    if img.format not in formats:
-                        raise _not_image(formats, f"{img.format} is not allowed")
-                    width, height = img.size
-                    # Checked on the header, before a single pixel is decoded.
-                    if width * height > max_pixels:
-                        raise problems.blob_bomb(pixels=width * height, limit=max_pixels)
-                    fmt = img.format
-                    facts = _exif_facts(img.getexif())
+                    facts = _header_facts(img, formats, max_pixels)
                 handle.seek(0)
                 with Image.open(handle, formats=formats) as img:
                     img.verify()
-                if fmt == "JPEG" and decode_check:
+                if facts.mime == MIME_TYPES["JPEG"] and decode_check:
                     # verify() does nothing for JPEG; a decode at 1/8 scale reads every byte of the scan
                     # cheaply and notices a cut-off file.
                     handle.seek(0)
@@ -93,14 +86,55 @@ def inspect_image(
             raise _not_image(formats, "unrecognised content") from None
         except _DECODE_ERRORS as exc:
             raise _not_image(formats, f"damaged or truncated ({exc})") from None
+    return facts
+
+
+def ingest_image(
+    source: Path | BinaryIO, *, max_pixels: int, long_edge: int = 480
+) -> tuple[ImageFacts, bytes]:
+    """inspect_image and thumbnail_jpeg of ``source`` at once: the same facts, the same thumbnail, the same
+    refusals; a JPEG (what devices send) is parsed once, its thumbnail's decode being the check for a cut-off
+    file."""
+    with _opened(source) as handle:
+        try:
+            with _bombs_as_errors(max_pixels), Image.open(handle, formats=ALLOWED_FORMATS) as img:
+                facts = _header_facts(img, ALLOWED_FORMATS, max_pixels)
+                if img.format == "JPEG":
+                    # Its own except below: a decoding error reads as thumbnail_jpeg's, as it did before.
+                    try:
+                        return facts, _thumbnail_of(img, long_edge)
+                    except problems.Problem:
+                        raise
+                    except _DECODE_ERRORS as exc:
+                        raise _not_image(ALLOWED_FORMATS, f"cannot be decoded ({exc})") from None
+        except problems.Problem:
+            raise
+        except UnidentifiedImageError:
+            raise _not_image(ALLOWED_FORMATS, "unrecognised content") from None
+        except _DECODE_ERRORS as exc:
+            raise _not_image(ALLOWED_FORMATS, f"damaged or truncated ({exc})") from None
+        # Other formats have a verify() worth its own parse (PNG's checksums): the two steps as they are.
+        facts = inspect_image(handle, max_pixels=max_pixels, decode_check=False)
+        return facts, thumbnail_jpeg(handle, long_edge=long_edge)
+
+
+def _header_facts(img: Image.Image, formats: Sequence[str], max_pixels: int) -> ImageFacts:
+    """The facts of an opened image, refusing a format not allowed and, before any pixel is decoded, a bomb."""
+    if img.format not in formats:
+        raise _not_image(formats, f"{img.format} is not allowed")
+    width, height = img.size
+    if width * height > max_pixels:
+        raise problems.blob_bomb(pixels=width * height, limit=max_pixels)
+    fmt = img.format
+    exif = _exif_facts(img.getexif())
     return ImageFacts(
         mime=MIME_TYPES.get(fmt or "", f"image/{(fmt or '').lower()}"),
         width=width,
         height=height,
-        taken_at=facts.get("taken_at"),
-        lat=facts.get("lat"),
-        lon=facts.get("lon"),
-        orientation=facts.get("orientation"),
+        taken_at=exif.get("taken_at"),
+        lat=exif.get("lat"),
+        lon=exif.get("lon"),
+        orientation=exif.get("orientation"),
     )
 
 
@@ -110,21 +144,26 @@ def thumbnail_jpeg(source: Path | BinaryIO, *, long_edge: int = 480) -> bytes:
     with _opened(source) as handle:
         try:
             with _bombs_as_errors(None), Image.open(handle, formats=ALLOWED_FORMATS) as img:
-                # JPEG only: libjpeg scales by 1/2..1/8 while decoding, so a 12-MP photo is never
-                # decoded at full size. Other formats ignore it.
-                width, height = img.size
-                scale = long_edge / max(width, height, 1)
-                # The size asked for keeps the aspect ratio: libjpeg picks the smallest scale that still
-                # covers it, so a 2048×1536 photo decodes at 1/4 rather than 1/2.
-                img.draft("RGB", (max(1, round(width * scale)), max(1, round(height * scale))))
-                img.thumbnail((long_edge, long_edge))
-                # After shrinking: the box is square, so rotating the small image gives the same result.
-                upright = ImageOps.exif_transpose(img) or img
-                thumb = _flatten(upright)
+                return _thumbnail_of(img, long_edge)
         except problems.Problem:
             raise
         except _DECODE_ERRORS as exc:
             raise _not_image(ALLOWED_FORMATS, f"cannot be decoded ({exc})") from None
+
+
+def _thumbnail_of(img: Image.Image, long_edge: int) -> bytes:
+    """The thumbnail of an opened image not yet decoded (see thumbnail_jpeg)."""
+    # JPEG only: libjpeg scales by 1/2..1/8 while decoding, so a 12-MP photo is never
+    # decoded at full size. Other formats ignore it.
+    width, height = img.size
+    scale = long_edge / max(width, height, 1)
+    # The size asked for keeps the aspect ratio: libjpeg picks the smallest scale that still
+    # covers it, so a 2048×1536 photo decodes at 1/4 rather than 1/2.
+    img.draft("RGB", (max(1, round(width * scale)), max(1, round(height * scale))))
+    img.thumbnail((long_edge, long_edge))
+    # After shrinking: the box is square, so rotating the small image gives the same result.
+    upright = ImageOps.exif_transpose(img) or img
+    thumb = _flatten(upright)
     out = io.BytesIO()
     # No optimize pass: a thumbnail is derived data, cheap to make again if lost.
     thumb.save(out, "JPEG", quality=80)

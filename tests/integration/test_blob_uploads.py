@@ -662,3 +662,61 @@ def test_a_full_store_while_accepting_keeps_the_verified_bytes_and_retries(
     # Space again: the next look finishes the acceptance.
     assert head(h.client, digest) == (len(data), "?1")
     assert h.read(digest) == data and h.store.read_thumbnail(digest)
+
+
+def _statements_of(h: Harness, action: Any) -> list[str]:
+    """The SQL statements ``action`` runs on the harness's database."""
+    seen: list[str] = []
+    engine = h.session.get_bind()
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_a_new_photo_in_one_put_asks_the_database_three_times(harness: Harness) -> None:
+    """Whether it is recorded, its record, the photo records to give its facts: its reply comes from what
+    the request just did, not from asking again."""
+    h = harness
+    data = jpeg(17)
+    digest = sha(data)
+    replies: list[Any] = []
+    statements = _statements_of(h, lambda: replies.append(put(h.client, digest, data, 0, len(data))))
+    assert replies[0].get_json() == {"sha256": digest, "received": len(data), "complete": True}
+    assert len(statements) <= 3, statements
+    assert head(h.client, digest) == (len(data), "?1")
+
+
+def test_a_repeated_put_of_a_held_photo_answers_complete_without_writing(harness: Harness) -> None:
+    h = harness
+    data = jpeg(18)
+    digest = sha(data)
+    upload(h.client, data)
+    statements = _statements_of(h, lambda: put(h.client, digest, data, 0, len(data)))
+    assert not [s for s in statements if not s.lstrip().upper().startswith("SELECT")], statements
+    assert put(h.client, digest, data, 0, len(data)).get_json() == {
+        "sha256": digest,
+        "received": len(data),
+        "complete": True,
+    }
+
+
+def test_a_chunk_that_finds_the_photo_completed_by_another_device_says_so(harness: Harness) -> None:
+    """The reply to a chunk is read from the store and the database when it does not complete the upload
+    itself: another device may have completed it meanwhile."""
+    h = harness
+    data = jpeg(19)
+    digest = sha(data)
+    half = len(data) // 2
+    assert put(h.client, digest, data[:half], 0).get_json()["complete"] is False
+    other = h.app.test_client()
+    assert put(other, digest, data[half:], half, len(data)).get_json()["complete"] is True
+    # This device's own plan had no Upload-Length: its chunk lands on a complete blob.
+    late = put(h.client, digest, data[half:], half)
+    assert late.get_json() == {"sha256": digest, "received": len(data), "complete": True}

@@ -373,3 +373,32 @@ def test_bad_hashes_never_become_local_paths(tmp_path: Path) -> None:
         for call in (store.path, store.thumbnail_path):
             with pytest.raises(problems.Problem):
                 call(bad)  # type: ignore[arg-type]
+
+
+def test_a_blob_in_new_folders_is_found_after_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rename into ``ab/cd/`` is fsynced in ``ab/cd``; folders made for it are fsynced in their parents, or
+    a crash could lose the folder's name and the blob with it. Folders already there cost no extra fsync."""
+    from sync import blobs as blobs_module
+
+    synced: list[Path] = []
+    real = blobs_module._fsync_dir
+    monkeypatch.setattr(blobs_module, "_fsync_dir", lambda folder: (synced.append(folder), real(folder)))
+    root = tmp_path / "blobs"
+    store = FilesystemBlobStore(root)
+    data = os.urandom(300)
+    digest = sha(data)
+    store.append(digest, 0, io.BytesIO(data), LIMIT)
+    store.complete(digest)
+    ab, cd = root / digest[:2], root / digest[:2] / digest[2:4]
+    assert synced == [root, ab, cd]
+    assert read(store, digest) == data
+
+    synced.clear()
+    neighbour = next(
+        d for d in (os.urandom(300) for _ in range(100_000)) if sha(d)[:4] == digest[:4] and d != data
+    )
+    store.append(sha(neighbour), 0, io.BytesIO(neighbour), LIMIT)
+    store.complete(sha(neighbour))
+    assert synced == [cd]

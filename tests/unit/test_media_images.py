@@ -13,7 +13,8 @@ import pytest
 from PIL import ExifTags, Image
 from PIL.TiffImagePlugin import IFDRational
 
-from server.media.images import inspect_image, thumbnail_jpeg
+from server.media import images
+from server.media.images import ingest_image, inspect_image, thumbnail_jpeg
 from sync import problems
 
 MAX_PIXELS = 50_000_000
@@ -240,3 +241,89 @@ def test_thumbnail_of_a_non_image_is_refused(tmp_path: Path) -> None:
     with pytest.raises(problems.Problem) as caught:
         thumbnail_jpeg(path)
     assert caught.value.code == "415.40"
+
+
+def _photo_cases(tmp_path: Path) -> list[Path]:
+    """Images as devices and the web send them: EXIF JPEGs turned or not, a large one, a PNG, a WEBP."""
+    cases = []
+    jpeg = tmp_path / "turned.jpg"
+    exif = exif_with(
+        orientation=6, taken="2026:06:15 10:30:00", lat=(38.0, 27.0, 0.0), lon=(111.0, 7.0, 30.0)
+    )
+    halves((1600, 800)).save(jpeg, "JPEG", quality=90, exif=exif)
+    cases.append(jpeg)
+    big = tmp_path / "big.jpg"
+    Image.effect_noise((2048, 1536), 50).convert("RGB").save(big, "JPEG", quality=85)
+    cases.append(big)
+    tiny = tmp_path / "tiny.jpg"
+    halves((64, 48)).save(tiny, "JPEG", exif=exif_with(orientation=3))
+    cases.append(tiny)
+    grey = tmp_path / "grey.jpg"
+    Image.new("L", (300, 200), 128).save(grey, "JPEG")
+    cases.append(grey)
+    png = tmp_path / "sketch.png"
+    sketch = Image.new("RGBA", (300, 1200), (0, 0, 0, 0))
+    sketch.paste((0, 0, 255, 255), (0, 0, 300, 600))
+    sketch.save(png, "PNG")
+    cases.append(png)
+    webp = tmp_path / "photo.webp"
+    Image.new("RGB", (640, 480), "orange").save(webp, "WEBP")
+    cases.append(webp)
+    return cases
+
+
+def test_ingest_gives_exactly_what_inspect_and_thumbnail_give(tmp_path: Path) -> None:
+    """The one-pass ingest is a speed change only: the same facts and the same thumbnail, byte for byte."""
+    for path in _photo_cases(tmp_path):
+        facts, thumbnail = ingest_image(path, max_pixels=MAX_PIXELS)
+        assert facts == inspect_image(path, max_pixels=MAX_PIXELS), path.name
+        assert thumbnail == thumbnail_jpeg(path), path.name
+        with path.open("rb") as handle:
+            assert ingest_image(handle, max_pixels=MAX_PIXELS) == (facts, thumbnail)
+
+
+def test_ingest_refuses_what_inspect_refuses(tmp_path: Path) -> None:
+    noisy = Image.effect_noise((800, 600), 60).convert("RGB")
+    photo, png = tmp_path / "photo.jpg", tmp_path / "photo.png"
+    noisy.save(photo, "JPEG", quality=90)
+    noisy.save(png, "PNG")
+    flipped = bytearray(png.read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF
+    gif = tmp_path / "anim.jpg"
+    Image.new("RGB", (10, 10), "red").save(gif, "GIF")
+    cases = {
+        "cut.jpg": photo.read_bytes()[: photo.stat().st_size // 2],
+        "cut.png": png.read_bytes()[: png.stat().st_size // 2],
+        "flipped.png": bytes(flipped),
+        "notes.jpg": "现场检查记录。\n".encode(),
+        "empty.jpg": b"",
+        "anim.jpg": gif.read_bytes(),
+        "bomb.png": png_with_header_size(tmp_path / "bomb.png", 8_000, 8_000).read_bytes(),
+        "big-bomb.png": png_with_header_size(tmp_path / "big-bomb.png", 20_000, 20_000).read_bytes(),
+    }
+    for name, content in cases.items():
+        path = tmp_path / f"case-{name}"
+        path.write_bytes(content)
+        with pytest.raises(problems.Problem) as expected:
+            # What an upload's acceptance ran before: the thumbnail's decode was the check for a cut-off file.
+            inspect_image(path, max_pixels=MAX_PIXELS, decode_check=False)
+            thumbnail_jpeg(path)
+        with pytest.raises(problems.Problem) as caught:
+            ingest_image(path, max_pixels=MAX_PIXELS)
+        got, wanted = caught.value, expected.value
+        assert (got.code, got.details) == (wanted.code, wanted.details), name
+
+
+def test_ingest_opens_a_jpeg_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A device's photo is a JPEG: its header, EXIF and thumbnail come from one parse of the file."""
+    path = _photo_cases(tmp_path)[0]
+    opened: list[object] = []
+    real_open = images.Image.open
+
+    def counting_open(*args: Any, **kwargs: Any) -> Image.Image:
+        opened.append(args[0])
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(images.Image, "open", counting_open)
+    ingest_image(path, max_pixels=MAX_PIXELS)
+    assert len(opened) == 1
