@@ -96,8 +96,8 @@ def _apply(w: Write) -> str:  # noqa: C901 - one branch per kind reads best
         event = _pick(sa.select(HazardEvent).order_by(HazardEvent.id), w.first)
         if event is None:
             return "no event"
-        if w.kind == "event_at":
-            event.at = event.at + days
+        if w.kind == "event_at":  # by weeks: across the ends of phases and the cut-offs
+            event.at = event.at + timedelta(weeks=w.shift)
         else:
             event.deleted_at = None if event.deleted_at is not None else utcnow()
         return f"{w.kind} {event.id}"

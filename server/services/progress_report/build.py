@@ -73,11 +73,10 @@ class ReportCache(StampedCache):
     figures; what no synced row holds (the regions and their names, the campaign's phases, the zone) is in the
     key, and the report's heading (who files it, the phone, provisional or not) is made anew on every view."""
 
-    def __init__(self, size: int = 16) -> None:
+    def __init__(self, size: int = 16, readings: int = 4) -> None:
         super().__init__(size)
-
-    #: How many of the most recently used reports keep what they read (a province's is some 100 MB).
-    READINGS = 4
+        #: How many of the most recently used reports keep what they read (a province's takes some 100 MB).
+        self.readings = readings
 
     def latest(self, key: tuple[Any, ...]) -> tuple[int, Any] | None:
         """The newest figures kept under ``key`` whatever their stamp, with that stamp: what a page may show,
@@ -86,11 +85,13 @@ class ReportCache(StampedCache):
             return self._entries.get(key)
 
     def put(self, key: tuple[Any, ...], stamp: int, value: Any) -> None:
-        """Keep ``value`` as StampedCache does; reports beyond the newest READINGS drop what they read."""
+        """Keep ``value`` as StampedCache does; reports beyond the newest ``readings`` drop what they read (their
+        next count reads everything again)."""
         super().put(key, stamp, value)
         with self._lock:
-            for index, (name, (kept, counted)) in enumerate(reversed(self._entries.items())):
-                if index >= self.READINGS and isinstance(counted, _Counted) and counted.read is not None:
+            for name in list(self._entries)[: -self.readings]:
+                kept, counted = self._entries[name]
+                if isinstance(counted, _Counted) and counted.read is not None:
                     self._entries[name] = (kept, replace(counted, read=None))
 
 
