@@ -558,9 +558,7 @@ def _decided_since(session: DbSession, highest: int) -> tuple[_Decided, int]:
     """The decisions now, and how many of them have an id above ``highest``, read in one statement."""
     d = ReconciliationDecision
     count, top, above = session.execute(
-        sa.select(
-            sa.func.count(d.id), sa.func.max(d.id), sa.func.sum(sa.case((d.id > highest, 1), else_=0))
-        )
+        sa.select(sa.func.count(d.id), sa.func.max(d.id), sa.func.sum(sa.case((d.id > highest, 1), else_=0)))
     ).one()
     return _Decided(int(count or 0), int(top or 0)), int(above or 0)
 
@@ -589,7 +587,9 @@ def _changed_since(
             return None
         d = ReconciliationDecision
         changed |= set(
-            session.scalars(sa.select(d.enterprise_id).where(d.id > before.highest, d.id <= now.highest).distinct())
+            session.scalars(
+                sa.select(d.enterprise_id).where(d.id > before.highest, d.id <= now.highest).distinct()
+            )
         )
     return changed
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import orm
 from hypothesis import strategies as st
+from sqlalchemy import orm
 
 from server.domain.clearance import ItemResultValue
 from server.domain.hazards import HazardLevel
@@ -35,7 +35,7 @@ from server.models.base import utcnow
 KINDS = (
     "hazard_description", "hazard_deleted", "hazard_found_at", "hazard_level", "event_at", "event_deleted",
     "inspection_status", "inspection_deleted", "inspection_finished_at", "answer", "enterprise_region",
-    "enterprise_deleted", "pair_decision", "late_pair_decision", "review_decision", "hazard_enterprise_sector",
+    "enterprise_deleted", "pair_decision", "late_pair_decision", "review_decision", "enterprise_dust_workers",
 )  # fmt: skip
 
 
@@ -76,9 +76,9 @@ def apply(write: Write) -> str:
     return done
 
 
-def _apply(w: Write) -> str:  # noqa: C901 - one branch per kind reads best
+def _apply(w: Write) -> str:
     days = timedelta(days=w.shift or 1)
-    if w.kind.startswith("hazard_") and w.kind != "hazard_enterprise_sector":
+    if w.kind.startswith("hazard_"):
         hazard = _pick(sa.select(Hazard).order_by(Hazard.id), w.first)
         if hazard is None:
             return "no hazard"
@@ -111,7 +111,9 @@ def _apply(w: Write) -> str:  # noqa: C901 - one branch per kind reads best
             if inspection.finished_at is None:
                 inspection.finished_at = utcnow() - timedelta(days=30)
         elif w.kind == "inspection_deleted":
-            inspection.deleted_at = None if inspection.deleted_at is not None else utcnow() - timedelta(days=400)
+            inspection.deleted_at = (
+                None if inspection.deleted_at is not None else utcnow() - timedelta(days=400)
+            )
         elif inspection.finished_at is not None:
             inspection.finished_at = inspection.finished_at + days
         return f"{w.kind} {inspection.id}"
@@ -122,15 +124,19 @@ def _apply(w: Write) -> str:  # noqa: C901 - one branch per kind reads best
         values = list(ItemResultValue)
         answer.result = values[(values.index(answer.result) + 1 + w.second) % len(values)]
         return f"answer {answer.id}"
-    if w.kind.startswith("enterprise_") or w.kind == "hazard_enterprise_sector":
+    if w.kind.startswith("enterprise_"):
         enterprise = _pick(sa.select(Enterprise).order_by(Enterprise.id), w.first)
         if enterprise is None:
             return "no enterprise"
         if w.kind == "enterprise_region":
-            region = _pick(sa.select(Region).where(Region.level == RegionLevel.county).order_by(Region.id), w.second)
+            region = _pick(
+                sa.select(Region).where(Region.level == RegionLevel.county).order_by(Region.id), w.second
+            )
             enterprise.region_id = region.id
         elif w.kind == "enterprise_deleted":
-            enterprise.deleted_at = None if enterprise.deleted_at is not None else utcnow() - timedelta(days=w.shift)
+            enterprise.deleted_at = (
+                None if enterprise.deleted_at is not None else utcnow() - timedelta(days=w.shift)
+            )
         else:
             enterprise.dust_workers = (enterprise.dust_workers or 0) + w.shift + 21
         return f"{w.kind} {enterprise.id}"
@@ -161,7 +167,9 @@ def _pair_decision(w: Write) -> str:
         entry_of.source == HazardSource.self_ledger, entry_of.enterprise_id == finding_of.enterprise_id
     )
     finding = _pick(
-        sa.select(finding_of).where(finding_of.source == HazardSource.inspection, ledger).order_by(finding_of.id),
+        sa.select(finding_of)
+        .where(finding_of.source == HazardSource.inspection, ledger)
+        .order_by(finding_of.id),
         w.first,
     )
     if finding is None:

@@ -34,7 +34,10 @@ def _shown(app: Flask, cache: ReconciliationCache | None) -> dict[str, Any]:
             window = resolve_phase(db.session, user, PHASE, clock.today(), clock.zone())
             assert window is not None
             result = reconcile_scope(db.session, user, window, clock.today(), zone=clock.zone(), cache=cache)
-            shown[username] = ([(r.enterprise_id, r.name, r.region, r.result) for r in result.rows], result.totals)
+            shown[username] = (
+                [(r.enterprise_id, r.name, r.region, r.result) for r in result.rows],
+                result.totals,
+            )
         db.session.remove()
     return shown
 
@@ -73,7 +76,9 @@ def test_a_write_reconciles_only_the_enterprises_it_touched(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=writes)
-def test_patched_reconciliation_equals_one_from_scratch(app: Flask, scenario: Scenario, batch: list[Write]) -> None:
+def test_patched_reconciliation_equals_one_from_scratch(
+    app: Flask, scenario: Scenario, batch: list[Write]
+) -> None:
     # The app (its database and its cache) lives across examples: each patches the last one's reconciliation.
     cache = app.extensions.setdefault("reconciliation_patch_test", ReconciliationCache())
     _shown(app, cache)
@@ -83,7 +88,9 @@ def test_patched_reconciliation_equals_one_from_scratch(app: Flask, scenario: Sc
     assert _shown(app, cache) == _shown(app, None), done
 
 
-def test_a_decision_committed_late_is_seen_by_the_patched_reconciliation(app: Flask, scenario: Scenario) -> None:
+def test_a_decision_committed_late_is_seen_by_the_patched_reconciliation(
+    app: Flask, scenario: Scenario
+) -> None:
     cache = ReconciliationCache()
     before = _shown(app, cache)
     with app.app_context():

@@ -257,7 +257,9 @@ def _moments(campaign: Campaign | None, cutoff: Cutoff, zone: tzinfo) -> list[da
     return sorted(moments)
 
 
-def _read(session: DbSession, ids: Any, known: datetime, window: Window | None, points: list[datetime]) -> _Read:
+def _read(
+    session: DbSession, ids: Any, known: datetime, window: Window | None, points: list[datetime]
+) -> _Read:
     """Everything the report counts of the enterprises ``ids``, as of ``known`` (read once; counted by _figures)."""
     enterprises = {e.id: e for e in load_enterprises(session, ids)}
     visits: dict[Any, list[Visit]] = defaultdict(list)
@@ -470,7 +472,9 @@ def set_report_phone(session: DbSession, user: User, phone: str) -> Region:
     return region
 
 
-def _outside(session: DbSession, ids: Any, known: datetime, window: Window | None) -> dict[Any, tuple[int, int]]:
+def _outside(
+    session: DbSession, ids: Any, known: datetime, window: Window | None
+) -> dict[Any, tuple[int, int]]:
     """Hazards on record by the cut-off but found outside the campaign's days (before, after), by enterprise:
     counted apart, not in the figures."""
     if window is None:
@@ -521,7 +525,9 @@ def _person(user_id: int | None, name: str, badge_no: str | None) -> str:
     return f"user:{user_id}" if user_id is not None else f"name:{name.strip()}|{(badge_no or '').strip()}"
 
 
-def _people(session: DbSession, ids: Any, known: datetime, window: Window | None) -> dict[Any, list[tuple[str, str]]]:
+def _people(
+    session: DbSession, ids: Any, known: datetime, window: Window | None
+) -> dict[Any, list[tuple[str, str]]]:
     """The inspectors and experts of each of the enterprises' reviewed inspections: (role, person) by visit."""
     reviewed = reviewed_inspections(ids, known, window).subquery()
     rows = session.execute(
