@@ -5,7 +5,8 @@ Here they are fed: five queries load a whole scope's findings, ledger entries, s
 results and supervisors' latest decision per pair at once, selecting only the columns the matcher needs (never one
 query per enterprise), and the pure matcher then runs per enterprise. A county (2,000 enterprises, 20,000 hazards)
 takes about a second against the 2 s target (bench/_reconcile.py, bench/reconcile_decisions.py); with a
-ReconciliationCache an unchanged database is not reconciled twice.
+ReconciliationCache an unchanged database is not reconciled twice, and after a write only the enterprises written
+since (their rows, hazards, events, inspections, answers, supervisors' decisions) are reconciled again.
 
 Supervisors record their decisions here too (``decide``, ``confirm_all``): append-only rows, each audited; only
 supervisors (county, city, admin) within their scope decide.
