@@ -49,7 +49,7 @@ from server.services.progress_report.as_of import (
 )
 from server.services.progress_report.clearance import ClearanceAsOf, EnterpriseRow, Verdicts, load_enterprises
 from server.services.progress_report.figures import MajorHazardRow, PhaseProgress, ProgressReport, UnitFigures
-from server.services.progress_report.majors import major_hazards
+from server.services.progress_report.majors import MajorDetails, major_details, major_hazards
 from server.services.progress_report.period import Cutoff, Period, campaign_year, local_end_of, report_cutoff
 from server.services.progress_report.phases import phase_moments, phase_progress
 from server.services.progress_report.units import (
@@ -207,7 +207,21 @@ class _Read:
     assessed: frozenset[Any]
     #: By enterprise: hazards found before and after the campaign's days.
     outside: dict[Any, tuple[int, int]]
+    #: By hazard: what the list of major hazards shows of the scope's major ones.
+    majors: dict[Any, MajorDetails]
     verdicts: dict[datetime, dict[Any, ClearanceAsOf]] = field(default_factory=dict)
+    #: By enterprise: its share of its row's figures, as of the cut-off.
+    tallies: dict[Any, _Tally] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """One enterprise's share of its row: the figures that add up, and who inspected it (united per row)."""
+
+    figures: UnitFigures
+    groups: frozenset[frozenset[str]]
+    inspectors: frozenset[str]
+    experts: frozenset[str]
 
 
 #: Beyond this many enterprises written since the last count, counting afresh costs about what patching does.
@@ -239,7 +253,7 @@ def _count(
         fresh = _read(session, ids, known, window, points)
         read = _patched(held[1], fresh, _keys(session, changed))
     else:  # only rows the report does not read were written
-        fresh, read = _Read({}, {}, {}, {}, {}, frozenset(), {}), held[1]
+        fresh, read = _Read({}, {}, {}, {}, {}, frozenset(), {}, {}), held[1]
     if _corrections_cross(read):
         read = _read(session, enterprises_in_scope(scope, known), known, window, points)
         return _figures(session, scope, campaign, cutoff, zone, as_of, read, None, counted_at)
@@ -277,6 +291,7 @@ def _read(
         people=_people(session, ids, known, window),
         assessed=_assessed(session, ids, known, window),
         outside=_outside(session, ids, known, window),
+        majors=major_details(session, [h for h, r in records.items() if r.level == HazardLevel.major], known),
     )
 
 
@@ -292,6 +307,8 @@ def _patched(held: _Read, fresh: _Read, changed: set[Any]) -> _Read:
 
     dropped_visits = {v.id for e in changed for v in held.visits.get(e, ())}
     dropped_hazards = {h for e in changed for h in held.hazards.get(e, ())}
+    majors = {h: d for h, d in held.majors.items() if h not in dropped_hazards}
+    majors.update(fresh.majors)
     people = {k: v for k, v in held.people.items() if k not in dropped_visits}
     people.update(fresh.people)
     statuses: dict[datetime, dict[Any, HazardAsOf]] = {}
@@ -314,7 +331,9 @@ def _patched(held: _Read, fresh: _Read, changed: set[Any]) -> _Read:
         people=people,
         assessed=(held.assessed - changed) | fresh.assessed,
         outside=merged(held.outside, fresh.outside),
+        majors=majors,
         verdicts=verdicts,
+        tallies=merged(held.tallies, {}),
     )
 
 
@@ -387,12 +406,28 @@ def _figures(
         unit_id = enterprise_unit.get(enterprise_id)
         return figures.get(unit_id) if unit_id is not None else None
 
+    # Each enterprise's share, counted again only for the enterprises read again (all of them from scratch).
+    table = found[known]
+    tallies = dict(read.tallies) if fresh is not None else {}
+    counted_by: dict[Any, list[Visit]] = defaultdict(list)
+    for visit in counted:
+        counted_by[visit.enterprise_id].append(visit)
     for e in enterprises:
-        if (f := row_of(e.id)) is not None:
-            f.enterprises_in_scope += 1
-    teams = _inspection_counts(read.people, counted, enterprise_unit, figures)
-    _hazard_counts(at_cutoff, as_of, row_of)
-    _self_inspected(read.assessed, at_cutoff, row_of)
+        if e.id not in tallies:
+            tallies[e.id] = _tally(e.id, read, counted_by.get(e.id, []), table, as_of)
+    teams = _Teams()
+    for enterprise_id, tally in tallies.items():
+        unit_id = enterprise_unit.get(enterprise_id)
+        if unit_id is None or (f := figures.get(unit_id)) is None:
+            continue
+        _add(f, tally.figures)
+        teams.groups[unit_id] |= tally.groups
+        teams.inspectors[unit_id] |= tally.inspectors
+        teams.experts[unit_id] |= tally.experts
+    for unit_id, f in figures.items():
+        f.groups = len(teams.groups.get(unit_id, ()))
+        f.inspectors = len(teams.inspectors.get(unit_id, ()))
+        f.experts = len(teams.experts.get(unit_id, ()))
     # Each moment with the day it is decided on (the cut-off's first: a phase running then shares its moment).
     days = {known: cutoff.day}
     for _, _, day, moment in moments:
@@ -408,12 +443,12 @@ def _figures(
     return _Counted(
         rows=rows,
         total=_total(rows, teams),
-        majors=major_hazards(session, scope, at_cutoff, enterprise_unit, cutoff, zone, as_of),
+        majors=major_hazards(scope, at_cutoff, read.majors, enterprise_unit, zone, as_of),
         phases=phase_progress(scope, moments, zone, counted, enterprise_unit, verdicts),
         before_campaign=sum(before for before, _ in outside),
         after_campaign=sum(after for _, after in outside),
         counted_at=counted_at,
-        read=replace(read, verdicts=verdicts),
+        read=replace(read, verdicts=verdicts, tallies=tallies),
     )
 
 
@@ -545,41 +580,51 @@ def _people(
     return dict(people)
 
 
-def _inspection_counts(
-    people: dict[Any, list[tuple[str, str]]],
-    counted: list[Visit],
-    enterprise_unit: dict[Any, int | None],
-    figures: dict[int, UnitFigures],
-) -> _Teams:
-    covered: dict[int | None, set[Any]] = defaultdict(set)
-    unit_of_visit: dict[Any, int | None] = {}
+#: The row an enterprise's share is counted in before it is added to its county's.
+_ONE = ReportUnit(0, "")
+
+
+def _tally(
+    enterprise_id: Any, read: _Read, counted: list[Visit], table: dict[Any, HazardAsOf], as_of: date
+) -> _Tally:
+    """One enterprise's share of its row (``counted``: its visits that count at the cut-off; ``table``: the hazards
+    found by the cut-off with their status then)."""
+    f = UnitFigures(_ONE)
+    f.enterprises_in_scope = 1
+    f.enterprises_covered = 1 if counted else 0
+    groups: set[frozenset[str]] = set()
+    inspectors: set[str] = set()
+    experts: set[str] = set()
     for visit in counted:
-        unit_id = unit_of_visit[visit.id] = enterprise_unit.get(visit.enterprise_id)
-        covered[unit_id].add(visit.enterprise_id)
-        if unit_id is not None and (f := figures.get(unit_id)) is not None:
-            if visit.kind == InspectionKind.city_sampling.value:
-                f.city_inspections += 1
-            else:
-                f.county_inspections += 1
-    for unit_id, f in figures.items():
-        f.enterprises_covered = len(covered.get(unit_id, ()))
-    teams = _Teams()
-    members: dict[Any, set[str]] = defaultdict(set)
-    # Only the visits that count: one superseded by a correction has its people, but does not count.
-    for inspection_id, unit_id in unit_of_visit.items():
-        for role, who in people.get(inspection_id, ()):
+        if visit.kind == InspectionKind.city_sampling.value:
+            f.city_inspections += 1
+        else:
+            f.county_inspections += 1
+        team = set()
+        for role, who in read.people.get(visit.id, ()):
             if role == "inspector":
-                members[inspection_id].add(who)
-                teams.inspectors[unit_id].add(who)
+                team.add(who)
+                inspectors.add(who)
             else:
-                teams.experts[unit_id].add(who)
-    for inspection_id, team in members.items():
-        teams.groups[unit_of_visit[inspection_id]].add(frozenset(team))
-    for unit_id, f in figures.items():
-        f.groups = len(teams.groups.get(unit_id, ()))
-        f.inspectors = len(teams.inspectors.get(unit_id, ()))
-        f.experts = len(teams.experts.get(unit_id, ()))
-    return teams
+                experts.add(who)
+        if team:
+            groups.add(frozenset(team))
+    found = [status for h in read.hazards.get(enterprise_id, ()) if (status := table.get(h)) is not None]
+    _hazard_counts(found, as_of, lambda _: f)
+    ledger = any(h.hazard.source == HazardSource.self_ledger.value for h in found)
+    f.self_inspected = int(enterprise_id in read.assessed or ledger)
+    return _Tally(f, frozenset(groups), frozenset(inspectors), frozenset(experts))
+
+
+def _add(row: UnitFigures, share: UnitFigures) -> None:
+    """Add an enterprise's share to its row."""
+    for name in _ADDITIVE:
+        setattr(row, name, getattr(row, name) + getattr(share, name))
+    for source, part in share.by_source.items():
+        mine = row.by_source[source]
+        mine.general += part.general
+        mine.major += part.major
+        mine.rectified += part.rectified
 
 
 def _hazard_counts(found: list[HazardAsOf], day: date, row_of: Any) -> None:
@@ -623,13 +668,6 @@ def _assessed(session: DbSession, ids: Any, known: datetime, window: Window | No
     )
 
 
-def _self_inspected(assessed: frozenset[Any], found: list[HazardAsOf], row_of: Any) -> None:
-    ledgers = {h.hazard.enterprise_id for h in found if h.hazard.source == HazardSource.self_ledger.value}
-    for enterprise_id in assessed | ledgers:
-        if (f := row_of(enterprise_id)) is not None:
-            f.self_inspected += 1
-
-
 _ADDITIVE = (
     "county_inspections", "city_inspections", "enterprises_covered", "enterprises_in_scope", "cleared",
     "self_inspected", "hazards_general", "hazards_major", "rectified_general", "rectified_major", "funds_yuan",
@@ -641,13 +679,7 @@ def _total(rows: list[UnitFigures], teams: _Teams) -> UnitFigures:
     """The 合计 row: counts added up (each enterprise is in one row), people and teams counted once."""
     total = UnitFigures(ReportUnit(0, "合计"))
     for row in rows:
-        for name in _ADDITIVE:
-            setattr(total, name, getattr(total, name) + getattr(row, name))
-        for source, part in row.by_source.items():
-            mine = total.by_source[source]
-            mine.general += part.general
-            mine.major += part.major
-            mine.rectified += part.rectified
+        _add(total, row)
     units = {row.unit.id for row in rows}
     total.groups = len(set().union(*(teams.groups.get(u, set()) for u in units)))
     total.inspectors = len(set().union(*(teams.inspectors.get(u, set()) for u in units)))
