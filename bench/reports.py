@@ -260,6 +260,12 @@ def time_after_write(url: str, rounds: int) -> None:
                 client.get(path).get_data()
                 workbook.append(time.perf_counter() - started)
             print(f"  {username} workbook {month:%Y-%m} after a write {spread(workbook)}")
+        import resource
+
+        # The cache keeps the readings of its newest reports: what patching costs in memory.
+        print(
+            f"  peak memory of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        )
         jobs.wait_for_running()
         with app.app_context():
             db.session.remove()

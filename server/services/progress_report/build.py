@@ -216,9 +216,9 @@ class _Read:
 
 @dataclass(frozen=True)
 class _Tally:
-    """One enterprise's share of its row: the figures that add up, and who inspected it (united per row)."""
+    """One enterprise's share of its row: the figures that add up (_counts), and who inspected it (united per row)."""
 
-    figures: UnitFigures
+    counts: tuple[Any, ...]
     groups: frozenset[frozenset[str]]
     inspectors: frozenset[str]
     experts: frozenset[str]
@@ -416,18 +416,22 @@ def _figures(
         if e.id not in tallies:
             tallies[e.id] = _tally(e.id, read, counted_by.get(e.id, []), table, as_of)
     teams = _Teams()
+    shares: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for enterprise_id, tally in tallies.items():
         unit_id = enterprise_unit.get(enterprise_id)
-        if unit_id is None or (f := figures.get(unit_id)) is None:
+        if unit_id is None or unit_id not in figures:
             continue
-        _add(f, tally.figures)
+        shares[unit_id].append(tally.counts)
         teams.groups[unit_id] |= tally.groups
         teams.inspectors[unit_id] |= tally.inspectors
         teams.experts[unit_id] |= tally.experts
-    for unit_id, f in figures.items():
-        f.groups = len(teams.groups.get(unit_id, ()))
-        f.inspectors = len(teams.inspectors.get(unit_id, ()))
-        f.experts = len(teams.experts.get(unit_id, ()))
+    for unit_id, counts in shares.items():
+        # Column by column: ten thousand shares added in C, not attribute by attribute.
+        _add_counts(figures[unit_id], [sum(column) for column in zip(*counts, strict=True)])
+    for unit_id, row in figures.items():
+        row.groups = len(teams.groups.get(unit_id, ()))
+        row.inspectors = len(teams.inspectors.get(unit_id, ()))
+        row.experts = len(teams.experts.get(unit_id, ()))
     # Each moment with the day it is decided on (the cut-off's first: a phase running then shares its moment).
     days = {known: cutoff.day}
     for _, _, day, moment in moments:
@@ -613,18 +617,35 @@ def _tally(
     _hazard_counts(found, as_of, lambda _: f)
     ledger = any(h.hazard.source == HazardSource.self_ledger.value for h in found)
     f.self_inspected = int(enterprise_id in read.assessed or ledger)
-    return _Tally(f, frozenset(groups), frozenset(inspectors), frozenset(experts))
+    return _Tally(_counts(f), frozenset(groups), frozenset(inspectors), frozenset(experts))
 
 
 def _add(row: UnitFigures, share: UnitFigures) -> None:
-    """Add an enterprise's share to its row."""
-    for name in _ADDITIVE:
-        setattr(row, name, getattr(row, name) + getattr(share, name))
-    for source, part in share.by_source.items():
+    """Add a row's figures to another's (the total's)."""
+    _add_counts(row, _counts(share))
+
+
+#: The parts of a row's split by source, in the order _counts gives them after the additive figures.
+_PARTS = tuple(
+    (source, part) for source in ("regulator", "self") for part in ("general", "major", "rectified")
+)
+
+
+def _counts(figures: UnitFigures) -> tuple[Any, ...]:
+    """The figures that add up, in the order of _ADDITIVE, then the split by source in the order of _PARTS."""
+    return (
+        *(getattr(figures, name) for name in _ADDITIVE),
+        *(getattr(figures.by_source[source], part) for source, part in _PARTS),
+    )
+
+
+def _add_counts(row: UnitFigures, counts: Any) -> None:
+    """Add ``counts`` (as _counts orders them) to a row's figures."""
+    for name, value in zip(_ADDITIVE, counts, strict=False):
+        setattr(row, name, getattr(row, name) + value)
+    for (source, part), value in zip(_PARTS, counts[len(_ADDITIVE) :], strict=True):
         mine = row.by_source[source]
-        mine.general += part.general
-        mine.major += part.major
-        mine.rectified += part.rectified
+        setattr(mine, part, getattr(mine, part) + value)
 
 
 def _hazard_counts(found: list[HazardAsOf], day: date, row_of: Any) -> None:

@@ -105,7 +105,8 @@ def _cell(sheet: Any, row: int, col: int, value: Any, styles: dict[str, Any], *,
     # Setting a style looks it up in the workbook's lists by hashing it (most of the time of a province's workbook,
     # with thousands of major hazards): each combination is set once, later cells take its indices.
     combination = ("cell", bold, align, fill, fmt, bool(cell.quotePrefix))
-    indices = styles.get(combination)
+    memo: dict[tuple[Any, ...], Any] = styles.setdefault("indices", {})
+    indices = memo.get(combination)
     if indices is not None:
         cell._style = copy(indices)
         return cell
@@ -116,7 +117,7 @@ def _cell(sheet: Any, row: int, col: int, value: Any, styles: dict[str, Any], *,
         cell.fill = styles["fill"]
     if fmt:
         cell.number_format = fmt
-    styles[combination] = copy(cell._style)
+    memo[combination] = copy(cell._style)
     return cell
 
 
