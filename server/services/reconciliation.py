@@ -608,8 +608,12 @@ def _scope_rows(
     # Read before the data: rows committed meanwhile can only make the result newer than its stamp.
     stamp = change_stamp(session)
     regions = visible_region_ids(session, user)
+    # The regions' names are shown in the rows and take no change number: a renamed region reconciles afresh.
+    names = tuple(
+        (id_, name) for id_, name in session.execute(sa.select(Region.id, Region.name).order_by(Region.id))
+    )
     key = (user.role.value, user.enterprise_id, None if regions is None else tuple(sorted(regions)), window.phase.id,
-           window.starts, window.ends, today)  # fmt: skip
+           window.starts, window.ends, today, names)  # fmt: skip
     held = cache.latest(key)
     decided, above = _decided_since(session, held[1].decided.highest if held is not None else 0)
     if held is not None and held[0] == stamp and held[1].decided == decided:

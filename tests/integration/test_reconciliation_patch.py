@@ -115,3 +115,19 @@ def _late_pair(scenario: Scenario) -> None:
         enterprise_id=scenario.enterprise, verdict=PairVerdict.same, reason="同一隐患", decided_by_id=supervisor.id,
     ))  # fmt: skip
     db.session.commit()
+
+
+def test_a_renamed_region_shows_at_the_next_view(app: Flask, scenario: Scenario) -> None:
+    from server.models import Region
+
+    cache = ReconciliationCache()
+    _shown(app, cache)
+    with app.app_context():
+        region = db.session.scalar(sa.select(Region).where(Region.code == "141123"))
+        assert region is not None
+        region.name = "兴县（新）"
+        db.session.commit()
+        db.session.remove()
+    after = _shown(app, cache)
+    assert after == _shown(app, None)
+    assert any(region == "兴县（新）" for _, _, region, _ in after["xx_sup"][0])
