@@ -17,7 +17,11 @@ cache emptied) and then repeated (cached until the next write), p50 and nearest-
 statements a request from scratch runs, then right after a write (the change counter moved, as a sync moves it):
 the page answers from the last count, marked stale, while one background recount runs (column "stale": how many
 of those views were answered stale); a workbook right after a write is always counted anew.
-``--profile`` prints the cProfile of one request from scratch.
+``--profile`` prints the cProfile of one request from scratch. ``--after-write`` times, per supervisor and report,
+alternating in each of ``--repeat`` rounds: a count from scratch (what every count after a write cost before the
+reports kept their reading) and a count right after one hazard was changed as a sync would (only that enterprise
+read and decided again), then the workbook right after a write; medians and ranges, and whether the last patched
+count equals one from scratch.
 
 Target: ≤ 5 s each, on SQLite and on PostgreSQL. Every figure is computed as of the report's cut-off from
 the event log and the inspections' timestamps (server/services/progress_report/); the pages keep the counted
@@ -35,6 +39,7 @@ import time
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -197,6 +202,76 @@ def time_kept(url: str, repeat: int, profile: bool) -> None:
             db.engine.dispose()
 
 
+def time_after_write(url: str, rounds: int) -> None:
+    """Counts from scratch against counts right after a write (patched), alternating, and the workbook after a
+    write; medians and ranges in seconds."""
+    import tempfile
+
+    from bench.web import _simulate_write
+    from server import create_app
+    from server.models import User
+    from server.services import progress_report
+
+    zone = ZoneInfo("Asia/Shanghai")
+
+    def figures(report: Any) -> Any:
+        return ([vars(r) for r in [*report.rows, report.total]], report.majors, report.phases,
+                report.before_campaign, report.after_campaign)  # fmt: skip
+
+    def count(username: str, period: Any, cache: Any) -> tuple[float, Any]:
+        started = time.perf_counter()
+        with app.app_context():
+            user = db.session.scalar(sa.select(User).where(User.username == username))
+            report = progress_report.build_report(db.session, user, period, zone=zone, cache=cache)
+            db.session.remove()
+        return time.perf_counter() - started, report
+
+    def spread(values: list[float]) -> str:
+        return f"{statistics.median(values):6.2f} s ({min(values):.2f}–{max(values):.2f})"
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(bench_config(url, Path(folder)))
+        app.config["PROPAGATE_EXCEPTIONS"] = True
+        month = _month(app)
+        for username in ("xx_sup", "ll_city"):
+            for period in (month, "final"):
+                cache = progress_report.ReportCache()
+                count(username, period, cache)
+                scratch, patched = [], []
+                for _ in range(rounds):
+                    scratch.append(count(username, period, None)[0])
+                    _simulate_write(app)
+                    seconds, last = count(username, period, cache)
+                    patched.append(seconds)
+                same = figures(last) == figures(count(username, period, None)[1])
+                name = period if isinstance(period, str) else f"{period:%Y-%m}"
+                print(f"  {username} {name:<8} from scratch {spread(scratch)}   after a write {spread(patched)}"
+                      f"   ratio {statistics.median(patched) / statistics.median(scratch):.3f}"
+                      f"   equal to a count from scratch: {'yes' if same else 'NO'}")  # fmt: skip
+            client = app.test_client()
+            login = client.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+            assert login.status_code == 200, login.status_code
+            path = f"/reports/monthly.xlsx?month={month:%Y-%m}"
+            client.get(path).get_data()
+            workbook = []
+            for _ in range(rounds):
+                _simulate_write(app)
+                started = time.perf_counter()
+                client.get(path).get_data()
+                workbook.append(time.perf_counter() - started)
+            print(f"  {username} workbook {month:%Y-%m} after a write {spread(workbook)}")
+        import resource
+
+        # The cache keeps the readings of its newest reports: what patching costs in memory.
+        print(
+            f"  peak memory of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        )
+        jobs.wait_for_running()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def _bump_counter(app: Any) -> None:
     """Move the change counter as a sync's write does (no figure changes)."""
     with app.app_context():
@@ -235,7 +310,14 @@ def main() -> int:
         parser.add_argument("--database-url", required=True)
         parser.add_argument("--repeat", type=int, default=10)
         parser.add_argument("--profile", action="store_true")
+        parser.add_argument(
+            "--after-write", action="store_true", help="counts from scratch against after a write"
+        )
         args = parser.parse_args()
+        if args.after_write:
+            print(f"  load average {' '.join(f'{x:.2f}' for x in __import__('os').getloadavg())}")
+            time_after_write(args.database_url, args.repeat)
+            return 0
         time_kept(args.database_url, args.repeat, args.profile)
         return 0
     return county_main(__doc__ or "", run, repeat=5, what="view")

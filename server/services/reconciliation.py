@@ -5,7 +5,8 @@ Here they are fed: five queries load a whole scope's findings, ledger entries, s
 results and supervisors' latest decision per pair at once, selecting only the columns the matcher needs (never one
 query per enterprise), and the pure matcher then runs per enterprise. A county (2,000 enterprises, 20,000 hazards)
 takes about a second against the 2 s target (bench/_reconcile.py, bench/reconcile_decisions.py); with a
-ReconciliationCache an unchanged database is not reconciled twice.
+ReconciliationCache an unchanged database is not reconciled twice, and after a write only the enterprises written
+since (their rows, hazards, events, inspections, answers, supervisors' decisions) are reconciled again.
 
 Supervisors record their decisions here too (``decide``, ``confirm_all``): append-only rows, each audited; only
 supervisors (county, city, admin) within their scope decide.
@@ -516,17 +517,82 @@ class ScopeReconciliation:
 
 
 class ReconciliationCache(StampedCache):
-    """Whole scopes' reconciliations, each stamped with the change counter it was computed at.
+    """Whole scopes' reconciliations, each stamped with the change counter it was computed at, kept per enterprise.
 
     Every write of a hazard, hazard event, inspection, answer, enterprise or catalogue takes a new change
-    number at commit (server.sync_handlers.changes), and a supervisor's decision adds a row to an append-only
-    table, so an unchanged counter and decision count mean unchanged results: paging
-    and re-sorting the county table, or opening its JSON, then costs nothing. Any write recomputes the scope
-    (about a second for a county); unlike the 清零 cache there is no patching, as the page is opened far less.
+    number at commit (server.sync_handlers.changes), in commit order, so the rows written since a stamp name
+    the enterprises whose reconciliation may have moved: only those are reconciled again (as the 清零 cache
+    does), and paging or re-sorting the county table, or opening its JSON, costs nothing. A supervisor's decision
+    adds a row to an append-only table that takes no change number: the decisions' count and highest id are kept
+    with the rows, and the decisions added since name their enterprises too.
     """
 
     def __init__(self, size: int = 8) -> None:
         super().__init__(size)
+
+    def latest(self, key: tuple[Any, ...]) -> tuple[int, _ScopeRows] | None:
+        """The newest rows kept under ``key`` whatever their stamp, with that stamp: what a patch starts from."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """How many decisions there were, and the highest id among them (one statement: one snapshot)."""
+
+    count: int
+    highest: int
+
+
+@dataclass(frozen=True)
+class _ScopeRows:
+    """A scope's reconciliations by enterprise, and the decisions they saw."""
+
+    decided: _Decided
+    rows: dict[uuid.UUID, EnterpriseReconciliation]
+
+
+def _decided_since(session: DbSession, highest: int) -> tuple[_Decided, int]:
+    """The decisions now, and how many of them have an id above ``highest``, read in one statement."""
+    d = ReconciliationDecision
+    count, top, above = session.execute(
+        sa.select(sa.func.count(d.id), sa.func.max(d.id), sa.func.sum(sa.case((d.id > highest, 1), else_=0)))
+    ).one()
+    return _Decided(int(count or 0), int(top or 0)), int(above or 0)
+
+
+def _changed_since(
+    session: DbSession, after: int, upto: int, before: _Decided, now: _Decided, above: int
+) -> set[uuid.UUID] | None:
+    """Enterprises whose reconciliation inputs were written with change numbers in (after, upto] or that got a
+    decision since ``before``; None when every row may have moved (a catalogue changed) or when a decision with
+    a lower id than one already seen committed late (ids are taken before commit): then the scope is redone."""
+    changed = oversight.changed_enterprises(session, after, upto)
+    if changed is None:
+        return None
+    # A ledger entry's claim is the first of its claim events: an event written alone moves it too.
+    changed |= set(
+        session.scalars(
+            sa.select(Hazard.enterprise_id)
+            .join(HazardEvent, HazardEvent.hazard_id == Hazard.id)
+            .where(HazardEvent.change_no.between(after + 1, upto))
+            .distinct()
+        )
+    )
+    if now != before:
+        # Never changed nor deleted, so every decision added since is either above the highest seen or late.
+        if before.count + above != now.count:
+            return None
+        d = ReconciliationDecision
+        changed |= set(
+            session.scalars(
+                sa.select(d.enterprise_id).where(d.id > before.highest, d.id <= now.highest).distinct()
+            )
+        )
+    return changed
 
 
 def _scope_rows(
@@ -541,17 +607,33 @@ def _scope_rows(
         return _reconcile_all(session, visible_enterprise_ids(session, user), window, today, zone)
     # Read before the data: rows committed meanwhile can only make the result newer than its stamp.
     stamp = change_stamp(session)
-    # Decisions are not synced rows (the counter does not move): their count is part of the key. A count, not the
-    # highest id: ids are taken before commit, so a lower one can commit after a higher one was read.
-    decided = session.scalar(sa.select(sa.func.count()).select_from(ReconciliationDecision)) or 0
     regions = visible_region_ids(session, user)
+    # The regions' names are shown in the rows and take no change number: a renamed region reconciles afresh.
+    names = tuple(
+        (id_, name) for id_, name in session.execute(sa.select(Region.id, Region.name).order_by(Region.id))
+    )
     key = (user.role.value, user.enterprise_id, None if regions is None else tuple(sorted(regions)), window.phase.id,
-           window.starts, window.ends, today, decided)  # fmt: skip
-    rows = cache.get(key, stamp)
-    if rows is None:
-        rows = _reconcile_all(session, visible_enterprise_ids(session, user), window, today, zone)
-        cache.put(key, stamp, rows)
-    return rows
+           window.starts, window.ends, today, names)  # fmt: skip
+    held = cache.latest(key)
+    decided, above = _decided_since(session, held[1].decided.highest if held is not None else 0)
+    if held is not None and held[0] == stamp and held[1].decided == decided:
+        return list(held[1].rows.values())
+    changed = (
+        _changed_since(session, held[0], stamp, held[1].decided, decided, above) if held is not None else None
+    )
+    if held is None or changed is None or len(changed) > oversight.PATCH_LIMIT:
+        fresh = _reconcile_all(session, visible_enterprise_ids(session, user), window, today, zone)
+        rows = {row.enterprise_id: row for row in fresh}
+    else:
+        rows = dict(held[1].rows)
+        if changed:
+            ids = visible_enterprise_ids(session, user).where(Enterprise.id.in_(list(changed)))
+            patched = _reconcile_all(session, ids, window, today, zone)
+            for enterprise_id in changed:  # gone from the scope unless reconciled again
+                rows.pop(enterprise_id, None)
+            rows.update((row.enterprise_id, row) for row in patched)
+    cache.put(key, stamp, _ScopeRows(decided, rows))
+    return list(rows.values())
 
 
 def reconcile_scope(

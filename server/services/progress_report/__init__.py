@@ -80,6 +80,15 @@ what moments have in common: one replay of the event log for every moment, and o
 set of inputs (server.domain.clearance reads only the applicable items, the answers and the linked hazards'
 states).
 
+Patched after a write. A count keeps what it read, by enterprise (its rows, visits, hazards and their statuses
+replayed at every moment the report may need, the visits' people, self-assessments, hazards outside the campaign,
+and the 清零 verdicts at each moment), for the newest few reports of the cache. The next count after a write reads
+only the enterprises whose rows, inspections, answers, reviews, hazards or hazard events took a change number
+since (the change counter numbers writes in commit order), replays their hazards and decides their 清零 again, and
+counts the figures from the merged reading: the same figures as a count from scratch (tests with random writes
+compare them). A catalogue written, more than PATCH_LIMIT enterprises written, or a correction of another
+enterprise's inspection (never made by the app) reads everything again.
+
 Stale while recounted. A page (and the JSON) may show figures older than the data: after a write, the last count
 of the same report (scope, period, day, phases) is shown at once, labelled with the moment it was counted (on the
 page in the reader's language; ``stale`` and ``counted_at`` in the JSON), while one background job per report

@@ -18,43 +18,55 @@ from server.models import (
 from server.services import DbSession
 from server.services.progress_report.as_of import HazardAsOf
 from server.services.progress_report.figures import MajorHazardRow
-from server.services.progress_report.period import Cutoff
 from server.services.progress_report.units import ReportScope, batches, key, uuids
 
 # --- the itemised list of major hazards -------------------------------------------------------------------
 
 
-def major_hazards(
-    session: DbSession,
-    scope: ReportScope,
-    found: list[HazardAsOf],
-    enterprise_unit: dict[Any, int | None],
-    cutoff: Cutoff,
-    zone: tzinfo,
-    as_of: date,
-) -> list[MajorHazardRow]:
-    """Every major hazard found by the cut-off (``found``: the hazards with their status then), with its state,
-    deadline and listing as of the cut-off and whether it was overdue on ``as_of``, in the order they were found."""
-    majors = {h.hazard.id: h for h in found if h.hazard.level == HazardLevel.major}
-    details: list[Any] = []
-    for ids in batches(majors):
-        details += session.execute(
+#: What the list shows of a major hazard beyond its status: found_at, description, place, source, terms, treatment
+#: plan, the enterprise's name, and the data of its latest 'listed' event by the cut-off (None: none).
+MajorDetails = tuple[datetime, str, str | None, str, Any, str | None, str, dict[str, Any] | None]
+
+
+def major_details(session: DbSession, hazard_ids: list[Any], before: datetime) -> dict[Any, MajorDetails]:
+    """The details of the hazards ``hazard_ids`` (the scope's major ones) the list shows, with their listings."""
+    listings = _listings(session, hazard_ids, before)
+    out: dict[Any, MajorDetails] = {}
+    for ids in batches(hazard_ids):
+        for id_, found_at, description, place, source, terms, plan, enterprise in session.execute(
             sa.select(
                 key(Hazard.id), Hazard.found_at, Hazard.description, Hazard.place, key(Hazard.source), Hazard.terms,
                 Hazard.treatment_plan, Enterprise.name,
             )
             .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
             .where(Hazard.id.in_(uuids(ids)))
-        ).all()  # fmt: skip
-    details.sort(key=lambda row: (row[1], str(row[0])))
-    listings = _listings(session, list(majors), cutoff.end)
+        ):  # fmt: skip
+            out[id_] = (found_at, description, place, source, terms, plan, enterprise, listings.get(id_))
+    return out
+
+
+def major_hazards(
+    scope: ReportScope,
+    found: list[HazardAsOf],
+    details: dict[Any, MajorDetails],
+    enterprise_unit: dict[Any, int | None],
+    zone: tzinfo,
+    as_of: date,
+) -> list[MajorHazardRow]:
+    """Every major hazard found by the cut-off (``found``: the hazards with their status then; ``details``: what
+    major_details read of them), with its state, deadline and listing as of the cut-off and whether it was overdue
+    on ``as_of``, in the order they were found."""
+    majors = sorted(
+        ((details[h.hazard.id], h) for h in found if h.hazard.level == HazardLevel.major),
+        key=lambda pair: (pair[0][0], str(pair[1].hazard.id)),
+    )
     names = {unit.id: unit.name for unit in scope.units}
     rows: list[MajorHazardRow] = []
-    for serial, (id_, found_at, description, place, source, terms, plan, enterprise) in enumerate(details, 1):
-        h = majors[id_]
+    for serial, ((found_at, description, place, source, terms, plan, enterprise, listing), h) in enumerate(
+        majors, 1
+    ):
         terms = terms or {}
         supervision = ""
-        listing = listings.get(id_)
         if listing is not None and h.status.ever_listed:
             level = str(listing.get("supervision_level") or "")
             number = f"（{listing['supervision_no']}）" if listing.get("supervision_no") else ""
@@ -64,7 +76,7 @@ def major_hazards(
         unit_id = enterprise_unit.get(h.hazard.enterprise_id)
         rows.append(
             MajorHazardRow(
-                serial=serial, hazard_id=uuid.UUID(str(id_)), unit=names.get(unit_id, "") if unit_id else "",
+                serial=serial, hazard_id=uuid.UUID(str(h.hazard.id)), unit=names.get(unit_id, "") if unit_id else "",
                 enterprise=enterprise, description=description, place=place or "",
                 source="企业自查" if source == HazardSource.self_ledger.value else "监管检查",
                 found_on=found_at.astimezone(zone).date(),

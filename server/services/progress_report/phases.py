@@ -11,7 +11,7 @@ from server.models import (
     CampaignPhase,
 )
 from server.services.progress_report.as_of import Visit
-from server.services.progress_report.clearance import Verdicts
+from server.services.progress_report.clearance import ClearanceAsOf
 from server.services.progress_report.figures import PhaseProgress, PhaseUnit
 from server.services.progress_report.period import Cutoff, local_end_of, local_start_of
 from server.services.progress_report.units import ReportScope, ReportUnit
@@ -47,9 +47,10 @@ def phase_progress(
     zone: tzinfo,
     counting: list[Visit],
     enterprise_unit: dict[Any, int | None],
-    verdicts: Verdicts,
+    verdicts: dict[datetime, dict[Any, ClearanceAsOf]],
 ) -> list[PhaseProgress]:
-    """Coverage and 清零 of each phase as the cut-off knows them (rules in the module docstring)."""
+    """Coverage and 清零 of each phase as the cut-off knows them (rules in the module docstring); ``verdicts``: 清零
+    at each moment of ``plan``."""
     in_scope: dict[int | None, int] = defaultdict(int)
     for unit_id in enterprise_unit.values():
         in_scope[unit_id] += 1
@@ -64,7 +65,7 @@ def phase_progress(
         cleared: dict[int | None, int] | None = None
         if moment is not None and as_of is not None:
             cleared = defaultdict(int)
-            for verdict in verdicts.at(moment, as_of).values():
+            for verdict in verdicts[moment].values():
                 if verdict.verdict.cleared:
                     cleared[enterprise_unit.get(verdict.enterprise_id)] += 1
         per_unit = [

@@ -11,6 +11,7 @@ itemised list of major hazards, each row as tall as its longest text. Sheet 3 å
 from __future__ import annotations
 
 import io
+from copy import copy
 from dataclasses import fields
 from decimal import Decimal
 from typing import Any
@@ -101,6 +102,14 @@ def _cell(sheet: Any, row: int, col: int, value: Any, styles: dict[str, Any], *,
           align: str = "center", fill: bool = False, fmt: str | None = None) -> Any:  # fmt: skip
     """Write one bordered cell of a table."""
     cell = write_cell(sheet, row, col, value)
+    # Setting a style looks it up in the workbook's lists by hashing it (most of the time of a province's workbook,
+    # with thousands of major hazards): each combination is set once, later cells take its indices.
+    combination = ("cell", bold, align, fill, fmt, bool(cell.quotePrefix))
+    memo: dict[tuple[Any, ...], Any] = styles.setdefault("indices", {})
+    indices = memo.get(combination)
+    if indices is not None:
+        cell._style = copy(indices)
+        return cell
     cell.font = styles["bold" if bold else "plain"]
     cell.alignment = styles[align]
     cell.border = styles["border"]
@@ -108,6 +117,7 @@ def _cell(sheet: Any, row: int, col: int, value: Any, styles: dict[str, Any], *,
         cell.fill = styles["fill"]
     if fmt:
         cell.number_format = fmt
+    memo[combination] = copy(cell._style)
     return cell
 
 
