@@ -11,6 +11,7 @@ from flask import current_app
 from server import clock
 from server.extensions import db
 from server.services import oversight, progress_report, trends
+from server.services.oversight.contributions import ContributionCache
 from server.services.oversight.stamped import StampedCache
 from server.services.reconciliation import ReconciliationCache
 from server.services.scope import ScopeCache
@@ -52,6 +53,12 @@ def dashboard_cache() -> StampedCache:
     """This app's cache of the dashboard's coverage, 清零 and hazard counts per viewer (stamped with the change
     counter, so never stale)."""
     return current_app.extensions.setdefault("dashboard_cache", StampedCache())
+
+
+def contribution_cache() -> ContributionCache:
+    """This app's cache of each enterprise's part of the dashboard's coverage, hazard counts and weekly trends
+    (stamped with the change counter, and patched with the enterprises written since)."""
+    return current_app.extensions.setdefault("contribution_cache", ContributionCache())
 
 
 def report_cache() -> progress_report.ReportCache:

@@ -26,6 +26,7 @@ from server.models import (
     ChangeCounter,
     Enterprise,
     Hazard,
+    HazardEvent,
     Inspection,
     ItemResult,
     User,
@@ -248,8 +249,9 @@ PATCH_LIMIT = 300
 
 
 def changed_enterprises(session: DbSession, after: int, upto: int) -> set[uuid.UUID] | None:
-    """Enterprises whose 清零 inputs were written with change numbers in (after, upto]; None when a
-    catalogue changed (every verdict may move). Each query is a range scan of a change_no index."""
+    """Enterprises whose 清零 or dashboard inputs (enterprise, inspections, answers, hazards and their events)
+    were written with change numbers in (after, upto]; None when a catalogue changed (every verdict may move).
+    Each query is a range scan of a change_no index."""
     window = (after, upto)
 
     def numbered(model: Any) -> Any:
@@ -263,6 +265,9 @@ def changed_enterprises(session: DbSession, after: int, upto: int) -> set[uuid.U
         sa.select(Inspection.enterprise_id).join(ItemResult, ItemResult.inspection_id == Inspection.id)
         .where(numbered(ItemResult)),
         sa.select(Hazard.enterprise_id).where(numbered(Hazard)),
+        # An event alone (synced apart from its hazard) moves the week a hazard counts as rectified in.
+        sa.select(Hazard.enterprise_id).join(HazardEvent, HazardEvent.hazard_id == Hazard.id)
+        .where(numbered(HazardEvent)),
     ]  # fmt: skip
     return set(session.scalars(sa.union(*queries)))
 

@@ -149,3 +149,40 @@ def coverage_counts(
         )
         counts = {phase_id: n for phase_id, n in grouped.all()}  # noqa: C416 (rows, not pairs)
     return in_scope or 0, counts
+
+
+def coverage_tallies(session: DbSession, phases: list[CampaignPhase], tz: tzinfo) -> Any:
+    """Counts each enterprise's part of ``coverage_counts``: ``"enterprises"`` 1 for every enterprise not
+    deleted, and ``("phase", id)`` 1 for each phase it had a counting inspection finished within (an
+    oversight.contributions.Counting)."""
+
+    def count(ids: Any | None) -> dict[uuid.UUID, dict[Any, float]]:
+        enterprises = sa.select(Enterprise.id).where(Enterprise.deleted_at.is_(None))
+        if ids is not None:
+            enterprises = enterprises.where(Enterprise.id.in_(ids))
+        tallies: dict[uuid.UUID, dict[Any, float]] = {
+            eid: {"enterprises": 1} for eid in session.scalars(enterprises)
+        }
+        if not phases:
+            return tallies
+        phase_of = sa.case(
+            *(
+                (sa.and_(Inspection.finished_at >= clock.day_start(p.starts_on, tz),
+                         Inspection.finished_at < clock.day_end(p.ends_on, tz)), p.id)
+                for p in phases
+            ),
+            else_=None,
+        )  # fmt: skip
+        query = (
+            sa.select(Inspection.enterprise_id, phase_of.label("phase_id"))
+            .where(*counting_conditions(session, None), phase_of.is_not(None))
+            .distinct()
+        )
+        if ids is not None:
+            query = query.where(Inspection.enterprise_id.in_(ids))
+        for enterprise_id, phase_id in session.execute(query):
+            if enterprise_id in tallies:
+                tallies[enterprise_id]["phase", phase_id] = 1
+        return tallies
+
+    return count
