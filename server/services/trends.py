@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from server import clock
 from server.domain.hazards import HazardEventKind, HazardState
@@ -184,10 +185,11 @@ def hazards_by_week(
 
 
 def _hazard_weeks_query(
-    campaign: Campaign | None, today: date, tz: tzinfo, *by: Any
+    campaign: Campaign | None, today: date, tz: tzinfo, *by: Any, enterprise_ids: Any | None = None
 ) -> tuple[list[Week], sa.Select[Any]]:
     """The weeks shown, and the count of hazards found within the campaign's days per (``by`` columns, week
-    found, week rectified), to be narrowed to the hazards counted (``hazards_by_week``)."""
+    found, week rectified), to be narrowed to the hazards counted (``hazards_by_week``); with
+    ``enterprise_ids``, only the events of those enterprises' hazards are read."""
     window = campaign_window(campaign, tz)
     assert window is not None
     spans = weeks(window.starts_on, max(window.starts_on, min(today, window.ends_on)))
@@ -208,20 +210,25 @@ def _hazard_weeks_query(
         )
         .where(HazardEvent.kind.in_(kinds))
         .group_by(HazardEvent.hazard_id)
-        .subquery()
     )
+    if enterprise_ids is not None:
+        theirs = aliased(Hazard)
+        latest = latest.where(
+            HazardEvent.hazard_id.in_(sa.select(theirs.id).where(theirs.enterprise_id.in_(enterprise_ids)))
+        )
+    latest_events = latest.subquery()
     found_week = week_of(Hazard.found_at).label("found_week")
     done_week = sa.case(
         (
             Hazard.state.in_([s.value for s in RECTIFIED]),
-            week_of(sa.func.coalesce(latest.c.accepted, latest.c.closed, Hazard.found_at)),
+            week_of(sa.func.coalesce(latest_events.c.accepted, latest_events.c.closed, Hazard.found_at)),
         ),
         else_=None,
     ).label("done_week")
     query = (
         sa.select(*by, found_week, done_week, sa.func.count())
         .select_from(Hazard)
-        .outerjoin(latest, latest.c.hazard_id == Hazard.id)
+        .outerjoin(latest_events, latest_events.c.hazard_id == Hazard.id)
         .group_by(*by, found_week, done_week)
     )
     return spans, query
@@ -232,14 +239,14 @@ def hazard_week_tallies(session: DbSession, campaign: Campaign | None, today: da
     ``("found", week)`` and ``("rectified", week)`` by the weeks' numbers."""
     window = campaign_window(campaign, tz)
 
-    def count(ids: Any | None) -> dict[Any, dict[Any, float]]:
+    def count(ids: Any | None) -> dict[Any, dict[Any, int]]:
         if window is None:
             return {}
-        _, query = _hazard_weeks_query(campaign, today, tz, Hazard.enterprise_id)
+        _, query = _hazard_weeks_query(campaign, today, tz, Hazard.enterprise_id, enterprise_ids=ids)
         query = query.where(Hazard.deleted_at.is_(None), recorded_for_good(), window.inside(Hazard.found_at))
         if ids is not None:
             query = query.where(Hazard.enterprise_id.in_(ids))
-        tallies: dict[Any, dict[Any, float]] = {}
+        tallies: dict[Any, dict[Any, int]] = {}
         for enterprise_id, found_in, done_in, n in session.execute(query):
             tally = tallies.setdefault(enterprise_id, {})
             tally["found", found_in] = tally.get(("found", found_in), 0) + n
@@ -251,7 +258,7 @@ def hazard_week_tallies(session: DbSession, campaign: Campaign | None, today: da
 
 
 def hazard_weeks_of_tally(
-    campaign: Campaign | None, today: date, tz: tzinfo, tally: dict[Any, float]
+    campaign: Campaign | None, today: date, tz: tzinfo, tally: dict[Any, int]
 ) -> list[HazardWeek]:
     """The ``hazards_by_week`` of a scope's summed ``hazard_week_tallies``."""
     window = campaign_window(campaign, tz)
@@ -274,13 +281,11 @@ def coverage_week_tallies(session: DbSession, campaign: Campaign | None, today: 
     offsets = [sum(len(spans) for spans in shown[:index]) for index in range(len(shown))]
     ends = [[clock.day_end(w.ends_on, tz) for w in spans[:-1]] for spans in shown]
 
-    def count(ids: Any | None) -> dict[Any, dict[Any, float]]:
+    def count(ids: Any | None) -> dict[Any, dict[Any, int]]:
         enterprises = sa.select(Enterprise.id).where(Enterprise.deleted_at.is_(None))
         if ids is not None:
             enterprises = enterprises.where(Enterprise.id.in_(ids))
-        tallies: dict[Any, dict[Any, float]] = {
-            eid: {"enterprises": 1} for eid in session.scalars(enterprises)
-        }
+        tallies: dict[Any, dict[Any, int]] = {eid: {"enterprises": 1} for eid in session.scalars(enterprises)}
         if not phases:
             return tallies
         phase = sa.case(
@@ -307,7 +312,7 @@ def coverage_week_tallies(session: DbSession, campaign: Campaign | None, today: 
 
 
 def coverage_weeks_of_tally(
-    campaign: Campaign | None, today: date, tally: dict[Any, float]
+    campaign: Campaign | None, today: date, tally: dict[Any, int]
 ) -> list[CoverageWeek]:
     """The ``coverage_by_week`` of a scope's summed ``coverage_week_tallies``."""
     phases = [p for p in (campaign.phases if campaign is not None else []) if p.starts_on <= today]

@@ -24,8 +24,8 @@ from server.services import DbSession
 from server.services.oversight.clearance import PATCH_LIMIT, changed_enterprises
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
-#: A tally: what one enterprise (or a region, or a scope) adds to a figure, by what it counts.
-Tally = dict[Hashable, float]
+#: A tally: what one enterprise (or a region, or a scope) adds to a figure, by what it counts (whole numbers).
+Tally = dict[Hashable, int]
 #: Counts the tallies of the enterprises ``ids`` selects (a select of ids, or a list; None: every one), by
 #: enterprise; enterprises deleted may be counted too (a scope leaves them out by region).
 Counting = Callable[[Any | None], dict[uuid.UUID, Tally]]
@@ -77,23 +77,27 @@ class Contributions:
         tallies: dict[uuid.UUID, Tally],
     ) -> Contributions:
         """A copy at ``stamp`` where the ``changed`` enterprises contribute their new ``tallies`` in their
-        ``regions`` now (none when deleted); region totals are summed again from their enterprises, not
-        patched by subtraction, so that sums of coordinates do not drift."""
+        ``regions`` now (none when deleted). Tallies are counts, so taking the old ones off a region's total
+        and adding the new ones is exact."""
         by_enterprise = dict(self.by_enterprise)
-        touched: set[int] = set()
+        by_region = dict(self.by_region)
+        copied: set[int] = set()
+
+        def region_total(region_id: int) -> Tally:
+            if region_id not in copied:  # the entry being patched may still be read by another request
+                by_region[region_id] = dict(by_region.get(region_id, {}))
+                copied.add(region_id)
+            return by_region[region_id]
+
         for enterprise_id in changed:
             old = by_enterprise.pop(enterprise_id, None)
             if old is not None:
-                touched.add(old[0])
+                add_into(region_total(old[0]), old[1], -1)
             region_id = regions.get(enterprise_id)
             tally = tallies.get(enterprise_id)
             if region_id is not None and tally:
                 by_enterprise[enterprise_id] = (region_id, tally)
-                touched.add(region_id)
-        by_region = {r: t for r, t in self.by_region.items() if r not in touched}
-        for region_id, tally in by_enterprise.values():
-            if region_id in touched:
-                add_into(by_region.setdefault(region_id, {}), tally)
+                add_into(region_total(region_id), tally)
         return Contributions(stamp, by_enterprise, by_region)
 
     def total(self, regions: set[int] | None) -> Tally:
@@ -139,14 +143,6 @@ def enterprise_regions(session: DbSession, ids: list[uuid.UUID] | None = None) -
     return {eid: region for eid, region in session.execute(query)}  # noqa: C416 (rows, not pairs)
 
 
-def _changed(session: DbSession, after: int, upto: int) -> set[uuid.UUID] | None:
-    """``changed_enterprises`` once per request and window: the dashboard's figures share it."""
-    memo: dict[tuple[int, int], set[uuid.UUID] | None] = session.info.setdefault("changed_enterprises", {})
-    if (after, upto) not in memo:
-        memo[after, upto] = changed_enterprises(session, after, upto)
-    return memo[after, upto]
-
-
 def scope_tally(
     session: DbSession,
     user: User,
@@ -163,7 +159,7 @@ def scope_tally(
         return summed(count(visible_enterprise_ids(session, user)).values())
     cached = cache.get(key)
     if cached is None or cached.stamp != stamp:
-        changed = _changed(session, cached.stamp, stamp) if cached is not None else None
+        changed = changed_enterprises(session, cached.stamp, stamp) if cached is not None else None
         if cached is None or changed is None or len(changed) > PATCH_LIMIT:
             regions = enterprise_regions(session)
             cached = Contributions.of(stamp, regions, count(None))

@@ -156,11 +156,11 @@ def coverage_tallies(session: DbSession, phases: list[CampaignPhase], tz: tzinfo
     deleted, and ``("phase", id)`` 1 for each phase it had a counting inspection finished within (an
     oversight.contributions.Counting)."""
 
-    def count(ids: Any | None) -> dict[uuid.UUID, dict[Any, float]]:
+    def count(ids: Any | None) -> dict[uuid.UUID, dict[Any, int]]:
         enterprises = sa.select(Enterprise.id).where(Enterprise.deleted_at.is_(None))
         if ids is not None:
             enterprises = enterprises.where(Enterprise.id.in_(ids))
-        tallies: dict[uuid.UUID, dict[Any, float]] = {
+        tallies: dict[uuid.UUID, dict[Any, int]] = {
             eid: {"enterprises": 1} for eid in session.scalars(enterprises)
         }
         if not phases:

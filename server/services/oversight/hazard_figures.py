@@ -171,7 +171,7 @@ def hazard_tallies(session: DbSession, today: date, window: Window | None) -> An
     )
     open_states = [s.value for s in OPEN_STATES]
 
-    def count(ids: Any | None) -> dict[Any, dict[Any, float]]:
+    def count(ids: Any | None) -> dict[Any, dict[Any, int]]:
         query = (
             sa.select(
                 Hazard.enterprise_id, Hazard.level, Hazard.state,
@@ -187,7 +187,7 @@ def hazard_tallies(session: DbSession, today: date, window: Window | None) -> An
         )  # fmt: skip
         if ids is not None:
             query = query.where(Hazard.enterprise_id.in_(ids))
-        tallies: dict[Any, dict[Any, float]] = {}
+        tallies: dict[Any, dict[Any, int]] = {}
         for enterprise_id, level, state, n, *counts in session.execute(query):
             tally = tallies.setdefault(enterprise_id, {})
             if n:
@@ -204,7 +204,7 @@ def hazard_tallies(session: DbSession, today: date, window: Window | None) -> An
 _COUNTED = ("overdue", "listed", "stop", "before", "after")
 
 
-def figures_of_tally(tally: dict[Any, float], window: Window | None) -> HazardFigures:
+def figures_of_tally(tally: dict[Any, int], window: Window | None) -> HazardFigures:
     """The ``HazardFigures`` of a scope's summed hazard tally (``hazard_tallies``)."""
     by_level_state = {(key[1], key[2]): int(n) for key, n in tally.items() if isinstance(key, tuple) and n}
     overdue, listed, stop, before, after = (int(tally.get(name, 0)) for name in _COUNTED)
