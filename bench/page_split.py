@@ -129,7 +129,9 @@ def run(url: str, rounds: int, repeat: int, only: tuple[str, ...]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the flags and run."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("url", help="a province database (bench/province.py --keep)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (kept, plain)")
     parser.add_argument("--repeat", type=int, default=4, help="requests per round, from scratch and repeated")

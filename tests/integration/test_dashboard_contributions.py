@@ -29,7 +29,16 @@ SCOPES = ("xx_sup", "lx_sup", "ll_city", "admin")
 WRITES = st.lists(
     st.tuples(
         st.sampled_from(
-            ["hazard", "hazard_deleted", "new_hazard", "event", "inspection", "inspection_deleted", "move", "delete"]
+            [
+                "hazard",
+                "hazard_deleted",
+                "new_hazard",
+                "event",
+                "inspection",
+                "inspection_deleted",
+                "move",
+                "delete",
+            ]
         ),
         st.integers(0, 10_000),
         st.integers(0, 10_000),
@@ -73,7 +82,9 @@ def _write(kind: str, index: int, value: int) -> None:
         hazard = hazards[index % len(hazards)]
         event_kind = (HazardEventKind.accepted, HazardEventKind.closed)[value % 2]
         window = oversight.campaign_window(
-            oversight.campaign_for(db.session, db.session.scalar(sa.select(User).where(User.username == "admin"))),
+            oversight.campaign_for(
+                db.session, db.session.scalar(sa.select(User).where(User.username == "admin"))
+            ),
             clock.zone(),
         )
         assert window is not None

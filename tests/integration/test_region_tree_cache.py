@@ -69,7 +69,9 @@ def test_a_region_moved_through_another_server_is_seen(
             seen: Any = region_subtree_ids(db.session, county_id)
             db.session.remove()
         with b.app_context():
-            child = db.session.scalar(sa.select(Region).where(Region.parent_id == county_id).order_by(Region.id))
+            child = db.session.scalar(
+                sa.select(Region).where(Region.parent_id == county_id).order_by(Region.id)
+            )
             assert child is not None
             moved = child.id
             child.parent_id = None
