@@ -11,6 +11,7 @@ from flask import current_app
 from server import clock
 from server.extensions import db
 from server.services import oversight, progress_report, trends
+from server.services.mapclusters import MapLayersCache
 from server.services.oversight.contributions import ContributionCache
 from server.services.oversight.stamped import StampedCache
 from server.services.reconciliation import ReconciliationCache
@@ -59,6 +60,12 @@ def contribution_cache() -> ContributionCache:
     """This app's cache of each enterprise's part of the dashboard's coverage, hazard counts and weekly trends
     (stamped with the change counter, and patched with the enterprises written since)."""
     return current_app.extensions.setdefault("contribution_cache", ContributionCache())
+
+
+def map_layers_cache() -> MapLayersCache:
+    """This app's map layers kept per enterprise (stamped with the change counter, and patched with the
+    enterprises written since)."""
+    return current_app.extensions.setdefault("map_layers_cache", MapLayersCache())
 
 
 def report_cache() -> progress_report.ReportCache:
