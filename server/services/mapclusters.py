@@ -154,9 +154,12 @@ def _grouped(
     if kept is not None and user.role != Role.enterprise:
         layers = kept.layers(session, today)
         groups += layers.groups(
-            visible_region_ids(session, user), box, cell,
-            PointKind.enterprise in kinds, PointKind.hazard in kinds, today,
-        )  # fmt: skip
+            visible_region_ids(session, user),
+            box,
+            cell,
+            PointKind.enterprise in kinds,
+            PointKind.hazard in kinds,
+        )
         kinds = [k for k in kinds if k == PointKind.inspection]
     if PointKind.enterprise in kinds:
         lat, lon = Enterprise.lat, Enterprise.lon
@@ -270,86 +273,94 @@ def _clusters(groups: list[dict[str, Any]]) -> list[Cluster]:
 # --- the enterprise and hazard layers kept per enterprise ---------------------------------------------------
 
 
+#: One located enterprise on the map: (region, lat, lon, general, general overdue, major, major overdue).
+_Row = tuple[int, float, float, int, int, int, int]
+
+
 @dataclass(frozen=True)
 class MapLayers:
-    """Every enterprise not deleted, with its region and location, and its open hazards by (level, state,
-    deadline passed), true at ``stamp`` on ``today``."""
+    """Every located enterprise not deleted, with its region, location and open hazards (general and major,
+    and how many of each are overdue on ``today``), true at ``stamp``."""
 
     stamp: int
     today: date
-    places: dict[uuid.UUID, tuple[int, float | None, float | None]]
-    hazards: dict[uuid.UUID, tuple[tuple[str, str, bool, int], ...]]
+    rows: dict[uuid.UUID, _Row]
+    #: Every enterprise id ever kept, by its bytes (deleted ones are skipped): so that coordinate sums add up
+    #: in the same order whatever was patched.
+    order: list[uuid.UUID]
 
     def groups(
-        self,
-        regions: set[int] | None,
-        box: Box | None,
-        cell: float,
-        enterprises: bool,
-        hazards: bool,
-        today: date,
+        self, regions: set[int] | None, box: Box | None, cell: float, enterprises: bool, hazards: bool
     ) -> list[dict[str, Any]]:
         """The enterprise and hazard layers' counts and coordinate sums per cell, as ``_grouped`` counts them
         in SQL, for the enterprises in ``regions`` (None: all) located inside ``box``."""
-        cells: dict[tuple[str, tuple[int, int]], list[Any]] = {}
-        # By id, so that the coordinate sums add up in the same order whatever was patched.
-        for enterprise_id in sorted(self.places):
-            region_id, lat, lon = self.places[enterprise_id]
-            if (regions is not None and region_id not in regions) or lat is None or lon is None:
+        layers = (("enterprise", enterprises), ("hazard_general", hazards), ("hazard_major", hazards))
+        cells: list[dict[tuple[int, int], list[Any]]] = [{}, {}, {}]
+        floor = math.floor
+        rows = self.rows
+        for enterprise_id in self.order:
+            row = rows.get(enterprise_id)
+            if row is None:
                 continue
-            if box is not None and not box.contains(lat, lon):
+            region_id, lat, lon, general, general_overdue, major, major_overdue = row
+            if regions is not None and region_id not in regions:
                 continue
-            key = (math.floor(lat / cell), math.floor(lon / cell))
-            if enterprises:
-                _add(cells, ("enterprise", key), 1, lat, lon, 0)
-            if hazards:
-                for level, state, past, n in self.hazards.get(enterprise_id, ()):
-                    layer = "hazard_major" if level == HazardLevel.major.value else "hazard_general"
-                    overdue = n if _overdue(HazardState(state), past, today) else 0
-                    _add(cells, (layer, key), n, lat * n, lon * n, overdue)
+            if box is not None and not (box.south <= lat <= box.north and box.west <= lon <= box.east):
+                continue
+            key = (floor(lat / cell), floor(lon / cell))
+            for index, n, overdue in ((0, 1, 0), (1, general, general_overdue), (2, major, major_overdue)):
+                if n and layers[index][1]:
+                    sums = cells[index].get(key)
+                    if sums is None:
+                        cells[index][key] = [n, lat * n, lon * n, overdue]
+                    else:
+                        sums[0] += n
+                        sums[1] += lat * n
+                        sums[2] += lon * n
+                        sums[3] += overdue
         return [
-            {"layer": layer, "cell": key, "count": n, "slat": slat, "slon": slon, "overdue": overdue}
-            for (layer, key), (n, slat, slon, overdue) in cells.items()
+            {
+                "layer": layers[index][0],
+                "cell": key,
+                "count": n,
+                "slat": slat,
+                "slon": slon,
+                "overdue": overdue,
+            }
+            for index in range(3)
+            for key, (n, slat, slon, overdue) in cells[index].items()
         ]
 
 
-def _add(cells: dict[Any, list[Any]], key: Any, n: int, lat: float, lon: float, overdue: int) -> None:
-    sums = cells.setdefault(key, [0, 0.0, 0.0, 0])
-    sums[0] += n
-    sums[1] += lat
-    sums[2] += lon
-    sums[3] += overdue
-
-
-def _places(
-    session: DbSession, ids: list[uuid.UUID] | None
-) -> dict[uuid.UUID, tuple[int, float | None, float | None]]:
-    query = sa.select(Enterprise.id, Enterprise.region_id, Enterprise.lat, Enterprise.lon).where(
-        Enterprise.deleted_at.is_(None)
+def _rows(session: DbSession, today: date, ids: list[uuid.UUID] | None) -> dict[uuid.UUID, _Row]:
+    """The map rows of every located enterprise not deleted (of ``ids`` only, when given)."""
+    places = sa.select(Enterprise.id, Enterprise.region_id, Enterprise.lat, Enterprise.lon).where(
+        Enterprise.deleted_at.is_(None), Enterprise.lat.is_not(None), Enterprise.lon.is_not(None)
     )
-    if ids is not None:
-        query = query.where(Enterprise.id.in_(ids))
-    return {row.id: (row.region_id, row.lat, row.lon) for row in session.execute(query)}
-
-
-def _open_hazards(
-    session: DbSession, today: date, ids: list[uuid.UUID] | None
-) -> dict[uuid.UUID, tuple[tuple[str, str, bool, int], ...]]:
     past_deadline = sa.case((Hazard.deadline < today, True), else_=False).label("past")
-    query = (
+    hazards = (
         sa.select(Hazard.enterprise_id, Hazard.level, Hazard.state, past_deadline, sa.func.count())
         .where(Hazard.deleted_at.is_(None), Hazard.state.in_(OPEN_STATES))
         .group_by(Hazard.enterprise_id, Hazard.level, Hazard.state, past_deadline)
-        .order_by(Hazard.enterprise_id, Hazard.level, Hazard.state, past_deadline)
     )
     if ids is not None:
-        query = query.where(Hazard.enterprise_id.in_(ids))
-    found: dict[uuid.UUID, list[tuple[str, str, bool, int]]] = {}
-    for enterprise_id, level, state, past, n in session.execute(query):
-        found.setdefault(enterprise_id, []).append(
-            (HazardLevel(level).value, HazardState(state).value, bool(past), n)
-        )
-    return {eid: tuple(rows) for eid, rows in found.items()}
+        places = places.where(Enterprise.id.in_(ids))
+        hazards = hazards.where(Hazard.enterprise_id.in_(ids))
+    counts: dict[uuid.UUID, list[int]] = {}
+    decided: dict[tuple[Any, bool], bool] = {}
+    for enterprise_id, level, state, past, n in session.execute(hazards):
+        if (state, past) not in decided:
+            decided[state, past] = _overdue(HazardState(state), bool(past), today)
+        tally = counts.setdefault(enterprise_id, [0, 0, 0, 0])
+        major = 2 if HazardLevel(level) == HazardLevel.major else 0
+        tally[major] += n
+        if decided[state, past]:
+            tally[major + 1] += n
+    none = (0, 0, 0, 0)
+    return {
+        row.id: (row.region_id, row.lat, row.lon, *counts.get(row.id, none))
+        for row in session.execute(places)
+    }
 
 
 class MapLayersCache:
@@ -375,16 +386,18 @@ class MapLayersCache:
             else None
         )
         if kept is None or changed is None or len(changed) > PATCH_LIMIT:
-            fresh = MapLayers(stamp, today, _places(session, None), _open_hazards(session, today, None))
+            rows = _rows(session, today, None)
+            fresh = MapLayers(stamp, today, rows, sorted(rows, key=lambda e: e.bytes))
         else:
             ids = sorted(changed)
-            places, hazards = dict(kept.places), dict(kept.hazards)
+            rows = dict(kept.rows)
             for enterprise_id in ids:
-                places.pop(enterprise_id, None)
-                hazards.pop(enterprise_id, None)
-            places.update(_places(session, ids))
-            hazards.update(_open_hazards(session, today, ids))
-            fresh = MapLayers(stamp, today, places, hazards)
+                rows.pop(enterprise_id, None)
+            rows.update(_rows(session, today, ids))
+            order = kept.order
+            if added := [e for e in ids if e in rows and e not in kept.rows]:
+                order = sorted({*order, *added}, key=lambda e: e.bytes)
+            fresh = MapLayers(stamp, today, rows, order)
         with self._lock:
             if self._kept is None or self._kept.stamp <= fresh.stamp:
                 self._kept = fresh
