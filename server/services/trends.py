@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased
 from server import clock
 from server.domain.hazards import HazardEventKind, HazardState
 from server.domain.sectors import Sector
-from server.models import Campaign, Enterprise, Hazard, HazardEvent, Inspection, User
+from server.models import Campaign, Hazard, HazardEvent, Inspection, User
 from server.services import DbSession
 from server.services.oversight import (
     EnterpriseClearance,
@@ -38,6 +38,7 @@ from server.services.oversight import (
     recorded_for_good,
 )
 from server.services.oversight.contributions import ContributionCache, scope_tally
+from server.services.oversight.coverage import enterprises_tally
 from server.services.oversight.stamped import StampedCache, change_stamp
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
@@ -282,10 +283,7 @@ def coverage_week_tallies(session: DbSession, campaign: Campaign | None, today: 
     ends = [[clock.day_end(w.ends_on, tz) for w in spans[:-1]] for spans in shown]
 
     def count(ids: Any | None) -> dict[Any, dict[Any, int]]:
-        enterprises = sa.select(Enterprise.id).where(Enterprise.deleted_at.is_(None))
-        if ids is not None:
-            enterprises = enterprises.where(Enterprise.id.in_(ids))
-        tallies: dict[Any, dict[Any, int]] = {eid: {"enterprises": 1} for eid in session.scalars(enterprises)}
+        tallies: dict[Any, dict[Any, int]] = dict(enterprises_tally(session, ids))
         if not phases:
             return tallies
         phase = sa.case(

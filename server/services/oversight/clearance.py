@@ -23,7 +23,6 @@ from server.domain.sectors import Sector
 from server.models import (
     Catalogue,
     CatalogueItem,
-    ChangeCounter,
     Enterprise,
     Hazard,
     HazardEvent,
@@ -34,6 +33,7 @@ from server.models import (
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
 from server.services.oversight.coverage import counting_inspections, enterprise_ids_of, evidence_holds
+from server.services.oversight.stamped import change_stamp, transaction_memo
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 # --- 清零 ---------------------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def changed_enterprises(session: DbSession, after: int, upto: int) -> set[uuid.U
     Each query is a range scan of a change_no index."""
     # The dashboard's caches patch from the same stamps in one request: ask once per session and window (the
     # answer for committed change numbers never changes).
-    memo: dict[tuple[int, int], set[uuid.UUID] | None] = session.info.setdefault("changed_enterprises", {})
+    memo: dict[tuple[int, int], set[uuid.UUID] | None] = transaction_memo(session).setdefault("changed", {})
     if (after, upto) in memo:
         found = memo[after, upto]
         return None if found is None else set(found)
@@ -306,11 +306,12 @@ def scope_clearances(
         return dict(verdicts)
     # The dashboard asks twice per request (its table and its chart): pick a province's 10,000 verdicts once.
     wanted = frozenset(regions)
-    memo = session.info.get("scope_clearances")
-    if memo is not None and memo[0] is verdicts and memo[1] == wanted:
-        return dict(memo[2])
+    memo = transaction_memo(session)
+    found = memo.get("scope_clearances")
+    if found is not None and found[0] is verdicts and found[1] == wanted:
+        return dict(found[2])
     picked = {eid: v for eid, v in verdicts.items() if v.region_id in wanted}
-    session.info["scope_clearances"] = (verdicts, wanted, picked)
+    memo["scope_clearances"] = (verdicts, wanted, picked)
     return dict(picked)
 
 
@@ -319,7 +320,7 @@ def all_clearances(
 ) -> dict[uuid.UUID, EnterpriseClearance]:
     """The verdicts of every enterprise, from ``cache`` patched with what was written since its stamp."""
     # Read before the data: rows committed meanwhile can only make the verdicts newer than the stamp.
-    stamp = session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+    stamp = change_stamp(session)
     key = ("all", today)
     cached = cache.get(key)
     if cached is not None and cached.stamp == stamp:

@@ -16,12 +16,11 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
 from server.domain.roles import Role
-from server.models import Enterprise, User
+from server.models import User
 from server.services import DbSession
 from server.services.oversight.clearance import PATCH_LIMIT, changed_enterprises
+from server.services.oversight.coverage import enterprise_regions
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 #: A tally: what one enterprise (or a region, or a scope) adds to a figure, by what it counts (whole numbers).
@@ -133,14 +132,6 @@ class ContributionCache:
                 self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-
-
-def enterprise_regions(session: DbSession, ids: list[uuid.UUID] | None = None) -> dict[uuid.UUID, int]:
-    """The region of every enterprise not deleted (of ``ids`` only, when given)."""
-    query = sa.select(Enterprise.id, Enterprise.region_id).where(Enterprise.deleted_at.is_(None))
-    if ids is not None:
-        query = query.where(Enterprise.id.in_(ids))
-    return {eid: region for eid, region in session.execute(query)}  # noqa: C416 (rows, not pairs)
 
 
 def scope_tally(
