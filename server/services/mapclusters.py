@@ -285,9 +285,35 @@ class MapLayers:
     stamp: int
     today: date
     rows: dict[uuid.UUID, _Row]
-    #: Every enterprise id ever kept, by its bytes (deleted ones are skipped): so that coordinate sums add up
-    #: in the same order whatever was patched.
+    #: Every enterprise id ever kept, by its bytes, with its place in ``sequence`` (its row, None when it is
+    #: deleted or not located): the coordinate sums add up in the same order whatever was patched.
     order: list[uuid.UUID]
+    position: dict[uuid.UUID, int]
+    sequence: list[_Row | None]
+
+    @classmethod
+    def ordered(
+        cls, stamp: int, today: date, rows: dict[uuid.UUID, _Row], order: list[uuid.UUID] | None = None
+    ) -> MapLayers:
+        """The layers of ``rows`` in ``order`` (default: by the ids' bytes)."""
+        order = sorted(rows, key=lambda e: e.bytes) if order is None else order
+        position = {enterprise_id: index for index, enterprise_id in enumerate(order)}
+        return cls(stamp, today, rows, order, position, [rows.get(e) for e in order])
+
+    def patched(self, stamp: int, ids: list[uuid.UUID], fresh: dict[uuid.UUID, _Row]) -> MapLayers:
+        """These layers at ``stamp``, the enterprises ``ids`` given their ``fresh`` rows (none: gone)."""
+        rows = dict(self.rows)
+        for enterprise_id in ids:
+            rows.pop(enterprise_id, None)
+        rows.update(fresh)
+        if any(e not in self.position for e in fresh):
+            order = sorted({*self.order, *fresh}, key=lambda e: e.bytes)
+            return MapLayers.ordered(stamp, self.today, rows, order)
+        sequence = list(self.sequence)
+        for enterprise_id in ids:
+            if enterprise_id in self.position:
+                sequence[self.position[enterprise_id]] = rows.get(enterprise_id)
+        return MapLayers(stamp, self.today, rows, self.order, self.position, sequence)
 
     def groups(
         self, regions: set[int] | None, box: Box | None, cell: float, enterprises: bool, hazards: bool
@@ -297,9 +323,7 @@ class MapLayers:
         layers = (("enterprise", enterprises), ("hazard_general", hazards), ("hazard_major", hazards))
         cells: list[dict[tuple[int, int], list[Any]]] = [{}, {}, {}]
         floor = math.floor
-        rows = self.rows
-        for enterprise_id in self.order:
-            row = rows.get(enterprise_id)
+        for row in self.sequence:
             if row is None:
                 continue
             region_id, lat, lon, general, general_overdue, major, major_overdue = row
@@ -386,18 +410,10 @@ class MapLayersCache:
             else None
         )
         if kept is None or changed is None or len(changed) > PATCH_LIMIT:
-            rows = _rows(session, today, None)
-            fresh = MapLayers(stamp, today, rows, sorted(rows, key=lambda e: e.bytes))
+            fresh = MapLayers.ordered(stamp, today, _rows(session, today, None))
         else:
             ids = sorted(changed)
-            rows = dict(kept.rows)
-            for enterprise_id in ids:
-                rows.pop(enterprise_id, None)
-            rows.update(_rows(session, today, ids))
-            order = kept.order
-            if added := [e for e in ids if e in rows and e not in kept.rows]:
-                order = sorted({*order, *added}, key=lambda e: e.bytes)
-            fresh = MapLayers(stamp, today, rows, order)
+            fresh = kept.patched(stamp, ids, _rows(session, today, ids))
         with self._lock:
             if self._kept is None or self._kept.stamp <= fresh.stamp:
                 self._kept = fresh
