@@ -1,6 +1,7 @@
 """Where a supervisor's page spends its time: SQL, template and the rest (Python), from scratch and repeated, with
-the dashboard's kept contributions (oversight.contributions) and the region tree cache on and off in alternating
-rounds of the same run, so that both sides see the same load.
+the kept figures (the dashboard's and the review queue's contributions, oversight.contributions, and the map's
+layers, mapclusters.MapLayersCache) on and off in alternating rounds of the same run, so that both sides see the
+same load (the region tree stays kept on both sides).
 
     .venv/bin/python bench/page_split.py URL [--rounds 5] [--repeat 4] [--only dashboard map]
 
@@ -34,8 +35,15 @@ from server import create_app, jobs  # noqa: E402
 from server.demo.county import DEMO_PASSWORD  # noqa: E402
 from server.extensions import db  # noqa: E402
 
-#: The modules that take the contribution cache by name, so a round can run without it (the plain recount).
-_USERS = ("server.web.supervise", "server.api.dashboard")
+#: The views that take the kept figures by name, so that a round can run without them (the plain recount):
+#: the dashboard's and the review queue's contributions, and the map's layers.
+_USERS = (
+    ("server.web.supervise", "contribution_cache"),
+    ("server.api.dashboard", "contribution_cache"),
+    ("server.web.review", "contribution_cache"),
+    ("server.web.map", "map_layers_cache"),
+    ("server.api.map", "map_layers_cache"),
+)
 
 
 class Split:
@@ -62,19 +70,19 @@ class Split:
 
 @contextmanager
 def kept(app: Any, on: bool) -> Iterator[None]:
-    """With ``on`` False, the dashboard recounts its figures plainly (no kept contributions)."""
+    """With ``on`` False, the pages recount their figures plainly (no kept contributions or map layers)."""
     import importlib
 
-    modules = [importlib.import_module(name) for name in _USERS]
-    saved = [m.contribution_cache for m in modules]
+    users = [(importlib.import_module(module), name) for module, name in _USERS]
+    saved = [getattr(module, name) for module, name in users]
     if not on:
-        for module in modules:
-            module.contribution_cache = lambda: None
+        for module, name in users:
+            setattr(module, name, lambda: None)
     try:
         yield
     finally:
-        for module, original in zip(modules, saved, strict=True):
-            module.contribution_cache = original
+        for (module, name), original in zip(users, saved, strict=True):
+            setattr(module, name, original)
 
 
 def run(url: str, rounds: int, repeat: int, only: tuple[str, ...]) -> None:

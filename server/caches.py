@@ -24,11 +24,13 @@ def clearance_cache() -> oversight.ClearanceCache:
 
 
 def warm_clearance_cache(app: Any) -> None:
-    """Decide every enterprise's 清零 once, so that the first dashboard after a (re)start is not the one
-    that pays for it; run by gunicorn in a thread as each worker starts (deploy/gunicorn.conf.py)."""
+    """Decide every enterprise's 清零 once, and keep the map's layers, so that the first dashboard or map after
+    a (re)start is not the one that pays for it; run by gunicorn in a thread as each worker starts
+    (deploy/gunicorn.conf.py)."""
     with app.app_context():
         try:
             oversight.all_clearances(db.session, clock.today(), clearance_cache())
+            map_layers_cache().layers(db.session, clock.today())
         except Exception:  # a cold cache is only slower: never let warming take a worker down
             current_app.logger.exception("warming the 清零 cache failed")
         finally:

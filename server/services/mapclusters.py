@@ -397,6 +397,12 @@ class MapLayersCache:
         self._kept: MapLayers | None = None
         self._lock = threading.Lock()
 
+    @property
+    def kept(self) -> MapLayers | None:
+        """The layers kept now, if any (at whatever stamp)."""
+        with self._lock:
+            return self._kept
+
     def layers(self, session: DbSession, today: date) -> MapLayers:
         """The layers true now (read before the data: rows committed meanwhile only make them newer)."""
         stamp = change_stamp(session)

@@ -116,3 +116,12 @@ def test_the_kept_map_layers_equal_the_sql_grouping_after_random_writes(app: Fla
             _assert_kept_equals_grouped(cache)
 
         after()
+
+
+def test_the_layers_are_kept_as_a_worker_starts(app: Flask) -> None:
+    from server.caches import map_layers_cache, warm_clearance_cache
+
+    warm_clearance_cache(app)  # what each gunicorn worker does as it starts
+    with app.app_context():
+        kept = map_layers_cache().kept
+        assert kept is not None and kept.today == clock.today() and kept.rows
