@@ -36,6 +36,7 @@ from server.services.oversight import (
     counted_hazards,
     counting_conditions,
     recorded_for_good,
+    recorded_for_good_by_row,
 )
 from server.services.oversight.contributions import ContributionCache, scope_tally
 from server.services.oversight.coverage import enterprises_tally
@@ -244,7 +245,8 @@ def hazard_week_tallies(session: DbSession, campaign: Campaign | None, today: da
         if window is None:
             return {}
         _, query = _hazard_weeks_query(campaign, today, tz, Hazard.enterprise_id, enterprise_ids=ids)
-        query = query.where(Hazard.deleted_at.is_(None), recorded_for_good(), window.inside(Hazard.found_at))
+        for_good = recorded_for_good_by_row() if isinstance(ids, list) else recorded_for_good()
+        query = query.where(Hazard.deleted_at.is_(None), for_good, window.inside(Hazard.found_at))
         if ids is not None:
             query = query.where(Hazard.enterprise_id.in_(ids))
         tallies: dict[Any, dict[Any, int]] = {}

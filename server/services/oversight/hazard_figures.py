@@ -28,6 +28,14 @@ def recorded_for_good() -> sa.ColumnElement[bool]:
     return sa.or_(Hazard.inspection_id.is_(None), Hazard.inspection_id.not_in(drafts))
 
 
+def recorded_for_good_by_row() -> sa.ColumnElement[bool]:
+    """SQL: ``recorded_for_good`` asked per hazard (its inspection looked up by key): the same rule, for a
+    handful of enterprises' hazards, where reading the set of every draft costs ~20 ms at province scale (for
+    all hazards the set is the quicker)."""
+    drafted = sa.exists().where(Inspection.id == Hazard.inspection_id, Inspection.status == "draft")
+    return sa.or_(Hazard.inspection_id.is_(None), sa.not_(drafted))
+
+
 def overdue_condition(today: date) -> sa.ColumnElement[bool]:
     """SQL condition: the rectification is the enterprise's to do and its deadline has passed."""
     return sa.and_(
@@ -182,9 +190,10 @@ def hazard_tallies(session: DbSession, today: date, window: Window | None) -> An
                 sa.func.count().filter(outside[0]),
                 sa.func.count().filter(outside[1]),
             )
-            .where(Hazard.deleted_at.is_(None), recorded_for_good())
+            .where(Hazard.deleted_at.is_(None))
             .group_by(Hazard.enterprise_id, Hazard.level, Hazard.state)
         )  # fmt: skip
+        query = query.where(recorded_for_good_by_row() if isinstance(ids, list) else recorded_for_good())
         if ids is not None:
             query = query.where(Hazard.enterprise_id.in_(ids))
         tallies: dict[Any, dict[Any, int]] = {}
