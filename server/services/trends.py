@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 
 from server import clock
 from server.domain.hazards import HazardEventKind, HazardState
+from server.domain.roles import Role
 from server.domain.sectors import Sector
 from server.models import Campaign, Hazard, HazardEvent, Inspection, User
 from server.services import DbSession
@@ -404,6 +405,7 @@ def trends(
     verdicts: Callable[[], Iterable[EnterpriseClearance]],
     cache: TrendsCache | None = None,
     contributions: ContributionCache | None = None,
+    all_verdicts: Callable[[], dict[Any, EnterpriseClearance]] | None = None,
 ) -> Trends:
     """The dashboard's three trends for ``user``'s scope on ``today`` (``verdicts`` gives the scope's 清零);
     with ``cache``, the weeks and the 清零 by phase are counted again only after something was written."""
@@ -422,7 +424,9 @@ def trends(
         counted = Trends(
             coverage=_coverage_weeks(session, user, stamp, campaign, today, tz, contributions),
             hazards=_hazard_weeks(session, user, stamp, campaign, today, tz, contributions),
-            clearance=clearance_by_phase(campaign, today, tz, verdicts()),
+            clearance=_clearance_phases(
+                session, user, stamp, campaign, today, tz, verdicts, all_verdicts, contributions
+            ),
         )
         if cache is not None:
             cache.put(key, stamp, counted)
@@ -470,3 +474,52 @@ def _hazard_weeks(
     return hazard_weeks_of_tally(
         campaign, today, tz, scope_tally(session, user, stamp, key, count, contributions)
     )
+
+
+def _clearance_phases(
+    session: DbSession,
+    user: User,
+    stamp: int,
+    campaign: Campaign | None,
+    today: date,
+    tz: tzinfo,
+    verdicts: Callable[[], Iterable[EnterpriseClearance]],
+    all_verdicts: Callable[[], dict[Any, EnterpriseClearance]] | None,
+    contributions: ContributionCache | None,
+) -> list[PhaseClearance]:
+    """``clearance_by_phase`` of the scope, from each enterprise's kept part when ``contributions`` and every
+    enterprise's verdicts (``all_verdicts``, oversight.all_clearances) are given: ``("sectors", flags)`` 1, and
+    ``("cleared", flags, index)`` 1 for a cleared enterprise, ``index`` the first begun phase it counts in."""
+    phases = [p for p in (campaign.phases if campaign is not None else []) if p.starts_on <= today]
+    if contributions is None or all_verdicts is None or user.role == Role.enterprise or not phases:
+        return clearance_by_phase(campaign, today, tz, verdicts())
+    # clearance_by_phase counts a moment in a phase before the last when it is before the phase's end.
+    ends = [clock.day_end(p.ends_on, tz) for p in phases[:-1]]
+    kept = all_verdicts()
+
+    def count(ids: Any | None) -> dict[Any, dict[Any, int]]:
+        tallies: dict[Any, dict[Any, int]] = {}
+        for enterprise_id in kept if ids is None else [e for e in ids if e in kept]:
+            v = kept[enterprise_id]
+            tally: dict[Any, int] = {("sectors", v.sectors): 1}
+            if v.verdict.cleared and v.decided_by is not None:
+                tally["cleared", v.sectors, bisect_right(ends, v.decided_by)] = 1
+            tallies[enterprise_id] = tally
+        return tallies
+
+    key = ("clearance phases", _phases_key(campaign), today, str(tz))
+    tally = scope_tally(session, user, stamp, key, count, contributions)
+    out: list[PhaseClearance] = []
+    for index, phase in enumerate(phases):
+        totals: dict[Sector | None, list[int]] = defaultdict(lambda: [0, 0])
+        for name, n in tally.items():
+            if not isinstance(name, tuple) or name[0] != "sectors":
+                continue
+            sectors = name[1]
+            cleared = sum(tally.get(("cleared", sectors, j), 0) for j in range(index + 1))
+            for sector in (*sectors, None):
+                totals[sector][0] += n
+                totals[sector][1] += cleared
+        rows = [(s, totals[s][0], totals[s][1]) for s in (*Sector, None) if totals[s][0] or s is None]
+        out.append(PhaseClearance(phase.code, phase.name, min(phase.ends_on, today), rows))
+    return out

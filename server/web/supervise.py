@@ -88,16 +88,13 @@ def dashboard() -> Any:
     def verdicts() -> Any:
         return oversight.scope_clearances(db.session, user, figures.today, clearance_cache()).values()
 
+    def all_verdicts() -> Any:
+        return oversight.all_clearances(db.session, figures.today, clearance_cache())
+
     trend = trends.trends(
-        db.session,
-        user,
-        figures.campaign,
-        figures.today,
-        zone,
-        verdicts,
-        trends_cache(),
-        contribution_cache(),
-    )
+        db.session, user, figures.campaign, figures.today, zone, verdicts, trends_cache(), contribution_cache(),
+        all_verdicts,
+    )  # fmt: skip
     return render_template(
         "dashboard.html",
         d=figures,

@@ -1,6 +1,6 @@
 """Issue 17, item 5: the dashboard's figures kept as each enterprise's contribution and patched after writes
 (oversight.contributions) equal a plain recount after any sequence of writes, in every scope, on both engines:
-coverage per phase, the hazard counts, and the weekly coverage and hazard trends."""
+coverage per phase, the hazard counts, 清零 by sector, the weekly coverage and hazard trends and 清零 by phase."""
 
 from __future__ import annotations
 
@@ -111,30 +111,36 @@ def _write(kind: str, index: int, value: int) -> None:
     db.session.commit()
 
 
-def _assert_kept_equals_recount(cache: ContributionCache) -> None:
+def _assert_kept_equals_recount(cache: ContributionCache, verdicts: oversight.ClearanceCache) -> None:
     zone = clock.zone()
     today = clock.today(zone)
     for username in SCOPES:
         user = db.session.scalar(sa.select(User).where(User.username == username))
         assert user is not None
-        kept = oversight.dashboard(db.session, user, today, zone, contributions=cache)
+        kept = oversight.dashboard(db.session, user, today, zone, verdicts, contributions=cache)
         plain = oversight.dashboard(db.session, user, today, zone)
         assert kept.hazards == plain.hazards, username
+        assert kept.sectors == plain.sectors, username
         assert [(c.phase.id, c.inspected, c.in_scope) for c in kept.coverage] == [
             (c.phase.id, c.inspected, c.in_scope) for c in plain.coverage
         ], username
         campaign = plain.campaign
         for day in (today, *(p.starts_on + timedelta(days=9) for p in (campaign.phases if campaign else []))):
-            kept_trend = trends.trends(db.session, user, campaign, day, zone, lambda: [], None, cache)
-            plain_trend = trends.trends(db.session, user, campaign, day, zone, lambda: [])
+            scope = oversight.clearances(db.session, user, day).values()
+            kept_trend = trends.trends(
+                db.session, user, campaign, day, zone, lambda: [], None, cache,
+                lambda: oversight.all_clearances(db.session, day, verdicts),  # noqa: B023 (called at once)
+            )  # fmt: skip
+            plain_trend = trends.trends(db.session, user, campaign, day, zone, lambda: scope)  # noqa: B023
             assert kept_trend.coverage == plain_trend.coverage, (username, day)
             assert kept_trend.hazards == plain_trend.hazards, (username, day)
+            assert kept_trend.clearance == plain_trend.clearance, (username, day)
 
 
 def test_the_kept_figures_equal_a_recount_after_random_writes(app: Flask) -> None:
-    cache = ContributionCache()
+    cache, verdicts = ContributionCache(), oversight.ClearanceCache()
     with app.app_context():
-        _assert_kept_equals_recount(cache)  # built from nothing
+        _assert_kept_equals_recount(cache, verdicts)  # built from nothing
 
         @settings(
             max_examples=12,
@@ -145,14 +151,16 @@ def test_the_kept_figures_equal_a_recount_after_random_writes(app: Flask) -> Non
         def after(writes: list[tuple[str, int, int]]) -> None:
             for kind, index, value in writes:
                 _write(kind, index, value)
-            _assert_kept_equals_recount(cache)  # patched: only the enterprises written were counted again
+            _assert_kept_equals_recount(
+                cache, verdicts
+            )  # patched: only the enterprises written were counted again
 
         after()
 
 
 def test_a_patch_counts_only_the_enterprises_written(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """After one hazard is written, the figures are counted again for its enterprise alone."""
-    cache = ContributionCache()
+    cache, verdicts = ContributionCache(), oversight.ClearanceCache()
     counted: list[Any] = []
     from server.services.oversight import contributions
 
@@ -164,10 +172,10 @@ def test_a_patch_counts_only_the_enterprises_written(app: Flask, monkeypatch: py
 
     monkeypatch.setattr(contributions.Contributions, "patched", spy)
     with app.app_context():
-        _assert_kept_equals_recount(cache)
+        _assert_kept_equals_recount(cache, verdicts)
         assert counted == []
         hazard = _pick(Hazard, 3)
         hazard.state = HazardState.accepted
         db.session.commit()
-        _assert_kept_equals_recount(cache)
+        _assert_kept_equals_recount(cache, verdicts)
         assert counted and all(changed == {hazard.enterprise_id} for changed in counted)

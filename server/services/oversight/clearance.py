@@ -489,10 +489,16 @@ class SectorClearance:
 def clearance_by_sector(verdicts: Iterable[EnterpriseClearance]) -> list[SectorClearance]:
     """Totals per sector flag, then for all enterprises; an enterprise with several flags counts in each."""
     # A province's 10,000 verdicts fall into a few dozen kinds: tally the kinds, then spread them over sectors.
-    kinds = Counter(
-        (v.sectors, v.inspected, v.verdict.cleared, v.pending is not None and v.pending.cleared)
-        for v in verdicts
-    )
+    return sectors_of_kinds(Counter(kind_of(v) for v in verdicts))
+
+
+def kind_of(v: EnterpriseClearance) -> tuple[frozenset[Sector], bool, bool, bool]:
+    """What ``clearance_by_sector`` counts of a verdict: its sectors, inspected, cleared, cleared pending review."""
+    return (v.sectors, v.inspected, v.verdict.cleared, v.pending is not None and v.pending.cleared)
+
+
+def sectors_of_kinds(kinds: Counter[tuple[frozenset[Sector], bool, bool, bool]]) -> list[SectorClearance]:
+    """``clearance_by_sector`` of verdicts tallied by ``kind_of``."""
     totals: Counter[tuple[Sector | None, str]] = Counter()
     for (sectors, inspected, cleared, pending_cleared), n in kinds.items():
         status = counting.clearance_status(official=cleared, pending=pending_cleared, inspected=inspected)

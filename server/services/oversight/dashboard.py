@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, tzinfo
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -14,8 +16,11 @@ from server.services import DbSession
 from server.services.oversight.clearance import (
     ClearanceCache,
     SectorClearance,
+    all_clearances,
     clearance_by_sector,
+    kind_of,
     scope_clearances,
+    sectors_of_kinds,
 )
 from server.services.oversight.contributions import ContributionCache, scope_tally
 from server.services.oversight.coverage import PhaseCoverage, campaign_for, coverage_counts, coverage_tallies
@@ -120,7 +125,7 @@ def dashboard(
     if counted is None:
         counted = (
             _coverage(session, user, stamp, phases, tz, contributions) if campaign is not None else (0, {}),
-            clearance_by_sector(scope_clearances(session, user, today, cache).values()),
+            _sectors(session, user, stamp, today, cache, contributions),
             _hazards(session, user, stamp, today, window, contributions),
         )
         if figures is not None:
@@ -171,3 +176,25 @@ def _hazards(
     key = ("hazards", today, None if window is None else (window.starts_on, window.ends_on, str(window.tz)))
     tally = scope_tally(session, user, stamp, key, hazard_tallies(session, today, window), contributions)
     return figures_of_tally(tally, window)
+
+
+def _sectors(
+    session: DbSession,
+    user: User,
+    stamp: int,
+    today: date,
+    cache: ClearanceCache | None,
+    contributions: ContributionCache | None,
+) -> list[SectorClearance]:
+    """``clearance_by_sector`` of the scope, from each enterprise's kept kind of verdict when ``contributions``
+    (and the verdicts' ``cache``) are given: a pass over a province's 10,000 verdicts per view is ~20 ms."""
+    if contributions is None or cache is None or user.role == Role.enterprise:
+        return clearance_by_sector(scope_clearances(session, user, today, cache).values())
+    verdicts = all_clearances(session, today, cache)
+
+    def count(ids: Any | None) -> dict[uuid.UUID, dict[Any, int]]:
+        chosen = verdicts if ids is None else [e for e in ids if e in verdicts]
+        return {e: {kind_of(verdicts[e]): 1} for e in chosen}
+
+    tally = scope_tally(session, user, stamp, ("sectors", today), count, contributions)
+    return sectors_of_kinds(Counter(cast(dict[Any, int], tally)))
