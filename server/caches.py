@@ -11,6 +11,8 @@ from flask import current_app
 from server import clock
 from server.extensions import db
 from server.services import oversight, progress_report, trends
+from server.services.mapclusters import MapLayersCache
+from server.services.oversight.contributions import ContributionCache
 from server.services.oversight.stamped import StampedCache
 from server.services.reconciliation import ReconciliationCache
 from server.services.scope import ScopeCache
@@ -22,11 +24,13 @@ def clearance_cache() -> oversight.ClearanceCache:
 
 
 def warm_clearance_cache(app: Any) -> None:
-    """Decide every enterprise's 清零 once, so that the first dashboard after a (re)start is not the one
-    that pays for it; run by gunicorn in a thread as each worker starts (deploy/gunicorn.conf.py)."""
+    """Decide every enterprise's 清零 once, and keep the map's layers, so that the first dashboard or map after
+    a (re)start is not the one that pays for it; run by gunicorn in a thread as each worker starts
+    (deploy/gunicorn.conf.py)."""
     with app.app_context():
         try:
             oversight.all_clearances(db.session, clock.today(), clearance_cache())
+            map_layers_cache().layers(db.session, clock.today())
         except Exception:  # a cold cache is only slower: never let warming take a worker down
             current_app.logger.exception("warming the 清零 cache failed")
         finally:
@@ -52,6 +56,18 @@ def dashboard_cache() -> StampedCache:
     """This app's cache of the dashboard's coverage, 清零 and hazard counts per viewer (stamped with the change
     counter, so never stale)."""
     return current_app.extensions.setdefault("dashboard_cache", StampedCache())
+
+
+def contribution_cache() -> ContributionCache:
+    """This app's cache of each enterprise's part of the dashboard's coverage, hazard counts and weekly trends
+    (stamped with the change counter, and patched with the enterprises written since)."""
+    return current_app.extensions.setdefault("contribution_cache", ContributionCache())
+
+
+def map_layers_cache() -> MapLayersCache:
+    """This app's map layers kept per enterprise (stamped with the change counter, and patched with the
+    enterprises written since)."""
+    return current_app.extensions.setdefault("map_layers_cache", MapLayersCache())
 
 
 def report_cache() -> progress_report.ReportCache:

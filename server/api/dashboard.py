@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 
 from server import clock
 from server.api.access import supervisor_user
-from server.caches import clearance_cache, dashboard_cache
+from server.caches import clearance_cache, contribution_cache, dashboard_cache
 from server.extensions import db
 from server.services import oversight
 
@@ -84,7 +84,13 @@ def get_dashboard() -> dict[str, Any]:
 
     zone = clock.zone()
     d = oversight.dashboard(
-        db.session, supervisor_user(), clock.today(zone), zone, clearance_cache(), dashboard_cache()
+        db.session,
+        supervisor_user(),
+        clock.today(zone),
+        zone,
+        clearance_cache(),
+        dashboard_cache(),
+        contribution_cache(),
     )
     return {
         "today": d.today,

@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from server import clock
 from server.api.access import current_user
 from server.api.schemas import ProblemSchema
+from server.caches import map_layers_cache
 from server.domain.roles import SUPERVISOR_ROLES
 from server.extensions import db
 from server.services.map_schema import MapViewSchema, view_dict
@@ -76,6 +77,7 @@ def list_points(args: dict[str, Any]) -> Response:
         box=box,
         zoom=args.get("zoom"),
         cluster_above=current_app.config["MAP_CLUSTER_ABOVE"],
+        kept=map_layers_cache(),
     )
     # Plain dicts: marshmallow's per-field dump was 6 of a province's 10 seconds; the schema documents it.
     return jsonify(view_dict(view, current_app.config["MAP_CLUSTER_ABOVE"]))

@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -25,6 +25,7 @@ from server.domain.evidence import (
     seal_differences,
 )
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome, status_after_review
+from server.domain.roles import Role
 from server.errors import (
     flagged_approval_unconfirmed,
     inspection_not_reviewable,
@@ -46,6 +47,8 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.services import DbSession, audit
+from server.services.oversight.contributions import ContributionCache, scope_tally
+from server.services.oversight.stamped import change_stamp
 from server.services.scope import visible_hazards, visible_inspections
 from sync.blobs import BlobStore
 
@@ -407,10 +410,59 @@ class InspectionPage:
     flags: dict[uuid.UUID, tuple[Flag, ...]] = field(default_factory=dict)
 
 
+def inspection_tallies(session: DbSession) -> Any:
+    """Counts each enterprise's inspections not deleted by ``(status, kind)`` (an
+    oversight.contributions.Counting): the review queue's count, kept per enterprise."""
+
+    def count(ids: Any | None) -> dict[Any, dict[Any, int]]:
+        query = (
+            sa.select(Inspection.enterprise_id, Inspection.status, Inspection.kind, sa.func.count())
+            .where(Inspection.deleted_at.is_(None))
+            .group_by(Inspection.enterprise_id, Inspection.status, Inspection.kind)
+        )
+        if ids is not None:
+            query = query.where(Inspection.enterprise_id.in_(ids))
+        tallies: dict[Any, dict[Any, int]] = {}
+        for enterprise_id, status, kind, n in session.execute(query):
+            tallies.setdefault(enterprise_id, {})[
+                InspectionStatus(status).value, InspectionKind(kind).value
+            ] = n
+        return tallies
+
+    return count
+
+
+def _kept_total(
+    session: DbSession, user: User, filters: InspectionFilters, counts: ContributionCache
+) -> int | None:
+    """How many inspections match ``filters``, from the kept counts per enterprise when only status and kind
+    narrow the list (None: count the list itself)."""
+    if filters.enterprise or filters.seal or filters.doubtful is not None or user.role == Role.enterprise:
+        return None
+    stamp = change_stamp(session)
+    tally = scope_tally(
+        session, user, stamp, ("inspections by status and kind",), inspection_tallies(session), counts
+    )
+    total = 0
+    for key, n in tally.items():
+        status, kind = cast(tuple[str, str], key)
+        if (filters.status is None or status == filters.status.value) and (
+            filters.kind is None or kind == filters.kind.value
+        ):
+            total += n
+    return total
+
+
 def list_inspections(
-    session: DbSession, user: User, filters: InspectionFilters, page: int = 1, page_size: int = PAGE_SIZE
+    session: DbSession,
+    user: User,
+    filters: InspectionFilters,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+    counts: ContributionCache | None = None,
 ) -> InspectionPage:
-    """Inspections in ``user``'s scope matching ``filters``, newest first, one page at a time."""
+    """Inspections in ``user``'s scope matching ``filters``, newest first, one page at a time; with ``counts``,
+    the total comes from the inspections kept counted per enterprise (oversight.contributions)."""
     query = visible_inspections(session, user).join(Enterprise, Enterprise.id == Inspection.enterprise_id)
     if filters.status is not None:
         query = query.where(Inspection.status == filters.status)
@@ -429,7 +481,9 @@ def list_inspections(
         query = query.where(
             Inspection.id.in_(doubtful) if filters.doubtful else Inspection.id.not_in(doubtful)
         )
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+    total = _kept_total(session, user, filters, counts) if counts is not None else None
+    if total is None:
+        total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     newest = sa.func.coalesce(Inspection.finished_at, Inspection.started_at, Inspection.received_at)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from server.domain.roles import Role
 from server.models import Device, Enterprise, Hazard, Inspection, Region, SamplingAssignment, User
@@ -131,13 +132,75 @@ def principal_for(session: DbSession, device: Device, cache: ScopeCache | None =
 
 def region_subtree_ids(session: DbSession, root_id: int) -> set[int]:
     """``root_id`` and the ids of every region below it."""
+    children = _region_children(session)
     ids = {root_id}
-    frontier = {root_id}
+    frontier = [root_id]
     while frontier:
-        children = set(session.scalars(sa.select(Region.id).where(Region.parent_id.in_(frontier))))
-        frontier = children - ids
-        ids |= frontier
+        below = [c for r in frontier for c in children.get(r, ()) if c not in ids]
+        ids.update(below)
+        frontier = below
     return ids
+
+
+class _RegionTree:
+    """The region tree (parent → children) as of its stamp (``region_tree_stamp``), kept per worker: the pages
+    ask for a scope's regions ~15 times per request, and walking the tree costs a query per level each time."""
+
+    def __init__(self) -> None:
+        self.stamp: tuple[Any, ...] | None = None
+        self.children: dict[int, tuple[int, ...]] = {}
+        self.lock = threading.Lock()
+
+
+_REGION_TREE = _RegionTree()
+#: Where a session keeps the tree it read (until its next flush or the end of its transaction).
+_SESSION_TREE = "region_tree_children"
+
+
+def region_tree_stamp(session: DbSession) -> tuple[Any, ...]:
+    """What the region tree is built from, in one query: its size, a checksum of its parent links and its latest
+    update (as scope_stamp reads it), so that an added, removed or moved region changes it."""
+    parent = sa.func.coalesce(Region.parent_id, 0)
+    return tuple(
+        session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.sum(parent),
+                sa.func.sum(Region.id * parent),
+                sa.func.max(Region.updated_at),
+            )
+        ).one()
+    )
+
+
+def _region_children(session: DbSession) -> dict[int, tuple[int, ...]]:
+    """The tree's children by parent: read once per transaction (a stamp query), rebuilt when its stamp moved."""
+    found: dict[int, tuple[int, ...]] | None = session.info.get(_SESSION_TREE)
+    if found is not None:
+        return found
+    stamp = region_tree_stamp(session)
+    tree = _REGION_TREE
+    with tree.lock:
+        children = tree.children if tree.stamp == stamp else None
+    if children is None:
+        grouped: dict[int, list[int]] = {}
+        for region_id, parent_id in session.execute(sa.select(Region.id, Region.parent_id)):
+            if parent_id is not None:
+                grouped.setdefault(parent_id, []).append(region_id)
+        children = {parent: tuple(ids) for parent, ids in grouped.items()}
+        with tree.lock:
+            tree.stamp, tree.children = stamp, children
+    session.info[_SESSION_TREE] = children
+    return children
+
+
+def _forget_tree(session: Any, *_: Any) -> None:
+    """A write (or a new transaction) may move regions: the session reads the tree's stamp again."""
+    session.info.pop(_SESSION_TREE, None)
+
+
+sa.event.listen(Session, "after_flush", _forget_tree)
+sa.event.listen(Session, "after_transaction_end", _forget_tree)
 
 
 def visible_region_ids(session: DbSession, user: User) -> set[int] | None:

@@ -15,7 +15,7 @@ Each figure is counted by the same rule as the table it sits beside, never anew:
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,9 +23,11 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from server import clock
 from server.domain.hazards import HazardEventKind, HazardState
+from server.domain.roles import Role
 from server.domain.sectors import Sector
 from server.models import Campaign, Hazard, HazardEvent, Inspection, User
 from server.services import DbSession
@@ -34,7 +36,11 @@ from server.services.oversight import (
     campaign_window,
     counted_hazards,
     counting_conditions,
+    recorded_for_good,
+    recorded_for_good_by_row,
 )
+from server.services.oversight.contributions import ContributionCache, scope_tally
+from server.services.oversight.coverage import enterprises_tally
 from server.services.oversight.stamped import StampedCache, change_stamp
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
@@ -171,6 +177,24 @@ def hazards_by_week(
     window = campaign_window(campaign, tz)
     if window is None:
         return []
+    spans, query = _hazard_weeks_query(campaign, today, tz)
+    found: Counter[int] = Counter()
+    rectified: Counter[int] = Counter()
+    for found_in, done_in, n in session.execute(query.where(counted_hazards(session, user, window))):
+        found[found_in] += n
+        if done_in is not None:
+            rectified[done_in] += n
+    return [HazardWeek(w, found.get(i, 0), rectified.get(i, 0)) for i, w in enumerate(spans)]
+
+
+def _hazard_weeks_query(
+    campaign: Campaign | None, today: date, tz: tzinfo, *by: Any, enterprise_ids: Any | None = None
+) -> tuple[list[Week], sa.Select[Any]]:
+    """The weeks shown, and the count of hazards found within the campaign's days per (``by`` columns, week
+    found, week rectified), to be narrowed to the hazards counted (``hazards_by_week``); with
+    ``enterprise_ids``, only the events of those enterprises' hazards are read."""
+    window = campaign_window(campaign, tz)
+    assert window is not None
     spans = weeks(window.starts_on, max(window.starts_on, min(today, window.ends_on)))
     ends = [clock.day_end(w.ends_on, tz) for w in spans[:-1]]
 
@@ -189,30 +213,120 @@ def hazards_by_week(
         )
         .where(HazardEvent.kind.in_(kinds))
         .group_by(HazardEvent.hazard_id)
-        .subquery()
     )
+    if enterprise_ids is not None:
+        theirs = aliased(Hazard)
+        latest = latest.where(
+            HazardEvent.hazard_id.in_(sa.select(theirs.id).where(theirs.enterprise_id.in_(enterprise_ids)))
+        )
+    latest_events = latest.subquery()
     found_week = week_of(Hazard.found_at).label("found_week")
     done_week = sa.case(
         (
             Hazard.state.in_([s.value for s in RECTIFIED]),
-            week_of(sa.func.coalesce(latest.c.accepted, latest.c.closed, Hazard.found_at)),
+            week_of(sa.func.coalesce(latest_events.c.accepted, latest_events.c.closed, Hazard.found_at)),
         ),
         else_=None,
     ).label("done_week")
     query = (
-        sa.select(found_week, done_week, sa.func.count())
+        sa.select(*by, found_week, done_week, sa.func.count())
         .select_from(Hazard)
-        .outerjoin(latest, latest.c.hazard_id == Hazard.id)
-        .where(counted_hazards(session, user, window))
-        .group_by(found_week, done_week)
+        .outerjoin(latest_events, latest_events.c.hazard_id == Hazard.id)
+        .group_by(*by, found_week, done_week)
     )
-    found: Counter[int] = Counter()
-    rectified: Counter[int] = Counter()
-    for found_in, done_in, n in session.execute(query):
-        found[found_in] += n
-        if done_in is not None:
-            rectified[done_in] += n
-    return [HazardWeek(w, found.get(i, 0), rectified.get(i, 0)) for i, w in enumerate(spans)]
+    return spans, query
+
+
+def hazard_week_tallies(session: DbSession, campaign: Campaign | None, today: date, tz: tzinfo) -> Any:
+    """Counts each enterprise's part of ``hazards_by_week`` (an oversight.contributions.Counting):
+    ``("found", week)`` and ``("rectified", week)`` by the weeks' numbers."""
+    window = campaign_window(campaign, tz)
+
+    def count(ids: Any | None) -> dict[Any, dict[Any, int]]:
+        if window is None:
+            return {}
+        _, query = _hazard_weeks_query(campaign, today, tz, Hazard.enterprise_id, enterprise_ids=ids)
+        for_good = recorded_for_good_by_row() if isinstance(ids, list) else recorded_for_good()
+        query = query.where(Hazard.deleted_at.is_(None), for_good, window.inside(Hazard.found_at))
+        if ids is not None:
+            query = query.where(Hazard.enterprise_id.in_(ids))
+        tallies: dict[Any, dict[Any, int]] = {}
+        for enterprise_id, found_in, done_in, n in session.execute(query):
+            tally = tallies.setdefault(enterprise_id, {})
+            tally["found", found_in] = tally.get(("found", found_in), 0) + n
+            if done_in is not None:
+                tally["rectified", done_in] = tally.get(("rectified", done_in), 0) + n
+        return tallies
+
+    return count
+
+
+def hazard_weeks_of_tally(
+    campaign: Campaign | None, today: date, tz: tzinfo, tally: dict[Any, int]
+) -> list[HazardWeek]:
+    """The ``hazards_by_week`` of a scope's summed ``hazard_week_tallies``."""
+    window = campaign_window(campaign, tz)
+    if window is None:
+        return []
+    spans = weeks(window.starts_on, max(window.starts_on, min(today, window.ends_on)))
+    return [
+        HazardWeek(w, int(tally.get(("found", i), 0)), int(tally.get(("rectified", i), 0)))
+        for i, w in enumerate(spans)
+    ]
+
+
+def coverage_week_tallies(session: DbSession, campaign: Campaign | None, today: date, tz: tzinfo) -> Any:
+    """Counts each enterprise's part of ``coverage_by_week`` (an oversight.contributions.Counting):
+    ``"enterprises"`` 1 for every enterprise not deleted, and ``("week", number)`` 1 for the week (numbered
+    across the begun phases) its first counting inspection of each phase falls in, as coverage_by_week
+    places it (the last week shown takes the rest of the phase)."""
+    phases = [p for p in (campaign.phases if campaign is not None else []) if p.starts_on <= today]
+    shown = [[w for w in weeks(p.starts_on, p.ends_on) if w.starts_on <= today] for p in phases]
+    offsets = [sum(len(spans) for spans in shown[:index]) for index in range(len(shown))]
+    ends = [[clock.day_end(w.ends_on, tz) for w in spans[:-1]] for spans in shown]
+
+    def count(ids: Any | None) -> dict[Any, dict[Any, int]]:
+        tallies: dict[Any, dict[Any, int]] = dict(enterprises_tally(session, ids))
+        if not phases:
+            return tallies
+        phase = sa.case(
+            *(
+                (sa.and_(Inspection.finished_at >= clock.day_start(p.starts_on, tz),
+                         Inspection.finished_at < clock.day_end(p.ends_on, tz)), index)
+                for index, p in enumerate(phases)
+            ),
+            else_=None,
+        )  # fmt: skip
+        query = (
+            sa.select(Inspection.enterprise_id, phase.label("phase"), sa.func.min(Inspection.finished_at))
+            .where(*counting_conditions(session, None), phase.is_not(None))
+            .group_by(phase, Inspection.enterprise_id)
+        )
+        if ids is not None:
+            query = query.where(Inspection.enterprise_id.in_(ids))
+        for enterprise_id, index, at in session.execute(query):
+            if enterprise_id in tallies:
+                tallies[enterprise_id]["week", offsets[index] + bisect_right(ends[index], at)] = 1
+        return tallies
+
+    return count
+
+
+def coverage_weeks_of_tally(
+    campaign: Campaign | None, today: date, tally: dict[Any, int]
+) -> list[CoverageWeek]:
+    """The ``coverage_by_week`` of a scope's summed ``coverage_week_tallies``."""
+    phases = [p for p in (campaign.phases if campaign is not None else []) if p.starts_on <= today]
+    in_scope = int(tally.get("enterprises", 0))
+    out: list[CoverageWeek] = []
+    code = 0
+    for phase_row in phases:
+        covered = 0
+        for span in (w for w in weeks(phase_row.starts_on, phase_row.ends_on) if w.starts_on <= today):
+            covered += int(tally.get(("week", code), 0))
+            code += 1
+            out.append(CoverageWeek(phase_row.code, phase_row.name, span, covered, in_scope))
+    return out
 
 
 @dataclass(frozen=True)
@@ -290,6 +404,8 @@ def trends(
     tz: tzinfo,
     verdicts: Callable[[], Iterable[EnterpriseClearance]],
     cache: TrendsCache | None = None,
+    contributions: ContributionCache | None = None,
+    all_verdicts: Callable[[], dict[Any, EnterpriseClearance]] | None = None,
 ) -> Trends:
     """The dashboard's three trends for ``user``'s scope on ``today`` (``verdicts`` gives the scope's 清零);
     with ``cache``, the weeks and the 清零 by phase are counted again only after something was written."""
@@ -306,10 +422,104 @@ def trends(
     counted = cache.get(key, stamp) if cache is not None else None
     if counted is None:
         counted = Trends(
-            coverage=coverage_by_week(session, user, campaign, today, tz),
-            hazards=hazards_by_week(session, user, campaign, today, tz),
-            clearance=clearance_by_phase(campaign, today, tz, verdicts()),
+            coverage=_coverage_weeks(session, user, stamp, campaign, today, tz, contributions),
+            hazards=_hazard_weeks(session, user, stamp, campaign, today, tz, contributions),
+            clearance=_clearance_phases(
+                session, user, stamp, campaign, today, tz, verdicts, all_verdicts, contributions
+            ),
         )
         if cache is not None:
             cache.put(key, stamp, counted)
     return counted
+
+
+def _phases_key(campaign: Campaign | None) -> tuple[Any, ...]:
+    phases = campaign.phases if campaign is not None else []
+    return tuple((p.id, p.starts_on, p.ends_on) for p in phases)
+
+
+def _coverage_weeks(
+    session: DbSession,
+    user: User,
+    stamp: int,
+    campaign: Campaign | None,
+    today: date,
+    tz: tzinfo,
+    contributions: ContributionCache | None,
+) -> list[CoverageWeek]:
+    """``coverage_by_week``, from the enterprises' kept contributions when ``contributions`` is given."""
+    if contributions is None:
+        return coverage_by_week(session, user, campaign, today, tz)
+    key = ("coverage weeks", _phases_key(campaign), today, str(tz))
+    count = coverage_week_tallies(session, campaign, today, tz)
+    return coverage_weeks_of_tally(
+        campaign, today, scope_tally(session, user, stamp, key, count, contributions)
+    )
+
+
+def _hazard_weeks(
+    session: DbSession,
+    user: User,
+    stamp: int,
+    campaign: Campaign | None,
+    today: date,
+    tz: tzinfo,
+    contributions: ContributionCache | None,
+) -> list[HazardWeek]:
+    """``hazards_by_week``, from the enterprises' kept contributions when ``contributions`` is given."""
+    if contributions is None or campaign_window(campaign, tz) is None:
+        return hazards_by_week(session, user, campaign, today, tz)
+    key = ("hazard weeks", _phases_key(campaign), today, str(tz))
+    count = hazard_week_tallies(session, campaign, today, tz)
+    return hazard_weeks_of_tally(
+        campaign, today, tz, scope_tally(session, user, stamp, key, count, contributions)
+    )
+
+
+def _clearance_phases(
+    session: DbSession,
+    user: User,
+    stamp: int,
+    campaign: Campaign | None,
+    today: date,
+    tz: tzinfo,
+    verdicts: Callable[[], Iterable[EnterpriseClearance]],
+    all_verdicts: Callable[[], dict[Any, EnterpriseClearance]] | None,
+    contributions: ContributionCache | None,
+) -> list[PhaseClearance]:
+    """``clearance_by_phase`` of the scope, from each enterprise's kept part when ``contributions`` and every
+    enterprise's verdicts (``all_verdicts``, oversight.all_clearances) are given: ``("sectors", flags)`` 1, and
+    ``("cleared", flags, index)`` 1 for a cleared enterprise, ``index`` the first begun phase it counts in."""
+    phases = [p for p in (campaign.phases if campaign is not None else []) if p.starts_on <= today]
+    if contributions is None or all_verdicts is None or user.role == Role.enterprise or not phases:
+        return clearance_by_phase(campaign, today, tz, verdicts())
+    # clearance_by_phase counts a moment in a phase before the last when it is before the phase's end.
+    ends = [clock.day_end(p.ends_on, tz) for p in phases[:-1]]
+    kept = all_verdicts()
+
+    def count(ids: Any | None) -> dict[Any, dict[Any, int]]:
+        tallies: dict[Any, dict[Any, int]] = {}
+        for enterprise_id in kept if ids is None else [e for e in ids if e in kept]:
+            v = kept[enterprise_id]
+            tally: dict[Any, int] = {("sectors", v.sectors): 1}
+            if v.verdict.cleared and v.decided_by is not None:
+                tally["cleared", v.sectors, bisect_right(ends, v.decided_by)] = 1
+            tallies[enterprise_id] = tally
+        return tallies
+
+    key = ("clearance phases", _phases_key(campaign), today, str(tz))
+    tally = scope_tally(session, user, stamp, key, count, contributions)
+    out: list[PhaseClearance] = []
+    for index, phase in enumerate(phases):
+        totals: dict[Sector | None, list[int]] = defaultdict(lambda: [0, 0])
+        for name, n in tally.items():
+            if not isinstance(name, tuple) or name[0] != "sectors":
+                continue
+            sectors = name[1]
+            cleared = sum(tally.get(("cleared", sectors, j), 0) for j in range(index + 1))
+            for sector in (*sectors, None):
+                totals[sector][0] += n
+                totals[sector][1] += cleared
+        rows = [(s, totals[s][0], totals[s][1]) for s in (*Sector, None) if totals[s][0] or s is None]
+        out.append(PhaseClearance(phase.code, phase.name, min(phase.ends_on, today), rows))
+    return out

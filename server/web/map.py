@@ -15,6 +15,7 @@ from flask import Blueprint, abort, current_app, make_response, render_template,
 from jinja2.utils import htmlsafe_json_dumps
 
 from server import clock
+from server.caches import map_layers_cache
 from server.domain.hazards import HazardLevel, HazardState
 from server.domain.inspections import InspectionKind, InspectionStatus
 from server.extensions import db
@@ -182,6 +183,7 @@ def map_context(enterprise_id: uuid.UUID | None = None) -> dict[str, Any]:
             kinds=list(PointKind),
             today=today,
             cluster_above=current_app.config["MAP_CLUSTER_ABOVE"],
+            kept=map_layers_cache(),
         )
     else:
         one = map_points(db.session, user, today=today, enterprise_id=enterprise_id)

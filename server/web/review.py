@@ -24,6 +24,7 @@ from flask import (
 from werkzeug.wsgi import wrap_file
 
 from server import clock, security
+from server.caches import contribution_cache
 from server.domain.inspections import InspectionKind, InspectionStatus, ReviewOutcome
 from server.domain.roles import SUPERVISOR_ROLES, Role
 from server.errors import photo_bytes_missing, photo_file_lost, review_outcome_missing
@@ -109,8 +110,9 @@ def inspection_list() -> Any:
     )
     page_no = request.args.get("page", "1")
     page = review.list_inspections(
-        db.session, current_supervisor(), filters, int(page_no) if page_no.isdigit() else 1
-    )
+        db.session, current_supervisor(), filters, int(page_no) if page_no.isdigit() else 1,
+        counts=contribution_cache(),
+    )  # fmt: skip
     kept = {key: value for key, value in request.args.items() if key != "page" and value}
     return render_template(
         "review_list.html", page=page, filters=filters, query=urlencode(kept), statuses=members(review.STATUS_ZH),

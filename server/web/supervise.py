@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from server import clock
-from server.caches import clearance_cache, dashboard_cache, trends_cache
+from server.caches import clearance_cache, contribution_cache, dashboard_cache, trends_cache
 from server.domain import hazards as rules
 from server.domain.hazards import HazardEventKind, HazardLevel, HazardState
 from server.domain.sectors import Sector
@@ -82,13 +82,19 @@ def dashboard() -> Any:
     user = current_supervisor()
     zone = clock.zone()
     figures = oversight.dashboard(
-        db.session, user, clock.today(zone), zone, clearance_cache(), dashboard_cache()
+        db.session, user, clock.today(zone), zone, clearance_cache(), dashboard_cache(), contribution_cache()
     )
 
     def verdicts() -> Any:
         return oversight.scope_clearances(db.session, user, figures.today, clearance_cache()).values()
 
-    trend = trends.trends(db.session, user, figures.campaign, figures.today, zone, verdicts, trends_cache())
+    def all_verdicts() -> Any:
+        return oversight.all_clearances(db.session, figures.today, clearance_cache())
+
+    trend = trends.trends(
+        db.session, user, figures.campaign, figures.today, zone, verdicts, trends_cache(), contribution_cache(),
+        all_verdicts,
+    )  # fmt: skip
     return render_template(
         "dashboard.html",
         d=figures,

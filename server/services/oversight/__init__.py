@@ -49,6 +49,7 @@ from server.services.oversight.hazard_figures import (
     hazard_figures,
     overdue_condition,
     recorded_for_good,
+    recorded_for_good_by_row,
 )
 from server.services.oversight.lists import (
     PAGE_SIZE,
@@ -100,6 +101,7 @@ __all__ = [
     "paged",
     "quarantine_pending",
     "recorded_for_good",
+    "recorded_for_good_by_row",
     "scope_clearances",
     "sealed_answers_of",
     "standings",

@@ -23,9 +23,9 @@ from server.domain.sectors import Sector
 from server.models import (
     Catalogue,
     CatalogueItem,
-    ChangeCounter,
     Enterprise,
     Hazard,
+    HazardEvent,
     Inspection,
     ItemResult,
     User,
@@ -33,6 +33,7 @@ from server.models import (
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
 from server.services.oversight.coverage import counting_inspections, enterprise_ids_of, evidence_holds
+from server.services.oversight.stamped import change_stamp, transaction_memo
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 # --- 清零 ---------------------------------------------------------------------------------------------
@@ -248,14 +249,22 @@ PATCH_LIMIT = 300
 
 
 def changed_enterprises(session: DbSession, after: int, upto: int) -> set[uuid.UUID] | None:
-    """Enterprises whose 清零 inputs were written with change numbers in (after, upto]; None when a
-    catalogue changed (every verdict may move). Each query is a range scan of a change_no index."""
+    """Enterprises whose 清零 or dashboard inputs (enterprise, inspections, answers, hazards and their events)
+    were written with change numbers in (after, upto]; None when a catalogue changed (every verdict may move).
+    Each query is a range scan of a change_no index."""
+    # The dashboard's caches patch from the same stamps in one request: ask once per session and window (the
+    # answer for committed change numbers never changes).
+    memo: dict[tuple[int, int], set[uuid.UUID] | None] = transaction_memo(session).setdefault("changed", {})
+    if (after, upto) in memo:
+        found = memo[after, upto]
+        return None if found is None else set(found)
     window = (after, upto)
 
     def numbered(model: Any) -> Any:
         return model.change_no.between(window[0] + 1, window[1])
 
     if session.scalar(sa.select(sa.func.count()).where(numbered(Catalogue))):
+        memo[after, upto] = None
         return None
     queries = [
         sa.select(Enterprise.id).where(numbered(Enterprise)),
@@ -263,8 +272,13 @@ def changed_enterprises(session: DbSession, after: int, upto: int) -> set[uuid.U
         sa.select(Inspection.enterprise_id).join(ItemResult, ItemResult.inspection_id == Inspection.id)
         .where(numbered(ItemResult)),
         sa.select(Hazard.enterprise_id).where(numbered(Hazard)),
+        # An event alone (synced apart from its hazard) moves the week a hazard counts as rectified in.
+        sa.select(Hazard.enterprise_id).join(HazardEvent, HazardEvent.hazard_id == Hazard.id)
+        .where(numbered(HazardEvent)),
     ]  # fmt: skip
-    return set(session.scalars(sa.union(*queries)))
+    changed = set(session.scalars(sa.union(*queries)))
+    memo[after, upto] = changed
+    return set(changed)
 
 
 def scope_clearances(
@@ -290,7 +304,15 @@ def scope_clearances(
     regions = visible_region_ids(session, user)
     if regions is None:
         return dict(verdicts)
-    return {eid: v for eid, v in verdicts.items() if v.region_id in regions}
+    # The dashboard asks twice per request (its table and its chart): pick a province's 10,000 verdicts once.
+    wanted = frozenset(regions)
+    memo = transaction_memo(session)
+    found = memo.get("scope_clearances")
+    if found is not None and found[0] is verdicts and found[1] == wanted:
+        return dict(found[2])
+    picked = {eid: v for eid, v in verdicts.items() if v.region_id in wanted}
+    memo["scope_clearances"] = (verdicts, wanted, picked)
+    return dict(picked)
 
 
 def all_clearances(
@@ -298,7 +320,7 @@ def all_clearances(
 ) -> dict[uuid.UUID, EnterpriseClearance]:
     """The verdicts of every enterprise, from ``cache`` patched with what was written since its stamp."""
     # Read before the data: rows committed meanwhile can only make the verdicts newer than the stamp.
-    stamp = session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+    stamp = change_stamp(session)
     key = ("all", today)
     cached = cache.get(key)
     if cached is not None and cached.stamp == stamp:
@@ -467,10 +489,16 @@ class SectorClearance:
 def clearance_by_sector(verdicts: Iterable[EnterpriseClearance]) -> list[SectorClearance]:
     """Totals per sector flag, then for all enterprises; an enterprise with several flags counts in each."""
     # A province's 10,000 verdicts fall into a few dozen kinds: tally the kinds, then spread them over sectors.
-    kinds = Counter(
-        (v.sectors, v.inspected, v.verdict.cleared, v.pending is not None and v.pending.cleared)
-        for v in verdicts
-    )
+    return sectors_of_kinds(Counter(kind_of(v) for v in verdicts))
+
+
+def kind_of(v: EnterpriseClearance) -> tuple[frozenset[Sector], bool, bool, bool]:
+    """What ``clearance_by_sector`` counts of a verdict: its sectors, inspected, cleared, cleared pending review."""
+    return (v.sectors, v.inspected, v.verdict.cleared, v.pending is not None and v.pending.cleared)
+
+
+def sectors_of_kinds(kinds: Counter[tuple[frozenset[Sector], bool, bool, bool]]) -> list[SectorClearance]:
+    """``clearance_by_sector`` of verdicts tallied by ``kind_of``."""
     totals: Counter[tuple[Sector | None, str]] = Counter()
     for (sectors, inspected, cleared, pending_cleared), n in kinds.items():
         status = counting.clearance_status(official=cleared, pending=pending_cleared, inspected=inspected)

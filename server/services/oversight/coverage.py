@@ -13,6 +13,7 @@ from server import clock
 from server.domain import counting
 from server.models import Campaign, CampaignPhase, Enterprise, Inspection, User
 from server.services import DbSession
+from server.services.oversight.stamped import transaction_memo
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 # --- campaign and coverage ----------------------------------------------------------------------------
@@ -149,3 +150,56 @@ def coverage_counts(
         )
         counts = {phase_id: n for phase_id, n in grouped.all()}  # noqa: C416 (rows, not pairs)
     return in_scope or 0, counts
+
+
+def enterprise_regions(session: DbSession, ids: list[uuid.UUID] | None = None) -> dict[uuid.UUID, int]:
+    """The region of every enterprise not deleted (of ``ids`` only, when given); asked once per transaction."""
+    memo = transaction_memo(session).setdefault("enterprise_regions", {})
+    key = None if ids is None else tuple(ids)
+    if key not in memo:
+        query = sa.select(Enterprise.id, Enterprise.region_id).where(Enterprise.deleted_at.is_(None))
+        if ids is not None:
+            query = query.where(Enterprise.id.in_(ids))
+        memo[key] = {eid: region for eid, region in session.execute(query)}  # noqa: C416 (rows, not pairs)
+    found: dict[uuid.UUID, int] = memo[key]
+    return found
+
+
+def enterprises_tally(session: DbSession, ids: Any | None) -> dict[uuid.UUID, dict[Any, int]]:
+    """``"enterprises"`` 1 for every enterprise not deleted that ``ids`` selects (a list, a select, None: all)."""
+    if ids is None or isinstance(ids, list):
+        return {eid: {"enterprises": 1} for eid in enterprise_regions(session, ids)}
+    query = sa.select(Enterprise.id).where(Enterprise.deleted_at.is_(None), Enterprise.id.in_(ids))
+    return {eid: {"enterprises": 1} for eid in session.scalars(query)}
+
+
+def coverage_tallies(session: DbSession, phases: list[CampaignPhase], tz: tzinfo) -> Any:
+    """Counts each enterprise's part of ``coverage_counts``: ``"enterprises"`` 1 for every enterprise not
+    deleted, and ``("phase", id)`` 1 for each phase it had a counting inspection finished within (an
+    oversight.contributions.Counting)."""
+
+    def count(ids: Any | None) -> dict[uuid.UUID, dict[Any, int]]:
+        tallies = enterprises_tally(session, ids)
+        if not phases:
+            return tallies
+        phase_of = sa.case(
+            *(
+                (sa.and_(Inspection.finished_at >= clock.day_start(p.starts_on, tz),
+                         Inspection.finished_at < clock.day_end(p.ends_on, tz)), p.id)
+                for p in phases
+            ),
+            else_=None,
+        )  # fmt: skip
+        query = (
+            sa.select(Inspection.enterprise_id, phase_of.label("phase_id"))
+            .where(*counting_conditions(session, None), phase_of.is_not(None))
+            .distinct()
+        )
+        if ids is not None:
+            query = query.where(Inspection.enterprise_id.in_(ids))
+        for enterprise_id, phase_id in session.execute(query):
+            if enterprise_id in tallies:
+                tallies[enterprise_id]["phase", phase_id] = 1
+        return tallies
+
+    return count

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, tzinfo
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
 from server.domain.roles import Role
-from server.models import Campaign, Device, Quarantine, User
+from server.models import Campaign, CampaignPhase, Device, Quarantine, User
 from server.services import DbSession
 from server.services.oversight.clearance import (
     ClearanceCache,
     SectorClearance,
+    all_clearances,
     clearance_by_sector,
+    kind_of,
     scope_clearances,
+    sectors_of_kinds,
 )
-from server.services.oversight.coverage import PhaseCoverage, campaign_for, coverage_counts
-from server.services.oversight.hazard_figures import HazardFigures, campaign_window, hazard_figures
+from server.services.oversight.contributions import ContributionCache, scope_tally
+from server.services.oversight.coverage import PhaseCoverage, campaign_for, coverage_counts, coverage_tallies
+from server.services.oversight.hazard_figures import (
+    HazardFigures,
+    Window,
+    campaign_window,
+    figures_of_tally,
+    hazard_figures,
+    hazard_tallies,
+)
 from server.services.oversight.stamped import StampedCache, change_stamp
 from server.services.scope import visible_region_ids
 
@@ -92,9 +105,11 @@ def dashboard(
     tz: tzinfo,
     cache: ClearanceCache | None = None,
     figures: StampedCache | None = None,
+    contributions: ContributionCache | None = None,
 ) -> Dashboard:
     """The supervisor's overview for ``today`` (a day in the bureau's zone ``tz``), within the user's scope;
-    with ``figures``, coverage, 清零 and hazard counts are counted again only after something was written."""
+    with ``figures``, coverage, 清零 and hazard counts are counted again only after something was written, and
+    with ``contributions`` only for the enterprises written since (oversight.contributions)."""
     # Read before the data: rows committed meanwhile can only make the figures newer than the stamp.
     stamp = change_stamp(session)
     campaign = campaign_for(session, user)
@@ -109,9 +124,9 @@ def dashboard(
     counted = figures.get(key, stamp) if figures is not None else None
     if counted is None:
         counted = (
-            coverage_counts(session, user, phases, tz) if campaign is not None else (0, {}),
-            clearance_by_sector(scope_clearances(session, user, today, cache).values()),
-            hazard_figures(session, user, today, window),
+            _coverage(session, user, stamp, phases, tz, contributions) if campaign is not None else (0, {}),
+            _sectors(session, user, stamp, today, cache, contributions),
+            _hazards(session, user, stamp, today, window, contributions),
         )
         if figures is not None:
             figures.put(key, stamp, counted)
@@ -128,3 +143,58 @@ def dashboard(
         devices=devices_in_scope(session, user),
         quarantined=quarantine_pending(session, user),
     )
+
+
+def _coverage(
+    session: DbSession,
+    user: User,
+    stamp: int,
+    phases: list[CampaignPhase],
+    tz: tzinfo,
+    contributions: ContributionCache | None,
+) -> tuple[int, dict[int, int]]:
+    """``coverage_counts``, from the enterprises' kept contributions when ``contributions`` is given."""
+    if contributions is None:
+        return coverage_counts(session, user, phases, tz)
+    key = ("coverage", tuple((p.id, p.starts_on, p.ends_on) for p in phases), str(tz))
+    tally = scope_tally(session, user, stamp, key, coverage_tallies(session, phases, tz), contributions)
+    covered = {name[1]: int(n) for name, n in tally.items() if isinstance(name, tuple)}
+    return int(tally.get("enterprises", 0)), covered
+
+
+def _hazards(
+    session: DbSession,
+    user: User,
+    stamp: int,
+    today: date,
+    window: Window | None,
+    contributions: ContributionCache | None,
+) -> HazardFigures:
+    """``hazard_figures``, from the enterprises' kept contributions when ``contributions`` is given."""
+    if contributions is None:
+        return hazard_figures(session, user, today, window)
+    key = ("hazards", today, None if window is None else (window.starts_on, window.ends_on, str(window.tz)))
+    tally = scope_tally(session, user, stamp, key, hazard_tallies(session, today, window), contributions)
+    return figures_of_tally(tally, window)
+
+
+def _sectors(
+    session: DbSession,
+    user: User,
+    stamp: int,
+    today: date,
+    cache: ClearanceCache | None,
+    contributions: ContributionCache | None,
+) -> list[SectorClearance]:
+    """``clearance_by_sector`` of the scope, from each enterprise's kept kind of verdict when ``contributions``
+    (and the verdicts' ``cache``) are given: a pass over a province's 10,000 verdicts per view is ~20 ms."""
+    if contributions is None or cache is None or user.role == Role.enterprise:
+        return clearance_by_sector(scope_clearances(session, user, today, cache).values())
+    verdicts = all_clearances(session, today, cache)
+
+    def count(ids: Any | None) -> dict[uuid.UUID, dict[Any, int]]:
+        chosen = verdicts if ids is None else [e for e in ids if e in verdicts]
+        return {e: {kind_of(verdicts[e]): 1} for e in chosen}
+
+    tally = scope_tally(session, user, stamp, ("sectors", today), count, contributions)
+    return sectors_of_kinds(Counter(cast(dict[Any, int], tally)))

@@ -28,6 +28,14 @@ def recorded_for_good() -> sa.ColumnElement[bool]:
     return sa.or_(Hazard.inspection_id.is_(None), Hazard.inspection_id.not_in(drafts))
 
 
+def recorded_for_good_by_row() -> sa.ColumnElement[bool]:
+    """SQL: ``recorded_for_good`` asked per hazard (its inspection looked up by key): the same rule, for a
+    handful of enterprises' hazards, where reading the set of every draft costs ~20 ms at province scale (for
+    all hazards the set is the quicker)."""
+    drafted = sa.exists().where(Inspection.id == Hazard.inspection_id, Inspection.status == "draft")
+    return sa.or_(Hazard.inspection_id.is_(None), sa.not_(drafted))
+
+
 def overdue_condition(today: date) -> sa.ColumnElement[bool]:
     """SQL condition: the rectification is the enterprise's to do and its deadline has passed."""
     return sa.and_(
@@ -157,3 +165,56 @@ def hazard_figures(
     by_level_state = {(HazardLevel(lv), HazardState(st)): n for lv, st, n, *_ in grouped if n}
     overdue, listed, stop, earlier, later = (sum(int(row[i] or 0) for row in grouped) for i in range(3, 8))
     return HazardFigures(by_level_state, overdue, listed, stop, window, earlier, later)
+
+
+def hazard_tallies(session: DbSession, today: date, window: Window | None) -> Any:
+    """Counts each enterprise's part of ``hazard_figures`` (an oversight.contributions.Counting): by
+    ``("found", level, state)`` inside the window, and ``"overdue"``, ``"listed"``, ``"stop"``, ``"before"``
+    and ``"after"``, under the same conditions as ``hazard_figures``; ``figures_of_tally`` reads them back."""
+    inside = sa.true() if window is None else window.inside(Hazard.found_at)
+    outside = (
+        (sa.false(), sa.false())
+        if window is None
+        else (window.before(Hazard.found_at), window.after(Hazard.found_at))
+    )
+    open_states = [s.value for s in OPEN_STATES]
+
+    def count(ids: Any | None) -> dict[Any, dict[Any, int]]:
+        query = (
+            sa.select(
+                Hazard.enterprise_id, Hazard.level, Hazard.state,
+                sa.func.count().filter(inside),
+                sa.func.count().filter(inside, overdue_condition(today)),
+                sa.func.count().filter(inside, Hazard.listed.is_(True)),
+                sa.func.count().filter(inside, Hazard.stop_production.is_(True), Hazard.state.in_(open_states)),
+                sa.func.count().filter(outside[0]),
+                sa.func.count().filter(outside[1]),
+            )
+            .where(Hazard.deleted_at.is_(None))
+            .group_by(Hazard.enterprise_id, Hazard.level, Hazard.state)
+        )  # fmt: skip
+        query = query.where(recorded_for_good_by_row() if isinstance(ids, list) else recorded_for_good())
+        if ids is not None:
+            query = query.where(Hazard.enterprise_id.in_(ids))
+        tallies: dict[Any, dict[Any, int]] = {}
+        for enterprise_id, level, state, n, *counts in session.execute(query):
+            tally = tallies.setdefault(enterprise_id, {})
+            if n:
+                tally["found", HazardLevel(level), HazardState(state)] = n
+            for name, value in zip(_COUNTED, counts, strict=True):
+                if value:
+                    tally[name] = tally.get(name, 0) + value
+        return tallies
+
+    return count
+
+
+#: The figures a hazard tally carries besides its counts by level and state, in hazard_tallies' order.
+_COUNTED = ("overdue", "listed", "stop", "before", "after")
+
+
+def figures_of_tally(tally: dict[Any, int], window: Window | None) -> HazardFigures:
+    """The ``HazardFigures`` of a scope's summed hazard tally (``hazard_tallies``)."""
+    by_level_state = {(key[1], key[2]): int(n) for key, n in tally.items() if isinstance(key, tuple) and n}
+    overdue, listed, stop, before, after = (int(tally.get(name, 0)) for name in _COUNTED)
+    return HazardFigures(by_level_state, overdue, listed, stop, window, before, after)

@@ -135,6 +135,15 @@ def _one_of(session: DbSession, column: Any, ids: list[uuid.UUID]) -> sa.ColumnE
     return column.in_(ids)
 
 
+def _none_of(session: DbSession, column: Any, ids: list[uuid.UUID]) -> sa.ColumnElement[bool]:
+    """SQL: ``column`` is none of ``ids`` (on PostgreSQL as one array parameter, as ``_one_of``)."""
+    if not ids:
+        return sa.true()
+    if session.get_bind().dialect.name == "postgresql":
+        return column != sa.all_(sa.bindparam("none_of", ids, type_=postgresql.ARRAY(sa.Uuid())))
+    return column.not_in(ids)
+
+
 @dataclass(frozen=True)
 class EnterpriseFilters:
     """What the enterprise list may be narrowed to."""
@@ -195,9 +204,22 @@ def enterprise_list(
             if (filters.cleared is None or v.verdict.cleared == filters.cleared)
             and (not filters.pending or v.status is counting.ClearanceStatus.pending_review)
         ]  # fmt: skip
-        query = query.where(_one_of(session, Enterprise.id, keep))
+        if 2 * len(keep) > len(verdicts):
+            # The verdicts are those of every enterprise in scope: leaving out the fewer that do not match is
+            # the same filter, and PostgreSQL checks a short list per row much faster (~20 ms, not ~70 ms).
+            keep_set = set(keep)
+            query = query.where(_none_of(session, Enterprise.id, [e for e in verdicts if e not in keep_set]))
+        else:
+            query = query.where(_one_of(session, Enterprise.id, keep))
         result = paged(session, query, page)
-        return Page([(e, region, verdicts[e.id]) for e, region in result.rows], result.total, result.page)
+        # An enterprise added since the verdicts' stamp has none yet: decided here, as the plain list would.
+        missing = [e.id for e, _ in result.rows if e.id not in verdicts]
+        late = clearances(session, user, today, missing) if missing else {}
+        return Page(
+            [(e, region, verdicts.get(e.id) or late.get(e.id)) for e, region in result.rows],
+            result.total,
+            result.page,
+        )
     result = paged(session, query, page)
     verdicts = clearances(session, user, today, [e.id for e, _ in result.rows])
     return Page([(e, region, verdicts.get(e.id)) for e, region in result.rows], result.total, result.page)

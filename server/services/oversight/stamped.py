@@ -8,14 +8,40 @@ from collections import OrderedDict
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from server.models import ChangeCounter
 from server.services import DbSession
 
+#: Where a session keeps what the figures read once per transaction (``transaction_memo``).
+_MEMO = "oversight_transaction_memo"
+
+
+def transaction_memo(session: DbSession) -> dict[Any, Any]:
+    """Answers kept for the rest of the session's transaction, forgotten at its next flush or its end: the
+    dashboard's figures ask the same (the stamp, the enterprises written since, their regions) several times."""
+    memo: dict[Any, Any] = session.info.setdefault(_MEMO, {})
+    return memo
+
+
+def _forget(session: Any, *_: Any) -> None:
+    session.info.pop(_MEMO, None)
+
+
+sa.event.listen(Session, "after_flush", _forget)
+sa.event.listen(Session, "after_transaction_end", _forget)
+
 
 def change_stamp(session: DbSession) -> int:
-    """The change counter now; read it before the data, so rows committed meanwhile only make figures newer."""
-    return session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+    """The change counter now; read it before the data, so rows committed meanwhile only make figures newer
+    (read once per transaction: every figure of a request is then true at the same stamp)."""
+    memo = transaction_memo(session)
+    if "change_stamp" not in memo:
+        memo["change_stamp"] = (
+            session.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+        )
+    stamp: int = memo["change_stamp"]
+    return stamp
 
 
 class StampedCache:
