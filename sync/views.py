@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import g, request
@@ -18,6 +19,8 @@ from sync.protocol import (
     PushReplySchema,
     PushRequestSchema,
 )
+
+log = logging.getLogger(__name__)
 
 _DOC_AUTH = "Requires `Authorization: Bearer <device token>` (POST /api/devices issues it)."
 
@@ -78,7 +81,13 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
         ]
         # One push at a time per process on a single-writer database, in arrival order (sync.gate).
         with sync.push_gate():
-            return _apply_push(sync, principal, payload, mutations)
+            reply = _apply_push(sync, principal, payload, mutations)
+        asked = payload.get("pull")
+        if asked is not None and principal.held is None:
+            page = _pull_after_push(sync, principal, asked)
+            if page is not None:
+                reply["pull"] = page
+        return reply
 
     @blp.route("/pull", methods=["GET"])
     @blp.arguments(PullQuerySchema, location="query")
@@ -90,29 +99,43 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
         principal = sync.authenticate()
         if principal.held is not None:
             raise principal.held  # nothing more reaches a revoked (perhaps lost) device
-        session = sync.session()
-        try:
-            limit = min(args["limit"], sync.limits.max_pull_limit)
-            reply = engine.changes_since(
-                session,
-                sync.registry,
-                sync.ledger,
-                principal,
-                args.get("cursor"),
-                limit,
-                sync.cursor_secret,
-                max_bytes=sync.limits.max_pull_bytes,
-            )
-            session.commit()  # keeps the device's last-seen time
-        except BaseException:
-            session.rollback()
-            raise
-        return reply
+        return _pull_page(sync, principal, args.get("cursor"), args["limit"])
 
     from sync.blob_views import register_blob_routes
 
     register_blob_routes(blp, backend)
     return blp
+
+
+def _pull_page(sync: SyncBackend, principal: Principal, cursor: str | None, limit: int) -> dict[str, Any]:
+    """One page of the changes the principal may see after ``cursor``, in its own transaction."""
+    session = sync.session()
+    try:
+        reply = engine.changes_since(
+            session,
+            sync.registry,
+            sync.ledger,
+            principal,
+            cursor,
+            min(limit, sync.limits.max_pull_limit),
+            sync.cursor_secret,
+            max_bytes=sync.limits.max_pull_bytes,
+        )
+        session.commit()  # keeps the device's last-seen time
+    except BaseException:
+        session.rollback()
+        raise
+    return reply
+
+
+def _pull_after_push(sync: SyncBackend, principal: Principal, asked: dict[str, Any]) -> dict[str, Any] | None:
+    """The pull page a push asked for, made after the push committed (so exactly what a pull sent now would get);
+    None when the pull would fail (a cursor the server does not know …): the device then pulls, and hears why."""
+    try:
+        return _pull_page(sync, principal, asked.get("cursor"), asked["limit"])
+    except Exception as error:  # the push is committed: its reply must reach the device whatever the pull does
+        log.info("push reply without its pull page: %s", error)
+        return None
 
 
 def _apply_push(
