@@ -133,7 +133,8 @@ def _pull_after_push(sync: SyncBackend, principal: Principal, asked: dict[str, A
     None when the pull would fail (a cursor the server does not know …): the device then pulls, and hears why."""
     try:
         return _pull_page(sync, principal, asked.get("cursor"), asked["limit"])
-    except Exception as error:  # the push is committed: its reply must reach the device whatever the pull does
+    # The push is committed: its reply must reach the device whatever the pull does.
+    except Exception as error:
         log.info("push reply without its pull page: %s", error)
         return None
 

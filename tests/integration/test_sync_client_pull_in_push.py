@@ -31,7 +31,9 @@ class OldServerTransport(FlaskClientTransport):
         return reply
 
 
-def _device(app: Flask, folder: Path, transport: FlaskClientTransport, username: str = "xx_insp1") -> SyncClient:
+def _device(
+    app: Flask, folder: Path, transport: FlaskClientTransport, username: str = "xx_insp1"
+) -> SyncClient:
     outbox = Outbox(folder / "device.sqlite3")
     client = SyncClient(transport, outbox, sleep=lambda _s: None, rng=random.Random(1))
     client.register(username, DEMO_PASSWORD)
@@ -88,7 +90,9 @@ def test_the_replica_is_the_one_an_old_style_sync_makes(app: Flask, folders: tup
     old.sync()
     entities = ("inspection", "item_result", "hazard", "photo", "enterprise", "catalogue")
     for entity in entities:
-        assert new.outbox.replica(entity, include_deleted=True) == old.outbox.replica(entity, include_deleted=True)
+        assert new.outbox.replica(entity, include_deleted=True) == old.outbox.replica(
+            entity, include_deleted=True
+        )
     new.outbox.close()
     old.outbox.close()
 

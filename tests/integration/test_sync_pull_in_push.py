@@ -88,7 +88,9 @@ def test_no_cursor_yet_gives_the_first_page_from_zero(app: Flask) -> None:
     assert page["reset"] is True and page == _pull(device, None, 50).get_json()
 
 
-def test_a_cursor_the_server_does_not_know_leaves_the_push_applied_and_the_pull_to_the_device(app: Flask) -> None:
+def test_a_cursor_the_server_does_not_know_leaves_the_push_applied_and_the_pull_to_the_device(
+    app: Flask,
+) -> None:
     device = Device(app, "xx_insp1")
     enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
     inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes)

@@ -29,7 +29,9 @@ def test_a_worker_freezes_the_loaded_application_out_of_the_garbage_collectors_s
     a full collection during a push then walks only the request's own objects."""
     conf = _load_conf(monkeypatch, tmp_path)
     started: list[Any] = []
-    monkeypatch.setattr(conf.threading, "Thread", lambda **kwargs: SimpleNamespace(start=lambda: started.append(kwargs)))
+    monkeypatch.setattr(
+        conf.threading, "Thread", lambda **kwargs: SimpleNamespace(start=lambda: started.append(kwargs))
+    )
     gc.unfreeze()
     try:
         assert gc.get_freeze_count() == 0
