@@ -7,6 +7,7 @@ through a DeviceLedger; it never imports the application.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -450,19 +451,29 @@ def _with_changes(
 ) -> list[EntityHandler]:
     """The handlers that may have changes in (after, upto]: those without a ``change_table``, and those whose
     table holds a change number in the range, found in one statement (an index probe per table)."""
-    tables = list(
+    tables = tuple(
         {id(t): t for h in handlers if (t := getattr(h, "change_table", None)) is not None}.values()
     )
     if not tables:
         return handlers
-    probes = [
-        sa.select(sa.literal(index)).where(
-            sa.exists().where(table.c.change_no > after, table.c.change_no <= upto)
-        )
-        for index, table in enumerate(tables)
-    ]
-    changed = {id(tables[index]) for index in session.scalars(sa.union_all(*probes))}
+    found = session.scalars(_probe_statement(tables), {"after": after, "upto": upto})
+    changed = {id(tables[index]) for index in found}
     return [h for h in handlers if (t := getattr(h, "change_table", None)) is None or id(t) in changed]
+
+
+@functools.lru_cache(maxsize=16)
+def _probe_statement(tables: tuple[Any, ...]) -> Any:
+    """For each table, its position when it holds a change number in (:after, :upto] (built once: a pull runs
+    it every time)."""
+    after, upto = sa.bindparam("after", type_=sa.BigInteger), sa.bindparam("upto", type_=sa.BigInteger)
+    return sa.union_all(
+        *(
+            sa.select(sa.literal(index)).where(
+                sa.exists().where(table.c.change_no > after, table.c.change_no <= upto)
+            )
+            for index, table in enumerate(tables)
+        )
+    )
 
 
 def _within_bytes(page: Sequence[Change], messages: Sequence[dict[str, Any]], max_bytes: int) -> int:
