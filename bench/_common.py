@@ -40,7 +40,8 @@ def fresh_database(kind: str) -> Iterator[str]:
             yield f"sqlite:///{Path(folder) / 'bench.db'}"
         return
     base = os.environ.get("BENCH_DATABASE_URL") or PG_DEFAULT
-    name = f"bench_{uuid.uuid4().hex[:10]}"
+    # A shared server may reserve name prefixes per user: BENCH_DATABASE_PREFIX chooses this run's.
+    name = f"{os.environ.get('BENCH_DATABASE_PREFIX') or 'bench'}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))

@@ -70,10 +70,13 @@ class TimedTransport(UrllibTransport):
     def __init__(self, base_url: str, latencies: list[float], timeout: float = 120) -> None:
         super().__init__(base_url, timeout=timeout)
         self.latencies = latencies
+        #: Pull requests sent (a push that carried its pull page spares one).
+        self.pulls = 0
 
     def request(self, method: str, path: str, *, headers: dict[str, str], body: bytes | None) -> Response:
         """Time the pushes; pass everything else through."""
         started = time.perf_counter()
+        self.pulls += path.startswith("/api/sync/pull")
         try:
             return super().request(method, path, headers=headers, body=body)
         finally:
@@ -100,7 +103,8 @@ def prepare_device(
                                 photos_per_hazard=args.photos_per_hazard, me=outbox.user, photo_size=PHOTO_SIZE)
             for _ in range(args.inspections)]  # fmt: skip
     latencies.clear()
-    return {"username": username, "client": client, "outbox": outbox, "made": made, "latencies": latencies,
+    transport.pulls = 0
+    return {"username": username, "client": client, "transport": transport, "outbox": outbox, "made": made, "latencies": latencies,
             "seqs": outbox.pending_count(), "device_id": outbox.device_id}  # fmt: skip
 
 
@@ -282,13 +286,14 @@ def report(
         db.session.remove()
         db.engine.dispose()
     retries = sum(d["client"].retries for d in devices)
+    pulls = sum(d["transport"].pulls for d in devices)
     p50 = statistics.median(latencies) if latencies else 0.0
     # Nearest-rank percentile: with few pushes the 95th is the slowest, never below the median.
     p95 = latencies[max(0, math.ceil(0.95 * len(latencies)) - 1)] if latencies else 0.0
     print(f"{args.database}: {args.devices} devices × {args.inspections} inspections ({photos} photos) "
           f"against gunicorn with {args.workers} workers")  # fmt: skip
     print(f"  {inspections / seconds:7.1f} inspections/s   {seconds:6.2f} s wall   push p50 {p50 * 1000:6.1f} ms "
-          f"p95 {p95 * 1000:6.1f} ms ({len(latencies)} pushes)")  # fmt: skip
+          f"p95 {p95 * 1000:6.1f} ms ({len(latencies)} pushes, {pulls} pulls)")  # fmt: skip
     print(f"  errors {len(errors)}  retries {retries}  quarantined {quarantined}  lost {lost}  duplicated {duplicated}  "
           f"photos held {photos_held}/{photos}")  # fmt: skip
     rate = inspections / seconds

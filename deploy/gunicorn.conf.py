@@ -3,6 +3,7 @@
 Every value can be changed by environment variable (HOST, PORT, WEB_CONCURRENCY, GUNICORN_TIMEOUT).
 """
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -64,8 +65,13 @@ _without_server_header()
 
 
 def post_worker_init(worker):
-    """Warm the 清零 cache in the background, so that the first dashboard after a start is quick."""
+    """Freeze the loaded app out of the garbage collector's scans; warm the 清零 cache in the background."""
     from server.caches import warm_clearance_cache
+
+    # The app's own objects (models, schemas, routes) live as long as the worker: a full collection triggered by
+    # a push's many allocations would walk them all (80-130 ms pauses were seen). Frozen, it walks the request's.
+    gc.collect()
+    gc.freeze()
 
     threading.Thread(
         target=warm_clearance_cache, args=(worker.wsgi,), name="warm-clearance", daemon=True

@@ -7,6 +7,7 @@ through a DeviceLedger; it never imports the application.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from sync import problems
@@ -86,7 +88,9 @@ class EntityHandler(Protocol):
         """Rows visible to ``principal`` with ``after < change_no <= upto``, lowest first, at most ``limit``."""
         ...
 
-    # Optional, looked up with getattr: ``prefetch(session, mutations)`` loads what a batch needs in a few
+    # Optional, looked up with getattr: ``change_table``, the table (with a ``change_no`` column) whose rows alone
+    # changes() returns, lets a pull skip the handler when that table has no change in the range;
+    # ``prefetch(session, mutations)`` loads what a batch needs in a few
     # queries; ``apply_many(session, principal, mutations) -> list[int]`` applies a run of consecutive
     # mutations of the entity at once (each refusal a Problem, like apply); ``finish_batch(session)`` writes
     # what apply_many kept aside, just before the batch's one flush.
@@ -398,13 +402,15 @@ def changes_since(
     limit: int,
     secret: bytes,
     max_bytes: int | None = None,
+    probe: bool = True,
 ) -> dict[str, Any]:
     """One page of the changes the principal may see after its cursor, in change-number order.
 
     Only numbers up to the committed high-water mark are read: every lower number belongs to a
     transaction that has committed too, so no row committed late can be skipped. A page holds at most
     ``limit`` changes and, when ``max_bytes`` is given, stops once its changes reach about that many bytes
-    of JSON (always at least one change, so a page never stalls on one large row).
+    of JSON (always at least one change, so a page never stalls on one large row). With ``probe``, handlers
+    that name their ``change_table`` are asked only when one statement finds a change in their table's range.
     """
     reset = False
     if cursor_text:
@@ -417,7 +423,10 @@ def changes_since(
     candidates: list[Change] = []
     # At the high-water mark every handler's range (after, upto] is empty: a tablet polling with nothing
     # new costs the counter's read, not one query per entity.
-    for handler in registry if upto > cursor.after else ():
+    handlers = list(registry) if upto > cursor.after else []
+    if probe and handlers:
+        handlers = _with_changes(session, handlers, cursor.after, upto)
+    for handler in handlers:
         candidates.extend(handler.changes(session, principal, cursor.after, upto, limit + 1))
     candidates.sort(key=lambda c: c.change_no)
     page = candidates[:limit]
@@ -435,6 +444,36 @@ def changes_since(
         "has_more": has_more,
         "reset": reset,
     }
+
+
+def _with_changes(
+    session: Session, handlers: list[EntityHandler], after: int, upto: int
+) -> list[EntityHandler]:
+    """The handlers that may have changes in (after, upto]: those without a ``change_table``, and those whose
+    table holds a change number in the range, found in one statement (an index probe per table)."""
+    tables = tuple(
+        {id(t): t for h in handlers if (t := getattr(h, "change_table", None)) is not None}.values()
+    )
+    if not tables:
+        return handlers
+    found = session.scalars(_probe_statement(tables), {"after": after, "upto": upto})
+    changed = {id(tables[index]) for index in found}
+    return [h for h in handlers if (t := getattr(h, "change_table", None)) is None or id(t) in changed]
+
+
+@functools.lru_cache(maxsize=16)
+def _probe_statement(tables: tuple[Any, ...]) -> Any:
+    """For each table, its position when it holds a change number in (:after, :upto] (built once: a pull runs
+    it every time)."""
+    after, upto = sa.bindparam("after", type_=sa.BigInteger), sa.bindparam("upto", type_=sa.BigInteger)
+    return sa.union_all(
+        *(
+            sa.select(sa.literal(index)).where(
+                sa.exists().where(table.c.change_no > after, table.c.change_no <= upto)
+            )
+            for index, table in enumerate(tables)
+        )
+    )
 
 
 def _within_bytes(page: Sequence[Change], messages: Sequence[dict[str, Any]], max_bytes: int) -> int:

@@ -81,12 +81,27 @@ class MutationList(fields.List):
         return list(super()._deserialize(value, attr, data, **kwargs))
 
 
+class PullQuerySchema(Schema):
+    """Where to continue pulling from, and how much."""
+
+    cursor = fields.String(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=2000))
+
+
 class PushRequestSchema(Schema):
-    """A batch of a device's outbox, in seq order."""
+    """A batch of a device's outbox, in seq order; ``pull`` (optional) asks for the pull page that follows it."""
 
     device_id = fields.UUID(required=True)
     schema = fields.Integer(required=True, strict=True)
     mutations = MutationList(required=True)
+    pull = fields.Nested(
+        PullQuerySchema,
+        load_default=None,
+        metadata={
+            "description": "the device's pull cursor and page size: the reply then carries the page a pull made "
+            "right after this push would answer (`pull`), so the device need not pull (DESIGN §4)"
+        },
+    )
 
 
 class MutationResultSchema(Schema):
@@ -101,24 +116,6 @@ class MutationResultSchema(Schema):
     code = fields.String(load_default=None, allow_none=True)
     message = fields.String(load_default=None, allow_none=True)
     version = fields.Integer(load_default=None, allow_none=True)
-
-
-class PushReplySchema(Schema):
-    """The server's answer: the device it applied for, its new last_seq and a result per mutation.
-
-    A client drops outbox entries up to ``last_seq`` only after checking that ``device_id`` is its own.
-    """
-
-    device_id = fields.UUID(required=True)
-    last_seq = fields.Integer(required=True)
-    results = fields.List(fields.Nested(MutationResultSchema), required=True)
-
-
-class PullQuerySchema(Schema):
-    """Where to continue pulling from, and how much."""
-
-    cursor = fields.String(load_default=None, allow_none=True)
-    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=2000))
 
 
 class ChangeSchema(Schema):
@@ -142,6 +139,24 @@ class PullReplySchema(Schema):
     cursor = fields.String(required=True)
     has_more = fields.Boolean(required=True)
     reset = fields.Boolean(required=True)
+
+
+class PushReplySchema(Schema):
+    """The server's answer: the device it applied for, its new last_seq and a result per mutation.
+
+    A client drops outbox entries up to ``last_seq`` only after checking that ``device_id`` is its own.
+    """
+
+    device_id = fields.UUID(required=True)
+    last_seq = fields.Integer(required=True)
+    results = fields.List(fields.Nested(MutationResultSchema), required=True)
+    pull = fields.Nested(
+        PullReplySchema,
+        metadata={
+            "description": "present when the push asked for it and the device may pull: the page a pull with the "
+            "push's `pull` cursor and limit, made right after the push committed, answers"
+        },
+    )
 
 
 class BlobMissingRequestSchema(Schema):

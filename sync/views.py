@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import request
+from flask import g, request
 from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
 
 from sync import engine, problems
 from sync.backend import BackendGetter, SyncBackend
@@ -18,12 +20,30 @@ from sync.protocol import (
     PushRequestSchema,
 )
 
+log = logging.getLogger(__name__)
+
 _DOC_AUTH = "Requires `Authorization: Bearer <device token>` (POST /api/devices issues it)."
+
+
+class _BodyKeepingParser(FlaskParser):
+    """webargs' parser, keeping the JSON body it decoded for the view (a push needs the mutations as sent too,
+    and decoding hundreds of them twice was a visible part of a push)."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        body = super()._raw_load_json(req)
+        g.sync_json_body = body
+        return body
+
+
+class _SyncBlueprint(Blueprint):
+    """A blueprint whose views can read the decoded JSON body (``g.sync_json_body``) without decoding it again."""
+
+    ARGUMENTS_PARSER = _BodyKeepingParser()
 
 
 def create_blueprint(backend: BackendGetter) -> Blueprint:
     """The /api/sync blueprint, bound to the application's backend."""
-    blp = Blueprint("sync", __name__, url_prefix="/api/sync", description="Sync protocol / 同步协议")
+    blp = _SyncBlueprint("sync", __name__, url_prefix="/api/sync", description="Sync protocol / 同步协议")
 
     @blp.before_request
     def _limit_push_size() -> None:
@@ -53,14 +73,21 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
         limit = sync.limits.max_mutations
         if len(payload["mutations"]) > limit:
             raise problems.too_many_mutations(limit=limit, count=len(payload["mutations"]))
-        raw = (request.get_json(silent=True) or {}).get("mutations") or []
+        # The body as webargs decoded it before loading the payload from it: the mutations as sent, for digests.
+        raw = g.pop("sync_json_body")["mutations"]
         mutations = [
             engine.parse_mutation({**loaded, "_raw": sent})
             for loaded, sent in zip(payload["mutations"], raw, strict=True)
         ]
         # One push at a time per process on a single-writer database, in arrival order (sync.gate).
         with sync.push_gate():
-            return _apply_push(sync, principal, payload, mutations)
+            reply = _apply_push(sync, principal, payload, mutations)
+        asked = payload.get("pull")
+        if asked is not None and principal.held is None:
+            page = _pull_after_push(sync, principal, asked)
+            if page is not None:
+                reply["pull"] = page
+        return reply
 
     @blp.route("/pull", methods=["GET"])
     @blp.arguments(PullQuerySchema, location="query")
@@ -72,29 +99,44 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
         principal = sync.authenticate()
         if principal.held is not None:
             raise principal.held  # nothing more reaches a revoked (perhaps lost) device
-        session = sync.session()
-        try:
-            limit = min(args["limit"], sync.limits.max_pull_limit)
-            reply = engine.changes_since(
-                session,
-                sync.registry,
-                sync.ledger,
-                principal,
-                args.get("cursor"),
-                limit,
-                sync.cursor_secret,
-                max_bytes=sync.limits.max_pull_bytes,
-            )
-            session.commit()  # keeps the device's last-seen time
-        except BaseException:
-            session.rollback()
-            raise
-        return reply
+        return _pull_page(sync, principal, args.get("cursor"), args["limit"])
 
     from sync.blob_views import register_blob_routes
 
     register_blob_routes(blp, backend)
     return blp
+
+
+def _pull_page(sync: SyncBackend, principal: Principal, cursor: str | None, limit: int) -> dict[str, Any]:
+    """One page of the changes the principal may see after ``cursor``, in its own transaction."""
+    session = sync.session()
+    try:
+        reply = engine.changes_since(
+            session,
+            sync.registry,
+            sync.ledger,
+            principal,
+            cursor,
+            min(limit, sync.limits.max_pull_limit),
+            sync.cursor_secret,
+            max_bytes=sync.limits.max_pull_bytes,
+        )
+        session.commit()  # keeps the device's last-seen time
+    except BaseException:
+        session.rollback()
+        raise
+    return reply
+
+
+def _pull_after_push(sync: SyncBackend, principal: Principal, asked: dict[str, Any]) -> dict[str, Any] | None:
+    """The pull page a push asked for, made after the push committed (so exactly what a pull sent now would get);
+    None when the pull would fail (a cursor the server does not know …): the device then pulls, and hears why."""
+    try:
+        return _pull_page(sync, principal, asked.get("cursor"), asked["limit"])
+    # The push is committed: its reply must reach the device whatever the pull does.
+    except Exception as error:
+        log.info("push reply without its pull page: %s", error)
+        return None
 
 
 def _apply_push(

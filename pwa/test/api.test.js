@@ -56,6 +56,17 @@ describe("api", () => {
     await expect(api.push("tok", example("push-request"))).rejects.toBeInstanceOf(ProtocolError);
   });
 
+  it("a push reply may carry the pull page that follows it, checked like a pull's", async () => {
+    const { fetch } = scripted(jsonReply(200, example("push-reply-with-pull")), () => {
+      const broken = example("push-reply-with-pull");
+      broken.pull.has_more = "no";
+      return jsonReply(200, broken);
+    });
+    const api = createApi({ fetch });
+    expect(await api.push("tok", example("push-request-with-pull"))).toEqual(example("push-reply-with-pull"));
+    await expect(api.push("tok", example("push-request-with-pull"))).rejects.toBeInstanceOf(ProtocolError);
+  });
+
   it("pull passes cursor and limit in the query and returns the page", async () => {
     const page = example("pull-reply");
     const { fetch, calls } = scripted(jsonReply(200, page));

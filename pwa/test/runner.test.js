@@ -99,6 +99,50 @@ describe("runOnce", () => {
     expect(await storageSummary(db)).toMatchObject({ pendingMutations: 0, pendingBlobs: 0, lastSync: NOW.toISOString(), lastError: null });
   });
 
+  it("the push that empties the outbox asks for the pull page that follows it, and the round pulls no more", async () => {
+    const { db, server, runner } = await setup();
+    await recordExampleDay(db);
+    await runner.runOnce(); // photos to upload: the round pulls after them, as always
+    const extra = { entity: "enterprise", id: randomUUID(), version: 1, deleted: false, data: { name: "新企业" } };
+    server.changes = [...server.changes, extra]; // someone else's change, committed before the push
+    server.requests.length = 0;
+    await saveRecord(db, "hazard_event", randomUUID(), { hazard_id: randomUUID(), kind: "accepted", at: NOW.toISOString(), comment: null });
+
+    const summary = await runner.runOnce();
+
+    expect(summary).toMatchObject({ pushed: 1, pulled: 1, error: null });
+    expect(server.violations).toEqual([]);
+    expect(server.requests.map(routeName)).toEqual(["push"]);
+    expect(server.requests[0].body.pull).toEqual({ cursor: Buffer.from(`page:${PULL_CHANGES.length}`).toString("base64url"), limit: 500 });
+    expect((await replicaList(db, "enterprise")).map((r) => r.id)).toContain(extra.id);
+    expect(await getMeta(db, "cursor")).toBe(Buffer.from(`page:${PULL_CHANGES.length + 1}`).toString("base64url"));
+  });
+
+  it("a page that leaves more is continued by pulls; a reply without one (an older server) is followed by a pull", async () => {
+    const { db, server, runner } = await setup({ pullLimit: 2 });
+    await saveRecord(db, "hazard_event", randomUUID(), { hazard_id: randomUUID(), kind: "accepted", at: NOW.toISOString(), comment: null });
+    const summary = await runner.runOnce();
+    expect(summary).toMatchObject({ pushed: 1, pulled: PULL_CHANGES.length, error: null });
+    expect(server.requests.map(routeName)).toEqual(["push", ...Array(Math.ceil(PULL_CHANGES.length / 2) - 1).fill("pull")]);
+
+    server.pagesInPush = false;
+    server.requests.length = 0;
+    await saveRecord(db, "hazard_event", randomUUID(), { hazard_id: randomUUID(), kind: "accepted", at: NOW.toISOString(), comment: null });
+    expect(await runner.runOnce()).toMatchObject({ pushed: 1, error: null });
+    expect(server.requests.map(routeName)).toEqual(["push", "pull"]);
+    expect(server.violations).toEqual([]);
+  });
+
+  it("a batch that leaves mutations behind asks for no page", async () => {
+    const { db, server, runner } = await setup({ batchSize: 2 });
+    for (let i = 0; i < 3; i += 1) {
+      await saveRecord(db, "hazard_event", randomUUID(), { hazard_id: randomUUID(), kind: "accepted", at: NOW.toISOString(), comment: null });
+    }
+    expect(await runner.runOnce()).toMatchObject({ pushed: 3, pulled: PULL_CHANGES.length, error: null });
+    expect(requestsTo(server, "push").map((r) => "pull" in r.body)).toEqual([false, true]);
+    expect(server.requests.map(routeName)).toEqual(["push", "push"]);
+  });
+
   it("a lost push reply is retried: the server reports duplicates, nothing is applied twice, the outbox empties once", async () => {
     const { db, server, runner, sleeps } = await setup();
     await recordExampleDay(db);

@@ -64,6 +64,8 @@ class ExpertOpinionHandler:
     expert who takes part in it, and sealed with it."""
 
     entity = "expert_opinion"
+    #: The table whose rows alone changes() returns (a pull skips this handler when it has none in range).
+    change_table = ExpertOpinion.__table__
     writable_fields = frozenset(ExpertOpinionDataSchema().fields)
     schema = ExpertOpinionDataSchema()
 

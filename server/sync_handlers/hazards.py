@@ -102,6 +102,8 @@ class HazardHandler:
     """Hazards found in an inspection: editable with their draft inspection, then only through events."""
 
     entity = "hazard"
+    #: The table whose rows alone changes() returns (a pull skips this handler when it has none in range).
+    change_table = Hazard.__table__
     source = HazardSource.inspection
     writable_fields = frozenset(HazardDataSchema().fields)
     schema = HazardDataSchema()
@@ -272,6 +274,8 @@ class HazardEventHandler:
     """Events are append-only: the same event twice is a no-op, a changed one is refused."""
 
     entity = "hazard_event"
+    #: The table whose rows alone changes() returns (a pull skips this handler when it has none in range).
+    change_table = HazardEvent.__table__
     writable_fields = frozenset(HazardEventDataSchema().fields)
     schema = HazardEventDataSchema()
 

@@ -106,6 +106,8 @@ class InspectionHandler:
     """An inspection belongs to the user who made it; once submitted it is sealed."""
 
     entity = "inspection"
+    #: The table whose rows alone changes() returns (a pull skips this handler when it has none in range).
+    change_table = Inspection.__table__
     writable_fields = frozenset(InspectionDataSchema().fields)
     schema = InspectionDataSchema()
 
@@ -333,6 +335,8 @@ class ItemResultHandler:
     """Answers belong to their inspection and are sealed with it."""
 
     entity = "item_result"
+    #: The table whose rows alone changes() returns (a pull skips this handler when it has none in range).
+    change_table = ItemResult.__table__
     writable_fields = frozenset(ItemResultDataSchema().fields)
     schema = ItemResultDataSchema()
 

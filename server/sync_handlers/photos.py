@@ -66,6 +66,8 @@ class PhotoHandler:
     """Photo records are immutable evidence: the same record twice is a no-op, a changed one is refused."""
 
     entity = "photo"
+    #: The table whose rows alone changes() returns (a pull skips this handler when it has none in range).
+    change_table = Photo.__table__
     writable_fields = frozenset(PhotoDataSchema().fields)
     schema = PhotoDataSchema()
 

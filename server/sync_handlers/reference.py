@@ -35,6 +35,8 @@ class EnterpriseHandler(_ReadOnly):
     """Enterprises of the user's region, with their current and revoked QR tokens (for offline checks)."""
 
     entity = "enterprise"
+    #: The table whose rows alone changes() returns (a pull skips this handler when it has none in range).
+    change_table = Enterprise.__table__
 
     def changes(
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
@@ -60,6 +62,8 @@ class CatalogueHandler(_ReadOnly):
     """Every catalogue version with its items (they are the same for everyone)."""
 
     entity = "catalogue"
+    #: The table whose rows alone changes() returns (a pull skips this handler when it has none in range).
+    change_table = Catalogue.__table__
 
     def changes(
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
@@ -86,6 +90,8 @@ class ReviewDecisionHandler(_ReadOnly):
     """Supervisors' decisions, flowing back to the inspector whose inspection they concern."""
 
     entity = "review_decision"
+    #: The table whose rows alone changes() returns (a pull skips this handler when it has none in range).
+    change_table = ReviewDecision.__table__
 
     def changes(
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
@@ -104,6 +110,8 @@ class AssignmentHandler(_ReadOnly):
     """双随机 assignments, pulled only by the inspector assigned (never by an enterprise: 四不两直)."""
 
     entity = "assignment"
+    #: The table whose rows alone changes() returns (a pull skips this handler when it has none in range).
+    change_table = SamplingAssignment.__table__
 
     def changes(
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
@@ -126,6 +134,8 @@ class ColleagueHandler(_ReadOnly):
     """The inspectors of the user's regions (names, badge numbers), so a tablet picks the team offline."""
 
     entity = "colleague"
+    #: The table whose rows alone changes() returns (a pull skips this handler when it has none in range).
+    change_table = User.__table__
 
     def changes(
         self, session: Session, principal: Principal, after: int, upto: int, limit: int

@@ -60,6 +60,10 @@ class PushSummary:
     problems: list[dict[str, Any]] = field(default_factory=list)
     #: The server is behind this outbox (a gap it cannot fill): nothing more can be pushed now.
     stalled: bool = False
+    #: Changes applied from the pull page the last push's reply carried (push(pull_limit=…)).
+    pulled: int = 0
+    #: That page left nothing to pull: the replica is as current as a pull made after the push would make it.
+    caught_up: bool = False
 
 
 @dataclass
@@ -185,8 +189,11 @@ class SyncClient:
 
     # push
 
-    def push(self, batch_size: int = 100) -> PushSummary:
-        """Push every pending mutation in batches; drop each only once a validated reply acknowledges it."""
+    def push(self, batch_size: int = 100, pull_limit: int | None = None) -> PushSummary:
+        """Push every pending mutation in batches; drop each only once a validated reply acknowledges it.
+
+        With ``pull_limit``, the batch that empties the outbox asks for the pull page that follows it and the
+        page is applied as a pull's would be (``summary.caught_up`` when nothing is left to pull)."""
         device_id = self.device_id
         summary = PushSummary()
         size = max(1, batch_size)
@@ -194,7 +201,11 @@ class SyncClient:
             batch = self.outbox.pending(size)
             if not batch:
                 return summary
-            body = {"device_id": device_id, "schema": SCHEMA_VERSION, "mutations": batch}
+            body: dict[str, Any] = {"device_id": device_id, "schema": SCHEMA_VERSION, "mutations": batch}
+            cursor = self.outbox.cursor
+            summary.caught_up = False  # this batch's own rows are in no page applied so far
+            if pull_limit is not None and self.outbox.pending_count() == len(batch):
+                body["pull"] = {"cursor": cursor, "limit": pull_limit}
             seqs = [m["seq"] for m in batch]
             try:
                 reply = self._exchange(
@@ -219,6 +230,11 @@ class SyncClient:
             upto = min(reply["last_seq"], seqs[-1])
             if upto >= seqs[0]:
                 summary.dropped += self.outbox.ack(upto)
+            page = reply.get("pull")
+            if page is not None and "pull" in body and self.outbox.cursor == cursor:
+                # Made by the server after this push committed, from our cursor: a pull's page in all but name.
+                summary.pulled += self.outbox.apply_page(page["changes"], page["cursor"], reset=page["reset"])
+                summary.caught_up = not page["has_more"]
             if upto < seqs[-1]:
                 # A gap on the server side (it is behind this outbox): the rest stays queued.
                 summary.stalled = True
@@ -383,7 +399,8 @@ class SyncClient:
     def sync(
         self, *, batch_size: int = 100, pull_limit: int = 500, chunk_size: int = 256 * 1024
     ) -> SyncSummary:
-        """Upload photos, push the outbox, then pull: one full round.
+        """Upload photos, push the outbox, then pull (unless the last push's reply carried every change): one
+        full round.
 
         Photo uploads that give up do not hold back the push and the pull (metadata may travel before its
         bytes); their error is raised once those are done.
@@ -393,8 +410,9 @@ class SyncClient:
             uploaded = self.upload_blobs(chunk_size)
         except RetriesExhausted as error:
             uploaded, upload_error = 0, error
-        pushed = self.push(batch_size)
-        pulled = self.pull(pull_limit)
+        pushed = self.push(batch_size, pull_limit=pull_limit)
+        # The last push's reply may have carried the pull page that follows it: then only what is left is pulled.
+        pulled = pushed.pulled + (0 if pushed.caught_up else self.pull(pull_limit))
         if upload_error is not None:
             raise upload_error
         return SyncSummary(uploaded=uploaded, push=pushed, pulled=pulled)

@@ -27,7 +27,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "sync" / "examples"
 
 SCHEMAS: dict[str, type[Schema]] = {
     "push-request.json": PushRequestSchema,
+    "push-request-with-pull.json": PushRequestSchema,
     "push-reply.json": PushReplySchema,
+    "push-reply-with-pull.json": PushReplySchema,
     "pull-reply.json": PullReplySchema,
     "blob-missing-request.json": BlobMissingRequestSchema,
     "blob-missing-reply.json": BlobMissingReplySchema,

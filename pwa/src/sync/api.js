@@ -152,15 +152,17 @@ export function createApi({ fetch: fetchFn = globalThis.fetch?.bind(globalThis),
     /**
      * Push a batch of outbox mutations; the reply is shape-checked (the caller checks whose it is).
      * @param {string} token the device's bearer token
-     * @param {{device_id: string, schema: number, mutations: Array<object>}} body
-     * @returns {Promise<{device_id: string, last_seq: number, results: Array<{seq: number, status: string, code: string | null, message: string | null, version: number | null}>}>}
+     * @param {{device_id: string, schema: number, mutations: Array<object>, pull?: {cursor: string | null, limit: number}}} body
+     *   `pull` asks for the pull page that follows the push (DESIGN §4): the reply's `pull`, when the server gives it.
+     * @returns {Promise<{device_id: string, last_seq: number, results: Array<{seq: number, status: string, code: string | null, message: string | null, version: number | null}>, pull?: {changes: Array<object>, cursor: string, has_more: boolean, reset: boolean}}>}
      */
     async push(token, body) {
       const path = "/api/sync/push";
       const reply = await readJson(await send("POST", path, { token, json: body }), "POST", path);
       const valid = isObject(reply) && typeof reply.device_id === "string" && Number.isInteger(reply.last_seq)
         && Array.isArray(reply.results)
-        && reply.results.every((r) => isObject(r) && Number.isInteger(r.seq) && typeof r.status === "string");
+        && reply.results.every((r) => isObject(r) && Number.isInteger(r.seq) && typeof r.status === "string")
+        && (reply.pull === undefined || isPullPage(reply.pull));
       if (!valid) throw new ProtocolError("push reply does not match the protocol");
       return reply;
     },
@@ -176,11 +178,7 @@ export function createApi({ fetch: fetchFn = globalThis.fetch?.bind(globalThis),
       if (cursor) params.set("cursor", cursor);
       const path = `/api/sync/pull?${params}`;
       const reply = await readJson(await send("GET", path, { token }), "GET", path);
-      const valid = isObject(reply) && Array.isArray(reply.changes) && typeof reply.cursor === "string"
-        && typeof reply.has_more === "boolean" && typeof reply.reset === "boolean"
-        && reply.changes.every((c) => isObject(c) && typeof c.entity === "string" && typeof c.id === "string"
-          && Number.isInteger(c.version) && typeof c.deleted === "boolean");
-      if (!valid) throw new ProtocolError("pull reply does not match the protocol");
+      if (!isPullPage(reply)) throw new ProtocolError("pull reply does not match the protocol");
       return reply;
     },
 
@@ -297,6 +295,14 @@ function headerInt(response, name) {
 function checkSha(sha) {
   // The hash goes into the URL path: anything else could address another resource.
   if (typeof sha !== "string" || !SHA256_RE.test(sha)) throw new TypeError("sha256 must be 64 lowercase hex digits");
+}
+
+/** Whether `reply` is a pull page (a pull's reply, or the one a push reply carries). */
+function isPullPage(reply) {
+  return isObject(reply) && Array.isArray(reply.changes) && typeof reply.cursor === "string"
+    && typeof reply.has_more === "boolean" && typeof reply.reset === "boolean"
+    && reply.changes.every((c) => isObject(c) && typeof c.entity === "string" && typeof c.id === "string"
+      && Number.isInteger(c.version) && typeof c.deleted === "boolean");
 }
 
 function isObject(value) {

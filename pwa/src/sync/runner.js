@@ -1,4 +1,5 @@
-// One sync round for this device: push the outbox, upload photos, pull. The browser counterpart of
+// One sync round for this device: push the outbox, upload photos, pull (skipped when the last push's reply
+// carried every change, DESIGN §4). The browser counterpart of
 // sync/client.py: the same outbox, retry and upload rules. Around it: failures.js (what a failure means and
 // whether to retry), scheduler.js (when rounds run), enrol.js (signing the tablet in).
 //
@@ -17,6 +18,7 @@ import {
   markBlobNotHeld,
   markBlobUploaded,
   noteBlobFailure,
+  pendingCount,
   pendingMutations,
   resetReplica,
   setMeta,
@@ -118,6 +120,10 @@ export function createRunner({
     }
   }
 
+  // Whether this round's replica is as current as a pull made after its last push (that push's reply carried
+  // the page that follows it, with nothing more to come): the round's pull is then skipped.
+  let caughtUp = false;
+
   async function pushAll(device, summary) {
     let size = Math.max(1, batchSize);
     for (;;) {
@@ -126,11 +132,21 @@ export function createRunner({
       let batch = await pendingMutations(db, size);
       if (batch.length === 0) return;
       let reply;
+      /** @type {{cursor: string | null, limit: number} | null} */
+      let asked = null;
+      caughtUp = false; // this batch's own rows are in no page applied so far
       try {
         reply = await withRetry("push", async () => {
           batch = await pendingMutations(db, size);
           const seqs = new Set(batch.map((m) => m.seq));
-          const answer = await api.push(device.token, { device_id: device.id, schema: SCHEMA_VERSION, mutations: batch });
+          const body = { device_id: device.id, schema: SCHEMA_VERSION, mutations: batch };
+          // The batch that empties the outbox asks for the pull page that follows it, unless photos wait: the
+          // round pulls after their upload anyway (a completed photo may change what the device sees).
+          asked = batch.length > 0 && (await pendingCount(db)) === batch.length && (await blobsToUpload(db)).length === 0
+            ? { cursor: await getMeta(db, "cursor", null), limit: pullLimit }
+            : null;
+          if (asked) body.pull = asked;
+          const answer = await api.push(device.token, body);
           // Someone else's reply (a confused proxy, a bug): acting on it could drop entries never applied.
           if (answer.device_id.toLowerCase() !== device.id.toLowerCase()) {
             throw new ProtocolError(`push reply for device ${answer.device_id}, not ${device.id}`);
@@ -167,6 +183,13 @@ export function createRunner({
         onProgress();
       }
       summary.serverLastSeq = reply.last_seq;
+      // Set by the attempt that succeeded (inside the retried closure, out of the type checker's sight).
+      const sent = /** @type {{cursor: string | null, limit: number} | null} */ (asked);
+      if (sent && reply.pull && (await getMeta(db, "cursor", null)) === sent.cursor) {
+        // Made by the server after this push committed, from our cursor: a pull's page in all but name.
+        summary.pulled += await applyPullPage(db, reply.pull);
+        caughtUp = !reply.pull.has_more;
+      }
       if (upto < last) {
         // The server is behind this outbox (a gap it cannot fill): the rest stays queued for later.
         summary.stalled = true;
@@ -178,6 +201,7 @@ export function createRunner({
   async function uploadAll(device, summary) {
     const rows = await blobsToUpload(db);
     if (rows.length === 0) return;
+    caughtUp = false; // a photo completed now may change rows the device sees: the round pulls after the uploads
     const missing = new Set();
     for (let start = 0; start < rows.length; start += MAX_BLOBS_PER_QUERY) {
       const asked = rows.slice(start, start + MAX_BLOBS_PER_QUERY).map((r) => r.sha256);
@@ -273,6 +297,7 @@ export function createRunner({
   }
 
   async function pullAll(device, summary) {
+    if (caughtUp) return;
     let restarted = false;
     for (;;) {
       const cursor = await getMeta(db, "cursor", null);
@@ -323,6 +348,7 @@ export function createRunner({
 
   async function run() {
     headConfirmed.clear();
+    caughtUp = false;
     /** @type {RunSummary} */
     const summary = {
       skipped: false, pushed: 0, duplicates: 0, quarantined: 0, uploaded: 0, rejected: 0, pulled: 0, released: 0,

@@ -41,6 +41,8 @@ export function createFakeServer({ deviceId, token, changes = example("pull-repl
     /** Set to make pull hold its reply until the promise resolves. */
     pullGate: null,
     maxMutations: 1000,
+    /** Whether a push that asks for the pull page that follows it gets it (false: a server from before). */
+    pagesInPush: true,
     fail(route, ...kinds) {
       server.faults[route].push(...kinds);
     },
@@ -72,6 +74,7 @@ async function handle(server, url, init) {
   const headers = new Headers(init.headers);
   const route = routeOf(method, parsed.pathname);
   const entry = { method, path: parsed.pathname, query: Object.fromEntries(parsed.searchParams), headers: Object.fromEntries(headers) };
+  if (route?.name === "push") entry.body = JSON.parse(init.body);
   server.requests.push(entry);
   if (!route) return problem(404, "404.1", "找不到请求的资源。", "The requested resource was not found.");
 
@@ -111,7 +114,7 @@ function routeOf(method, path) {
 }
 
 async function push(server, body) {
-  check(server, "push request", body, example("push-request"));
+  check(server, "push request", body, example("pull" in body ? "push-request-with-pull" : "push-request"));
   if (body.device_id !== server.deviceId) {
     return problem(403, "403.40", "推送的设备 ID 与令牌所属设备不符。", "The pushed device id does not match the device of the token.");
   }
@@ -160,16 +163,17 @@ async function push(server, body) {
   reply.last_seq = server.lastSeq;
   reply.results = results;
   check(server, "push reply", reply, example("push-reply"));
+  // The page a pull made now would answer; none when that pull would fail (the device then pulls, and hears why).
+  const page = body.pull && server.pagesInPush ? pageAfter(server, body.pull.cursor, body.pull.limit) : null;
+  if (page) reply.pull = page;
   return json(200, reply);
 }
 
-function pull(server, params) {
-  const limit = Number(params.get("limit") ?? 500);
-  const cursor = params.get("cursor");
+function pageAfter(server, cursor, limit) {
   let start = 0;
   if (cursor) {
     const match = /^page:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString());
-    if (!match) return problem(400, "400.41", "同步游标无效，请从头同步。", "The sync cursor is invalid; resync from the start.");
+    if (!match) return null;
     start = Number(match[1]);
   }
   const page = server.changes.slice(start, start + limit);
@@ -180,6 +184,12 @@ function pull(server, params) {
   reply.has_more = end < server.changes.length;
   reply.reset = !cursor;
   check(server, "pull reply", reply, example("pull-reply"));
+  return reply;
+}
+
+function pull(server, params) {
+  const reply = pageAfter(server, params.get("cursor"), Number(params.get("limit") ?? 500));
+  if (!reply) return problem(400, "400.41", "同步游标无效，请从头同步。", "The sync cursor is invalid; resync from the start.");
   return json(200, reply);
 }
 
