@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,7 +32,7 @@ from server.models import (
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
 from server.services.oversight.coverage import counting_inspections, enterprise_ids_of, evidence_holds
-from server.services.oversight.stamped import change_stamp, transaction_memo
+from server.services.oversight.stamped import PatchedCache, change_stamp, transaction_memo
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 # --- 清零 ---------------------------------------------------------------------------------------------
@@ -211,7 +210,7 @@ class CachedClearances:
     verdicts: dict[uuid.UUID, EnterpriseClearance]
 
 
-class ClearanceCache:
+class ClearanceCache(PatchedCache[CachedClearances]):
     """The 清零 verdicts of whole scopes, each stamped with the change counter it was computed at.
 
     Every write of an inspection, answer, hazard, enterprise or catalogue takes a new change number at
@@ -219,29 +218,6 @@ class ClearanceCache:
     the enterprises whose verdicts may have moved: only those are decided again. The dashboard is opened
     far more often than devices sync, and deciding a whole county costs a few hundred milliseconds.
     """
-
-    def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], CachedClearances] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> CachedClearances | None:
-        """The verdicts stored under ``key``, if any."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Any, ...], entry: CachedClearances) -> None:
-        """Keep ``entry`` under ``key``, dropping the least recently used beyond ``size``."""
-        with self._lock:
-            current = self._entries.get(key)
-            if current is None or current.stamp <= entry.stamp:
-                self._entries[key] = entry
-                self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
 
 
 #: Beyond this many changed enterprises, deciding the whole scope again is as quick as patching it.

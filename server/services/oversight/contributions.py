@@ -9,9 +9,7 @@ is stamped with the change counter it is true at, so a figure is never shown sta
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +19,7 @@ from server.models import User
 from server.services import DbSession
 from server.services.oversight.clearance import PATCH_LIMIT, changed_enterprises
 from server.services.oversight.coverage import enterprise_regions
+from server.services.oversight.stamped import PatchedCache
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 #: A tally: what one enterprise (or a region, or a scope) adds to a figure, by what it counts (whole numbers).
@@ -106,32 +105,9 @@ class Contributions:
         return summed(t for r, t in self.by_region.items() if r in regions)
 
 
-class ContributionCache:
+class ContributionCache(PatchedCache[Contributions]):
     """Figures' contributions under keys (what a figure depends on besides the synced rows), each patched
     forward from its stamp; the least recently used go beyond ``size``."""
-
-    def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], Contributions] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> Contributions | None:
-        """The contributions stored under ``key``, if any (at whatever stamp)."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Any, ...], entry: Contributions) -> None:
-        """Keep ``entry`` unless a newer one is there (a slow reader finishing late)."""
-        with self._lock:
-            current = self._entries.get(key)
-            if current is None or current.stamp <= entry.stamp:
-                self._entries[key] = entry
-                self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
 
 
 def scope_tally(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -69,6 +69,43 @@ class StampedCache:
             current = self._entries.get(key)
             if current is None or current[0] <= stamp:
                 self._entries[key] = (stamp, value)
+                self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+class _Stamped(Protocol):
+    @property
+    def stamp(self) -> int: ...
+
+
+_Entry = TypeVar("_Entry", bound=_Stamped)
+
+
+class PatchedCache(Generic[_Entry]):
+    """Entries under keys, each carrying the change counter it is true at and patched forward from it by its
+    reader (so returned at whatever stamp); a slower reader's older entry never replaces a newer one, and the
+    least recently used go beyond ``size``."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> _Entry | None:
+        """The entry stored under ``key``, if any (at whatever stamp)."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], entry: _Entry) -> None:
+        """Keep ``entry`` under ``key`` unless a newer one is there (a slow reader finishing late)."""
+        with self._lock:
+            current = self._entries.get(key)
+            if current is None or current.stamp <= entry.stamp:
+                self._entries[key] = entry
                 self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
