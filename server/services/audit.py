@@ -82,6 +82,13 @@ def _lock_head(session: DbSession) -> str:
     return session.scalar(sa.select(AuditHead.hash).where(AuditHead.id == _HEAD_ID)) or GENESIS
 
 
+def serialise(session: DbSession) -> None:
+    """Take the head row's lock now, without appending (held until commit): a use case whose checks must not race
+    another audited write (two supervisors confirming one finding with two entries) reads only after this, so the
+    second waits and then sees what the first committed."""
+    session.execute(sa.update(AuditHead).where(AuditHead.id == _HEAD_ID).values(rows=AuditHead.rows))
+
+
 def record(session: DbSession, actor: User | None, action: str, entity_type: str, entity_id: object,
            data: dict[str, Any] | None = None) -> AuditEvent:  # fmt: skip
     """Append one event in the caller's transaction (which commits it together with the change itself)."""

@@ -816,6 +816,8 @@ def decide(
     """Record a supervisor's decision on a pair of one enterprise (confirm, reject, pair by hand, or undo with
     ``withdrawn``), audited; the catalogue's refusals otherwise. None when the pair already stands so (a repeated
     click). Caller commits."""
+    # Decided one at a time: a check below passing for two supervisors at once would confirm one finding twice.
+    audit.serialise(session)
     finding, entry = _pair_in_scope(session, user, finding_id, entry_id)
     if finding.enterprise_id != enterprise_id:
         raise reconciliation_pair_not_found()
@@ -847,6 +849,7 @@ def confirm_all(
     confirmed. Caller commits."""
     if user.role not in SUPERVISOR_ROLES:
         raise reconciliation_pair_not_found()
+    audit.serialise(session)  # as in decide: the proposals are read after any decision committed meanwhile
     row = reconcile_enterprise(session, user, enterprise_id, window, today, zone)
     if row is None:
         raise reconciliation_pair_not_found()

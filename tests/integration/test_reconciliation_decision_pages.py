@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+import time as time_module
 import uuid
 from datetime import datetime
 from typing import Any
@@ -306,3 +308,68 @@ def test_a_missed_finding_is_offered_every_unpaired_entry_most_alike_first(
     (missed,) = (record(Finding, f) for f in detail["missed"] if f["id"] == str(scenario.missed))
     free = [record(LedgerEntry, e) for e in detail["ledger_only"]]
     assert offered == [e.id for e, _ in rank_for_pairing(missed, free)]
+
+
+def test_two_supervisors_confirming_one_finding_at_once_leave_one_pair(
+    app: Flask, scenario: Scenario
+) -> None:
+    """Two supervisors confirm the same finding with two different ledger entries at the same moment: the one who
+    commits second is refused (409.210) with the first pair named, instead of both checks passing before either
+    decision is written and the finding standing confirmed twice."""
+    f1, e1 = scenario.self_reported
+    _f2, e2 = scenario.claimed
+    first_written, second_started = threading.Event(), threading.Event()
+    outcome: dict[str, str] = {}
+
+    def confirm(entry: uuid.UUID, name: str, reason: str) -> None:
+        with app.app_context():
+            sup = db.session.scalar(sa.select(User).where(User.username == "xx_sup"))
+            assert sup is not None
+            today, zone = clock.today(), clock.zone()
+            window = resolve_phase(db.session, sup, PHASE, today, zone)
+            assert window is not None
+            try:
+                if name == "second":
+                    first_written.wait(10)
+                    second_started.set()
+                decide(
+                    db.session,
+                    sup,
+                    scenario.enterprise,
+                    f1,
+                    entry,
+                    PairVerdict.same,
+                    reason,
+                    window,
+                    today,
+                    zone,
+                )
+                if name == "first":
+                    first_written.set()
+                    # Hold the transaction open while the other supervisor decides.
+                    second_started.wait(10)
+                    time_module.sleep(0.5)
+                db.session.commit()
+                outcome[name] = "written"
+            except Problem as problem:
+                db.session.rollback()
+                outcome[name] = problem.code
+            finally:
+                db.session.remove()
+
+    threads = [
+        threading.Thread(target=confirm, args=(e1, "first", "")),
+        threading.Thread(target=confirm, args=(e2, "second", "同一隐患，台账写法不同")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcome == {"first": "written", "second": "409.210"}
+    with app.app_context():
+        standing = db.session.scalars(
+            sa.select(ReconciliationDecision.entry_id).where(
+                ReconciliationDecision.finding_id == f1, ReconciliationDecision.verdict == PairVerdict.same
+            )
+        ).all()
+    assert standing == [e1]
