@@ -375,6 +375,19 @@ def test_bad_hashes_never_become_local_paths(tmp_path: Path) -> None:
                 call(bad)  # type: ignore[arg-type]
 
 
+def _two_blobs_sharing_a_folder() -> tuple[bytes, bytes]:
+    """Two different blobs whose names share their first four hex digits (the same ``ab/cd/``), found by counting:
+    deterministic, and a pair turns up within a few hundred tries (the birthday bound over 65,536 folders)."""
+    seen: dict[str, bytes] = {}
+    for n in range(1_000_000):
+        blob = f"blob {n}".encode()
+        folder = sha(blob)[:4]
+        if folder in seen:
+            return seen[folder], blob
+        seen[folder] = blob
+    raise AssertionError("no two blobs share a folder")
+
+
 def test_a_blob_in_new_folders_is_found_after_a_crash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -387,7 +400,7 @@ def test_a_blob_in_new_folders_is_found_after_a_crash(
     monkeypatch.setattr(blobs_module, "_fsync_dir", lambda folder: (synced.append(folder), real(folder)))
     root = tmp_path / "blobs"
     store = FilesystemBlobStore(root)
-    data = os.urandom(300)
+    data, neighbour = _two_blobs_sharing_a_folder()
     digest = sha(data)
     store.append(digest, 0, io.BytesIO(data), LIMIT)
     store.complete(digest)
@@ -396,9 +409,6 @@ def test_a_blob_in_new_folders_is_found_after_a_crash(
     assert read(store, digest) == data
 
     synced.clear()
-    neighbour = next(
-        d for d in (os.urandom(300) for _ in range(100_000)) if sha(d)[:4] == digest[:4] and d != data
-    )
     store.append(sha(neighbour), 0, io.BytesIO(neighbour), LIMIT)
     store.complete(sha(neighbour))
     assert synced == [cd]
