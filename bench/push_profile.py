@@ -80,12 +80,108 @@ def print_groups(stats: pstats.Stats) -> None:
         print(f"    {own:7.3f} s {100 * own / total:5.1f} %  {group}")
 
 
-def run(database: str, pushes: int, top: int, per_push: int, dump: str | None = None) -> None:
+def _stamp_built_per_call(session: Any, user: Any) -> tuple[Any, ...]:
+    """The baseline: scope_stamp as it was, its statement built anew on every call."""
+    from server.models import Region, SamplingAssignment
+
+    assigned = sa.select(SamplingAssignment).where(SamplingAssignment.inspector_id == user.id)
+    parent = sa.func.coalesce(Region.parent_id, 0)
+    row = session.execute(
+        sa.select(
+            assigned.with_only_columns(sa.func.count()).scalar_subquery(),
+            assigned.with_only_columns(sa.func.max(SamplingAssignment.change_no)).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(Region).scalar_subquery(),
+            sa.select(sa.func.sum(parent)).scalar_subquery(),
+            sa.select(sa.func.sum(Region.id * parent)).scalar_subquery(),
+            sa.select(sa.func.max(Region.updated_at)).scalar_subquery(),
+        )
+    ).one()
+    return (user.role, user.region_id, user.enterprise_id, *tuple(row))
+
+
+def measure_authentication(app: Any, device: Any, rounds: int = 7, calls: int = 200) -> None:
+    """CPU of a sync request's authentication (token → device → cached scope), this tree's scope_stamp against
+    the baseline built per call, alternating in rounds; prints medians and ranges."""
+    import statistics
+
+    from server.services import scope as scope_module
+    from server.sync_handlers.principal import authenticate
+
+    current = scope_module.scope_stamp
+    figures: dict[str, list[float]] = {"baseline (stamp built per call)": [], "this tree": []}
+
+    def timed(stamp: Any) -> float:
+        scope_module.scope_stamp = stamp
+        try:
+            started = time.process_time()
+            for _ in range(calls):
+                with app.test_request_context(headers=device.headers):
+                    authenticate()
+                    db.session.rollback()
+            return (time.process_time() - started) / calls
+        finally:
+            scope_module.scope_stamp = current
+
+    timed(current), timed(_stamp_built_per_call)  # warm both
+    for _ in range(rounds):
+        for name, stamp in (
+            ("baseline (stamp built per call)", _stamp_built_per_call),
+            ("this tree", current),
+        ):
+            figures[name].append(timed(stamp))
+    for name, values in figures.items():
+        print(f"  authentication CPU, {name}: median {statistics.median(values) * 1000:5.3f} ms "
+              f"(range {min(values) * 1000:5.3f}-{max(values) * 1000:5.3f}, {rounds} rounds of {calls})")  # fmt: skip
+
+
+def measure_reply_dumps(changes: list[dict[str, Any]], rounds: int = 7, calls: int = 50) -> None:
+    """CPU of dumping a push reply of 200 results and a pull page of these changes: marshmallow's own dump
+    (the baseline) against the schemas' quick path, alternating in rounds; prints medians and ranges."""
+    import statistics
+    import uuid
+
+    from marshmallow import Schema
+
+    from sync.protocol import PullReplySchema, PushReplySchema
+
+    results = [
+        {"seq": n, "status": "applied", "code": None, "message": None, "version": 1} for n in range(1, 201)
+    ]
+    push = (PushReplySchema(), {"device_id": uuid.uuid4(), "last_seq": 200, "results": results})
+    pull = (PullReplySchema(), {"changes": changes, "cursor": "c", "has_more": False, "reset": False})
+    for label, (schema, reply) in (
+        ("push reply, 200 results", push),
+        (f"pull page, {len(changes)} changes", pull),
+    ):
+        assert schema.dump(reply) == Schema.dump(schema, reply)
+        figures: dict[str, list[float]] = {"marshmallow": [], "quick": []}
+        for _ in range(rounds):
+            for name, dump in (("marshmallow", Schema.dump), ("quick", type(schema).dump)):
+                started = time.process_time()
+                for _ in range(calls):
+                    dump(schema, reply)
+                figures[name].append((time.process_time() - started) / calls)
+        for name, values in figures.items():
+            print(f"  {label}, {name}: median {statistics.median(values) * 1000:6.3f} ms "
+                  f"(range {min(values) * 1000:6.3f}-{max(values) * 1000:6.3f}, {rounds} rounds of {calls})")  # fmt: skip
+
+
+def run(
+    database: str, pushes: int, top: int, per_push: int, dump: str | None = None, auth_only: bool = False
+) -> None:
     """Measure on a fresh database of ``database``."""
     with fresh_database(database) as url, tempfile.TemporaryDirectory() as folder:
         app = seeded_app(url, Path(folder))
         device = Device(app, "xx_insp1")
         enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+        if auth_only:
+            changes = device.pull_all()[0]
+            measure_authentication(app, device)
+            measure_reply_dumps(changes[:440])
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+            return
 
         def push_one() -> None:
             batch: list[dict[str, Any]] = []
@@ -180,12 +276,18 @@ def main() -> int:
     parser.add_argument(
         "--top", type=int, default=0, help="print cProfile's top entries (cumulative, own time)"
     )
+    parser.add_argument(
+        "--auth",
+        action="store_true",
+        help="only the CPU every sync request pays: authentication (against the stamp built per call) and the reply "
+        "dumps (against marshmallow's own)",
+    )
     args = parser.parse_args()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.database == "postgresql" and not postgres_available():
         print("postgresql: not reachable (set BENCH_DATABASE_URL, or use --database sqlite)")
         return 1
-    run(args.database, args.pushes, args.top, args.per_push, args.dump)
+    run(args.database, args.pushes, args.top, args.per_push, args.dump, args.auth)
     return 0
 
 

@@ -113,7 +113,10 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     }
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # A server's pooled connection can die under us (a restart): ping it before lending it. A SQLite file
+    # cannot, and the ping was a statement on every request.
+    is_sqlite = str(config["DATABASE_URL"]).startswith("sqlite")
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {} if is_sqlite else {"pool_pre_ping": True})
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = env.get("SECRET_KEY") or read_or_create_secret(instance / "secret_key")
     return config

@@ -128,6 +128,91 @@ class ChangeSchema(Schema):
     data = fields.Dict(allow_none=True, load_default=None)
 
 
+#: Each reply field's exact type on the quick dump's path (None allowed where listed); anything else takes the
+#: schema's own path. Keys in the schemas' declared order, as marshmallow dumps them.
+_RESULT_TYPES: dict[str, tuple[type, ...]] = {
+    "seq": (int,), "status": (str,), "code": (str, type(None)), "message": (str, type(None)),
+    "version": (int, type(None)),
+}  # fmt: skip
+_CHANGE_TYPES: dict[str, tuple[type, ...]] = {
+    "entity": (str,), "id": (str,), "version": (int,), "deleted": (bool,), "data": (dict, type(None)),
+}  # fmt: skip
+_MISSING = object()
+
+
+def _quick_row(row: Any, types: dict[str, tuple[type, ...]]) -> dict[str, Any] | None:
+    """``row`` as its nested schema dumps it (declared keys present in it, in order; a dict copied), or None
+    when a value is not of its exact type (bool is not an int here) and the schema must convert it."""
+    if type(row) is not dict:
+        return None
+    out: dict[str, Any] = {}
+    for key, allowed in types.items():
+        value = row.get(key, _MISSING)
+        if value is _MISSING:
+            continue
+        if type(value) not in allowed:
+            return None
+        out[key] = dict(value) if type(value) is dict else value
+    return out
+
+
+def _quick_rows(rows: Any, types: dict[str, tuple[type, ...]]) -> list[dict[str, Any]] | None:
+    """Every row of ``rows`` through ``_quick_row``, or None when one of them needs the schema."""
+    if type(rows) is not list:
+        return None
+    out = []
+    for row in rows:
+        quick = _quick_row(row, types)
+        if quick is None:
+            return None
+        out.append(quick)
+    return out
+
+
+def _quick_pull_reply(reply: Any) -> dict[str, Any] | None:
+    """A pull reply of the usual shape as PullReplySchema dumps it, or None (the schema's path)."""
+    if type(reply) is not dict:
+        return None
+    out: dict[str, Any] = {}
+    if "changes" in reply:
+        changes = _quick_rows(reply["changes"], _CHANGE_TYPES)
+        if changes is None:
+            return None
+        out["changes"] = changes
+    for key, kind in (("cursor", str), ("has_more", bool), ("reset", bool)):
+        if key in reply:
+            if type(reply[key]) is not kind:
+                return None
+            out[key] = reply[key]
+    return out
+
+
+def _quick_push_reply(reply: Any) -> dict[str, Any] | None:
+    """A push reply of the usual shape as PushReplySchema dumps it, or None (the schema's path)."""
+    if type(reply) is not dict:
+        return None
+    out: dict[str, Any] = {}
+    if "device_id" in reply:
+        if type(reply["device_id"]) is not uuid.UUID:
+            return None
+        out["device_id"] = str(reply["device_id"])
+    if "last_seq" in reply:
+        if type(reply["last_seq"]) is not int:
+            return None
+        out["last_seq"] = reply["last_seq"]
+    if "results" in reply:
+        results = _quick_rows(reply["results"], _RESULT_TYPES)
+        if results is None:
+            return None
+        out["results"] = results
+    if "pull" in reply:
+        page = None if reply["pull"] is None else _quick_pull_reply(reply["pull"])
+        if page is None:
+            return None
+        out["pull"] = page
+    return out
+
+
 class PullReplySchema(Schema):
     """A page of changes in change-number order, the cursor to continue from, and whether more wait.
 
@@ -139,6 +224,12 @@ class PullReplySchema(Schema):
     cursor = fields.String(required=True)
     has_more = fields.Boolean(required=True)
     reset = fields.Boolean(required=True)
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """As the schema dumps it, without its per-field work for the usual shape (a page holds hundreds of
+        changes); any other shape takes marshmallow's own path."""
+        quick = None if many else _quick_pull_reply(obj)
+        return super().dump(obj, many=many) if quick is None else quick
 
 
 class PushReplySchema(Schema):
@@ -157,6 +248,12 @@ class PushReplySchema(Schema):
             "push's `pull` cursor and limit, made right after the push committed, answers"
         },
     )
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """As the schema dumps it, without its per-field work for the usual shape (a result per mutation);
+        any other shape takes marshmallow's own path."""
+        quick = None if many else _quick_push_reply(obj)
+        return super().dump(obj, many=many) if quick is None else quick
 
 
 class BlobMissingRequestSchema(Schema):

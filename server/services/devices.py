@@ -109,11 +109,18 @@ def key_in_force(session: DbSession, device: Device, moment: datetime) -> dict[s
     return None if recorded else device.public_key_jwk
 
 
+# The user comes in the same query: every sync request checks them and builds their scope. Built once, as
+# every sync request runs it.
+_DEVICE_BY_TOKEN = (
+    sa.select(Device)
+    .options(orm.joinedload(Device.user))
+    .where(Device.token_hash == sa.bindparam("token_hash", type_=Device.token_hash.type))
+)
+
+
 def device_for_token(session: DbSession, token: str, *, allow_revoked: bool = False) -> Device:
     """The device owning this bearer token; a revoked token (unless ``allow_revoked``) or disabled user is refused."""
-    # The user comes in the same query: every sync request checks them and builds their scope.
-    query = sa.select(Device).options(orm.joinedload(Device.user))
-    device = session.scalar(query.where(Device.token_hash == credentials.token_digest(token)))
+    device = session.scalar(_DEVICE_BY_TOKEN, {"token_hash": credentials.token_digest(token)})
     if device is None:
         raise problems.unauthenticated()
     if device.revoked_at is not None and not allow_revoked:
