@@ -101,6 +101,18 @@ class CoverageWeek:
         return 100.0 * self.inspected / self.in_scope if self.in_scope else 0.0
 
 
+def _phase_finished_in(phases: Any, tz: tzinfo) -> Any:
+    """SQL: the index of the phase an inspection was finished in (its days in the bureau's zone ``tz``), or NULL."""
+    return sa.case(
+        *(
+            (sa.and_(Inspection.finished_at >= clock.day_start(p.starts_on, tz),
+                     Inspection.finished_at < clock.day_end(p.ends_on, tz)), index)
+            for index, p in enumerate(phases)
+        ),
+        else_=None,
+    )  # fmt: skip
+
+
 def coverage_by_week(
     session: DbSession, user: User, campaign: Campaign | None, today: date, tz: tzinfo
 ) -> list[CoverageWeek]:
@@ -118,14 +130,7 @@ def coverage_by_week(
     # last week shown takes the rest of the phase, as the coverage table counts every inspection of it): one
     # pass over the inspections for every phase (phases do not overlap, as oversight.coverage_counts relies on).
     shown = [[w for w in weeks(p.starts_on, p.ends_on) if w.starts_on <= today] for p in phases]
-    phase = sa.case(
-        *(
-            (sa.and_(Inspection.finished_at >= clock.day_start(p.starts_on, tz),
-                     Inspection.finished_at < clock.day_end(p.ends_on, tz)), index)
-            for index, p in enumerate(phases)
-        ),
-        else_=None,
-    )  # fmt: skip
+    phase = _phase_finished_in(phases, tz)
     first = (
         sa.select(phase.label("phase"), sa.func.min(Inspection.finished_at).label("at"))
         .where(*counting_conditions(session, user), phase.is_not(None))
@@ -289,14 +294,7 @@ def coverage_week_tallies(session: DbSession, campaign: Campaign | None, today: 
         tallies: dict[Any, dict[Any, int]] = dict(enterprises_tally(session, ids))
         if not phases:
             return tallies
-        phase = sa.case(
-            *(
-                (sa.and_(Inspection.finished_at >= clock.day_start(p.starts_on, tz),
-                         Inspection.finished_at < clock.day_end(p.ends_on, tz)), index)
-                for index, p in enumerate(phases)
-            ),
-            else_=None,
-        )  # fmt: skip
+        phase = _phase_finished_in(phases, tz)
         query = (
             sa.select(Inspection.enterprise_id, phase.label("phase"), sa.func.min(Inspection.finished_at))
             .where(*counting_conditions(session, None), phase.is_not(None))

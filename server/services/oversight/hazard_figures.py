@@ -135,6 +135,13 @@ def counted_hazards(session: DbSession, user: User, window: Window | None = None
     return visible if window is None else sa.and_(visible, window.inside(Hazard.found_at))
 
 
+def _found_inside_and_outside(window: Window | None) -> tuple[Any, tuple[Any, Any]]:
+    """SQL: a hazard found inside ``window``, and before or after it (everything is inside when there is none)."""
+    if window is None:
+        return sa.true(), (sa.false(), sa.false())
+    return window.inside(Hazard.found_at), (window.before(Hazard.found_at), window.after(Hazard.found_at))
+
+
 def hazard_figures(
     session: DbSession, user: User, today: date, window: Window | None = None
 ) -> HazardFigures:
@@ -142,12 +149,7 @@ def hazard_figures(
     and stop-production counts, and how many were found before or after the window (listed apart)."""
     # One pass over the scope's hazards: each count is a FILTER of the same scan (three scans took ~0.2 s at
     # province scale), and a (level, state) group found only outside the window is left out as before.
-    inside = sa.true() if window is None else window.inside(Hazard.found_at)
-    outside = (
-        (sa.false(), sa.false())
-        if window is None
-        else (window.before(Hazard.found_at), window.after(Hazard.found_at))
-    )
+    inside, outside = _found_inside_and_outside(window)
     open_states = [s.value for s in OPEN_STATES]
     grouped = session.execute(
         sa.select(
@@ -171,12 +173,7 @@ def hazard_tallies(session: DbSession, today: date, window: Window | None) -> An
     """Counts each enterprise's part of ``hazard_figures`` (an oversight.contributions.Counting): by
     ``("found", level, state)`` inside the window, and ``"overdue"``, ``"listed"``, ``"stop"``, ``"before"``
     and ``"after"``, under the same conditions as ``hazard_figures``; ``figures_of_tally`` reads them back."""
-    inside = sa.true() if window is None else window.inside(Hazard.found_at)
-    outside = (
-        (sa.false(), sa.false())
-        if window is None
-        else (window.before(Hazard.found_at), window.after(Hazard.found_at))
-    )
+    inside, outside = _found_inside_and_outside(window)
     open_states = [s.value for s in OPEN_STATES]
 
     def count(ids: Any | None) -> dict[Any, dict[Any, int]]:
