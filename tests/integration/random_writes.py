@@ -3,11 +3,13 @@ few, then compares what a cache patched since its last count shows with a count 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import orm
 
@@ -193,3 +195,23 @@ def _pair_decision(w: Write) -> str:
         row.id = min(lowest, 0) - 1
     db.session.add(row)
     return f"{w.kind} {finding.id} {entry.id}"
+
+
+def check_after_writes(
+    writes: Any, write: Callable[[str, int, int], Any], check: Callable[[], None], examples: int = 10
+) -> None:
+    """Draw ``writes`` (lists of (kind, number, value)), apply each with ``write`` and run ``check`` after every
+    list: the kept figures must equal a recount after whatever was written before (inside an app context)."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(drawn=writes)
+    def after(drawn: list[tuple[str, int, int]]) -> None:
+        for kind, number, value in drawn:
+            write(kind, number, value)
+        check()
+
+    after()

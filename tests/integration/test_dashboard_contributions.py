@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server import clock
@@ -22,6 +21,7 @@ from server.models import Enterprise, Hazard, HazardEvent, HazardSource, Inspect
 from server.services import oversight, trends
 from server.services.hazards import record_hazard
 from server.services.oversight.contributions import ContributionCache
+from tests.integration.random_writes import check_after_writes
 
 SCOPES = ("xx_sup", "lx_sup", "ll_city", "admin")
 
@@ -142,20 +142,9 @@ def test_the_kept_figures_equal_a_recount_after_random_writes(app: Flask) -> Non
     with app.app_context():
         _assert_kept_equals_recount(cache, verdicts)  # built from nothing
 
-        @settings(
-            max_examples=12,
-            deadline=None,
-            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-        )
-        @given(writes=WRITES)
-        def after(writes: list[tuple[str, int, int]]) -> None:
-            for kind, index, value in writes:
-                _write(kind, index, value)
-            _assert_kept_equals_recount(
-                cache, verdicts
-            )  # patched: only the enterprises written were counted again
-
-        after()
+        check_after_writes(
+            WRITES, _write, lambda: _assert_kept_equals_recount(cache, verdicts), examples=12
+        )  # patched: only the enterprises written count again
 
 
 def test_a_patch_counts_only_the_enterprises_written(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server import clock
@@ -19,6 +18,7 @@ from server.models import Enterprise, Hazard, HazardSource, Region, User
 from server.services.hazards import record_hazard
 from server.services.mapclusters import MapLayersCache, map_view
 from server.services.mappoints import Box, PointKind
+from tests.integration.random_writes import check_after_writes
 
 SCOPES = ("xx_sup", "lx_sup", "ll_city", "admin")
 WRITES = st.lists(
@@ -104,18 +104,7 @@ def test_the_kept_map_layers_equal_the_sql_grouping_after_random_writes(app: Fla
     with app.app_context():
         _assert_kept_equals_grouped(cache)
 
-        @settings(
-            max_examples=10,
-            deadline=None,
-            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-        )
-        @given(writes=WRITES)
-        def after(writes: list[tuple[str, int, int]]) -> None:
-            for kind, index, value in writes:
-                _write(kind, index, value)
-            _assert_kept_equals_grouped(cache)
-
-        after()
+        check_after_writes(WRITES, _write, lambda: _assert_kept_equals_grouped(cache))
 
 
 def test_the_layers_are_kept_as_a_worker_starts(app: Flask) -> None:

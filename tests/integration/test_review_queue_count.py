@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.domain.inspections import InspectionKind, InspectionStatus
@@ -15,6 +14,7 @@ from server.extensions import db
 from server.models import Enterprise, Inspection, Region, User
 from server.services import review
 from server.services.oversight.contributions import ContributionCache
+from tests.integration.random_writes import check_after_writes
 
 SCOPES = ("xx_sup", "lx_sup", "ll_city", "admin")
 FILTERS = [
@@ -71,15 +71,4 @@ def test_the_kept_review_count_equals_the_lists_count_after_random_writes(app: F
     with app.app_context():
         _assert_kept_equals_counted(cache)
 
-        @settings(
-            max_examples=10,
-            deadline=None,
-            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-        )
-        @given(writes=WRITES)
-        def after(writes: list[tuple[str, int, int]]) -> None:
-            for kind, index, value in writes:
-                _write(kind, index, value)
-            _assert_kept_equals_counted(cache)
-
-        after()
+        check_after_writes(WRITES, _write, lambda: _assert_kept_equals_counted(cache))
