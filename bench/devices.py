@@ -8,7 +8,8 @@ non-compliant item, photos per hazard), then all devices sync concurrently. Prin
 p50/p95 push latency, errors, and what the server holds against what was sent: lost and duplicated.
 Then, against the same server, as many clients as devices ask for `/healthz` for a few seconds: the
 trivial-request rate, and what one inspection's sync costs in trivial requests (`--photos-per-hazard 0`
-measures the push alone). CPU per inspection is printed for gunicorn, the devices and, on PostgreSQL, the
+leaves photos out; `--split` has every device push before any device pulls, so that the push's CPU is printed
+on its own). CPU per inspection is printed for gunicorn, the devices and, on PostgreSQL, the
 database's backends (the part of wall × cores the app's own CPU does not explain).
 """
 
@@ -123,6 +124,7 @@ def run(args: argparse.Namespace) -> None:
             errors: list[str] = []
             ready = threading.Barrier(args.devices + 1)
             go = threading.Barrier(args.devices + 1)
+            pushed = threading.Barrier(args.devices + 1)
 
             def work(slot: int) -> None:
                 # Each device lives in its own thread: its outbox is a SQLite connection of that thread.
@@ -133,9 +135,20 @@ def run(args: argparse.Namespace) -> None:
                     ready.wait()
                 go.wait()
                 try:
-                    devices[slot]["summary"] = devices[slot]["client"].sync(batch_size=args.batch_size)
+                    client = devices[slot]["client"]
+                    if args.split:
+                        client.upload_blobs()
+                        client.push(args.batch_size)
+                    else:
+                        devices[slot]["summary"] = client.sync(batch_size=args.batch_size)
                 except Exception as error:  # reported, not raised: the figures say what failed
                     errors.append(f"{username}: {error!r}")
+                try:
+                    if args.split:
+                        pushed.wait()  # every device has pushed: now all pull
+                        client.pull()
+                except Exception as error:
+                    errors.append(f"{username} (pull): {error!r}")
                 finally:
                     devices[slot]["outbox"].close()
 
@@ -153,6 +166,10 @@ def run(args: argparse.Namespace) -> None:
                 group_cpu_seconds(process.pid),
                 time.process_time(),
             )
+            if args.split:
+                pushed.wait()
+                push_seconds = time.perf_counter() - started
+                push_cpu = group_cpu_seconds(process.pid) - server_cpu
             for thread in threads:
                 thread.join()
             seconds = time.perf_counter() - started
@@ -172,6 +189,13 @@ def run(args: argparse.Namespace) -> None:
                 per_request = trivial_cpu / requests
                 print(f"  gunicorn CPU per trivial request {per_request * 1000:6.2f} ms: one inspection's sync costs "
                       f"{server_cpu / inspections / per_request:5.1f} trivial requests of server CPU")  # fmt: skip
+                if args.split:
+                    pull_cpu = server_cpu - push_cpu
+                    print(f"  pushes alone (every device, then every device pulls): {inspections / push_seconds:7.1f} "
+                          f"inspections/s, gunicorn CPU per inspection {push_cpu / inspections * 1000:6.1f} ms = "
+                          f"{push_cpu / inspections / per_request:5.1f} trivial requests; the pulls after: "
+                          f"{pull_cpu / inspections * 1000:6.1f} ms = {pull_cpu / inspections / per_request:5.1f} "
+                          "trivial requests per inspection")  # fmt: skip
             report(app, devices, errors, seconds, args, trivial)
         finally:
             stop(process)
@@ -312,6 +336,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="every device pushes first (no pull carried), then every device pulls: the push's CPU on its own",
+    )
     parser.add_argument(
         "--trivial-seconds", type=float, default=5.0, help="how long to measure the trivial GET"
     )
