@@ -142,5 +142,6 @@ def test_a_poster_one_pass_misses_scans_with_the_live_camera(built_app: None, li
         video = posters.y4m_frames([photo.convert("RGB")], tmp_path / "hard.y4m", repeat=10)
     scanner = camera_page(video)
     _sign_in_and_scan(scanner, live_server.url)
-    scanner.wait_for_selector(".enterprise-page h2", timeout=20_000)
+    # A hard poster needs the app's extra passes on many frames: on a loaded CI machine that took over 20 s once.
+    scanner.wait_for_selector(".enterprise-page h2", timeout=60_000)
     assert scanner.locator(".enterprise-page h2").inner_text() == NAME
