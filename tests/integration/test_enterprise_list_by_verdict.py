@@ -13,7 +13,7 @@ from flask import Flask
 from server import clock
 from server.domain import counting
 from server.extensions import db
-from server.models import Enterprise, User
+from server.models import Enterprise, Hazard, User
 from server.services import oversight
 from server.services.oversight import lists
 
@@ -52,3 +52,41 @@ def test_the_list_by_verdict_equals_the_verdicts_filtered_in_python(
             assert all(v == verdicts[e] for e, v in listed)
             kinds += bool(expected)
         assert kinds >= 2
+
+
+@pytest.mark.parametrize("username", SCOPES)
+def test_the_plain_list_shows_the_kept_verdicts_and_decides_none_itself(
+    app: Flask, username: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a verdict filter, the page's 清零 verdicts come from the kept verdicts of every enterprise (patched
+    after a write), not from deciding the page's enterprises again on every request; they are the same."""
+    monkeypatch.setattr(lists, "PAGE_SIZE", 4)
+    decided: list[Any] = []
+    original = lists.clearances
+
+    def counting_clearances(*args: Any, **kwargs: Any) -> Any:
+        decided.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lists, "clearances", counting_clearances)
+    with app.app_context():
+        today = clock.today()
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        assert user is not None
+        cache = oversight.ClearanceCache()
+        plain = oversight.EnterpriseFilters()
+        for written in (False, True):
+            if written:  # one enterprise's answers change: the kept verdicts are patched for it
+                hazard = db.session.scalar(sa.select(Hazard).order_by(Hazard.id).limit(1))
+                assert hazard is not None
+                hazard.deleted_at = clock.now()
+                db.session.commit()
+            expected = oversight.clearances(db.session, user, today)
+            first = oversight.enterprise_list(db.session, user, plain, today, 1, cache)
+            decided.clear()
+            listed = []
+            for number in range(1, first.pages + 1):
+                listed += oversight.enterprise_list(db.session, user, plain, today, number, cache).rows
+            assert decided == []
+            assert len(listed) == len(expected)
+            assert all(v == expected[e.id] for e, _, v in listed)

@@ -17,7 +17,7 @@ from server.domain.sectors import Sector
 from server.models import Enterprise, Hazard, Region, User
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
-from server.services.oversight.clearance import ClearanceCache, clearances, scope_clearances
+from server.services.oversight.clearance import ClearanceCache, all_clearances, clearances, scope_clearances
 from server.services.oversight.coverage import inspected_in
 from server.services.oversight.hazard_figures import overdue_condition, recorded_for_good
 from server.services.scope import visible_enterprise_ids
@@ -221,5 +221,13 @@ def enterprise_list(
             result.page,
         )
     result = paged(session, query, page)
-    verdicts = clearances(session, user, today, [e.id for e, _ in result.rows])
-    return Page([(e, region, verdicts.get(e.id)) for e, region in result.rows], result.total, result.page)
+    # The kept verdicts of every enterprise (patched since their stamp) spare deciding the page's anew on every
+    # request (≈200 ms at province scale); an enterprise the kept ones lack yet is decided here.
+    kept = all_clearances(session, today, cache) if cache is not None else {}
+    missing = [e.id for e, _ in result.rows if e.id not in kept]
+    late = clearances(session, user, today, missing) if missing else {}
+    return Page(
+        [(e, region, kept.get(e.id) or late.get(e.id)) for e, region in result.rows],
+        result.total,
+        result.page,
+    )
