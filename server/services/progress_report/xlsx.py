@@ -14,6 +14,7 @@ import io
 from copy import copy
 from dataclasses import fields
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from server.services.progress_report import (
@@ -58,14 +59,16 @@ def text_width(text: str) -> float:
 def row_height(texts_and_widths: list[tuple[str, float]], *, minimum: float = 22.0) -> float:
     """A row tall enough for each wrapped cell's text in its column width (points): rows grow with their text,
     so a long description never prints over the next row."""
-    lines = 1
-    for text, width in texts_and_widths:
-        usable = max(width - 1.5, 1.0)
-        cell_lines = sum(
-            max(1, -(-int(text_width(part) * 100) // int(usable * 100))) for part in text.split("\n")
-        )
-        lines = max(lines, cell_lines)
-    return max(minimum, lines * LINE_PT + PAD_PT)
+    lines = max((_wrapped_lines(text, width) for text, width in texts_and_widths), default=1)
+    return max(minimum, max(lines, 1) * LINE_PT + PAD_PT)
+
+
+@lru_cache(maxsize=8192)
+def _wrapped_lines(text: str, width: float) -> int:
+    """How many lines ``text`` wraps to in a column ``width`` wide (kept: a province's list of major hazards
+    repeats its units, measures, progress and many descriptions thousands of times)."""
+    usable = max(width - 1.5, 1.0)
+    return sum(max(1, -(-int(text_width(part) * 100) // int(usable * 100))) for part in text.split("\n"))
 
 
 def _styles() -> dict[str, Any]:
