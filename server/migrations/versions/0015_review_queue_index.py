@@ -4,6 +4,9 @@ The review queue (server.services.review.list_inspections) shows a status's insp
 at province scale (14,000 submitted inspections in a city's scope) every request read and sorted them all. This
 index holds them in that order, so a page is read from its start. Index only: the downgrade drops it and no data.
 
+SQLite cannot reflect an index on an expression: a later revision that rebuilds the inspection table in batch mode
+there (copy and move) does not carry this index over and must create it again.
+
 Revision ID: 0015_review_queue_index
 Revises: 0014_province_indexes
 Create Date: 2026-12-05 23:00:00
