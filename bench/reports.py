@@ -20,8 +20,10 @@ of those views were answered stale); a workbook right after a write is always co
 ``--profile`` prints the cProfile of one request from scratch. ``--after-write`` times, per supervisor and report,
 alternating in each of ``--repeat`` rounds: a count from scratch (what every count after a write cost before the
 reports kept their reading) and a count right after one hazard was changed as a sync would (only that enterprise
-read and decided again), then the workbook right after a write; medians and ranges, and whether the last patched
-count equals one from scratch.
+read and decided again), then the workbook right after a write, its list of major hazards drawn cell by cell (as
+before) and as raw rows (now) in turn; medians and ranges, and whether the last patched count equals one from
+scratch. ``--draw`` times the drawing alone on a report counted once, before and now alternating, and checks that
+both workbooks read back the same.
 
 Target: ≤ 5 s each, on SQLite and on PostgreSQL. Every figure is computed as of the report's cut-off from
 the event log and the inspections' timestamps (server/services/progress_report/); the pages keep the counted
@@ -51,6 +53,11 @@ from server import jobs
 from server.demo.county import DEMO_PASSWORD
 from server.extensions import db
 from server.models import CampaignPhase
+from server.services.progress_report import xlsx
+from tests.integration.test_report_xlsx_rows import major_sheet_cell_by_cell, read_back
+
+#: The list of major hazards as the app draws it (bench swaps in the drawing from before to compare).
+xlsx_major_sheet = xlsx._major_sheet
 
 TARGET_S = 5.0
 
@@ -253,13 +260,20 @@ def time_after_write(url: str, rounds: int) -> None:
             assert login.status_code == 200, login.status_code
             path = f"/reports/monthly.xlsx?month={month:%Y-%m}"
             client.get(path).get_data()
-            workbook = []
+            # The workbook right after a write, alternating its list of major hazards drawn cell by cell by
+            # openpyxl (as before xlsx_rows) and written as raw rows (now).
+            workbook: dict[str, list[float]] = {"before": [], "now": []}
             for _ in range(rounds):
-                _simulate_write(app)
-                started = time.perf_counter()
-                client.get(path).get_data()
-                workbook.append(time.perf_counter() - started)
-            print(f"  {username} workbook {month:%Y-%m} after a write {spread(workbook)}")
+                for which, drawer in (("before", major_sheet_cell_by_cell), ("now", xlsx_major_sheet)):
+                    xlsx._major_sheet = drawer  # type: ignore[assignment]
+                    _simulate_write(app)
+                    started = time.perf_counter()
+                    client.get(path).get_data()
+                    workbook[which].append(time.perf_counter() - started)
+            xlsx._major_sheet = xlsx_major_sheet  # type: ignore[assignment]
+            print(f"  {username} workbook {month:%Y-%m} after a write: cell by cell {spread(workbook['before'])}"
+                  f"   raw rows {spread(workbook['now'])}"
+                  f"   ratio {statistics.median(workbook['now']) / statistics.median(workbook['before']):.3f}")  # fmt: skip
         import resource
 
         # The cache keeps the readings of its newest reports: what patching costs in memory.
@@ -267,6 +281,43 @@ def time_after_write(url: str, rounds: int) -> None:
             f"  peak memory of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
         )
         jobs.wait_for_running()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def time_drawing(url: str, rounds: int) -> None:
+    """The workbook's drawing alone, per supervisor, on the report counted once: its list of major hazards drawn
+    cell by cell by openpyxl (before) and as raw rows (now), alternating in each round; medians, ratio, and
+    whether both read back the same (values, styles, merges, dimensions, panes, print setup)."""
+    import tempfile
+
+    from server import create_app
+    from server.models import User
+    from server.services import progress_report
+
+    zone = ZoneInfo("Asia/Shanghai")
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(bench_config(url, Path(folder)))
+        month = _month(app)
+        for username in ("xx_sup", "ll_city"):
+            with app.app_context():
+                user = db.session.scalar(sa.select(User).where(User.username == username))
+                report = progress_report.build_report(db.session, user, month, zone=zone)
+                db.session.remove()
+            times: dict[str, list[float]] = {"before": [], "now": []}
+            drawn: dict[str, bytes] = {}
+            for _ in range(rounds):
+                for which, drawer in (("before", major_sheet_cell_by_cell), ("now", xlsx_major_sheet)):
+                    xlsx._major_sheet = drawer  # type: ignore[assignment]
+                    started = time.perf_counter()
+                    drawn[which] = xlsx._draw(report, "head")
+                    times[which].append(time.perf_counter() - started)
+            xlsx._major_sheet = xlsx_major_sheet  # type: ignore[assignment]
+            before, now = (statistics.median(times[w]) for w in ("before", "now"))
+            same = read_back(drawn["before"]) == read_back(drawn["now"])
+            print(f"  {username} {len(report.majors)} major hazards: cell by cell {before:.3f} s, raw rows "
+                  f"{now:.3f} s, ratio {now / before:.3f}, same workbook read back: {'yes' if same else 'NO'}")  # fmt: skip
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -313,7 +364,14 @@ def main() -> int:
         parser.add_argument(
             "--after-write", action="store_true", help="counts from scratch against after a write"
         )
+        parser.add_argument(
+            "--draw", action="store_true", help="the workbook's drawing alone: before and now, alternating"
+        )
         args = parser.parse_args()
+        if args.draw:
+            print(f"  load average {' '.join(f'{x:.2f}' for x in __import__('os').getloadavg())}")
+            time_drawing(args.database_url, args.repeat)
+            return 0
         if args.after_write:
             print(f"  load average {' '.join(f'{x:.2f}' for x in __import__('os').getloadavg())}")
             time_after_write(args.database_url, args.repeat)

@@ -36,6 +36,7 @@ from server.services.oversight import (
 from server.services.trends import hazards_by_week, weeks
 from tests.conftest import Databases, app_config, dispose
 from tests.integration.test_figures_audit import _in_scope
+from tests.integration.test_migrations import index_names
 
 INDEXES = {
     "inspection": {
@@ -47,12 +48,13 @@ INDEXES = {
     "hazard_event": {"ix_hazard_event_kind_hazard_at"},
     "hazard": {"ix_hazard_open"},
 }
+#: Indexes of later revisions, which a downgrade to 0013 drops as well.
+LATER = {"inspection": {"ix_inspection_review_queue"}}
 MIGRATION = importlib.import_module("server.migrations.versions.0014_province_indexes")
 
 
 def _indexes(connection: sa.Connection) -> dict[str, set[str]]:
-    inspector = sa.inspect(connection)
-    return {table: {ix["name"] or "" for ix in inspector.get_indexes(table)} for table in INDEXES}
+    return {table: index_names(connection, table) for table in INDEXES}
 
 
 def test_0014_adds_the_indexes_and_its_downgrade_drops_only_them(
@@ -74,7 +76,7 @@ def test_0014_adds_the_indexes_and_its_downgrade_drops_only_them(
                 assert set(sa.inspect(connection).get_table_names()) == tables
             for table, names in INDEXES.items():
                 assert not names & after[table], table
-                assert after[table] == found[table] - names, table
+                assert after[table] == found[table] - names - LATER.get(table, set()), table
             flask_migrate.upgrade()
             with db.engine.connect() as connection:
                 assert _indexes(connection) == found

@@ -14,6 +14,7 @@ import io
 from copy import copy
 from dataclasses import fields
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from server.services.progress_report import (
@@ -27,7 +28,7 @@ from server.services.progress_report import (
     ProgressReport,
     UnitFigures,
 )
-from server.services.xlsx_cells import write_cell
+from server.services.xlsx_cells import evaluable, write_cell
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAIN_SHEET, MAJOR_SHEET, PHASE_SHEET = "统计报表", MAJOR_TITLE, "各阶段覆盖与清零"
@@ -58,14 +59,16 @@ def text_width(text: str) -> float:
 def row_height(texts_and_widths: list[tuple[str, float]], *, minimum: float = 22.0) -> float:
     """A row tall enough for each wrapped cell's text in its column width (points): rows grow with their text,
     so a long description never prints over the next row."""
-    lines = 1
-    for text, width in texts_and_widths:
-        usable = max(width - 1.5, 1.0)
-        cell_lines = sum(
-            max(1, -(-int(text_width(part) * 100) // int(usable * 100))) for part in text.split("\n")
-        )
-        lines = max(lines, cell_lines)
-    return max(minimum, lines * LINE_PT + PAD_PT)
+    lines = max((_wrapped_lines(text, width) for text, width in texts_and_widths), default=1)
+    return max(minimum, max(lines, 1) * LINE_PT + PAD_PT)
+
+
+@lru_cache(maxsize=8192)
+def _wrapped_lines(text: str, width: float) -> int:
+    """How many lines ``text`` wraps to in a column ``width`` wide (kept: a province's list of major hazards
+    repeats its units, measures, progress and many descriptions thousands of times)."""
+    usable = max(width - 1.5, 1.0)
+    return sum(max(1, -(-int(text_width(part) * 100) // int(usable * 100))) for part in text.split("\n"))
 
 
 def _styles() -> dict[str, Any]:
@@ -244,8 +247,12 @@ MAJOR_COLUMNS = [
 ]  # fmt: skip
 
 
-def _major_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> None:
+def _major_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> Any:
+    """The itemised list of major hazards: its title, unit line and header drawn here, its rows kept as raw rows
+    (xlsx_rows: thousands at province scale) that _draw puts into the saved sheet; returns them."""
     from openpyxl.utils import get_column_letter
+
+    from server.services.progress_report.xlsx_rows import RawRows
 
     width = len(MAJOR_COLUMNS)
     title = f"{MAJOR_TITLE}{report.period}"
@@ -265,25 +272,39 @@ def _major_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> 
         _cell(sheet, 3, col, header, styles, bold=True, fill=True)
         sheet.column_dimensions[get_column_letter(col)].width = column_width
     sheet.row_dimensions[3].height = 24
+    rows = RawRows(sheet)
+
+    def style(col: int, value: Any) -> int:
+        """The style _cell gives the column's cells (left-aligned wide text, dates and money formatted)."""
+        align = "left" if col in (3, 4, 6, 11) else "center"
+        fmt = "yyyy-mm-dd" if col in (5, 8) else "0.00" if col == 9 else None
+        quoted = evaluable(value)
+
+        def apply(cell: Any) -> None:
+            cell.font, cell.alignment, cell.border = styles["plain"], styles[align], styles["border"]
+            if fmt:
+                cell.number_format = fmt
+            cell.quotePrefix = quoted
+
+        return rows.style((col, quoted), apply)
+
     row_no = 4
     for m in report.majors:
         description = m.description + (f"（部位：{m.place}）" if m.place else "")
         funds = float(m.funds_wan) if m.funds_wan is not None else None
         values = [m.serial, m.unit, m.enterprise, description, m.found_on, m.measures, m.responsible_person,
                   m.deadline, funds, m.progress, m.supervision or "否"]  # fmt: skip
-        for col, value in enumerate(values, start=1):
-            wide = col in (3, 4, 6, 11)
-            fmt = "yyyy-mm-dd" if col in (5, 8) else "0.00" if col == 9 else None
-            _cell(sheet, row_no, col, value, styles, align="left" if wide else "center", fmt=fmt)
         # The row grows with its longest wrapped text, so descriptions never print over each other.
-        sheet.row_dimensions[row_no].height = row_height(
+        height = row_height(
             [(str(v), MAJOR_COLUMNS[col][1]) for col, v in enumerate(values) if isinstance(v, str)]
         )
+        rows.append(row_no, [(col, v, style(col, v)) for col, v in enumerate(values, start=1)], height)
         row_no += 1
     if not report.majors:
         _merged(sheet, row_no, 1, width, "截至截止时间未发现重大事故隐患", styles)
     sheet.freeze_panes = "A4"
     _print_layout(sheet, "3:3")
+    return rows
 
 
 def _phase_sheet(sheet: Any, report: ProgressReport, styles: dict[str, Any]) -> None:
@@ -349,16 +370,18 @@ _DRAWN = 4
 def _draw(report: ProgressReport, audit_head: str | None) -> bytes:
     from openpyxl import Workbook
 
+    from server.services.progress_report.xlsx_rows import splice
+
     book = Workbook()
     styles = _styles()
     _main_sheet(book.active, report, styles, audit_head)
-    _major_sheet(book.create_sheet(MAJOR_SHEET), report, styles)
+    major_rows = _major_sheet(book.create_sheet(MAJOR_SHEET), report, styles)
     _phase_sheet(book.create_sheet(PHASE_SHEET), report, styles)
     book.properties.title = report.title
     book.properties.creator = report.filled_by
     out = io.BytesIO()
     book.save(out)
-    return out.getvalue()
+    return splice(out.getvalue(), [major_rows])
 
 
 def report_filename(report: ProgressReport) -> str:
