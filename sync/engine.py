@@ -13,10 +13,10 @@ import hmac
 import json
 import logging
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
@@ -393,6 +393,27 @@ def decode_cursor(text: str, secret: bytes) -> Cursor:
         raise problems.invalid_cursor() from None
 
 
+@dataclass(frozen=True)
+class PullPage:
+    """One page of a pull: the changes as messages (``encoded``: each one's JSON text for the reply, when the
+    caller gave an encoder), the cursor to continue from, whether more wait, whether the replica restarts."""
+
+    messages: list[dict[str, Any]]
+    encoded: list[str] | None
+    cursor: str
+    has_more: bool
+    reset: bool
+
+    def reply(self) -> dict[str, Any]:
+        """The page as the pull reply message."""
+        return {
+            "changes": self.messages,
+            "cursor": self.cursor,
+            "has_more": self.has_more,
+            "reset": self.reset,
+        }
+
+
 def changes_since(
     session: Session,
     registry: HandlerRegistry,
@@ -404,6 +425,24 @@ def changes_since(
     max_bytes: int | None = None,
     probe: bool = True,
 ) -> dict[str, Any]:
+    """One page of the changes the principal may see after its cursor, as the pull reply message (see pull_page)."""
+    return pull_page(
+        session, registry, ledger, principal, cursor_text, limit, secret, max_bytes, probe
+    ).reply()
+
+
+def pull_page(
+    session: Session,
+    registry: HandlerRegistry,
+    ledger: DeviceLedger,
+    principal: Principal,
+    cursor_text: str | None,
+    limit: int,
+    secret: bytes,
+    max_bytes: int | None = None,
+    probe: bool = True,
+    encode: Callable[[dict[str, Any]], str | None] | None = None,
+) -> PullPage:
     """One page of the changes the principal may see after its cursor, in change-number order.
 
     Only numbers up to the committed high-water mark are read: every lower number belongs to a
@@ -411,6 +450,8 @@ def changes_since(
     ``limit`` changes and, when ``max_bytes`` is given, stops once its changes reach about that many bytes
     of JSON (always at least one change, so a page never stalls on one large row). With ``probe``, handlers
     that name their ``change_table`` are asked only when one statement finds a change in their table's range.
+    ``encode`` (optional) turns each message sent into its JSON text for the reply, or None when it cannot
+    (the page then carries no encoded messages).
     """
     reset = False
     if cursor_text:
@@ -428,7 +469,7 @@ def changes_since(
         handlers = _with_changes(session, handlers, cursor.after, upto)
     for handler in handlers:
         candidates.extend(handler.changes(session, principal, cursor.after, upto, limit + 1))
-    candidates.sort(key=lambda c: c.change_no)
+    candidates.sort(key=_change_no)
     page = candidates[:limit]
     has_more = len(candidates) > limit
     messages = [c.to_message() for c in page]
@@ -438,12 +479,18 @@ def changes_since(
             page, messages, has_more = page[:kept], messages[:kept], True
     # With nothing more to send, jump to the high-water mark: changes the principal cannot see are skipped.
     last = page[-1].change_no if has_more else max(cursor.after, upto)
-    return {
-        "changes": messages,
-        "cursor": encode_cursor(Cursor(last, principal.fingerprint), secret),
-        "has_more": has_more,
-        "reset": reset,
-    }
+    encoded = None if encode is None else [encode(m) for m in messages]
+    return PullPage(
+        messages=messages,
+        encoded=None if encoded is None or None in encoded else cast(list[str], encoded),
+        cursor=encode_cursor(Cursor(last, principal.fingerprint), secret),
+        has_more=has_more,
+        reset=reset,
+    )
+
+
+def _change_no(change: Change) -> int:
+    return change.change_no
 
 
 def _with_changes(
@@ -476,13 +523,17 @@ def _probe_statement(tables: tuple[Any, ...]) -> Any:
     )
 
 
+#: How a page's size is counted (one encoder for every message, not one made per call as json.dumps does).
+_SIZE_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def _within_bytes(page: Sequence[Change], messages: Sequence[dict[str, Any]], max_bytes: int) -> int:
     """How many leading changes fit in ``max_bytes`` of JSON: at least one, and never part of a change
     number's rows (the next page starts after the last number sent)."""
     used = 0
     cut = len(messages)
     for index, message in enumerate(messages):
-        used += len(json.dumps(message, default=str, ensure_ascii=False).encode("utf-8"))
+        used += len(_SIZE_ENCODER.encode(message).encode("utf-8"))
         if used > max_bytes and index > 0:
             cut = index
             break

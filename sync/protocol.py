@@ -137,6 +137,7 @@ _RESULT_TYPES: dict[str, tuple[type, ...]] = {
 _CHANGE_TYPES: dict[str, tuple[type, ...]] = {
     "entity": (str,), "id": (str,), "version": (int,), "deleted": (bool,), "data": (dict, type(None)),
 }  # fmt: skip
+_CHANGE_KEYS = tuple(_CHANGE_TYPES)
 _MISSING = object()
 
 
@@ -211,6 +212,35 @@ def _quick_push_reply(reply: Any) -> dict[str, Any] | None:
             return None
         out["pull"] = page
     return out
+
+
+class ChangeEncoder:
+    """Each pull message's JSON text as a JSON reply with these settings (compact) writes it within the pull
+    reply, so that the reply is joined from the texts instead of being dumped again whole."""
+
+    def __init__(self, *, ensure_ascii: bool, sort_keys: bool, default: Any) -> None:
+        self._encoder = json.JSONEncoder(
+            ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":"), default=default
+        )
+
+    def __call__(self, message: dict[str, Any]) -> str | None:
+        """The message's text; None for a message of an unusual shape (PullReplySchema's own path then
+        decides how it travels)."""
+        if type(message) is not dict or tuple(message) != _CHANGE_KEYS:
+            return None
+        for key, allowed in _CHANGE_TYPES.items():
+            if type(message[key]) not in allowed:
+                return None
+        return self._encoder.encode(message)
+
+    def reply(self, encoded: list[str], cursor: str, has_more: bool, reset: bool) -> str:
+        """The pull reply's JSON text: keys in the order PullReplySchema's dump gives them, which is also their
+        sorted order."""
+        flag = ("false", "true")
+        return (
+            f'{{"changes":[{",".join(encoded)}],"cursor":{self._encoder.encode(cursor)},'
+            f'"has_more":{flag[has_more]},"reset":{flag[reset]}}}'
+        )
 
 
 class PullReplySchema(Schema):
