@@ -450,8 +450,8 @@ def pull_page(
     ``limit`` changes and, when ``max_bytes`` is given, stops once its changes reach about that many bytes
     of JSON (always at least one change, so a page never stalls on one large row). With ``probe``, handlers
     that name their ``change_table`` are asked only when one statement finds a change in their table's range.
-    ``encode`` (optional) turns each message sent into its JSON text for the reply, or None when it cannot
-    (the page then carries no encoded messages).
+    ``encode`` (optional) turns each message into its compact JSON text for the reply (any key order, escaping
+    at least what ``ensure_ascii=False`` escapes), or None when it cannot (the page then carries no texts).
     """
     reset = False
     if cursor_text:
@@ -473,16 +473,18 @@ def pull_page(
     page = candidates[:limit]
     has_more = len(candidates) > limit
     messages = [c.to_message() for c in page]
+    texts = None if encode is None else [encode(m) for m in messages]
+    encoded = None if texts is None or None in texts else cast(list[str], texts)
     if max_bytes is not None:
-        kept = _within_bytes(page, messages, max_bytes)
+        kept = _within_bytes(page, messages, max_bytes, encoded)
         if kept < len(page):
             page, messages, has_more = page[:kept], messages[:kept], True
+            encoded = None if encoded is None else encoded[:kept]
     # With nothing more to send, jump to the high-water mark: changes the principal cannot see are skipped.
     last = page[-1].change_no if has_more else max(cursor.after, upto)
-    encoded = None if encode is None else [encode(m) for m in messages]
     return PullPage(
         messages=messages,
-        encoded=None if encoded is None or None in encoded else cast(list[str], encoded),
+        encoded=encoded,
         cursor=encode_cursor(Cursor(last, principal.fingerprint), secret),
         has_more=has_more,
         reset=reset,
@@ -523,13 +525,31 @@ def _probe_statement(tables: tuple[Any, ...]) -> Any:
     )
 
 
+def _size_bound(text: str) -> int:
+    """An upper bound of the counted size of the message whose compact JSON is ``text`` (see _within_bytes)."""
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    return size + text.count(",") + text.count(":")
+
+
 #: How a page's size is counted (one encoder for every message, not one made per call as json.dumps does).
 _SIZE_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
-def _within_bytes(page: Sequence[Change], messages: Sequence[dict[str, Any]], max_bytes: int) -> int:
+def _within_bytes(
+    page: Sequence[Change],
+    messages: Sequence[dict[str, Any]],
+    max_bytes: int,
+    encoded: Sequence[str] | None = None,
+) -> int:
     """How many leading changes fit in ``max_bytes`` of JSON: at least one, and never part of a change
-    number's rows (the next page starts after the last number sent)."""
+    number's rows (the next page starts after the last number sent).
+
+    With the messages' compact texts (``encoded``), a page that fits even by an upper bound of its size is
+    kept whole without encoding its messages again: a message's size as counted here is at most its compact
+    text's bytes (escapes are never shorter than the UTF-8 they stand for) plus one space after each of its
+    separators (no more than the commas and colons the text holds)."""
+    if encoded is not None and sum(_size_bound(text) for text in encoded) <= max_bytes:
+        return len(messages)
     used = 0
     cut = len(messages)
     for index, message in enumerate(messages):

@@ -218,9 +218,10 @@ class ChangeEncoder:
     """Each pull message's JSON text as a JSON reply with these settings (compact) writes it within the pull
     reply, so that the reply is joined from the texts instead of being dumped again whole."""
 
-    def __init__(self, *, ensure_ascii: bool, sort_keys: bool, default: Any) -> None:
+    def __init__(self, *, ensure_ascii: bool, sort_keys: bool) -> None:
+        # No fallback for values JSON lacks: a message holding one takes the schema and provider's own path.
         self._encoder = json.JSONEncoder(
-            ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":"), default=default
+            ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":")
         )
 
     def __call__(self, message: dict[str, Any]) -> str | None:
@@ -231,7 +232,10 @@ class ChangeEncoder:
         for key, allowed in _CHANGE_TYPES.items():
             if type(message[key]) not in allowed:
                 return None
-        return self._encoder.encode(message)
+        try:
+            return self._encoder.encode(message)
+        except TypeError:
+            return None
 
     def reply(self, encoded: list[str], cursor: str, has_more: bool, reset: bool) -> str:
         """The pull reply's JSON text: keys in the order PullReplySchema's dump gives them, which is also their

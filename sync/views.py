@@ -124,9 +124,7 @@ def _change_encoder() -> ChangeEncoder | None:
         return None
     if provider.compact is False or (provider.compact is None and current_app.debug):
         return None
-    return ChangeEncoder(
-        ensure_ascii=provider.ensure_ascii, sort_keys=provider.sort_keys, default=provider.default
-    )
+    return ChangeEncoder(ensure_ascii=provider.ensure_ascii, sort_keys=provider.sort_keys)
 
 
 def _pull_page(

@@ -81,7 +81,13 @@ class PulledColumns:
     def __init__(self, table: sa.Table, fields: Sequence[tuple[str, Any]]) -> None:
         self.table = table
         self.keys = tuple(key for key, _ in fields)
-        self.columns = [column for _, column in fields if column is not None]
+        # An enum column read as the text it stores, which is its member's value (enum_column stores values): what
+        # jsonable would make of the member, without making the member first.
+        self.columns = [
+            sa.type_coerce(column, sa.String()) if _stores_values(column.type) else column
+            for _, column in fields
+            if column is not None
+        ]
         self.filled = tuple(key for key, column in fields if column is None)
         self.raw = tuple(isinstance(column.type, sa.JSON) for _, column in fields if column is not None)
         head = (table.c.change_no, table.c.id, table.c.row_version, table.c.deleted_at)
@@ -104,7 +110,8 @@ class PulledColumns:
         query = self.select.where(table.c.change_no > after, table.c.change_no <= upto)
         if visible is not None:
             query = query.where(visible)
-        rows = session.execute(query.order_by(table.c.change_no).limit(limit)).all()
+        # A Core statement on the session's connection: plain rows, without the ORM's execution layer.
+        rows = session.connection().execute(query.order_by(table.c.change_no).limit(limit)).all()
         keys, raw, filled = self.keys, self.raw, self.filled
         by_type = _BY_TYPE
         changes: list[Change] = []
@@ -124,6 +131,17 @@ class PulledColumns:
         if fill is not None and live:
             fill(session, live)
         return changes
+
+
+def _stores_values(kind: Any) -> bool:
+    """Whether a column type is an enum of Python members that stores each member's value (as enum_column
+    makes them): then the stored text is exactly the value a device receives."""
+    if not isinstance(kind, sa.Enum) or kind.enum_class is None:
+        return False
+    members = list(kind.enum_class)
+    return [str(m.value) for m in members] == list(kind.enums) and all(
+        isinstance(m.value, str) for m in members
+    )
 
 
 def _with_filled(keys: tuple[str, ...], filled: tuple[str, ...], values: list[Any]) -> dict[str, Any]:
