@@ -115,10 +115,14 @@ class ExpertOpinionHandler:
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
     ) -> list[Change]:
         """Opinions of the inspections the user may see."""
-        visible = ExpertOpinion.inspection_id.in_(
-            sa.select(Inspection.id).where(inspection_visible(scope_of(principal)))
+        scope = scope_of(principal)
+
+        def visible() -> Any:
+            return ExpertOpinion.inspection_id.in_(sa.select(Inspection.id).where(inspection_visible(scope)))
+
+        return _OPINION_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
         )
-        return _OPINION_PULL.changes(session, self.entity, visible, after, upto, limit)
 
 
 _OPINION_PULL = PulledColumns(cast(sa.Table, ExpertOpinion.__table__), named(cast(sa.Table, ExpertOpinion.__table__), (

@@ -199,11 +199,15 @@ class HazardHandler:
     ) -> list[Change]:
         """Hazards of enterprises in scope (an enterprise sees only those of submitted or approved inspections)."""
         scope = scope_of(principal)
-        in_scope = Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
-        visible = sa.and_(in_scope, Hazard.source != HazardSource.self_ledger)
-        if scope.role == Role.enterprise:
-            visible = sa.and_(visible, hazard_released())
-        return _HAZARD_PULL.changes(session, self.entity, visible, after, upto, limit)
+
+        def visible() -> Any:
+            in_scope = Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
+            shown = sa.and_(in_scope, Hazard.source != HazardSource.self_ledger)
+            return sa.and_(shown, hazard_released()) if scope.role == Role.enterprise else shown
+
+        return _HAZARD_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
+        )
 
 
 class LedgerEntryHandler(HazardHandler):
@@ -241,9 +245,14 @@ class LedgerEntryHandler(HazardHandler):
     ) -> list[Change]:
         """Self-inspection entries of enterprises in scope."""
         scope = scope_of(principal)
-        in_scope = Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
-        visible = sa.and_(in_scope, Hazard.source == HazardSource.self_ledger)
-        return _HAZARD_PULL.changes(session, self.entity, visible, after, upto, limit)
+
+        def visible() -> Any:
+            in_scope = Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
+            return sa.and_(in_scope, Hazard.source == HazardSource.self_ledger)
+
+        return _HAZARD_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
+        )
 
 
 class HazardEventDataSchema(Schema):
@@ -325,13 +334,17 @@ class HazardEventHandler:
     ) -> list[Change]:
         """Events of hazards in scope (an enterprise's: of the hazards it may see)."""
         scope = scope_of(principal)
-        hazards = sa.select(Hazard.id).where(
-            Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
-        )
-        if scope.role == Role.enterprise:
-            hazards = hazards.where(hazard_released())
+
+        def visible() -> Any:
+            hazards = sa.select(Hazard.id).where(
+                Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
+            )
+            if scope.role == Role.enterprise:
+                hazards = hazards.where(hazard_released())
+            return HazardEvent.hazard_id.in_(hazards)
+
         return _EVENT_PULL.changes(
-            session, self.entity, HazardEvent.hazard_id.in_(hazards), after, upto, limit
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
         )
 
 

@@ -220,8 +220,9 @@ class InspectionHandler:
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
     ) -> list[Change]:
         """The user's own inspections (a supervisor's: the region's), with their review status."""
-        return _INSPECTION_PULL.changes(session, self.entity, inspection_visible(scope_of(principal)), after, upto,
-                                        limit, _fill_participants)  # fmt: skip
+        scope = scope_of(principal)
+        return _INSPECTION_PULL.changes(session, self.entity, lambda: inspection_visible(scope), after, upto, limit,
+                                        _fill_participants, key=(self.entity, scope))  # fmt: skip
 
 
 _INSPECTION_TABLE = cast(sa.Table, Inspection.__table__)
@@ -443,10 +444,14 @@ class ItemResultHandler:
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
     ) -> list[Change]:
         """Answers of visible inspections."""
-        visible = ItemResult.inspection_id.in_(
-            sa.select(Inspection.id).where(inspection_visible(scope_of(principal)))
+        scope = scope_of(principal)
+
+        def visible() -> Any:
+            return ItemResult.inspection_id.in_(sa.select(Inspection.id).where(inspection_visible(scope)))
+
+        return _ANSWER_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
         )
-        return _ANSWER_PULL.changes(session, self.entity, visible, after, upto, limit)
 
 
 _ANSWER_PULL = PulledColumns(cast(sa.Table, ItemResult.__table__), named(cast(sa.Table, ItemResult.__table__), (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
@@ -152,8 +152,14 @@ class PhotoHandler:
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
     ) -> list[Change]:
         """Photos taken with the user's own devices."""
-        devices = sa.select(Device.id).where(Device.user_id == scope_of(principal).user_id)
-        return _PHOTO_PULL.changes(session, self.entity, Photo.device_id.in_(devices), after, upto, limit)
+        user_id = scope_of(principal).user_id
+
+        def visible() -> Any:
+            return Photo.device_id.in_(sa.select(Device.id).where(Device.user_id == user_id))
+
+        return _PHOTO_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, user_id)
+        )
 
 
 _PHOTO_PULL = PulledColumns(cast(sa.Table, Photo.__table__), named(cast(sa.Table, Photo.__table__), (

@@ -8,7 +8,7 @@ Python type (a dict lookup per value) instead of an isinstance chain per value.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -73,6 +73,10 @@ def _sequence(value: Sequence[Any]) -> list[Any]:
     return [json_ready(v) for v in value]
 
 
+#: Statements a PulledColumns keeps, one per key (an entity and a scope): a worker serves a county's tablets.
+_STATEMENTS_KEPT = 1024
+
+
 class PulledColumns:
     """What a handler sends of each row of one table: the data keys and the columns they come from, chosen
     once per handler. JSON columns travel as loaded (their values are JSON already); a key given with None
@@ -92,26 +96,44 @@ class PulledColumns:
         self.raw = tuple(isinstance(column.type, sa.JSON) for _, column in fields if column is not None)
         head = (table.c.change_no, table.c.id, table.c.row_version, table.c.deleted_at)
         self.select = sa.select(*head, *self.columns)
+        self._statements: dict[Hashable, Any] = {}
+
+    def _statement(self, visible: Any) -> Any:
+        """The page's statement for one visibility condition, the range and the limit left as parameters."""
+        table = self.table
+        query = self.select.where(
+            table.c.change_no > sa.bindparam("after", type_=sa.BigInteger),
+            table.c.change_no <= sa.bindparam("upto", type_=sa.BigInteger),
+        )
+        if visible is not None:
+            query = query.where(visible)
+        return query.order_by(table.c.change_no).limit(sa.bindparam("limit", type_=sa.Integer))
 
     def changes(
         self,
         session: Session,
         entity: str,
-        visible: Any,
+        visible: Callable[[], Any],
         after: int,
         upto: int,
         limit: int,
         fill: Callable[[Session, dict[Any, dict[str, Any]]], None] | None = None,
+        *,
+        key: Hashable = None,
     ) -> list[Change]:
-        """Rows matching ``visible`` with a change number in (after, upto], lowest first, at most ``limit``, as
-        pull changes (deleted rows as tombstones); ``fill`` sets the keys left to it, given id → data of the
-        page's live rows."""
-        table = self.table
-        query = self.select.where(table.c.change_no > after, table.c.change_no <= upto)
-        if visible is not None:
-            query = query.where(visible)
+        """Rows matching the condition ``visible()`` gives (None: every row) with a change number in (after, upto],
+        lowest first, at most ``limit``, as pull changes (deleted rows as tombstones); ``fill`` sets the keys left
+        to it, given id → data of the page's live rows. ``key`` (optional) names what the condition depends on
+        (e.g. the entity and the principal's scope): the statement is then built once per key and reused."""
+        statement = self._statements.get(key) if key is not None else None
+        if statement is None:
+            statement = self._statement(visible())
+            if key is not None:
+                if len(self._statements) >= _STATEMENTS_KEPT:
+                    self._statements.clear()  # many scopes seen by this worker: start again, simply
+                self._statements[key] = statement
         # A Core statement on the session's connection: plain rows, without the ORM's execution layer.
-        rows = session.connection().execute(query.order_by(table.c.change_no).limit(limit)).all()
+        rows = session.connection().execute(statement, {"after": after, "upto": upto, "limit": limit}).all()
         keys, raw, filled = self.keys, self.raw, self.filled
         by_type = _BY_TYPE
         changes: list[Change] = []

@@ -143,13 +143,17 @@ class ColleagueHandler(_ReadOnly):
     ) -> list[Change]:
         """Inspectors of the scope's regions; none for an enterprise account."""
         scope = scope_of(principal)
-        if scope.role == Role.enterprise:
-            visible: Any = sa.false()
-        elif scope.region_ids is None:
-            visible = User.role == Role.inspector
-        else:
-            visible = sa.and_(User.role == Role.inspector, User.region_id.in_(scope.region_ids))
-        return _COLLEAGUE_PULL.changes(session, self.entity, visible, after, upto, limit)
+
+        def visible() -> Any:
+            if scope.role == Role.enterprise:
+                return sa.false()
+            if scope.region_ids is None:
+                return User.role == Role.inspector
+            return sa.and_(User.role == Role.inspector, User.region_id.in_(scope.region_ids))
+
+        return _COLLEAGUE_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
+        )
 
 
 _USER_TABLE = cast(sa.Table, User.__table__)

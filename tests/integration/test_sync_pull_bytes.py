@@ -110,12 +110,15 @@ def _plain_changes(
     upto: int,
     limit: int,
     fill: Any = None,
+    *,
+    key: Any = None,
 ) -> list[Change]:
     """A handler's page from ORM rows, with the same visibility condition the handler gives."""
     model, to_data = _PLAIN[entity]
     query = sa.select(model).where(model.change_no > after, model.change_no <= upto)
-    if visible is not None:
-        query = query.where(visible)
+    condition = visible()
+    if condition is not None:
+        query = query.where(condition)
     rows = session.scalars(query.order_by(model.change_no).limit(limit)).all()
     return [Change(change_no=r.change_no, entity=entity, id=str(r.id), version=r.row_version,
                    deleted=r.deleted_at is not None,
