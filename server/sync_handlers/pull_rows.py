@@ -93,7 +93,9 @@ class PulledColumns:
             if column is not None
         ]
         self.filled = tuple(key for key, column in fields if column is None)
-        self.raw = tuple(isinstance(column.type, sa.JSON) for _, column in fields if column is not None)
+        # Only columns whose values may need converting are looked at, row by row: JSON travels as loaded, and
+        # text, integer, float and boolean columns give values jsonable leaves as they are.
+        self.checked = tuple(index for index, column in enumerate(self.columns) if not _as_loaded(column.type))
         head = (table.c.change_no, table.c.id, table.c.row_version, table.c.deleted_at)
         self.select = sa.select(*head, *self.columns)
         self._statements: dict[Hashable, Any] = {}
@@ -134,7 +136,7 @@ class PulledColumns:
                 self._statements[key] = statement
         # A Core statement on the session's connection: plain rows, without the ORM's execution layer.
         rows = session.connection().execute(statement, {"after": after, "upto": upto, "limit": limit}).all()
-        keys, raw, filled = self.keys, self.raw, self.filled
+        keys, checked, filled = self.keys, self.checked, self.filled
         by_type = _BY_TYPE
         changes: list[Change] = []
         live: dict[Any, dict[str, Any]] = {}
@@ -142,17 +144,27 @@ class PulledColumns:
             if deleted_at is not None:
                 changes.append(Change(change_no, entity, str(row_id), version, True, None))
                 continue
-            for index, value in enumerate(values):
-                if not raw[index]:
-                    convert = by_type.get(type(value), json_ready)
-                    if convert is not None:
-                        values[index] = convert(value)
+            for index in checked:
+                value = values[index]
+                convert = by_type.get(type(value), json_ready)
+                if convert is not None:
+                    values[index] = convert(value)
             data = dict(zip(keys, values, strict=True)) if not filled else _with_filled(keys, filled, values)
             live[row_id] = data
             changes.append(Change(change_no, entity, str(row_id), version, False, data))
         if fill is not None and live:
             fill(session, live)
         return changes
+
+
+def _as_loaded(kind: Any) -> bool:
+    """Whether a column's values travel as the driver gives them: JSON, text (an enum read as its stored value
+    included), integers, floats and booleans (the types' own result processing makes them so on every dialect)."""
+    if isinstance(kind, sa.Enum):
+        return False  # a member, unless read as its text (then the column's type is String)
+    if isinstance(kind, sa.Float):
+        return not kind.asdecimal
+    return isinstance(kind, sa.JSON | sa.String | sa.Integer | sa.Boolean)
 
 
 def _stores_values(kind: Any) -> bool:
