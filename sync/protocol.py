@@ -237,14 +237,29 @@ class ChangeEncoder:
         except TypeError:
             return None
 
-    def reply(self, encoded: list[str], cursor: str, has_more: bool, reset: bool) -> str:
-        """The pull reply's JSON text: keys in the order PullReplySchema's dump gives them, which is also their
-        sorted order."""
+    def page(self, page: Any) -> str:
+        """The pull reply's JSON text for a page whose changes are encoded (engine.PullPage): keys in the order
+        PullReplySchema's dump gives them, which is also their sorted order."""
         flag = ("false", "true")
         return (
-            f'{{"changes":[{",".join(encoded)}],"cursor":{self._encoder.encode(cursor)},'
-            f'"has_more":{flag[has_more]},"reset":{flag[reset]}}}'
+            f'{{"changes":[{",".join(page.encoded)}],"cursor":{self._encoder.encode(page.cursor)},'
+            f'"has_more":{flag[page.has_more]},"reset":{flag[page.reset]}}}'
         )
+
+    def with_page(self, dumped: dict[str, Any], key: str, text: str) -> str | None:
+        """A dumped reply's JSON text with ``text`` as the value of ``key``, added last (where the schema
+        declares it) or in sorted place; None when a value is not one JSON writes."""
+        items = [*dumped.items(), (key, None)]
+        if self._encoder.sort_keys:
+            items.sort(key=lambda item: item[0])
+        try:
+            parts = [
+                f"{self._encoder.encode(name)}:{text if name == key else self._encoder.encode(value)}"
+                for name, value in items
+            ]
+        except TypeError:
+            return None
+        return "{" + ",".join(parts) + "}"
 
 
 class PullReplySchema(Schema):

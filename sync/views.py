@@ -68,7 +68,7 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
         },
     )
     @blp.doc(description=_DOC_AUTH + " Applies the batch exactly once and in seq order (DESIGN §4).")
-    def push(payload: dict[str, Any]) -> dict[str, Any]:
+    def push(payload: dict[str, Any]) -> Any:
         """Push a batch of outbox mutations."""
         sync = backend()
         principal = sync.authenticate()
@@ -85,10 +85,18 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
         with sync.push_gate():
             reply = _apply_push(sync, principal, payload, mutations)
         asked = payload.get("pull")
-        if asked is not None and principal.held is None:
-            page = _pull_after_push(sync, principal, asked)
-            if page is not None:
-                reply["pull"] = page
+        if asked is None or principal.held is not None:
+            return reply
+        encoder = _change_encoder()
+        page = _pull_after_push(sync, principal, asked, encoder)
+        if page is None:
+            return reply
+        if encoder is not None and page.encoded is not None:
+            # The results as the schema dumps them, the page joined from its changes' texts (as a pull's).
+            body = encoder.with_page(PushReplySchema().dump(reply), "pull", encoder.page(page))
+            if body is not None:
+                return current_app.response_class(f"{body}\n", mimetype=current_app.json.mimetype)  # type: ignore[attr-defined]
+        reply["pull"] = page.reply()
         return reply
 
     @blp.route("/pull", methods=["GET"])
@@ -107,7 +115,7 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
             return page.reply()
         # Each change was encoded once, for the page's byte budget's sake too: the reply joins those texts, as
         # the app's JSON provider would have written the whole reply.
-        body = encoder.reply(page.encoded, page.cursor, page.has_more, page.reset)
+        body = encoder.page(page)
         return current_app.response_class(f"{body}\n", mimetype=current_app.json.mimetype)  # type: ignore[attr-defined]
 
     from sync.blob_views import register_blob_routes
@@ -155,11 +163,13 @@ def _pull_page(
     return reply
 
 
-def _pull_after_push(sync: SyncBackend, principal: Principal, asked: dict[str, Any]) -> dict[str, Any] | None:
+def _pull_after_push(
+    sync: SyncBackend, principal: Principal, asked: dict[str, Any], encoder: ChangeEncoder | None
+) -> engine.PullPage | None:
     """The pull page a push asked for, made after the push committed (so exactly what a pull sent now would get);
     None when the pull would fail (a cursor the server does not know …): the device then pulls, and hears why."""
     try:
-        return _pull_page(sync, principal, asked.get("cursor"), asked["limit"]).reply()
+        return _pull_page(sync, principal, asked.get("cursor"), asked["limit"], encoder)
     # The push is committed: its reply must reach the device whatever the pull does.
     except Exception as error:
         log.info("push reply without its pull page: %s", error)

@@ -271,3 +271,26 @@ def test_pull_replies_equal_the_plain_serialisation_byte_for_byte(
                         "ledger_entry"}, entities  # fmt: skip
     assert any(c["deleted"] for c in pulled if c["entity"] == "hazard")
     assert any(c["deleted"] for c in pulled if c["entity"] == "ledger_entry")
+
+
+def test_the_page_a_push_carries_equals_the_plain_serialisation(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The push reply, its results as dumped before and its page as a plain pull's, byte for byte."""
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    _, cursor, _ = device.pull_all()
+    sync = app.extensions["sync"]
+    for budget, limit in ((sync.limits.max_pull_bytes, 500), (sync.limits.max_pull_bytes, 7), (1, 500)):
+        monkeypatch.setattr(sync, "limits", dataclasses.replace(sync.limits, max_pull_bytes=budget))
+        _, batch = inspection_batch(device, enterprise_id, catalogue_id, codes)
+        body = {"device_id": device.device_id, "schema": 1, "mutations": batch,
+                "pull": {"cursor": cursor, "limit": limit}}  # fmt: skip
+        reply = device.client.post("/api/sync/push", json=body, headers=device.headers)
+        assert reply.status_code == 200 and reply.mimetype == "application/json"
+        carried = reply.get_json()
+        page = json.loads(_expected(app, monkeypatch, device, cursor, limit))
+        assert carried["pull"]["changes"], carried["pull"]
+        expected = app.json.response({**carried, "pull": page}).get_data()
+        assert reply.get_data() == expected
+        cursor = device.pull_all(carried["pull"]["cursor"])[1]
