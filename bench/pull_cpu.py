@@ -6,8 +6,9 @@
 One demo county is seeded; two worker processes then serve the same database, one running this tree's code and
 one running the baseline commit's (extracted with ``git archive``). Each registers a supervisor's tablet and pulls
 up to date; then inspections (answers, hazards, events) are pushed, and each worker in turn, round after round,
-pulls them (pages of 500) through the Flask test client and reports its process CPU per change pulled. Printed:
-each round's figures and the ratio baseline / this tree (the load on the machine varies; the ratio holds).
+pulls them (pages of 500) through the Flask test client, then pulls as often with nothing new, and reports its
+process CPU. Printed per round: CPU per change of the whole pull, and beyond an empty pull (what the changes
+themselves cost), with the ratios baseline / this tree (the load on the machine varies; the ratio holds).
 """
 
 from __future__ import annotations
@@ -42,11 +43,16 @@ device = Device(app, user)
 cursor = device.pull_all()[1]
 print("ready", flush=True)
 for line in sys.stdin:
-    device.pull_all(cursor)  # warm: the statements' caches
+    latest = device.pull_all(cursor)[1]  # warm: the statements' caches
     started, pulled = time.process_time(), 0
     for _ in range(repeat):
         pulled += len(device.pull_all(cursor)[0])
-    print(json.dumps({"cpu": time.process_time() - started, "changes": pulled}), flush=True)
+    cpu = time.process_time() - started
+    started = time.process_time()
+    for _ in range(repeat):
+        device.pull_all(latest)
+    empty = time.process_time() - started
+    print(json.dumps({"cpu": cpu, "empty": empty, "changes": pulled}), flush=True)
 """
 
 
@@ -85,21 +91,30 @@ def run(database: str, ref: str, rounds: int, inspections: int, repeat: int, use
                     device.push(inspection_batch(device, enterprise_id, catalogue_id, codes)[1]).status_code
                     == 200
                 )
-            ratios = []
+            ratios: dict[str, list[float]] = {"whole pull": [], "beyond an empty pull": []}
             for index in range(rounds):
-                per_change = {}
+                per_change: dict[str, dict[str, float]] = {"whole pull": {}, "beyond an empty pull": {}}
                 for name, worker in workers.items():
                     assert worker.stdin is not None and worker.stdout is not None
                     worker.stdin.write("pull\n")
                     worker.stdin.flush()
                     figures = json.loads(worker.stdout.readline())
-                    per_change[name] = figures["cpu"] / figures["changes"] * 1000
-                ratios.append(per_change["baseline"] / per_change["this tree"])
-                print(f"round {index + 1}: {figures['changes'] // repeat} changes per pull; CPU per change "
-                      f"baseline {per_change['baseline']:.3f} ms, this tree {per_change['this tree']:.3f} ms: "
-                      f"ratio {ratios[-1]:.2f}", flush=True)  # fmt: skip
-            print(f"{database}, {user}: baseline {ref} / this tree, median of {rounds} rounds: "
-                  f"{statistics.median(ratios):.2f}× (min {min(ratios):.2f}, max {max(ratios):.2f})")  # fmt: skip
+                    per_change["whole pull"][name] = figures["cpu"] / figures["changes"] * 1000
+                    # What the changes themselves cost: the pull less a pull with nothing new (the request,
+                    # the token, the counter's read), per change.
+                    per_change["beyond an empty pull"][name] = (
+                        (figures["cpu"] - figures["empty"]) / figures["changes"] * 1000
+                    )
+                line = []
+                for kind, by_tree in per_change.items():
+                    ratios[kind].append(by_tree["baseline"] / by_tree["this tree"])
+                    line.append(f"{kind}: baseline {by_tree['baseline']:.3f} ms, this tree "
+                                f"{by_tree['this tree']:.3f} ms, ratio {ratios[kind][-1]:.2f}")  # fmt: skip
+                print(f"round {index + 1} ({figures['changes'] // repeat} changes a pull), CPU per change: "
+                      + "; ".join(line), flush=True)  # fmt: skip
+            for kind, values in ratios.items():
+                print(f"{database}, {user}, CPU per change ({kind}): baseline {ref} / this tree, median of {rounds} "
+                      f"rounds {statistics.median(values):.2f}× (min {min(values):.2f}, max {max(values):.2f})")  # fmt: skip
         finally:
             for worker in workers.values():
                 if worker.stdin is not None:
