@@ -113,8 +113,8 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
         page = _pull_page(sync, principal, args.get("cursor"), args["limit"], encoder)
         if encoder is None or page.encoded is None:
             return page.reply()
-        # Each change was encoded once, for the page's byte budget's sake too: the reply joins those texts, as
-        # the app's JSON provider would have written the whole reply.
+        # The reply joins the changes' texts (the page's byte budget was counted from them too), exactly as the
+        # app's JSON provider would have written the whole reply.
         body = encoder.page(page)
         return current_app.response_class(f"{body}\n", mimetype=current_app.json.mimetype)  # type: ignore[attr-defined]
 
