@@ -95,7 +95,9 @@ class PulledColumns:
         self.filled = tuple(key for key, column in fields if column is None)
         # Only columns whose values may need converting are looked at, row by row: JSON travels as loaded, and
         # text, integer, float and boolean columns give values jsonable leaves as they are.
-        self.checked = tuple(index for index, column in enumerate(self.columns) if not _as_loaded(column.type))
+        self.checked = tuple(
+            index for index, column in enumerate(self.columns) if not _as_loaded(column.type)
+        )
         head = (table.c.change_no, table.c.id, table.c.row_version, table.c.deleted_at)
         self.select = sa.select(*head, *self.columns)
         self._statements: dict[Hashable, Any] = {}
