@@ -13,10 +13,10 @@ import hmac
 import json
 import logging
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
@@ -393,6 +393,27 @@ def decode_cursor(text: str, secret: bytes) -> Cursor:
         raise problems.invalid_cursor() from None
 
 
+@dataclass(frozen=True)
+class PullPage:
+    """One page of a pull: the changes as messages (``encoded``: each one's JSON text for the reply, when the
+    caller gave an encoder), the cursor to continue from, whether more wait, whether the replica restarts."""
+
+    messages: list[dict[str, Any]]
+    encoded: list[str] | None
+    cursor: str
+    has_more: bool
+    reset: bool
+
+    def reply(self) -> dict[str, Any]:
+        """The page as the pull reply message."""
+        return {
+            "changes": self.messages,
+            "cursor": self.cursor,
+            "has_more": self.has_more,
+            "reset": self.reset,
+        }
+
+
 def changes_since(
     session: Session,
     registry: HandlerRegistry,
@@ -404,6 +425,24 @@ def changes_since(
     max_bytes: int | None = None,
     probe: bool = True,
 ) -> dict[str, Any]:
+    """One page of the changes the principal may see after its cursor, as the pull reply message (see pull_page)."""
+    return pull_page(
+        session, registry, ledger, principal, cursor_text, limit, secret, max_bytes, probe
+    ).reply()
+
+
+def pull_page(
+    session: Session,
+    registry: HandlerRegistry,
+    ledger: DeviceLedger,
+    principal: Principal,
+    cursor_text: str | None,
+    limit: int,
+    secret: bytes,
+    max_bytes: int | None = None,
+    probe: bool = True,
+    encode: Callable[[dict[str, Any]], str | None] | None = None,
+) -> PullPage:
     """One page of the changes the principal may see after its cursor, in change-number order.
 
     Only numbers up to the committed high-water mark are read: every lower number belongs to a
@@ -411,6 +450,8 @@ def changes_since(
     ``limit`` changes and, when ``max_bytes`` is given, stops once its changes reach about that many bytes
     of JSON (always at least one change, so a page never stalls on one large row). With ``probe``, handlers
     that name their ``change_table`` are asked only when one statement finds a change in their table's range.
+    ``encode`` (optional) turns each message into its compact JSON text for the reply (any key order, escaping
+    at least what ``ensure_ascii=False`` escapes), or None when it cannot (the page then carries no texts).
     """
     reset = False
     if cursor_text:
@@ -428,22 +469,30 @@ def changes_since(
         handlers = _with_changes(session, handlers, cursor.after, upto)
     for handler in handlers:
         candidates.extend(handler.changes(session, principal, cursor.after, upto, limit + 1))
-    candidates.sort(key=lambda c: c.change_no)
+    candidates.sort(key=_change_no)
     page = candidates[:limit]
     has_more = len(candidates) > limit
     messages = [c.to_message() for c in page]
+    texts = None if encode is None else [encode(m) for m in messages]
+    encoded = None if texts is None or None in texts else cast(list[str], texts)
     if max_bytes is not None:
-        kept = _within_bytes(page, messages, max_bytes)
+        kept = _within_bytes(page, messages, max_bytes, encoded)
         if kept < len(page):
             page, messages, has_more = page[:kept], messages[:kept], True
+            encoded = None if encoded is None else encoded[:kept]
     # With nothing more to send, jump to the high-water mark: changes the principal cannot see are skipped.
     last = page[-1].change_no if has_more else max(cursor.after, upto)
-    return {
-        "changes": messages,
-        "cursor": encode_cursor(Cursor(last, principal.fingerprint), secret),
-        "has_more": has_more,
-        "reset": reset,
-    }
+    return PullPage(
+        messages=messages,
+        encoded=encoded,
+        cursor=encode_cursor(Cursor(last, principal.fingerprint), secret),
+        has_more=has_more,
+        reset=reset,
+    )
+
+
+def _change_no(change: Change) -> int:
+    return change.change_no
 
 
 def _with_changes(
@@ -476,13 +525,35 @@ def _probe_statement(tables: tuple[Any, ...]) -> Any:
     )
 
 
-def _within_bytes(page: Sequence[Change], messages: Sequence[dict[str, Any]], max_bytes: int) -> int:
+def _size_bound(text: str) -> int:
+    """An upper bound of the counted size of the message whose compact JSON is ``text`` (see _within_bytes)."""
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    return size + text.count(",") + text.count(":")
+
+
+#: How a page's size is counted (one encoder for every message, not one made per call as json.dumps does).
+_SIZE_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+def _within_bytes(
+    page: Sequence[Change],
+    messages: Sequence[dict[str, Any]],
+    max_bytes: int,
+    encoded: Sequence[str] | None = None,
+) -> int:
     """How many leading changes fit in ``max_bytes`` of JSON: at least one, and never part of a change
-    number's rows (the next page starts after the last number sent)."""
+    number's rows (the next page starts after the last number sent).
+
+    With the messages' compact texts (``encoded``), a page that fits even by an upper bound of its size is
+    kept whole without encoding its messages again: a message's size as counted here is at most its compact
+    text's bytes (escapes are never shorter than the UTF-8 they stand for) plus one space after each of its
+    separators (no more than the commas and colons the text holds)."""
+    if encoded is not None and sum(_size_bound(text) for text in encoded) <= max_bytes:
+        return len(messages)
     used = 0
     cut = len(messages)
     for index, message in enumerate(messages):
-        used += len(json.dumps(message, default=str, ensure_ascii=False).encode("utf-8"))
+        used += len(_SIZE_ENCODER.encode(message).encode("utf-8"))
         if used > max_bytes and index > 0:
             cut = index
             break

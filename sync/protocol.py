@@ -137,6 +137,7 @@ _RESULT_TYPES: dict[str, tuple[type, ...]] = {
 _CHANGE_TYPES: dict[str, tuple[type, ...]] = {
     "entity": (str,), "id": (str,), "version": (int,), "deleted": (bool,), "data": (dict, type(None)),
 }  # fmt: skip
+_CHANGE_KEYS = tuple(_CHANGE_TYPES)
 _MISSING = object()
 
 
@@ -211,6 +212,54 @@ def _quick_push_reply(reply: Any) -> dict[str, Any] | None:
             return None
         out["pull"] = page
     return out
+
+
+class ChangeEncoder:
+    """Each pull message's JSON text as a JSON reply with these settings (compact) writes it within the pull
+    reply, so that the reply is joined from the texts instead of being dumped again whole."""
+
+    def __init__(self, *, ensure_ascii: bool, sort_keys: bool) -> None:
+        # No fallback for values JSON lacks: a message holding one takes the schema and provider's own path.
+        self._encoder = json.JSONEncoder(
+            ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":")
+        )
+
+    def __call__(self, message: dict[str, Any]) -> str | None:
+        """The message's text; None for a message of an unusual shape (PullReplySchema's own path then
+        decides how it travels)."""
+        if type(message) is not dict or tuple(message) != _CHANGE_KEYS:
+            return None
+        for key, allowed in _CHANGE_TYPES.items():
+            if type(message[key]) not in allowed:
+                return None
+        try:
+            return self._encoder.encode(message)
+        except TypeError:
+            return None
+
+    def page(self, page: Any) -> str:
+        """The pull reply's JSON text for a page whose changes are encoded (engine.PullPage): keys in the order
+        PullReplySchema's dump gives them, which is also their sorted order."""
+        flag = ("false", "true")
+        return (
+            f'{{"changes":[{",".join(page.encoded)}],"cursor":{self._encoder.encode(page.cursor)},'
+            f'"has_more":{flag[page.has_more]},"reset":{flag[page.reset]}}}'
+        )
+
+    def with_page(self, dumped: dict[str, Any], key: str, text: str) -> str | None:
+        """A dumped reply's JSON text with ``text`` as the value of ``key``, added last (where the schema
+        declares it) or in sorted place; None when a value is not one JSON writes."""
+        items = [*dumped.items(), (key, None)]
+        if self._encoder.sort_keys:
+            items.sort(key=lambda item: item[0])
+        try:
+            parts = [
+                f"{self._encoder.encode(name)}:{text if name == key else self._encoder.encode(value)}"
+                for name, value in items
+            ]
+        except TypeError:
+            return None
+        return "{" + ",".join(parts) + "}"
 
 
 class PullReplySchema(Schema):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
@@ -13,6 +14,7 @@ from sync import engine, problems
 from sync.backend import BackendGetter, SyncBackend
 from sync.principal import Principal
 from sync.protocol import (
+    ChangeEncoder,
     ProblemSchema,
     PullQuerySchema,
     PullReplySchema,
@@ -66,7 +68,7 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
         },
     )
     @blp.doc(description=_DOC_AUTH + " Applies the batch exactly once and in seq order (DESIGN §4).")
-    def push(payload: dict[str, Any]) -> dict[str, Any]:
+    def push(payload: dict[str, Any]) -> Any:
         """Push a batch of outbox mutations."""
         sync = backend()
         principal = sync.authenticate()
@@ -83,23 +85,38 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
         with sync.push_gate():
             reply = _apply_push(sync, principal, payload, mutations)
         asked = payload.get("pull")
-        if asked is not None and principal.held is None:
-            page = _pull_after_push(sync, principal, asked)
-            if page is not None:
-                reply["pull"] = page
+        if asked is None or principal.held is not None:
+            return reply
+        encoder = _change_encoder()
+        page = _pull_after_push(sync, principal, asked, encoder)
+        if page is None:
+            return reply
+        if encoder is not None and page.encoded is not None:
+            # The results as the schema dumps them, the page joined from its changes' texts (as a pull's).
+            body = encoder.with_page(PushReplySchema().dump(reply), "pull", encoder.page(page))
+            if body is not None:
+                return current_app.response_class(f"{body}\n", mimetype=current_app.json.mimetype)  # type: ignore[attr-defined]
+        reply["pull"] = page.reply()
         return reply
 
     @blp.route("/pull", methods=["GET"])
     @blp.arguments(PullQuerySchema, location="query")
     @blp.response(200, PullReplySchema)
     @blp.doc(description=_DOC_AUTH + " Pages changes in commit order; `reset` asks the client to resync.")
-    def pull(args: dict[str, Any]) -> dict[str, Any]:
+    def pull(args: dict[str, Any]) -> Any:
         """Pull the changes visible to this device's user since the cursor."""
         sync = backend()
         principal = sync.authenticate()
         if principal.held is not None:
             raise principal.held  # nothing more reaches a revoked (perhaps lost) device
-        return _pull_page(sync, principal, args.get("cursor"), args["limit"])
+        encoder = _change_encoder()
+        page = _pull_page(sync, principal, args.get("cursor"), args["limit"], encoder)
+        if encoder is None or page.encoded is None:
+            return page.reply()
+        # The reply joins the changes' texts (the page's byte budget was counted from them too), exactly as the
+        # app's JSON provider would have written the whole reply.
+        body = encoder.page(page)
+        return current_app.response_class(f"{body}\n", mimetype=current_app.json.mimetype)  # type: ignore[attr-defined]
 
     from sync.blob_views import register_blob_routes
 
@@ -107,11 +124,28 @@ def create_blueprint(backend: BackendGetter) -> Blueprint:
     return blp
 
 
-def _pull_page(sync: SyncBackend, principal: Principal, cursor: str | None, limit: int) -> dict[str, Any]:
+def _change_encoder() -> ChangeEncoder | None:
+    """Encodes changes as the app's JSON provider writes a reply (compact, its key order and escaping); None
+    when the provider writes otherwise (indented in debug mode, or another provider)."""
+    provider = current_app.json
+    if not isinstance(provider, DefaultJSONProvider):
+        return None
+    if provider.compact is False or (provider.compact is None and current_app.debug):
+        return None
+    return ChangeEncoder(ensure_ascii=provider.ensure_ascii, sort_keys=provider.sort_keys)
+
+
+def _pull_page(
+    sync: SyncBackend,
+    principal: Principal,
+    cursor: str | None,
+    limit: int,
+    encoder: ChangeEncoder | None = None,
+) -> engine.PullPage:
     """One page of the changes the principal may see after ``cursor``, in its own transaction."""
     session = sync.session()
     try:
-        reply = engine.changes_since(
+        reply = engine.pull_page(
             session,
             sync.registry,
             sync.ledger,
@@ -120,6 +154,7 @@ def _pull_page(sync: SyncBackend, principal: Principal, cursor: str | None, limi
             min(limit, sync.limits.max_pull_limit),
             sync.cursor_secret,
             max_bytes=sync.limits.max_pull_bytes,
+            encode=encoder,
         )
         session.commit()  # keeps the device's last-seen time
     except BaseException:
@@ -128,11 +163,13 @@ def _pull_page(sync: SyncBackend, principal: Principal, cursor: str | None, limi
     return reply
 
 
-def _pull_after_push(sync: SyncBackend, principal: Principal, asked: dict[str, Any]) -> dict[str, Any] | None:
+def _pull_after_push(
+    sync: SyncBackend, principal: Principal, asked: dict[str, Any], encoder: ChangeEncoder | None
+) -> engine.PullPage | None:
     """The pull page a push asked for, made after the push committed (so exactly what a pull sent now would get);
     None when the pull would fail (a cursor the server does not know …): the device then pulls, and hears why."""
     try:
-        return _pull_page(sync, principal, asked.get("cursor"), asked["limit"])
+        return _pull_page(sync, principal, asked.get("cursor"), asked["limit"], encoder)
     # The push is committed: its reply must reach the device whatever the pull does.
     except Exception as error:
         log.info("push reply without its pull page: %s", error)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -23,26 +20,16 @@ from server.models import CatalogueItem, Enterprise, Inspection, InspectionParti
 from server.models.base import Base, SyncMixin
 from server.sync_handlers.changes import reserve
 from server.sync_handlers.principal import Scope
+from server.sync_handlers.pull_rows import json_ready
 from sync import problems
 from sync.engine import Change
 from sync.protocol import canonical_json
 
 
 def jsonable(value: Any) -> Any:
-    """A value as it travels in JSON."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
+    """A value as it travels in JSON: enums by value, ids and decimals as text, dates in ISO 8601, mappings
+    and sequences converted throughout (pull_rows.json_ready decides the conversion once per type)."""
+    return json_ready(value)
 
 
 def load_data(schema: Schema, data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:

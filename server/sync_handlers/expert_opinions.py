@@ -3,7 +3,7 @@ a draft; sealed with it (server.domain.expert_opinions), never changed after it 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
@@ -21,10 +21,10 @@ from server.sync_handlers.common import (
     own_inspection,
     prefetch_rows,
     require_draft,
-    row_changes,
 )
 from server.sync_handlers.common import created as created_row
 from server.sync_handlers.principal import scope_of
+from server.sync_handlers.pull_rows import PulledColumns, named
 from sync import problems
 from sync.engine import Change, Mutation
 from sync.principal import Principal
@@ -115,13 +115,19 @@ class ExpertOpinionHandler:
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
     ) -> list[Change]:
         """Opinions of the inspections the user may see."""
-        visible = ExpertOpinion.inspection_id.in_(
-            sa.select(Inspection.id).where(inspection_visible(scope_of(principal)))
+        scope = scope_of(principal)
+
+        def visible() -> Any:
+            return ExpertOpinion.inspection_id.in_(sa.select(Inspection.id).where(inspection_visible(scope)))
+
+        return _OPINION_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
         )
-        return row_changes(session, ExpertOpinion, self.entity, visible, after, upto, limit, lambda o: {
-            "inspection_id": o.inspection_id, "expert_user_id": o.expert_user_id, "expert_name": o.expert_name,
-            "opinion": o.opinion, "items": o.items, "signature": o.signature, "signed_at": o.signed_at,
-        })  # fmt: skip
+
+
+_OPINION_PULL = PulledColumns(cast(sa.Table, ExpertOpinion.__table__), named(cast(sa.Table, ExpertOpinion.__table__), (
+    "inspection_id", "expert_user_id", "expert_name", "opinion", "items", "signature", "signed_at",
+)))  # fmt: skip
 
 
 def _check_expert(session: Session, inspection: Inspection, name: str | None, user_id: int | None) -> None:

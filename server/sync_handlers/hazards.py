@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
@@ -31,7 +31,6 @@ from server.sync_handlers.common import (
     own_inspection,
     prefetch_rows,
     require_draft,
-    row_changes,
     stage_runs,
     staging,
     stored_or_staged,
@@ -41,6 +40,7 @@ from server.sync_handlers.common import (
 )
 from server.sync_handlers.common import created as created_row
 from server.sync_handlers.principal import Scope, scope_of
+from server.sync_handlers.pull_rows import PulledColumns, named
 from sync import problems
 from sync.engine import Change, Mutation
 from sync.principal import Principal
@@ -77,17 +77,13 @@ _HAZARD_FIELDS = ("item_code", "ledger_no", "place", "description", "level_reaso
                   "stop_production")  # fmt: skip
 
 
-def _hazard_data(h: Hazard) -> dict[str, Any]:
-    return {
-        "enterprise_id": h.enterprise_id, "inspection_id": h.inspection_id, "source": h.source, "item_code": h.item_code,
-        "ledger_no": h.ledger_no, "place": h.place, "description": h.description, "level": h.level,
-        "level_reason": h.level_reason, "found_at": h.found_at, "terms": h.terms, "funds_yuan": h.funds_yuan,
-        "five_in_place": h.five_in_place, "treatment_plan": h.treatment_plan,
-        "reported_to_regulator_on": h.reported_to_regulator_on,
-        "reported_to_workers_congress_on": h.reported_to_workers_congress_on, "supervision_level": h.supervision_level,
-        "supervision_no": h.supervision_no, "stop_production": h.stop_production, "state": h.state,
-        "deadline": h.deadline, "listed": h.listed,
-    }  # fmt: skip
+#: What a device receives of a hazard (and of a ledger entry): these columns, under their own names.
+_HAZARD_PULL = PulledColumns(cast(sa.Table, Hazard.__table__), named(cast(sa.Table, Hazard.__table__), (
+    "enterprise_id", "inspection_id", "source", "item_code", "ledger_no", "place", "description", "level",
+    "level_reason", "found_at", "terms", "funds_yuan", "five_in_place", "treatment_plan", "reported_to_regulator_on",
+    "reported_to_workers_congress_on", "supervision_level", "supervision_no", "stop_production", "state", "deadline",
+    "listed",
+)))  # fmt: skip
 
 
 def check_own_draft_hazard(session: Session, scope: Scope, hazard: Hazard) -> None:
@@ -203,11 +199,15 @@ class HazardHandler:
     ) -> list[Change]:
         """Hazards of enterprises in scope (an enterprise sees only those of submitted or approved inspections)."""
         scope = scope_of(principal)
-        in_scope = Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
-        visible = sa.and_(in_scope, Hazard.source != HazardSource.self_ledger)
-        if scope.role == Role.enterprise:
-            visible = sa.and_(visible, hazard_released())
-        return row_changes(session, Hazard, self.entity, visible, after, upto, limit, _hazard_data)
+
+        def visible() -> Any:
+            in_scope = Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
+            shown = sa.and_(in_scope, Hazard.source != HazardSource.self_ledger)
+            return sa.and_(shown, hazard_released()) if scope.role == Role.enterprise else shown
+
+        return _HAZARD_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
+        )
 
 
 class LedgerEntryHandler(HazardHandler):
@@ -245,9 +245,14 @@ class LedgerEntryHandler(HazardHandler):
     ) -> list[Change]:
         """Self-inspection entries of enterprises in scope."""
         scope = scope_of(principal)
-        in_scope = Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
-        visible = sa.and_(in_scope, Hazard.source == HazardSource.self_ledger)
-        return row_changes(session, Hazard, self.entity, visible, after, upto, limit, _hazard_data)
+
+        def visible() -> Any:
+            in_scope = Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
+            return sa.and_(in_scope, Hazard.source == HazardSource.self_ledger)
+
+        return _HAZARD_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
+        )
 
 
 class HazardEventDataSchema(Schema):
@@ -329,14 +334,23 @@ class HazardEventHandler:
     ) -> list[Change]:
         """Events of hazards in scope (an enterprise's: of the hazards it may see)."""
         scope = scope_of(principal)
-        hazards = sa.select(Hazard.id).where(
-            Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
+
+        def visible() -> Any:
+            hazards = sa.select(Hazard.id).where(
+                Hazard.enterprise_id.in_(sa.select(Enterprise.id).where(enterprise_visible(scope)))
+            )
+            if scope.role == Role.enterprise:
+                hazards = hazards.where(hazard_released())
+            return HazardEvent.hazard_id.in_(hazards)
+
+        return _EVENT_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
         )
-        if scope.role == Role.enterprise:
-            hazards = hazards.where(hazard_released())
-        return row_changes(session, HazardEvent, self.entity, HazardEvent.hazard_id.in_(hazards), after, upto, limit,
-                           lambda e: {"hazard_id": e.hazard_id, "kind": e.kind, "at": e.at, "deadline": e.deadline,
-                                      "comment": e.comment, "data": e.data, "received_at": e.received_at})  # fmt: skip
+
+
+_EVENT_PULL = PulledColumns(cast(sa.Table, HazardEvent.__table__), named(cast(sa.Table, HazardEvent.__table__), (
+    "hazard_id", "kind", "at", "deadline", "comment", "data", "received_at",
+)))  # fmt: skip
 
 
 def _may_see_hazard(session: Session, scope: Scope, hazard: Hazard) -> bool:

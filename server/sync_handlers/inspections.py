@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from server.domain import limits
@@ -49,7 +49,6 @@ from server.sync_handlers.common import (
     own_inspection,
     prefetch_rows,
     require_draft,
-    row_changes,
     stage_insert,
     stage_runs,
     staging,
@@ -59,6 +58,7 @@ from server.sync_handlers.common import (
 )
 from server.sync_handlers.common import created as created_row
 from server.sync_handlers.principal import scope_of
+from server.sync_handlers.pull_rows import PulledColumns, named
 from sync import problems
 from sync.engine import Change, Mutation
 from sync.principal import Principal
@@ -220,22 +220,37 @@ class InspectionHandler:
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
     ) -> list[Change]:
         """The user's own inspections (a supervisor's: the region's), with their review status."""
-        # The participants of the whole page in one query, not one lazy load per inspection.
-        return row_changes(session, Inspection, self.entity, inspection_visible(scope_of(principal)), after, upto,
-                           limit, self._data, selectinload(Inspection.participants))  # fmt: skip
+        scope = scope_of(principal)
+        return _INSPECTION_PULL.changes(session, self.entity, lambda: inspection_visible(scope), after, upto, limit,
+                                        _fill_participants, key=(self.entity, scope))  # fmt: skip
 
-    @staticmethod
-    def _data(i: Inspection) -> dict[str, Any]:
-        return {
-            "enterprise_id": i.enterprise_id, "catalogue_id": i.catalogue_id, "kind": i.kind, "status": i.status,
-            "started_at": i.started_at, "finished_at": i.finished_at, "received_at": i.received_at,
-            "start_lat": i.start_lat, "start_lon": i.start_lon, "start_accuracy_m": i.start_accuracy_m,
-            "end_lat": i.end_lat, "end_lon": i.end_lon, "end_accuracy_m": i.end_accuracy_m,
-            "participants": [{"role": p.role, "user_id": p.user_id, "name": p.name, "badge_no": p.badge_no}
-                             for p in i.participants],
-            "signatures": i.signatures, "summary_note": i.summary_note, "sealed_sha256": i.sealed_sha256,
-            "device_signature": i.device_signature, "corrects_id": i.corrects_id,
-        }  # fmt: skip
+
+_INSPECTION_TABLE = cast(sa.Table, Inspection.__table__)
+#: What a device receives of an inspection; its participants come from their own table (_fill_participants).
+_INSPECTION_PULL = PulledColumns(_INSPECTION_TABLE, [
+    *named(_INSPECTION_TABLE, ("enterprise_id", "catalogue_id", "kind", "status", "started_at", "finished_at",
+                               "received_at", "start_lat", "start_lon", "start_accuracy_m", "end_lat", "end_lon",
+                               "end_accuracy_m")),
+    ("participants", None),
+    *named(_INSPECTION_TABLE, ("signatures", "summary_note", "sealed_sha256", "device_signature", "corrects_id")),
+])  # fmt: skip
+_PARTICIPANTS = cast(sa.Table, InspectionParticipant.__table__)
+
+
+def _fill_participants(session: Session, page: dict[Any, dict[str, Any]]) -> None:
+    """The participants of the page's inspections, in their order, in one query."""
+    for data in page.values():
+        data["participants"] = []
+    p = _PARTICIPANTS.c
+    rows = session.execute(
+        sa.select(p.inspection_id, p.role, p.user_id, p.name, p.badge_no)
+        .where(p.inspection_id.in_(list(page)))
+        .order_by(p.inspection_id, p.ordinal)
+    )
+    for inspection_id, role, user_id, name, badge_no in rows:
+        page[inspection_id]["participants"].append(
+            {"role": role, "user_id": user_id, "name": name, "badge_no": badge_no}
+        )
 
 
 def _needed_codes(session: Session, inspection: Inspection) -> list[str]:
@@ -429,10 +444,16 @@ class ItemResultHandler:
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
     ) -> list[Change]:
         """Answers of visible inspections."""
-        visible = ItemResult.inspection_id.in_(
-            sa.select(Inspection.id).where(inspection_visible(scope_of(principal)))
+        scope = scope_of(principal)
+
+        def visible() -> Any:
+            return ItemResult.inspection_id.in_(sa.select(Inspection.id).where(inspection_visible(scope)))
+
+        return _ANSWER_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
         )
-        return row_changes(session, ItemResult, self.entity, visible, after, upto, limit, lambda r: {
-            "inspection_id": r.inspection_id, "item_code": r.item_code, "result": r.result, "note": r.note,
-            "answered_at": r.answered_at,
-        })  # fmt: skip
+
+
+_ANSWER_PULL = PulledColumns(cast(sa.Table, ItemResult.__table__), named(cast(sa.Table, ItemResult.__table__), (
+    "inspection_id", "item_code", "result", "note", "answered_at",
+)))  # fmt: skip

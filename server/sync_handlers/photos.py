@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
@@ -23,12 +23,12 @@ from server.sync_handlers.common import (
     own_inspection,
     prefetch_rows,
     require_draft,
-    row_changes,
     visible_enterprise,
 )
 from server.sync_handlers.common import created as created_row
 from server.sync_handlers.hazards import _may_see_hazard, check_own_draft_hazard
 from server.sync_handlers.principal import scope_of
+from server.sync_handlers.pull_rows import PulledColumns, named
 from sync import problems
 from sync.engine import Change, Mutation
 from sync.principal import Principal
@@ -152,10 +152,17 @@ class PhotoHandler:
         self, session: Session, principal: Principal, after: int, upto: int, limit: int
     ) -> list[Change]:
         """Photos taken with the user's own devices."""
-        devices = sa.select(Device.id).where(Device.user_id == scope_of(principal).user_id)
-        return row_changes(session, Photo, self.entity, Photo.device_id.in_(devices), after, upto, limit, lambda p: {
-            "sha256": p.sha256, "original_sha256": p.original_sha256, "captured_at": p.captured_at,
-            "received_at": p.received_at, "lat": p.lat, "lon": p.lon, "accuracy_m": p.accuracy_m,
-            "fix_at": p.fix_at, "entity_type": p.entity_type, "entity_id": p.entity_id, "mime": p.mime,
-            "size": p.size, "width": p.width, "height": p.height,
-        })  # fmt: skip
+        user_id = scope_of(principal).user_id
+
+        def visible() -> Any:
+            return Photo.device_id.in_(sa.select(Device.id).where(Device.user_id == user_id))
+
+        return _PHOTO_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, user_id)
+        )
+
+
+_PHOTO_PULL = PulledColumns(cast(sa.Table, Photo.__table__), named(cast(sa.Table, Photo.__table__), (
+    "sha256", "original_sha256", "captured_at", "received_at", "lat", "lon", "accuracy_m", "fix_at", "entity_type",
+    "entity_id", "mime", "size", "width", "height",
+)))  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -13,6 +13,7 @@ from server.domain.roles import Role
 from server.models import Catalogue, Enterprise, Inspection, QrToken, ReviewDecision, SamplingAssignment, User
 from server.sync_handlers.common import enterprise_visible, inspection_visible, row_changes
 from server.sync_handlers.principal import scope_of
+from server.sync_handlers.pull_rows import PulledColumns, named
 from sync import problems
 from sync.engine import Change, Mutation
 from sync.principal import Principal
@@ -142,13 +143,20 @@ class ColleagueHandler(_ReadOnly):
     ) -> list[Change]:
         """Inspectors of the scope's regions; none for an enterprise account."""
         scope = scope_of(principal)
-        if scope.role == Role.enterprise:
-            visible: Any = sa.false()
-        elif scope.region_ids is None:
-            visible = User.role == Role.inspector
-        else:
-            visible = sa.and_(User.role == Role.inspector, User.region_id.in_(scope.region_ids))
-        return row_changes(session, User, self.entity, visible, after, upto, limit, lambda u: {
-            "user_id": u.id, "display_name": u.display_name, "badge_no": u.badge_no, "region_id": u.region_id,
-            "active": u.active,
-        })  # fmt: skip
+
+        def visible() -> Any:
+            if scope.role == Role.enterprise:
+                return sa.false()
+            if scope.region_ids is None:
+                return User.role == Role.inspector
+            return sa.and_(User.role == Role.inspector, User.region_id.in_(scope.region_ids))
+
+        return _COLLEAGUE_PULL.changes(
+            session, self.entity, visible, after, upto, limit, key=(self.entity, scope)
+        )
+
+
+_USER_TABLE = cast(sa.Table, User.__table__)
+_COLLEAGUE_PULL = PulledColumns(_USER_TABLE, [
+    ("user_id", _USER_TABLE.c.id), *named(_USER_TABLE, ("display_name", "badge_no", "region_id", "active")),
+])  # fmt: skip
