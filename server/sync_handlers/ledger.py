@@ -24,10 +24,12 @@ _PENDING = "sync_ledger_pending"
 #: The ledger's columns and their PostgreSQL array types, for the one-statement insert of a batch's rows.
 _LEDGER_COLUMNS = {"device_id": "uuid", "seq": "bigint", "digest": "varchar", "entity": "varchar",
                    "entity_id": "varchar", "outcome": "varchar", "processed_at": "timestamptz"}  # fmt: skip
-_INSERT_UNNEST = sa.text(
-    f"INSERT INTO sync_mutation ({', '.join(_LEDGER_COLUMNS)}) SELECT * FROM unnest("
+#: The batch's ledger rows and the device's new last seq in one statement (the UPDATE waits for nothing: the
+#: push holds the device's row lock since ``lock``).
+_INSERT_UNNEST_AND_SEQ = sa.text(
+    f"WITH recorded AS (INSERT INTO sync_mutation ({', '.join(_LEDGER_COLUMNS)}) SELECT * FROM unnest("
     + ", ".join(f"CAST(:{key} AS {kind}[])" for key, kind in _LEDGER_COLUMNS.items())
-    + ")"
+    + ")) UPDATE device SET last_seq = :last_seq WHERE device.id = :device"
 )
 
 
@@ -53,14 +55,17 @@ class SqlDeviceLedger:
         """Store the new last seq and the batch's ledger rows (the device's row lock keeps them ours)."""
         pending = session.info.pop(_PENDING, [])
         if pending and session.get_bind().dialect.name == "postgresql":
-            # One statement with one array per column: psycopg sends an executemany as one query per row.
-            session.execute(_INSERT_UNNEST, {key: [row[key] for row in pending] for key in _LEDGER_COLUMNS})
-        elif pending:
-            session.execute(sa.insert(SyncMutation), pending)
-        session.execute(
-            sa.update(Device).where(Device.id == device_id).values(last_seq=last_seq)
-            .execution_options(synchronize_session=False)
-        )  # fmt: skip
+            # One statement with one array per column (psycopg sends an executemany as one query per row), which
+            # sets the last seq too.
+            arrays = {key: [row[key] for row in pending] for key in _LEDGER_COLUMNS}
+            session.execute(_INSERT_UNNEST_AND_SEQ, {**arrays, "last_seq": last_seq, "device": device_id})
+        else:
+            if pending:
+                session.execute(sa.insert(SyncMutation), pending)
+            session.execute(
+                sa.update(Device).where(Device.id == device_id).values(last_seq=last_seq)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
         device = session.get(Device, device_id)
         if device is not None:
             session.expire(device, ["last_seq", "last_seen_at"])

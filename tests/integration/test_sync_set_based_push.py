@@ -3,6 +3,7 @@ guarantee of the one-at-a-time path: mixed inserts and updates, refusals mid-bat
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,7 +63,7 @@ def test_a_pushed_inspection_writes_each_entity_once_and_numbers_rows_as_it_inse
     with _statements(app) as seen:
         reply = device.push(batch).get_json()
     assert {r["status"] for r in reply["results"]} == {"applied"}, reply
-    inserts = [s.split()[2] for s in seen if s.startswith("INSERT INTO")]
+    inserts = _inserts_and_reservations(seen)[0]
     assert set(inserts) == {"photo", "inspection", "hazard", "inspection_participant", "item_result",
                             "hazard_event", "sync_mutation"}, inserts  # fmt: skip
     assert inserts.count("item_result") == 1, inserts  # all of the inspection's answers in one statement
@@ -259,7 +260,8 @@ def test_answers_checked_by_hand_load_exactly_as_the_schema_loads_them(data: dic
 
 
 def _inserts_and_reservations(seen: list[str]) -> tuple[list[str], int]:
-    inserts = [s.split()[2].strip('"') for s in seen if s.startswith("INSERT INTO")]
+    # On PostgreSQL the ledger's rows are inserted by the statement that sets the device's last seq (a CTE).
+    inserts = [m[1].strip('"') for s in seen if (m := re.match(r"(?:WITH \w+ AS \()?INSERT INTO (\S+)", s))]
     return inserts, len([s for s in seen if s.startswith("UPDATE change_counter")])
 
 
