@@ -133,7 +133,7 @@ def main() -> int:
                 text=True,
                 cwd=tree,
                 env={**os.environ},
-            )  # fmt: skip
+            )
             for name, tree in trees.items()
         }
         figures: dict[tuple[str, int], list[dict[str, float]]] = {}
