@@ -426,13 +426,17 @@ def catalogue_codes(session: Session, catalogue_id: uuid.UUID) -> frozenset[str]
 
 def answer_ids(session: Session, inspection_id: uuid.UUID) -> dict[str, uuid.UUID]:
     """Item code → answer id of an inspection, loaded once per batch and kept current by the handler."""
-    query = sa.select(ItemResult.item_code, ItemResult.id).where(ItemResult.inspection_id == inspection_id)
     if (Inspection, inspection_id) in session.info.get(CREATED, {}):
         # Made by this batch: its answers are all the batch's own, recorded here as they are made.
         return cast(dict[str, uuid.UUID], cached(session, ("answers", inspection_id), dict))
-    return cached(
-        session, ("answers", inspection_id), lambda: {row.item_code: row.id for row in session.execute(query)}
-    )
+    return cached(session, ("answers", inspection_id), lambda: {
+        row.item_code: row.id for row in session.execute(_ANSWER_IDS, {"inspection_id": inspection_id})})  # fmt: skip
+
+
+#: Item code and id of an inspection's answers (built once: a push asks it for every stored inspection it changes).
+_ANSWER_IDS = sa.select(ItemResult.item_code, ItemResult.id).where(
+    ItemResult.inspection_id == sa.bindparam("inspection_id")
+)
 
 
 def bump_version(row: Any, created: bool) -> int:
