@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Any, cast
 
 import sqlalchemy as sa
-from marshmallow import Schema, ValidationError, validate
+from marshmallow import RAISE, Schema, ValidationError, missing, validate
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import manager_of_class
@@ -48,10 +48,48 @@ def jsonable(value: Any) -> Any:
 
 def load_data(schema: Schema, data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     """Validate a mutation's data (all required fields when creating, any subset when updating)."""
+    quick = _load_fields(schema, data, partial=not creating) if _plain(schema) else None
+    return quick if quick is not None else load_with_schema(schema, data, creating=creating)
+
+
+def load_with_schema(schema: Schema, data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    """load_data through ``schema.load`` itself: the refusal's message is the schema's."""
     try:
         return dict(schema.load(dict(data), partial=not creating))
     except ValidationError as error:
         raise problems.invalid_mutation(reason=_flatten(error.messages)) from None
+
+
+def _load_fields(schema: Schema, data: Mapping[str, Any], *, partial: bool) -> dict[str, Any] | None:
+    """What ``schema.load(data, partial=partial)`` returns for data it accepts, each field deserialized as the
+    schema's own loop does it, without its error bookkeeping (a tenth of a push's CPU); None for data with an
+    unknown key or a refused value, which load_with_schema then refuses with the schema's own message."""
+    fields = schema.load_fields
+    if not data.keys() <= fields.keys():
+        return None
+    loaded: dict[str, Any] = {}
+    try:
+        for name, field in fields.items():
+            raw = data.get(name, missing)
+            if raw is missing and partial:
+                continue
+            value = field.deserialize(raw, name, data, partial=partial)
+            if value is not missing:
+                loaded[name] = value
+    except ValidationError:
+        return None
+    return loaded
+
+
+@functools.lru_cache(maxsize=64)
+def _plain(schema: Schema) -> bool:
+    """Whether ``schema.load`` is only its fields' loop: no hooks, no renamed field, unknown keys refused."""
+    return (
+        not any(schema._hooks.values())
+        and schema.unknown == RAISE
+        and not schema.many
+        and all(f.data_key is None and f.attribute is None for f in schema.load_fields.values())
+    )
 
 
 def _flatten(messages: Any, prefix: str = "") -> str:
