@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -33,6 +33,16 @@ _INSERT_UNNEST_AND_SEQ = sa.text(
 )
 
 
+_DEVICE = cast(sa.Table, Device.__table__)
+#: The device's lock (built once, on the table: an ORM-enabled UPDATE costs a push more CPU than its SQL).
+_LOCK = (
+    sa.update(_DEVICE)
+    .where(_DEVICE.c.id == sa.bindparam("device"))
+    .values(last_seen_at=sa.bindparam("now"))
+    .returning(_DEVICE.c.last_seq)
+)
+
+
 class SqlDeviceLedger:
     """DeviceLedger on the server's database."""
 
@@ -42,13 +52,7 @@ class SqlDeviceLedger:
         session.info.pop(_PENDING, None)
         forget_batch_state(session)
         number_on_flush(session)
-        last_seq = session.execute(
-            sa.update(Device)
-            .where(Device.id == device_id)
-            .values(last_seen_at=utcnow())
-            .returning(Device.last_seq)
-            .execution_options(synchronize_session=False)
-        ).scalar_one()
+        last_seq = session.execute(_LOCK, {"device": device_id, "now": utcnow()}).scalar_one()
         return int(last_seq)
 
     def set_last_seq(self, session: Session, device_id: uuid.UUID, last_seq: int) -> None:
