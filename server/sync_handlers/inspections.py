@@ -28,13 +28,13 @@ from server.models import (
 from server.models.base import utcnow
 from server.services.seal import check_seal
 from server.sync_handlers.common import (
-    ABSENT,
     LAT,
     LON,
     POSITIVE,
     REGULATOR_KINDS,
     REGULATOR_ROLES,
     SIGNATURES_JSON,
+    absent_ids,
     answer_ids,
     bare_row,
     bump_version,
@@ -366,7 +366,7 @@ class ItemResultHandler:
         if scope.role not in REGULATOR_ROLES:
             raise problems.forbidden()
         ids = {m.id for m in mutations}
-        absent = session.info.get(ABSENT, ())
+        absent = absent_ids(session)
         if len(ids) < len(mutations) or any(
             m.op != "upsert" or (ItemResult, m.id) not in absent for m in mutations
         ):

@@ -1,0 +1,119 @@
+"""What one push asks of the database: the batch's existing rows looked up in one statement, the catalogue's
+items read as the few columns a push uses, and the ledger's rows written with the device's new last seq."""
+
+from __future__ import annotations
+
+import collections
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from server.domain.inspections import InspectionStatus
+from server.extensions import db
+from server.models import Device as DeviceRow
+from server.models import Hazard, Inspection, ItemResult, SyncMutation
+from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
+
+
+@contextmanager
+def _statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.replace('"', "").split()))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+
+
+def _selects_from(seen: list[str], table: str) -> list[str]:
+    return [s for s in seen if s.startswith("SELECT") and f" FROM {table} " in f"{s} "]
+
+
+def _push_whole_inspections(app: Flask, count: int) -> tuple[Device, list[str], list[str]]:
+    """A warmed device pushes ``count`` new whole inspections; returns it, their ids and the push's statements."""
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    warm = inspection_batch(device, enterprise_id, catalogue_id, codes)[1]
+    assert {r["status"] for r in device.push(warm).get_json()["results"]} == {"applied"}
+    ids, batch = [], []
+    for _ in range(count):
+        inspection_id, mutations = inspection_batch(device, enterprise_id, catalogue_id, codes)
+        ids.append(inspection_id)
+        batch += mutations
+    with _statements(app) as seen:
+        reply = device.push(batch).get_json()
+    assert {r["status"] for r in reply["results"]} == {"applied"}, reply
+    return device, ids, seen
+
+
+def test_the_batch_rows_are_looked_up_in_one_statement_and_new_ones_are_not_loaded(app: Flask) -> None:
+    """Every handler's prefetch asks one statement for the ids that exist (before: one ORM query per table, each
+    building instances); a batch of new rows loads no row at all."""
+    _device, ids, seen = _push_whole_inspections(app, 2)
+    lookups = [s for s in seen if s.startswith("SELECT") and " UNION ALL " in s]
+    assert len(lookups) == 1, seen
+    assert all(f" FROM {table} " in lookups[0] for table in ("inspection", "item_result", "hazard")), lookups
+    # No ORM load of the batch's own (new) rows: nothing selects their columns.
+    for table in ("inspection", "item_result", "hazard", "hazard_event"):
+        assert [s for s in _selects_from(seen, table) if s not in lookups] == [], seen
+    with app.app_context():
+        stored = db.session.scalars(
+            sa.select(Inspection).where(Inspection.id.in_([uuid.UUID(i) for i in ids]))
+        )
+        assert {i.status for i in stored} == {InspectionStatus.submitted}
+
+
+def test_a_push_reads_only_the_catalogue_items_columns_it_uses(app: Flask) -> None:
+    """The items' codes, default levels and applicability rules, not their texts and legal bases."""
+    _device, _ids, seen = _push_whole_inspections(app, 1)
+    items = _selects_from(seen, "catalogue_item")
+    assert len(items) == 1, seen
+    selected = items[0].split(" FROM ", 1)[0]
+    assert "catalogue_item.code" in selected and "catalogue_item.applies_when" in selected, selected
+    assert "catalogue_item.text" not in selected and "catalogue_item.legal_basis" not in selected, selected
+
+
+def test_the_ledger_rows_go_with_the_device_last_seq_on_postgresql(app: Flask) -> None:
+    """On PostgreSQL the batch's ledger rows and the device's new last seq are one statement; the rows and the
+    seq are stored either way."""
+    device, _ids, seen = _push_whole_inspections(app, 1)
+    kinds = collections.Counter(s.split()[0] for s in seen)
+    ledger = [s for s in seen if "INSERT INTO sync_mutation" in s]
+    device_updates = [s for s in seen if s.startswith(("UPDATE device", "WITH")) and "UPDATE device" in s]
+    assert len(ledger) == 1, seen
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+        row = db.session.get(DeviceRow, uuid.UUID(device.device_id))
+        assert row is not None and row.last_seq == device.seq
+        recorded = db.session.scalars(
+            sa.select(SyncMutation.seq).where(SyncMutation.device_id == row.id).order_by(SyncMutation.seq)
+        ).all()
+        assert recorded == list(range(1, device.seq + 1))
+    if postgres:
+        assert len(device_updates) == 2 and ledger[0] in device_updates, seen  # the lock, then seq and ledger
+    else:
+        assert len(device_updates) == 2 and ledger[0] not in device_updates, seen
+    assert kinds["SELECT"] >= 1
+
+
+def test_a_push_of_one_inspection_runs_at_most_fourteen_statements_on_postgresql(app: Flask) -> None:
+    """19 before: three prefetch queries, the ledger apart from the device's seq, and a savepoint around the
+    batch (a refusal now rolls the whole attempt back instead, and the batch is applied again)."""
+    _device, _ids, seen = _push_whole_inspections(app, 1)
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    assert not [s for s in seen if s.startswith(("SAVEPOINT", "RELEASE"))], seen
+    assert len(seen) <= (14 if postgres else 15), "\n".join(seen)
+    for model in (Hazard, ItemResult):
+        assert model.__tablename__ in " ".join(seen)
