@@ -101,4 +101,5 @@ def test_a_push_meeting_a_dead_connection_writes_nothing_and_its_retry_applies_o
     assert once_more.status_code == 200
     assert {r["status"] for r in once_more.get_json()["results"]} == {"duplicate"}
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(SyncMutation)) == ledger_before + len(batch)
+        ledger_after = db.session.scalar(sa.select(sa.func.count()).select_from(SyncMutation))
+    assert ledger_after == ledger_before + len(batch)
