@@ -120,6 +120,13 @@ def _ratio_line(name: str, values: list[float], base: list[float], unit: str = "
             f"{max(values) * 1000:6.3f}), x{median / statistics.median(base):5.3f}")  # fmt: skip
 
 
+def bearer_user(app: Any, device: Any) -> Any:
+    """The user behind the tablet's token (inside an app context)."""
+    from server.services.devices import device_for_token
+
+    return device_for_token(db.session, device.token).user
+
+
 def measure_authentication(app: Any, pinged: Any, device: Any, rounds: int = 7, calls: int = 200) -> None:
     """What a sync request's authentication (token → device → cached scope, its own checkout from the pool)
     costs, CPU and wall per call, in four variants alternating in rounds: the pool's pre-ping on (``pinged``, an
@@ -175,6 +182,33 @@ def measure_authentication(app: Any, pinged: Any, device: Any, rounds: int = 7, 
         print(f"   {label}:")
         for name, values in figures.items():
             print(_ratio_line(name, values, figures[base]))
+
+    from server.services.scope import Scope, scope_for
+
+    with app.app_context():
+        user = bearer_user(app, device)
+        scope = scope_for(db.session, user)
+        db.session.remove()
+    kept: dict[str, list[float]] = {
+        "fingerprint worked out per call (before)": [],
+        "kept with the scope (now)": [],
+    }
+    for index in range(rounds + 1):
+        for name in kept:
+            started = time.process_time()
+            for _ in range(calls):
+                if name.startswith("kept"):
+                    scope.fingerprint()
+                else:
+                    Scope._fingerprint.func(scope)  # type: ignore[attr-defined]
+            if index:
+                kept[name].append((time.process_time() - started) / calls)
+    print(
+        f"   the scope's fingerprint ({len(scope.region_ids or ())} regions in scope), CPU ({rounds} rounds of {calls}):"
+    )
+    first_kept = next(iter(kept.values()))
+    for name, values in kept.items():
+        print(_ratio_line(name, values, first_kept))
 
     statement = _device_row_statement()
     digest = credentials.token_digest(device.token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import uuid
@@ -41,6 +42,12 @@ class Scope:
     def fingerprint(self) -> str:
         """Changes whenever what the user may see changes (role, regions, enterprise, assignments): the
         device then resyncs from zero, which is how rows older than its cursor reach it."""
+        return self._fingerprint
+
+    @functools.cached_property
+    def _fingerprint(self) -> str:
+        """fingerprint, worked out once per scope: a cached scope serves every sync request of its user, and
+        hashing the sorted ids of a province's 10,000 regions cost each of them ~3 ms."""
         regions = "*" if self.region_ids is None else ",".join(str(r) for r in sorted(self.region_ids))
         assigned = ",".join(sorted(str(e) for e in self.assigned_enterprise_ids))
         text = f"{self.user_id}|{self.role.value}|{regions}|{self.enterprise_id}"
