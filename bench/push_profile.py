@@ -2,6 +2,8 @@
 request, and where the time goes.
 
     .venv/bin/python bench/push_profile.py [--database sqlite|postgresql] [--pushes 40] [--top 25]
+    .venv/bin/python bench/push_profile.py --auth [--database sqlite|postgresql]
+    .venv/bin/python bench/push_profile.py --auth --database-url URL [--zones 10000] [--username xx_insp1]
 
 Each push carries one realistic inspection (header, every applicable answer, a hazard, the submission; no
 photos), as bench/devices.py's tablets send it. Prints the statements of one push (by kind), the CPU of a

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.test import TestResponse
 
 from server import create_app
 from server.extensions import db
@@ -46,10 +47,10 @@ def kill_app_connections(database_url: str) -> int:
     return len(killed)
 
 
-def assert_database_lost(reply: object, retry_after: str = "4") -> None:
+def assert_database_lost(reply: TestResponse, retry_after: str = "4") -> None:
     """The reply is the catalogue's retryable 503 for a lost database connection."""
-    assert reply.status_code == 503, reply.get_data(as_text=True)[:500]  # type: ignore[attr-defined]
-    assert reply.headers["Retry-After"] == retry_after  # type: ignore[attr-defined]
+    assert reply.status_code == 503, reply.get_data(as_text=True)[:500]
+    assert reply.headers["Retry-After"] == retry_after
 
 
 def test_a_page_meeting_a_dead_connection_is_answered_503_then_the_next_succeeds(pg_app: Flask) -> None:
