@@ -21,7 +21,6 @@ from flask import Flask, Response, jsonify, make_response, render_template, requ
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from server.extensions import db
 from server.i18n import current_language, tr
 from sync import problems
 from sync.blobs import STORAGE_RETRY_AFTER, storage_error
@@ -994,7 +993,7 @@ def init_app(app: Flask) -> None:
             # The pooled connection died under us (a restart, a failover): SQLAlchemy has renewed the pool and the
             # server rolled the transaction back, so the client only has to come back (a push is kept exactly once
             # by its seq even when a COMMIT's reply was what got lost).
-            db.session.rollback()
+            app.extensions["sqlalchemy"].session.rollback()  # the request's session, before any page
             app.logger.warning("database connection lost, answered 503: %s", _first_line(error))
             return _handle_problem(database_unreachable(retry_after=app.config["RETRY_AFTER_SECONDS"]))
         if not is_contention(error):
