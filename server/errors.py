@@ -827,6 +827,16 @@ job_crashed = define(
 )
 
 
+# === The database (503.2) ===
+
+database_unreachable = define(
+    "503.2",
+    503,
+    "暂时无法连接数据库（数据库重启或切换），请在 {retry_after} 秒后重试。",
+    "The database cannot be reached just now (it restarted or failed over); retry in {retry_after} s.",
+)
+
+
 def preferred_language() -> str:
     """The language of a JSON error's ``message``: ``?lang=`` when given, else the reader's (server.i18n)."""
     lang = request.args.get("lang")
@@ -941,6 +951,11 @@ def is_disk_full(error: BaseException) -> bool:
     return "database or disk is full" in str(orig or "").lower()
 
 
+def _first_line(error: DBAPIError) -> str:
+    """The driver's message's first line, short enough for a log line."""
+    return (str(error.orig).splitlines() or [""])[0][:200]
+
+
 def busy_response(retry_after: int) -> Response:
     """503 with Retry-After: nothing was changed, the client retries later."""
     response = problem_response(problems.server_busy(retry_after=retry_after))
@@ -972,11 +987,18 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def _handle_database(error: DBAPIError) -> Any:
         if is_disk_full(error):
-            app.logger.error("database disk full, answered 507: %s", str(error.orig).splitlines()[0][:200])
+            app.logger.error("database disk full, answered 507: %s", _first_line(error))
             return _handle_problem(problems.storage_full(retry_after=STORAGE_RETRY_AFTER))
+        if error.connection_invalidated:
+            # The pooled connection died under us (a restart, a failover): SQLAlchemy has renewed the pool and the
+            # server rolled the transaction back, so the client only has to come back (a push is kept exactly once
+            # by its seq even when a COMMIT's reply was what got lost).
+            app.extensions["sqlalchemy"].session.rollback()  # the request's session, before any page
+            app.logger.warning("database connection lost, answered 503: %s", _first_line(error))
+            return _handle_problem(database_unreachable(retry_after=app.config["RETRY_AFTER_SECONDS"]))
         if not is_contention(error):
             raise error
-        app.logger.warning("database busy, answered 503: %s", str(error.orig).splitlines()[0][:200])
+        app.logger.warning("database busy, answered 503: %s", _first_line(error))
         return _handle_problem(problems.server_busy(retry_after=app.config["RETRY_AFTER_SECONDS"]))
 
     @app.errorhandler(HTTPException)

@@ -13,7 +13,7 @@ from .paperwork import EnterpriseSubmission, ExpertOpinion, ScoringCriterion, St
 from .photo import Blob, Photo
 from .quarantine import Quarantine
 from .reconciliation import PairVerdict, ReconciliationDecision
-from .region import Region, RegionLevel
+from .region import Region, RegionLevel, RegionVersion
 from .sampling import SamplingAssignment, SamplingDraw
 from .sync_state import ChangeCounter, SyncMutation
 from .user import Device, DeviceKey, LoginFailure, User, WebSession
@@ -52,6 +52,7 @@ __all__ = [
     "ReconciliationDecision",
     "Region",
     "RegionLevel",
+    "RegionVersion",
     "ReviewDecision",
     "SamplingAssignment",
     "SamplingDraw",

@@ -27,7 +27,7 @@ COUNTING_INSPECTION_PREDICATE = (
     "AND kind <> 'self'"
 )
 #: The review queue's order (server.services.review.list_inspections: newest first, then by id) as the index
-#: ix_inspection_review_queue holds it (migration 0015); the queue must order by this very expression for the
+#: ix_inspection_review_queue holds it (migration 0016); the queue must order by this very expression for the
 #: index to give the order.
 REVIEW_QUEUE_NEWEST_FIRST = "coalesce(finished_at, started_at, received_at) DESC"
 
@@ -54,7 +54,7 @@ class Inspection(TimestampMixin, SyncMixin, Base):
             sqlite_where=sa.text(COUNTING_INSPECTION_PREDICATE),
         ),
         # A status's page of the review queue read in order from here, instead of sorting every inspection of
-        # that status in the scope on each request (migration 0015).
+        # that status in the scope on each request (migration 0016).
         sa.Index(
             "ix_inspection_review_queue", "status", sa.text(REVIEW_QUEUE_NEWEST_FIRST), "id",
             postgresql_where=sa.text("deleted_at IS NULL"), sqlite_where=sa.text("deleted_at IS NULL"),

@@ -48,3 +48,18 @@ class Region(TimestampMixin, Base):
     def issuing_authority(self) -> str | None:
         """The nearest authority name at or above this region."""
         return next((r.authority_name for r in self.ancestors_and_self() if r.authority_name), None)
+
+
+class RegionVersion(Base):
+    """The region tree's stamp: one row (id 1) whose value the database itself draws anew on every write that can
+    change the tree (a region added, removed, moved or renumbered), through triggers on ``region`` (migration
+    0015), whoever writes: the app, a bulk statement, psql, another server. Sync requests and pages read this row
+    instead of summing the whole region table. A random value rather than a counter: a writer that rolled back
+    leaves no number for the next writer to reuse, so a tree read inside a rolled-back transaction can never be
+    taken for a committed one. (SQLite drops a table's triggers when a batch migration copies it: a migration
+    that rebuilds ``region`` must create them again, see 0015.)"""
+
+    __tablename__ = "region_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger)

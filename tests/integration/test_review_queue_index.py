@@ -1,4 +1,4 @@
-"""Issue 17, item 5: the review queue's newest-first order is read from an index (migration 0015) instead of sorting
+"""Issue 17, item 5: the review queue's newest-first order is read from an index (migration 0016) instead of sorting
 every submitted inspection of the scope on each request; the index's expression is the one the queue orders by."""
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from tests.conftest import Databases, app_config, dispose
 from tests.integration.test_migrations import index_names
 
 INDEX = "ix_inspection_review_queue"
-MIGRATION = importlib.import_module("server.migrations.versions.0015_review_queue_index")
+MIGRATION = importlib.import_module("server.migrations.versions.0016_review_queue_index")
 
 
-def test_0015_adds_the_index_and_its_downgrade_drops_only_it(databases: Databases, tmp_path: Path) -> None:
-    url = databases.empty("migrations_0015")
+def test_0016_adds_the_index_and_its_downgrade_drops_only_it(databases: Databases, tmp_path: Path) -> None:
+    url = databases.empty("migrations_0016")
     app = create_app(app_config(url, tmp_path / "inst"))
     try:
         with app.app_context():
@@ -34,7 +34,7 @@ def test_0015_adds_the_index_and_its_downgrade_drops_only_it(databases: Database
             with db.engine.connect() as connection:
                 found = index_names(connection, "inspection")
             assert INDEX in found
-            flask_migrate.downgrade(revision="0014_province_indexes")
+            flask_migrate.downgrade(revision="0015_region_version")
             with db.engine.connect() as connection:
                 assert index_names(connection, "inspection") == found - {INDEX}
             flask_migrate.upgrade()

@@ -7,8 +7,8 @@ index holds them in that order, so a page is read from its start. Index only: th
 SQLite cannot reflect an index on an expression: a later revision that rebuilds the inspection table in batch mode
 there (copy and move) does not carry this index over and must create it again.
 
-Revision ID: 0015_review_queue_index
-Revises: 0014_province_indexes
+Revision ID: 0016_review_queue_index
+Revises: 0015_region_version
 Create Date: 2026-12-05 23:00:00
 
 """
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0015_review_queue_index"
-down_revision = "0014_province_indexes"
+revision = "0016_review_queue_index"
+down_revision = "0015_region_version"
 branch_labels = None
 depends_on = None
 
