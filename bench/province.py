@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import json
 import logging
 import os
@@ -337,6 +338,11 @@ def time_pages(app: Any, username: str, repeat: int, only: tuple[str, ...] = ())
     """Sign in as ``username`` and time each page (server time; with ``only``, the pages whose label starts
     with one of them) ``repeat`` times from scratch (a hazard changed as a sync would, just before) and
     ``repeat`` times repeated; a page answering other than 200 is not timed."""
+    # As deployed: a gunicorn worker freezes the loaded app out of the collector's scans (deploy/gunicorn.conf.py,
+    # post_worker_init). Without it every full collection here also walked the app's ≈200,000 objects and this
+    # process's own, and one request in ten or twenty showed a pause the workers do not have.
+    gc.collect()
+    gc.freeze()
     client = app.test_client()
     login = client.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
     if login.status_code != 200:
