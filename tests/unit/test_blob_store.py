@@ -412,3 +412,32 @@ def test_a_blob_in_new_folders_is_found_after_a_crash(
     store.append(sha(neighbour), 0, io.BytesIO(neighbour), LIMIT)
     store.complete(sha(neighbour))
     assert synced == [cd]
+
+
+@pytest.mark.parametrize("store_case", ["s3"], indirect=True)
+def test_a_completion_another_server_finished_meanwhile_is_not_a_hash_mismatch(
+    store_case: StoreCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two servers complete one upload at once: the first stores the blob and deletes the chunks between the
+    second's look for the blob and its listing of the chunks. The second then reads no bytes; the blob is held,
+    verified, so its device must hear success, not "the bytes do not match, upload again" (422.40), and nothing
+    may be deleted."""
+    store = store_case.store
+    data = os.urandom(50_000)
+    digest = sha(data)
+    store.append(digest, 0, io.BytesIO(data), LIMIT)
+    heads = iter([None])  # the second server's first look finds no blob yet ...
+    real_head = store._head  # type: ignore[attr-defined]
+
+    def head_then_first_completes(key: str) -> int | None:
+        answer = next(heads, "real")
+        if answer is None:
+            store.complete(digest)  # ... and the first server completes right after it looked
+            return None
+        return real_head(key)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(store, "_head", head_then_first_completes)
+    store.complete(digest)
+    assert store.has(digest)
+    assert read(store, digest) == data
+    assert store_case.leftovers() == [f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"]
