@@ -156,6 +156,11 @@ def inspection_visible(scope: Scope) -> Any:
     return Inspection.enterprise_id.in_(in_region)
 
 
+def of_visible_inspection(column: Any, scope: Scope) -> Any:
+    """SQL condition: ``column`` (a row's inspection id) names an inspection the scope may see."""
+    return column.in_(sa.select(Inspection.id).where(inspection_visible(scope)))
+
+
 def own_inspection(session: Session, scope: Scope, inspection_id: uuid.UUID) -> Inspection:
     """An inspection the principal's user created (the only ones a device may add to)."""
     inspection = find(session, Inspection, inspection_id)

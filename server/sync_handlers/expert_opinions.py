@@ -16,8 +16,8 @@ from server.sync_handlers.common import (
     bump_version,
     catalogue_codes,
     find,
-    inspection_visible,
     load_data,
+    of_visible_inspection,
     own_inspection,
     prefetch_rows,
     require_draft,
@@ -118,7 +118,7 @@ class ExpertOpinionHandler:
         scope = scope_of(principal)
 
         def visible() -> Any:
-            return ExpertOpinion.inspection_id.in_(sa.select(Inspection.id).where(inspection_visible(scope)))
+            return of_visible_inspection(ExpertOpinion.inspection_id, scope)
 
         return _OPINION_PULL.changes(
             session, self.entity, visible, after, upto, limit, key=(self.entity, scope)

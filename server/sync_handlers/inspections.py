@@ -46,6 +46,7 @@ from server.sync_handlers.common import (
     json_size,
     load_data,
     made_in_batch,
+    of_visible_inspection,
     own_inspection,
     prefetch_rows,
     require_draft,
@@ -447,7 +448,7 @@ class ItemResultHandler:
         scope = scope_of(principal)
 
         def visible() -> Any:
-            return ItemResult.inspection_id.in_(sa.select(Inspection.id).where(inspection_visible(scope)))
+            return of_visible_inspection(ItemResult.inspection_id, scope)
 
         return _ANSWER_PULL.changes(
             session, self.entity, visible, after, upto, limit, key=(self.entity, scope)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, tzinfo
 from typing import Any
@@ -17,7 +18,13 @@ from server.domain.sectors import Sector
 from server.models import Enterprise, Hazard, Region, User
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
-from server.services.oversight.clearance import ClearanceCache, all_clearances, clearances, scope_clearances
+from server.services.oversight.clearance import (
+    ClearanceCache,
+    EnterpriseClearance,
+    all_clearances,
+    clearances,
+    scope_clearances,
+)
 from server.services.oversight.coverage import inspected_in
 from server.services.oversight.hazard_figures import overdue_condition, recorded_for_good
 from server.services.scope import visible_enterprise_ids
@@ -211,23 +218,26 @@ def enterprise_list(
             query = query.where(_none_of(session, Enterprise.id, [e for e in verdicts if e not in keep_set]))
         else:
             query = query.where(_one_of(session, Enterprise.id, keep))
-        result = paged(session, query, page)
-        # An enterprise added since the verdicts' stamp has none yet: decided here, as the plain list would.
-        missing = [e.id for e, _ in result.rows if e.id not in verdicts]
-        late = clearances(session, user, today, missing) if missing else {}
-        return Page(
-            [(e, region, verdicts.get(e.id) or late.get(e.id)) for e, region in result.rows],
-            result.total,
-            result.page,
-        )
-    result = paged(session, query, page)
+        return _with_verdicts(session, user, today, paged(session, query, page), verdicts)
     # The kept verdicts of every enterprise (patched since their stamp) spare deciding the page's anew on every
-    # request (≈200 ms at province scale); an enterprise the kept ones lack yet is decided here.
+    # request (≈200 ms at province scale).
     kept = all_clearances(session, today, cache) if cache is not None else {}
-    missing = [e.id for e, _ in result.rows if e.id not in kept]
+    return _with_verdicts(session, user, today, paged(session, query, page), kept)
+
+
+def _with_verdicts(
+    session: DbSession,
+    user: User,
+    today: date,
+    result: Page,
+    verdicts: Mapping[uuid.UUID, EnterpriseClearance],
+) -> Page:
+    """``result``'s rows (enterprise, region name) with each one's 清零 verdict from ``verdicts``; an enterprise
+    they lack (added since their stamp) is decided here."""
+    missing = [e.id for e, _ in result.rows if e.id not in verdicts]
     late = clearances(session, user, today, missing) if missing else {}
     return Page(
-        [(e, region, kept.get(e.id) or late.get(e.id)) for e, region in result.rows],
+        [(e, region, verdicts.get(e.id) or late.get(e.id)) for e, region in result.rows],
         result.total,
         result.page,
     )
