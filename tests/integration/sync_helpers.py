@@ -6,6 +6,8 @@ import base64
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -145,3 +147,21 @@ def inspection_batch(device: Device, enterprise_id: str, catalogue_id: str, code
         batch.append(device.mutation("inspection", {"status": "submitted", "finished_at": (T0 + timedelta(hours=2)).isoformat()},
                                      id=inspection_id))  # fmt: skip
     return inspection_id, batch
+
+
+@contextmanager
+def statements_run(app: Flask, *, unquoted: bool = False) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block, whitespace collapsed (``unquoted``: without the
+    identifiers' double quotes, so one text matches both engines)."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join((statement.replace('"', "") if unquoted else statement).split()))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)

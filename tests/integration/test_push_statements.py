@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import collections
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
@@ -16,24 +13,7 @@ from server.domain.inspections import InspectionStatus
 from server.extensions import db
 from server.models import Device as DeviceRow
 from server.models import Hazard, Inspection, ItemResult, SyncMutation
-from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
-
-
-@contextmanager
-def _statements(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block."""
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.replace('"', "").split()))
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
+from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch, statements_run
 
 
 def _selects_from(seen: list[str], table: str) -> list[str]:
@@ -51,7 +31,7 @@ def _push_whole_inspections(app: Flask, count: int) -> tuple[Device, list[str], 
         inspection_id, mutations = inspection_batch(device, enterprise_id, catalogue_id, codes)
         ids.append(inspection_id)
         batch += mutations
-    with _statements(app) as seen:
+    with statements_run(app, unquoted=True) as seen:
         reply = device.push(batch).get_json()
     assert {r["status"] for r in reply["results"]} == {"applied"}, reply
     return device, ids, seen

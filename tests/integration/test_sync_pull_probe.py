@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 
 from server.caches import scope_cache
@@ -18,23 +15,7 @@ from server.extensions import db
 from server.models import Device as DeviceRow
 from server.services.scope import principal_for
 from sync import engine
-from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
-
-
-@contextmanager
-def _statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    with app.app_context():
-        bound = db.engine
-    sa.event.listen(bound, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(bound, "before_cursor_execute", note)
+from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch, statements_run
 
 
 def _page(app: Flask, device: Device, cursor: str | None, limit: int, *, probe: bool) -> dict[str, Any]:
@@ -72,7 +53,7 @@ def test_a_pull_after_one_inspection_queries_only_the_entities_it_changed(app: F
     _, cursor, _ = device.pull_all()
     enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
     assert device.push(inspection_batch(device, enterprise_id, catalogue_id, codes)[1]).status_code == 200
-    with _statements(app) as seen:
+    with statements_run(app) as seen:
         changes, _, _ = device.pull_all(cursor)
     entities = {c["entity"] for c in changes}
     assert entities == {"inspection", "item_result", "hazard", "hazard_event"}, entities

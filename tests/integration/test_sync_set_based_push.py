@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -21,7 +19,7 @@ from server.models import Hazard, HazardEvent, Inspection, ItemResult, Photo, Qu
 from server.sync_handlers.common import load_data
 from server.sync_handlers.inspections import ItemResultDataSchema, _answer_data
 from sync.problems import Problem
-from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
+from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch, statements_run
 
 SHA = "ab" * 32
 
@@ -37,30 +35,13 @@ def _quarantined() -> list[Quarantine]:
     return list(db.session.scalars(sa.select(Quarantine).order_by(Quarantine.seq)))
 
 
-@contextmanager
-def _statements(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block."""
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
-
-
 def test_a_pushed_inspection_writes_each_entity_once_and_numbers_rows_as_it_inserts_them(app: Flask) -> None:
     """One INSERT per entity and no second pass to give rows their change numbers: the rows are inserted with
     them (before, every row of the push was inserted, then updated)."""
     device = Device(app, "xx_insp1")
     enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
     inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, photo_sha=SHA)
-    with _statements(app) as seen:
+    with statements_run(app) as seen:
         reply = device.push(batch).get_json()
     assert {r["status"] for r in reply["results"]} == {"applied"}, reply
     inserts = _inserts_and_reservations(seen)[0]
@@ -197,7 +178,7 @@ def test_rows_made_and_changed_again_within_one_batch_stay_on_the_set_based_path
     )
     submit = device.mutation("inspection", {"status": "submitted", "finished_at": "2026-06-10T11:30:00+08:00"},
                              id=inspection_id)  # fmt: skip
-    with _statements(app) as seen:
+    with statements_run(app) as seen:
         reply = device.push([*batch, made, remade, header, later, photo, submit]).get_json()
     assert {r["status"] for r in reply["results"]} == {"applied"}, reply
     versions = {r["seq"]: r["version"] for r in reply["results"]}
@@ -277,7 +258,7 @@ def test_a_push_costs_the_same_statements_for_one_inspection_as_for_eight(app: F
         batch: list[dict[str, Any]] = []
         for _ in range(inspections):
             batch += inspection_batch(device, enterprise_id, catalogue_id, codes)[1]
-        with _statements(app) as seen:
+        with statements_run(app) as seen:
             reply = device.push(batch).get_json()
         assert {r["status"] for r in reply["results"]} == {"applied"}, reply
         inserts, reservations = _inserts_and_reservations(seen)
@@ -313,7 +294,7 @@ def test_events_of_a_hazard_made_in_the_same_batch_stay_on_the_set_based_path(ap
     withdrawal = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
                                                   "at": "2026-06-10T10:00:00+08:00", "comment": "改为符合"})  # fmt: skip
     photo = device.mutation("photo", {"sha256": SHA, "entity_type": "hazard", "entity_id": hazard["id"]})
-    with _statements(app) as seen:
+    with statements_run(app) as seen:
         reply = device.push([*batch, withdrawal, photo]).get_json()
     assert {r["status"] for r in reply["results"]} == {"applied"}, reply
     assert not [s for s in seen if s.startswith("SAVEPOINT")], "the batch fell back to one at a time"
@@ -370,7 +351,7 @@ def test_rows_kept_aside_that_a_cascade_took_into_the_session_are_written_once_b
     hazard = next(m for m in batch if m["entity"] == "hazard")
     withdrawal = device.mutation("hazard_event", {"hazard_id": hazard["id"], "kind": "withdrawn",
                                                   "at": "2026-06-10T10:00:00+08:00"})  # fmt: skip
-    with _statements(app) as seen:
+    with statements_run(app) as seen:
         reply = device.push([*batch, withdrawal]).get_json()
     assert {r["status"] for r in reply["results"]} == {"applied"}, reply
     assert not [s for s in seen if s.startswith("SAVEPOINT")], "the batch fell back to one at a time"
