@@ -29,6 +29,7 @@ from server.sync_handlers.common import (
     json_size,
     load_data,
     own_inspection,
+    prefetch_enterprises,
     prefetch_rows,
     require_draft,
     stage_runs,
@@ -105,8 +106,9 @@ class HazardHandler:
     schema = HazardDataSchema()
 
     def prefetch(self, session: Session, mutations: list[Mutation]) -> None:
-        """Load the batch's existing rows in one query."""
+        """Load the batch's existing rows in one query; note the enterprises it names."""
         prefetch_rows(session, Hazard, mutations)
+        prefetch_enterprises(session, mutations)
 
     def apply_many(self, session: Session, principal: Principal, mutations: list[Mutation]) -> list[int]:
         """apply() for each, new hazards and their 'found' events kept aside for finish_batch."""

@@ -48,6 +48,7 @@ from server.sync_handlers.common import (
     made_in_batch,
     of_visible_inspection,
     own_inspection,
+    prefetch_enterprises,
     prefetch_rows,
     require_draft,
     stage_insert,
@@ -113,8 +114,9 @@ class InspectionHandler:
     schema = InspectionDataSchema()
 
     def prefetch(self, session: Session, mutations: list[Mutation]) -> None:
-        """Load the batch's existing rows in one query."""
+        """Load the batch's existing rows in one query; note the enterprises it names."""
         prefetch_rows(session, Inspection, mutations)
+        prefetch_enterprises(session, mutations)
 
     def apply_many(self, session: Session, principal: Principal, mutations: list[Mutation]) -> list[int]:
         """apply() for each, new inspections (and their participants) kept aside for finish_batch."""

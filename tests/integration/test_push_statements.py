@@ -12,7 +12,7 @@ from flask import Flask
 from server.domain.inspections import InspectionStatus
 from server.extensions import db
 from server.models import Device as DeviceRow
-from server.models import Hazard, Inspection, ItemResult, SyncMutation
+from server.models import Enterprise, Hazard, Inspection, ItemResult, SyncMutation
 from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch, statements_run
 
 
@@ -97,3 +97,29 @@ def test_a_push_of_one_inspection_runs_at_most_fourteen_statements_on_postgresql
     assert len(seen) <= (14 if postgres else 15), "\n".join(seen)
     for model in (Hazard, ItemResult):
         assert model.__tablename__ in " ".join(seen)
+
+
+def test_the_enterprises_a_batch_names_are_read_in_one_statement(app: Flask) -> None:
+    """Inspections at three enterprises, each with its hazard: one SELECT from enterprise for the batch (before:
+    one per enterprise, each expanding the scope's region list again), and every record is stored."""
+    device = Device(app, "xx_insp1")
+    with app.app_context():
+        names = db.session.scalars(
+            sa.select(Enterprise.name).where(Enterprise.name.like("兴县%")).order_by(Enterprise.name).limit(3)
+        ).all()
+    assert len(names) == 3
+    batch, ids = [], []
+    for name in names:
+        enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app, name)
+        inspection_id, mutations = inspection_batch(device, enterprise_id, catalogue_id, codes)
+        ids.append(inspection_id)
+        batch += mutations
+    with statements_run(app, unquoted=True) as seen:
+        reply = device.push(batch).get_json()
+    assert {r["status"] for r in reply["results"]} == {"applied"}, reply
+    assert len(_selects_from(seen, "enterprise")) == 1, "\n".join(_selects_from(seen, "enterprise"))
+    with app.app_context():
+        stored = db.session.scalars(
+            sa.select(Inspection).where(Inspection.id.in_([uuid.UUID(i) for i in ids]))
+        )
+        assert sorted(i.enterprise.name for i in stored) == sorted(names)

@@ -15,6 +15,7 @@ from server.models import (
     Device as DeviceRow,
 )
 from server.models import (
+    Enterprise,
     Hazard,
     HazardEvent,
     Inspection,
@@ -58,6 +59,30 @@ def test_a_whole_inspection_is_applied_once_even_when_pushed_again(app: Flask) -
             m.seq for m in db.session.scalars(sa.select(SyncMutation).order_by(SyncMutation.seq))
         ] == list(range(1, len(batch) + 1))
         assert _count(Quarantine) == 0
+
+
+def test_a_batch_read_of_enterprises_still_refuses_each_one_out_of_scope(app: Flask) -> None:
+    """The enterprises a batch names are read together; another county's enterprise (it exists) and an id that is
+    no UUID are each refused on their own mutation, and the visible enterprise's inspection is applied."""
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    with app.app_context():
+        elsewhere = db.session.scalar(sa.select(Enterprise.id).where(Enterprise.name.like("临县%")).limit(1))
+    assert elsewhere is not None
+    header = {"catalogue_id": catalogue_id, "kind": "county", "started_at": "2026-06-10T08:00:00+08:00"}
+    foreign = device.mutation("inspection", {**header, "enterprise_id": str(elsewhere)})
+    malformed = device.mutation("inspection", {**header, "enterprise_id": "not-a-uuid"})
+    inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes)
+    reply = device.push([foreign, malformed, *batch]).get_json()
+    statuses = {r["seq"]: (r["status"], r["code"]) for r in reply["results"]}
+    assert statuses[foreign["seq"]] == ("quarantined", "422.47")
+    assert statuses[malformed["seq"]][0] == "quarantined"
+    assert {statuses[m["seq"]] for m in batch} == {("applied", None)}
+    with app.app_context():
+        stored = db.session.get(Inspection, uuid.UUID(inspection_id))
+        assert stored is not None and stored.status == InspectionStatus.submitted
+        assert db.session.get(Inspection, uuid.UUID(foreign["id"])) is None
+        assert db.session.get(Inspection, uuid.UUID(malformed["id"])) is None
 
 
 def test_invalid_mutations_are_quarantined_whole_and_never_block_the_queue(app: Flask) -> None:
