@@ -19,6 +19,7 @@ from server.domain.roles import Role
 from server.errors import field_too_long
 from server.models import CatalogueItem, Enterprise, Inspection, InspectionParticipant, ItemResult
 from server.models.base import Base, SyncMixin
+from server.sync_handlers.bulk import insert_rows
 from server.sync_handlers.changes import reserve
 from server.sync_handlers.principal import Scope
 from server.sync_handlers.pull_rows import json_ready
@@ -334,7 +335,7 @@ _TABLE_ORDER = {table.name: index for index, table in enumerate(Base.metadata.so
 
 
 def write_staged(session: Session) -> None:
-    """Insert the rows stage_insert kept: one executemany per table, parents first, numbered for pull in one
+    """Insert the rows stage_insert kept: one statement per table (server.sync_handlers.bulk), parents first, numbered for pull in one
     reservation; called before the batch's flush, so that rows the session writes may refer to them.
 
     A staged row some cascade took into the session after all is left to the flush with every other staged
@@ -360,7 +361,7 @@ def write_staged(session: Session) -> None:
             values.append({column.key: _value_or_default(row, key, column) for key, column in attrs})
             made.pop((model, row.id), None)  # written: a later find() loads the stored row
         _check_lengths(model.__tablename__, values)
-        session.connection().execute(sa.insert(model.__table__), values)
+        insert_rows(session.connection(), model.__table__, values)
         if model is Inspection:
             _write_participants(session, rows)
 
@@ -374,7 +375,7 @@ def _write_participants(session: Session, inspections: list[Inspection]) -> None
     ]  # fmt: skip
     if values:
         _check_lengths(InspectionParticipant.__tablename__, values)
-        session.connection().execute(sa.insert(InspectionParticipant), values)
+        insert_rows(session.connection(), cast(sa.Table, InspectionParticipant.__table__), values)
 
 
 def _check_lengths(table: str, values: list[dict[str, Any]]) -> None:

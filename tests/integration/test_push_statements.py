@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
@@ -123,3 +124,35 @@ def test_the_enterprises_a_batch_names_are_read_in_one_statement(app: Flask) -> 
             sa.select(Inspection).where(Inspection.id.in_([uuid.UUID(i) for i in ids]))
         )
         assert sorted(i.enterprise.name for i in stored) == sorted(names)
+
+
+def test_a_push_writes_its_new_rows_without_a_query_per_row_on_postgresql(app: Flask) -> None:
+    """psycopg sends an executemany as one query per row: on PostgreSQL the batch's new rows go as one array per
+    column instead (server.sync_handlers.bulk), one statement per table; every row is stored either way."""
+    many: list[str] = []
+
+    def note(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, executemany: bool
+    ) -> None:
+        if executemany:
+            many.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+        postgres = engine.dialect.name == "postgresql"
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        _device, ids, seen = _push_whole_inspections(app, 3)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    inserts = [s for s in seen if s.startswith("INSERT INTO")]
+    if postgres:
+        assert many == [], many
+        assert len([s for s in inserts if s.startswith("INSERT INTO item_result ")]) == 1, inserts
+    with app.app_context():
+        answers = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ItemResult)
+            .where(ItemResult.inspection_id.in_([uuid.UUID(i) for i in ids]))
+        )
+        assert answers == 3 * len(enterprise_and_catalogue(app)[2])
