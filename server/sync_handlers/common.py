@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -263,6 +263,23 @@ def find(session: Session, model: Any, row_id: uuid.UUID) -> Any:
     if (model, row_id) in absent_ids(session):
         return None
     return session.get(model, row_id)
+
+
+def load_rows(session: Session, model: Any, ids: Iterable[uuid.UUID]) -> list[Any]:
+    """The rows among ``ids`` that find() would look up one by one (not made by the batch, not known to be new, not
+    in the session), loaded in one query; the caller holds the list while it uses find(), because the identity
+    map keeps rows only weakly. Rows the session holds are not refreshed: the batch's changes stay."""
+    made = session.info.get(CREATED, {})
+    absent = absent_ids(session)
+    identity_key = sa.inspect(model).identity_key_from_primary_key
+    wanted = [
+        row_id for row_id in ids
+        if (model, row_id) not in made and (model, row_id) not in absent
+        and session.identity_map.get(identity_key((row_id,))) is None
+    ]  # fmt: skip
+    if not wanted:
+        return []
+    return list(session.scalars(sa.select(model).where(model.id.in_(wanted))))
 
 
 def created(session: Session, obj: Any) -> None:

@@ -45,6 +45,7 @@ from server.sync_handlers.common import (
     inspection_visible,
     json_size,
     load_data,
+    load_rows,
     made_in_batch,
     of_visible_inspection,
     own_inspection,
@@ -196,6 +197,8 @@ class InspectionHandler:
             raise problems.invalid_mutation(reason="finished_at is required to submit")
         needed = _needed_codes(session, inspection)
         answers = answer_ids(session, inspection.id)
+        # Held until the seal is checked: the identity map keeps rows only weakly.
+        _held = load_rows(session, ItemResult, answers.values())
         answered = {
             code for code, answer_id in answers.items()
             if (row := find(session, ItemResult, answer_id)) is not None and row.deleted_at is None
@@ -262,8 +265,12 @@ def _needed_codes(session: Session, inspection: Inspection) -> list[str]:
 
     def work_out() -> list[str]:
         items = catalogue_items(session, inspection.catalogue_id).values()
-        rule = lambda i: ApplicabilityRule.from_dict(i.applies_when)  # noqa: E731
-        return [i.code for i in applicable_items(items, inspection.enterprise.profile(), rule)]
+        # The catalogue's rules are read once per batch, whatever the number of enterprises it names.
+        rules = cached(session, ("rules", inspection.catalogue_id), lambda: {
+            i.code: ApplicabilityRule.from_dict(i.applies_when) for i in items})  # fmt: skip
+        return [
+            i.code for i in applicable_items(items, inspection.enterprise.profile(), lambda i: rules[i.code])
+        ]
 
     return cast(
         list[str], cached(session, ("needed", inspection.catalogue_id, inspection.enterprise_id), work_out)

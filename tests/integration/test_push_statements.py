@@ -156,3 +156,20 @@ def test_a_push_writes_its_new_rows_without_a_query_per_row_on_postgresql(app: F
             .where(ItemResult.inspection_id.in_([uuid.UUID(i) for i in ids]))
         )
         assert answers == 3 * len(enterprise_and_catalogue(app)[2])
+
+
+def test_submitting_an_inspection_answered_in_an_earlier_push_reads_its_answers_at_once(app: Flask) -> None:
+    """An inspection whose answers a device pushed before (its outbox split between two batches): the submission
+    checks every answer with one read of them, not one lookup per answer; it is sealed."""
+    device = Device(app, "xx_insp1")
+    enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
+    inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes)
+    *earlier, submit = batch
+    assert {r["status"] for r in device.push(earlier).get_json()["results"]} == {"applied"}
+    with statements_run(app, unquoted=True) as seen:
+        reply = device.push([submit]).get_json()
+    assert [r["status"] for r in reply["results"]] == ["applied"], reply
+    assert len(_selects_from(seen, "item_result")) <= 2, "\n".join(_selects_from(seen, "item_result"))
+    with app.app_context():
+        stored = db.session.get(Inspection, uuid.UUID(inspection_id))
+        assert stored is not None and stored.status == InspectionStatus.submitted
