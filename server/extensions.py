@@ -57,6 +57,9 @@ def init_app(app: Flask) -> ProblemApi:
     with app.app_context():
         pragmas = functools.partial(_sqlite_pragmas, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
         event.listen(db.engine, "connect", pragmas)
+        from server.sync_handlers.bulk import register_binary_arrays
+
+        event.listen(db.engine, "connect", register_binary_arrays)
     from server.services.catalogues import install_immutability_guard
 
     install_immutability_guard(Session)

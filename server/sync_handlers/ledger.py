@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from server.models import ChangeCounter, Device, Quarantine, SyncMutation
 from server.models.base import utcnow
+from server.sync_handlers.bulk import BinaryArray
 from server.sync_handlers.changes import number_on_flush
 from server.sync_handlers.common import forget_batch_state
 from sync.engine import Mutation
@@ -59,9 +60,9 @@ class SqlDeviceLedger:
         """Store the new last seq and the batch's ledger rows (the device's row lock keeps them ours)."""
         pending = session.info.pop(_PENDING, [])
         if pending and session.get_bind().dialect.name == "postgresql":
-            # One statement with one array per column (psycopg sends an executemany as one query per row), which
+            # One statement with one binary array per column (psycopg sends an executemany as one query per row), which
             # sets the last seq too.
-            arrays = {key: [row[key] for row in pending] for key in _LEDGER_COLUMNS}
+            arrays = {key: BinaryArray(row[key] for row in pending) for key in _LEDGER_COLUMNS}
             session.execute(_INSERT_UNNEST_AND_SEQ, {**arrays, "last_seq": last_seq, "device": device_id})
         else:
             if pending:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from server.domain.hazards import HazardLevel, HazardState
 from server.extensions import db
 from server.models import Enterprise, Hazard, HazardEvent, Inspection, InspectionParticipant, ItemResult
-from server.sync_handlers.bulk import insert_rows
+from server.sync_handlers.bulk import BinaryArray, insert_rows
 from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
@@ -159,3 +159,16 @@ def test_a_text_too_long_for_its_column_is_refused_not_cut(app: Flask) -> None:
         with pytest.raises(sa.exc.DataError, match="too long"):
             insert_rows(db.session.connection(), ItemResult.__table__, [row])
         db.session.rollback()
+
+
+def test_the_app_s_postgresql_connections_send_column_arrays_in_binary(app: Flask) -> None:
+    """A text array is escaped element by element in Python; the app's connections dump BinaryArray in binary."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only")
+        from psycopg.adapt import PyFormat
+        from psycopg.types.array import ListBinaryDumper
+
+        raw = db.session.connection().connection.driver_connection
+        assert raw is not None
+        assert raw.adapters.get_dumper(BinaryArray, PyFormat.AUTO) is ListBinaryDumper
