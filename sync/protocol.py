@@ -41,6 +41,9 @@ class MutationSchema(Schema):
 
 _MUTATION_KEYS = frozenset(MutationSchema().fields)
 _AT = MutationSchema().fields["at"]
+#: The time's own conversion: a str needs no more of Field.deserialize than that, the field having no validator
+#: (calling an empty chain of them was a quarter of this path's cost).
+_AT_FROM_TEXT = _AT._deserialize if not _AT.validators else _AT.deserialize
 
 
 def _quick_mutation(value: Any) -> dict[str, Any] | None:
@@ -59,7 +62,7 @@ def _quick_mutation(value: Any) -> dict[str, Any] | None:
         return None
     try:
         parsed_id = uuid.UUID(text_id)
-        parsed_at = _AT.deserialize(at)
+        parsed_at = _AT_FROM_TEXT(at, "at", value)
     except (ValueError, ValidationError):
         return None
     return {"seq": seq, "entity": entity, "id": parsed_id, "op": op, "base_version": base, "data": dict(data),
