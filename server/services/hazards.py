@@ -6,6 +6,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.orm.attributes import set_committed_value
+
 from server.domain import hazards as rules
 from server.domain.hazards import HazardEventKind, HazardLevel
 from server.errors import (
@@ -18,6 +20,7 @@ from server.errors import (
     supervision_level_required,
 )
 from server.models import Device, Enterprise, Hazard, HazardEvent, HazardSource, User
+from server.models.base import bare_row
 from server.services import DbSession
 
 
@@ -59,24 +62,43 @@ def record_hazard(
     device: Device | None = None,
     **fields: Any,
 ) -> Hazard:
-    """Create a hazard together with its 'found' event."""
-    hazard = Hazard(
-        id=hazard_id or uuid.uuid4(),
-        enterprise=enterprise,
-        # Foreign keys set as well as relationships, so that they read right before any flush.
-        enterprise_id=enterprise.id,
-        description=description,
-        level=level,
-        found_at=found_at,
-        source=source,
-        **fields,
-    )
-    session.add(hazard)
-    found = HazardEvent(
-        id=found_event_id or uuid.uuid4(), hazard=hazard, hazard_id=hazard.id, kind=HazardEventKind.found, at=found_at, deadline=deadline,
-        actor_id=actor.id if actor else None, device_id=device.id if device else None,
+    """Create a hazard together with its 'found' event, both added to the session."""
+    hazard = new_hazard(
+        enterprise=enterprise, description=description, level=level, found_at=found_at, deadline=deadline,
+        source=source, hazard_id=hazard_id, found_event_id=found_event_id, actor=actor, device=device, **fields,
     )  # fmt: skip
-    session.add(found)
+    session.add(hazard)  # and its 'found' event, by the events relationship's cascade
+    return hazard
+
+
+def new_hazard(
+    *,
+    enterprise: Enterprise,
+    description: str,
+    level: HazardLevel,
+    found_at: datetime,
+    deadline: date | None,
+    source: HazardSource,
+    hazard_id: uuid.UUID | None = None,
+    found_event_id: uuid.UUID | None = None,
+    actor: User | None = None,
+    device: Device | None = None,
+    **fields: Any,
+) -> Hazard:
+    """A new hazard and its 'found' event (``hazard.events``), made outside any session and without the ORM's
+    per-attribute events (a push records hundreds and inserts them in bulk); record_hazard adds them. Their
+    relationships are set as if loaded, so that they read right before any flush."""
+    hazard: Hazard = bare_row(
+        Hazard, id=hazard_id or uuid.uuid4(), enterprise_id=enterprise.id, description=description, level=level,
+        found_at=found_at, source=source, **fields,
+    )  # fmt: skip
+    found: HazardEvent = bare_row(
+        HazardEvent, id=found_event_id or uuid.uuid4(), hazard_id=hazard.id, kind=HazardEventKind.found,
+        at=found_at, deadline=deadline, actor_id=actor.id if actor else None, device_id=device.id if device else None,
+    )  # fmt: skip
+    set_committed_value(hazard, "enterprise", enterprise)
+    set_committed_value(hazard, "events", [found])
+    set_committed_value(found, "hazard", hazard)
     project(hazard, [found])
     hazard.row_version = found.row_version = 1
     return hazard

@@ -15,7 +15,7 @@ from server.domain.inspections import InspectionKind
 from server.domain.roles import Role
 from server.models import Device, Enterprise, Hazard, HazardEvent, HazardSource, Inspection
 from server.models.base import utcnow
-from server.services.hazards import append_event, record_hazard
+from server.services.hazards import append_event, new_hazard
 from server.services.portal import hazard_released
 from server.sync_handlers.common import (
     POSITIVE,
@@ -32,6 +32,7 @@ from server.sync_handlers.common import (
     prefetch_enterprises,
     prefetch_rows,
     require_draft,
+    stage_insert,
     stage_runs,
     staging,
     stored_or_staged,
@@ -165,16 +166,19 @@ class HazardHandler:
             raise problems.invalid_mutation(reason="inspection_id is required")
         device = session.get(Device, principal.device_id)
         extra = {k: data[k] for k in _HAZARD_FIELDS if k in data and k != "description"}
-        hazard = record_hazard(
-            session, enterprise=enterprise, description=data["description"], level=HazardLevel(data["level"]),
+        hazard = new_hazard(
+            enterprise=enterprise, description=data["description"], level=HazardLevel(data["level"]),
             found_at=data["found_at"], deadline=data.get("deadline"), source=source, hazard_id=mutation.id,
             found_event_id=uuid.uuid5(mutation.id, "found"), device=device, actor=None,
             inspection_id=inspection.id if inspection else None, **extra,
         )  # fmt: skip
         if staging(session) and (inspection is None or stored_or_staged(session, inspection)):
-            # Kept aside instead: record_hazard added the hazard and its 'found' event to the session.
-            unstage(session, hazard, *hazard.events)
+            # Kept aside for write_staged, never added to the session.
+            stage_insert(session, hazard)
+            for event in hazard.events:
+                stage_insert(session, event)
         else:
+            session.add(hazard)  # and its 'found' event
             created_row(session, hazard)
         return hazard
 

@@ -25,7 +25,7 @@ from server.models import (
     ItemResult,
     User,
 )
-from server.models.base import utcnow
+from server.models.base import bare_row, utcnow
 from server.services.seal import check_seal
 from server.sync_handlers.common import (
     LAT,
@@ -36,7 +36,6 @@ from server.sync_handlers.common import (
     SIGNATURES_JSON,
     absent_ids,
     answer_ids,
-    bare_row,
     bump_version,
     cached,
     catalogue_codes,
