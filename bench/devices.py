@@ -1,7 +1,7 @@
 """N simulated tablets, each syncing a day's work at once, against gunicorn on PostgreSQL.
 
     .venv/bin/python bench/devices.py [--devices 4] [--inspections 20] [--photos-per-hazard 3] [--workers 4]
-                                      [--database postgresql|sqlite]
+                                      [--database postgresql|sqlite] [--split] [--warm] [--batch-size 200]
 
 Each device records its inspections offline first (every applicable item answered, a hazard per
 non-compliant item, photos per hazard), then all devices sync concurrently. Prints inspections/s,
@@ -9,7 +9,7 @@ p50/p95 push latency, errors, and what the server holds against what was sent: l
 Then, against the same server, as many clients as devices ask for `/healthz` for a few seconds: the
 trivial-request rate, and what one inspection's sync costs in trivial requests (`--photos-per-hazard 0`
 leaves photos out; `--split` has every device push before any device pulls, so that the push's CPU is printed
-on its own). CPU per inspection is printed for gunicorn, the devices and, on PostgreSQL, the
+on its own; `--warm` has each device sync one inspection before the clock starts). CPU per inspection is printed for gunicorn, the devices and, on PostgreSQL, the
 database's backends (the part of wall × cores the app's own CPU does not explain).
 """
 
