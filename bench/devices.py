@@ -9,8 +9,9 @@ p50/p95 push latency, errors, and what the server holds against what was sent: l
 Then, against the same server, as many clients as devices ask for `/healthz` for a few seconds: the
 trivial-request rate, and what one inspection's sync costs in trivial requests (`--photos-per-hazard 0`
 leaves photos out; `--split` has every device push before any device pulls, so that the push's CPU is printed
-on its own; `--warm` has each device sync one inspection before the clock starts). CPU per inspection is printed for gunicorn, the devices and, on PostgreSQL, the
-database's backends (the part of wall × cores the app's own CPU does not explain).
+on its own; `--warm` has each device sync one inspection before the clock starts). CPU per inspection is printed
+for gunicorn, the devices and, on PostgreSQL, the database's backends (the part of wall × cores the app's own CPU
+does not explain).
 """
 
 from __future__ import annotations
