@@ -21,14 +21,19 @@ def _selects_from(seen: list[str], table: str) -> list[str]:
     return [s for s in seen if s.startswith("SELECT") and f" FROM {table} " in f"{s} "]
 
 
-def _push_whole_inspections(app: Flask, count: int) -> tuple[Device, list[str], list[str]]:
-    """A warmed device pushes ``count`` new whole inspections; returns it, their ids and the push's statements."""
+def _push_whole_inspections(
+    app: Flask, count: int, enterprises: list[str] | None = None
+) -> tuple[Device, list[str], list[str]]:
+    """A warmed device pushes ``count`` new whole inspections (one at each of ``enterprises``, if named); returns
+    it, their ids and the push's statements."""
     device = Device(app, "xx_insp1")
     enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
     warm = inspection_batch(device, enterprise_id, catalogue_id, codes)[1]
     assert {r["status"] for r in device.push(warm).get_json()["results"]} == {"applied"}
     ids, batch = [], []
-    for _ in range(count):
+    for index in range(count):
+        if enterprises:
+            enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app, enterprises[index])
         inspection_id, mutations = inspection_batch(device, enterprise_id, catalogue_id, codes)
         ids.append(inspection_id)
         batch += mutations
@@ -103,21 +108,12 @@ def test_a_push_of_one_inspection_runs_at_most_fourteen_statements_on_postgresql
 def test_the_enterprises_a_batch_names_are_read_in_one_statement(app: Flask) -> None:
     """Inspections at three enterprises, each with its hazard: one SELECT from enterprise for the batch (before:
     one per enterprise, each expanding the scope's region list again), and every record is stored."""
-    device = Device(app, "xx_insp1")
     with app.app_context():
         names = db.session.scalars(
             sa.select(Enterprise.name).where(Enterprise.name.like("兴县%")).order_by(Enterprise.name).limit(3)
         ).all()
     assert len(names) == 3
-    batch, ids = [], []
-    for name in names:
-        enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app, name)
-        inspection_id, mutations = inspection_batch(device, enterprise_id, catalogue_id, codes)
-        ids.append(inspection_id)
-        batch += mutations
-    with statements_run(app, unquoted=True) as seen:
-        reply = device.push(batch).get_json()
-    assert {r["status"] for r in reply["results"]} == {"applied"}, reply
+    _device, ids, seen = _push_whole_inspections(app, 3, list(names))
     assert len(_selects_from(seen, "enterprise")) == 1, "\n".join(_selects_from(seen, "enterprise"))
     with app.app_context():
         stored = db.session.scalars(
