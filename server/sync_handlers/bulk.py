@@ -32,16 +32,27 @@ def register_binary_arrays(dbapi_connection: Any, _record: Any = None) -> None:
 def insert_rows(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same column keys; a column left out takes its database default) into
     ``table``, as ``connection.execute(sa.insert(table), rows)`` does."""
-    if not rows:
+    if rows:
+        insert_columns(connection, table, {key: [row[key] for row in rows] for key in rows[0]})
+
+
+def insert_columns(connection: Connection, table: sa.Table, columns: dict[str, list[Any]]) -> None:
+    """insert_rows for rows given column by column: ``columns`` maps column keys to equally long lists of values."""
+    count = len(next(iter(columns.values()), []))
+    if not count:
         return
     dialect = connection.dialect
     if dialect.name != "postgresql":
-        connection.execute(sa.insert(table), rows)
+        keys = list(columns)
+        connection.execute(
+            sa.insert(table),
+            [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)],
+        )
         return
-    statement, columns = _unnest_insert(table, dialect, tuple(rows[0]))
+    statement, converters = _unnest_insert(table, dialect, tuple(columns))
     arrays = {}
-    for param, key, process in columns:
-        values = [row[key] for row in rows]
+    for param, key, process in converters:
+        values = columns[key]
         arrays[param] = (
             BinaryArray(process(value) for value in values) if process is not None else BinaryArray(values)
         )

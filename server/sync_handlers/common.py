@@ -18,7 +18,7 @@ from server.domain.roles import Role
 from server.errors import field_too_long
 from server.models import CatalogueItem, Enterprise, Inspection, InspectionParticipant, ItemResult
 from server.models.base import Base, SyncMixin
-from server.sync_handlers.bulk import insert_rows
+from server.sync_handlers.bulk import insert_columns
 from server.sync_handlers.changes import reserve
 from server.sync_handlers.principal import Scope
 from server.sync_handlers.pull_rows import json_ready
@@ -361,37 +361,41 @@ def write_staged(session: Session) -> None:
     made = session.info.get(CREATED, {})
     for model in sorted(staged, key=lambda m: _TABLE_ORDER[m.__tablename__]):
         rows = staged[model]
-        attrs = [(attr.key, attr.columns[0]) for attr in sa.inspect(model).column_attrs]
-        values = []
         for row in rows:
             row.change_no = number
             number += 1
-            values.append({column.key: _value_or_default(row, key, column) for key, column in attrs})
             made.pop((model, row.id), None)  # written: a later find() loads the stored row
-        _check_lengths(model.__tablename__, values)
-        insert_rows(session.connection(), model.__table__, values)
+        # Column by column, as the statement sends them (no dict per row).
+        columns = {
+            column.key: [_value_or_default(row, attr.key, column) for row in rows]
+            for attr in sa.inspect(model).column_attrs
+            for column in attr.columns[:1]
+        }
+        _check_lengths(model.__tablename__, columns)
+        insert_columns(session.connection(), model.__table__, columns)
         if model is Inspection:
             _write_participants(session, rows)
 
 
 def _write_participants(session: Session, inspections: list[Inspection]) -> None:
     """The participants of staged inspections (kept in each one's list, their ids left to the database)."""
-    values = [
-        {"inspection_id": inspection.id, "ordinal": p.ordinal, "role": p.role, "user_id": p.user_id,
-         "name": p.name, "badge_no": p.badge_no}
-        for inspection in inspections for p in inspection.participants
-    ]  # fmt: skip
-    if values:
-        _check_lengths(InspectionParticipant.__tablename__, values)
-        insert_rows(session.connection(), cast(sa.Table, InspectionParticipant.__table__), values)
+    people = [(inspection.id, p) for inspection in inspections for p in inspection.participants]
+    columns = {
+        "inspection_id": [inspection_id for inspection_id, _p in people],
+        **{
+            key: [getattr(p, key) for _id, p in people]
+            for key in ("ordinal", "role", "user_id", "name", "badge_no")
+        },
+    }
+    _check_lengths(InspectionParticipant.__tablename__, columns)
+    insert_columns(session.connection(), cast(sa.Table, InspectionParticipant.__table__), columns)
 
 
-def _check_lengths(table: str, values: list[dict[str, Any]]) -> None:
+def _check_lengths(table: str, columns: Mapping[str, list[Any]]) -> None:
     """The text limits the session's flush would check (server.models.limits), for rows written without it."""
     for (limited, column), limit in TEXT_LIMITS.items():
         if limited == table:
-            for value in values:
-                text = value.get(column)
+            for text in columns.get(column, ()):
                 if isinstance(text, str) and len(text) > limit:
                     raise field_too_long(field=f"{table}.{column}", limit=limit, length=len(text))
 

@@ -172,3 +172,15 @@ def test_the_app_s_postgresql_connections_send_column_arrays_in_binary(app: Flas
         raw = db.session.connection().connection.driver_connection
         assert raw is not None
         assert raw.adapters.get_dumper(BinaryArray, PyFormat.AUTO) is ListBinaryDumper
+
+
+def test_rows_written_in_bulk_keep_the_text_limits_the_flush_checks() -> None:
+    """write_staged checks, column by column, the limits the session's flush guard checks (server.models.limits)."""
+    from server.domain.limits import NOTE
+    from server.sync_handlers.common import _check_lengths
+    from sync.problems import Problem
+
+    _check_lengths("item_result", {"note": [None, "x" * NOTE], "item_code": ["X" * 100]})
+    with pytest.raises(Problem) as refused:
+        _check_lengths("item_result", {"note": ["ok", "x" * (NOTE + 1)]})
+    assert refused.value.code == "400.90"
