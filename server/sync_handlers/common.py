@@ -471,8 +471,10 @@ POSITIVE = validate.Range(min=0)
 
 
 #: The columns of a catalogue item a push reads (its code, default level and applicability rule), not its texts.
-_ITEMS = sa.select(CatalogueItem.code, CatalogueItem.default_level, CatalogueItem.applies_when).where(
-    CatalogueItem.catalogue_id == sa.bindparam("catalogue_id")
+_ITEMS = (
+    sa.select(CatalogueItem.code, CatalogueItem.default_level, CatalogueItem.applies_when)
+    .where(CatalogueItem.catalogue_id == sa.bindparam("catalogue_id"))
+    .order_by(CatalogueItem.ordinal)  # the catalogue's order: "items not answered: …" lists them so
 )
 
 

@@ -68,6 +68,7 @@ def test_a_push_reads_only_the_catalogue_items_columns_it_uses(app: Flask) -> No
     selected = items[0].split(" FROM ", 1)[0]
     assert "catalogue_item.code" in selected and "catalogue_item.applies_when" in selected, selected
     assert "catalogue_item.text" not in selected and "catalogue_item.legal_basis" not in selected, selected
+    assert items[0].endswith("ORDER BY catalogue_item.ordinal"), items[0]  # the order a refusal lists them in
 
 
 def test_the_ledger_rows_go_with_the_device_last_seq_on_postgresql(app: Flask) -> None:
