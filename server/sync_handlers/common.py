@@ -343,8 +343,9 @@ _TABLE_ORDER = {table.name: index for index, table in enumerate(Base.metadata.so
 
 
 def write_staged(session: Session) -> None:
-    """Insert the rows stage_insert kept: one statement per table (server.sync_handlers.bulk), parents first, numbered for pull in one
-    reservation; called before the batch's flush, so that rows the session writes may refer to them.
+    """Insert the rows stage_insert kept: one statement per table (server.sync_handlers.bulk), parents first,
+    numbered for pull in one reservation; called before the batch's flush, so that rows the session writes may
+    refer to them.
 
     A staged row some cascade took into the session after all is left to the flush with every other staged
     row (the ORM then orders and numbers them), rather than inserted twice."""
