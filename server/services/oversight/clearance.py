@@ -395,8 +395,15 @@ def clearances(
         )
 
     verdicts: dict[uuid.UUID, EnterpriseClearance] = {}
+    # Kept for every enterprise, yet a province has a few dozen sets of sectors: one shared frozenset per set
+    # (the verdicts themselves are shared by the domain), so a full garbage collection has less to walk.
+    sector_sets: dict[tuple[Any, ...], frozenset[Sector]] = {}
     for row in enterprises:
-        sectors = frozenset(s for s, flag in zip(SECTOR_COLUMNS, row[3:], strict=True) if flag)
+        flags = tuple(row[3:])
+        if (sectors := sector_sets.get(flags)) is None:
+            sectors = sector_sets[flags] = frozenset(
+                s for s, flag in zip(SECTOR_COLUMNS, flags, strict=True) if flag
+            )
         entry = official.get(row.id, (default_catalogue, None))
         waiting = pending.get(row.id)
         verdicts[row.id] = EnterpriseClearance(
