@@ -89,6 +89,9 @@ def measure(url: str, collections: int, pages: bool) -> dict[str, Any]:
             for name, cache in sorted(app.extensions.items())
             if name.endswith("_cache")
         }
+        per_cache["all kept caches"] = tracked_reachable(
+            [cache for name, cache in app.extensions.items() if name.endswith("_cache")], walked
+        )
         del walked
         gc.collect()
         tracked = len(gc.get_objects())

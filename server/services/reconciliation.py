@@ -64,7 +64,7 @@ from server.models import (
 )
 from server.services import DbSession, audit, oversight
 from server.services.oversight import evidence_holds
-from server.services.oversight.stamped import StampedCache, change_stamp
+from server.services.oversight.stamped import StampedCache, change_stamp, shared_id
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 #: Hazard sources whose hazards are inspectors' findings.
@@ -427,7 +427,7 @@ def _reconcile_each(
         ):  # fmt: skip
             result = bare.setdefault(tuple(map(id, result.items)), result)
         out.append(EnterpriseReconciliation(
-            uuid.UUID(_uuid_text(raw_id)), name, region, result, got.self_inspection_id, got.inspection_id
+            shared_id(uuid.UUID(_uuid_text(raw_id))), name, region, result, got.self_inspection_id, got.inspection_id
         ))  # fmt: skip
     return out
 

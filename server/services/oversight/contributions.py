@@ -19,7 +19,7 @@ from server.models import User
 from server.services import DbSession
 from server.services.oversight.clearance import PATCH_LIMIT, changed_enterprises
 from server.services.oversight.coverage import enterprise_regions
-from server.services.oversight.stamped import PatchedCache
+from server.services.oversight.stamped import PatchedCache, shared_id
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 #: A tally: what one enterprise (or a region, or a scope) adds to a figure, by what it counts (whole numbers).
@@ -57,11 +57,15 @@ class _Shared:
     def __init__(self) -> None:
         self.tallies: dict[frozenset[tuple[Hashable, int]], Tally] = {}
         self.pairs: dict[tuple[int, int], tuple[int, Tally]] = {}
+        self.names: dict[Hashable, Hashable] = {}
 
     def pair(self, region_id: int, tally: Tally) -> tuple[int, Tally]:
         """The shared ``(region_id, tally)`` of this value."""
-        tally = self.tallies.setdefault(frozenset(tally.items()), tally)
-        return self.pairs.setdefault((region_id, id(tally)), (region_id, tally))
+        value = frozenset(tally.items())
+        if (kept := self.tallies.get(value)) is None:
+            # A name may hold enum members (then the collector tracks it): one shared name per value too.
+            kept = self.tallies[value] = {self.names.setdefault(name, name): n for name, n in tally.items()}
+        return self.pairs.setdefault((region_id, id(kept)), (region_id, kept))
 
 
 @dataclass
@@ -81,7 +85,7 @@ class Contributions:
         for enterprise_id, region_id in regions.items():
             tally = tallies.get(enterprise_id)
             if tally:
-                by_enterprise[enterprise_id] = shared.pair(region_id, tally)
+                by_enterprise[shared_id(enterprise_id)] = shared.pair(region_id, tally)
                 add_into(by_region.setdefault(region_id, {}), tally)
         return cls(stamp, by_enterprise, by_region)
 
@@ -113,7 +117,7 @@ class Contributions:
             region_id = regions.get(enterprise_id)
             tally = tallies.get(enterprise_id)
             if region_id is not None and tally:
-                by_enterprise[enterprise_id] = shared.pair(region_id, tally)
+                by_enterprise[shared_id(enterprise_id)] = shared.pair(region_id, tally)
                 add_into(region_total(region_id), tally)
         return Contributions(stamp, by_enterprise, by_region)
 
