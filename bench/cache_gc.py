@@ -2,13 +2,15 @@
 dashboard's and the reconciliation's figures) of a database, e.g. one filled by ``bench/province.py --no-storm
 --keep --database-name NAME``.
 
-    .venv/bin/python bench/cache_gc.py --database-url URL [--collections 7] [--pages] [--save F] [--against F]
+    .venv/bin/python bench/cache_gc.py --database-url URL [--collections 7] [--pages] [--no-freeze]
+                                                      [--save F] [--against F]
 
 One process does what a gunicorn worker does (deploy/gunicorn.conf.py): loads the app, collects and freezes
-it, then warms the caches as ``post_worker_init`` does (and with ``--pages``, serves the supervisors' pages once
-each, so that the caches those pages fill are kept too). It then prints the tracked objects the collector
-walks (``gc.get_objects()``, the frozen ones left out), those reachable from each kept cache, and the time of
-``--collections`` full collections (min, median, max). ``--save``/``--against`` compare with an earlier run
+it, then warms the caches and freezes them as ``post_worker_init`` does (``--no-freeze``: warms only, as
+before), and with ``--pages`` serves the supervisors' pages once each, so that the caches those pages fill are
+kept too. It then prints the tracked objects the collector walks (``gc.get_objects()``, the frozen ones left
+out), those reachable from each kept cache (and from all of them), and the time of ``--collections`` full
+collections (min, median, max). ``--save``/``--against`` compare with an earlier run
 (e.g. of the base commit) as ``before → after`` with their ratio. Figures only: nothing here asserts a time.
 """
 
@@ -59,10 +61,10 @@ def full_collections(count: int) -> list[float]:
     return seconds
 
 
-def measure(url: str, collections: int, pages: bool) -> dict[str, Any]:
+def measure(url: str, collections: int, pages: bool, no_freeze: bool = False) -> dict[str, Any]:
     """Load the app as a worker does, warm its caches, and measure what a full collection walks and costs."""
     from server import create_app
-    from server.caches import warm_clearance_cache
+    from server.caches import warm_and_freeze_caches, warm_clearance_cache
     from server.demo.county import DEMO_PASSWORD
     from server.extensions import db
 
@@ -72,8 +74,9 @@ def measure(url: str, collections: int, pages: bool) -> dict[str, Any]:
         gc.freeze()  # as post_worker_init does
         frozen = gc.get_freeze_count()
         started = time.perf_counter()
-        warm_clearance_cache(app)
+        (warm_clearance_cache if no_freeze else warm_and_freeze_caches)(app)
         warmed = time.perf_counter() - started
+        frozen_warm = gc.get_freeze_count() - frozen
         if pages:
             for username in USERS:
                 client = app.test_client()
@@ -99,6 +102,7 @@ def measure(url: str, collections: int, pages: bool) -> dict[str, Any]:
         result = {
             "frozen_app_objects": frozen,
             "warm_seconds": round(warmed, 2),
+            "frozen_after_warm": frozen_warm,
             "tracked_objects": tracked,
             "reachable_from_caches": per_cache,
             "full_collection_ms": {
@@ -140,10 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--collections", type=int, default=7)
     parser.add_argument("--pages", action="store_true", help="also serve the supervisors' pages once each")
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="warm without freezing (as workers did before; old code: ignored)",
+    )
     parser.add_argument("--save", help="write the figures to this JSON file")
     parser.add_argument("--against", help="print an earlier run's figures (--save) before these")
     args = parser.parse_args(argv)
-    figures = measure(args.database_url, args.collections, args.pages)
+    figures = measure(args.database_url, args.collections, args.pages, args.no_freeze)
     before = json.loads(Path(args.against).read_text()) if args.against else None
     report(figures, before)
     if args.save:
