@@ -31,8 +31,7 @@ control_socket_disable = True
 # Prometheus metrics from every worker: each writes its samples into this folder, /metrics adds them up. Set
 # here, before any worker imports prometheus_client; one folder per server (instance), emptied on start.
 prometheus_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(
-    Path(os.environ.get("INSTANCE_PATH") or Path(__file__).resolve().parent.parent / "instance")
-    / "prometheus"
+    Path(os.environ.get("INSTANCE_PATH") or Path(__file__).resolve().parent.parent / "instance") / "prometheus"
 )
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = prometheus_dir
 
