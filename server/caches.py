@@ -4,6 +4,7 @@ and of users' sync scopes (stamped with what a scope is built from); shared by t
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from flask import current_app
@@ -35,6 +36,20 @@ def warm_clearance_cache(app: Any) -> None:
             current_app.logger.exception("warming the 清零 cache failed")
         finally:
             db.session.remove()
+
+
+def warm_and_freeze_caches(app: Any) -> None:
+    """Warm the 清零 cache and the map's layers as ``warm_clearance_cache`` does, then freeze what they keep out
+    of the garbage collector's full scans; run once per worker, in a thread, by deploy/gunicorn.conf.py.
+
+    Freezing cannot strand garbage that exists: a full collection runs just before. What is frozen is never
+    walked by the cyclic collector again, but reference counting still frees it: the kept verdicts and layers
+    are acyclic (dataclasses, tuples, dicts, UUIDs), so a patch or an eviction that drops them frees them as
+    before. Only a reference cycle alive in a request served at that instant and dropped later would stay until
+    the worker exits: at most once per worker, and a worker's first seconds serve few requests."""
+    warm_clearance_cache(app)
+    gc.collect()
+    gc.freeze()
 
 
 def reconciliation_cache() -> ReconciliationCache:

@@ -32,7 +32,7 @@ from server.services.mappoints import (
     map_points,
 )
 from server.services.oversight.clearance import PATCH_LIMIT, changed_enterprises
-from server.services.oversight.stamped import change_stamp
+from server.services.oversight.stamped import change_stamp, shared_id
 from server.services.scope import (
     visible_enterprises,
     visible_hazards,
@@ -382,7 +382,7 @@ def _rows(session: DbSession, today: date, ids: list[uuid.UUID] | None) -> dict[
             tally[major + 1] += n
     none = (0, 0, 0, 0)
     return {
-        row.id: (row.region_id, row.lat, row.lon, *counts.get(row.id, none))
+        shared_id(row.id): (row.region_id, row.lat, row.lon, *counts.get(row.id, none))
         for row in session.execute(places)
     }
 

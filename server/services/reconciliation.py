@@ -64,7 +64,7 @@ from server.models import (
 )
 from server.services import DbSession, audit, oversight
 from server.services.oversight import evidence_holds
-from server.services.oversight.stamped import StampedCache, change_stamp
+from server.services.oversight.stamped import StampedCache, change_stamp, shared_id
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 #: Hazard sources whose hazards are inspectors' findings.
@@ -411,14 +411,23 @@ def _reconcile_each(
     order = [code for code, _ in key_items(session, today)]
     out = []
     cache = TextCache()
+    # Most enterprises have nothing to reconcile but their items' comparison, and those results repeat: one shared
+    # (immutable) result per value spares a worker's full garbage collections a kept copy per enterprise. Keyed by
+    # the items' identities (the comparisons are shared too, and the kept result holds them alive meanwhile).
+    bare: dict[tuple[int, ...], Reconciliation] = {}
     for raw_id, name, region in names:
         got = inputs.get(raw_id) or _Inputs([], [], {}, {})
         result = reconcile(
             got.findings, got.entries, today, self_assessment=got.self_assessment,
             inspector_results=got.inspector_results, item_order=order, cache=cache, decisions=decided.get(raw_id),
         )  # fmt: skip
+        if not (
+            result.self_reported or result.claimed_fixed_but_present or result.missed or result.recorded_after
+            or result.ledger_only or result.overdue
+        ):  # fmt: skip
+            result = bare.setdefault(tuple(map(id, result.items)), result)
         out.append(EnterpriseReconciliation(
-            uuid.UUID(_uuid_text(raw_id)), name, region, result, got.self_inspection_id, got.inspection_id
+            shared_id(uuid.UUID(_uuid_text(raw_id))), name, region, result, got.self_inspection_id, got.inspection_id
         ))  # fmt: skip
     return out
 

@@ -32,7 +32,7 @@ from server.models import (
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
 from server.services.oversight.coverage import counting_inspections, enterprise_ids_of, evidence_holds
-from server.services.oversight.stamped import PatchedCache, change_stamp, transaction_memo
+from server.services.oversight.stamped import PatchedCache, change_stamp, shared_id, transaction_memo
 from server.services.scope import visible_enterprise_ids, visible_region_ids
 
 # --- 清零 ---------------------------------------------------------------------------------------------
@@ -141,8 +141,13 @@ def sealed_answers_of(
 ) -> dict[uuid.UUID, dict[str, str] | None]:
     """The answers each inspection's device sealed (item code → result; None when the record is unreadable)."""
     sealed: dict[uuid.UUID, dict[str, str] | None] = {}
+    # The ids go with the execution, not in the statement: SQLAlchemy keeps the first statement of each shape in
+    # its compiled cache, and with it a province's 15,000 ids, for every full garbage collection to walk.
     for inspection_id, text in session.execute(
-        sa.select(Inspection.id, Inspection.sealed_record).where(Inspection.id.in_(list(inspection_ids)))
+        sa.select(Inspection.id, Inspection.sealed_record).where(
+            Inspection.id.in_(sa.bindparam("inspection_ids", expanding=True))
+        ),
+        {"inspection_ids": list(inspection_ids)},
     ):
         try:
             record = json.loads(text) if text else None
@@ -395,12 +400,20 @@ def clearances(
         )
 
     verdicts: dict[uuid.UUID, EnterpriseClearance] = {}
+    # Kept for every enterprise, yet a province has a few dozen sets of sectors: one shared frozenset per set
+    # (the verdicts themselves are shared by the domain), so a full garbage collection has less to walk.
+    sector_sets: dict[tuple[Any, ...], frozenset[Sector]] = {}
     for row in enterprises:
-        sectors = frozenset(s for s, flag in zip(SECTOR_COLUMNS, row[3:], strict=True) if flag)
+        flags = tuple(row[3:])
+        if (sectors := sector_sets.get(flags)) is None:
+            sectors = sector_sets[flags] = frozenset(
+                s for s, flag in zip(SECTOR_COLUMNS, flags, strict=True) if flag
+            )
         entry = official.get(row.id, (default_catalogue, None))
         waiting = pending.get(row.id)
-        verdicts[row.id] = EnterpriseClearance(
-            row.id, sectors, row.id in official or waiting is not None, decide(entry, sectors, row),
+        enterprise_id = shared_id(row.id)
+        verdicts[enterprise_id] = EnterpriseClearance(
+            enterprise_id, sectors, row.id in official or waiting is not None, decide(entry, sectors, row),
             decide(waiting, sectors, row) if waiting is not None else None,
             excluded.get(row.id, 0) + failed.get(row.id, 0),
             entry[1].finished_at if entry[1] is not None else None, row.region_id,

@@ -4,6 +4,7 @@ the counter (server.sync_handlers.changes), and the next reader counts again."""
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import OrderedDict
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -42,6 +43,24 @@ def change_stamp(session: DbSession) -> int:
         )
     stamp: int = memo["change_stamp"]
     return stamp
+
+
+#: Beyond this many ids the table starts again: an id dropped is only shared less, never read wrong.
+_SHARED_IDS_LIMIT = 100_000
+_shared_ids: dict[uuid.UUID, uuid.UUID] = {}
+
+
+def shared_id(enterprise_id: uuid.UUID) -> uuid.UUID:
+    """The one UUID object of this value that every kept cache of the process holds.
+
+    Each cache reads its ids from its own query, so a province's 10,000 enterprises were 10,000 UUID objects per
+    cache (a UUID is an object the garbage collector tracks) and every full collection walked them all."""
+    found = _shared_ids.get(enterprise_id)
+    if found is None:
+        if len(_shared_ids) >= _SHARED_IDS_LIMIT:
+            _shared_ids.clear()
+        found = _shared_ids.setdefault(enterprise_id, enterprise_id)
+    return found
 
 
 class StampedCache:
