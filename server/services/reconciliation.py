@@ -15,6 +15,7 @@ supervisors (county, city, admin) within their scope decide.
 from __future__ import annotations
 
 import gc
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -374,21 +375,41 @@ class EnterpriseReconciliation:
         return bool(self.result.findings or self.result.entries or self.result.items)
 
 
+class _CollectorPause:
+    """Who is pausing the collector now. It is one switch for the whole process, and a worker's threads may
+    reconcile at once: the first pause turns it off, and only the last one to end turns it on again, if it
+    was on."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.holders = 0
+        self.was_enabled = False
+
+
+_PAUSE = _CollectorPause()
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while a county's rows become objects.
 
     Reconciling a county makes some 200,000 short-lived objects, and each full collection walks every object
     the process holds (the app's included): measured, the collections cost as much as the queries. Nothing
-    made here forms a cycle, so reference counting frees it all the same; the collector runs again after.
+    made here forms a cycle, so reference counting frees it all the same; the collector runs again after the
+    last overlapping pause.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    with _PAUSE.lock:
+        if _PAUSE.holders == 0:
+            _PAUSE.was_enabled = gc.isenabled()
+            gc.disable()
+        _PAUSE.holders += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _PAUSE.lock:
+            _PAUSE.holders -= 1
+            if _PAUSE.holders == 0 and _PAUSE.was_enabled:
+                gc.enable()
 
 
 def _reconcile_all(
