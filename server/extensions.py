@@ -7,10 +7,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any, cast
 
+import psycopg
 from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -51,15 +53,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int
         cursor.close()
 
 
+class BinaryArray(list[Any]):
+    """A column's values, sent by psycopg as one binary array (elements dumped in C, no escaping) on the app's
+    connections; elsewhere as a text array, as any list. The statement's cast gives its type."""
+
+
+def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
+    """psycopg escapes a text array element by element in Python: send BinaryArray values in binary."""
+    if isinstance(dbapi_connection, psycopg.Connection):
+        dbapi_connection.adapters.register_dumper(BinaryArray, ListBinaryDumper)
+
+
 def init_app(app: Flask) -> ProblemApi:
     """Bind the extensions to ``app``; returns the app's own OpenAPI registry for its blueprints."""
     db.init_app(app)
     with app.app_context():
         pragmas = functools.partial(_sqlite_pragmas, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
         event.listen(db.engine, "connect", pragmas)
-        from server.sync_handlers.bulk import register_binary_arrays
-
-        event.listen(db.engine, "connect", register_binary_arrays)
+        event.listen(db.engine, "connect", _binary_arrays)
     from server.services.catalogues import install_immutability_guard
 
     install_immutability_guard(Session)

@@ -12,32 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
-
-class BinaryArray(list[Any]):
-    """A column's values, sent by psycopg as one binary array on the connections register_binary_arrays prepared
-    (elsewhere as a text array, as any list)."""
-
-
-def register_binary_arrays(dbapi_connection: Any, _record: Any = None) -> None:
-    """SQLAlchemy's "connect" listener: psycopg sends BinaryArray values in binary (elements dumped in C, no
-    escaping); the cast around each parameter gives its type."""
-    adapters = getattr(dbapi_connection, "adapters", None)
-    if adapters is None:  # not psycopg (SQLite)
-        return
-    from psycopg.types.array import ListBinaryDumper
-
-    adapters.register_dumper(BinaryArray, ListBinaryDumper)
-
-
-def insert_rows(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same column keys; a column left out takes its database default) into
-    ``table``, as ``connection.execute(sa.insert(table), rows)`` does."""
-    if rows:
-        insert_columns(connection, table, {key: [row[key] for row in rows] for key in rows[0]})
+from server.extensions import BinaryArray
 
 
 def insert_columns(connection: Connection, table: sa.Table, columns: dict[str, list[Any]]) -> None:
-    """insert_rows for rows given column by column: ``columns`` maps column keys to equally long lists of values."""
+    """Insert rows given column by column (``columns`` maps column keys to equally long lists of values; a column
+    left out takes its database default) into ``table``, as ``connection.execute(sa.insert(table), rows)`` does."""
     count = len(next(iter(columns.values()), []))
     if not count:
         return

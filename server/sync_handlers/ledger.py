@@ -10,9 +10,9 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.extensions import BinaryArray
 from server.models import ChangeCounter, Device, Quarantine, SyncMutation
 from server.models.base import utcnow
-from server.sync_handlers.bulk import BinaryArray
 from server.sync_handlers.changes import number_on_flush
 from server.sync_handlers.common import forget_batch_state
 from sync.engine import Mutation

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.domain.hazards import HazardLevel, HazardState
-from server.extensions import db
+from server.extensions import BinaryArray, db
 from server.models import Enterprise, Hazard, HazardEvent, Inspection, InspectionParticipant, ItemResult
-from server.sync_handlers.bulk import BinaryArray, insert_rows
+from server.sync_handlers.bulk import insert_columns
 from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
@@ -45,6 +45,11 @@ def _stored_inspection(app: Flask) -> tuple[uuid.UUID, uuid.UUID]:
     inspection_id, batch = inspection_batch(device, enterprise_id, catalogue_id, codes, submit=False)
     assert {r["status"] for r in device.push(batch[:1]).get_json()["results"]} == {"applied"}
     return uuid.UUID(inspection_id), uuid.UUID(enterprise_id)
+
+
+def insert_rows(connection: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """insert_columns fed row by row, as the executemany it stands for is."""
+    insert_columns(connection, table, {key: [row[key] for row in rows] for key in rows[0]})
 
 
 def _both_ways(table: sa.Table, rows: list[dict[str, Any]], vary: str) -> None:
