@@ -181,6 +181,10 @@ def run(args: argparse.Namespace) -> None:
                 pushed.wait()
                 push_seconds = time.perf_counter() - started
                 push_cpu = group_cpu_seconds(process.pid) - server_cpu
+                push_client_cpu = time.process_time() - client_cpu
+                push_database = sum(
+                    cpu - database_before.get(pid, 0.0) for pid, cpu in database_cpu(database_url).items()
+                )
             for thread in threads:
                 thread.join()
             seconds = time.perf_counter() - started
@@ -207,6 +211,10 @@ def run(args: argparse.Namespace) -> None:
                           f"{push_cpu / inspections / per_request:5.1f} trivial requests; the pulls after: "
                           f"{pull_cpu / inspections * 1000:6.1f} ms = {pull_cpu / inspections / per_request:5.1f} "
                           "trivial requests per inspection")  # fmt: skip
+                    print(f"  pushes alone, CPU per inspection: gunicorn {push_cpu / inspections * 1000:6.2f} ms   devices "
+                          f"(this process) {push_client_cpu / inspections * 1000:6.2f} ms   database "
+                          f"{push_database / inspections * 1000:6.2f} ms   wall × cores "
+                          f"{push_seconds * (os.cpu_count() or 1) / inspections * 1000:6.2f} ms")  # fmt: skip
             report(app, devices, errors, seconds, args, trivial)
         finally:
             stop(process)

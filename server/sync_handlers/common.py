@@ -10,7 +10,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from marshmallow import RAISE, Schema, ValidationError, missing, validate
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from server.domain.inspections import InspectionKind, is_sealed
 from server.domain.limits import TEXT_LIMITS
@@ -18,7 +18,7 @@ from server.domain.roles import Role
 from server.errors import field_too_long
 from server.models import CatalogueItem, Enterprise, Inspection, InspectionParticipant, ItemResult
 from server.models.base import Base, SyncMixin
-from server.sync_handlers.bulk import insert_columns
+from server.sync_handlers.bulk import insert_tables
 from server.sync_handlers.changes import reserve
 from server.sync_handlers.principal import Scope
 from server.sync_handlers.pull_rows import json_ready
@@ -235,9 +235,17 @@ def _load_prefetched(session: Session) -> None:
     for index, model in enumerate(models):
         existing = found.get(index, set())
         if existing:
-            rows = session.scalars(sa.select(model).where(model.id.in_(existing))).all()
+            query = sa.select(model).where(model.id.in_(existing)).options(*_WITH_PREFETCHED.get(model, ()))
+            rows = session.scalars(query).unique().all()
             session.info.setdefault(CACHE, {}).setdefault(("prefetched", model), []).extend(rows)
         absent.update((model, i) for i in wanted[model] - existing)
+
+
+#: What a stored row that a batch changes is loaded with: an inspection's mutation in a later push is mostly its
+#: submission, which reads its participants and its enterprise's profile (two more statements each, lazily).
+_WITH_PREFETCHED: dict[Any, tuple[Any, ...]] = {
+    Inspection: (joinedload(Inspection.participants), joinedload(Inspection.enterprise))
+}
 
 
 @functools.lru_cache(maxsize=32)
@@ -343,7 +351,7 @@ _TABLE_ORDER = {table.name: index for index, table in enumerate(Base.metadata.so
 
 
 def write_staged(session: Session) -> None:
-    """Insert the rows stage_insert kept: one statement per table (server.sync_handlers.bulk), parents first,
+    """Insert the rows stage_insert kept: one statement (server.sync_handlers.bulk), parents first,
     numbered for pull in one reservation; called before the batch's flush, so that rows the session writes may
     refer to them.
 
@@ -360,6 +368,7 @@ def write_staged(session: Session) -> None:
 
     number = reserve(session, sum(len(rows) for rows in staged.values()))
     made = session.info.get(CREATED, {})
+    writes: list[tuple[sa.Table, dict[str, list[Any]]]] = []
     for model in sorted(staged, key=lambda m: _TABLE_ORDER[m.__tablename__]):
         rows = staged[model]
         for row in rows:
@@ -373,12 +382,13 @@ def write_staged(session: Session) -> None:
             for column in attr.columns[:1]
         }
         _check_lengths(model.__tablename__, columns)
-        insert_columns(session.connection(), model.__table__, columns)
+        writes.append((model.__table__, columns))
         if model is Inspection:
-            _write_participants(session, rows)
+            writes.append(_participant_columns(rows))
+    insert_tables(session.connection(), writes)
 
 
-def _write_participants(session: Session, inspections: list[Inspection]) -> None:
+def _participant_columns(inspections: list[Inspection]) -> tuple[sa.Table, dict[str, list[Any]]]:
     """The participants of staged inspections (kept in each one's list, their ids left to the database)."""
     people = [(inspection.id, p) for inspection in inspections for p in inspection.participants]
     columns = {
@@ -389,7 +399,7 @@ def _write_participants(session: Session, inspections: list[Inspection]) -> None
         },
     }
     _check_lengths(InspectionParticipant.__tablename__, columns)
-    insert_columns(session.connection(), cast(sa.Table, InspectionParticipant.__table__), columns)
+    return cast(sa.Table, InspectionParticipant.__table__), columns
 
 
 def _check_lengths(table: str, columns: Mapping[str, list[Any]]) -> None:
@@ -489,6 +499,21 @@ def catalogue_items(session: Session, catalogue_id: uuid.UUID) -> dict[str, Any]
 def catalogue_codes(session: Session, catalogue_id: uuid.UUID) -> frozenset[str]:
     """The item codes of a catalogue version."""
     return frozenset(catalogue_items(session, catalogue_id))
+
+
+def answer_rows(session: Session, inspection_id: uuid.UUID) -> tuple[dict[str, uuid.UUID], list[ItemResult]]:
+    """answer_ids and the stored answers find() would look up one by one, for the caller to hold while it uses
+    find(): in one read when the batch has not asked for the inspection's answers yet (its submission, pushed after
+    its answers), else as answer_ids and load_rows."""
+    key = ("answers", inspection_id)
+    cache = session.info.setdefault(CACHE, {})
+    if key in cache or (Inspection, inspection_id) in session.info.get(CREATED, {}):
+        answers = answer_ids(session, inspection_id)
+        return answers, load_rows(session, ItemResult, answers.values())
+    # Rows the session holds come back as they are (the batch's changes stay); none is new, or the key were cached.
+    rows = list(session.scalars(sa.select(ItemResult).where(ItemResult.inspection_id == inspection_id)))
+    cache[key] = {row.item_code: row.id for row in rows}
+    return cache[key], rows
 
 
 def answer_ids(session: Session, inspection_id: uuid.UUID) -> dict[str, uuid.UUID]:

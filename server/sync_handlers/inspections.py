@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 
 from server.domain import limits
@@ -19,7 +19,6 @@ from server.models import (
     Catalogue,
     Device,
     Hazard,
-    HazardEvent,
     Inspection,
     InspectionParticipant,
     ItemResult,
@@ -36,6 +35,7 @@ from server.sync_handlers.common import (
     SIGNATURES_JSON,
     absent_ids,
     answer_ids,
+    answer_rows,
     bump_version,
     cached,
     catalogue_codes,
@@ -44,7 +44,6 @@ from server.sync_handlers.common import (
     inspection_visible,
     json_size,
     load_data,
-    load_rows,
     made_in_batch,
     of_visible_inspection,
     own_inspection,
@@ -195,9 +194,8 @@ class InspectionHandler:
         if inspection.finished_at is None:
             raise problems.invalid_mutation(reason="finished_at is required to submit")
         needed = _needed_codes(session, inspection)
-        answers = answer_ids(session, inspection.id)
-        # Held until the seal is checked: the identity map keeps rows only weakly.
-        _held = load_rows(session, ItemResult, answers.values())
+        # The rows are held until the seal is checked: the identity map keeps rows only weakly.
+        answers, _held = answer_rows(session, inspection.id)
         answered = {
             code for code, answer_id in answers.items()
             if (row := find(session, ItemResult, answer_id)) is not None and row.deleted_at is None
@@ -299,11 +297,14 @@ def _release_findings(session: Session, inspection: Inspection) -> None:
     their events new change numbers, or an enterprise device that pulled past their old ones would never get them."""
     if made_in_batch(session, inspection):
         return  # its findings are written by this very transaction: numbered at its commit, not seen before
-    hazards = session.scalars(sa.select(Hazard).where(Hazard.inspection_id == inspection.id)).all()
-    events = session.scalars(
-        sa.select(HazardEvent).where(HazardEvent.hazard_id.in_([h.id for h in hazards]))
-    ).all()
-    for row in (*hazards, *events):
+    hazards = (
+        session.scalars(
+            sa.select(Hazard).where(Hazard.inspection_id == inspection.id).options(joinedload(Hazard.events))
+        )
+        .unique()
+        .all()
+    )
+    for row in (*hazards, *(event for hazard in hazards for event in hazard.events)):
         flag_modified(row, "change_no")  # the commit numbers every modified synced row anew
 
 
