@@ -39,7 +39,15 @@ sys.path.insert(0, str(ROOT))
 from bench._common import fresh_database, postgres_available, seeded_app, serve, stop  # noqa: E402
 from server.extensions import db  # noqa: E402
 from server.models import Inspection, Photo, Quarantine, SyncMutation  # noqa: E402
-from sync.client import Outbox, Response, SyncClient, UrllibTransport, current_catalogue, simulate_inspection  # noqa: E402
+from sync.client import (  # noqa: E402
+    Outbox,
+    Response,
+    SyncClient,
+    UrllibTransport,
+    current_catalogue,
+    simulate_inspection,
+    submits_inspection,
+)
 from tests.conftest import DEMO_PASSWORD  # noqa: E402
 
 #: What the PWA uploads: photos re-encoded to a long edge of 2048 px.
@@ -95,7 +103,7 @@ def prepare_device(
     folder = folder / f"device{seed:03d}"  # one outbox (and photo folder) per device
     folder.mkdir()
     outbox = Outbox(folder / "outbox.sqlite3")
-    client = SyncClient(transport, outbox, rng=random.Random(seed))
+    client = SyncClient(transport, outbox, rng=random.Random(seed), batch_end=submits_inspection)
     client.register(username, DEMO_PASSWORD, f"bench {username}")
     client.pull()
     rng = random.Random(seed)

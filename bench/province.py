@@ -70,6 +70,7 @@ from sync.client import (  # noqa: E402
     UrllibTransport,
     current_catalogue,
     simulate_inspection,
+    submits_inspection,
 )
 
 #: A province's season at scale 1 (item results follow: one per key item of each inspection, 25 each).
@@ -148,7 +149,10 @@ class Device:
         """A client on this device's outbox (an outbox is a SQLite connection of the thread that opens it)."""
         outbox = Outbox(self.folder / "outbox.sqlite3")
         return SyncClient(
-            TimedTransport(url, self.latencies, timeout=300), outbox, rng=random.Random(self.username)
+            TimedTransport(url, self.latencies, timeout=300),
+            outbox,
+            rng=random.Random(self.username),
+            batch_end=submits_inspection,
         ), outbox
 
 

@@ -19,7 +19,7 @@ import {
 } from "../src/db/store.js";
 import { createApi } from "../src/sync/api.js";
 import { enrolDevice } from "../src/sync/enrol.js";
-import { createMemoryLocks, createRunner } from "../src/sync/runner.js";
+import { createMemoryLocks, createRunner, cutAtSubmission } from "../src/sync/runner.js";
 import { createScheduler } from "../src/sync/scheduler.js";
 import { example } from "./helpers/examples.js";
 import { createFakeServer } from "./helpers/fake-server.js";
@@ -141,6 +141,30 @@ describe("runOnce", () => {
     expect(await runner.runOnce()).toMatchObject({ pushed: 3, pulled: PULL_CHANGES.length, error: null });
     expect(requestsTo(server, "push").map((r) => "pull" in r.body)).toEqual([false, true]);
     expect(server.requests.map(routeName)).toEqual(["push", "push"]);
+  });
+
+  it("a full batch ends after an inspection's submission when half of it stays: the inspection arrives whole", async () => {
+    const { db, server, runner } = await setup({ batchSize: 4 });
+    const event = () => saveRecord(db, "hazard_event", randomUUID(), { hazard_id: randomUUID(), kind: "accepted", at: NOW.toISOString(), comment: null });
+    await event();
+    await event();
+    await saveRecord(db, "inspection", randomUUID(), { status: "submitted", finished_at: NOW.toISOString() });
+    for (let i = 0; i < 3; i += 1) await event();
+    expect(await runner.runOnce()).toMatchObject({ pushed: 6, error: null });
+    const pushed = requestsTo(server, "push").map((r) => r.body.mutations.map((m) => m.entity));
+    expect(pushed).toEqual([["hazard_event", "hazard_event", "inspection"], ["hazard_event", "hazard_event", "hazard_event"]]);
+    expect(await pendingCount(db)).toBe(0);
+  });
+
+  it("cutAtSubmission keeps a batch whole when it is not full or has no submission in its second half", () => {
+    const submit = { entity: "inspection", data: { status: "submitted" } };
+    const draft = { entity: "inspection", data: { status: "draft" } };
+    const other = { entity: "hazard", data: { status: "submitted" } };
+    expect(cutAtSubmission([other, submit, other], 4)).toEqual([other, submit, other]);
+    expect(cutAtSubmission([submit, other, other, other], 4)).toEqual([submit, other, other, other]);
+    expect(cutAtSubmission([other, submit, other, other], 4)).toEqual([other, submit]);
+    expect(cutAtSubmission([other, other, draft, other], 4)).toEqual([other, other, draft, other]);
+    expect(cutAtSubmission([other, other, other, { entity: "inspection", data: null, op: "delete" }], 4)).toHaveLength(4);
   });
 
   it("a lost push reply is retried: the server reports duplicates, nothing is applied twice, the outbox empties once", async () => {

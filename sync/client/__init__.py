@@ -30,8 +30,9 @@ from sync.client.simulate import (
     main,
     make_jpeg,
     simulate_inspection,
+    submits_inspection,
 )
-from sync.client.sync_client import MAX_BLOBS_PER_QUERY, PushSummary, SyncClient, SyncSummary
+from sync.client.sync_client import MAX_BLOBS_PER_QUERY, PushSummary, SyncClient, SyncSummary, cut_batch
 from sync.client.transport import (
     AuthError,
     Headers,
@@ -70,8 +71,10 @@ __all__ = [
     "UrllibTransport",
     "applicable_items",
     "current_catalogue",
+    "cut_batch",
     "item_applies",
     "main",
     "make_jpeg",
     "simulate_inspection",
+    "submits_inspection",
 ]

@@ -226,6 +226,16 @@ def simulate_inspection(
     return SimulatedInspection(inspection_id, len(seqs), len(items), len(failing), photos, photo_bytes)
 
 
+def submits_inspection(mutation: Mapping[str, Any]) -> bool:
+    """Whether a mutation submits an inspection: the end of the record, where a push had best end (cut_batch)."""
+    data = mutation.get("data")
+    return (
+        mutation.get("entity") == "inspection"
+        and isinstance(data, Mapping)
+        and data.get("status") == "submitted"
+    )
+
+
 TransportFactory = Callable[[str, float], Transport]
 
 
@@ -282,7 +292,9 @@ def main(argv: Sequence[str] | None = None, *, transport_factory: TransportFacto
 def _simulate(args: argparse.Namespace, transport: Transport, outbox: Outbox, photo_dir: Path) -> int:
     started = time.monotonic()
     rng = random.Random(args.seed)
-    client = SyncClient(transport, outbox, rng=random.Random(rng.getrandbits(64)))
+    client = SyncClient(
+        transport, outbox, rng=random.Random(rng.getrandbits(64)), batch_end=submits_inspection
+    )
     if not outbox.token:
         client.register(args.username, args.password, args.label)
     client.pull()

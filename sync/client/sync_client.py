@@ -75,6 +75,21 @@ class SyncSummary:
     pulled: int
 
 
+def cut_batch(
+    batch: list[dict[str, Any]], limit: int, ends: Callable[[Mapping[str, Any]], bool]
+) -> list[dict[str, Any]]:
+    """A full batch (``limit`` mutations, more may wait) cut after its last mutation that ``ends`` a record, if at
+    least half of it stays; any other batch whole. A record whose end travels in the next push is loaded
+    again there to be checked (an inspection's submission: its participants, answers and findings), and a push
+    that ends with it puts the record on the server whole."""
+    if len(batch) < limit:
+        return batch
+    for index in range(len(batch) - 1, (limit + 1) // 2 - 2, -1):
+        if ends(batch[index]):
+            return batch[: index + 1]
+    return batch
+
+
 class SyncClient:
     """Push, pull and photo uploads for one device, on top of an Outbox and a Transport.
 
@@ -93,6 +108,7 @@ class SyncClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 60.0,
         rng: random.Random | None = None,
+        batch_end: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -103,6 +119,8 @@ class SyncClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.rng = rng if rng is not None else random.Random()
+        #: Mutations after which a full batch would rather end (see cut_batch).
+        self.batch_end = batch_end
         #: Counters for reports: retries made, requests sent, request and reply bytes.
         self.retries = 0
         self.requests = 0
@@ -201,6 +219,8 @@ class SyncClient:
             batch = self.outbox.pending(size)
             if not batch:
                 return summary
+            if self.batch_end is not None:
+                batch = cut_batch(batch, size, self.batch_end)
             body: dict[str, Any] = {"device_id": device_id, "schema": SCHEMA_VERSION, "mutations": batch}
             cursor = self.outbox.cursor
             summary.caught_up = False  # this batch's own rows are in no page applied so far

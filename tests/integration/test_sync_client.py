@@ -35,6 +35,7 @@ from server.models import Device as DeviceRow
 from sync.backend import Limits
 from sync.client import (
     Outbox,
+    Response,
     RetriesExhausted,
     SimulatedInspection,
     SyncClient,
@@ -43,6 +44,7 @@ from sync.client import (
     current_catalogue,
     main,
     simulate_inspection,
+    submits_inspection,
 )
 from tests.conftest import DEMO_PASSWORD, login
 from tests.integration.client_transport import FlakyTransport, FlaskClientTransport
@@ -342,6 +344,39 @@ def test_a_batch_too_large_for_the_server_is_split(
     made = _inspect(outbox, tmp_path, photos=1)
     summary = client.push(batch_size=50)
     assert summary.applied == made.mutations and summary.batches >= made.mutations // 4
+
+
+def test_a_full_batch_ends_with_an_inspection_submission_when_half_of_it_stays(
+    app: Flask, transport: FlaskClientTransport, outbox: Outbox, tmp_path: Path
+) -> None:
+    """With ``batch_end``, each full push ends after a submission (the record whole on the server, and not loaded
+    again to be sealed by the next push), never shorter than half the batch size; everything arrives once."""
+    bodies: list[dict[str, Any]] = []
+    inner = transport.request
+
+    def recording(method: str, path: str, *, headers: dict[str, str], body: bytes | None) -> Response:
+        if path.startswith("/api/sync/push") and body is not None:
+            bodies.append(json.loads(body))
+        return inner(method, path, headers=headers, body=body)
+
+    transport.request = recording  # type: ignore[method-assign]
+    client = SyncClient(transport, outbox, rng=random.Random(1), batch_end=submits_inspection)
+    client.register("xx_insp1", DEMO_PASSWORD)
+    client.pull()
+    made = [_inspect(outbox, tmp_path, seed=seed, photos=0, rate=0.5) for seed in (5, 6, 7)]
+    size = (
+        made[0].mutations + made[1].mutations // 2
+    )  # the second inspection's submission falls past the batch
+    summary = client.push(batch_size=size)
+    assert summary.applied == sum(m.mutations for m in made) and summary.quarantined == 0
+    pushed = [body["mutations"] for body in bodies]
+    assert len(pushed) >= 3
+    for batch in pushed[:-1]:
+        assert submits_inspection(batch[-1]), [m["entity"] for m in batch]
+        assert (size + 1) // 2 <= len(batch) <= size
+    assert [m["seq"] for batch in pushed for m in batch] == list(range(1, summary.applied + 1))
+    client.upload_blobs()
+    _assert_on_server_once(app, client.device_id, made)
 
 
 def test_quarantined_mutations_are_counted_and_never_retried(

@@ -66,6 +66,25 @@ export function createMemoryLocks() {
 }
 
 /**
+ * A full batch cut after its last inspection submission when at least half of it stays; any other batch whole (the
+ * Python client's cut_batch). An inspection whose submission travels in the next push is loaded again there to be
+ * sealed (its participants, answers and findings), and a push that ends with the submission puts it on the server
+ * whole.
+ * @template {{entity: string, data?: any}} M
+ * @param {M[]} batch the oldest pending mutations, at most `limit`
+ * @param {number} limit the batch size asked for
+ * @returns {M[]}
+ */
+export function cutAtSubmission(batch, limit) {
+  if (batch.length < limit) return batch;
+  for (let i = batch.length - 1; i >= 0 && i + 1 >= Math.ceil(limit / 2); i -= 1) {
+    const m = batch[i];
+    if (m.entity === "inspection" && m.data != null && m.data.status === "submitted") return batch.slice(0, i + 1);
+  }
+  return batch;
+}
+
+/**
  * Build the sync runner for one device database.
  * @param {{
  *   db: import("idb").IDBPDatabase,
@@ -129,7 +148,7 @@ export function createRunner({
     for (;;) {
       // The outbox is read again for every attempt: a change saved while a push waited for its retry (the
       // submit, typically) travels with it, instead of the stale batch going first and the rest alone after.
-      let batch = await pendingMutations(db, size);
+      let batch = cutAtSubmission(await pendingMutations(db, size), size);
       if (batch.length === 0) return;
       let reply;
       /** @type {{cursor: string | null, limit: number} | null} */
@@ -137,7 +156,7 @@ export function createRunner({
       caughtUp = false; // this batch's own rows are in no page applied so far
       try {
         reply = await withRetry("push", async () => {
-          batch = await pendingMutations(db, size);
+          batch = cutAtSubmission(await pendingMutations(db, size), size);
           const seqs = new Set(batch.map((m) => m.seq));
           const body = { device_id: device.id, schema: SCHEMA_VERSION, mutations: batch };
           // The batch that empties the outbox asks for the pull page that follows it, unless photos wait: the
