@@ -163,3 +163,41 @@ def test_a_usual_inspection_and_a_refused_one() -> None:
     with pytest.raises(Problem) as refused:
         load_data(schema, bad, creating=True)
     assert "start_lat" in refused.value.message("en") and "kind" in refused.value.message("en")
+
+
+def test_participants_are_loaded_row_by_row_without_a_schema_load_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An inspection's participants go through the same loop as its fields (Nested ran a whole schema.load per row,
+    a twentieth of a push's CPU), with the same results: defaults when creating, none on a partial update, and a
+    bad row left to the schema, which names it."""
+    schema = InspectionDataSchema()
+    header = {"enterprise_id": "6f1c2a5e-3b7d-4c1a-9e2f-0a1b2c3d4e5f", "catalogue_id": "0a1b2c3d-4e5f-4a1b-8c2d-3e4f5a6b7c8d",
+              "kind": "unannounced", "started_at": "2026-06-10T01:30:00+00:00"}  # fmt: skip
+    rows = [
+        {"role": "inspector", "name": "张建国"},
+        {"role": "expert", "name": "李四", "user_id": 7, "badge_no": None},
+    ]
+    created, updated = {**header, "participants": rows}, {"participants": [{"name": "王五"}]}
+    participant_schema = type(schema.fields["participants"].inner.schema)
+    loads: list[Any] = []
+    original = participant_schema.load
+    monkeypatch.setattr(
+        participant_schema, "load", lambda self, *a, **k: loads.append(a) or original(self, *a, **k)
+    )
+    loaded = _load_fields(schema, created, partial=False)
+    assert loaded is not None and loads == []
+    assert loaded["participants"] == [{"role": "inspector", "name": "张建国", "user_id": None, "badge_no": None},
+                                      {"role": "expert", "name": "李四", "user_id": 7, "badge_no": None}]  # fmt: skip
+    assert _load_fields(schema, updated, partial=True) == {"participants": [{"name": "王五"}]}
+    assert loads == []
+    monkeypatch.undo()
+    for data, partial in ((created, False), (updated, True)):
+        assert _load_fields(schema, data, partial=partial) == dict(schema.load(data, partial=partial))
+    assert (
+        _load_fields(schema, {**header, "participants": [{"role": "boss", "name": "x"}]}, partial=False)
+        is None
+    )
+    with pytest.raises(Problem) as refused:
+        load_data(schema, {"participants": [rows[0], {"role": "boss", "name": "x"}]}, creating=False)
+    assert "participants" in refused.value.message("en") and "role" in refused.value.message("en")
