@@ -229,30 +229,45 @@ def _apply_batch(
         if prefetch is not None and wanted:
             prefetch(session, wanted)
     applied: list[dict[str, Any]]
+    if runnable:
+        last_seq = runnable[-1].seq
+    recorded = False
+
+    def record_applied() -> None:
+        # Before the handlers' finish_batch: what they write next may take locks other pushes wait for until the
+        # commit (change numbers), and the ledger's rows need none of them.
+        nonlocal recorded
+        for mutation in runnable:
+            ledger.record(session, device_id, mutation, "applied")
+        ledger.set_last_seq(session, device_id, last_seq)
+        recorded = True
+
     if principal.held is not None:
         applied = [_hold(session, ledger, device_id, m, principal.held) for m in runnable]
     elif not at_once:
         applied = [_apply_one(session, registry, ledger, principal, device_id, m) for m in runnable]
-    elif (together := _apply_all_or_nothing(session, registry, principal, runnable)) is None:
+    elif (together := _apply_all_or_nothing(session, registry, principal, runnable, record_applied)) is None:
         return None
     else:
         applied = together
-        for mutation in runnable:
-            ledger.record(session, device_id, mutation, "applied")
     for mutation, result in zip(runnable, applied, strict=True):
         results[id(mutation)] = result
-    if runnable:
-        last_seq = runnable[-1].seq
-    ledger.set_last_seq(session, device_id, last_seq)
+    if not recorded:
+        ledger.set_last_seq(session, device_id, last_seq)
     ordered = [results[id(m)] for m in sorted(mutations, key=lambda m: m.seq)]
     return {"device_id": device_id, "last_seq": last_seq, "results": ordered}
 
 
 def _apply_all_or_nothing(
-    session: Session, registry: HandlerRegistry, principal: Principal, mutations: Sequence[Mutation]
+    session: Session,
+    registry: HandlerRegistry,
+    principal: Principal,
+    mutations: Sequence[Mutation],
+    before_finish: Callable[[], None],
 ) -> list[dict[str, Any]] | None:
     """Apply every mutation at once; None if any is refused (the caller then rolls the transaction back: what was
-    applied before the refusal is still in the session).
+    applied before the refusal is still in the session). ``before_finish`` runs once every mutation is applied,
+    before the handlers' finish_batch.
 
     Consecutive mutations of one entity go to the handler's optional ``apply_many`` at once (set-based:
     it may keep new rows aside and write them in one statement from its optional ``finish_batch``, called
@@ -273,6 +288,7 @@ def _apply_all_or_nothing(
                     versions.extend(apply_many(session, principal, run))
                 else:
                     versions.extend(handler.apply(session, principal, mutation) for mutation in run)
+            before_finish()  # still without autoflush: rows the session holds may refer to rows not yet written
         # What apply_many kept aside is written first: rows the session holds may refer to it.
         for handler in registry:
             finish = getattr(handler, "finish_batch", None)

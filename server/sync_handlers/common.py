@@ -65,7 +65,9 @@ def _load_fields(schema: Schema, data: Mapping[str, Any], *, partial: bool) -> d
             if nested is not None:
                 # A list of plain nested rows (an inspection's participants: a twentieth of a push's CPU through
                 # Nested, which loads each row with a whole schema.load): each row by this same loop.
-                rows = [_load_fields(nested, row, partial=partial) if type(row) is dict else None for row in raw]
+                rows = [
+                    _load_fields(nested, row, partial=partial) if type(row) is dict else None for row in raw
+                ]
                 if None in rows:
                     return None
                 loaded[name] = rows
@@ -391,14 +393,12 @@ def write_staged(session: Session) -> None:
             session.add_all(rows)
         return
 
-    number = reserve(session, sum(len(rows) for rows in staged.values()))
     made = session.info.get(CREATED, {})
     writes: list[tuple[sa.Table, dict[str, list[Any]]]] = []
+    numbered: list[tuple[list[Any], list[Any]]] = []
     for model in sorted(staged, key=lambda m: _TABLE_ORDER[m.__tablename__]):
         rows = staged[model]
         for row in rows:
-            row.change_no = number
-            number += 1
             made.pop((model, row.id), None)  # written: a later find() loads the stored row
         # Column by column, as the statement sends them (no dict per row).
         columns = {
@@ -407,9 +407,17 @@ def write_staged(session: Session) -> None:
             for column in attr.columns[:1]
         }
         _check_lengths(model.__tablename__, columns)
+        numbered.append((rows, columns["change_no"]))
         writes.append((model.__table__, columns))
         if model is Inspection:
             writes.append(_participant_columns(rows))
+    # The counter stays locked until the commit, and every other push waits for it: the rows are numbered only
+    # once everything else of the statement is ready.
+    number = reserve(session, sum(len(rows) for rows in staged.values()))
+    for rows, change_numbers in numbered:
+        for index, row in enumerate(rows):
+            row.change_no = change_numbers[index] = number
+            number += 1
     insert_tables(session.connection(), writes)
 
 

@@ -7,6 +7,7 @@ import collections
 import uuid
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -207,3 +208,36 @@ def test_submitting_an_inspection_pushed_earlier_runs_at_most_thirteen_statement
         assert all(event.change_no > numbered_before for event in hazard.events)
     if postgres:
         assert len(seen) <= 13, "\n".join(seen)
+
+
+def test_a_push_takes_the_change_counter_once_its_new_rows_are_ready(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counter's row stays locked until the commit and every other push waits for it: the batch's ledger is
+    written before, and its new rows are gathered and checked before the reservation, which only numbers them
+    (before: numbered first, then gathered, and the ledger written after, every concurrent push waiting
+    meanwhile). The numbers still follow the tables' order."""
+    from server.sync_handlers import common
+
+    events: list[str] = []
+    reserve, check = common.reserve, common._check_lengths
+    monkeypatch.setattr(common, "reserve", lambda *a, **k: events.append("reserve") or reserve(*a, **k))
+    monkeypatch.setattr(common, "_check_lengths", lambda *a, **k: events.append("gathered") or check(*a, **k))
+    _device, ids, seen = _push_whole_inspections(app, 2)
+    # The ledger's rows need no change number: written before the reservation, not while other pushes wait.
+    ledger = next(i for i, s in enumerate(seen) if "INSERT INTO sync_mutation" in s)
+    counter = next(i for i, s in enumerate(seen) if s.startswith("UPDATE change_counter"))
+    assert ledger < counter, "\n".join(seen)
+    # Two pushes (a warm one first): each gathers its rows, then reserves.
+    assert events.count("reserve") == 2 and events[0] == "gathered" and events[-1] == "reserve", events
+    assert events[events.index("reserve") + 1] == "gathered", events
+    with app.app_context():
+        inspections = db.session.scalars(
+            sa.select(Inspection.change_no).where(Inspection.id.in_([uuid.UUID(i) for i in ids]))
+        )
+        answers = db.session.scalars(
+            sa.select(ItemResult.change_no).where(ItemResult.inspection_id.in_([uuid.UUID(i) for i in ids]))
+        )
+        first, last = sorted(inspections), sorted(answers)
+        assert first and last and max(first) < min(last)  # parents first, as before
+        assert len(set(last)) == len(last)
