@@ -231,16 +231,13 @@ def _apply_batch(
     applied: list[dict[str, Any]]
     if runnable:
         last_seq = runnable[-1].seq
-    recorded = False
 
     def record_applied() -> None:
         # Before the handlers' finish_batch: what they write next may take locks other pushes wait for until the
         # commit (change numbers), and the ledger's rows need none of them.
-        nonlocal recorded
         for mutation in runnable:
             ledger.record(session, device_id, mutation, "applied")
         ledger.set_last_seq(session, device_id, last_seq)
-        recorded = True
 
     if principal.held is not None:
         applied = [_hold(session, ledger, device_id, m, principal.held) for m in runnable]
@@ -252,7 +249,8 @@ def _apply_batch(
         applied = together
     for mutation, result in zip(runnable, applied, strict=True):
         results[id(mutation)] = result
-    if not recorded:
+    if principal.held is not None or not at_once:
+        # (A batch applied at once recorded its ledger before its rows.)
         ledger.set_last_seq(session, device_id, last_seq)
     ordered = [results[id(m)] for m in sorted(mutations, key=lambda m: m.seq)]
     return {"device_id": device_id, "last_seq": last_seq, "results": ordered}
@@ -273,8 +271,6 @@ def _apply_all_or_nothing(
     it may keep new rows aside and write them in one statement from its optional ``finish_batch``, called
     just before the batch's one flush, so that rows the session writes may refer to them). Any refusal rolls everything back, and the caller applies the batch one
     mutation at a time, so that exactly the refused one is quarantined."""
-    if not mutations:
-        return []
     try:
         versions: list[int] = []
         # One flush for the whole batch: handlers find the rows the batch made without queries.

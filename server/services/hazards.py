@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,6 +23,8 @@ from server.errors import (
 from server.models import Device, Enterprise, Hazard, HazardEvent, HazardSource, User
 from server.models.base import bare_row
 from server.services import DbSession
+
+P = ParamSpec("P")
 
 
 def _domain_event(event: HazardEvent) -> rules.HazardEvent:
@@ -45,30 +48,6 @@ def project(hazard: Hazard, events: list[HazardEvent]) -> rules.HazardStatus:
     hazard.deadline = status.deadline
     hazard.listed = status.listed
     return status
-
-
-def record_hazard(
-    session: DbSession,
-    *,
-    enterprise: Enterprise,
-    description: str,
-    level: HazardLevel,
-    found_at: datetime,
-    deadline: date | None,
-    source: HazardSource,
-    hazard_id: uuid.UUID | None = None,
-    found_event_id: uuid.UUID | None = None,
-    actor: User | None = None,
-    device: Device | None = None,
-    **fields: Any,
-) -> Hazard:
-    """Create a hazard together with its 'found' event, both added to the session."""
-    hazard = new_hazard(
-        enterprise=enterprise, description=description, level=level, found_at=found_at, deadline=deadline,
-        source=source, hazard_id=hazard_id, found_event_id=found_event_id, actor=actor, device=device, **fields,
-    )  # fmt: skip
-    session.add(hazard)  # and its 'found' event, by the events relationship's cascade
-    return hazard
 
 
 def new_hazard(
@@ -102,6 +81,23 @@ def new_hazard(
     project(hazard, [found])
     hazard.row_version = found.row_version = 1
     return hazard
+
+
+def _added(make: Callable[P, Hazard]) -> Callable[Concatenate[DbSession, P], Hazard]:
+    """``make`` taking the session first, the hazard it makes (and its 'found' event, by the events relationship's
+    cascade) added to it."""
+
+    def make_and_add(session: DbSession, /, *args: P.args, **kwargs: P.kwargs) -> Hazard:
+        hazard = make(*args, **kwargs)
+        session.add(hazard)
+        return hazard
+
+    return make_and_add
+
+
+#: record_hazard(session, **what new_hazard takes): create a hazard together with its 'found' event, both added to
+#: the session.
+record_hazard = _added(new_hazard)
 
 
 def append_event(

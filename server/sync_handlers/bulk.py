@@ -15,14 +15,10 @@ from sqlalchemy.engine import Connection, Dialect
 from server.extensions import BinaryArray
 
 
-def insert_columns(connection: Connection, table: sa.Table, columns: dict[str, list[Any]]) -> None:
-    """Insert rows given column by column (``columns`` maps column keys to equally long lists of values; a column
-    left out takes its database default) into ``table``, as ``connection.execute(sa.insert(table), rows)`` does."""
-    insert_tables(connection, [(table, columns)])
-
-
 def insert_tables(connection: Connection, writes: Sequence[tuple[sa.Table, dict[str, list[Any]]]]) -> None:
-    """insert_columns for each table of ``writes`` in turn (parents before children); on PostgreSQL as one
+    """Insert rows given column by column into each table of ``writes`` in turn (parents before children; each
+    ``columns`` maps column keys to equally long lists of values, a column left out taking its database default),
+    as ``connection.execute(sa.insert(table), rows)`` does for each; on PostgreSQL as one
     statement, each table's INSERT a WITH clause of it: a statement's foreign keys are checked at its end, and a
     push's fixed cost is mostly its statements (about 0.2 ms of CPU each, for the app and the database)."""
     writes = [(table, columns) for table, columns in writes if len(next(iter(columns.values()), []))]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from server.domain.hazards import HazardLevel, HazardState
 from server.extensions import BinaryArray, db
 from server.models import Enterprise, Hazard, HazardEvent, Inspection, InspectionParticipant, ItemResult
-from server.sync_handlers.bulk import insert_columns
+from server.sync_handlers.bulk import insert_tables
 from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
@@ -48,8 +48,8 @@ def _stored_inspection(app: Flask) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def insert_rows(connection: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """insert_columns fed row by row, as the executemany it stands for is."""
-    insert_columns(connection, table, {key: [row[key] for row in rows] for key in rows[0]})
+    """insert_tables fed row by row for one table, as the executemany it stands for is."""
+    insert_tables(connection, [(table, {key: [row[key] for row in rows] for key in rows[0]})])
 
 
 def _both_ways(table: sa.Table, rows: list[dict[str, Any]], vary: str) -> None:
