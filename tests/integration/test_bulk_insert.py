@@ -16,9 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.domain.hazards import HazardLevel, HazardState
+from server.domain.limits import NOTE
 from server.extensions import BinaryArray, db
 from server.models import Enterprise, Hazard, HazardEvent, Inspection, InspectionParticipant, ItemResult
 from server.sync_handlers.bulk import insert_tables
+from server.sync_handlers.common import _check_lengths
+from sync.problems import Problem
 from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
@@ -181,10 +184,6 @@ def test_the_app_s_postgresql_connections_send_column_arrays_in_binary(app: Flas
 
 def test_rows_written_in_bulk_keep_the_text_limits_the_flush_checks() -> None:
     """write_staged checks, column by column, the limits the session's flush guard checks (server.models.limits)."""
-    from server.domain.limits import NOTE
-    from server.sync_handlers.common import _check_lengths
-    from sync.problems import Problem
-
     _check_lengths("item_result", {"note": [None, "x" * NOTE], "item_code": ["X" * 100]})
     with pytest.raises(Problem) as refused:
         _check_lengths("item_result", {"note": ["ok", "x" * (NOTE + 1)]})

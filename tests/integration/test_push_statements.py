@@ -15,6 +15,7 @@ from server.domain.inspections import InspectionStatus
 from server.extensions import db
 from server.models import Device as DeviceRow
 from server.models import Enterprise, Hazard, Inspection, ItemResult, SyncMutation
+from server.sync_handlers import common
 from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch, statements_run
 
 
@@ -217,8 +218,6 @@ def test_a_push_takes_the_change_counter_once_its_new_rows_are_ready(
     written before, and its new rows are gathered and checked before the reservation, which only numbers them
     (before: numbered first, then gathered, and the ledger written after, every concurrent push waiting
     meanwhile). The numbers still follow the tables' order."""
-    from server.sync_handlers import common
-
     events: list[str] = []
     reserve, check = common.reserve, common._check_lengths
     monkeypatch.setattr(common, "reserve", lambda *a, **k: events.append("reserve") or reserve(*a, **k))
