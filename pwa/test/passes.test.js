@@ -17,6 +17,24 @@ describe("reading a frame in passes", () => {
     const again = await readFrame(frame(40, 30), read, { budgetMs: 250, start: out.next, now: () => clock });
     expect(again.next).toBe(5);
   });
+  it("on a device too slow for the budget, still tries one variant per frame, so every variant gets its turn", async () => {
+    // The frame as it is takes longer than the whole budget (a cheap tablet, a loaded phone): before, no
+    // variant ever ran and a code only a variant reads was never read.
+    let clock = 0;
+    const names = [];
+    const read = async (pixels, options) => { clock += 500; names.push(options.binarizer); return []; };
+    let start = 1;
+    const tried = new Set();
+    for (let frameNo = 0; frameNo < PASSES.length - 1; frameNo += 1) {
+      const out = await readFrame(frame(40, 30), read, { budgetMs: 300, start, now: () => clock });
+      expect(out.tried).toBe(2);
+      tried.add(start);
+      start = out.next;
+    }
+    expect([...tried].sort((a, b) => a - b)).toEqual(PASSES.slice(1).map((_, i) => i + 1));
+    expect(start).toBe(1); // round again
+    expect(names).toContain("GlobalHistogram"); // the last variant was reached
+  });
   it("with no budget is one pass (the baseline), and stops at the first valid code", async () => {
     let calls = 0;
     const miss = async () => { calls += 1; return [{ isValid: false, text: "x" }]; };

@@ -17,6 +17,8 @@ from tests.data.posters import Shot
 ROOT = Path(__file__).resolve().parents[2]
 #: The scan screen's per-frame budget (pwa/src/ui/scan.jsx FRAME_BUDGET_MS).
 APP_BUDGET_MS = 300
+#: How many variants follow the frame as it is (pwa/src/scan/passes.js PASSES, less the first).
+VARIANTS = 8
 
 _DECODE = """
 async ({workerUrl, image, budgetMs, frames}) => {
@@ -99,3 +101,14 @@ def single_pass(page: Any, app_url: str, shots: list[Shot]) -> list[Decoded]:
 def app_passes(page: Any, app_url: str, shots: list[Shot], frames: int = 3) -> list[Decoded]:
     """What the scan screen does over ``frames`` frames of a still scene."""
     return decode_shots(page, app_url, shots, budget_ms=APP_BUDGET_MS, frames=frames)
+
+
+def all_passes(page: Any, app_url: str, shots: list[Shot]) -> list[Decoded]:
+    """Every pass over one frame, whatever the time (what the app's passes can read at all)."""
+    return decode_shots(page, app_url, shots, budget_ms=10**9, frames=1)
+
+
+def too_slow_device(page: Any, app_url: str, shots: list[Shot]) -> list[Decoded]:
+    """The scan screen on a device whose first pass alone outlasts the budget (1 ms here, on any machine),
+    over as many frames of a still scene as there are variants."""
+    return decode_shots(page, app_url, shots, budget_ms=1, frames=VARIANTS)

@@ -1,7 +1,8 @@
 // Reading a hard QR code: one decoder pass over a camera frame misses glare, blur, steep angles, dim light
 // and small codes, so each frame is also tried as variants (the centre enlarged, contrast stretched tile by
 // tile, noise smoothed, edges sharpened, another binariser) within a time budget. Successive frames carry
-// on where the last left off, so a code the first variants miss meets the others within a second.
+// on where the last left off, so a code the first variants miss meets the others within a second, and on a
+// device too slow for the budget within as many frames as there are variants.
 // Pure functions over {data, width, height} RGBA pixels: the worker and Node's tests run the same code.
 
 /** The variants tried, cheapest and most often useful first; the first is the frame as the camera gave it. */
@@ -154,9 +155,12 @@ export function variant(gray, pass) {
 }
 
 /**
- * Read one frame: the frame as it is, then further passes from `start` on (wrapping round) while the time
- * spent stays under `budgetMs`. `read(pixels, options)` is the decoder (zxing-wasm's readBarcodes, given
- * {data, width, height} wrapped as the caller's environment needs). Returns {text, pass, tried, next}:
+ * Read one frame: the frame as it is, then at least one further pass from `start` on (wrapping round), and
+ * more while the time spent stays under `budgetMs`. The one further pass is what a device too slow for the
+ * budget relies on: without it, a frame whose first pass alone outlasts the budget tries no variant, and such
+ * a device never reads a code that only a variant reads. `budgetMs` 0 is the single first pass (the
+ * baseline). `read(pixels, options)` is the decoder (zxing-wasm's readBarcodes, given {data, width, height}
+ * wrapped as the caller's environment needs). Returns {text, pass, tried, next}:
  * the text of the first valid QR code found (or null), the pass that found it, how many passes ran, and
  * where the next frame should carry on.
  */
@@ -168,7 +172,7 @@ export async function readFrame(frame, read, { budgetMs = 0, start = 1, now = ()
   let tried = 0;
   let next = start;
   for (const index of order) {
-    if (tried > 0 && now() - began >= budgetMs) break;
+    if (budgetMs <= 0 ? tried > 0 : tried > 1 && now() - began >= budgetMs) break;
     const pass = PASSES[index];
     let pixels = frame;
     if (index > 0) {
