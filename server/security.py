@@ -128,16 +128,20 @@ def logout_session() -> None:
     session.clear()
 
 
-def bearer_device(*, allow_revoked: bool = False) -> Device:
+def bearer_device(*, allow_revoked: bool = False, with_scope_stamp: bool = False) -> Device:
     """The device behind the request's bearer token (401 when there is none, or it is revoked unless
-    ``allow_revoked``: sync then keeps what it pushes in quarantine)."""
+    ``allow_revoked``: sync then keeps what it pushes in quarantine); ``with_scope_stamp``: see
+    ``device_for_token``."""
     device = g.get("device")
     if device is not None:
         return cast(Device, device)
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise problems.unauthenticated()
-    device = device_for_token(db.session, header.removeprefix("Bearer ").strip(), allow_revoked=allow_revoked)
+    token = header.removeprefix("Bearer ").strip()
+    device = device_for_token(
+        db.session, token, allow_revoked=allow_revoked, with_scope_stamp=with_scope_stamp
+    )
     now = utcnow()
     # Refreshed at most once a minute, so that reads (pulls) do not each become a write.
     if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:

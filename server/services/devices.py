@@ -15,6 +15,7 @@ from server.errors import device_blocked
 from server.models import Device, DeviceKey, User
 from server.models.base import utcnow
 from server.services import DbSession, audit, sessions
+from server.services.scope import DEVICE_USER_SCOPE_STAMP, remember_scope_stamp
 from sync import problems
 
 _JWK_P256_KEYS = {"kty", "crv", "x", "y"}
@@ -118,9 +119,23 @@ _DEVICE_BY_TOKEN = (
 )
 
 
-def device_for_token(session: DbSession, token: str, *, allow_revoked: bool = False) -> Device:
-    """The device owning this bearer token; a revoked token (unless ``allow_revoked``) or disabled user is refused."""
-    device = session.scalar(_DEVICE_BY_TOKEN, {"token_hash": credentials.token_digest(token)})
+#: The same with the user's scope stamp: a sync request checks its cached scope next (server.services.scope).
+_DEVICE_BY_TOKEN_WITH_STAMP = _DEVICE_BY_TOKEN.add_columns(*DEVICE_USER_SCOPE_STAMP)
+
+
+def device_for_token(
+    session: DbSession, token: str, *, allow_revoked: bool = False, with_scope_stamp: bool = False
+) -> Device:
+    """The device owning this bearer token; a revoked token (unless ``allow_revoked``) or disabled user is refused.
+    ``with_scope_stamp`` reads the user's scope stamp in the same statement, for the transaction's scope check."""
+    digest = {"token_hash": credentials.token_digest(token)}
+    if with_scope_stamp:
+        row = session.execute(_DEVICE_BY_TOKEN_WITH_STAMP, digest).one_or_none()
+        device = None if row is None else row[0]
+        if row is not None:
+            remember_scope_stamp(session, row[0].user_id, tuple(row)[1:])
+    else:
+        device = session.scalar(_DEVICE_BY_TOKEN, digest)
     if device is None:
         raise problems.unauthenticated()
     if device.revoked_at is not None and not allow_revoked:

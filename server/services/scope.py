@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from server.domain.roles import Role
 from server.models import (
@@ -80,15 +80,35 @@ def scope_for(session: DbSession, user: User) -> Scope:
 
 #: The region tree's stamp: one row the database renews on every write to the tree (server.models.RegionVersion).
 _TREE_VERSION = sa.select(RegionVersion.value).where(RegionVersion.id == 1)
-_ASSIGNED = sa.select(SamplingAssignment).where(
-    SamplingAssignment.inspector_id == sa.bindparam("inspector_id", type_=sa.Integer)
-)
+
+
+def _stamp_columns(inspector_id: Any) -> tuple[Any, ...]:
+    """What the database holds of a scope's stamp (``scope_stamp``), as columns for the user ``inspector_id``."""
+    assigned = sa.select(SamplingAssignment).where(SamplingAssignment.inspector_id == inspector_id)
+    return (
+        assigned.with_only_columns(sa.func.count()).scalar_subquery(),
+        assigned.with_only_columns(sa.func.max(SamplingAssignment.change_no)).scalar_subquery(),
+        _TREE_VERSION.scalar_subquery(),
+    )
+
+
 # Built once: every sync request reads it, and building it anew cost ~2,000 Python calls each time.
-_SCOPE_STAMP = sa.select(
-    _ASSIGNED.with_only_columns(sa.func.count()).scalar_subquery(),
-    _ASSIGNED.with_only_columns(sa.func.max(SamplingAssignment.change_no)).scalar_subquery(),
-    _TREE_VERSION.scalar_subquery(),
-)
+_SCOPE_STAMP = sa.select(*_stamp_columns(sa.bindparam("inspector_id", type_=sa.Integer)))
+#: The same columns for the user of the device row a query reads: a sync request finds its device and reads its
+#: user's stamp in one statement (``remember_scope_stamp``).
+DEVICE_USER_SCOPE_STAMP = _stamp_columns(Device.user_id)
+#: session.info key: the stamp read with the device, with the transaction it was read in.
+_READ_WITH_DEVICE = "scope stamp read with the device"
+
+
+def remember_scope_stamp(session: DbSession, user_id: int, columns: tuple[Any, ...]) -> None:
+    """Keep the ``DEVICE_USER_SCOPE_STAMP`` columns read with a device for this transaction's ``scope_stamp``."""
+    session.info[_READ_WITH_DEVICE] = (_transaction_of(session), user_id, tuple(columns))
+
+
+def _transaction_of(session: DbSession) -> Any:
+    """The session's current transaction (a scoped session's too)."""
+    return (session() if isinstance(session, scoped_session) else session).get_transaction()
 
 
 def scope_stamp(session: DbSession, user: User) -> tuple[Any, ...]:
@@ -96,6 +116,10 @@ def scope_stamp(session: DbSession, user: User) -> tuple[Any, ...]:
     loaded this request), their 双随机 assignments (count and highest change number: every write numbers
     the row anew, in commit order) and the region tree's version (one row, renewed by the database on every
     added, removed or moved region, whoever writes it)."""
+    read = session.info.pop(_READ_WITH_DEVICE, None)
+    if read is not None and read[0] is _transaction_of(session) and read[1] == user.id:
+        # Read with the device, in this transaction: a stamp read earlier only leaves a newer scope rebuilt.
+        return (user.role, user.region_id, user.enterprise_id, *read[2])
     row = session.execute(_SCOPE_STAMP, {"inspector_id": user.id}).one()
     return (user.role, user.region_id, user.enterprise_id, *tuple(row))
 

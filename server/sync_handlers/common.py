@@ -17,7 +17,7 @@ from server.domain.inspections import InspectionKind, is_sealed
 from server.domain.limits import TEXT_LIMITS
 from server.domain.roles import Role
 from server.errors import field_too_long
-from server.models import CatalogueItem, Enterprise, Inspection, InspectionParticipant, ItemResult
+from server.models import Catalogue, CatalogueItem, Enterprise, Inspection, InspectionParticipant, ItemResult
 from server.models.base import Base, SyncMixin
 from server.sync_handlers.bulk import insert_tables
 from server.sync_handlers.changes import reserve
@@ -527,6 +527,29 @@ def catalogue_items(session: Session, catalogue_id: uuid.UUID) -> dict[str, Any]
     so safe to keep for the batch)."""
     return cast(dict[str, Any], cached(session, ("items", catalogue_id), lambda: {
         i.code: i for i in session.execute(_ITEMS, {"catalogue_id": catalogue_id})}))  # fmt: skip
+
+
+#: A catalogue version with the same columns of its items: a new inspection checks its catalogue exists, and its
+#: answers and submission are then checked against the items (one read instead of two).
+_CATALOGUE_WITH_ITEMS = (
+    sa.select(Catalogue, *_ITEMS.selected_columns)
+    .outerjoin(CatalogueItem, CatalogueItem.catalogue_id == Catalogue.id)
+    .where(Catalogue.id == sa.bindparam("catalogue_id", type_=Catalogue.id.type))
+    .order_by(CatalogueItem.ordinal)
+)
+
+
+def catalogue_with_items(session: Session, catalogue_id: uuid.UUID) -> Catalogue | None:
+    """A catalogue version (None when there is none), its items kept for the batch as ``catalogue_items`` gives
+    them, from the same read."""
+    cache = session.info.setdefault(CACHE, {})
+    if ("items", catalogue_id) in cache:
+        return session.get(Catalogue, catalogue_id)
+    rows = session.execute(_CATALOGUE_WITH_ITEMS, {"catalogue_id": catalogue_id}).all()
+    if not rows:
+        return None
+    cache["items", catalogue_id] = {row.code: row for row in rows if row.code is not None}
+    return cast(Catalogue, rows[0][0])
 
 
 def catalogue_codes(session: Session, catalogue_id: uuid.UUID) -> frozenset[str]:

@@ -16,7 +16,6 @@ from server.domain.applicability import ApplicabilityRule, applicable_items
 from server.domain.clearance import ItemResultValue
 from server.domain.inspections import MIN_INSPECTORS, InspectionKind, InspectionStatus
 from server.models import (
-    Catalogue,
     Device,
     Hazard,
     Inspection,
@@ -40,6 +39,7 @@ from server.sync_handlers.common import (
     cached,
     catalogue_codes,
     catalogue_items,
+    catalogue_with_items,
     find,
     inspection_visible,
     json_size,
@@ -147,7 +147,7 @@ class InspectionHandler:
             raise problems.forbidden()
         if inspection is None:
             enterprise = visible_enterprise(session, scope, data["enterprise_id"])
-            catalogue = session.get(Catalogue, data["catalogue_id"])
+            catalogue = catalogue_with_items(session, data["catalogue_id"])
             if catalogue is None:
                 raise problems.missing_reference(entity="catalogue", id=data["catalogue_id"])
             inspection = Inspection(

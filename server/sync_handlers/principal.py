@@ -16,7 +16,7 @@ __all__ = ["Scope", "authenticate", "scope_of"]
 
 def authenticate() -> Principal:
     """The principal of the request's bearer token (401 problems when missing or revoked)."""
-    device = bearer_device(allow_revoked=True)
+    device = bearer_device(allow_revoked=True, with_scope_stamp=True)
     principal = principal_for(db.session, device, scope_cache())
     if device.revoked_at is not None:
         # A revoked tablet's pushes are kept for review, never applied (the engine quarantines them).
