@@ -38,8 +38,8 @@ from server.sync_handlers.common import (
     bump_version,
     cached,
     catalogue_codes,
+    catalogue_exists,
     catalogue_items,
-    catalogue_with_items,
     find,
     inspection_visible,
     json_size,
@@ -147,12 +147,11 @@ class InspectionHandler:
             raise problems.forbidden()
         if inspection is None:
             enterprise = visible_enterprise(session, scope, data["enterprise_id"])
-            catalogue = catalogue_with_items(session, data["catalogue_id"])
-            if catalogue is None:
+            if not catalogue_exists(session, data["catalogue_id"]):
                 raise problems.missing_reference(entity="catalogue", id=data["catalogue_id"])
             inspection = Inspection(
-                id=mutation.id, enterprise=enterprise, catalogue=catalogue, kind=InspectionKind(data["kind"]),
-                enterprise_id=enterprise.id, catalogue_id=catalogue.id,
+                id=mutation.id, enterprise=enterprise, kind=InspectionKind(data["kind"]),
+                enterprise_id=enterprise.id, catalogue_id=data["catalogue_id"],
                 status=InspectionStatus.draft, created_by_id=scope.user_id, device_id=principal.device_id,
                 started_at=data["started_at"], received_at=utcnow(),
             )  # fmt: skip
