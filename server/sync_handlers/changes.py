@@ -1,9 +1,10 @@
 """Change numbers in commit order: each writing transaction numbers its synced rows just before commit,
 under the one-row counter's lock, which it then holds until the commit itself.
 
-A push numbers its rows earlier, as each flush writes them (``number_on_flush``): the counter's lock is
-then held from the batch's one flush to the commit, a few statements later, and the rows are inserted
-with their number instead of inserted and then updated."""
+A push numbers its rows earlier, as they are written, so that they are inserted with their number instead of
+inserted and then updated: its new rows as the one statement that inserts them takes the numbers
+(``server.sync_handlers.bulk.insert_tables``), any other row as the batch's flush writes it
+(``number_on_flush``). The counter's lock is then held from there to the commit, a few statements later."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.models import ChangeCounter
 from server.models.base import SyncMixin
+from server.sync_handlers.bulk import Numbering, take_numbers
 
 _TOUCHED = "sync_touched_rows"
 _NUMBERING = "sync_numbering"
@@ -27,21 +29,14 @@ def number_on_flush(session: Session) -> None:
     session.info[_ON_FLUSH] = True
 
 
+#: Change numbers: the one-row counter each writing transaction increments (see the module docstring).
+CHANGE_NUMBERS = Numbering("change_no", cast(sa.Table, ChangeCounter.__table__))
+
+
 def reserve(session: Session, count: int) -> int:
     """Take ``count`` consecutive change numbers and return the first; the counter's row stays locked by
     this transaction until it ends, so no transaction committing later can hold lower numbers."""
-    table = cast(sa.Table, ChangeCounter.__table__)
-    top = (
-        session.connection()
-        .execute(
-            sa.update(table)
-            .where(table.c.id == 1)
-            .values(value=table.c.value + count)
-            .returning(table.c.value)
-        )
-        .scalar_one()
-    )
-    return int(top) - count + 1
+    return take_numbers(session.connection(), CHANGE_NUMBERS, count)
 
 
 def _number_before_flush(session: Session, _context: Any, _instances: Any) -> None:

@@ -20,7 +20,7 @@ from server.errors import field_too_long
 from server.models import Catalogue, CatalogueItem, Enterprise, Inspection, InspectionParticipant, ItemResult
 from server.models.base import Base, SyncMixin
 from server.sync_handlers.bulk import insert_tables
-from server.sync_handlers.changes import reserve
+from server.sync_handlers.changes import CHANGE_NUMBERS
 from server.sync_handlers.principal import Scope
 from server.sync_handlers.pull_rows import json_ready
 from sync import problems
@@ -411,14 +411,12 @@ def write_staged(session: Session) -> None:
         writes.append((model.__table__, columns))
         if model is Inspection:
             writes.append(_participant_columns(rows))
-    # The counter stays locked until the commit, and every other push waits for it: the rows are numbered only
-    # once everything else of the statement is ready.
-    number = reserve(session, sum(len(rows) for rows in staged.values()))
+    # The counter stays locked until the commit, and every other push waits for it: it is taken only once
+    # everything else of the statement is ready (on PostgreSQL by the statement itself).
+    insert_tables(session.connection(), writes, CHANGE_NUMBERS)
     for rows, change_numbers in numbered:
-        for index, row in enumerate(rows):
-            row.change_no = change_numbers[index] = number
-            number += 1
-    insert_tables(session.connection(), writes)
+        for row, number in zip(rows, change_numbers, strict=True):
+            row.change_no = number
 
 
 def _participant_columns(inspections: list[Inspection]) -> tuple[sa.Table, dict[str, list[Any]]]:

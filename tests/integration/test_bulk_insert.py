@@ -18,8 +18,17 @@ from hypothesis import strategies as st
 from server.domain.hazards import HazardLevel, HazardState
 from server.domain.limits import NOTE
 from server.extensions import BinaryArray, db
-from server.models import Enterprise, Hazard, HazardEvent, Inspection, InspectionParticipant, ItemResult
+from server.models import (
+    ChangeCounter,
+    Enterprise,
+    Hazard,
+    HazardEvent,
+    Inspection,
+    InspectionParticipant,
+    ItemResult,
+)
 from server.sync_handlers.bulk import insert_tables
+from server.sync_handlers.changes import CHANGE_NUMBERS
 from server.sync_handlers.common import _check_lengths
 from sync.problems import Problem
 from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch
@@ -151,6 +160,49 @@ def test_inspections_and_participants_without_ids_read_back_alike(app: Flask) ->
         assert all(r.id is not None for r in read)
         db.session.rollback()
         assert db.session.get(Enterprise, enterprise_id) is not None
+
+
+def test_rows_numbered_as_they_are_written_take_the_counters_next_numbers_table_after_table(
+    app: Flask,
+) -> None:
+    """With a numbering, the rows' numbers follow the counter, the tables in the order given and each table's rows
+    in theirs; a table without the column (participants) takes none; the counter moves by the rows numbered."""
+    with app.app_context():
+        inspection_id, _enterprise = _stored_inspection(app)
+        connection = db.session.connection()
+        before = connection.execute(sa.select(ChangeCounter.value)).scalar_one()
+        now = datetime.now(UTC)
+        answers = [
+            {"id": uuid.uuid4(), "inspection_id": inspection_id, "item_code": f"Z{n}", "result": "compliant",
+             "note": None, "answered_at": now, "row_version": 1, "change_no": None, "deleted_at": None,
+             "created_at": now, "updated_at": now}
+            for n in range(3)
+        ]  # fmt: skip
+        people = [{"inspection_id": inspection_id, "ordinal": 20, "role": "inspector", "user_id": None,
+                   "name": "赵六", "badge_no": None}]  # fmt: skip
+        answer_columns = {key: [row[key] for row in answers] for key in answers[0]}
+        first = insert_tables(
+            connection,
+            [(ItemResult.__table__, answer_columns),
+             (InspectionParticipant.__table__, {key: [row[key] for row in people] for key in people[0]})],
+            CHANGE_NUMBERS,
+        )  # fmt: skip
+        assert first == before + 1
+        assert answer_columns["change_no"] == [before + 1, before + 2, before + 3]
+        stored = dict(
+            connection.execute(
+                sa.select(ItemResult.item_code, ItemResult.change_no).where(
+                    ItemResult.id.in_([a["id"] for a in answers])
+                )
+            ).all()
+        )
+        assert stored == {"Z0": before + 1, "Z1": before + 2, "Z2": before + 3}
+        assert connection.execute(sa.select(ChangeCounter.value)).scalar_one() == before + 3
+        # Nothing numbered: the counter is left alone.
+        assert insert_tables(connection, [(InspectionParticipant.__table__, {
+            key: [{**row, "ordinal": 21}[key] for row in people] for key in people[0]})], CHANGE_NUMBERS) is None  # fmt: skip
+        assert connection.execute(sa.select(ChangeCounter.value)).scalar_one() == before + 3
+        db.session.rollback()
 
 
 def test_a_text_too_long_for_its_column_is_refused_not_cut(app: Flask) -> None:
