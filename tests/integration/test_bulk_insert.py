@@ -18,15 +18,8 @@ from hypothesis import strategies as st
 from server.domain.hazards import HazardLevel, HazardState
 from server.domain.limits import NOTE
 from server.extensions import BinaryArray, db
-from server.models import (
-    ChangeCounter,
-    Enterprise,
-    Hazard,
-    HazardEvent,
-    Inspection,
-    InspectionParticipant,
-    ItemResult,
-)
+from server.models import Enterprise, Hazard, HazardEvent, Inspection, InspectionParticipant, ItemResult
+from server.models.sync_state import ChangeCounter
 from server.sync_handlers.bulk import insert_tables
 from server.sync_handlers.changes import CHANGE_NUMBERS
 from server.sync_handlers.common import _check_lengths
