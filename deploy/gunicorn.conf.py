@@ -12,7 +12,8 @@ from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(4, multiprocessing.cpu_count() * 2))
-worker_class = "gthread"
+# A gthread worker that takes a new connection only while it has a thread free (server/serving.py says why).
+worker_class = "server.serving.BalancedThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 # Photo uploads from a slow field connection can take a while; resumable PUTs keep each request short.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 120)
