@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from marshmallow import RAISE, Schema, ValidationError, missing, validate
 from marshmallow import fields as ma_fields
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, joinedload
 
 from server.domain.inspections import InspectionKind, is_sealed
@@ -256,7 +257,8 @@ def _load_prefetched(session: Session) -> None:
     models = tuple(wanted)
     found: dict[int, set[uuid.UUID]] = {}
     params = {f"ids_{index}": list(wanted[model]) for index, model in enumerate(models)}
-    for index, row_id in session.execute(_existing_ids(models), params):
+    arrays = session.get_bind().dialect.name == "postgresql"
+    for index, row_id in session.execute(_existing_ids(models, arrays), params):
         found.setdefault(index, set()).add(row_id)
     absent = session.info.setdefault(ABSENT, set())
     for index, model in enumerate(models):
@@ -276,16 +278,23 @@ _WITH_PREFETCHED: dict[Any, tuple[Any, ...]] = {
 
 
 @functools.lru_cache(maxsize=32)
-def _existing_ids(models: tuple[Any, ...]) -> Any:
+def _existing_ids(models: tuple[Any, ...], arrays: bool) -> Any:
     """(position of the model, id) of the rows of each model among its ids (built once per set of models)."""
     return sa.union_all(
         *(
-            sa.select(sa.literal(index, sa.Integer), model.id).where(
-                model.id.in_(sa.bindparam(f"ids_{index}", expanding=True))
-            )
+            sa.select(sa.literal(index, sa.Integer), model.id).where(among(model.id, f"ids_{index}", arrays))
             for index, model in enumerate(models)
         )
     )
+
+
+def among(column: Any, name: str, arrays: bool) -> Any:
+    """``column`` is one of the values of the list parameter ``name``: on PostgreSQL (``arrays``) one array
+    parameter, so the statement's text is the same for any number of values and the database and the driver
+    reuse its plan and conversion (a batch names up to 500 ids); elsewhere an expanding IN."""
+    if arrays:
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
 
 
 def find(session: Session, model: Any, row_id: uuid.UUID) -> Any:

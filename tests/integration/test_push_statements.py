@@ -63,6 +63,24 @@ def test_the_batch_rows_are_looked_up_in_one_statement_and_new_ones_are_not_load
         assert {i.status for i in stored} == {InspectionStatus.submitted}
 
 
+def test_the_lookup_of_a_batch_rows_reads_the_same_on_postgresql_whatever_their_number(app: Flask) -> None:
+    """On PostgreSQL each table's ids go as one array parameter: the statement's text is the same for 1 or 3
+    inspections (before, an IN list of one parameter per id: a new text, parsed and planned anew, for each number
+    of ids, up to 500 a batch); other engines keep the IN list."""
+    lookups = []
+    for count in (1, 3):
+        _device, _ids, seen = _push_whole_inspections(app, count)
+        lookups += [s for s in seen if s.startswith("SELECT") and " UNION ALL " in s]
+    assert len(lookups) == 2, lookups
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    if postgres:
+        assert lookups[0] == lookups[1], lookups
+        assert " IN (" not in lookups[0] and "= ANY (" in lookups[0], lookups[0]
+    else:
+        assert lookups[0] != lookups[1] and " IN (" in lookups[0], lookups
+
+
 def _catalogue_reads(seen: list[str]) -> list[str]:
     return [s for s in seen if s.startswith("SELECT") and re.search(r"\bFROM catalogue(_item)?\b", s)]
 
