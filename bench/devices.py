@@ -180,6 +180,7 @@ def run(args: argparse.Namespace) -> None:
             wait_until_idle(process.pid)
             go.wait()
             database_before = database_cpu(database_url)
+            workers_before = process_cpu_seconds(process.pid)
             started, server_cpu, client_cpu = (
                 time.perf_counter(),
                 group_cpu_seconds(process.pid),
@@ -192,6 +193,18 @@ def run(args: argparse.Namespace) -> None:
                 push_client_cpu = time.process_time() - client_cpu
                 push_database = sum(
                     cpu - database_before.get(pid, 0.0) for pid, cpu in database_cpu(database_url).items()
+                )
+                # A worker that took most of the devices' connections serves them on one core while others idle.
+                shares = sorted(
+                    (
+                        cpu - workers_before.get(pid, 0.0)
+                        for pid, cpu in process_cpu_seconds(process.pid).items()
+                    ),
+                    reverse=True,
+                )
+                print(
+                    "  pushes alone, CPU of each gunicorn process (s): "
+                    + " ".join(f"{cpu:.2f}" for cpu in shares)
                 )
             for thread in threads:
                 thread.join()
@@ -241,15 +254,21 @@ def wait_until_idle(group: int, timeout: float = 60.0) -> None:
 def group_cpu_seconds(group: int) -> float:
     """CPU seconds (user + system) used so far by the live processes of process group ``group`` (Linux /proc;
     0 elsewhere): the server's share of the machine during the run."""
-    total = 0
+    return sum(process_cpu_seconds(group).values())
+
+
+def process_cpu_seconds(group: int) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each live process of process group ``group`` (Linux /proc;
+    none elsewhere): how evenly gunicorn's workers share the work."""
+    used = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[2]) == group:  # fields after the name: state, ppid, pgrp, ... utime at 11, stime at 12
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.0
+            used[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
 
 
 def database_cpu(database_url: str) -> dict[int, float]:
