@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.orm.attributes import manager_of_class
@@ -26,6 +27,23 @@ class Base(DeclarativeBase):
     """Base of every model; its metadata carries the naming convention."""
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def one_of(column: Any, name: str, *, arrays: bool, values: Any = None) -> sa.ColumnElement[bool]:
+    """SQL: ``column`` is one of the list parameter ``name`` (bound to ``values`` when given). With ``arrays`` (on
+    PostgreSQL) one array parameter: the statement's text is the same for any number of values, so the database
+    and the driver reuse its plan and conversion, and thousands of values are not rendered one by one; elsewhere
+    an expanding IN."""
+    if arrays:
+        return column == sa.any_(sa.bindparam(name, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, values, expanding=True))
+
+
+def none_of(column: Any, name: str, *, arrays: bool, values: Any = None) -> sa.ColumnElement[bool]:
+    """SQL: ``column`` is none of the list parameter ``name``, passed as ``one_of`` passes it."""
+    if arrays:
+        return column != sa.all_(sa.bindparam(name, values, type_=postgresql.ARRAY(column.type)))
+    return column.not_in(sa.bindparam(name, values, expanding=True))
 
 
 def utcnow() -> datetime:

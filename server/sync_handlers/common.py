@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from marshmallow import RAISE, Schema, ValidationError, missing, validate
 from marshmallow import fields as ma_fields
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, joinedload
 
 from server.domain.inspections import InspectionKind, is_sealed
@@ -19,7 +18,7 @@ from server.domain.limits import TEXT_LIMITS
 from server.domain.roles import Role
 from server.errors import field_too_long
 from server.models import Catalogue, CatalogueItem, Enterprise, Inspection, InspectionParticipant, ItemResult
-from server.models.base import Base, SyncMixin
+from server.models.base import Base, SyncMixin, one_of
 from server.sync_handlers.bulk import insert_tables
 from server.sync_handlers.changes import CHANGE_NUMBERS
 from server.sync_handlers.principal import Scope
@@ -282,19 +281,12 @@ def _existing_ids(models: tuple[Any, ...], arrays: bool) -> Any:
     """(position of the model, id) of the rows of each model among its ids (built once per set of models)."""
     return sa.union_all(
         *(
-            sa.select(sa.literal(index, sa.Integer), model.id).where(among(model.id, f"ids_{index}", arrays))
+            sa.select(sa.literal(index, sa.Integer), model.id).where(
+                one_of(model.id, f"ids_{index}", arrays=arrays)
+            )
             for index, model in enumerate(models)
         )
     )
-
-
-def among(column: Any, name: str, arrays: bool) -> Any:
-    """``column`` is one of the values of the list parameter ``name``: on PostgreSQL (``arrays``) one array
-    parameter, so the statement's text is the same for any number of values and the database and the driver
-    reuse its plan and conversion (a batch names up to 500 ids); elsewhere an expanding IN."""
-    if arrays:
-        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
-    return column.in_(sa.bindparam(name, expanding=True))
 
 
 def find(session: Session, model: Any, row_id: uuid.UUID) -> Any:
