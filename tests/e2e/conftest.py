@@ -6,6 +6,7 @@ Outside CI these tests skip when /usr/bin/chromium is absent; in CI (CI=true) th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -262,6 +263,26 @@ def sign_pad(page: Any, test_id: str, wiggle: int) -> None:
     page.mouse.up()
     pad.locator("text=确认签名").click()
     page.wait_for_selector(f"[data-testid='{test_id}'].signed")
+
+
+# The app retries a busy or unreachable server by itself (each request backs off up to a minute, then the
+# round is retried on the scheduler's doubling delay), so how long a sync takes depends on the machine. A test
+# waits for the outcome the inspector sees; this deadline only ends the wait for an app that is stuck.
+SYNC_DEADLINE_MS = 180_000
+
+
+def wait_for_sync(locator: Any, expected: str | re.Pattern[str]) -> None:
+    """Until ``locator`` shows ``expected``: a state the app's own syncing reaches, however loaded the machine."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_have_text(expected, timeout=SYNC_DEADLINE_MS)
+
+
+def wait_until_sent(page: Any, *, photos: bool = True) -> None:
+    """Until no change (and, with ``photos``, no photo) waits on the tablet, as its status panel shows."""
+    wait_for_sync(page.locator("[data-testid=unsent-changes]"), "0")
+    if photos:
+        wait_for_sync(page.locator("[data-testid=unsent-photos]"), re.compile(r"^0 "))
 
 
 def wait_for_service_worker(page: Any) -> None:

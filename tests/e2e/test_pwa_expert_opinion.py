@@ -18,6 +18,7 @@ from tests.e2e.conftest import (
     sign_pad,
     start_inspection,
     wait_for_service_worker,
+    wait_until_sent,
 )
 
 pytestmark = pytest.mark.e2e
@@ -58,11 +59,7 @@ def test_an_opinion_written_offline_arrives_sealed_with_its_inspection(
     page.wait_for_selector("li[data-inspection-id]")
 
     page.context.set_offline(False)
-    for _ in range(300):
-        if page.locator("[data-testid=unsent-changes]").inner_text() == "0":
-            break
-        page.wait_for_timeout(100)
-    assert page.locator("[data-testid=unsent-changes]").inner_text() == "0"
+    wait_until_sent(page, photos=False)
 
     engine = sa.create_engine(live_server.env["DATABASE_URL"])
     try:

@@ -34,6 +34,8 @@ from tests.e2e.conftest import (
     sign_pad,
     start_inspection,
     wait_for_service_worker,
+    wait_for_sync,
+    wait_until_sent,
 )
 
 pytestmark = pytest.mark.e2e
@@ -46,19 +48,6 @@ GPS = {
 def _photo(path: Path, colour: tuple[int, int, int]) -> str:
     Image.new("RGB", (1200, 900), colour).save(path, "JPEG", quality=80)
     return str(path)
-
-
-def _wait_all_sent(page: Any, rounds: int = 400) -> None:
-    """Until nothing waits on the tablet (the app syncs by itself; the loop only watches)."""
-    for _ in range(rounds):
-        if page.locator("[data-testid=unsent-changes]").inner_text() == "0" and page.locator(
-            "[data-testid=unsent-photos]"
-        ).inner_text().startswith("0 "):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(
-        f"still waiting: {page.locator('[data-testid=unsent-changes]').inner_text()} changes"
-    )
 
 
 def _save_hazard(page: Any, code: str, fields: dict[str, str]) -> None:
@@ -113,11 +102,7 @@ def test_an_offline_day_cut_mid_work_arrives_submitted_and_sealed_over_several_p
         answer(page, code, "compliant")
     # Online: the app sends as it goes; the sync state stays in view on the checklist (sticky bar).
     badge = page.locator("[data-testid=inspection-bar] [data-testid=sync-badge]")
-    for _ in range(200):
-        if badge.inner_text() == "已全部同步":
-            break
-        page.wait_for_timeout(100)
-    assert badge.inner_text() == "已全部同步"
+    wait_for_sync(badge, "已全部同步")
     online_pushes = len(pushes)
     assert online_pushes >= 1
 
@@ -181,7 +166,7 @@ def test_an_offline_day_cut_mid_work_arrives_submitted_and_sealed_over_several_p
     page.wait_for_selector("li[data-inspection-id]")
 
     context.set_offline(False)  # back in range: the app sends the rest by itself
-    _wait_all_sent(page)
+    wait_until_sent(page)
     assert len(pushes) > online_pushes  # more than one push carried this outbox
 
     engine = _engine(live_server)
@@ -289,7 +274,7 @@ def test_typing_survives_a_kill_and_a_change_of_mind_withdraws_the_saved_hazard(
 
     again.set_offline(False)
     page.click("text=返回")
-    _wait_all_sent(page)
+    wait_until_sent(page)
     engine = _engine(live_server)
     try:
         with engine.connect() as conn:

@@ -32,6 +32,7 @@ from tests.e2e.conftest import (
     sign_pad,
     signed_payload,
     wait_for_service_worker,
+    wait_until_sent,
 )
 
 pytestmark = pytest.mark.e2e
@@ -152,13 +153,7 @@ def test_offline_inspection_survives_a_restart_and_arrives_once(
     assert int(page.locator("[data-testid=unsent-changes]").inner_text()) > len(codes)
 
     again.set_offline(False)  # back in range: the app syncs by itself on `online`
-    for _ in range(300):
-        changes = page.locator("[data-testid=unsent-changes]").inner_text()
-        if changes == "0" and page.locator("[data-testid=unsent-photos]").inner_text().startswith("0 "):
-            break
-        page.wait_for_timeout(100)
-    assert page.locator("[data-testid=unsent-changes]").inner_text() == "0"
-    assert page.locator("[data-testid=unsent-photos]").inner_text().startswith("0 ")
+    wait_until_sent(page)
     # Pulled back: the home list now shows the enterprise's open hazard, its deadline and the inspection.
     row = page.locator("li[data-enterprise-id]", has_text=ENTERPRISE)
     row.locator("[data-testid=open-hazards]").wait_for(timeout=20_000)

@@ -13,22 +13,13 @@ from PIL import Image
 
 from server.models import Enterprise, Hazard, HazardEvent
 from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import LiveServer, answer, sign_in_app, sign_pad, start_inspection
+from tests.e2e.conftest import LiveServer, answer, sign_in_app, sign_pad, start_inspection, wait_until_sent
 
 pytestmark = pytest.mark.e2e
 
 
 def _engine(live_server: LiveServer) -> sa.Engine:
     return sa.create_engine(live_server.env["DATABASE_URL"])
-
-
-def _wait_until_sent(page: Any) -> None:
-    """Until the tablet has no unsent change left (it syncs by itself when the network returns)."""
-    for _ in range(300):
-        if page.locator("[data-testid=unsent-changes]").inner_text() == "0":
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the tablet did not send its changes")
 
 
 def test_an_inspector_accepts_a_reported_fix_offline_on_a_look_back_visit(
@@ -64,7 +55,7 @@ def test_an_inspector_accepts_a_reported_fix_offline_on_a_look_back_visit(
     page.goto(f"{live_server.url}/app/")
     page.wait_for_selector("[data-testid=unsent-changes]")
     page.click("text=立即同步")
-    _wait_until_sent(page)
+    wait_until_sent(page, photos=False)
     engine = _engine(live_server)
     try:
         with engine.connect() as conn:
@@ -151,7 +142,7 @@ def test_a_hazard_found_offline_is_fixed_by_the_enterprise_accepted_on_the_web_a
     page.locator("button.submit").click()
     page.wait_for_selector("li[data-inspection-id]")
     page.context.set_offline(False)  # back in range: the app sends everything by itself
-    _wait_until_sent(page)
+    wait_until_sent(page, photos=False)
     engine = _engine(live_server)
     try:
         with engine.connect() as conn:
