@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/devices.py [--devices 4] [--inspections 20] [--photos-per-hazard 3] [--workers 4]
                                       [--database postgresql|sqlite] [--split] [--warm] [--batch-size 200]
+                                      [--rounds 1] [--trivial-seconds 5]
 
 Each device records its inspections offline first (every applicable item answered, a hazard per
 non-compliant item, photos per hazard), then all devices sync concurrently. Prints inspections/s,
@@ -12,6 +13,11 @@ leaves photos out; `--split` has every device push before any device pulls, so t
 on its own; `--warm` has each device sync one inspection before the clock starts). CPU per inspection is printed
 for gunicorn, the devices and, on PostgreSQL, the database's backends (the part of wall × cores the app's own CPU
 does not explain).
+
+With `--split`, a pushed inspection's cost by rates (trivial GETs/s against inspections/s pushed) is printed too.
+One push phase of 20 devices lasts about a second, so one disturbed second of a shared machine moves it by a
+fifth: `--rounds K` has every device record and push `--inspections` K times, each round followed by its own
+trivial-GET measurement, and prints every round's figure and their median.
 """
 
 from __future__ import annotations
@@ -97,7 +103,7 @@ class TimedTransport(UrllibTransport):
 def prepare_device(
     url: str, username: str, folder: Path, args: argparse.Namespace, seed: int
 ) -> dict[str, Any]:
-    """Register, pull, and record the day's inspections offline (nothing timed yet)."""
+    """Register, pull, and sync the --warm inspection (nothing timed yet); record_round() records the day."""
     latencies: list[float] = []
     transport = TimedTransport(url, latencies)
     folder = folder / f"device{seed:03d}"  # one outbox (and photo folder) per device
@@ -121,11 +127,16 @@ def prepare_device(
         client.upload_blobs()
         client.push(args.batch_size)
     warm_seqs = outbox.last_acked_seq
-    made = record(args.inspections)
     latencies.clear()
     transport.pulls = 0
-    return {"username": username, "client": client, "transport": transport, "outbox": outbox, "made": made, "latencies": latencies,
-            "seqs": outbox.pending_count(), "device_id": outbox.device_id, "warm": warm, "warm_seqs": warm_seqs}  # fmt: skip
+    return {"username": username, "client": client, "transport": transport, "outbox": outbox, "made": [], "latencies": latencies,
+            "seqs": 0, "device_id": outbox.device_id, "warm": warm, "warm_seqs": warm_seqs, "record": record}  # fmt: skip
+
+
+def record_round(device: dict[str, Any], count: int) -> None:
+    """Record ``count`` more inspections offline on ``device`` (nothing timed: the clock starts after)."""
+    device["made"] += device["record"](count)
+    device["seqs"] += device["outbox"].pending_count()
 
 
 def run(args: argparse.Namespace) -> None:
@@ -144,6 +155,8 @@ def run(args: argparse.Namespace) -> None:
             ready = threading.Barrier(args.devices + 1)
             go = threading.Barrier(args.devices + 1)
             pushed = threading.Barrier(args.devices + 1)
+            # A round's trivial GETs are measured with nothing else running.
+            measured = threading.Barrier(args.devices + 1)
 
             def work(slot: int) -> None:
                 # Each device lives in its own thread: its outbox is a SQLite connection of that thread.
@@ -152,19 +165,23 @@ def run(args: argparse.Namespace) -> None:
                     devices[slot] = prepare_device(url, username, root, args, seed=slot)
                 finally:
                     ready.wait()
-                go.wait()
-                try:
-                    client = devices[slot]["client"]
+                client = devices[slot]["client"]
+                for _ in range(args.rounds):
+                    record_round(devices[slot], args.inspections)
+                    go.wait()
+                    try:
+                        if args.split:
+                            client.upload_blobs()
+                            client.push(args.batch_size)
+                        else:
+                            devices[slot]["summary"] = client.sync(batch_size=args.batch_size)
+                    except Exception as error:  # reported, not raised: the figures say what failed
+                        errors.append(f"{username}: {error!r}")
                     if args.split:
-                        client.upload_blobs()
-                        client.push(args.batch_size)
-                    else:
-                        devices[slot]["summary"] = client.sync(batch_size=args.batch_size)
-                except Exception as error:  # reported, not raised: the figures say what failed
-                    errors.append(f"{username}: {error!r}")
+                        pushed.wait()
+                        measured.wait()
                 try:
-                    if args.split:
-                        pushed.wait()  # every device has pushed: now all pull
+                    if args.split:  # every device has pushed: now all pull
                         client.pull()
                 except Exception as error:
                     errors.append(f"{username} (pull): {error!r}")
@@ -174,45 +191,35 @@ def run(args: argparse.Namespace) -> None:
             threads = [threading.Thread(target=work, args=(slot,)) for slot in range(args.devices)]
             for thread in threads:
                 thread.start()
-            ready.wait()  # every device has recorded its day offline
+            ready.wait()  # every device has registered
             # gunicorn answers once its first worker is up: the others may still be importing the app, CPU that
             # is no push's. The clock starts once the server is idle.
             wait_until_idle(process.pid)
-            go.wait()
-            database_before = database_cpu(database_url)
-            workers_before = process_cpu_seconds(process.pid)
-            started, server_cpu, client_cpu = (
-                time.perf_counter(),
-                group_cpu_seconds(process.pid),
-                time.process_time(),
-            )
+            rounds: list[dict[str, Any]] = []
             if args.split:
-                pushed.wait()
-                push_seconds = time.perf_counter() - started
-                push_cpu = group_cpu_seconds(process.pid) - server_cpu
-                push_client_cpu = time.process_time() - client_cpu
-                push_database = sum(
-                    cpu - database_before.get(pid, 0.0) for pid, cpu in database_cpu(database_url).items()
-                )
+                for number in range(1, args.rounds + 1):
+                    go.wait()  # the devices have recorded this round's inspections
+                    before = snapshot(process.pid, database_url)
+                    pushed.wait()
+                    rounds.append(used(before, snapshot(process.pid, database_url)))
+                    if args.rounds > 1:  # each round's own trivial rate, measured right after its pushes
+                        rounds[-1]["trivial"] = trivial_rate(url, args.devices, args.trivial_seconds)[0]
+                    if number == args.rounds:
+                        # The pulls' clock: they start as soon as the devices pass the barrier.
+                        before = snapshot(process.pid, database_url)
+                    measured.wait()
                 # A worker that took most of the devices' connections serves them on one core while others idle.
-                shares = sorted(
-                    (
-                        cpu - workers_before.get(pid, 0.0)
-                        for pid, cpu in process_cpu_seconds(process.pid).items()
-                    ),
-                    reverse=True,
-                )
-                print(
-                    "  pushes alone, CPU of each gunicorn process (s): "
-                    + " ".join(f"{cpu:.2f}" for cpu in shares)
-                )
+                print("  pushes alone, CPU of each gunicorn process (s): "
+                      + " ".join(f"{cpu:.2f}" for cpu in rounds[0]["workers"]))  # fmt: skip
+            else:
+                before = snapshot(process.pid, database_url)
+                go.wait()
             for thread in threads:
                 thread.join()
-            seconds = time.perf_counter() - started
-            server_cpu = group_cpu_seconds(process.pid) - server_cpu
-            client_cpu = time.process_time() - client_cpu
-            database_after = database_cpu(database_url)
-            database = sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items())
+            whole = used(before, snapshot(process.pid, database_url))
+            push = {key: sum(r[key] for r in rounds) for key in ("seconds", "server", "client", "database")}
+            seconds, server_cpu, client_cpu, database = (whole[key] + push.get(key, 0.0)
+                                                         for key in ("seconds", "server", "client", "database"))  # fmt: skip
             inspections = sum(len(d["made"]) for d in devices)
             print(f"  CPU per inspection: gunicorn {server_cpu / inspections * 1000:6.1f} ms   devices (this process) "
                   f"{client_cpu / inspections * 1000:6.1f} ms   database {database / inspections * 1000:6.1f} ms   "
@@ -226,19 +233,58 @@ def run(args: argparse.Namespace) -> None:
                 print(f"  gunicorn CPU per trivial request {per_request * 1000:6.2f} ms: one inspection's sync costs "
                       f"{server_cpu / inspections / per_request:5.1f} trivial requests of server CPU")  # fmt: skip
                 if args.split:
-                    pull_cpu = server_cpu - push_cpu
-                    print(f"  pushes alone (every device, then every device pulls): {inspections / push_seconds:7.1f} "
+                    push_cpu, pull_cpu = push["server"], whole["server"]
+                    print(f"  pushes alone (every device, then every device pulls): {inspections / push['seconds']:7.1f} "
                           f"inspections/s, gunicorn CPU per inspection {push_cpu / inspections * 1000:6.1f} ms = "
                           f"{push_cpu / inspections / per_request:5.1f} trivial requests; the pulls after: "
                           f"{pull_cpu / inspections * 1000:6.1f} ms = {pull_cpu / inspections / per_request:5.1f} "
                           "trivial requests per inspection")  # fmt: skip
                     print(f"  pushes alone, CPU per inspection: gunicorn {push_cpu / inspections * 1000:6.2f} ms   devices "
-                          f"(this process) {push_client_cpu / inspections * 1000:6.2f} ms   database "
-                          f"{push_database / inspections * 1000:6.2f} ms   wall × cores "
-                          f"{push_seconds * (os.cpu_count() or 1) / inspections * 1000:6.2f} ms")  # fmt: skip
+                          f"(this process) {push['client'] / inspections * 1000:6.2f} ms   database "
+                          f"{push['database'] / inspections * 1000:6.2f} ms   wall × cores "
+                          f"{push['seconds'] * (os.cpu_count() or 1) / inspections * 1000:6.2f} ms")  # fmt: skip
+            if args.split:
+                if args.rounds == 1:
+                    rounds[0]["trivial"] = trivial
+                print_by_rates(rounds, args.devices * args.inspections)
             report(app, devices, errors, seconds, args, trivial)
         finally:
             stop(process)
+
+
+def snapshot(group: int, database_url: str) -> dict[str, Any]:
+    """The clock and the CPU used so far by the server, this process and the database, for used()."""
+    database = database_cpu(database_url)  # (a query: read first on the way in, last on the way out)
+    workers = process_cpu_seconds(group)
+    return {"database": database, "workers": workers, "wall": time.perf_counter(),
+            "server": sum(workers.values()), "client": time.process_time()}  # fmt: skip
+
+
+def used(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What a phase between two snapshots took: seconds, and CPU seconds of gunicorn (with each process's share,
+    largest first), this process and the database's backends."""
+    return {
+        "seconds": after["wall"] - before["wall"],
+        "server": after["server"] - before["server"],
+        "client": after["client"] - before["client"],
+        "database": sum(cpu - before["database"].get(pid, 0.0) for pid, cpu in after["database"].items()),
+        "workers": sorted((cpu - before["workers"].get(pid, 0.0) for pid, cpu in after["workers"].items()),
+                          reverse=True),
+    }  # fmt: skip
+
+
+def print_by_rates(rounds: list[dict[str, Any]], inspections: int) -> None:
+    """The issue's own reckoning of a push: trivial GETs/s against inspections/s pushed, round by round (each
+    round's trivial rate measured right after its pushes), and their median."""
+    ratios = []
+    for number, push in enumerate(rounds, 1):
+        rate = inspections / push["seconds"]
+        ratios.append(push["trivial"] / rate)
+        print(f"  round {number}: pushes {rate:7.1f} inspections/s, trivial GET {push['trivial']:7.1f} requests/s: "
+              f"a pushed inspection costs {ratios[-1]:5.2f} trivial requests by rates")  # fmt: skip
+    if len(ratios) > 1:
+        print(f"  by rates over {len(ratios)} rounds: median {statistics.median(ratios):5.2f} trivial requests "
+              f"(min {min(ratios):5.2f}, max {max(ratios):5.2f})")  # fmt: skip
 
 
 def wait_until_idle(group: int, timeout: float = 60.0) -> None:
@@ -396,9 +442,18 @@ def main() -> int:
         "worker's first push compiles the statements it runs",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="with --split: push rounds of --inspections per device each, every round followed by its own "
+        "trivial-GET measurement; prints each round's cost by rates and their median",
+    )
+    parser.add_argument(
         "--trivial-seconds", type=float, default=5.0, help="how long to measure the trivial GET"
     )
     args = parser.parse_args()
+    if args.rounds < 1 or (args.rounds > 1 and not args.split):
+        parser.error("--rounds needs --split (and at least 1)")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.database == "postgresql" and not postgres_available():
         print("postgresql: not reachable (set BENCH_DATABASE_URL, or use --database sqlite)")
