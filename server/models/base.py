@@ -29,6 +29,12 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def lists_as_arrays(session: Any) -> bool:
+    """Whether ``one_of``/``none_of`` pass their lists as one array parameter on ``session``'s database
+    (PostgreSQL); every caller asks here."""
+    return bool(session.get_bind().dialect.name == "postgresql")
+
+
 def one_of(column: Any, name: str, *, arrays: bool, values: Any = None) -> sa.ColumnElement[bool]:
     """SQL: ``column`` is one of the list parameter ``name`` (bound to ``values`` when given). With ``arrays`` (on
     PostgreSQL) one array parameter: the statement's text is the same for any number of values, so the database

@@ -18,7 +18,7 @@ from server.domain.limits import TEXT_LIMITS
 from server.domain.roles import Role
 from server.errors import field_too_long
 from server.models import Catalogue, CatalogueItem, Enterprise, Inspection, InspectionParticipant, ItemResult
-from server.models.base import Base, SyncMixin, one_of
+from server.models.base import Base, SyncMixin, lists_as_arrays, one_of
 from server.sync_handlers.bulk import insert_tables
 from server.sync_handlers.changes import CHANGE_NUMBERS
 from server.sync_handlers.principal import Scope
@@ -256,7 +256,7 @@ def _load_prefetched(session: Session) -> None:
     models = tuple(wanted)
     found: dict[int, set[uuid.UUID]] = {}
     params = {f"ids_{index}": list(wanted[model]) for index, model in enumerate(models)}
-    arrays = session.get_bind().dialect.name == "postgresql"
+    arrays = lists_as_arrays(session)
     for index, row_id in session.execute(_existing_ids(models, arrays), params):
         found.setdefault(index, set()).add(row_id)
     absent = session.info.setdefault(ABSENT, set())

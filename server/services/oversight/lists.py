@@ -15,7 +15,7 @@ from server.domain import counting
 from server.domain.hazards import OPEN_STATES, HazardLevel, HazardState
 from server.domain.sectors import Sector
 from server.models import Enterprise, Hazard, Region, User
-from server.models.base import none_of, one_of
+from server.models.base import lists_as_arrays, none_of, one_of
 from server.models.enterprise import SECTOR_COLUMNS
 from server.services import DbSession
 from server.services.oversight.clearance import (
@@ -196,7 +196,7 @@ def enterprise_list(
         ]  # fmt: skip
         # On PostgreSQL as one array parameter: a province's ~10,000 ids as as many parameters cost ~0.7 s to
         # render and send.
-        postgres = session.get_bind().dialect.name == "postgresql"
+        postgres = lists_as_arrays(session)
         if 2 * len(keep) > len(verdicts):
             # The verdicts are those of every enterprise in scope: leaving out the fewer that do not match is
             # the same filter, and PostgreSQL checks a short list per row much faster (~20 ms, not ~70 ms).
