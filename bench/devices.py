@@ -209,8 +209,12 @@ def run(args: argparse.Namespace) -> None:
                         before = snapshot(process.pid, database_url)
                     measured.wait()
                 # A worker that took most of the devices' connections serves them on one core while others idle.
+                shares: dict[int, float] = {}
+                for push_round in rounds:
+                    for pid, cpu in push_round["workers"].items():
+                        shares[pid] = shares.get(pid, 0.0) + cpu
                 print("  pushes alone, CPU of each gunicorn process (s): "
-                      + " ".join(f"{cpu:.2f}" for cpu in rounds[0]["workers"]))  # fmt: skip
+                      + " ".join(f"{cpu:.2f}" for cpu in sorted(shares.values(), reverse=True)))  # fmt: skip
             else:
                 before = snapshot(process.pid, database_url)
                 go.wait()
@@ -262,15 +266,14 @@ def snapshot(group: int, database_url: str) -> dict[str, Any]:
 
 def used(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """What a phase between two snapshots took: seconds, and CPU seconds of gunicorn (with each process's share,
-    largest first), this process and the database's backends."""
+    by pid), this process and the database's backends."""
     return {
         "seconds": after["wall"] - before["wall"],
         "server": after["server"] - before["server"],
         "client": after["client"] - before["client"],
         "database": sum(cpu - before["database"].get(pid, 0.0) for pid, cpu in after["database"].items()),
-        "workers": sorted((cpu - before["workers"].get(pid, 0.0) for pid, cpu in after["workers"].items()),
-                          reverse=True),
-    }  # fmt: skip
+        "workers": {pid: cpu - before["workers"].get(pid, 0.0) for pid, cpu in after["workers"].items()},
+    }
 
 
 def print_by_rates(rounds: list[dict[str, Any]], inspections: int) -> None:
