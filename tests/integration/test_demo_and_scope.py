@@ -125,3 +125,37 @@ def test_create_user_command(app: Flask) -> None:
     assert short.exit_code == 1
     client = app.test_client()
     assert login(client, "xx_insp9", "long-enough-1")
+
+
+def test_the_enterprise_rule_says_the_same_in_sql_and_on_a_row_read(app: Flask) -> None:
+    """A push reads its enterprises by id and checks the scope on each row (sees_enterprise); lists and pulls
+    filter in SQL (enterprise_visible). Both say the same for every kind of scope: every user of the demo, an
+    inspector sent by a 双随机 draw outside their county, an enterprise account without its enterprise, and a scope
+    of no region."""
+    from server.services.scope import Scope, scope_for
+    from server.sync_handlers.common import enterprise_visible, sees_enterprise
+
+    with app.app_context():
+        enterprises = db.session.scalars(sa.select(Enterprise)).all()
+        users = db.session.scalars(sa.select(User)).all()
+        inspector = next(u for u in users if u.username == "xx_insp1")
+        elsewhere = next(e for e in enterprises if e.name.startswith("临县"))
+        own = scope_for(db.session, inspector)
+        scopes = [scope_for(db.session, user) for user in users]
+        scopes += [
+            Scope(user_id=inspector.id, role=Role.inspector, region_ids=own.region_ids, enterprise_id=None,
+                  assigned_enterprise_ids=frozenset({elsewhere.id})),
+            Scope(user_id=0, role=Role.enterprise, region_ids=frozenset(), enterprise_id=None),
+            Scope(user_id=0, role=Role.inspector, region_ids=frozenset(), enterprise_id=None),
+        ]  # fmt: skip
+        assert {scope.role for scope in scopes} >= {
+            Role.admin,
+            Role.supervisor,
+            Role.inspector,
+            Role.enterprise,
+        }
+        for scope in scopes:
+            in_sql = set(db.session.scalars(sa.select(Enterprise.id).where(enterprise_visible(scope))))
+            on_rows = {e.id for e in enterprises if sees_enterprise(scope, e)}
+            assert on_rows == in_sql, scope
+        assert elsewhere.id in {e.id for e in enterprises if sees_enterprise(scopes[-3], e)}

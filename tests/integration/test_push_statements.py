@@ -14,8 +14,20 @@ from flask import Flask
 
 from server.domain.inspections import InspectionStatus
 from server.extensions import db
-from server.models import ChangeCounter, Enterprise, Hazard, HazardEvent, Inspection, ItemResult, SyncMutation
+from server.models import (
+    ChangeCounter,
+    Enterprise,
+    Hazard,
+    HazardEvent,
+    Inspection,
+    ItemResult,
+    Region,
+    SyncMutation,
+    User,
+)
 from server.models import Device as DeviceRow
+from server.models.region import RegionLevel
+from server.services.scope import scope_for
 from server.sync_handlers import common
 from tests.integration.sync_helpers import Device, enterprise_and_catalogue, inspection_batch, statements_run
 
@@ -170,6 +182,28 @@ def test_the_enterprises_a_batch_names_are_read_in_one_statement(app: Flask) -> 
             sa.select(Inspection).where(Inspection.id.in_([uuid.UUID(i) for i in ids]))
         )
         assert sorted(i.enterprise.name for i in stored) == sorted(names)
+
+
+def test_the_enterprise_read_of_a_push_does_not_grow_with_the_inspectors_regions(app: Flask) -> None:
+    """The inspector's scope is checked on the enterprises read, not written into their statement: after 40
+    zones are added to the inspector's county, a push reads its enterprise with the same statement as before
+    (before: one parameter per region of the scope, expanded, converted and planned on every push)."""
+    _device, _ids, seen = _push_whole_inspections(app, 1)
+    before = _selects_from(seen, "enterprise")
+    with app.app_context():
+        county = db.session.scalar(sa.select(User.region_id).where(User.username == "xx_insp1"))
+        db.session.add_all(
+            Region(
+                code=f"ZX{number:03d}", name=f"兴县开发区{number}", level=RegionLevel.zone, parent_id=county
+            )
+            for number in range(40)
+        )
+        db.session.commit()
+        inspector = db.session.scalar(sa.select(User).where(User.username == "xx_insp1"))
+        assert inspector is not None and len(scope_for(db.session, inspector).region_ids or ()) > 40
+    _device, _ids, seen = _push_whole_inspections(app, 1)
+    after = _selects_from(seen, "enterprise")
+    assert len(before) == 1 and after == before, "\n".join(before + after)
 
 
 def test_a_push_writes_its_new_rows_without_a_query_per_row_on_postgresql(app: Flask) -> None:
