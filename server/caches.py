@@ -12,6 +12,7 @@ from flask import current_app
 from server import clock
 from server.extensions import db
 from server.services import oversight, progress_report, trends
+from server.services.catalogues import InUseItemsCache
 from server.services.mapclusters import MapLayersCache
 from server.services.oversight.contributions import ContributionCache
 from server.services.oversight.stamped import StampedCache
@@ -60,6 +61,11 @@ def reconciliation_cache() -> ReconciliationCache:
 def trends_cache() -> trends.TrendsCache:
     """This app's cache of the dashboard's weekly trends (stamped with the change counter, so never stale)."""
     return current_app.extensions.setdefault("trends_cache", trends.TrendsCache())
+
+
+def catalogue_items_cache() -> InUseItemsCache:
+    """This app's copy of the items of catalogue versions in use, for pushes (immutable, so never stale)."""
+    return current_app.extensions.setdefault("catalogue_items_cache", InUseItemsCache())
 
 
 def scope_cache() -> ScopeCache:

@@ -24,6 +24,29 @@ class ImportOutcome:
     action: str  # "created", "unchanged" or "replaced"
 
 
+class InUseItemsCache:
+    """A worker's copy of what it read of the items of catalogue versions that inspections use, by version id.
+    Such a version never changes (``install_immutability_guard`` refuses any edit or deletion of it, and an
+    inspection is never deleted, only marked so), so the copy is never stale, on any worker of any server. A
+    version no inspection uses yet may still be replaced: it is never kept."""
+
+    #: Past this many versions the copy starts again (a bureau has a handful).
+    LIMIT = 100
+
+    def __init__(self) -> None:
+        self._items: dict[Any, Any] = {}
+
+    def get(self, catalogue_id: Any) -> Any:
+        """The items kept for this version, or None."""
+        return self._items.get(catalogue_id)
+
+    def keep(self, catalogue_id: Any, items: Any) -> None:
+        """Keep a version's items: only once a committed inspection uses the version."""
+        if len(self._items) >= self.LIMIT:
+            self._items.clear()
+        self._items[catalogue_id] = items
+
+
 def catalogue_in_use_by_inspections(session: DbSession, catalogue_id: Any) -> bool:
     """True when any inspection references this catalogue version."""
     query = sa.select(sa.literal(1)).where(Inspection.catalogue_id == catalogue_id).limit(1)

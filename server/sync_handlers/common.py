@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from marshmallow import fields as ma_fields
 from sqlalchemy import event
 from sqlalchemy.orm import Session, joinedload
 
+from server.caches import catalogue_items_cache
 from server.domain.inspections import InspectionKind, is_sealed
 from server.domain.limits import TEXT_LIMITS
 from server.domain.roles import Role
@@ -246,6 +247,7 @@ STAGED_IDS = "sync_staged_ids"
 STAGING = "sync_staging"
 PREFETCH = "sync_prefetch_ids"
 ENTERPRISES = "sync_enterprise_ids"
+IN_USE = "sync_catalogue_versions_in_use"
 
 
 def require_draft(inspection: Inspection) -> Inspection:
@@ -491,6 +493,7 @@ def forget_batch_state(session: Session) -> None:
     session.info.pop(STAGING, None)
     session.info.pop(STAGED_IDS, None)
     session.info.pop(ENTERPRISES, None)
+    session.info.pop(IN_USE, None)
 
 
 def _forget_on_rollback(session: Session, _previous: Any) -> None:
@@ -498,9 +501,12 @@ def _forget_on_rollback(session: Session, _previous: Any) -> None:
 
 
 def install_cache_reset(session_class: type[Session] = Session) -> None:
-    """Any rollback (a savepoint's included) drops the caches: they may describe rows that are gone."""
+    """Any rollback (a savepoint's included) drops the caches: they may describe rows that are gone. A commit
+    hands the worker the catalogue versions found in use."""
     if not event.contains(session_class, "after_soft_rollback", _forget_on_rollback):
         event.listen(session_class, "after_soft_rollback", _forget_on_rollback)
+    if not event.contains(session_class, "after_commit", _keep_versions_in_use):
+        event.listen(session_class, "after_commit", _keep_versions_in_use)
 
 
 # --- what the entity handlers share: who writes, size limits, catalogue lookups, row versions -------------------
@@ -533,19 +539,48 @@ LON = validate.Range(min=-180, max=180)
 POSITIVE = validate.Range(min=0)
 
 
+#: Whether an inspection uses the catalogue version (committed, or written by this transaction): read with its
+#: items, it decides whether the worker may keep them (``_hold_items``).
+_IN_USE = (
+    sa.exists()
+    .where(Inspection.catalogue_id == sa.bindparam("catalogue_id", type_=Catalogue.id.type))
+    .label("in_use")
+)
+
 #: The columns of a catalogue item a push reads (its code, default level and applicability rule), not its texts.
 _ITEMS = (
-    sa.select(CatalogueItem.code, CatalogueItem.default_level, CatalogueItem.applies_when)
-    .where(CatalogueItem.catalogue_id == sa.bindparam("catalogue_id"))
+    sa.select(CatalogueItem.code, CatalogueItem.default_level, CatalogueItem.applies_when, _IN_USE)
+    .where(CatalogueItem.catalogue_id == sa.bindparam("catalogue_id", type_=Catalogue.id.type))
     .order_by(CatalogueItem.ordinal)  # the catalogue's order: "items not answered: …" lists them so
 )
 
 
 def catalogue_items(session: Session, catalogue_id: uuid.UUID) -> dict[str, Any]:
     """Code → item (a row of code, default_level and applies_when) of a catalogue version (immutable once used,
-    so safe to keep for the batch)."""
-    return cast(dict[str, Any], cached(session, ("items", catalogue_id), lambda: {
-        i.code: i for i in session.execute(_ITEMS, {"catalogue_id": catalogue_id})}))  # fmt: skip
+    so safe to keep for the batch, and the worker's copy once an inspection uses it)."""
+    cache = session.info.setdefault(CACHE, {})
+    if ("items", catalogue_id) not in cache:
+        kept = catalogue_items_cache().get(catalogue_id)
+        if kept is not None:
+            cache["items", catalogue_id] = kept
+        else:
+            _hold_items(session, catalogue_id, session.execute(_ITEMS, {"catalogue_id": catalogue_id}).all())
+    return cast(dict[str, Any], cache["items", catalogue_id])
+
+
+def _hold_items(session: Session, catalogue_id: uuid.UUID, rows: Sequence[Any]) -> None:
+    """Hold a catalogue version's items (``rows``, read with ``_IN_USE``) for the batch; when an inspection uses
+    the version, the worker keeps them too once the transaction commits (``_keep_versions_in_use``): the inspection
+    may be this transaction's own, and a version is immutable only once its inspection is committed."""
+    items = {row.code: row for row in rows if row.code is not None}
+    session.info.setdefault(CACHE, {})["items", catalogue_id] = items
+    if rows and rows[0].in_use:
+        session.info.setdefault(IN_USE, {})[catalogue_id] = (catalogue_items_cache(), items)
+
+
+def _keep_versions_in_use(session: Session) -> None:
+    for catalogue_id, (kept, items) in session.info.pop(IN_USE, {}).items():
+        kept.keep(catalogue_id, items)
 
 
 #: A catalogue version's id with the same columns of its items: a new inspection checks its catalogue exists, and
@@ -561,13 +596,17 @@ _CATALOGUE_WITH_ITEMS = (
 
 def catalogue_exists(session: Session, catalogue_id: uuid.UUID) -> bool:
     """Whether a catalogue version exists; its items are kept for the batch as ``catalogue_items`` gives them,
-    from the same read."""
+    from the same read (none when the worker keeps the version: one in use exists for good)."""
     cache = session.info.setdefault(CACHE, {})
     if ("items", catalogue_id) in cache:
         return True
+    kept = catalogue_items_cache().get(catalogue_id)
+    if kept is not None:
+        cache["items", catalogue_id] = kept
+        return True
     rows = session.execute(_CATALOGUE_WITH_ITEMS, {"catalogue_id": catalogue_id}).all()
     if rows:
-        cache["items", catalogue_id] = {row.code: row for row in rows if row.code is not None}
+        _hold_items(session, catalogue_id, rows)
     return bool(rows)
 
 

@@ -6,15 +6,19 @@ from __future__ import annotations
 import collections
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from server.caches import catalogue_items_cache
+from server.catalogue.loader import default_catalogue_path
 from server.domain.inspections import InspectionStatus
 from server.extensions import db
 from server.models import (
+    Catalogue,
     ChangeCounter,
     Enterprise,
     Hazard,
@@ -37,14 +41,17 @@ def _selects_from(seen: list[str], table: str) -> list[str]:
 
 
 def _push_whole_inspections(
-    app: Flask, count: int, enterprises: list[str] | None = None
+    app: Flask, count: int, enterprises: list[str] | None = None, *, catalogue_read: bool = False
 ) -> tuple[Device, list[str], list[str]]:
     """A warmed device pushes ``count`` new whole inspections (one at each of ``enterprises``, if named); returns
-    it, their ids and the push's statements."""
+    it, their ids and the push's statements. ``catalogue_read``: the worker forgets the catalogue versions it
+    keeps first, so that the push reads its catalogue as the first push of a worker does."""
     device = Device(app, "xx_insp1")
     enterprise_id, catalogue_id, codes = enterprise_and_catalogue(app)
     warm = inspection_batch(device, enterprise_id, catalogue_id, codes)[1]
     assert {r["status"] for r in device.push(warm).get_json()["results"]} == {"applied"}
+    if catalogue_read:
+        app.extensions.pop("catalogue_items_cache", None)
     ids, batch = [], []
     for index in range(count):
         if enterprises:
@@ -99,13 +106,57 @@ def _catalogue_reads(seen: list[str]) -> list[str]:
 
 def test_a_push_reads_only_the_catalogue_items_columns_it_uses(app: Flask) -> None:
     """The items' codes, default levels and applicability rules, not their texts and legal bases."""
-    _device, _ids, seen = _push_whole_inspections(app, 1)
+    _device, _ids, seen = _push_whole_inspections(app, 1, catalogue_read=True)
     items = [s for s in _catalogue_reads(seen) if "catalogue_item.code" in s]
     assert len(items) == 1, seen
     selected = items[0].split(" FROM ", 1)[0]
     assert "catalogue_item.code" in selected and "catalogue_item.applies_when" in selected, selected
     assert "catalogue_item.text" not in selected and "catalogue_item.legal_basis" not in selected, selected
     assert items[0].endswith("ORDER BY catalogue_item.ordinal"), items[0]  # the order a refusal lists them in
+
+
+def test_a_push_reads_no_catalogue_version_the_worker_already_read_in_use(app: Flask) -> None:
+    """A catalogue version an inspection uses never changes: the worker keeps its items once it has read them,
+    and later pushes naming it read no catalogue (before: every push with a new inspection read it)."""
+    _device, _ids, seen = _push_whole_inspections(app, 1)
+    assert _catalogue_reads(seen) == [], _catalogue_reads(seen)
+
+
+def test_a_catalogue_version_is_kept_only_once_a_committed_inspection_uses_it(
+    app: Flask, tmp_path: Path
+) -> None:
+    """A version no inspection uses may still be replaced (flask catalogue import --replace): its items are read
+    by every push until an inspection using it is committed. A read in a transaction rolled back keeps nothing."""
+    text = default_catalogue_path().read_text(encoding="utf-8")
+    (tmp_path / "v2.toml").write_text(text.replace("version = 1", "version = 2", 1), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["catalogue", "import", str(tmp_path / "v2.toml")])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        used, unused = (
+            db.session.scalar(sa.select(Catalogue.id).where(Catalogue.version == version))
+            for version in (1, 2)
+        )
+        kept = catalogue_items_cache()
+        assert used is not None and unused is not None
+        assert common.catalogue_exists(db.session, used) and common.catalogue_exists(db.session, unused)
+        db.session.rollback()
+        assert kept.get(used) is None and kept.get(unused) is None
+        assert common.catalogue_exists(db.session, used) and common.catalogue_exists(db.session, unused)
+        db.session.commit()
+        assert (
+            set(kept.get(used) or ()) == set(common.catalogue_codes(db.session, used))
+            and kept.get(unused) is None
+        )
+    # The version's first inspection: read before it is stored, then once stored and committed, then no more.
+    device = Device(app, "xx_insp1")
+    enterprise_id, _catalogue_id, codes = enterprise_and_catalogue(app)
+    reads = []
+    for _ in range(3):
+        with statements_run(app, unquoted=True) as seen:
+            reply = device.push(inspection_batch(device, enterprise_id, str(unused), codes)[1]).get_json()
+        assert {r["status"] for r in reply["results"]} == {"applied"}, reply
+        reads.append(len(_catalogue_reads(seen)))
+    assert reads == [1, 1, 0], reads
 
 
 def test_the_ledger_rows_go_with_the_device_last_seq_on_postgresql(app: Flask) -> None:
@@ -134,7 +185,7 @@ def test_the_ledger_rows_go_with_the_device_last_seq_on_postgresql(app: Flask) -
 def test_a_new_inspections_catalogue_is_read_with_its_items_in_one_statement(app: Flask) -> None:
     """The catalogue a new inspection names, checked to exist, comes with the items its answers and its
     submission are checked against (before: two statements)."""
-    _device, _ids, seen = _push_whole_inspections(app, 1)
+    _device, _ids, seen = _push_whole_inspections(app, 1, catalogue_read=True)
     reads = _catalogue_reads(seen)
     assert len(reads) == 1, reads
     assert "catalogue.id" in reads[0].split(" FROM ", 1)[0] and "catalogue_item.code" in reads[0], reads
