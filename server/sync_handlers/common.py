@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -144,27 +145,46 @@ def to_change(entity: str, row: SyncMixin, to_data: Any) -> Change:
     )  # fmt: skip
 
 
+@dataclasses.dataclass(frozen=True)
+class EnterpriseReach:
+    """Which enterprises a scope sees, decided once (``enterprise_reach``) for both of its forms: the SQL condition
+    of lists and pulls (``enterprise_visible``) and the check of a row already read (``sees``), with which a push
+    reads its enterprises by one statement built once instead of writing the scope's regions into it."""
+
+    everyone: bool
+    region_ids: frozenset[int] = frozenset()
+    enterprise_ids: frozenset[uuid.UUID] = frozenset()
+
+    def sees(self, enterprise: Enterprise) -> bool:
+        """Whether the scope sees this enterprise row."""
+        return (
+            self.everyone or enterprise.region_id in self.region_ids or enterprise.id in self.enterprise_ids
+        )
+
+
+def enterprise_reach(scope: Scope) -> EnterpriseReach:
+    """The one place deciding which enterprises a sync scope sees: an enterprise account its own, an admin every
+    one, anyone else those of their regions and those a 双随机 draw sent them to."""
+    if scope.role == Role.enterprise:
+        own = frozenset() if scope.enterprise_id is None else frozenset({scope.enterprise_id})
+        return EnterpriseReach(False, enterprise_ids=own)
+    if scope.region_ids is None:
+        return EnterpriseReach(True)
+    # A city sampling visit (双随机) may send an inspector to another county's enterprise.
+    return EnterpriseReach(False, scope.region_ids, scope.assigned_enterprise_ids)
+
+
 def enterprise_visible(scope: Scope) -> Any:
-    """SQL condition: the enterprise row is in the scope."""
-    if scope.role == Role.enterprise:
-        return Enterprise.id == scope.enterprise_id
-    if scope.region_ids is None:
+    """SQL condition: the enterprise row is in the scope (``enterprise_reach``)."""
+    reach = enterprise_reach(scope)
+    if reach.everyone:
         return sa.true()
-    in_regions = Enterprise.region_id.in_(scope.region_ids)
-    if scope.assigned_enterprise_ids:
-        # A city sampling visit (双随机) may send an inspector to another county's enterprise.
-        return sa.or_(in_regions, Enterprise.id.in_(scope.assigned_enterprise_ids))
-    return in_regions
-
-
-def sees_enterprise(scope: Scope, enterprise: Enterprise) -> bool:
-    """``enterprise_visible`` decided on a row already read: a push reads its enterprises by id with one statement
-    built once, whatever the scope, instead of writing the scope's regions into a statement on every push."""
-    if scope.role == Role.enterprise:
-        return enterprise.id == scope.enterprise_id
-    if scope.region_ids is None:
-        return True
-    return enterprise.region_id in scope.region_ids or enterprise.id in scope.assigned_enterprise_ids
+    conditions = []
+    if reach.region_ids:
+        conditions.append(Enterprise.region_id.in_(reach.region_ids))
+    if reach.enterprise_ids:
+        conditions.append(Enterprise.id.in_(reach.enterprise_ids))
+    return sa.or_(*conditions) if conditions else sa.false()
 
 
 @functools.lru_cache(maxsize=2)
@@ -192,12 +212,8 @@ def visible_enterprise(session: Session, scope: Scope, enterprise_id: uuid.UUID)
     known: dict[uuid.UUID, Enterprise | None] = cached(session, ("enterprises", scope.fingerprint()), dict)
     if enterprise_id not in known:
         wanted = ({enterprise_id} | session.info.pop(ENTERPRISES, set())) - known.keys()
-        query = _enterprises_by_id(lists_as_arrays(session))
-        found = {
-            row.id: row
-            for row in session.scalars(query, {"ids": list(wanted)})
-            if sees_enterprise(scope, row)
-        }
+        query, reach = _enterprises_by_id(lists_as_arrays(session)), enterprise_reach(scope)
+        found = {row.id: row for row in session.scalars(query, {"ids": list(wanted)}) if reach.sees(row)}
         known.update((wanted_id, found.get(wanted_id)) for wanted_id in wanted)
     enterprise = known[enterprise_id]
     if enterprise is None or enterprise.deleted_at is not None:
@@ -558,17 +574,26 @@ _ITEMS = (
 def catalogue_items(session: Session, catalogue_id: uuid.UUID) -> dict[str, Any]:
     """Code → item (a row of code, default_level and applies_when) of a catalogue version (immutable once used,
     so safe to keep for the batch, and the worker's copy once an inspection uses it)."""
+    held = _held_items(session, catalogue_id)
+    if held is None:
+        held = _hold_items(
+            session, catalogue_id, session.execute(_ITEMS, {"catalogue_id": catalogue_id}).all()
+        )
+    return held
+
+
+def _held_items(session: Session, catalogue_id: uuid.UUID) -> dict[str, Any] | None:
+    """The version's items the batch holds, taken from the worker's copy if need be; None if neither has them."""
     cache = session.info.setdefault(CACHE, {})
     if ("items", catalogue_id) not in cache:
         kept = catalogue_items_cache().get(catalogue_id)
-        if kept is not None:
-            cache["items", catalogue_id] = kept
-        else:
-            _hold_items(session, catalogue_id, session.execute(_ITEMS, {"catalogue_id": catalogue_id}).all())
+        if kept is None:
+            return None
+        cache["items", catalogue_id] = kept
     return cast(dict[str, Any], cache["items", catalogue_id])
 
 
-def _hold_items(session: Session, catalogue_id: uuid.UUID, rows: Sequence[Any]) -> None:
+def _hold_items(session: Session, catalogue_id: uuid.UUID, rows: Sequence[Any]) -> dict[str, Any]:
     """Hold a catalogue version's items (``rows``, read with ``_IN_USE``) for the batch; when an inspection uses
     the version, the worker keeps them too once the transaction commits (``_keep_versions_in_use``): the inspection
     may be this transaction's own, and a version is immutable only once its inspection is committed."""
@@ -576,6 +601,7 @@ def _hold_items(session: Session, catalogue_id: uuid.UUID, rows: Sequence[Any]) 
     session.info.setdefault(CACHE, {})["items", catalogue_id] = items
     if rows and rows[0].in_use:
         session.info.setdefault(IN_USE, {})[catalogue_id] = (catalogue_items_cache(), items)
+    return items
 
 
 def _keep_versions_in_use(session: Session) -> None:
@@ -597,12 +623,7 @@ _CATALOGUE_WITH_ITEMS = (
 def catalogue_exists(session: Session, catalogue_id: uuid.UUID) -> bool:
     """Whether a catalogue version exists; its items are kept for the batch as ``catalogue_items`` gives them,
     from the same read (none when the worker keeps the version: one in use exists for good)."""
-    cache = session.info.setdefault(CACHE, {})
-    if ("items", catalogue_id) in cache:
-        return True
-    kept = catalogue_items_cache().get(catalogue_id)
-    if kept is not None:
-        cache["items", catalogue_id] = kept
+    if _held_items(session, catalogue_id) is not None:
         return True
     rows = session.execute(_CATALOGUE_WITH_ITEMS, {"catalogue_id": catalogue_id}).all()
     if rows:

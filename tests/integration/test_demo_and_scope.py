@@ -128,12 +128,12 @@ def test_create_user_command(app: Flask) -> None:
 
 
 def test_the_enterprise_rule_says_the_same_in_sql_and_on_a_row_read(app: Flask) -> None:
-    """A push reads its enterprises by id and checks the scope on each row (sees_enterprise); lists and pulls
+    """A push reads its enterprises by id and checks the scope on each row (EnterpriseReach.sees); lists and pulls
     filter in SQL (enterprise_visible). Both say the same for every kind of scope: every user of the demo, an
     inspector sent by a 双随机 draw outside their county, an enterprise account without its enterprise, and a scope
     of no region."""
     from server.services.scope import Scope, scope_for
-    from server.sync_handlers.common import enterprise_visible, sees_enterprise
+    from server.sync_handlers.common import enterprise_reach, enterprise_visible
 
     with app.app_context():
         enterprises = db.session.scalars(sa.select(Enterprise)).all()
@@ -156,6 +156,6 @@ def test_the_enterprise_rule_says_the_same_in_sql_and_on_a_row_read(app: Flask) 
         }
         for scope in scopes:
             in_sql = set(db.session.scalars(sa.select(Enterprise.id).where(enterprise_visible(scope))))
-            on_rows = {e.id for e in enterprises if sees_enterprise(scope, e)}
+            on_rows = {e.id for e in enterprises if enterprise_reach(scope).sees(e)}
             assert on_rows == in_sql, scope
-        assert elsewhere.id in {e.id for e in enterprises if sees_enterprise(scopes[-3], e)}
+        assert elsewhere.id in {e.id for e in enterprises if enterprise_reach(scopes[-3]).sees(e)}
